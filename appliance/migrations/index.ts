@@ -1,0 +1,5 @@
+import type { Migration } from '../src/store/document.ts';
+import { migration as initial } from './0001-initial.ts';
+
+/** Every migration, in order. Append new files; never edit or reorder a released one. */
+export const migrations: readonly Migration[] = [initial];

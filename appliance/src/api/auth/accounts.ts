@@ -1,0 +1,248 @@
+import { privateTo, type Access, type Role, type Subject } from '../../domain/access.ts';
+import { hasEnabledAdmin, toPublicUser, type PublicUser, type User } from '../../domain/users.ts';
+import { BivouacError } from '../../errors.ts';
+import type { ApiToken, MainDocument, Session } from '../../store/document.ts';
+import type { EventLog } from '../../store/event-log.ts';
+import type { Store } from '../../store/store.ts';
+import { decoyHash, hashPassword, hashSecret, newId, newSecret, verifyPassword } from './secrets.ts';
+import { LoginThrottle } from './login-throttle.ts';
+
+export interface AccountsOptions {
+  store: Store<MainDocument>;
+  events: EventLog;
+  sessionHours: number;
+  throttle?: LoginThrottle;
+  now?: () => Date;
+}
+
+export interface IssuedSession {
+  cookieValue: string;
+  session: Session;
+  user: PublicUser;
+}
+
+/** Who made a request, and how. */
+export interface Principal {
+  user: User;
+  subject: Subject;
+  via: 'session' | 'token';
+  session?: Session;
+}
+
+/** Events about a user go to admins and to that user. */
+function userAccess(user: User): Access {
+  return privateTo(user.id);
+}
+
+/**
+ * Local accounts, browser sessions and API tokens: every change durable before it is
+ * acknowledged, and announced on the event stream.
+ */
+export class Accounts {
+  private readonly store: Store<MainDocument>;
+  private readonly events: EventLog;
+  private readonly sessionMs: number;
+  private readonly throttle: LoginThrottle;
+  private readonly now: () => Date;
+
+  constructor(options: AccountsOptions) {
+    this.store = options.store;
+    this.events = options.events;
+    this.sessionMs = options.sessionHours * 3600_000;
+    this.throttle = options.throttle ?? new LoginThrottle();
+    this.now = options.now ?? (() => new Date());
+  }
+
+  get needsAdmin(): boolean {
+    return !this.store.data.users.some((user) => user.role === 'admin');
+  }
+
+  list(): PublicUser[] {
+    return this.store.data.users.map(toPublicUser);
+  }
+
+  async createAdmin(username: string, password: string): Promise<IssuedSession> {
+    if (!this.needsAdmin) throw new BivouacError('ALREADY_SET_UP', 'An administrator already exists; sign in instead.');
+    const user = await this.createUser(username, password, 'admin', null);
+    return this.openSession(user.id);
+  }
+
+  async createUser(username: string, password: string, role: Role, actor: string | null): Promise<PublicUser> {
+    const passwordHash = await hashPassword(password);
+    const user = await this.store.update((document) => {
+      if (document.users.some((existing) => existing.username === username)) {
+        throw new BivouacError('USERNAME_TAKEN', `The user name "${username}" is taken; choose another.`, { field: 'username' });
+      }
+      const time = this.now().toISOString();
+      const created: User = { id: newId(), username, role, passwordHash, disabled: false, createdAt: time, updatedAt: time };
+      document.users.push(created);
+      return created;
+    });
+    this.announce('user.created', user, actor);
+    return toPublicUser(user);
+  }
+
+  async updateUser(
+    actor: Subject,
+    id: string,
+    change: { role?: Role | undefined; disabled?: boolean | undefined; password?: string | undefined; currentPassword?: string | undefined },
+  ): Promise<PublicUser> {
+    const target = this.find(id);
+    const isSelf = actor.userId === id;
+    const isAdmin = actor.role === 'admin';
+    if (!isAdmin && (!isSelf || change.role !== undefined || change.disabled !== undefined)) {
+      throw new BivouacError('FORBIDDEN', 'Only an administrator may change roles, disable users or set other users\' passwords.');
+    }
+    if (change.password !== undefined && isSelf) {
+      if (change.currentPassword === undefined || !(await verifyPassword(change.currentPassword, target.passwordHash))) {
+        throw new BivouacError('WRONG_PASSWORD', 'To change your own password, give your current password in currentPassword.', {
+          field: 'currentPassword',
+        });
+      }
+    }
+    const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
+    const updated = await this.store.update((document) => {
+      const user = document.users.find((candidate) => candidate.id === id);
+      if (!user) throw notFound(id);
+      const next = { ...user, role: change.role ?? user.role, disabled: change.disabled ?? user.disabled };
+      if (!hasEnabledAdmin(document.users.map((candidate) => (candidate.id === id ? next : candidate)))) {
+        throw new BivouacError('LAST_ADMIN', 'This would leave the box without an enabled administrator; make another user admin first.');
+      }
+      Object.assign(user, next, { updatedAt: this.now().toISOString() });
+      if (passwordHash !== undefined) user.passwordHash = passwordHash;
+      if (user.disabled || passwordHash !== undefined) {
+        document.sessions = document.sessions.filter((session) => session.userId !== id);
+      }
+      if (user.disabled) document.apiTokens = document.apiTokens.filter((token) => token.userId !== id);
+      return { ...user };
+    });
+    this.announce('user.updated', updated, actor.userId);
+    return toPublicUser(updated);
+  }
+
+  async deleteUser(actor: Subject, id: string): Promise<void> {
+    const removed = await this.store.update((document) => {
+      const user = document.users.find((candidate) => candidate.id === id);
+      if (!user) throw notFound(id);
+      const rest = document.users.filter((candidate) => candidate.id !== id);
+      if (!hasEnabledAdmin(rest)) {
+        throw new BivouacError('LAST_ADMIN', 'This would leave the box without an enabled administrator; make another user admin first.');
+      }
+      document.users = rest;
+      document.sessions = document.sessions.filter((session) => session.userId !== id);
+      document.apiTokens = document.apiTokens.filter((token) => token.userId !== id);
+      return user;
+    });
+    this.announce('user.deleted', removed, actor.userId);
+  }
+
+  /** Checks credentials with throttling; the same error for an unknown user and a wrong password. */
+  async login(username: string, password: string, clientAddress: string): Promise<IssuedSession> {
+    const keys = [`user:${username}`, `ip:${clientAddress}`];
+    const waitMs = this.throttle.waitMs(keys);
+    if (waitMs > 0) {
+      const retryAfterSeconds = Math.ceil(waitMs / 1000);
+      throw new BivouacError('LOGIN_THROTTLED', `Too many failed sign-ins; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+    }
+    const user = this.store.data.users.find((candidate) => candidate.username === username);
+    const matches = await verifyPassword(password, user?.passwordHash ?? decoyHash);
+    if (!user || !matches || user.disabled) {
+      this.throttle.recordFailure(keys);
+      throw new BivouacError('INVALID_CREDENTIALS', 'Wrong user name or password.');
+    }
+    this.throttle.recordSuccess(keys);
+    return this.openSession(user.id);
+  }
+
+  async logout(sessionId: string): Promise<void> {
+    await this.store.update((document) => {
+      document.sessions = document.sessions.filter((session) => session.id !== sessionId);
+    });
+  }
+
+  /** The principal behind a session cookie or bearer token, or null when neither is valid. */
+  authenticate(credentials: { cookie?: string | undefined; bearer?: string | undefined }): Principal | null {
+    const { data } = this.store;
+    if (credentials.bearer) {
+      const hash = hashSecret(credentials.bearer);
+      const token = data.apiTokens.find((candidate) => candidate.tokenHash === hash);
+      const user = token && this.activeUser(token.userId);
+      return user ? { user, subject: { userId: user.id, role: user.role }, via: 'token' } : null;
+    }
+    if (credentials.cookie) {
+      const hash = hashSecret(credentials.cookie);
+      const session = data.sessions.find((candidate) => candidate.tokenHash === hash);
+      if (!session || Date.parse(session.expiresAt) <= this.now().getTime()) return null;
+      const user = this.activeUser(session.userId);
+      return user ? { user, subject: { userId: user.id, role: user.role }, via: 'session', session } : null;
+    }
+    return null;
+  }
+
+  listTokens(userId: string): ApiToken[] {
+    return this.store.data.apiTokens.filter((token) => token.userId === userId);
+  }
+
+  async createToken(userId: string, name: string): Promise<ApiToken & { token: string }> {
+    const token = newSecret('bvt');
+    const record: ApiToken = { id: newId(), userId, name, tokenHash: hashSecret(token), createdAt: this.now().toISOString() };
+    await this.store.update((document) => {
+      document.apiTokens.push(record);
+    });
+    this.events.append({ type: 'token.created', subject: { kind: 'token', id: record.id }, access: privateTo(userId), data: { name } });
+    return { ...record, token };
+  }
+
+  async revokeToken(userId: string, id: string): Promise<void> {
+    await this.store.update((document) => {
+      const index = document.apiTokens.findIndex((token) => token.id === id && token.userId === userId);
+      if (index < 0) throw new BivouacError('NOT_FOUND', `You have no API token with id ${id}.`, { resource: 'token', id });
+      document.apiTokens.splice(index, 1);
+    });
+    this.events.append({ type: 'token.revoked', subject: { kind: 'token', id }, access: privateTo(userId), data: {} });
+  }
+
+  private async openSession(userId: string): Promise<IssuedSession> {
+    const cookieValue = newSecret('bvs');
+    const now = this.now();
+    const session: Session = {
+      id: newId(),
+      tokenHash: hashSecret(cookieValue),
+      userId,
+      csrfToken: newSecret('csrf'),
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.sessionMs).toISOString(),
+    };
+    const user = await this.store.update((document) => {
+      document.sessions = document.sessions.filter((existing) => Date.parse(existing.expiresAt) > now.getTime());
+      document.sessions.push(session);
+      return document.users.find((candidate) => candidate.id === userId);
+    });
+    if (!user) throw notFound(userId);
+    return { cookieValue, session, user: toPublicUser(user) };
+  }
+
+  private find(id: string): User {
+    const user = this.store.data.users.find((candidate) => candidate.id === id);
+    if (!user) throw notFound(id);
+    return user;
+  }
+
+  private activeUser(id: string): User | undefined {
+    const user = this.store.data.users.find((candidate) => candidate.id === id);
+    return user && !user.disabled ? user : undefined;
+  }
+
+  private announce(type: string, user: User, actor: string | null): void {
+    this.events.append({
+      type,
+      subject: { kind: 'user', id: user.id },
+      access: userAccess(user),
+      data: { username: user.username, role: user.role, disabled: user.disabled, actor },
+    });
+  }
+}
+
+function notFound(id: string): BivouacError {
+  return new BivouacError('NOT_FOUND', `No user with id ${id}.`, { resource: 'user', id });
+}

@@ -1,0 +1,100 @@
+import type { z } from 'zod';
+import * as s from './schemas.ts';
+
+/**
+ * Who may call a route:
+ * - `none`: anyone, no credentials;
+ * - `user`: any signed-in user (handlers check roles and ACLs further);
+ * - `admin`: administrators only.
+ */
+export type RouteAuth = 'none' | 'user' | 'admin';
+
+export interface RouteContract {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** Path under /api/v1, fastify style (`/users/:id`). */
+  path: string;
+  summary: string;
+  tag: string;
+  auth: RouteAuth;
+  /** Allowed before the first administrator exists. */
+  duringSetup?: boolean;
+  status?: 200 | 201 | 204;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  response: z.ZodType;
+}
+
+/** Every JSON route of the API. The server implements each; the renderer's client calls them. */
+export const contract = {
+  getSetup: {
+    method: 'GET', path: '/setup', tag: 'setup', auth: 'none', duringSetup: true,
+    summary: 'First-run status and the HTTPS certificate fingerprint',
+    response: s.SetupStatus,
+  },
+  createAdmin: {
+    method: 'POST', path: '/setup', tag: 'setup', auth: 'none', duringSetup: true, status: 201,
+    summary: 'Create the first administrator and sign in (only while none exists)',
+    body: s.CreateAdmin, response: s.SessionInfo,
+  },
+  login: {
+    method: 'POST', path: '/session', tag: 'session', auth: 'none',
+    summary: 'Sign in; sets the session cookie',
+    body: s.Credentials, response: s.SessionInfo,
+  },
+  getSession: {
+    method: 'GET', path: '/session', tag: 'session', auth: 'user',
+    summary: 'The signed-in user and the CSRF token',
+    response: s.SessionInfo,
+  },
+  logout: {
+    method: 'DELETE', path: '/session', tag: 'session', auth: 'user', status: 204,
+    summary: 'Sign out; ends the session',
+    response: s.Empty,
+  },
+  listUsers: {
+    method: 'GET', path: '/users', tag: 'users', auth: 'admin',
+    summary: 'List users', response: s.User.array(),
+  },
+  createUser: {
+    method: 'POST', path: '/users', tag: 'users', auth: 'admin', status: 201,
+    summary: 'Create a user', body: s.CreateUser, response: s.User,
+  },
+  updateUser: {
+    method: 'PATCH', path: '/users/:id', tag: 'users', auth: 'user',
+    summary: 'Change role or disable (admin), or change a password (admin, or yourself with currentPassword)',
+    params: s.IdParams, body: s.UpdateUser, response: s.User,
+  },
+  deleteUser: {
+    method: 'DELETE', path: '/users/:id', tag: 'users', auth: 'admin', status: 204,
+    summary: 'Delete a user, their sessions and API tokens',
+    params: s.IdParams, response: s.Empty,
+  },
+  listTokens: {
+    method: 'GET', path: '/tokens', tag: 'tokens', auth: 'user',
+    summary: 'Your API tokens (never their values)', response: s.ApiToken.array(),
+  },
+  createToken: {
+    method: 'POST', path: '/tokens', tag: 'tokens', auth: 'user', status: 201,
+    summary: 'Create an API token; its value is shown once', body: s.CreateToken, response: s.CreatedToken,
+  },
+  revokeToken: {
+    method: 'DELETE', path: '/tokens/:id', tag: 'tokens', auth: 'user', status: 204,
+    summary: 'Revoke one of your API tokens', params: s.IdParams, response: s.Empty,
+  },
+} as const satisfies Record<string, RouteContract>;
+
+export type Contract = typeof contract;
+export type RouteName = keyof Contract;
+
+type Infer<T> = T extends z.ZodType ? z.infer<T> : undefined;
+
+/** What a call to `name` sends. */
+export interface RouteInput<N extends RouteName> {
+  params: Infer<Contract[N] extends { params: infer P } ? P : undefined>;
+  query: Infer<Contract[N] extends { query: infer Q } ? Q : undefined>;
+  body: Infer<Contract[N] extends { body: infer B } ? B : undefined>;
+}
+
+/** What a call to `name` answers. */
+export type RouteOutput<N extends RouteName> = z.infer<Contract[N]['response']>;

@@ -1,0 +1,54 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { BivouacError, errorBody } from '../errors.ts';
+
+/** Fastify's own failures, mapped onto the registry. */
+function fromFastify(error: FastifyError, bodyLimit: number): BivouacError | null {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new BivouacError('BODY_TOO_LARGE', `The request body is larger than ${bodyLimit} bytes.`, { limitBytes: bodyLimit });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new BivouacError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.', { allowed: ['application/json'] });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new BivouacError('INVALID_JSON', 'The request body is not valid JSON.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new BivouacError('INVALID_JSON', 'The request says application/json but its body is empty.');
+    default:
+      return null;
+  }
+}
+
+/** One field-level problem, as `details.fields` lists them. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** Turns zod issues into a message and details that name every offending field. */
+export function validationError(where: 'body' | 'query' | 'params', error: z.ZodError): BivouacError {
+  const fields: FieldProblem[] = [];
+  for (const issue of error.issues) {
+    const base = [where, ...issue.path.map(String)].join('.');
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) fields.push({ field: `${base}.${key}`, message: 'is not a known field' });
+    } else {
+      fields.push({ field: base, message: issue.message });
+    }
+  }
+  const summary = fields.map((problem) => `${problem.field} ${problem.message}`).join('; ');
+  return new BivouacError('VALIDATION_FAILED', `Invalid request: ${summary}.`, { fields });
+}
+
+/** Installs the one error handler and the not-found handler for the API. */
+export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const known = error instanceof BivouacError ? error : fromFastify(error, bodyLimit);
+    if (known) {
+      void reply.code(known.status).send(errorBody(known));
+      return;
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    const bug = new BivouacError('INTERNAL', 'An internal error occurred; it has been logged.', { requestId: request.id });
+    void reply.code(500).send(errorBody(bug));
+  });
+}

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { errorRegistry } from '../errors.ts';
+import { contract, type RouteContract } from './contract.ts';
+import { apiPrefix } from './register-routes.ts';
+import { ErrorResponse, Health } from './schemas.ts';
+
+type JsonSchema = Record<string, unknown>;
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
+  return rest;
+}
+
+const errorResponse = { description: 'An error; see the ErrorCode schema for every code', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+
+function pathParameters(route: RouteContract): JsonSchema[] {
+  const parameters: JsonSchema[] = [];
+  for (const [where, schema] of [['path', route.params], ['query', route.query]] as const) {
+    if (!schema) continue;
+    const object = jsonSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
+    for (const [name, property] of Object.entries(object.properties ?? {})) {
+      parameters.push({ name, in: where, required: object.required?.includes(name) ?? false, schema: property });
+    }
+  }
+  return parameters;
+}
+
+function operation(name: string, route: RouteContract): JsonSchema {
+  const status = String(route.status ?? 200);
+  const success =
+    status === '204'
+      ? { description: 'Done; no content' }
+      : { description: 'Success', content: { 'application/json': { schema: jsonSchema(route.response, 'output') } } };
+  return {
+    operationId: name,
+    summary: route.summary,
+    tags: [route.tag],
+    security: route.auth === 'none' ? [] : [{ session: [] }, { bearer: [] }],
+    'x-required-role': route.auth === 'admin' ? 'admin' : undefined,
+    parameters: pathParameters(route),
+    ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
+    responses: { [status]: success, default: errorResponse },
+  };
+}
+
+function openApiPath(path: string): string {
+  return `${apiPrefix}${path.replace(/:([A-Za-z]+)/g, '{$1}')}`;
+}
+
+/** The OpenAPI 3.1 document, generated from the same schemas that validate requests. */
+export function buildOpenApi(version: string): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const [name, route] of Object.entries(contract) as [string, RouteContract][]) {
+    const path = openApiPath(route.path);
+    paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(name, route) };
+  }
+  paths[`${apiPrefix}/events`] = {
+    get: {
+      operationId: 'events',
+      summary: 'Server-Sent Events: changes you may view; resume with the Last-Event-ID header (or ?lastEventId=)',
+      tags: ['events'],
+      security: [{ session: [] }, { bearer: [] }],
+      responses: {
+        200: { description: 'text/event-stream; `data` is a JSON event {id, type, subject, time, data}; `event: reset` means reload' },
+        default: errorResponse,
+      },
+    },
+  };
+  paths['/healthz'] = {
+    get: {
+      operationId: 'health',
+      summary: 'Liveness, no authentication',
+      tags: ['box'],
+      security: [],
+      responses: { 200: { description: 'Up', content: { 'application/json': { schema: jsonSchema(Health, 'output') } } } },
+    },
+  };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Bivouac API', version, description: 'The REST API of a Bivouac box. Errors are `{ error: { code, message, details } }` with a stable code.' },
+    paths,
+    components: {
+      securitySchemes: {
+        session: { type: 'apiKey', in: 'cookie', name: 'bivouac_session', description: 'Changes also need the x-csrf-token header.' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API token from POST /api/v1/tokens.' },
+      },
+      schemas: {
+        Error: jsonSchema(ErrorResponse, 'output'),
+        ErrorCode: {
+          type: 'string',
+          enum: Object.keys(errorRegistry),
+          'x-codes': Object.fromEntries(
+            Object.entries(errorRegistry).map(([code, entry]) => [code, { status: entry.status, description: entry.description }]),
+          ),
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { BivouacError } from '../errors.ts';
+import type { Accounts, Principal } from './auth/accounts.ts';
+import { authenticate, requireCsrf } from './auth/request-auth.ts';
+import { contract, type RouteContract, type RouteInput, type RouteName, type RouteOutput } from './contract.ts';
+import { validationError } from './errors-http.ts';
+
+export const apiPrefix = '/api/v1';
+
+export interface HandlerContext {
+  principal: Principal | null;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+/** The principal of a route whose contract requires one. */
+export function signedIn(context: HandlerContext): Principal {
+  if (!context.principal) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
+  return context.principal;
+}
+
+export type Handler<N extends RouteName> = (input: RouteInput<N>, context: HandlerContext) => Promise<RouteOutput<N>>;
+export type Handlers = { [N in RouteName]: Handler<N> };
+
+function parse(where: 'body' | 'query' | 'params', schema: z.ZodType | undefined, value: unknown): unknown {
+  if (!schema) return undefined;
+  const result = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
+  if (!result.success) throw validationError(where, result.error);
+  return result.data;
+}
+
+/**
+ * Registers every route of the contract with the one pipeline: setup gate, authentication, role,
+ * CSRF, validation of params, query and body, the handler, then the response shaped by its schema
+ * (so a field not in the schema can never leak).
+ */
+export function registerRoutes(app: FastifyInstance, accounts: Accounts, handlers: Handlers): void {
+  for (const [name, route] of Object.entries(contract) as [RouteName, RouteContract][]) {
+    const handler = handlers[name] as (input: unknown, context: HandlerContext) => Promise<unknown>;
+    app.route({
+      method: route.method,
+      url: `${apiPrefix}${route.path}`,
+      handler: async (request, reply) => {
+        if (!route.duringSetup && accounts.needsAdmin) {
+          throw new BivouacError('SETUP_REQUIRED', 'No administrator exists yet: create one first (POST /api/v1/setup).');
+        }
+        const principal = route.auth === 'none' ? null : authenticate(accounts, request);
+        if (route.auth !== 'none') {
+          if (!principal) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
+          if (route.auth === 'admin' && principal.subject.role !== 'admin') {
+            throw new BivouacError('FORBIDDEN', 'Only an administrator may do this.', { requiredRole: 'admin' });
+          }
+          requireCsrf(request, principal);
+        }
+        const input = {
+          params: parse('params', route.params, request.params),
+          query: parse('query', route.query, request.query),
+          body: parse('body', route.body, request.body),
+        };
+        const result = await handler(input, { principal, request, reply });
+        const status = route.status ?? 200;
+        if (status === 204) return reply.code(204).send();
+        return reply.code(status).send(route.response.parse(result));
+      },
+    });
+  }
+}

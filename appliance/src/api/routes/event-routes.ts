@@ -1,0 +1,95 @@
+import type { FastifyInstance } from 'fastify';
+import { canAccess } from '../../domain/access.ts';
+import type { StampedEvent } from '../../domain/events.ts';
+import { BivouacError } from '../../errors.ts';
+import type { EventLog } from '../../store/event-log.ts';
+import type { Accounts, Principal } from '../auth/accounts.ts';
+import { authenticate } from '../auth/request-auth.ts';
+import { apiPrefix } from '../register-routes.ts';
+
+export interface EventStreamOptions {
+  accounts: Accounts;
+  events: EventLog;
+  heartbeatMs: number;
+}
+
+/** What a client receives for one event: everything but the access rules. */
+function wireFormat({ access: _access, ...event }: StampedEvent): string {
+  return `id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+function lastEventId(header: string | string[] | undefined, query: unknown): number | null {
+  const raw = (typeof header === 'string' ? header : undefined) ?? (query as { lastEventId?: string } | undefined)?.lastEventId;
+  if (raw === undefined || raw === '') return null;
+  const id = Number(raw);
+  if (!Number.isInteger(id) || id < 0) {
+    throw new BivouacError('VALIDATION_FAILED', 'Last-Event-ID must be a non-negative integer.', {
+      fields: [{ field: 'headers.last-event-id', message: 'must be a non-negative integer' }],
+    });
+  }
+  return id;
+}
+
+/**
+ * `GET /api/v1/events`: Server-Sent Events. Replays what a reconnecting client missed (bounded
+ * by the log's window; beyond it the client gets a `reset` event and reloads), sends heartbeats,
+ * and delivers only events the user may view. The stream ends when the session does.
+ */
+export function registerEventStream(app: FastifyInstance, options: EventStreamOptions): () => void {
+  const open = new Set<() => void>();
+
+  app.get(`${apiPrefix}/events`, async (request, reply) => {
+    if (options.accounts.needsAdmin) throw new BivouacError('SETUP_REQUIRED', 'No administrator exists yet: create one first.');
+    const first = authenticate(options.accounts, request);
+    if (!first) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
+    const resumeFrom = lastEventId(request.headers['last-event-id'], request.query);
+    let principal: Principal = first;
+
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    raw.write('retry: 2000\n\n');
+
+    const stillAllowed = (): boolean => {
+      const current = authenticate(options.accounts, request);
+      if (!current) return false;
+      principal = current;
+      return true;
+    };
+    const send = (event: StampedEvent): void => {
+      if (canAccess(principal.subject, event.access, 'view')) raw.write(wireFormat(event));
+    };
+
+    if (resumeFrom !== null) {
+      const missed = options.events.since(resumeFrom);
+      if (missed === null) raw.write(`event: reset\ndata: ${JSON.stringify({ latestId: options.events.latestId })}\n\n`);
+      else for (const event of missed) send(event);
+    }
+    const unsubscribe = options.events.subscribe((event) => {
+      if (stillAllowed()) send(event);
+      else close();
+    });
+    const heartbeat = setInterval(() => {
+      if (stillAllowed()) raw.write(`: heartbeat ${Date.now()}\n\n`);
+      else close();
+    }, options.heartbeatMs);
+
+    function close(): void {
+      clearInterval(heartbeat);
+      unsubscribe();
+      open.delete(close);
+      if (!raw.writableEnded) raw.end();
+    }
+    open.add(close);
+    raw.on('close', close);
+  });
+
+  return () => {
+    for (const close of [...open]) close();
+  };
+}

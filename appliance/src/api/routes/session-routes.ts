@@ -1,0 +1,41 @@
+import { toPublicUser } from '../../domain/users.ts';
+import type { Accounts, IssuedSession } from '../auth/accounts.ts';
+import { clearSessionCookie, setSessionCookie } from '../auth/request-auth.ts';
+import { signedIn, type Handlers } from '../register-routes.ts';
+
+function sessionInfo({ user, session }: Pick<IssuedSession, 'user' | 'session'>) {
+  return { user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+}
+
+/** First run and sign-in. */
+export function sessionHandlers(
+  accounts: Accounts,
+  box: { tlsFingerprint: string | null; version: string },
+): Pick<Handlers, 'getSetup' | 'createAdmin' | 'login' | 'getSession' | 'logout'> {
+  return {
+    getSetup: async () => ({ needsAdmin: accounts.needsAdmin, tlsFingerprint: box.tlsFingerprint, version: box.version }),
+    createAdmin: async ({ body }, { request, reply }) => {
+      const issued = await accounts.createAdmin(body.username, body.password);
+      setSessionCookie(request, reply, issued);
+      return sessionInfo(issued);
+    },
+    login: async ({ body }, { request, reply }) => {
+      const issued = await accounts.login(body.username, body.password, request.ip);
+      setSessionCookie(request, reply, issued);
+      return sessionInfo(issued);
+    },
+    getSession: async (_input, context) => {
+      const principal = signedIn(context);
+      const user = toPublicUser(principal.user);
+      // A bearer token has no session: nothing to protect against cross-site forgery, no expiry.
+      if (!principal.session) return { user, csrfToken: '', expiresAt: '' };
+      return sessionInfo({ user, session: principal.session });
+    },
+    logout: async (_input, context) => {
+      const { session } = signedIn(context);
+      if (session) await accounts.logout(session.id);
+      clearSessionCookie(context.reply);
+      return null;
+    },
+  };
+}

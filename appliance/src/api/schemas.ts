@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { roles } from '../domain/access.ts';
+import { passwordMinLength, usernamePattern } from '../domain/users.ts';
+
+/**
+ * The API's schemas: they validate requests, shape responses, produce the OpenAPI document and
+ * type the renderer's client. Pure zod, no Node imports: the renderer bundles this file.
+ */
+
+export const Role = z.enum(roles).describe('admin: everything; operator: deploy and manage own and shared runs; viewer: read only');
+
+export const Username = z
+  .string()
+  .regex(usernamePattern, 'must be 2-32 characters: a lowercase letter, then lowercase letters, digits, ".", "_" or "-"');
+
+export const Password = z
+  .string()
+  .min(passwordMinLength, `must be at least ${passwordMinLength} characters`)
+  .max(256, 'must be at most 256 characters');
+
+export const Id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an id of letters, digits, "_" or "-"');
+export const IdParams = z.strictObject({ id: Id });
+
+export const User = z.object({
+  id: Id,
+  username: z.string(),
+  role: Role,
+  disabled: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const SessionInfo = z.object({
+  user: User,
+  csrfToken: z.string().describe('Send as the x-csrf-token header with every cookie-authenticated change.'),
+  expiresAt: z.string(),
+});
+
+export const SetupStatus = z.object({
+  needsAdmin: z.boolean().describe('True until the first administrator is created.'),
+  tlsFingerprint: z.string().nullable().describe('SHA-256 of the HTTPS certificate remote administrators should see.'),
+  version: z.string(),
+});
+
+export const Credentials = z.strictObject({ username: Username, password: z.string().min(1).max(256) });
+export const CreateAdmin = z.strictObject({ username: Username, password: Password });
+export const CreateUser = z.strictObject({ username: Username, password: Password, role: Role });
+export const UpdateUser = z
+  .strictObject({
+    role: Role.optional(),
+    disabled: z.boolean().optional(),
+    password: Password.optional(),
+    currentPassword: z.string().max(256).optional().describe('Required when changing your own password.'),
+  })
+  .refine((value) => Object.values(value).some((field) => field !== undefined), 'give at least one field to change');
+
+export const ApiToken = z.object({
+  id: Id,
+  name: z.string(),
+  createdAt: z.string(),
+});
+export const CreateToken = z.strictObject({
+  name: z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+});
+export const CreatedToken = ApiToken.extend({
+  token: z.string().describe('The bearer token. Shown only in this answer; store it now.'),
+});
+
+export const Health = z.object({ status: z.literal('ok'), version: z.string() });
+export const Empty = z.null();
+
+export const ErrorResponse = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()),
+  }),
+});

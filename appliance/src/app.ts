@@ -1,0 +1,137 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Accounts } from './api/auth/accounts.ts';
+import type { LoginThrottle } from './api/auth/login-throttle.ts';
+import { installErrorHandling } from './api/errors-http.ts';
+import { buildOpenApi } from './api/openapi.ts';
+import { apiPrefix, registerRoutes } from './api/register-routes.ts';
+import { registerEventStream } from './api/routes/event-routes.ts';
+import { sessionHandlers } from './api/routes/session-routes.ts';
+import { userHandlers } from './api/routes/user-routes.ts';
+import { BivouacError, errorBody } from './errors.ts';
+import type { MainDocument } from './store/document.ts';
+import type { EventLog } from './store/event-log.ts';
+import type { Store } from './store/store.ts';
+import { version } from './version.ts';
+
+/** What the HTTP app needs; `server.ts` makes the real ones, tests make their own. */
+export interface Services {
+  store: Store<MainDocument>;
+  events: EventLog;
+  accounts: Accounts;
+  tlsFingerprint: string | null;
+  heartbeatMs: number;
+  /** The built renderer (index.html and assets), or null to serve the API only. */
+  rendererDir: string | null;
+}
+
+export interface ServiceOptions {
+  store: Store<MainDocument>;
+  events: EventLog;
+  sessionHours?: number;
+  heartbeatSeconds?: number;
+  tlsFingerprint?: string | null;
+  rendererDir?: string | null;
+  throttle?: LoginThrottle;
+}
+
+export function createServices(options: ServiceOptions): Services {
+  return {
+    store: options.store,
+    events: options.events,
+    accounts: new Accounts({
+      store: options.store,
+      events: options.events,
+      sessionHours: options.sessionHours ?? 24 * 7,
+      ...(options.throttle ? { throttle: options.throttle } : {}),
+    }),
+    tlsFingerprint: options.tlsFingerprint ?? null,
+    heartbeatMs: (options.heartbeatSeconds ?? 15) * 1000,
+    rendererDir: options.rendererDir ?? null,
+  };
+}
+
+export interface BuildOptions {
+  https?: { key: string; cert: string };
+  logger?: FastifyBaseLogger;
+}
+
+/** JSON bodies above this are refused with BODY_TOO_LARGE. */
+export const jsonBodyLimit = 256 * 1024;
+
+const contentSecurityPolicy = [
+  "default-src 'self'",
+  "img-src 'self' data: blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
+/** Builds the HTTP app without listening: tests call `inject()`, `server.ts` calls `listen()`. */
+export async function build(services: Services, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: jsonBodyLimit,
+    ...(options.https ? { https: options.https } : {}),
+    // Request lines are off (too chatty on a box); warnings and errors still reach the log.
+    ...(options.logger ? { loggerInstance: options.logger.child({ component: 'http' }, { level: 'warn' }) } : { logger: false }),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }) as unknown as FastifyInstance;
+
+  installErrorHandling(app, jsonBodyLimit);
+  await app.register(fastifyCookie);
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('referrer-policy', 'no-referrer');
+    void reply.header('x-frame-options', 'DENY');
+    void reply.header('content-security-policy', contentSecurityPolicy);
+    if (request.protocol === 'https') void reply.header('strict-transport-security', 'max-age=31536000');
+    return payload;
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok', version }));
+  const openApi = buildOpenApi(version);
+  app.get(`${apiPrefix}/openapi.json`, async () => openApi);
+
+  registerRoutes(app, services.accounts, {
+    ...sessionHandlers(services.accounts, { tlsFingerprint: services.tlsFingerprint, version }),
+    ...userHandlers(services.accounts),
+  });
+  const closeStreams = registerEventStream(app, {
+    accounts: services.accounts,
+    events: services.events,
+    heartbeatMs: services.heartbeatMs,
+  });
+  app.addHook('preClose', async () => closeStreams());
+
+  const rendererDir = services.rendererDir;
+  const hasRenderer = rendererDir !== null && existsSync(join(rendererDir, 'index.html'));
+  if (hasRenderer) {
+    await app.register(fastifyStatic, {
+      root: rendererDir,
+      wildcard: false,
+      index: false,
+      setHeaders: (reply, path) => {
+        const isHashedAsset = path.startsWith(join(rendererDir, 'assets'));
+        void reply.header('cache-control', isHashedAsset ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
+  }
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (hasRenderer && request.method === 'GET' && !path.startsWith('/api/') && !path.includes('.')) {
+      return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    }
+    const error = new BivouacError('NOT_FOUND', `No route ${request.method} ${path}.`, { resource: 'route', method: request.method, path });
+    return reply.code(404).send(errorBody(error));
+  });
+
+  return app;
+}

@@ -1,0 +1,85 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { readText } from './store/durable-json-file.ts';
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443');
+
+/** The config file's schema; every key is optional and has a default. */
+export const configSchema = z.strictObject({
+  /** Where remote administrators connect: HTTPS, unless the host is loopback. */
+  listen: hostPort.default('0.0.0.0:8443'),
+  /** Plain HTTP for the box's own screen, loopback only; `off` to disable. */
+  localListen: z.union([hostPort, z.literal('off')]).default('127.0.0.1:8080'),
+  /** `auto`: HTTPS on non-loopback addresses; `always`: HTTPS on `listen` even on loopback. */
+  tls: z.enum(['auto', 'always']).default('auto'),
+  /** libvirt URI of the box's own hypervisor; null picks the embedded default. */
+  libvirtUri: z.string().min(1).nullable().default(null),
+  sessionHours: z.number().int().min(1).max(24 * 90).default(24 * 7),
+  heartbeatSeconds: z.number().min(0.05).max(300).default(15),
+  eventReplayLimit: z.number().int().min(10).max(100_000).default(1000),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type FileConfig = z.infer<typeof configSchema>;
+
+export interface Config extends FileConfig {
+  dataDir: string;
+  /** Creates the first admin unattended when none exists. Never stored. */
+  adminPassword: string | null;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (process.getuid?.() === 0) return '/var/lib/bivouac';
+  return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'bivouac');
+}
+
+/**
+ * Reads the config file (`BIVOUAC_CONFIG`, else `config.json` in the data dir; a missing file
+ * means defaults), then applies the environment, which wins.
+ */
+export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  const dataDir = env.BIVOUAC_DATA_DIR || defaultDataDir(env);
+  const path = env.BIVOUAC_CONFIG || join(dataDir, 'config.json');
+  const text = await readText(path);
+  let raw: Record<string, unknown> = {};
+  if (text !== null) {
+    try {
+      raw = JSON.parse(text) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError(`Config file ${path} is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const fromEnv: Record<string, unknown> = {
+    listen: env.BIVOUAC_LISTEN,
+    libvirtUri: env.BIVOUAC_LIBVIRT_URI,
+    localListen: env.BIVOUAC_LOCAL_LISTEN,
+    tls: env.BIVOUAC_TLS,
+    logLevel: env.BIVOUAC_LOG_LEVEL,
+  };
+  for (const [key, value] of Object.entries(fromEnv)) if (value) raw[key] = value;
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+      .join('; ');
+    throw new ConfigError(`Config from ${path} and BIVOUAC_* environment is invalid: ${problems}`);
+  }
+  return { ...parsed.data, dataDir, adminPassword: env.BIVOUAC_ADMIN_PASSWORD || null };
+}
+
+export function parseHostPort(value: string): { host: string; port: number } {
+  const at = value.lastIndexOf(':');
+  const host = value.slice(0, at).replace(/^\[|\]$/g, '');
+  return { host, port: Number(value.slice(at + 1)) };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,108 @@
+/**
+ * The one registry of expected errors. Every error the API returns carries one of these stable
+ * codes; clients and scripts match on the code, never on the message. Add codes, never rename.
+ */
+export const errorRegistry = {
+  VALIDATION_FAILED: {
+    status: 400,
+    description: 'The request body, query or path did not match the schema; details.fields names each field and what is allowed.',
+  },
+  INVALID_JSON: {
+    status: 400,
+    description: 'The request body is not well-formed JSON.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    description: 'The request body has a content type the endpoint does not accept (use application/json).',
+  },
+  BODY_TOO_LARGE: {
+    status: 413,
+    description: 'The request body is larger than the limit for this endpoint; details.limitBytes gives the limit.',
+  },
+  UNAUTHENTICATED: {
+    status: 401,
+    description: 'No valid session cookie or API token came with the request.',
+  },
+  INVALID_CREDENTIALS: {
+    status: 401,
+    description: 'The user name or the password is wrong (the same answer for both, on purpose).',
+  },
+  LOGIN_THROTTLED: {
+    status: 429,
+    description: 'Too many failed logins; details.retryAfterSeconds says when to try again.',
+  },
+  CSRF_FAILED: {
+    status: 403,
+    description: 'A cookie-authenticated change came without the session\'s x-csrf-token header.',
+  },
+  FORBIDDEN: {
+    status: 403,
+    description: 'Authenticated, but the role or the ACL does not allow this action on this resource.',
+  },
+  SETUP_REQUIRED: {
+    status: 409,
+    description: 'No administrator exists yet: the only allowed action is creating one (POST /api/v1/setup).',
+  },
+  ALREADY_SET_UP: {
+    status: 409,
+    description: 'An administrator already exists; first-run setup cannot be repeated.',
+  },
+  NOT_FOUND: {
+    status: 404,
+    description: 'No such route or resource; details.resource names what was looked for.',
+  },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    description: 'The route exists but not with this HTTP method.',
+  },
+  USERNAME_TAKEN: {
+    status: 409,
+    description: 'Another user already has this user name.',
+  },
+  LAST_ADMIN: {
+    status: 409,
+    description: 'The change would leave the box without an enabled administrator.',
+  },
+  WRONG_PASSWORD: {
+    status: 400,
+    description: 'The current password given to confirm a password change is wrong.',
+  },
+  SHUTTING_DOWN: {
+    status: 503,
+    description: 'The appliance is shutting down and takes no new work; retry once it is back.',
+  },
+  INTERNAL: {
+    status: 500,
+    description: 'A bug: the appliance logged it with the request id in details.requestId.',
+  },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof errorRegistry;
+
+export const errorCodes = Object.keys(errorRegistry) as ErrorCode[];
+
+/** An expected failure with a stable code; only api/ turns it into an HTTP answer. */
+export class BivouacError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'BivouacError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return errorRegistry[this.code].status;
+  }
+}
+
+/** The body of every error answer. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details: Record<string, unknown> };
+}
+
+export function errorBody(error: BivouacError): ErrorBody {
+  return { error: { code: error.code, message: error.message, details: error.details } };
+}

@@ -1,0 +1,107 @@
+import type { FastifyInstance } from 'fastify';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { build, createServices } from './app.ts';
+import { ConfigError, isLoopback, loadConfig, parseHostPort, type Config } from './config.ts';
+import { BivouacError } from './errors.ts';
+import { ensureTlsIdentity } from './host/tls.ts';
+import { EventLog } from './store/event-log.ts';
+import { openStore, StoreOpenError } from './store/open-store.ts';
+import { version } from './version.ts';
+
+const shutdownDeadlineMs = 4500;
+const defaultRendererDir = fileURLToPath(new URL('../../dist/renderer', import.meta.url));
+
+interface Listener {
+  app: FastifyInstance;
+  url: string;
+}
+
+async function listen(app: FastifyInstance, address: string, scheme: 'http' | 'https'): Promise<Listener> {
+  const { host, port } = parseHostPort(address);
+  await app.listen({ host, port });
+  const bound = app.server.address();
+  const actualPort = typeof bound === 'object' && bound ? bound.port : port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return { app, url: `${scheme}://${shownHost}:${actualPort}` };
+}
+
+/** Creates the first administrator unattended (BIVOUAC_ADMIN_PASSWORD) when none exists. */
+async function ensureAdmin(config: Config, services: ReturnType<typeof createServices>, logger: Logger): Promise<void> {
+  if (!config.adminPassword || !services.accounts.needsAdmin) return;
+  const username = process.env.BIVOUAC_ADMIN_USER || 'admin';
+  await services.accounts.createUser(username, config.adminPassword, 'admin', null);
+  logger.info({ username }, 'created the first administrator from BIVOUAC_ADMIN_PASSWORD');
+}
+
+/** Wires the real adapters, listens, and stops cleanly on SIGTERM/SIGINT. */
+export async function start(): Promise<void> {
+  const config = await loadConfig();
+  const logger = pino({ level: config.logLevel, base: { service: 'bivouac', pid: process.pid } });
+  logger.info({ version, dataDir: config.dataDir }, 'starting');
+
+  const { store, file, migratedFrom, backup } = await openStore(config.dataDir);
+  if (migratedFrom !== null) logger.info({ file, from: migratedFrom, to: store.data.schemaVersion, backup }, 'store migrated');
+  const events = await EventLog.open({ directory: join(config.dataDir, 'events'), replayLimit: config.eventReplayLimit });
+  const tls = await ensureTlsIdentity(config.dataDir);
+  logger.info({ fingerprint: tls.fingerprint, created: tls.created }, 'HTTPS certificate (SHA-256 fingerprint)');
+
+  const services = createServices({
+    store,
+    events,
+    sessionHours: config.sessionHours,
+    heartbeatSeconds: config.heartbeatSeconds,
+    tlsFingerprint: tls.fingerprint,
+    rendererDir: process.env.BIVOUAC_RENDERER_DIR || defaultRendererDir,
+  });
+  await ensureAdmin(config, services, logger);
+  if (services.accounts.needsAdmin) logger.warn('no administrator yet: open the UI to create one');
+
+  const listeners: Listener[] = [];
+  const main = parseHostPort(config.listen);
+  const mainIsHttps = config.tls === 'always' || !isLoopback(main.host);
+  listeners.push(
+    await listen(await build(services, { logger, ...(mainIsHttps ? { https: tls } : {}) }), config.listen, mainIsHttps ? 'https' : 'http'),
+  );
+  if (config.localListen !== 'off' && config.localListen !== config.listen) {
+    if (!isLoopback(parseHostPort(config.localListen).host)) {
+      throw new ConfigError(`localListen ${config.localListen} is not a loopback address; plain HTTP is served only on loopback.`);
+    }
+    listeners.push(await listen(await build(services, { logger }), config.localListen, 'http'));
+  }
+  logger.info({ urls: listeners.map((listener) => listener.url), libvirtUri: config.libvirtUri }, 'listening');
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      logger.error('shutdown took too long; exiting anyway');
+      process.exit(1);
+    }, shutdownDeadlineMs);
+    deadline.unref();
+    await Promise.all(listeners.map((listener) => listener.app.close()));
+    await store.flush();
+    events.close();
+    logger.info('stopped');
+    logger.flush();
+    clearTimeout(deadline);
+    process.exitCode = 0;
+  };
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
+}
+
+function explain(error: unknown): string {
+  if (error instanceof StoreOpenError || error instanceof ConfigError || error instanceof BivouacError) return error.message;
+  return (error as Error)?.stack ?? String(error);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  start().catch((error: unknown) => {
+    process.stderr.write(`bivouac: cannot start: ${explain(error)}\n`);
+    process.exit(1);
+  });
+}

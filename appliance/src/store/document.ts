@@ -1,0 +1,41 @@
+import type { User } from '../domain/users.ts';
+
+/** A signed-in browser session. Only the hash of its cookie value is kept. */
+export interface Session {
+  id: string;
+  tokenHash: string;
+  userId: string;
+  csrfToken: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** A bearer token for the CLI and scripts. Shown once at creation; only its hash is kept. */
+export interface ApiToken {
+  id: string;
+  userId: string;
+  name: string;
+  tokenHash: string;
+  createdAt: string;
+}
+
+/**
+ * The main document: small, slowly changing state. High-churn data (events, metric samples)
+ * lives in its own files beside it.
+ */
+export interface MainDocument {
+  schemaVersion: number;
+  users: User[];
+  sessions: Session[];
+  apiTokens: ApiToken[];
+}
+
+/** What a migration sees: the document of the previous version, shape unknown to the code. */
+export type AnyDocument = { schemaVersion: number } & Record<string, unknown>;
+
+/** A numbered, immutable step from version `version - 1` to `version`. */
+export interface Migration {
+  version: number;
+  description: string;
+  up(document: AnyDocument): void;
+}

@@ -1,0 +1,67 @@
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Adapter } from 'lowdb';
+
+/**
+ * A lowdb adapter that acknowledges a write only once it survives a power cut: the text goes to
+ * a temp file which is fsynced, renamed over the real file, and then the directory is fsynced so
+ * the rename itself is on disk. lowdb's own writer renames but never fsyncs.
+ */
+export class DurableJsonFile<T> implements Adapter<T> {
+  readonly path: string;
+  private readonly tempPath: string;
+
+  constructor(path: string) {
+    this.path = path;
+    this.tempPath = join(dirname(path), `.${basename(path)}.tmp`);
+  }
+
+  /** Returns null when the file does not exist; throws `SyntaxError` on bad JSON. */
+  async read(): Promise<T | null> {
+    const text = await readText(this.path);
+    return text === null ? null : (JSON.parse(text) as T);
+  }
+
+  /** Serialises synchronously (the snapshot is taken at call time), then writes durably. */
+  async write(data: T): Promise<void> {
+    await writeFileDurably(this.path, JSON.stringify(data), this.tempPath);
+  }
+}
+
+export async function readText(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** Write-temp, fsync, rename, fsync-directory. */
+export async function writeFileDurably(
+  path: string,
+  content: string | Buffer,
+  tempPath = join(dirname(path), `.${basename(path)}.tmp`),
+): Promise<void> {
+  const file = await open(tempPath, 'w', 0o600);
+  try {
+    await file.writeFile(content);
+    await file.sync();
+  } catch (error) {
+    await file.close();
+    await unlink(tempPath).catch(() => undefined);
+    throw error;
+  }
+  await file.close();
+  await rename(tempPath, path);
+  await syncDirectory(dirname(path));
+}
+
+export async function syncDirectory(path: string): Promise<void> {
+  const directory = await open(path, 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The first README command: install what is missing, build the UI, start the appliance on its
+# embedded default and open the UI — in Electron where its binary exists, else print the URL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash build/install-system-deps.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  ELECTRON_SKIP_BINARY_DOWNLOAD="${ELECTRON_SKIP_BINARY_DOWNLOAD:-}" npm ci --no-audit --no-fund
+fi
+npx vite build --config renderer/vite.config.ts --logLevel warn
+
+export BIVOUAC_DATA_DIR="${BIVOUAC_DATA_DIR:-$PWD/.data}"
+export BIVOUAC_LOCAL_LISTEN="${BIVOUAC_LOCAL_LISTEN:-127.0.0.1:8080}"
+url="http://${BIVOUAC_LOCAL_LISTEN}"
+
+has_electron() { node -e "require('fs').accessSync(require('electron'))" 2>/dev/null; }
+# npm does not run Electron's download script (package.json allowScripts); try it once, briefly.
+has_electron || timeout 120 node node_modules/electron/install.js >/dev/null 2>&1 || true
+
+if has_electron; then
+  echo "bivouac: opening the UI in Electron (the appliance runs inside it)"
+  exec npx electron . "$@"
+fi
+
+echo "bivouac: no Electron binary on this machine (its download needs GitHub, which is unreachable here),"
+echo "bivouac: so the appliance runs headless. Open the UI in a browser: $url"
+exec npx tsx appliance/src/server.ts
