@@ -23,7 +23,7 @@ const layers = [
     patterns: [...nodeBuiltins, 'lowdb', 'lowdb/*', 'fastify', '@fastify/*', '@unraid/libvirt', 'systeminformation', 'pino', '../store/*', '../api/*', '../connectors/*', '../orchestrator/*', '../host/*', '../catalog/*', '../cli/*', ...uiAndShell],
   },
   {
-    files: ['renderer/**/*.{ts,tsx}'],
+    files: ['renderer/src/**/*.{ts,tsx}'],
     message: 'the renderer talks to the appliance over HTTP only; it may import the pure API contract and domain types',
     patterns: [...nodeBuiltins, 'electron', 'fastify', 'lowdb', '**/appliance/src/store/**', '**/appliance/src/api/auth/**', '**/appliance/src/api/routes/**', '**/appliance/src/app.ts', '**/appliance/src/server.ts', '**/electron/**'],
   },
@@ -47,7 +47,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['renderer/**/*.{ts,tsx}', 'electron/preload/**/*.ts'],
+    files: ['renderer/src/**/*.{ts,tsx}', 'electron/preload/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
   },
   { files: ['*.config.ts', 'eslint.config.js', 'renderer/vite.config.ts'], rules: { 'no-restricted-syntax': 'off' } },

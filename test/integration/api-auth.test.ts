@@ -17,7 +17,7 @@ describe('first run', () => {
     expect(status.json()).toMatchObject({ needsAdmin: true });
 
     for (const [method, url] of [['GET', '/api/v1/users'], ['POST', '/api/v1/session'], ['GET', '/api/v1/tokens']] as const) {
-      const response = await box.app.inject({ method, url, payload: method === 'POST' ? { username: 'x', password: 'y' } : undefined });
+      const response = await box.app.inject(method === 'POST' ? { method, url, payload: { username: 'x', password: 'y' } } : { method, url });
       expect(response.statusCode, url).toBe(409);
       expect(response.json().error.code).toBe('SETUP_REQUIRED');
     }
