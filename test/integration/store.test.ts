@@ -1,0 +1,173 @@
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrations } from '../../appliance/migrations/index.ts';
+import type { Migration } from '../../appliance/src/store/document.ts';
+import { DurableJsonFile } from '../../appliance/src/store/durable-json-file.ts';
+import { EventLog } from '../../appliance/src/store/event-log.ts';
+import { openStore, StoreOpenError } from '../../appliance/src/store/open-store.ts';
+import { Store } from '../../appliance/src/store/store.ts';
+import { tempDir } from '../fixtures/appliance.ts';
+
+const latest = migrations.at(-1)!.version;
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+async function openIn(dir: string, list: readonly Migration[] = migrations, at = new Date()) {
+  const opened = await openStore(dir, list, () => at);
+  cleanups.push(() => opened.store.flush());
+  return opened;
+}
+
+describe('durable store', () => {
+  it('acknowledges an update only once it is on disk, and leaves no temp file', async () => {
+    const dir = await tempDir();
+    const store = new Store(new DurableJsonFile<{ items: number[] }>(join(dir, 'doc.json')), { items: [] });
+    await store.update((doc) => doc.items.push(1));
+    expect(JSON.parse(await readFile(join(dir, 'doc.json'), 'utf8'))).toEqual({ items: [1] });
+    expect(await readdir(dir)).toEqual(['doc.json']);
+  });
+
+  it('coalesces a burst: 100 concurrent updates cost at most two writes, all durable', async () => {
+    const dir = await tempDir();
+    const store = new Store(new DurableJsonFile<{ items: number[] }>(join(dir, 'doc.json')), { items: [] });
+    await Promise.all(Array.from({ length: 100 }, (_, i) => store.update((doc) => doc.items.push(i))));
+    expect(store.writeCount).toBeLessThanOrEqual(2);
+    expect(JSON.parse(await readFile(join(dir, 'doc.json'), 'utf8')).items).toHaveLength(100);
+  });
+
+  it('writes nothing when an update throws', async () => {
+    const dir = await tempDir();
+    const store = new Store(new DurableJsonFile<{ items: number[] }>(join(dir, 'doc.json')), { items: [] });
+    await expect(store.update(() => { throw new Error('refused'); })).rejects.toThrow('refused');
+    expect(store.writeCount).toBe(0);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('opening the store', () => {
+  it('creates a new store at the latest schema and keeps a last-good backup on the next start', async () => {
+    const dir = await tempDir();
+    const first = await openIn(dir);
+    expect(first.store.data.schemaVersion).toBe(latest);
+    expect(first.migratedFrom).toBe(0);
+    await openIn(dir);
+    const backups = await readdir(join(dir, 'backups'));
+    expect(backups).toHaveLength(1);
+    expect(backups[0]).toMatch(new RegExp(`\\.v${latest}\\.json$`));
+  });
+
+  it('keeps only the newest five routine backups', async () => {
+    const dir = await tempDir();
+    await openIn(dir);
+    for (let i = 0; i < 8; i += 1) await openIn(dir, migrations, new Date(Date.UTC(2026, 0, 1, 0, 0, i)));
+    expect(await readdir(join(dir, 'backups'))).toHaveLength(5);
+  });
+
+  it.each([
+    ['truncated', (text: string) => text.slice(0, Math.floor(text.length / 2)), /not valid JSON/],
+    ['empty', () => '', /it is empty/],
+    ['without a schema version', () => '{"users":[]}', /no valid schemaVersion/],
+  ])('refuses a %s file, naming it and the last good backup', async (_name, damage, reason) => {
+    const dir = await tempDir();
+    await openIn(dir);
+    await openIn(dir);
+    const file = join(dir, 'bivouac.json');
+    const before = await readFile(file, 'utf8');
+    await writeFile(file, damage(before));
+    const error = await openStore(dir).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(StoreOpenError);
+    const { message, lastGoodBackup } = error as StoreOpenError;
+    expect(message).toMatch(reason);
+    expect(message).toContain(file);
+    expect(lastGoodBackup).toMatch(/backups\/.*\.json$/);
+    expect(message).toContain(lastGoodBackup!);
+    // Nothing was reset: the damaged file is still there for inspection.
+    expect(await readFile(file, 'utf8')).toBe(damage(before));
+  });
+
+  it('refuses a store written by a newer version', async () => {
+    const dir = await tempDir();
+    await openIn(dir);
+    const file = join(dir, 'bivouac.json');
+    const document = JSON.parse(await readFile(file, 'utf8'));
+    await writeFile(file, JSON.stringify({ ...document, schemaVersion: latest + 1 }));
+    await expect(openStore(dir)).rejects.toThrow(/newer Bivouac.*knows versions up to/);
+  });
+
+  it('refuses to start empty when the store is missing but backups exist', async () => {
+    const dir = await tempDir();
+    await openIn(dir);
+    await openIn(dir);
+    await rm(join(dir, 'bivouac.json'));
+    await expect(openStore(dir)).rejects.toThrow(/missing but backups exist/);
+  });
+
+  it('backs up before migrating, then runs the numbered migrations in order', async () => {
+    const dir = await tempDir();
+    const first = await openIn(dir);
+    await first.store.update((doc) => doc.users.push({ id: 'u1', username: 'ann', role: 'admin', passwordHash: 'x', disabled: false, createdAt: '', updatedAt: '' }));
+    const next: Migration = {
+      version: latest + 1,
+      description: 'give every user a display name',
+      up(document) {
+        for (const user of document.users as { username: string; displayName?: string }[]) user.displayName = user.username.toUpperCase();
+      },
+    };
+    const migrated = await openIn(dir, [...migrations, next]);
+    expect(migrated.migratedFrom).toBe(latest);
+    expect(migrated.store.data.schemaVersion).toBe(latest + 1);
+    expect(migrated.store.data.users[0]).toMatchObject({ displayName: 'ANN' });
+    const backup = JSON.parse(await readFile(migrated.backup!, 'utf8'));
+    expect(backup.schemaVersion).toBe(latest);
+    const onDisk = JSON.parse(await readFile(join(dir, 'bivouac.json'), 'utf8'));
+    expect(onDisk.schemaVersion).toBe(latest + 1);
+  });
+});
+
+describe('event log', () => {
+  const event = (n: number) => ({ type: 'test.happened', subject: { kind: 'test', id: String(n) }, access: { owner: 'u', acl: [] }, data: { n } });
+
+  it('numbers events across restarts and replays what a client missed', async () => {
+    const dir = await tempDir();
+    const log = await EventLog.open({ directory: dir, replayLimit: 5 });
+    for (let i = 1; i <= 8; i += 1) log.append(event(i));
+    expect(log.since(6)?.map((e) => e.id)).toEqual([7, 8]);
+    expect(log.since(8)).toEqual([]);
+    expect(log.since(2)).toBeNull();
+    log.close();
+    const reopened = await EventLog.open({ directory: dir, replayLimit: 5 });
+    expect(reopened.latestId).toBe(8);
+    expect(reopened.append(event(9)).id).toBe(9);
+    expect(reopened.since(6)?.map((e) => e.id)).toEqual([7, 8, 9]);
+    reopened.close();
+  });
+
+  it('skips a torn last line after a crash and keeps appending cleanly', async () => {
+    const dir = await tempDir();
+    const log = await EventLog.open({ directory: dir });
+    log.append(event(1));
+    log.close();
+    await writeFile(join(dir, 'events.jsonl'), `${await readFile(join(dir, 'events.jsonl'), 'utf8')}{"id":2,"ty`);
+    const reopened = await EventLog.open({ directory: dir });
+    expect(reopened.latestId).toBe(1);
+    reopened.append(event(2));
+    reopened.close();
+    const again = await EventLog.open({ directory: dir });
+    expect(again.since(0)?.map((e) => e.id)).toEqual([1, 2]);
+    again.close();
+  });
+
+  it('rotates the file and keeps one previous file', async () => {
+    const dir = await tempDir();
+    const log = await EventLog.open({ directory: dir, rotateBytes: 2000 });
+    for (let i = 1; i <= 60; i += 1) log.append(event(i));
+    log.close();
+    expect((await readdir(dir)).sort()).toEqual(['events.jsonl', 'events.jsonl.1']);
+    const reopened = await EventLog.open({ directory: dir });
+    expect(reopened.latestId).toBe(60);
+    reopened.close();
+  });
+});
