@@ -84,6 +84,8 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
   }) as unknown as FastifyInstance;
 
   installErrorHandling(app, jsonBodyLimit);
+  // The API speaks JSON only; any other body is refused as UNSUPPORTED_MEDIA_TYPE.
+  app.removeContentTypeParser('text/plain');
   await app.register(fastifyCookie);
 
   app.addHook('onSend', async (request, reply, payload) => {

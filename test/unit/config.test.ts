@@ -1,0 +1,45 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, isLoopback, loadConfig, parseHostPort } from '../../appliance/src/config.ts';
+import { tempDir } from '../fixtures/appliance.ts';
+
+describe('loadConfig', () => {
+  it('uses defaults when there is no config file', async () => {
+    const dataDir = await tempDir();
+    const config = await loadConfig({ BIVOUAC_DATA_DIR: dataDir });
+    expect(config).toMatchObject({ dataDir, listen: '0.0.0.0:8443', localListen: '127.0.0.1:8080', tls: 'auto', libvirtUri: null, adminPassword: null });
+  });
+
+  it('reads the file, and the environment wins over it', async () => {
+    const dataDir = await tempDir();
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ listen: '10.0.0.5:9443', sessionHours: 12, libvirtUri: 'qemu:///system' }));
+    const config = await loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_LIBVIRT_URI: 'test:///default', BIVOUAC_ADMIN_PASSWORD: 'from the environment' });
+    expect(config).toMatchObject({ listen: '10.0.0.5:9443', sessionHours: 12, libvirtUri: 'test:///default', adminPassword: 'from the environment' });
+  });
+
+  it('names every bad key and what is allowed', async () => {
+    const dataDir = await tempDir();
+    const error = await loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_LISTEN: 'localhost', BIVOUAC_TLS: 'sometimes' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/listen: must be host:port/);
+    expect((error as Error).message).toMatch(/tls: .*"auto"/);
+  });
+
+  it('says which file is not JSON', async () => {
+    const dataDir = await tempDir();
+    await writeFile(join(dataDir, 'config.json'), '{ listen: ');
+    await expect(loadConfig({ BIVOUAC_DATA_DIR: dataDir })).rejects.toThrow(join(dataDir, 'config.json'));
+  });
+});
+
+describe('addresses', () => {
+  it('parses host:port including IPv6 and tells loopback apart', () => {
+    expect(parseHostPort('[::1]:8443')).toEqual({ host: '::1', port: 8443 });
+    expect(parseHostPort('127.0.0.1:0')).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(isLoopback('127.0.0.2')).toBe(true);
+    expect(isLoopback('::1')).toBe(true);
+    expect(isLoopback('0.0.0.0')).toBe(false);
+    expect(isLoopback('192.168.1.10')).toBe(false);
+  });
+});
