@@ -101,7 +101,10 @@ describe('the appliance process', () => {
     const stream = await fetch(`${appliance.url}/api/v1/events`, { headers: { cookie } });
     expect(stream.status).toBe(200);
     const reading = (async () => {
-      for await (const _chunk of stream.body!) { /* drain until the server ends it */ }
+      const reader = stream.body!.getReader();
+      while (!(await reader.read()).done) {
+        // drain until the server ends the stream
+      }
       return 'ended';
     })();
     const started = Date.now();
