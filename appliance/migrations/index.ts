@@ -1,5 +1,6 @@
 import type { Migration } from '../src/store/document.ts';
 import { migration as initial } from './0001-initial.ts';
+import { migration as capacity } from './0002-capacity.ts';
 
 /** Every migration, in order. Append new files; never edit or reorder a released one. */
-export const migrations: readonly Migration[] = [initial];
+export const migrations: readonly Migration[] = [initial, capacity];

@@ -9,9 +9,12 @@ import { installErrorHandling } from './api/errors-http.ts';
 import { buildOpenApi } from './api/openapi.ts';
 import { apiPrefix, registerRoutes } from './api/register-routes.ts';
 import { registerEventStream } from './api/routes/event-routes.ts';
+import { capacityHandlers } from './api/routes/capacity-routes.ts';
 import { sessionHandlers } from './api/routes/session-routes.ts';
 import { userHandlers } from './api/routes/user-routes.ts';
+import type { Amounts } from './domain/capacity.ts';
 import { BivouacError, errorBody } from './errors.ts';
+import { Reservations } from './orchestrator/reservations.ts';
 import type { MainDocument } from './store/document.ts';
 import type { EventLog } from './store/event-log.ts';
 import type { Store } from './store/store.ts';
@@ -22,6 +25,7 @@ export interface Services {
   store: Store<MainDocument>;
   events: EventLog;
   accounts: Accounts;
+  reservations: Reservations;
   tlsFingerprint: string | null;
   heartbeatMs: number;
   /** The built renderer (index.html and assets), or null to serve the API only. */
@@ -36,7 +40,12 @@ export interface ServiceOptions {
   tlsFingerprint?: string | null;
   rendererDir?: string | null;
   throttle?: LoginThrottle;
+  /** The box's capacity (from host facts in `server.ts`). */
+  box?: Amounts;
 }
+
+/** A capacity for tests and dry runs: the default 8 VMs on a modest host. */
+export const defaultBox: Amounts = { vms: 8, vcpu: 16, memoryMiB: 16 * 1024, diskGiB: 200 };
 
 export function createServices(options: ServiceOptions): Services {
   return {
@@ -48,6 +57,7 @@ export function createServices(options: ServiceOptions): Services {
       sessionHours: options.sessionHours ?? 24 * 7,
       ...(options.throttle ? { throttle: options.throttle } : {}),
     }),
+    reservations: new Reservations(options.store, options.events, options.box ?? defaultBox),
     tlsFingerprint: options.tlsFingerprint ?? null,
     heartbeatMs: (options.heartbeatSeconds ?? 15) * 1000,
     rendererDir: options.rendererDir ?? null,
@@ -104,6 +114,7 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
   registerRoutes(app, services.accounts, {
     ...sessionHandlers(services.accounts, { tlsFingerprint: services.tlsFingerprint, version }),
     ...userHandlers(services.accounts),
+    ...capacityHandlers(services.reservations),
   });
   const closeStreams = registerEventStream(app, {
     accounts: services.accounts,

@@ -20,6 +20,20 @@ export const configSchema = z.strictObject({
   sessionHours: z.number().int().min(1).max(24 * 90).default(24 * 7),
   heartbeatSeconds: z.number().min(0.05).max(300).default(15),
   eventReplayLimit: z.number().int().min(10).max(100_000).default(1000),
+  capacity: z
+    .strictObject({
+      /** VMs the box runs at most. */
+      maxVms: z.number().int().min(0).max(1000).default(8),
+      /** vCPUs offered per host core. */
+      vcpuOvercommit: z.number().min(0.1).max(32).default(4),
+      /** Guest memory offered per MiB of host memory left after the host's own share. */
+      memoryOvercommit: z.number().min(0.1).max(4).default(1),
+      /** Memory kept for the host and the appliance. */
+      hostReservedMemoryMiB: z.number().int().min(0).default(1024),
+      /** Disk for VM overlays; null: 90 % of the data dir's file system. */
+      diskGiB: z.number().min(0).nullable().default(null),
+    })
+    .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -67,6 +67,14 @@ export const errorRegistry = {
     status: 400,
     description: 'The current password given to confirm a password change is wrong.',
   },
+  NO_CAPACITY: {
+    status: 409,
+    description: "The box's capacity cannot hold the footprint; details give the resource, what is held, what was asked and what is allowed.",
+  },
+  QUOTA_EXCEEDED: {
+    status: 409,
+    description: "The user's quota cannot hold the footprint; details give the resource, what is held, what was asked and what is allowed.",
+  },
   SHUTTING_DOWN: {
     status: 503,
     description: 'The appliance is shutting down and takes no new work; retry once it is back.',

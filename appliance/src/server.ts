@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { build, createServices } from './app.ts';
 import { ConfigError, isLoopback, loadConfig, parseHostPort, type Config } from './config.ts';
 import { BivouacError } from './errors.ts';
+import { boxCapacity } from './host/box-capacity.ts';
 import { ensureTlsIdentity } from './host/tls.ts';
 import { EventLog } from './store/event-log.ts';
 import { openStore, StoreOpenError } from './store/open-store.ts';
@@ -54,6 +55,7 @@ export async function start(): Promise<void> {
     heartbeatSeconds: config.heartbeatSeconds,
     tlsFingerprint: tls.fingerprint,
     rendererDir: process.env.BIVOUAC_RENDERER_DIR || defaultRendererDir,
+    box: await boxCapacity(config.capacity, config.dataDir),
   });
   await ensureAdmin(config, services, logger);
   if (services.accounts.needsAdmin) logger.warn('no administrator yet: open the UI to create one');

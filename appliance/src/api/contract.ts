@@ -10,7 +10,7 @@ import * as s from './schemas.ts';
 export type RouteAuth = 'none' | 'user' | 'admin';
 
 export interface RouteContract {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path under /api/v1, fastify style (`/users/:id`). */
   path: string;
   summary: string;
@@ -81,6 +81,16 @@ export const contract = {
   revokeToken: {
     method: 'DELETE', path: '/tokens/:id', tag: 'tokens', auth: 'user', status: 204,
     summary: 'Revoke one of your API tokens', params: s.IdParams, response: s.Empty,
+  },
+  getCapacity: {
+    method: 'GET', path: '/capacity', tag: 'capacity', auth: 'user',
+    summary: "The box's capacity: used, reserved and free per resource, overall and per user",
+    response: s.CapacityReport,
+  },
+  setQuota: {
+    method: 'PUT', path: '/users/:id/quota', tag: 'capacity', auth: 'admin',
+    summary: "Set a user's quota inside the box's capacity",
+    params: s.IdParams, body: s.Quota, response: s.Quota,
   },
 } as const satisfies Record<string, RouteContract>;
 

@@ -1,3 +1,4 @@
+import type { Quota, Reservation } from '../domain/capacity.ts';
 import type { User } from '../domain/users.ts';
 
 /** A signed-in browser session. Only the hash of its cookie value is kept. */
@@ -28,6 +29,10 @@ export interface MainDocument {
   users: User[];
   sessions: Session[];
   apiTokens: ApiToken[];
+  /** Footprints held by runs, reserved before anything launches. */
+  reservations: Reservation[];
+  /** Per-user limits inside the box's capacity, by user id. */
+  quotas: Record<string, Quota>;
 }
 
 /** What a migration sees: the document of the previous version, shape unknown to the code. */

@@ -4,7 +4,8 @@ import { BivouacError } from '../../errors.ts';
 import type { ApiToken, MainDocument, Session } from '../../store/document.ts';
 import type { EventLog } from '../../store/event-log.ts';
 import type { Store } from '../../store/store.ts';
-import { decoyHash, hashPassword, hashSecret, newId, newSecret, verifyPassword } from './secrets.ts';
+import { newId } from '../../ids.ts';
+import { decoyHash, hashPassword, hashSecret, newSecret, verifyPassword } from './secrets.ts';
 import { LoginThrottle } from './login-throttle.ts';
 
 export interface AccountsOptions {
@@ -131,6 +132,7 @@ export class Accounts {
       document.users = rest;
       document.sessions = document.sessions.filter((session) => session.userId !== id);
       document.apiTokens = document.apiTokens.filter((token) => token.userId !== id);
+      delete document.quotas[id];
       return user;
     });
     this.announce('user.deleted', removed, actor.userId);

@@ -30,11 +30,6 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A hash to check against when the user does not exist, so both answers take as long. */
 export const decoyHash = await hashPassword(randomBytes(12).toString('base64'));
 
-/** A random id for stored records. */
-export function newId(): string {
-  return randomBytes(12).toString('base64url');
-}
-
 /** A high-entropy secret (session cookie, API token); stored only as `hashSecret`. */
 export function newSecret(prefix: string): string {
   return `${prefix}_${randomBytes(32).toString('base64url')}`;

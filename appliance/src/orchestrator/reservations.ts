@@ -1,0 +1,118 @@
+import { visibleToAll } from '../domain/access.ts';
+import {
+  describeRefusal,
+  findRefusal,
+  resources,
+  usage,
+  type Amounts,
+  type Quota,
+  type Reservation,
+  type Usage,
+} from '../domain/capacity.ts';
+import { BivouacError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { MainDocument } from '../store/document.ts';
+import type { EventLog } from '../store/event-log.ts';
+import type { Store } from '../store/store.ts';
+
+export interface CapacityReport {
+  box: Usage;
+  users: { userId: string; quota: Quota; usage: Usage }[];
+}
+
+/**
+ * Holds footprints against the box's capacity and users' quotas. `reserve` checks and records
+ * in one synchronous step inside a store update, so concurrent reservations can never overshoot;
+ * it resolves once the reservation is durable.
+ */
+export class Reservations {
+  constructor(
+    private readonly store: Store<MainDocument>,
+    private readonly events: EventLog,
+    readonly box: Amounts,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async reserve(owner: string, purpose: string, amounts: Amounts): Promise<Reservation> {
+    const reservation = await this.store.update((document) => {
+      const refusal = findRefusal(this.box, document.quotas[owner], document.reservations, owner, amounts);
+      if (refusal) {
+        throw new BivouacError(refusal.scope === 'box' ? 'NO_CAPACITY' : 'QUOTA_EXCEEDED', describeRefusal(refusal), { ...refusal });
+      }
+      const created: Reservation = {
+        id: newId(),
+        owner,
+        purpose,
+        amounts: { ...amounts },
+        inUse: { vms: 0, vcpu: 0, memoryMiB: 0, diskGiB: 0 },
+        createdAt: this.now().toISOString(),
+      };
+      document.reservations.push(created);
+      return created;
+    });
+    this.announce();
+    return reservation;
+  }
+
+  /** Records how much of a reservation is backed by running VMs (never more than reserved). */
+  async setInUse(id: string, inUse: Amounts): Promise<void> {
+    await this.store.update((document) => {
+      const reservation = document.reservations.find((candidate) => candidate.id === id);
+      if (!reservation) throw new BivouacError('NOT_FOUND', `No reservation ${id}.`, { resource: 'reservation', id });
+      for (const resource of resources) reservation.inUse[resource] = Math.min(inUse[resource], reservation.amounts[resource]);
+    });
+    this.announce();
+  }
+
+  /** Releasing twice is harmless: the second call finds nothing and changes nothing. */
+  async release(id: string): Promise<boolean> {
+    const removed = await this.store.update((document) => {
+      const before = document.reservations.length;
+      document.reservations = document.reservations.filter((reservation) => reservation.id !== id);
+      return document.reservations.length < before;
+    });
+    if (removed) this.announce();
+    return removed;
+  }
+
+  async setQuota(userId: string, limits: Partial<Record<keyof Amounts, number | undefined>>): Promise<Quota> {
+    const quota: Quota = {};
+    for (const resource of resources) {
+      const limit = limits[resource];
+      if (limit !== undefined) quota[resource] = limit;
+    }
+    await this.store.update((document) => {
+      if (!document.users.some((user) => user.id === userId)) {
+        throw new BivouacError('NOT_FOUND', `No user with id ${userId}.`, { resource: 'user', id: userId });
+      }
+      document.quotas[userId] = quota;
+    });
+    this.announce();
+    return quota;
+  }
+
+  quotaOf(userId: string): Quota {
+    return this.store.data.quotas[userId] ?? {};
+  }
+
+  report(): CapacityReport {
+    const { reservations, users, quotas } = this.store.data;
+    return {
+      box: usage(this.box, reservations),
+      users: users.map((user) => ({
+        userId: user.id,
+        quota: quotas[user.id] ?? {},
+        usage: usage(quotas[user.id], reservations.filter((reservation) => reservation.owner === user.id)),
+      })),
+    };
+  }
+
+  private announce(): void {
+    this.events.append({
+      type: 'capacity.changed',
+      subject: { kind: 'capacity', id: 'box' },
+      access: visibleToAll('system'),
+      data: { box: usage(this.box, this.store.data.reservations) },
+    });
+  }
+}
