@@ -2,7 +2,7 @@
 # Installs the Debian/Ubuntu packages Bivouac needs, only those missing. Needs root or sudo.
 set -euo pipefail
 
-packages=(chromium openssl ca-certificates)
+packages=(chromium openssl ca-certificates libvirt-dev pkg-config)
 
 missing=()
 for package in "${packages[@]}"; do
