@@ -75,6 +75,26 @@ export const errorRegistry = {
     status: 409,
     description: "The user's quota cannot hold the footprint; details give the resource, what is held, what was asked and what is allowed.",
   },
+  UNKNOWN_CONNECTOR_KIND: {
+    status: 400,
+    description: 'No connector of this kind is registered; details.known lists the kinds there are.',
+  },
+  CLOUD_UNREACHABLE: {
+    status: 502,
+    description: 'The cloud did not answer (or not in time); details.cloud and details.reason say which and why.',
+  },
+  VM_NOT_FOUND: {
+    status: 404,
+    description: 'The cloud has no VM with this id; details.nativeId names it.',
+  },
+  BAD_IMAGE: {
+    status: 400,
+    description: 'A base image is missing, unreadable or of the wrong format; details.image names it.',
+  },
+  CLOUD_REFUSED: {
+    status: 502,
+    description: 'The cloud refused the request; details.reason carries its own message.',
+  },
   SHUTTING_DOWN: {
     status: 503,
     description: 'The appliance is shutting down and takes no new work; retry once it is back.',

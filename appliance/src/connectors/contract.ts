@@ -1,0 +1,101 @@
+import type { z } from 'zod';
+import type { Amounts } from '../domain/capacity.ts';
+
+/**
+ * The connector contract: the only way the appliance touches a cloud. A connector kind
+ * registers a manifest; an instance is a kind plus its config. The run decides what to launch;
+ * the connector only does it.
+ */
+
+export const capabilities = ['launch', 'terminate', 'describe', 'list', 'capacity', 'watch'] as const;
+export type Capability = (typeof capabilities)[number];
+
+/** Every kind must be able to do these; the rest are optional. */
+export const requiredCapabilities: readonly Capability[] = ['launch', 'terminate', 'describe', 'list'];
+
+export interface ConnectorManifest<Config = unknown> {
+  /** Lowercase name, unique in the registry: `libvirt`, `bivouac`… */
+  kind: string;
+  /** Semantic version of the connector implementation. */
+  version: string;
+  capabilities: readonly Capability[];
+  /** Validates an instance's config at the edge (POST /clouds). */
+  configSchema: z.ZodType<Config>;
+  description: string;
+}
+
+/** Where a VM's disk comes from. */
+export type BootImage =
+  | { kind: 'disk'; path: string; format: 'qcow2' | 'raw' }
+  | { kind: 'kernel'; kernel: string; initrd: string; cmdline: string };
+
+export type NetworkChoice = { mode: 'user' } | { mode: 'network'; name: string };
+
+/** What the run asks a connector to launch for one instance. */
+export interface VmSpec {
+  /** Unique per connector instance; Bivouac names domains `bvc-<run>-<node>-<i>`. */
+  name: string;
+  title: string;
+  runId: string;
+  /** `node.i`, e.g. `web.1`. */
+  instance: string;
+  owner: string;
+  vcpu: number;
+  memoryMiB: number;
+  diskGiB: number;
+  image: BootImage;
+  /** Key/value context for the guest (appliance URL, run id, instance, token). */
+  context: Record<string, string>;
+  network: NetworkChoice;
+  accelerator: 'auto' | 'kvm' | 'tcg';
+}
+
+export type VmState = 'running' | 'starting' | 'paused' | 'shutting-down' | 'stopped' | 'crashed' | 'suspended' | 'unknown';
+
+/** Bivouac's own marks on a VM; absent on VMs Bivouac did not make (foreign ones). */
+export interface VmOwnership {
+  runId: string;
+  instance: string;
+  owner: string;
+}
+
+export interface VmDescription {
+  nativeId: string;
+  name: string;
+  state: VmState;
+  ips: string[];
+  bivouac: VmOwnership | null;
+}
+
+/** A pushed change of one VM's state. */
+export interface VmEvent {
+  nativeId: string;
+  name: string;
+  event: string;
+  state: VmState | 'gone';
+  time: string;
+}
+
+export interface Connector {
+  readonly manifest: ConnectorManifest;
+  /** Launches every spec; returns native ids in the same order. A failure names the spec. */
+  launch(specs: readonly VmSpec[]): Promise<string[]>;
+  /** Destroys, undefines and deletes what launch created. Unknown ids are not an error. */
+  terminate(nativeIds: readonly string[]): Promise<void>;
+  describe(nativeIds: readonly string[]): Promise<VmDescription[]>;
+  /** Bivouac's VMs and foreign ones (bivouac: null). */
+  list(): Promise<VmDescription[]>;
+  /** What the cloud can hold, when it can tell. */
+  capacity?(): Promise<Amounts | null>;
+  /** Pushes state changes; returns the stop. */
+  watch?(onEvent: (event: VmEvent) => void): () => Promise<void>;
+  /** Round trip in ms; throws a typed error when unreachable. */
+  ping(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** What a kind hands the registry. */
+export interface ConnectorKind<Config = unknown> {
+  manifest: ConnectorManifest<Config>;
+  create(config: Config): Connector;
+}

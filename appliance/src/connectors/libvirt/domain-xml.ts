@@ -1,0 +1,105 @@
+import { create } from 'xmlbuilder2';
+import type { VmOwnership, VmSpec } from '../contract.ts';
+
+/** The namespace of Bivouac's `<metadata>` element in domain XML. */
+export const metadataNamespace = 'urn:bivouac:domain:1';
+
+/** Files the connector made for one VM, named in its XML. */
+export interface VmFiles {
+  /** qcow2 overlay on the base image (disk images only). */
+  overlay: string | null;
+  /** NoCloud seed ISO, when the spec asks for one. */
+  seed: string | null;
+  consoleLog: string;
+}
+
+/**
+ * XML 1.0 cannot carry most control characters at all, escaped or not; drop them so a hostile
+ * title cannot make the document invalid. Everything else is escaped by the XML library.
+ */
+export function xmlSafe(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '');
+}
+
+/**
+ * Domain XML for one spec, built with an XML library (never by concatenation): every
+ * user-supplied string is escaped. Context goes in as SMBIOS OEM strings, which any image can
+ * read from /sys/firmware/dmi/entries/11-0/raw.
+ */
+export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' | 'qemu'): string {
+  const domain = create({ version: '1.0' }).ele('domain', { type: domainType });
+  domain.ele('name').txt(spec.name);
+  domain.ele('title').txt(xmlSafe(spec.title));
+  domain
+    .ele('metadata')
+    .ele(metadataNamespace, 'bivouac:vm', { run: xmlSafe(spec.runId), instance: xmlSafe(spec.instance), owner: xmlSafe(spec.owner) });
+  domain.ele('memory', { unit: 'MiB' }).txt(String(spec.memoryMiB));
+  domain.ele('vcpu').txt(String(spec.vcpu));
+
+  const oem = domain.ele('sysinfo', { type: 'smbios' }).ele('oemStrings');
+  for (const [key, value] of Object.entries(spec.context)) oem.ele('entry').txt(xmlSafe(`${key}=${value}`));
+
+  const os = domain.ele('os');
+  os.ele('type', { arch: 'x86_64', machine: 'pc' }).txt('hvm');
+  if (spec.image.kind === 'kernel') {
+    os.ele('kernel').txt(spec.image.kernel);
+    os.ele('initrd').txt(spec.image.initrd);
+    os.ele('cmdline').txt(xmlSafe(spec.image.cmdline));
+  } else {
+    os.ele('boot', { dev: 'hd' });
+  }
+  os.ele('smbios', { mode: 'sysinfo' });
+  domain.ele('features').ele('acpi');
+  if (domainType === 'kvm') domain.ele('cpu', { mode: 'host-passthrough' });
+  domain.ele('on_poweroff').txt('destroy');
+  domain.ele('on_crash').txt('destroy');
+
+  const devices = domain.ele('devices');
+  if (files.overlay) {
+    const disk = devices.ele('disk', { type: 'file', device: 'disk' });
+    disk.ele('driver', { name: 'qemu', type: 'qcow2' });
+    disk.ele('source', { file: files.overlay });
+    disk.ele('target', { dev: 'vda', bus: 'virtio' });
+  }
+  if (files.seed) {
+    const cdrom = devices.ele('disk', { type: 'file', device: 'cdrom' });
+    cdrom.ele('driver', { name: 'qemu', type: 'raw' });
+    cdrom.ele('source', { file: files.seed });
+    cdrom.ele('target', { dev: 'hdc', bus: 'ide' });
+    cdrom.ele('readonly');
+  }
+  const nic =
+    spec.network.mode === 'user'
+      ? devices.ele('interface', { type: 'user' })
+      : devices.ele('interface', { type: 'network' }).ele('source', { network: xmlSafe(spec.network.name) }).up();
+  nic.ele('model', { type: 'virtio' });
+  const serial = devices.ele('serial', { type: 'pty' });
+  serial.ele('log', { file: files.consoleLog, append: 'off' });
+  serial.ele('target', { port: '0' });
+  devices.ele('console', { type: 'pty' }).ele('target', { type: 'serial', port: '0' });
+  devices.ele('controller', { type: 'usb', model: 'none' });
+  devices.ele('memballoon', { model: 'none' });
+  return domain.end({ prettyPrint: true, headless: true });
+}
+
+function elements(xml: string): Element[] {
+  const root = create(xml).root().node as unknown as Element;
+  return [root, ...Array.from(root.getElementsByTagName('*'))];
+}
+
+/** What Bivouac wrote into a domain's metadata, or null for a foreign domain. */
+export function readOwnership(xml: string): VmOwnership | null {
+  const mark = elements(xml).find((element) => element.namespaceURI === metadataNamespace && element.localName === 'vm');
+  const runId = mark?.getAttribute('run');
+  const instance = mark?.getAttribute('instance');
+  const owner = mark?.getAttribute('owner');
+  return runId && instance && owner ? { runId, instance, owner } : null;
+}
+
+/** Paths of files named in a domain's XML (overlay, seed, console log), for cleanup. */
+export function readFiles(xml: string): string[] {
+  return elements(xml)
+    .filter((element) => (element.localName === 'source' || element.localName === 'log') && element.hasAttribute('file'))
+    .map((element) => element.getAttribute('file')!);
+}

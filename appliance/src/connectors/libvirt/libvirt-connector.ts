@@ -1,0 +1,266 @@
+import { DomainState, Hypervisor, type Domain } from '@unraid/libvirt';
+import { execFile } from 'node:child_process';
+import { access, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { z } from 'zod';
+import { BivouacError } from '../../errors.ts';
+import type { Connector, ConnectorKind, ConnectorManifest, VmDescription, VmSpec, VmState } from '../contract.ts';
+import { chooseDomainType } from './accelerator.ts';
+import { isConnectionError, toTypedError, withTimeout } from './call.ts';
+import { buildDomainXml, readFiles, readOwnership } from './domain-xml.ts';
+
+const run = promisify(execFile);
+
+export const libvirtUriPattern =
+  /^(qemu(\+(tcp|ssh|tls|unix))?:\/\/[A-Za-z0-9.@:_-]*\/(system|session)|test(\+(tcp|unix))?:\/\/[A-Za-z0-9.@:_-]*\/default)(\?[A-Za-z0-9=&%._/-]*)?$/;
+
+export const libvirtConfig = z.strictObject({
+  uri: z.string().regex(libvirtUriPattern, 'must be a libvirt URI: qemu:///system, qemu:///session, qemu+tcp|ssh|tls://host/system or test:///default'),
+  accelerator: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+  callTimeoutSeconds: z.number().min(1).max(600).default(30),
+});
+export type LibvirtConfig = z.infer<typeof libvirtConfig>;
+
+export const libvirtManifest: ConnectorManifest<LibvirtConfig> = {
+  kind: 'libvirt',
+  version: '1.0.0',
+  capabilities: ['launch', 'terminate', 'describe', 'list', 'watch'],
+  configSchema: libvirtConfig,
+  description: 'A libvirt/QEMU host: the box itself, another host over TCP, SSH or TLS, or the test driver for dry runs.',
+};
+
+export interface LibvirtDependencies {
+  /** Where overlays, seeds and console logs of this cloud's VMs live, one folder per VM. */
+  stateDir: string;
+  /** Reconnection backoff bounds. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+const states: Record<number, VmState> = {
+  [DomainState.NOSTATE]: 'unknown',
+  [DomainState.RUNNING]: 'running',
+  [DomainState.BLOCKED]: 'running',
+  [DomainState.PAUSED]: 'paused',
+  [DomainState.SHUTDOWN]: 'shutting-down',
+  [DomainState.SHUTOFF]: 'stopped',
+  [DomainState.CRASHED]: 'crashed',
+  [DomainState.PMSUSPENDED]: 'suspended',
+};
+
+/** Domain names Bivouac gives its VMs; also a safe folder name. */
+const vmNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * The libvirt connector. Every call has a timeout; a broken connection is dropped and
+ * re-opened on the next call, no sooner than an exponential backoff allows.
+ */
+export class LibvirtConnector implements Connector {
+  readonly manifest = libvirtManifest as ConnectorManifest;
+  private hypervisor: Hypervisor | null = null;
+  private opening: Promise<Hypervisor> | null = null;
+  private failures = 0;
+  private retryAt = 0;
+  private lastError = '';
+
+  constructor(
+    readonly config: LibvirtConfig,
+    private readonly deps: LibvirtDependencies,
+  ) {}
+
+  private get timeoutMs(): number {
+    return this.config.callTimeoutSeconds * 1000;
+  }
+
+  async launch(specs: readonly VmSpec[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const spec of specs) ids.push(await this.launchOne(spec));
+    return ids;
+  }
+
+  async terminate(nativeIds: readonly string[]): Promise<void> {
+    for (const name of nativeIds) {
+      const domain = await this.lookup(name);
+      if (domain) {
+        const info = await this.call('get state', (h) => h.domainGetInfo(domain), name);
+        if (info.state !== DomainState.SHUTOFF) {
+          await this.call('destroy', (h) => h.domainDestroy(domain), name).catch((error: unknown) => {
+            if (!(error instanceof BivouacError && error.code === 'CLOUD_REFUSED')) throw error;
+          });
+        }
+        await this.call('undefine', (h) => h.domainUndefine(domain), name).catch((error: unknown) => {
+          if (!(error instanceof BivouacError && error.code === 'VM_NOT_FOUND')) throw error;
+        });
+      }
+      if (vmNamePattern.test(name)) await rm(join(this.deps.stateDir, name), { recursive: true, force: true });
+    }
+  }
+
+  async describe(nativeIds: readonly string[]): Promise<VmDescription[]> {
+    const found: VmDescription[] = [];
+    for (const name of nativeIds) {
+      const domain = await this.lookup(name);
+      if (domain) found.push(await this.describeDomain(domain, name));
+    }
+    return found;
+  }
+
+  async list(): Promise<VmDescription[]> {
+    const domains = await this.call('list domains', (h) => h.connectListAllDomains());
+    const described: VmDescription[] = [];
+    for (const domain of domains) {
+      const name = await this.call('get name', (h) => h.domainGetName(domain));
+      const description = await this.describeDomain(domain, name).catch((error: unknown) => {
+        if (error instanceof BivouacError && error.code === 'VM_NOT_FOUND') return null; // vanished meanwhile
+        throw error;
+      });
+      if (description) described.push(description);
+    }
+    return described;
+  }
+
+  async ping(): Promise<number> {
+    const started = performance.now();
+    await this.call('ping', (h) => h.connectGetHostname());
+    return performance.now() - started;
+  }
+
+  /** The last connection error, for the clouds list. */
+  get lastConnectionError(): string | null {
+    return this.lastError || null;
+  }
+
+  async close(): Promise<void> {
+    const hypervisor = this.hypervisor;
+    this.hypervisor = null;
+    if (hypervisor) await withTimeout(hypervisor.connectClose(), 5000, this.config.uri, 'close').catch(() => undefined);
+  }
+
+  private async launchOne(spec: VmSpec): Promise<string> {
+    if (!vmNamePattern.test(spec.name)) {
+      throw new BivouacError('VALIDATION_FAILED', `VM name "${spec.name}" must be letters, digits, ".", "_" or "-", at most 64.`, {
+        fields: [{ field: 'name', message: 'must be letters, digits, ".", "_" or "-"' }],
+      });
+    }
+    const folder = join(this.deps.stateDir, spec.name);
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+    try {
+      const overlay = spec.image.kind === 'disk' ? await this.makeOverlay(spec, folder) : null;
+      if (spec.image.kind === 'kernel') await this.checkReadable(spec.image.kernel, spec.image.initrd);
+      const domainType = await chooseDomainType(spec.accelerator, this.config.uri);
+      const xml = buildDomainXml(spec, { overlay, seed: null, consoleLog: join(folder, 'console.log') }, domainType);
+      const domain = await this.call('define', (h) => h.domainDefineXML(xml), spec.name);
+      try {
+        await this.call('start', (h) => h.domainCreate(domain), spec.name);
+      } catch (error) {
+        await this.call('undefine', (h) => h.domainUndefine(domain), spec.name).catch(() => undefined);
+        throw error;
+      }
+      return spec.name;
+    } catch (error) {
+      await rm(folder, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  private async checkReadable(...paths: string[]): Promise<void> {
+    if (this.config.uri.startsWith('test')) return; // the test driver never reads images
+    for (const path of paths) {
+      await access(path).catch(() => {
+        throw new BivouacError('BAD_IMAGE', `Base image file ${path} is missing or unreadable.`, { image: path });
+      });
+    }
+  }
+
+  private async makeOverlay(spec: VmSpec, folder: string): Promise<string> {
+    if (spec.image.kind !== 'disk') throw new Error('not a disk image');
+    const overlay = join(folder, 'disk.qcow2');
+    if (this.config.uri.startsWith('test')) return overlay;
+    await this.checkReadable(spec.image.path);
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', spec.image.path, '-F', spec.image.format, overlay, `${spec.diskGiB}G`], {
+      timeout: this.timeoutMs,
+    }).catch((error: { stderr?: string }) => {
+      throw new BivouacError('BAD_IMAGE', `Cannot make a disk on base image ${spec.image.kind === 'disk' ? spec.image.path : ''}: ${error.stderr ?? error}`, {
+        image: spec.image.kind === 'disk' ? spec.image.path : null,
+      });
+    });
+    return overlay;
+  }
+
+  private async describeDomain(domain: Domain, name: string): Promise<VmDescription> {
+    const info = await this.call('get state', (h) => h.domainGetInfo(domain), name);
+    const xml = await this.call('get XML', (h) => h.domainGetXMLDesc(domain), name);
+    return { nativeId: name, name, state: states[info.state] ?? 'unknown', ips: [], bivouac: readOwnership(xml) };
+  }
+
+  /** The domain, or null when it does not exist. */
+  private async lookup(name: string): Promise<Domain | null> {
+    try {
+      return await this.call('look up', (h) => h.domainLookupByName(name), name);
+    } catch (error) {
+      if (error instanceof BivouacError && error.code === 'VM_NOT_FOUND') return null;
+      throw error;
+    }
+  }
+
+  /** Files named in a domain's XML, for callers that clean up after foreign tools. */
+  async filesOf(name: string): Promise<string[]> {
+    const domain = await this.lookup(name);
+    return domain ? readFiles(await this.call('get XML', (h) => h.domainGetXMLDesc(domain), name)) : [];
+  }
+
+  private async call<T>(what: string, work: (hypervisor: Hypervisor) => Promise<T>, nativeId?: string): Promise<T> {
+    const hypervisor = await this.connection();
+    try {
+      return await withTimeout(work(hypervisor), this.timeoutMs, this.config.uri, what);
+    } catch (error) {
+      const typed = toTypedError(error, this.config.uri, what, nativeId);
+      if (typed.code === 'CLOUD_UNREACHABLE' || isConnectionError(error)) this.drop(typed.message);
+      throw typed;
+    }
+  }
+
+  private async connection(): Promise<Hypervisor> {
+    if (this.hypervisor) return this.hypervisor;
+    if (this.opening) return this.opening;
+    const waitMs = this.retryAt - Date.now();
+    if (waitMs > 0) {
+      throw new BivouacError('CLOUD_UNREACHABLE', `The cloud ${this.config.uri} is unreachable (${this.lastError}); retrying in ${Math.ceil(waitMs / 1000)} s.`, {
+        cloud: this.config.uri,
+        reason: this.lastError,
+        retryInMs: waitMs,
+      });
+    }
+    this.opening = (async () => {
+      const hypervisor = new Hypervisor({ uri: this.config.uri });
+      try {
+        await withTimeout(hypervisor.connectOpen(), this.timeoutMs, this.config.uri, 'connect');
+      } catch (error) {
+        this.drop((error as Error).message);
+        throw toTypedError(error, this.config.uri, 'connect');
+      }
+      this.failures = 0;
+      this.lastError = '';
+      this.hypervisor = hypervisor;
+      return hypervisor;
+    })().finally(() => {
+      this.opening = null;
+    });
+    return this.opening;
+  }
+
+  private drop(reason: string): void {
+    this.hypervisor = null;
+    this.failures += 1;
+    this.lastError = reason;
+    const min = this.deps.minBackoffMs ?? 500;
+    const max = this.deps.maxBackoffMs ?? 30_000;
+    this.retryAt = Date.now() + Math.min(max, min * 2 ** (this.failures - 1));
+  }
+}
+
+/** The kind to register; `stateDir` comes from the appliance's data dir. */
+export function libvirtKind(deps: LibvirtDependencies): ConnectorKind<LibvirtConfig> {
+  return { manifest: libvirtManifest, create: (config) => new LibvirtConnector(config, deps) };
+}
