@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Accounts } from './api/auth/accounts.ts';
 import type { LoginThrottle } from './api/auth/login-throttle.ts';
@@ -10,10 +11,15 @@ import { buildOpenApi } from './api/openapi.ts';
 import { apiPrefix, registerRoutes } from './api/register-routes.ts';
 import { registerEventStream } from './api/routes/event-routes.ts';
 import { capacityHandlers } from './api/routes/capacity-routes.ts';
+import { cloudHandlers } from './api/routes/cloud-routes.ts';
 import { sessionHandlers } from './api/routes/session-routes.ts';
 import { userHandlers } from './api/routes/user-routes.ts';
 import type { Amounts } from './domain/capacity.ts';
 import { BivouacError, errorBody } from './errors.ts';
+import { Clouds } from './connectors/clouds.ts';
+import { isDryRunUri } from './connectors/libvirt/default-uri.ts';
+import { libvirtKind } from './connectors/libvirt/libvirt-connector.ts';
+import { ConnectorRegistry } from './connectors/registry.ts';
 import { Reservations } from './orchestrator/reservations.ts';
 import type { MainDocument } from './store/document.ts';
 import type { EventLog } from './store/event-log.ts';
@@ -26,6 +32,9 @@ export interface Services {
   events: EventLog;
   accounts: Accounts;
   reservations: Reservations;
+  clouds: Clouds;
+  /** The box's hypervisor is libvirt's test driver: no real VMs (shown as a banner). */
+  isDryRun: boolean;
   tlsFingerprint: string | null;
   heartbeatMs: number;
   /** The built renderer (index.html and assets), or null to serve the API only. */
@@ -42,12 +51,19 @@ export interface ServiceOptions {
   throttle?: LoginThrottle;
   /** The box's capacity (from host facts in `server.ts`). */
   box?: Amounts;
+  /** The box's own hypervisor. */
+  libvirtUri?: string;
+  /** Where the box's VMs keep overlays, seeds and console logs. */
+  vmDir?: string;
 }
 
 /** A capacity for tests and dry runs: the default 8 VMs on a modest host. */
 export const defaultBox: Amounts = { vms: 8, vcpu: 16, memoryMiB: 16 * 1024, diskGiB: 200 };
 
 export function createServices(options: ServiceOptions): Services {
+  const libvirtUri = options.libvirtUri ?? 'test:///default';
+  const registry = new ConnectorRegistry();
+  registry.register(libvirtKind({ stateDir: options.vmDir ?? join(tmpdir(), 'bivouac-vms') }));
   return {
     store: options.store,
     events: options.events,
@@ -58,6 +74,8 @@ export function createServices(options: ServiceOptions): Services {
       ...(options.throttle ? { throttle: options.throttle } : {}),
     }),
     reservations: new Reservations(options.store, options.events, options.box ?? defaultBox),
+    clouds: new Clouds(options.store, options.events, registry, { kind: 'libvirt', config: { uri: libvirtUri }, name: 'This box' }),
+    isDryRun: isDryRunUri(libvirtUri),
     tlsFingerprint: options.tlsFingerprint ?? null,
     heartbeatMs: (options.heartbeatSeconds ?? 15) * 1000,
     rendererDir: options.rendererDir ?? null,
@@ -112,9 +130,10 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
   app.get(`${apiPrefix}/openapi.json`, async () => openApi);
 
   registerRoutes(app, services.accounts, {
-    ...sessionHandlers(services.accounts, { tlsFingerprint: services.tlsFingerprint, version }),
+    ...sessionHandlers(services.accounts, { tlsFingerprint: services.tlsFingerprint, version, isDryRun: services.isDryRun }),
     ...userHandlers(services.accounts),
     ...capacityHandlers(services.reservations),
+    ...cloudHandlers(services.clouds),
   });
   const closeStreams = registerEventStream(app, {
     accounts: services.accounts,

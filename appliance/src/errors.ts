@@ -95,6 +95,10 @@ export const errorRegistry = {
     status: 502,
     description: 'The cloud refused the request; details.reason carries its own message.',
   },
+  CLOUD_NAME_TAKEN: {
+    status: 409,
+    description: 'Another cloud already has this name.',
+  },
   SHUTTING_DOWN: {
     status: 503,
     description: 'The appliance is shutting down and takes no new work; retry once it is back.',

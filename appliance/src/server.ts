@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { build, createServices } from './app.ts';
 import { ConfigError, isLoopback, loadConfig, parseHostPort, type Config } from './config.ts';
 import { BivouacError } from './errors.ts';
+import { pickLibvirtUri } from './connectors/libvirt/default-uri.ts';
 import { boxCapacity } from './host/box-capacity.ts';
 import { ensureTlsIdentity } from './host/tls.ts';
 import { EventLog } from './store/event-log.ts';
@@ -48,6 +49,10 @@ export async function start(): Promise<void> {
   const tls = await ensureTlsIdentity(config.dataDir);
   logger.info({ fingerprint: tls.fingerprint, created: tls.created }, 'HTTPS certificate (SHA-256 fingerprint)');
 
+  const hypervisor = await pickLibvirtUri(config.libvirtUri);
+  if (hypervisor.dryRun) logger.warn({ libvirtUri: hypervisor.uri, reason: hypervisor.reason }, 'dry-run hypervisor: no real VMs');
+  else logger.info({ libvirtUri: hypervisor.uri, reason: hypervisor.reason }, 'hypervisor');
+
   const services = createServices({
     store,
     events,
@@ -56,6 +61,8 @@ export async function start(): Promise<void> {
     tlsFingerprint: tls.fingerprint,
     rendererDir: process.env.BIVOUAC_RENDERER_DIR || defaultRendererDir,
     box: await boxCapacity(config.capacity, config.dataDir),
+    libvirtUri: hypervisor.uri,
+    vmDir: join(config.dataDir, 'vms'),
   });
   await ensureAdmin(config, services, logger);
   if (services.accounts.needsAdmin) logger.warn('no administrator yet: open the UI to create one');
@@ -72,7 +79,7 @@ export async function start(): Promise<void> {
     }
     listeners.push(await listen(await build(services, { logger }), config.localListen, 'http'));
   }
-  logger.info({ urls: listeners.map((listener) => listener.url), libvirtUri: config.libvirtUri }, 'listening');
+  logger.info({ urls: listeners.map((listener) => listener.url), libvirtUri: hypervisor.uri }, 'listening');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -85,6 +92,7 @@ export async function start(): Promise<void> {
     }, shutdownDeadlineMs);
     deadline.unref();
     await Promise.all(listeners.map((listener) => listener.app.close()));
+    await services.clouds.close();
     await store.flush();
     events.close();
     logger.info('stopped');

@@ -92,6 +92,23 @@ export const contract = {
     summary: "Set a user's quota inside the box's capacity",
     params: s.IdParams, body: s.Quota, response: s.Quota,
   },
+  listClouds: {
+    method: 'GET', path: '/clouds', tag: 'clouds', auth: 'user',
+    summary: 'Clouds (connector instances) with live status: reachable, latency, last error',
+    response: s.Cloud.array(),
+  },
+  addCloud: {
+    method: 'POST', path: '/clouds', tag: 'clouds', auth: 'admin', status: 201,
+    summary: 'Add a cloud: a connector kind plus its config', body: s.AddCloud, response: s.Cloud,
+  },
+  testCloud: {
+    method: 'POST', path: '/clouds/:id/test', tag: 'clouds', auth: 'user',
+    summary: 'Check the connection to a cloud now', params: s.IdParams, response: s.Cloud,
+  },
+  removeCloud: {
+    method: 'DELETE', path: '/clouds/:id', tag: 'clouds', auth: 'admin', status: 204,
+    summary: "Remove a cloud (never the box's own)", params: s.IdParams, response: s.Empty,
+  },
 } as const satisfies Record<string, RouteContract>;
 
 export type Contract = typeof contract;

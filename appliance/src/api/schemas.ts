@@ -40,6 +40,7 @@ export const SetupStatus = z.object({
   needsAdmin: z.boolean().describe('True until the first administrator is created.'),
   tlsFingerprint: z.string().nullable().describe('SHA-256 of the HTTPS certificate remote administrators should see.'),
   version: z.string(),
+  dryRun: z.boolean().describe("True when the box's hypervisor is libvirt's test driver: no real VMs run."),
 });
 
 export const Credentials = z.strictObject({ username: Username, password: z.string().min(1).max(256) });
@@ -92,4 +93,24 @@ export const Usage = z.object({ vms: ResourceUsage, vcpu: ResourceUsage, memoryM
 export const CapacityReport = z.object({
   box: Usage,
   users: z.array(z.object({ userId: Id, quota: Quota, usage: Usage })).describe('Everyone for an admin; yourself otherwise.'),
+});
+
+export const CloudStatus = z.object({
+  reachable: z.boolean(),
+  latencyMs: z.number().nullable(),
+  lastError: z.string().nullable(),
+  checkedAt: z.string().nullable(),
+});
+export const Cloud = z.object({
+  id: Id,
+  name: z.string(),
+  kind: z.string(),
+  config: z.unknown().describe("The kind's config, as validated by its manifest's schema"),
+  builtIn: z.boolean().describe("True for the box's own hypervisor, which cannot be removed"),
+  status: CloudStatus,
+});
+export const AddCloud = z.strictObject({
+  name: z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+  kind: z.string().min(1).describe('A registered connector kind, e.g. libvirt'),
+  config: z.unknown().describe("Validated by the kind's config schema; for libvirt: { uri, accelerator?, callTimeoutSeconds? }"),
 });

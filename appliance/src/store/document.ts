@@ -33,6 +33,18 @@ export interface MainDocument {
   reservations: Reservation[];
   /** Per-user limits inside the box's capacity, by user id. */
   quotas: Record<string, Quota>;
+  /** Connector instances added by administrators; the box's own cloud is not stored. */
+  clouds: StoredCloud[];
+}
+
+/** A connector instance: a kind plus its (validated) config. */
+export interface StoredCloud {
+  id: string;
+  name: string;
+  kind: string;
+  config: unknown;
+  createdAt: string;
+  createdBy: string;
 }
 
 /** What a migration sees: the document of the previous version, shape unknown to the code. */

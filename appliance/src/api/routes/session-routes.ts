@@ -10,10 +10,10 @@ function sessionInfo({ user, session }: Pick<IssuedSession, 'user' | 'session'>)
 /** First run and sign-in. */
 export function sessionHandlers(
   accounts: Accounts,
-  box: { tlsFingerprint: string | null; version: string },
+  box: { tlsFingerprint: string | null; version: string; isDryRun: boolean },
 ): Pick<Handlers, 'getSetup' | 'createAdmin' | 'login' | 'getSession' | 'logout'> {
   return {
-    getSetup: async () => ({ needsAdmin: accounts.needsAdmin, tlsFingerprint: box.tlsFingerprint, version: box.version }),
+    getSetup: async () => ({ needsAdmin: accounts.needsAdmin, tlsFingerprint: box.tlsFingerprint, version: box.version, dryRun: box.isDryRun }),
     createAdmin: async ({ body }, { request, reply }) => {
       const issued = await accounts.createAdmin(body.username, body.password);
       setSessionCookie(request, reply, issued);

@@ -1,0 +1,145 @@
+import { visibleToAll } from '../domain/access.ts';
+import { BivouacError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { MainDocument, StoredCloud } from '../store/document.ts';
+import type { EventLog } from '../store/event-log.ts';
+import type { Store } from '../store/store.ts';
+import type { Connector } from './contract.ts';
+import type { ConnectorRegistry } from './registry.ts';
+
+export interface CloudStatus {
+  reachable: boolean;
+  latencyMs: number | null;
+  lastError: string | null;
+  checkedAt: string | null;
+}
+
+export interface CloudView {
+  id: string;
+  name: string;
+  kind: string;
+  config: unknown;
+  builtIn: boolean;
+  status: CloudStatus;
+}
+
+/** The box's own hypervisor: always there, never removed. */
+export const boxCloudId = 'box';
+
+const statusTtlMs = 5000;
+const pingCapMs = 3000;
+
+/**
+ * Connector instances: the box's own cloud plus those administrators add. Health is checked
+ * when someone asks (listing, testing) and cached briefly — no background polling.
+ */
+export class Clouds {
+  private readonly connectors = new Map<string, Connector>();
+  private readonly statuses = new Map<string, CloudStatus>();
+
+  constructor(
+    private readonly store: Store<MainDocument>,
+    private readonly events: EventLog,
+    private readonly registry: ConnectorRegistry,
+    private readonly box: { kind: string; config: unknown; name: string },
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** The connector of a cloud, created on first use. */
+  connector(id: string): Connector {
+    const existing = this.connectors.get(id);
+    if (existing) return existing;
+    const cloud = this.find(id);
+    const created = this.registry.create(cloud.kind, cloud.config);
+    this.connectors.set(id, created);
+    return created;
+  }
+
+  async list(): Promise<CloudView[]> {
+    const all = this.all();
+    await Promise.all(all.map((cloud) => this.refreshStatus(cloud.id, false)));
+    return all.map((cloud) => this.view(cloud));
+  }
+
+  async add(name: string, kind: string, config: unknown, actor: string): Promise<CloudView> {
+    const validConfig = this.registry.validateConfig(kind, config);
+    const cloud = await this.store.update((document) => {
+      if (document.clouds.some((existing) => existing.name === name) || name === this.box.name) {
+        throw new BivouacError('CLOUD_NAME_TAKEN', `A cloud named "${name}" exists already; choose another name.`, { field: 'name' });
+      }
+      const created: StoredCloud = { id: newId(), name, kind, config: validConfig, createdAt: this.now().toISOString(), createdBy: actor };
+      document.clouds.push(created);
+      return created;
+    });
+    await this.refreshStatus(cloud.id, true);
+    this.announce('cloud.added', cloud.id);
+    return this.view(cloud);
+  }
+
+  async remove(id: string): Promise<void> {
+    if (id === boxCloudId) throw new BivouacError('FORBIDDEN', "The box's own cloud cannot be removed.", { cloud: id });
+    await this.store.update((document) => {
+      const index = document.clouds.findIndex((cloud) => cloud.id === id);
+      if (index < 0) throw notFound(id);
+      document.clouds.splice(index, 1);
+    });
+    await this.connectors.get(id)?.close();
+    this.connectors.delete(id);
+    this.statuses.delete(id);
+    this.announce('cloud.removed', id);
+  }
+
+  /** Checks the connection now, whatever the cache says. */
+  async test(id: string): Promise<CloudView> {
+    const cloud = this.find(id);
+    await this.refreshStatus(id, true);
+    this.announce('cloud.status', id);
+    return this.view(cloud);
+  }
+
+  async close(): Promise<void> {
+    for (const connector of this.connectors.values()) await connector.close();
+    this.connectors.clear();
+  }
+
+  private all(): StoredCloud[] {
+    const box: StoredCloud = { id: boxCloudId, name: this.box.name, kind: this.box.kind, config: this.box.config, createdAt: '', createdBy: 'system' };
+    return [box, ...this.store.data.clouds];
+  }
+
+  private find(id: string): StoredCloud {
+    const cloud = this.all().find((candidate) => candidate.id === id);
+    if (!cloud) throw notFound(id);
+    return cloud;
+  }
+
+  private view(cloud: StoredCloud): CloudView {
+    const status = this.statuses.get(cloud.id) ?? { reachable: false, latencyMs: null, lastError: null, checkedAt: null };
+    return { id: cloud.id, name: cloud.name, kind: cloud.kind, config: cloud.config, builtIn: cloud.id === boxCloudId, status };
+  }
+
+  private async refreshStatus(id: string, force: boolean): Promise<void> {
+    const cached = this.statuses.get(id);
+    if (!force && cached?.checkedAt && this.now().getTime() - Date.parse(cached.checkedAt) < statusTtlMs) return;
+    let status: CloudStatus;
+    try {
+      const latencyMs = await Promise.race([
+        this.connector(id).ping(),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${pingCapMs} ms`)), pingCapMs).unref()),
+      ]);
+      status = { reachable: true, latencyMs: Math.round(latencyMs * 10) / 10, lastError: null, checkedAt: this.now().toISOString() };
+    } catch (error) {
+      status = { reachable: false, latencyMs: null, lastError: (error as Error).message, checkedAt: this.now().toISOString() };
+    }
+    this.statuses.set(id, status);
+  }
+
+  private announce(type: string, id: string): void {
+    const status = this.statuses.get(id) ?? null;
+    this.events.append({ type, subject: { kind: 'cloud', id }, access: visibleToAll('system'), data: { status } });
+  }
+}
+
+function notFound(id: string): BivouacError {
+  return new BivouacError('NOT_FOUND', `No cloud with id ${id}.`, { resource: 'cloud', id });
+}
