@@ -12,6 +12,7 @@ import { apiPrefix, registerRoutes } from './api/register-routes.ts';
 import { registerEventStream } from './api/routes/event-routes.ts';
 import { capacityHandlers } from './api/routes/capacity-routes.ts';
 import { cloudHandlers } from './api/routes/cloud-routes.ts';
+import { vmHandlers } from './api/routes/vm-routes.ts';
 import { sessionHandlers } from './api/routes/session-routes.ts';
 import { userHandlers } from './api/routes/user-routes.ts';
 import type { Amounts } from './domain/capacity.ts';
@@ -20,7 +21,9 @@ import { Clouds } from './connectors/clouds.ts';
 import { isDryRunUri } from './connectors/libvirt/default-uri.ts';
 import { libvirtKind } from './connectors/libvirt/libvirt-connector.ts';
 import { ConnectorRegistry } from './connectors/registry.ts';
+import { Reconciler, type ReconcilerOptions } from './orchestrator/reconciler.ts';
 import { Reservations } from './orchestrator/reservations.ts';
+import { VmTracker } from './orchestrator/vm-tracker.ts';
 import type { MainDocument } from './store/document.ts';
 import type { EventLog } from './store/event-log.ts';
 import type { Store } from './store/store.ts';
@@ -33,6 +36,8 @@ export interface Services {
   accounts: Accounts;
   reservations: Reservations;
   clouds: Clouds;
+  vms: VmTracker;
+  reconciler: Reconciler;
   /** The box's hypervisor is libvirt's test driver: no real VMs (shown as a banner). */
   isDryRun: boolean;
   tlsFingerprint: string | null;
@@ -55,6 +60,8 @@ export interface ServiceOptions {
   libvirtUri?: string;
   /** Where the box's VMs keep overlays, seeds and console logs. */
   vmDir?: string;
+  /** Poll intervals, grace periods and the log of the reconciler. */
+  reconciler?: ReconcilerOptions;
 }
 
 /** A capacity for tests and dry runs: the default 8 VMs on a modest host. */
@@ -64,6 +71,11 @@ export function createServices(options: ServiceOptions): Services {
   const libvirtUri = options.libvirtUri ?? 'test:///default';
   const registry = new ConnectorRegistry();
   registry.register(libvirtKind({ stateDir: options.vmDir ?? join(tmpdir(), 'bivouac-vms') }));
+  const reservations = new Reservations(options.store, options.events, options.box ?? defaultBox);
+  const clouds = new Clouds(options.store, options.events, registry, { kind: 'libvirt', config: { uri: libvirtUri }, name: 'This box' });
+  const vms = new VmTracker(options.store, options.events, clouds);
+  const reconciler = new Reconciler(clouds, vms, reservations, options.events, options.reconciler);
+  clouds.onChange(() => void reconciler.syncClouds());
   return {
     store: options.store,
     events: options.events,
@@ -73,8 +85,10 @@ export function createServices(options: ServiceOptions): Services {
       sessionHours: options.sessionHours ?? 24 * 7,
       ...(options.throttle ? { throttle: options.throttle } : {}),
     }),
-    reservations: new Reservations(options.store, options.events, options.box ?? defaultBox),
-    clouds: new Clouds(options.store, options.events, registry, { kind: 'libvirt', config: { uri: libvirtUri }, name: 'This box' }),
+    reservations,
+    clouds,
+    vms,
+    reconciler,
     isDryRun: isDryRunUri(libvirtUri),
     tlsFingerprint: options.tlsFingerprint ?? null,
     heartbeatMs: (options.heartbeatSeconds ?? 15) * 1000,
@@ -134,6 +148,7 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     ...userHandlers(services.accounts),
     ...capacityHandlers(services.reservations),
     ...cloudHandlers(services.clouds),
+    ...vmHandlers(services.vms, services.reconciler),
   });
   const closeStreams = registerEventStream(app, {
     accounts: services.accounts,

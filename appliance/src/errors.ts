@@ -99,6 +99,10 @@ export const errorRegistry = {
     status: 409,
     description: 'Another cloud already has this name.',
   },
+  CLOUD_IN_USE: {
+    status: 409,
+    description: 'The cloud still runs VMs; details.vms counts them. Terminate their runs first.',
+  },
   SHUTTING_DOWN: {
     status: 503,
     description: 'The appliance is shutting down and takes no new work; retry once it is back.',

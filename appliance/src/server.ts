@@ -63,7 +63,10 @@ export async function start(): Promise<void> {
     box: await boxCapacity(config.capacity, config.dataDir),
     libvirtUri: hypervisor.uri,
     vmDir: join(config.dataDir, 'vms'),
+    reconciler: { log: (level, details, message) => logger[level](details, message) },
   });
+  // The first pass runs beside listening: a slow remote cloud must not delay the UI.
+  void services.reconciler.start();
   await ensureAdmin(config, services, logger);
   if (services.accounts.needsAdmin) logger.warn('no administrator yet: open the UI to create one');
 
@@ -92,6 +95,7 @@ export async function start(): Promise<void> {
     }, shutdownDeadlineMs);
     deadline.unref();
     await Promise.all(listeners.map((listener) => listener.app.close()));
+    await services.reconciler.stop();
     await services.clouds.close();
     await store.flush();
     events.close();

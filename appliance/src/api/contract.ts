@@ -109,6 +109,11 @@ export const contract = {
     method: 'DELETE', path: '/clouds/:id', tag: 'clouds', auth: 'admin', status: 204,
     summary: "Remove a cloud (never the box's own)", params: s.IdParams, response: s.Empty,
   },
+  listVms: {
+    method: 'GET', path: '/vms', tag: 'clouds', auth: 'user',
+    summary: 'VMs Bivouac launched, and (for administrators) unknown and foreign VMs on its clouds',
+    query: s.VmQuery, response: s.VmList,
+  },
 } as const satisfies Record<string, RouteContract>;
 
 export type Contract = typeof contract;

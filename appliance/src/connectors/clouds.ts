@@ -36,6 +36,7 @@ const pingCapMs = 3000;
 export class Clouds {
   private readonly connectors = new Map<string, Connector>();
   private readonly statuses = new Map<string, CloudStatus>();
+  private readonly changeListeners: (() => void)[] = [];
 
   constructor(
     private readonly store: Store<MainDocument>,
@@ -53,6 +54,16 @@ export class Clouds {
     const created = this.registry.create(cloud.kind, cloud.config);
     this.connectors.set(id, created);
     return created;
+  }
+
+  /** Every cloud's id, the box's first. */
+  ids(): string[] {
+    return this.all().map((cloud) => cloud.id);
+  }
+
+  /** Called after a cloud is added or removed (the reconciler follows the change). */
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
   }
 
   async list(): Promise<CloudView[]> {
@@ -73,6 +84,7 @@ export class Clouds {
     });
     await this.refreshStatus(cloud.id, true);
     this.announce('cloud.added', cloud.id);
+    for (const listener of this.changeListeners) listener();
     return this.view(cloud);
   }
 
@@ -81,12 +93,15 @@ export class Clouds {
     await this.store.update((document) => {
       const index = document.clouds.findIndex((cloud) => cloud.id === id);
       if (index < 0) throw notFound(id);
+      const live = document.vms.filter((vm) => vm.cloudId === id && vm.state !== 'gone').length;
+      if (live > 0) throw new BivouacError('CLOUD_IN_USE', `The cloud ${document.clouds[index]!.name} still runs ${live} VM(s); terminate their runs first.`, { cloud: id, vms: live });
       document.clouds.splice(index, 1);
     });
     await this.connectors.get(id)?.close();
     this.connectors.delete(id);
     this.statuses.delete(id);
     this.announce('cloud.removed', id);
+    for (const listener of this.changeListeners) listener();
   }
 
   /** Checks the connection now, whatever the cache says. */

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Amounts } from '../domain/capacity.ts';
+import type { VmState } from '../domain/vms.ts';
 
 /**
  * The connector contract: the only way the appliance touches a cloud. A connector kind
@@ -50,7 +51,7 @@ export interface VmSpec {
   accelerator: 'auto' | 'kvm' | 'tcg';
 }
 
-export type VmState = 'running' | 'starting' | 'paused' | 'shutting-down' | 'stopped' | 'crashed' | 'suspended' | 'unknown';
+export type { VmState };
 
 /** Bivouac's own marks on a VM; absent on VMs Bivouac did not make (foreign ones). */
 export interface VmOwnership {
@@ -76,6 +77,11 @@ export interface VmEvent {
   time: string;
 }
 
+export interface WatchHandlers {
+  onEvent(event: VmEvent): void;
+  onStatus(up: boolean, reason: string): void;
+}
+
 export interface Connector {
   readonly manifest: ConnectorManifest;
   /** Launches every spec; returns native ids in the same order. A failure names the spec. */
@@ -87,8 +93,12 @@ export interface Connector {
   list(): Promise<VmDescription[]>;
   /** What the cloud can hold, when it can tell. */
   capacity?(): Promise<Amounts | null>;
-  /** Pushes state changes; returns the stop. */
-  watch?(onEvent: (event: VmEvent) => void): () => Promise<void>;
+  /**
+   * Pushes state changes until the returned stop is called; `onStatus` says when the push
+   * channel goes down or comes back, so the caller polls meanwhile. Null when this instance
+   * cannot push (the caller polls).
+   */
+  watch?(handlers: WatchHandlers): (() => Promise<void>) | null;
   /** Round trip in ms; throws a typed error when unreachable. */
   ping(): Promise<number>;
   close(): Promise<void>;

@@ -33,6 +33,10 @@ export class Reservations {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  all(): readonly Reservation[] {
+    return this.store.data.reservations;
+  }
+
   async reserve(owner: string, purpose: string, amounts: Amounts): Promise<Reservation> {
     const reservation = await this.store.update((document) => {
       const refusal = findRefusal(this.box, document.quotas[owner], document.reservations, owner, amounts);

@@ -1,5 +1,6 @@
 import type { Quota, Reservation } from '../domain/capacity.ts';
 import type { User } from '../domain/users.ts';
+import type { VmRecord } from '../domain/vms.ts';
 
 /** A signed-in browser session. Only the hash of its cookie value is kept. */
 export interface Session {
@@ -35,6 +36,8 @@ export interface MainDocument {
   quotas: Record<string, Quota>;
   /** Connector instances added by administrators; the box's own cloud is not stored. */
   clouds: StoredCloud[];
+  /** VMs Bivouac launched; gone ones are kept until their run is deleted. */
+  vms: VmRecord[];
 }
 
 /** A connector instance: a kind plus its (validated) config. */

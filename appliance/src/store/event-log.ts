@@ -24,6 +24,11 @@ export type EventListener = (event: StampedEvent) => void;
 export class EventLog {
   private readonly window: StampedEvent[] = [];
   private readonly listeners = new Set<EventListener>();
+
+  /** How many listeners (event streams) are open: someone is watching. */
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
   private readonly replayLimit: number;
   private readonly rotateBytes: number;
   private readonly now: () => Date;

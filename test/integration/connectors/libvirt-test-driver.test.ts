@@ -1,29 +1,13 @@
 import { readdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { VmSpec } from '../../../appliance/src/connectors/contract.ts';
 import { buildDomainXml, readOwnership } from '../../../appliance/src/connectors/libvirt/domain-xml.ts';
 import { LibvirtConnector, libvirtKind } from '../../../appliance/src/connectors/libvirt/libvirt-connector.ts';
 import { ConnectorRegistry, ManifestError } from '../../../appliance/src/connectors/registry.ts';
 import { tempDir } from '../../fixtures/appliance.ts';
+import { vmSpec } from '../../fixtures/vm-spec.ts';
 
-function spec(name: string, overrides: Partial<VmSpec> = {}): VmSpec {
-  return {
-    name,
-    title: `Instance ${name}`,
-    runId: 'run-1',
-    instance: 'web.1',
-    owner: 'user-1',
-    vcpu: 1,
-    memoryMiB: 128,
-    diskGiB: 1,
-    image: { kind: 'kernel', kernel: '/images/tiny/vmlinux', initrd: '/images/tiny/initrd.gz', cmdline: 'console=ttyS0' },
-    context: { 'bivouac.run': 'run-1' },
-    network: { mode: 'user' },
-    accelerator: 'tcg',
-    ...overrides,
-  };
-}
+const spec = vmSpec;
 
 const connectors: LibvirtConnector[] = [];
 afterEach(async () => {

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { BivouacError } from '../../errors.ts';
-import type { Connector, ConnectorKind, ConnectorManifest, VmDescription, VmSpec, VmState } from '../contract.ts';
+import type { Connector, ConnectorKind, ConnectorManifest, VmDescription, VmSpec, VmState, WatchHandlers } from '../contract.ts';
 import { chooseDomainType } from './accelerator.ts';
 import { isConnectionError, toTypedError, withTimeout } from './call.ts';
 import { buildDomainXml, readFiles, readOwnership } from './domain-xml.ts';
+import { VirshEventStream } from './virsh-events.ts';
 
 const run = promisify(execFile);
 
@@ -33,6 +34,8 @@ export const libvirtManifest: ConnectorManifest<LibvirtConfig> = {
 export interface LibvirtDependencies {
   /** Where overlays, seeds and console logs of this cloud's VMs live, one folder per VM. */
   stateDir: string;
+  /** Overrides for the event stream (tests): its command and restart backoff. */
+  eventStream?: { command?: readonly string[]; minBackoffMs?: number; maxBackoffMs?: number };
   /** Reconnection backoff bounds. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -118,6 +121,17 @@ export class LibvirtConnector implements Connector {
       if (description) described.push(description);
     }
     return described;
+  }
+
+  /**
+   * Lifecycle events from a supervised `virsh event` child. A plain `test:///` driver lives
+   * inside this process only, so no other process can see its events: nothing to watch there.
+   */
+  watch(handlers: WatchHandlers): (() => Promise<void>) | null {
+    if (/^test:\/\/\//.test(this.config.uri)) return null;
+    const stream = new VirshEventStream({ uri: this.config.uri, onEvent: handlers.onEvent, onStatus: handlers.onStatus, ...this.deps.eventStream });
+    stream.start();
+    return () => stream.stop();
   }
 
   async ping(): Promise<number> {

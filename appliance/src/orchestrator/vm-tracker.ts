@@ -1,0 +1,148 @@
+import { privateTo } from '../domain/access.ts';
+import { holdsResources, isLive, type VmRecord, type VmState } from '../domain/vms.ts';
+import { BivouacError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { Clouds } from '../connectors/clouds.ts';
+import type { VmEvent, VmSpec } from '../connectors/contract.ts';
+import type { MainDocument } from '../store/document.ts';
+import type { EventLog } from '../store/event-log.ts';
+import type { Store } from '../store/store.ts';
+
+/**
+ * The VMs Bivouac launched, as records in the store kept in step with their clouds. A record is
+ * written before the cloud is asked (so a crash mid-launch leaves a trace), updated from pushed
+ * events, polls and the reconciler, and marked gone — never deleted — when the VM is.
+ */
+export class VmTracker {
+  /** Records whose launch is under way in this process; a `launching` record not here was interrupted. */
+  private readonly launching = new Set<string>();
+
+  constructor(
+    private readonly store: Store<MainDocument>,
+    private readonly events: EventLog,
+    private readonly clouds: Clouds,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  all(): readonly VmRecord[] {
+    return this.store.data.vms;
+  }
+
+  get(id: string): VmRecord {
+    const vm = this.store.data.vms.find((candidate) => candidate.id === id);
+    if (!vm) throw new BivouacError('NOT_FOUND', `No VM with id ${id}.`, { resource: 'vm', id });
+    return vm;
+  }
+
+  findByNative(cloudId: string, nativeId: string): VmRecord | undefined {
+    return this.store.data.vms.find((vm) => vm.cloudId === cloudId && vm.nativeId === nativeId && isLive(vm));
+  }
+
+  isLaunching(id: string): boolean {
+    return this.launching.has(id);
+  }
+
+  /** Records, launches, and records what the cloud says; a failed launch leaves a gone record. */
+  async launch(cloudId: string, spec: VmSpec, reservationId: string | null): Promise<VmRecord> {
+    const connector = this.clouds.connector(cloudId);
+    const stamp = this.now().toISOString();
+    const record: VmRecord = {
+      id: newId(),
+      cloudId,
+      nativeId: spec.name,
+      runId: spec.runId,
+      instance: spec.instance,
+      owner: spec.owner,
+      reservationId,
+      state: 'launching',
+      ips: [],
+      vcpu: spec.vcpu,
+      memoryMiB: spec.memoryMiB,
+      diskGiB: spec.diskGiB,
+      createdAt: stamp,
+      updatedAt: stamp,
+      goneReason: null,
+    };
+    this.launching.add(record.id);
+    await this.store.update((document) => {
+      if (document.vms.some((vm) => vm.cloudId === cloudId && vm.nativeId === spec.name && isLive(vm))) {
+        throw new BivouacError('VALIDATION_FAILED', `A VM named ${spec.name} already exists on this cloud.`, { fields: [{ field: 'name', message: 'must be unique per cloud' }] });
+      }
+      document.vms.push(record);
+    }).catch((error: unknown) => {
+      this.launching.delete(record.id);
+      throw error;
+    });
+    this.announce(record);
+    try {
+      const [nativeId] = await connector.launch([spec]);
+      const [described] = await connector.describe([nativeId ?? spec.name]);
+      return await this.update(record.id, { nativeId: nativeId ?? spec.name, state: described?.state ?? 'unknown', ips: described?.ips ?? [] });
+    } catch (error) {
+      await this.markGone(record.id, `launch failed: ${(error as Error).message}`);
+      throw error;
+    } finally {
+      this.launching.delete(record.id);
+    }
+  }
+
+  /** Destroys the VM and everything launch made for it; a VM already gone is left as it is. */
+  async terminate(id: string): Promise<VmRecord> {
+    const vm = this.get(id);
+    if (!isLive(vm)) return vm;
+    await this.clouds.connector(vm.cloudId).terminate([vm.nativeId]);
+    return this.markGone(id, 'terminated');
+  }
+
+  /** A pushed lifecycle event; events about VMs Bivouac does not know are ignored here. */
+  async applyEvent(cloudId: string, event: VmEvent): Promise<VmRecord | null> {
+    const vm = this.findByNative(cloudId, event.nativeId);
+    if (!vm || vm.state === 'launching') return null; // launch() records the outcome itself
+    if (event.state === 'gone') return this.markGone(vm.id, `vanished: ${event.event}`);
+    if (vm.state === event.state) return vm;
+    return this.update(vm.id, { state: event.state });
+  }
+
+  async setState(id: string, state: VmState, ips?: string[]): Promise<VmRecord> {
+    const vm = this.get(id);
+    if (vm.state === state && (!ips || ips.join() === vm.ips.join())) return vm;
+    return this.update(id, { state, ...(ips ? { ips } : {}) });
+  }
+
+  async markGone(id: string, reason: string): Promise<VmRecord> {
+    const vm = this.get(id);
+    if (!isLive(vm)) return vm;
+    return this.update(id, { state: 'gone', goneReason: reason });
+  }
+
+  /** Totals of what live VMs draw on each reservation, for `Reservations.setInUse`. */
+  inUseBy(reservationId: string): { vms: number; vcpu: number; memoryMiB: number; diskGiB: number } {
+    const held = this.store.data.vms.filter((vm) => vm.reservationId === reservationId && holdsResources(vm));
+    return {
+      vms: held.length,
+      vcpu: held.reduce((sum, vm) => sum + vm.vcpu, 0),
+      memoryMiB: held.reduce((sum, vm) => sum + vm.memoryMiB, 0),
+      diskGiB: held.reduce((sum, vm) => sum + vm.diskGiB, 0),
+    };
+  }
+
+  private async update(id: string, change: Partial<VmRecord>): Promise<VmRecord> {
+    const updated = await this.store.update((document) => {
+      const vm = document.vms.find((candidate) => candidate.id === id);
+      if (!vm) throw new BivouacError('NOT_FOUND', `No VM with id ${id}.`, { resource: 'vm', id });
+      Object.assign(vm, change, { updatedAt: this.now().toISOString() });
+      return { ...vm };
+    });
+    this.announce(updated);
+    return updated;
+  }
+
+  private announce(vm: VmRecord): void {
+    this.events.append({
+      type: vm.state === 'gone' ? 'vm.gone' : 'vm.state',
+      subject: { kind: 'vm', id: vm.id },
+      access: privateTo(vm.owner),
+      data: { cloudId: vm.cloudId, nativeId: vm.nativeId, runId: vm.runId, instance: vm.instance, state: vm.state, ips: vm.ips, goneReason: vm.goneReason },
+    });
+  }
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { VmEvent } from '../../appliance/src/connectors/contract.ts';
+import { parseVirshEvent, VirshEventStream } from '../../appliance/src/connectors/libvirt/virsh-events.ts';
+
+describe('virsh event lines', () => {
+  it('reads lifecycle events with and without a timestamp', () => {
+    expect(parseVirshEvent("2026-11-25 10:00:00.123+0000: event 'lifecycle' for domain 'bvc-a-web-1': Stopped Destroyed")).toEqual({
+      nativeId: 'bvc-a-web-1',
+      name: 'bvc-a-web-1',
+      event: 'Stopped Destroyed',
+      state: 'stopped',
+      time: '2026-11-25T10:00:00.123Z',
+    });
+    expect(parseVirshEvent("2026-11-25 12:00:00.000+0200: event 'lifecycle' for domain 'x': Started Booted")).toMatchObject({ state: 'running', time: '2026-11-25T10:00:00.000Z' });
+    const now = () => new Date('2026-01-01T00:00:00Z');
+    expect(parseVirshEvent("event 'lifecycle' for domain 'x': Undefined Removed", now)).toMatchObject({ state: 'gone', time: '2026-01-01T00:00:00.000Z' });
+    expect(parseVirshEvent("event 'lifecycle' for domain 'it''s': Suspended Paused")).toMatchObject({ name: "it''s", state: 'paused' });
+  });
+
+  it('ignores other events and noise', () => {
+    expect(parseVirshEvent("event 'reboot' for domain 'x'")).toBeNull();
+    expect(parseVirshEvent("event 'lifecycle' for domain 'x': Exploded Badly")).toBeNull();
+    expect(parseVirshEvent('error: failed to connect to the hypervisor')).toBeNull();
+    expect(parseVirshEvent('')).toBeNull();
+  });
+});
+
+/** A stand-in for virsh (a node one-liner): the supervisor's job is the same whatever the child. */
+function standIn(script: string): string[] {
+  return [process.execPath, '-e', script];
+}
+
+describe('the supervised event stream', () => {
+  it('delivers events and restarts the child when it dies', async () => {
+    const events: VmEvent[] = [];
+    const statuses: boolean[] = [];
+    const stream = new VirshEventStream({
+      uri: 'qemu:///system',
+      command: standIn(`console.log("event 'lifecycle' for domain 'a': Started Booted"); setTimeout(() => process.exit(3), 50)`),
+      onEvent: (event) => events.push(event),
+      onStatus: (up) => statuses.push(up),
+      minBackoffMs: 20,
+    });
+    stream.start();
+    await expect.poll(() => events.length, { timeout: 5000 }).toBeGreaterThanOrEqual(3); // three lives
+    expect(statuses.every((up) => up === false)).toBe(true); // it never stayed up long enough
+    await stream.stop();
+    const seen = events.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(events.length).toBe(seen); // no restart after stop
+    expect(stream.running).toBe(false);
+  });
+
+  it('says it is up once the child keeps running, and stops it on request', async () => {
+    const statuses: [boolean, string][] = [];
+    const stream = new VirshEventStream({
+      uri: 'qemu:///system',
+      command: standIn('setInterval(() => {}, 1000)'),
+      onEvent: () => undefined,
+      onStatus: (up, reason) => statuses.push([up, reason]),
+    });
+    stream.start();
+    await expect.poll(() => statuses.length, { timeout: 3000 }).toBe(1);
+    expect(statuses[0]![0]).toBe(true);
+    const started = Date.now();
+    await stream.stop();
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(stream.running).toBe(false);
+  });
+
+  it('reports why the child failed', async () => {
+    const reasons: string[] = [];
+    const stream = new VirshEventStream({
+      uri: 'qemu:///system',
+      command: standIn('console.error("error: failed to connect to the hypervisor"); process.exit(1)'),
+      onEvent: () => undefined,
+      onStatus: (_up, reason) => reasons.push(reason),
+      minBackoffMs: 10_000,
+    });
+    stream.start();
+    await expect.poll(() => reasons.length, { timeout: 3000 }).toBe(1);
+    expect(reasons[0]).toMatch(/failed to connect/);
+    await stream.stop();
+  });
+});
