@@ -3,6 +3,7 @@ import { migration as initial } from './0001-initial.ts';
 import { migration as capacity } from './0002-capacity.ts';
 import { migration as clouds } from './0003-clouds.ts';
 import { migration as vms } from './0004-vms.ts';
+import { migration as images } from './0005-images.ts';
 
 /** Every migration, in order. Append new files; never edit or reorder a released one. */
-export const migrations: readonly Migration[] = [initial, capacity, clouds, vms];
+export const migrations: readonly Migration[] = [initial, capacity, clouds, vms, images];

@@ -12,6 +12,7 @@ import { apiPrefix, registerRoutes } from './api/register-routes.ts';
 import { registerEventStream } from './api/routes/event-routes.ts';
 import { capacityHandlers } from './api/routes/capacity-routes.ts';
 import { cloudHandlers } from './api/routes/cloud-routes.ts';
+import { imageHandlers } from './api/routes/image-routes.ts';
 import { vmHandlers } from './api/routes/vm-routes.ts';
 import { sessionHandlers } from './api/routes/session-routes.ts';
 import { userHandlers } from './api/routes/user-routes.ts';
@@ -21,6 +22,7 @@ import { Clouds } from './connectors/clouds.ts';
 import { isDryRunUri } from './connectors/libvirt/default-uri.ts';
 import { libvirtKind } from './connectors/libvirt/libvirt-connector.ts';
 import { ConnectorRegistry } from './connectors/registry.ts';
+import { ImageStore } from './host/images.ts';
 import { Reconciler, type ReconcilerOptions } from './orchestrator/reconciler.ts';
 import { Reservations } from './orchestrator/reservations.ts';
 import { VmTracker } from './orchestrator/vm-tracker.ts';
@@ -38,6 +40,7 @@ export interface Services {
   clouds: Clouds;
   vms: VmTracker;
   reconciler: Reconciler;
+  images: ImageStore;
   /** The box's hypervisor is libvirt's test driver: no real VMs (shown as a banner). */
   isDryRun: boolean;
   tlsFingerprint: string | null;
@@ -60,6 +63,10 @@ export interface ServiceOptions {
   libvirtUri?: string;
   /** Where the box's VMs keep overlays, seeds and console logs. */
   vmDir?: string;
+  /** Where base images live; a temporary folder by default. */
+  imageDir?: string;
+  /** Free-space check of the image store (tests). */
+  imageFreeBytes?: (directory: string) => Promise<number>;
   /** Poll intervals, grace periods and the log of the reconciler. */
   reconciler?: ReconcilerOptions;
 }
@@ -76,6 +83,11 @@ export function createServices(options: ServiceOptions): Services {
   const vms = new VmTracker(options.store, options.events, clouds);
   const reconciler = new Reconciler(clouds, vms, reservations, options.events, options.reconciler);
   clouds.onChange(() => void reconciler.syncClouds());
+  const images = new ImageStore(options.store, options.events, {
+    directory: options.imageDir ?? join(tmpdir(), 'bivouac-images'),
+    usage: (imageId) => vms.usingImage(imageId),
+    ...(options.imageFreeBytes ? { freeBytes: options.imageFreeBytes } : {}),
+  });
   return {
     store: options.store,
     events: options.events,
@@ -89,6 +101,7 @@ export function createServices(options: ServiceOptions): Services {
     clouds,
     vms,
     reconciler,
+    images,
     isDryRun: isDryRunUri(libvirtUri),
     tlsFingerprint: options.tlsFingerprint ?? null,
     heartbeatMs: (options.heartbeatSeconds ?? 15) * 1000,
@@ -149,6 +162,7 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     ...capacityHandlers(services.reservations),
     ...cloudHandlers(services.clouds),
     ...vmHandlers(services.vms, services.reconciler),
+    ...imageHandlers(services.images),
   });
   const closeStreams = registerEventStream(app, {
     accounts: services.accounts,

@@ -103,6 +103,26 @@ export const errorRegistry = {
     status: 409,
     description: 'The cloud still runs VMs; details.vms counts them. Terminate their runs first.',
   },
+  IMAGE_NAME_TAKEN: {
+    status: 409,
+    description: 'Another image already has this name.',
+  },
+  IMAGE_IN_USE: {
+    status: 409,
+    description: 'VMs still use the image; details.vms counts them.',
+  },
+  CHECKSUM_MISMATCH: {
+    status: 422,
+    description: 'A file does not have the sha256 it was announced with; details has expected and actual.',
+  },
+  NO_SPACE: {
+    status: 507,
+    description: 'Not enough disk space; details has neededBytes, freeBytes and reserveBytes.',
+  },
+  LENGTH_REQUIRED: {
+    status: 411,
+    description: 'An upload must say its size in Content-Length.',
+  },
   SHUTTING_DOWN: {
     status: 503,
     description: 'The appliance is shutting down and takes no new work; retry once it is back.',

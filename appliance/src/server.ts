@@ -63,8 +63,10 @@ export async function start(): Promise<void> {
     box: await boxCapacity(config.capacity, config.dataDir),
     libvirtUri: hypervisor.uri,
     vmDir: join(config.dataDir, 'vms'),
+    imageDir: join(config.dataDir, 'images'),
     reconciler: { log: (level, details, message) => logger[level](details, message) },
   });
+  await services.images.recover();
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.
   void services.reconciler.start();
   await ensureAdmin(config, services, logger);
@@ -95,6 +97,7 @@ export async function start(): Promise<void> {
     }, shutdownDeadlineMs);
     deadline.unref();
     await Promise.all(listeners.map((listener) => listener.app.close()));
+    await services.images.close();
     await services.reconciler.stop();
     await services.clouds.close();
     await store.flush();

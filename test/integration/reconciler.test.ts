@@ -102,7 +102,7 @@ describe('VM records and the reconciler (test driver)', () => {
   it('resolves launches a crash interrupted', async () => {
     await outside.launch([vmSpec('bvc-r4-web-1', { runId: 'r4' })]);
     const record = (nativeId: string): VmRecord => ({
-      id: `id-${nativeId}`, cloudId: 'box', nativeId, runId: 'r4', instance: 'web.1', owner: admin.userId, reservationId: null,
+      id: `id-${nativeId}`, cloudId: 'box', nativeId, runId: 'r4', instance: 'web.1', owner: admin.userId, reservationId: null, imageId: null,
       state: 'launching', ips: [], vcpu: 1, memoryMiB: 128, diskGiB: 1, createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(), goneReason: null,
     });
     await box.services.store.update((document) => {

@@ -18,7 +18,12 @@ export interface RouteContract {
   auth: RouteAuth;
   /** Allowed before the first administrator exists. */
   duringSetup?: boolean;
-  status?: 200 | 201 | 204;
+  status?: 200 | 201 | 202 | 204;
+  /**
+   * The body is raw bytes (`application/octet-stream`, Content-Length required), handed to the
+   * handler unread as a stream in `request.body` — for uploads too large to hold in memory.
+   */
+  upload?: true;
   params?: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
@@ -108,6 +113,24 @@ export const contract = {
   removeCloud: {
     method: 'DELETE', path: '/clouds/:id', tag: 'clouds', auth: 'admin', status: 204,
     summary: "Remove a cloud (never the box's own)", params: s.IdParams, response: s.Empty,
+  },
+  listImages: {
+    method: 'GET', path: '/images', tag: 'images', auth: 'user',
+    summary: 'Base images in the image store', response: s.Image.array(),
+  },
+  importImage: {
+    method: 'POST', path: '/images/import', tag: 'images', auth: 'admin', status: 202,
+    summary: 'Import a base image from files on the box (a USB stick); progress arrives as image.progress events',
+    body: s.ImportImage, response: s.Image,
+  },
+  uploadImage: {
+    method: 'POST', path: '/images/upload', tag: 'images', auth: 'admin', status: 201, upload: true,
+    summary: 'Upload a qcow2 base image as the raw request body; answers once it is stored and verified',
+    query: s.UploadImageQuery, response: s.Image,
+  },
+  deleteImage: {
+    method: 'DELETE', path: '/images/:id', tag: 'images', auth: 'admin', status: 204,
+    summary: 'Delete a base image (refused while a VM uses it)', params: s.IdParams, response: s.Empty,
   },
   listVms: {
     method: 'GET', path: '/vms', tag: 'clouds', auth: 'user',

@@ -39,6 +39,7 @@ function operation(name: string, route: RouteContract): JsonSchema {
     'x-required-role': route.auth === 'admin' ? 'admin' : undefined,
     parameters: pathParameters(route),
     ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
+    ...(route.upload ? { requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } } } : {}),
     responses: { [status]: success, default: errorResponse },
   };
 }

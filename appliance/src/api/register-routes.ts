@@ -36,33 +36,47 @@ function parse(where: 'body' | 'query' | 'params', schema: z.ZodType | undefined
  * (so a field not in the schema can never leak).
  */
 export function registerRoutes(app: FastifyInstance, accounts: Accounts, handlers: Handlers): void {
+  const uploads: [RouteName, RouteContract][] = [];
   for (const [name, route] of Object.entries(contract) as [RouteName, RouteContract][]) {
-    const handler = handlers[name] as (input: unknown, context: HandlerContext) => Promise<unknown>;
-    app.route({
-      method: route.method,
-      url: `${apiPrefix}${route.path}`,
-      handler: async (request, reply) => {
-        if (!route.duringSetup && accounts.needsAdmin) {
-          throw new BivouacError('SETUP_REQUIRED', 'No administrator exists yet: create one first (POST /api/v1/setup).');
-        }
-        const principal = route.auth === 'none' ? null : authenticate(accounts, request);
-        if (route.auth !== 'none') {
-          if (!principal) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
-          if (route.auth === 'admin' && principal.subject.role !== 'admin') {
-            throw new BivouacError('FORBIDDEN', 'Only an administrator may do this.', { requiredRole: 'admin' });
-          }
-          requireCsrf(request, principal);
-        }
-        const input = {
-          params: parse('params', route.params, request.params),
-          query: parse('query', route.query, request.query),
-          body: parse('body', route.body, request.body),
-        };
-        const result = await handler(input, { principal, request, reply });
-        const status = route.status ?? 200;
-        if (status === 204) return reply.code(204).send();
-        return reply.code(status).send(route.response.parse(result));
-      },
-    });
+    if (route.upload) uploads.push([name, route]);
+    else defineRoute(app, accounts, name, route, handlers);
   }
+  // Upload routes take raw bytes, unread, as a stream; only inside this scope is that allowed.
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+    for (const [name, route] of uploads) defineRoute(scope, accounts, name, route, handlers);
+  });
+}
+
+function defineRoute(app: FastifyInstance, accounts: Accounts, name: RouteName, route: RouteContract, handlers: Handlers): void {
+  const handler = handlers[name] as (input: unknown, context: HandlerContext) => Promise<unknown>;
+  app.route({
+    method: route.method,
+    url: `${apiPrefix}${route.path}`,
+    handler: async (request, reply) => {
+      if (!route.duringSetup && accounts.needsAdmin) {
+        throw new BivouacError('SETUP_REQUIRED', 'No administrator exists yet: create one first (POST /api/v1/setup).');
+      }
+      const principal = route.auth === 'none' ? null : authenticate(accounts, request);
+      if (route.auth !== 'none') {
+        if (!principal) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
+        if (route.auth === 'admin' && principal.subject.role !== 'admin') {
+          throw new BivouacError('FORBIDDEN', 'Only an administrator may do this.', { requiredRole: 'admin' });
+        }
+        requireCsrf(request, principal);
+      }
+      if (route.upload && request.headers['content-type'] !== 'application/octet-stream') {
+        throw new BivouacError('UNSUPPORTED_MEDIA_TYPE', 'Send the bytes as the body with Content-Type: application/octet-stream.', { allowed: ['application/octet-stream'] });
+      }
+      const input = {
+        params: parse('params', route.params, request.params),
+        query: parse('query', route.query, request.query),
+        body: parse('body', route.body, request.body),
+      };
+      const result = await handler(input, { principal, request, reply });
+      const status = route.status ?? 200;
+      if (status === 204) return reply.code(204).send();
+      return reply.code(status).send(route.response.parse(result));
+    },
+  });
 }

@@ -124,6 +124,7 @@ export const Vm = z.object({
   instance: z.string(),
   owner: Id,
   reservationId: Id.nullable(),
+  imageId: Id.nullable(),
   state: VmState,
   ips: z.array(z.string()),
   vcpu: z.number(),
@@ -143,3 +144,30 @@ export const VmList = z.object({
   foreign: z.array(StrayVm).describe('Administrators only: VMs on the clouds that Bivouac did not make'),
   tracking: z.record(z.string(), z.enum(['push', 'polling'])).describe('How each cloud reports VM state changes right now'),
 });
+
+const Sha256 = z.string().regex(/^[A-Fa-f0-9]{64}$/, 'must be 64 hexadecimal digits');
+const ImageName = z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters');
+const HostPath = z.string().startsWith('/', 'must be an absolute path on the box').max(4096);
+export const Image = z.object({
+  id: Id,
+  name: z.string(),
+  kind: z.enum(['disk', 'kernel']).describe('disk: one qcow2 file; kernel: a kernel and initrd for direct boot'),
+  status: z.enum(['importing', 'ready', 'failed']),
+  error: z.string().nullable(),
+  sizeBytes: z.number(),
+  sha256: z.record(z.string(), z.string()).describe('Per file (disk, kernel, initrd), once verified'),
+  cmdline: z.string().nullable(),
+  createdAt: z.string(),
+  createdBy: Id,
+});
+export const ImportImage = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('disk'), name: ImageName, path: HostPath, sha256: Sha256.optional() }),
+  z.strictObject({
+    kind: z.literal('kernel'),
+    name: ImageName,
+    kernel: z.strictObject({ path: HostPath, sha256: Sha256.optional() }),
+    initrd: z.strictObject({ path: HostPath, sha256: Sha256.optional() }),
+    cmdline: z.string().max(1024).regex(/^[\x20-\x7e]*$/, 'must be printable ASCII').default('console=ttyS0'),
+  }),
+]);
+export const UploadImageQuery = z.strictObject({ name: ImageName, sha256: Sha256.optional() });

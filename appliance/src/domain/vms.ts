@@ -16,6 +16,8 @@ export interface VmRecord {
   owner: string;
   /** The footprint this VM draws on. */
   reservationId: string | null;
+  /** The base image it boots from, when it came from the image store. */
+  imageId: string | null;
   state: VmState | 'launching' | 'gone';
   ips: string[];
   vcpu: number;

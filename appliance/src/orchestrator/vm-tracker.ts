@@ -43,7 +43,7 @@ export class VmTracker {
   }
 
   /** Records, launches, and records what the cloud says; a failed launch leaves a gone record. */
-  async launch(cloudId: string, spec: VmSpec, reservationId: string | null): Promise<VmRecord> {
+  async launch(cloudId: string, spec: VmSpec, reservationId: string | null, imageId: string | null = null): Promise<VmRecord> {
     const connector = this.clouds.connector(cloudId);
     const stamp = this.now().toISOString();
     const record: VmRecord = {
@@ -54,6 +54,7 @@ export class VmTracker {
       instance: spec.instance,
       owner: spec.owner,
       reservationId,
+      imageId,
       state: 'launching',
       ips: [],
       vcpu: spec.vcpu,
@@ -113,6 +114,11 @@ export class VmTracker {
     const vm = this.get(id);
     if (!isLive(vm)) return vm;
     return this.update(id, { state: 'gone', goneReason: reason });
+  }
+
+  /** How many live VMs boot from an image. */
+  usingImage(imageId: string): number {
+    return this.store.data.vms.filter((vm) => vm.imageId === imageId && isLive(vm)).length;
   }
 
   /** Totals of what live VMs draw on each reservation, for `Reservations.setInUse`. */

@@ -38,6 +38,23 @@ export interface MainDocument {
   clouds: StoredCloud[];
   /** VMs Bivouac launched; gone ones are kept until their run is deleted. */
   vms: VmRecord[];
+  /** Base images in `<dataDir>/images/<id>/`. */
+  images: StoredImage[];
+}
+
+/** A base image: one qcow2 disk, or a kernel and initrd for direct boot. */
+export interface StoredImage {
+  id: string;
+  name: string;
+  kind: 'disk' | 'kernel';
+  status: 'importing' | 'ready' | 'failed';
+  error: string | null;
+  sizeBytes: number;
+  /** Per file, once verified. */
+  sha256: Record<string, string>;
+  cmdline: string | null;
+  createdAt: string;
+  createdBy: string;
 }
 
 /** A connector instance: a kind plus its (validated) config. */

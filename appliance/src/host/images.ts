@@ -1,0 +1,288 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { visibleToAll } from '../domain/access.ts';
+import { BivouacError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { BootImage } from '../connectors/contract.ts';
+import type { MainDocument, StoredImage } from '../store/document.ts';
+import { syncDirectory } from '../store/durable-json-file.ts';
+import type { EventLog } from '../store/event-log.ts';
+import type { Store } from '../store/store.ts';
+
+/** The files an image is made of: one qcow2 disk, or a kernel and its initrd. */
+export type ImageRole = 'disk' | 'kernel' | 'initrd';
+export type ImageSources = { kind: 'disk'; disk: Source } | { kind: 'kernel'; kernel: Source; initrd: Source; cmdline: string };
+
+/** Where one file's bytes come from, with its size when known and the sha256 it must have. */
+export interface Source {
+  open(): Readable | Promise<Readable>;
+  sizeBytes: number;
+  sha256?: string | undefined;
+  /** Shown in progress events and errors. */
+  label: string;
+}
+
+export interface ImageStoreOptions {
+  /** `<dataDir>/images`. */
+  directory: string;
+  /** How many live VMs use an image (delete is refused while any do). */
+  usage: (imageId: string) => number;
+  /** Free space left after an import, so the box keeps working. */
+  reserveBytes?: number;
+  /** Free bytes on the images' filesystem (tests pass their own). */
+  freeBytes?: (directory: string) => Promise<number>;
+  now?: () => Date;
+}
+
+const fileNames: Record<ImageRole, string> = { disk: 'disk.qcow2', kernel: 'kernel', initrd: 'initrd' };
+const progressEveryMs = 250;
+
+/**
+ * Base images in the data dir, one folder each. An import streams every file through a sha256
+ * into a hidden folder, checks checksums and formats, then renames the folder into place and
+ * records the image; a failed or interrupted import leaves nothing but a `failed` record.
+ */
+export class ImageStore {
+  private readonly active = new Map<string, AbortController>();
+
+  constructor(
+    private readonly store: Store<MainDocument>,
+    private readonly events: EventLog,
+    private readonly options: ImageStoreOptions,
+  ) {}
+
+  /** Marks imports a restart interrupted as failed and sweeps their temporary folders. */
+  async recover(): Promise<void> {
+    await mkdir(this.options.directory, { recursive: true, mode: 0o700 });
+    for (const entry of await readdir(this.options.directory)) {
+      if (entry.startsWith('.incoming-')) await rm(join(this.options.directory, entry), { recursive: true, force: true });
+    }
+    const interrupted = this.store.data.images.filter((image) => image.status === 'importing');
+    if (interrupted.length === 0) return;
+    await this.store.update((document) => {
+      for (const image of document.images) {
+        if (image.status === 'importing') Object.assign(image, { status: 'failed', error: 'interrupted by a restart; import it again' });
+      }
+    });
+  }
+
+  list(): readonly StoredImage[] {
+    return this.store.data.images;
+  }
+
+  get(id: string): StoredImage {
+    const image = this.store.data.images.find((candidate) => candidate.id === id);
+    if (!image) throw new BivouacError('NOT_FOUND', `No image with id ${id}.`, { resource: 'image', id });
+    return image;
+  }
+
+  /** What a connector needs to boot from a ready image. */
+  bootImage(id: string): BootImage {
+    const image = this.get(id);
+    if (image.status !== 'ready') throw new BivouacError('BAD_IMAGE', `Image ${image.name} is not ready (${image.status}).`, { image: id, status: image.status });
+    const folder = join(this.options.directory, id);
+    return image.kind === 'disk'
+      ? { kind: 'disk', path: join(folder, fileNames.disk), format: 'qcow2' }
+      : { kind: 'kernel', kernel: join(folder, fileNames.kernel), initrd: join(folder, fileNames.initrd), cmdline: image.cmdline ?? '' };
+  }
+
+  /**
+   * Checks the name and the free space, records the image as importing, and returns it at once;
+   * `done` resolves when the image is ready, or rejects with the typed error once the record
+   * says it failed.
+   */
+  async startImport(name: string, sources: ImageSources, actor: string): Promise<{ image: StoredImage; done: Promise<StoredImage> }> {
+    const files = filesOf(sources);
+    const total = files.reduce((sum, [, source]) => sum + source.sizeBytes, 0);
+    await this.checkSpace(total);
+    const image: StoredImage = {
+      id: newId(),
+      name,
+      kind: sources.kind,
+      status: 'importing',
+      error: null,
+      sizeBytes: total,
+      sha256: {},
+      cmdline: sources.kind === 'kernel' ? sources.cmdline : null,
+      createdAt: (this.options.now ?? (() => new Date()))().toISOString(),
+      createdBy: actor,
+    };
+    await this.store.update((document) => {
+      if (document.images.some((existing) => existing.name === name && existing.status !== 'failed')) {
+        throw new BivouacError('IMAGE_NAME_TAKEN', `An image named "${name}" exists already; choose another name or delete it first.`, { field: 'name' });
+      }
+      document.images = document.images.filter((existing) => existing.name !== name); // a failed attempt is replaced
+      document.images.push(image);
+    });
+    this.announce('image.importing', image, { receivedBytes: 0, totalBytes: total });
+    const abort = new AbortController();
+    this.active.set(image.id, abort);
+    const done = this.runImport(image, files, total, abort.signal).finally(() => this.active.delete(image.id));
+    return { image, done };
+  }
+
+  /** Refused while a live VM uses the image; an import under way is cancelled. */
+  async delete(id: string): Promise<void> {
+    const image = this.get(id);
+    const users = this.options.usage(id);
+    if (users > 0) throw new BivouacError('IMAGE_IN_USE', `Image ${image.name} is used by ${users} VM(s); terminate them first.`, { image: id, vms: users });
+    this.active.get(id)?.abort(new Error('the import was cancelled'));
+    await this.store.update((document) => {
+      document.images = document.images.filter((candidate) => candidate.id !== id);
+    });
+    await rm(join(this.options.directory, id), { recursive: true, force: true });
+    this.announce('image.deleted', image, {});
+  }
+
+  /** Waits for imports under way (shutdown). */
+  async close(): Promise<void> {
+    for (const controller of this.active.values()) controller.abort(new Error('the appliance is shutting down'));
+  }
+
+  private async checkSpace(needed: number): Promise<void> {
+    await mkdir(this.options.directory, { recursive: true, mode: 0o700 });
+    const free = await (this.options.freeBytes ?? freeBytesOf)(this.options.directory);
+    const reserve = this.options.reserveBytes ?? 1024 ** 3;
+    if (needed + reserve > free) {
+      throw new BivouacError('NO_SPACE', `Not enough disk space: the image needs ${mib(needed)} MiB and ${mib(reserve)} MiB must stay free, but only ${mib(free)} MiB are free.`, {
+        neededBytes: needed,
+        freeBytes: free,
+        reserveBytes: reserve,
+      });
+    }
+  }
+
+  private async runImport(image: StoredImage, files: [ImageRole, Source][], total: number, signal: AbortSignal): Promise<StoredImage> {
+    const incoming = join(this.options.directory, `.incoming-${image.id}`);
+    const sha256: Record<string, string> = {};
+    let received = 0;
+    let lastProgress = 0;
+    try {
+      await mkdir(incoming, { recursive: true, mode: 0o700 });
+      for (const [role, source] of files) {
+        const target = join(incoming, fileNames[role]);
+        const hash = createHash('sha256');
+        let bytes = 0;
+        const meter = new Transform({
+          transform: (chunk: Buffer, _encoding, callback) => {
+            hash.update(chunk);
+            bytes += chunk.length;
+            received += chunk.length;
+            const now = Date.now();
+            if (now - lastProgress >= progressEveryMs) {
+              lastProgress = now;
+              this.announce('image.progress', image, { file: role, receivedBytes: received, totalBytes: total });
+            }
+            callback(null, chunk);
+          },
+        });
+        await pipeline(await source.open(), meter, createWriteStream(target, { mode: 0o600 }), { signal });
+        const digest = hash.digest('hex');
+        if (source.sizeBytes !== bytes) {
+          throw new BivouacError('BAD_IMAGE', `${source.label} ended after ${bytes} bytes; ${source.sizeBytes} were announced.`, { file: role, receivedBytes: bytes, expectedBytes: source.sizeBytes });
+        }
+        if (source.sha256 && source.sha256.toLowerCase() !== digest) {
+          throw new BivouacError('CHECKSUM_MISMATCH', `${source.label} has sha256 ${digest}, not the expected ${source.sha256.toLowerCase()}; it may be damaged or altered.`, {
+            file: role,
+            expected: source.sha256.toLowerCase(),
+            actual: digest,
+          });
+        }
+        await checkFormat(role, target, source.label);
+        await fsyncFile(target);
+        sha256[role] = digest;
+        this.announce('image.progress', image, { file: role, receivedBytes: received, totalBytes: total });
+      }
+      await syncDirectory(incoming);
+      await rename(incoming, join(this.options.directory, image.id));
+      await syncDirectory(this.options.directory);
+      const ready = await this.finish(image.id, { status: 'ready', sha256, sizeBytes: received });
+      this.announce('image.ready', ready, { receivedBytes: received, totalBytes: total });
+      return ready;
+    } catch (error) {
+      await rm(incoming, { recursive: true, force: true });
+      const typed = asTypedError(error, signal);
+      const failed = await this.finish(image.id, { status: 'failed', error: typed.message }).catch(() => ({ ...image, status: 'failed' as const, error: typed.message }));
+      this.announce('image.failed', failed, { error: typed.message, code: typed.code });
+      throw typed;
+    }
+  }
+
+  private async finish(id: string, change: Partial<StoredImage>): Promise<StoredImage> {
+    return this.store.update((document) => {
+      const image = document.images.find((candidate) => candidate.id === id);
+      if (!image) throw new BivouacError('NOT_FOUND', `No image with id ${id}.`, { resource: 'image', id });
+      Object.assign(image, change);
+      return { ...image };
+    });
+  }
+
+  private announce(type: string, image: StoredImage, data: Record<string, unknown>): void {
+    this.events.append({ type, subject: { kind: 'image', id: image.id }, access: visibleToAll(image.createdBy), data: { name: image.name, status: image.status, ...data } });
+  }
+}
+
+function asTypedError(error: unknown, signal: AbortSignal): BivouacError {
+  if (error instanceof BivouacError) return error;
+  if (signal.aborted) return new BivouacError('BAD_IMAGE', `The import stopped: ${(signal.reason as Error)?.message ?? 'cancelled'}.`, {});
+  if ((error as NodeJS.ErrnoException).code === 'ENOSPC') return new BivouacError('NO_SPACE', 'The disk filled up during the import.', {});
+  return new BivouacError('BAD_IMAGE', `The import failed: ${(error as Error).message}.`, {});
+}
+
+function filesOf(sources: ImageSources): [ImageRole, Source][] {
+  return sources.kind === 'disk' ? [['disk', sources.disk]] : [['kernel', sources.kernel], ['initrd', sources.initrd]];
+}
+
+/** A file on this machine (a USB stick, a folder) as a source. */
+export async function fileSource(path: string, sha256?: string): Promise<Source> {
+  const info = await stat(path).catch(() => null);
+  if (!info?.isFile()) throw new BivouacError('BAD_IMAGE', `${path} is not a readable file.`, { path });
+  return { open: () => createReadStream(path), sizeBytes: info.size, sha256, label: path };
+}
+
+async function freeBytesOf(directory: string): Promise<number> {
+  const info = await statfs(directory);
+  return info.bavail * info.bsize;
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Refuses files that cannot be what they claim: a disk must be qcow2; a kernel a bzImage or an
+ * ELF vmlinux; an initrd a gzip, xz, zstd, lz4 or plain cpio archive.
+ */
+async function checkFormat(role: ImageRole, path: string, label: string): Promise<void> {
+  const handle = await open(path, 'r');
+  const head = Buffer.alloc(0x210);
+  try {
+    await handle.read(head, 0, head.length, 0);
+  } finally {
+    await handle.close();
+  }
+  const starts = (hex: string, at = 0): boolean => head.subarray(at, at + hex.length / 2).equals(Buffer.from(hex, 'hex'));
+  const ok =
+    role === 'disk'
+      ? starts('514649fb')
+      : role === 'kernel'
+        ? starts('7f454c46') || head.subarray(0x202, 0x206).toString('latin1') === 'HdrS'
+        : starts('1f8b') || starts('fd377a585a00') || starts('28b52ffd') || starts('02214c18') || starts('04224d18') || head.subarray(0, 6).toString('latin1') === '070701';
+  if (!ok) {
+    const wanted = role === 'disk' ? 'a qcow2 disk' : role === 'kernel' ? 'a Linux kernel (bzImage or vmlinux)' : 'an initrd (compressed or plain cpio)';
+    throw new BivouacError('BAD_IMAGE', `${label} is not ${wanted}.`, { file: role, wanted });
+  }
+}
+
+function mib(bytes: number): number {
+  return Math.round(bytes / 1024 ** 2);
+}
