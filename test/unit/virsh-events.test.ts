@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VmEvent } from '../../appliance/src/connectors/contract.ts';
+import { parseDomifaddr } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
 import { parseVirshEvent, VirshEventStream } from '../../appliance/src/connectors/libvirt/virsh-events.ts';
 
 describe('virsh event lines', () => {
@@ -81,5 +82,17 @@ describe('the supervised event stream', () => {
     await expect.poll(() => reasons.length, { timeout: 3000 }).toBe(1);
     expect(reasons[0]).toMatch(/failed to connect/);
     await stream.stop();
+  });
+});
+
+describe('leased addresses', () => {
+  it('reads virsh domifaddr output', () => {
+    const output = [
+      ' vnet0      52:54:00:6f:1c:2a    ipv4         192.168.122.45/24',
+      ' -          -                    ipv6         fd00::5054:ff:fe6f:1c2a/64',
+      '',
+    ].join('\n');
+    expect(parseDomifaddr(output)).toEqual(['192.168.122.45', 'fd00::5054:ff:fe6f:1c2a']);
+    expect(parseDomifaddr('')).toEqual([]);
   });
 });

@@ -205,7 +205,22 @@ export class LibvirtConnector implements Connector {
   private async describeDomain(domain: Domain, name: string): Promise<VmDescription> {
     const info = await this.call('get state', (h) => h.domainGetInfo(domain), name);
     const xml = await this.call('get XML', (h) => h.domainGetXMLDesc(domain), name);
-    return { nativeId: name, name, state: states[info.state] ?? 'unknown', ips: [], bivouac: readOwnership(xml) };
+    const state = states[info.state] ?? 'unknown';
+    const ips = state === 'running' && /<interface type=["']network["']/.test(xml) ? await this.leasedAddresses(name) : [];
+    return { nativeId: name, name, state, ips, bivouac: readOwnership(xml) };
+  }
+
+  /**
+   * Addresses a libvirt network's DHCP server leased to the VM (the binding has no call for
+   * this, so virsh asks). User-mode networking has no lease: the guest agent reports its own.
+   */
+  private async leasedAddresses(name: string): Promise<string[]> {
+    try {
+      const { stdout } = await run('virsh', ['-q', '-c', this.config.uri, 'domifaddr', name, '--source', 'lease'], { timeout: Math.min(this.timeoutMs, 10_000) });
+      return parseDomifaddr(stdout);
+    } catch {
+      return []; // no lease yet, or virsh missing: no address to show, not an error
+    }
   }
 
   /** The domain, or null when it does not exist. */
@@ -272,6 +287,14 @@ export class LibvirtConnector implements Connector {
     const max = this.deps.maxBackoffMs ?? 30_000;
     this.retryAt = Date.now() + Math.min(max, min * 2 ** (this.failures - 1));
   }
+}
+
+/** Addresses from `virsh domifaddr` output: `vnet0  52:54:00:…  ipv4  192.168.122.45/24`. */
+export function parseDomifaddr(output: string): string[] {
+  return output
+    .split('\n')
+    .map((line) => /\s(ipv4|ipv6)\s+([0-9A-Fa-f.:]+)\/\d+\s*$/.exec(line)?.[2])
+    .filter((address): address is string => address !== undefined);
 }
 
 /** The kind to register; `stateDir` comes from the appliance's data dir. */
