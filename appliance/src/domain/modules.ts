@@ -4,6 +4,7 @@
  * references, resolving inheritance and validating deployments need no I/O — the caller hands
  * in a lookup.
  */
+import { maxValueBytes, valueTooLong } from './params.ts';
 
 export const moduleKinds = ['project', 'image', 'deployment'] as const;
 export type ModuleKind = (typeof moduleKinds)[number];
@@ -248,7 +249,7 @@ export function isSecret(input: InputParameter): boolean {
 
 /** Checks a value given for an input; returns the problem, or null when it is fine. */
 export function checkValue(input: InputParameter, value: string): string | null {
-  if (new TextEncoder().encode(value).length > 4096) return 'must be at most 4096 bytes';
+  if (valueTooLong(value)) return `must be at most ${maxValueBytes} bytes`;
   switch (input.type) {
     case 'number':
       return value.trim() !== '' && Number.isFinite(Number(value)) ? null : 'must be a number';
