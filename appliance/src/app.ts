@@ -13,6 +13,7 @@ import { registerEventStream } from './api/routes/event-routes.ts';
 import { capacityHandlers } from './api/routes/capacity-routes.ts';
 import { cloudHandlers } from './api/routes/cloud-routes.ts';
 import { imageHandlers } from './api/routes/image-routes.ts';
+import { moduleHandlers } from './api/routes/module-routes.ts';
 import { vmHandlers } from './api/routes/vm-routes.ts';
 import { sessionHandlers } from './api/routes/session-routes.ts';
 import { userHandlers } from './api/routes/user-routes.ts';
@@ -22,6 +23,7 @@ import { Clouds } from './connectors/clouds.ts';
 import { isDryRunUri } from './connectors/libvirt/default-uri.ts';
 import { libvirtKind } from './connectors/libvirt/libvirt-connector.ts';
 import { ConnectorRegistry } from './connectors/registry.ts';
+import { Modules } from './catalog/modules.ts';
 import { ImageStore } from './host/images.ts';
 import { Reconciler, type ReconcilerOptions } from './orchestrator/reconciler.ts';
 import { Reservations } from './orchestrator/reservations.ts';
@@ -41,6 +43,7 @@ export interface Services {
   vms: VmTracker;
   reconciler: Reconciler;
   images: ImageStore;
+  modules: Modules;
   /** The box's hypervisor is libvirt's test driver: no real VMs (shown as a banner). */
   isDryRun: boolean;
   tlsFingerprint: string | null;
@@ -102,6 +105,7 @@ export function createServices(options: ServiceOptions): Services {
     vms,
     reconciler,
     images,
+    modules: new Modules(options.store, options.events),
     isDryRun: isDryRunUri(libvirtUri),
     tlsFingerprint: options.tlsFingerprint ?? null,
     heartbeatMs: (options.heartbeatSeconds ?? 15) * 1000,
@@ -163,6 +167,7 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     ...cloudHandlers(services.clouds),
     ...vmHandlers(services.vms, services.reconciler),
     ...imageHandlers(services.images),
+    ...moduleHandlers(services.modules),
   });
   const closeStreams = registerEventStream(app, {
     accounts: services.accounts,

@@ -1,4 +1,6 @@
+import type { AclRule } from '../domain/access.ts';
 import type { Quota, Reservation } from '../domain/capacity.ts';
+import type { ModuleContent } from '../domain/modules.ts';
 import type { User } from '../domain/users.ts';
 import type { VmRecord } from '../domain/vms.ts';
 
@@ -40,6 +42,25 @@ export interface MainDocument {
   vms: VmRecord[];
   /** Base images in `<dataDir>/images/<id>/`. */
   images: StoredImage[];
+  /** The module tree with every version. */
+  modules: StoredModule[];
+}
+
+/** A module: its access and every version ever saved (deleting only hides it). */
+export interface StoredModule {
+  path: string;
+  owner: string;
+  acl: AclRule[];
+  deleted: boolean;
+  versions: ModuleVersion[];
+}
+
+export interface ModuleVersion {
+  version: number;
+  author: string;
+  time: string;
+  message: string;
+  content: ModuleContent;
 }
 
 /** A base image: one qcow2 disk, or a kernel and initrd for direct boot. */
