@@ -14,6 +14,7 @@ import { capacityHandlers } from './api/routes/capacity-routes.ts';
 import { cloudHandlers } from './api/routes/cloud-routes.ts';
 import { imageHandlers } from './api/routes/image-routes.ts';
 import { moduleHandlers } from './api/routes/module-routes.ts';
+import { agentHandlers, runHandlers } from './api/routes/run-routes.ts';
 import { vmHandlers } from './api/routes/vm-routes.ts';
 import { sessionHandlers } from './api/routes/session-routes.ts';
 import { userHandlers } from './api/routes/user-routes.ts';
@@ -27,6 +28,7 @@ import { Modules } from './catalog/modules.ts';
 import { ImageStore } from './host/images.ts';
 import { Reconciler, type ReconcilerOptions } from './orchestrator/reconciler.ts';
 import { Reservations } from './orchestrator/reservations.ts';
+import { Runs, type RunsOptions } from './orchestrator/runs.ts';
 import { VmTracker } from './orchestrator/vm-tracker.ts';
 import type { MainDocument } from './store/document.ts';
 import type { EventLog } from './store/event-log.ts';
@@ -44,6 +46,7 @@ export interface Services {
   reconciler: Reconciler;
   images: ImageStore;
   modules: Modules;
+  runs: Runs;
   /** The box's hypervisor is libvirt's test driver: no real VMs (shown as a banner). */
   isDryRun: boolean;
   tlsFingerprint: string | null;
@@ -70,6 +73,10 @@ export interface ServiceOptions {
   imageDir?: string;
   /** Free-space check of the image store (tests). */
   imageFreeBytes?: (directory: string) => Promise<number>;
+  /** Where guests reach the appliance (user-mode networking: the host's loopback is 10.0.2.2). */
+  agentUrl?: string;
+  /** Orchestrator tuning (tests). */
+  runs?: Partial<RunsOptions>;
   /** Poll intervals, grace periods and the log of the reconciler. */
   reconciler?: ReconcilerOptions;
 }
@@ -84,12 +91,21 @@ export function createServices(options: ServiceOptions): Services {
   const reservations = new Reservations(options.store, options.events, options.box ?? defaultBox);
   const clouds = new Clouds(options.store, options.events, registry, { kind: 'libvirt', config: { uri: libvirtUri }, name: 'This box' });
   const vms = new VmTracker(options.store, options.events, clouds);
-  const reconciler = new Reconciler(clouds, vms, reservations, options.events, options.reconciler);
   clouds.onChange(() => void reconciler.syncClouds());
   const images = new ImageStore(options.store, options.events, {
     directory: options.imageDir ?? join(tmpdir(), 'bivouac-images'),
     usage: (imageId) => vms.usingImage(imageId),
     ...(options.imageFreeBytes ? { freeBytes: options.imageFreeBytes } : {}),
+  });
+  const modules = new Modules(options.store, options.events);
+  const runs = new Runs(options.store, options.events, modules, clouds, reservations, vms, images, {
+    agentUrl: options.agentUrl ?? 'http://10.0.2.2:8080',
+    ...options.runs,
+  });
+  const reconciler = new Reconciler(clouds, vms, reservations, options.events, {
+    onVanished: (vm) => runs.vmVanished(vm.runId, vm.instance, vm.goneReason ?? 'vanished'),
+    isHeld: (reservation) => runs.holds(reservation),
+    ...options.reconciler,
   });
   return {
     store: options.store,
@@ -105,7 +121,8 @@ export function createServices(options: ServiceOptions): Services {
     vms,
     reconciler,
     images,
-    modules: new Modules(options.store, options.events),
+    modules,
+    runs,
     isDryRun: isDryRunUri(libvirtUri),
     tlsFingerprint: options.tlsFingerprint ?? null,
     heartbeatMs: (options.heartbeatSeconds ?? 15) * 1000,
@@ -168,7 +185,9 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     ...vmHandlers(services.vms, services.reconciler),
     ...imageHandlers(services.images),
     ...moduleHandlers(services.modules),
-  });
+    ...runHandlers(services.runs),
+    ...agentHandlers(services.runs),
+  }, (bearer) => services.runs.authenticateAgent(bearer));
   const closeStreams = registerEventStream(app, {
     accounts: services.accounts,
     events: services.events,

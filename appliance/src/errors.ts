@@ -123,6 +123,10 @@ export const errorRegistry = {
     status: 411,
     description: 'An upload must say its size in Content-Length.',
   },
+  PARAM_NOT_SET: {
+    status: 404,
+    description: 'The runtime parameter is not set (after waiting, if a wait was asked).',
+  },
   SHUTTING_DOWN: {
     status: 503,
     description: 'The appliance is shutting down and takes no new work; retry once it is back.',

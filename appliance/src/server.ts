@@ -37,6 +37,17 @@ async function ensureAdmin(config: Config, services: ReturnType<typeof createSer
   logger.info({ username }, 'created the first administrator from BIVOUAC_ADMIN_PASSWORD');
 }
 
+/**
+ * Where guests reach the appliance: with user-mode networking the host's loopback is 10.0.2.2
+ * inside the guest, so the loopback HTTP listener serves them.
+ */
+function agentUrlOf(config: Config): string {
+  const listen = config.localListen !== 'off' ? config.localListen : config.listen;
+  const { port } = parseHostPort(listen);
+  const https = config.localListen === 'off' && (config.tls === 'always' || !isLoopback(parseHostPort(config.listen).host));
+  return `${https ? 'https' : 'http'}://10.0.2.2:${port}`;
+}
+
 /** Wires the real adapters, listens, and stops cleanly on SIGTERM/SIGINT. */
 export async function start(): Promise<void> {
   const config = await loadConfig();
@@ -65,10 +76,12 @@ export async function start(): Promise<void> {
     vmDir: join(config.dataDir, 'vms'),
     imageDir: join(config.dataDir, 'images'),
     reconciler: { log: (level, details, message) => logger[level](details, message) },
+    agentUrl: agentUrlOf(config),
   });
   await services.images.recover();
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.
   void services.reconciler.start();
+  await services.runs.start();
   await ensureAdmin(config, services, logger);
   if (services.accounts.needsAdmin) logger.warn('no administrator yet: open the UI to create one');
 
@@ -97,6 +110,7 @@ export async function start(): Promise<void> {
     }, shutdownDeadlineMs);
     deadline.unref();
     await Promise.all(listeners.map((listener) => listener.app.close()));
+    await services.runs.stop();
     await services.images.close();
     await services.reconciler.stop();
     await services.clouds.close();

@@ -5,9 +5,10 @@ import * as s from './schemas.ts';
  * Who may call a route:
  * - `none`: anyone, no credentials;
  * - `user`: any signed-in user (handlers check roles and ACLs further);
- * - `admin`: administrators only.
+ * - `admin`: administrators only;
+ * - `agent`: a guest agent with its instance token (valid only for its own run).
  */
-export type RouteAuth = 'none' | 'user' | 'admin';
+export type RouteAuth = 'none' | 'user' | 'admin' | 'agent';
 
 export interface RouteContract {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -170,6 +171,60 @@ export const contract = {
     method: 'POST', path: '/modules/import', tag: 'modules', auth: 'user', status: 201,
     summary: 'Save every module of an exported YAML stream as a new version, all or nothing',
     body: s.ModuleImport, response: s.ModuleView.array(),
+  },
+  createRun: {
+    method: 'POST', path: '/runs', tag: 'runs', auth: 'user', status: 201,
+    summary: 'Deploy a module version: references resolved, parameters checked, the whole footprint reserved',
+    body: s.CreateRun, response: s.RunView,
+  },
+  listRuns: {
+    method: 'GET', path: '/runs', tag: 'runs', auth: 'user',
+    summary: 'Runs you may view, newest first, filtered and paged', query: s.RunListQuery, response: s.RunList,
+  },
+  getRun: {
+    method: 'GET', path: '/runs/:id', tag: 'runs', auth: 'user',
+    summary: 'A run: state, nodes, instances and parameters (secrets masked)', params: s.IdParams, response: s.RunView,
+  },
+  terminateRun: {
+    method: 'POST', path: '/runs/:id/terminate', tag: 'runs', auth: 'user', status: 202,
+    summary: 'Terminate from any state; no VM is left behind', params: s.IdParams, response: s.RunView,
+  },
+  abortRun: {
+    method: 'POST', path: '/runs/:id/abort', tag: 'runs', auth: 'user',
+    summary: 'Abort with a reason (the first abort wins)', params: s.IdParams, body: s.AbortRun, response: s.RunView,
+  },
+  runParams: {
+    method: 'GET', path: '/runs/:id/params', tag: 'runs', auth: 'user',
+    summary: 'Runtime parameters (secrets masked)', params: s.IdParams, response: s.Params,
+  },
+  runLog: {
+    method: 'GET', path: '/runs/:id/log', tag: 'runs', auth: 'user',
+    summary: 'Who did what and when, with recipe output', params: s.IdParams, response: s.RunLog,
+  },
+  agentContext: {
+    method: 'GET', path: '/agent/context', tag: 'agent', auth: 'agent',
+    summary: "The instance's recipes, packages and ports", response: s.AgentContext,
+  },
+  agentGetParam: {
+    method: 'GET', path: '/agent/params/:key', tag: 'agent', auth: 'agent',
+    summary: 'Read a runtime parameter of your run, waiting up to ?wait seconds for it to be set',
+    params: s.ParamKeyParams, query: s.ParamWaitQuery, response: s.ParamValue,
+  },
+  agentSetParam: {
+    method: 'PUT', path: '/agent/params/:key', tag: 'agent', auth: 'agent', status: 204,
+    summary: 'Set a runtime parameter; an output also sets the inputs mapped to it', params: s.ParamKeyParams, body: s.SetParam, response: s.Empty,
+  },
+  agentComplete: {
+    method: 'POST', path: '/agent/complete', tag: 'agent', auth: 'agent', status: 204,
+    summary: 'This instance completed a state (Executing, SendingReports, Ready)', body: s.CompleteState, response: s.Empty,
+  },
+  agentAbort: {
+    method: 'POST', path: '/agent/abort', tag: 'agent', auth: 'agent', status: 204,
+    summary: 'Abort the run with a reason', body: s.AbortRun, response: s.Empty,
+  },
+  agentLog: {
+    method: 'POST', path: '/agent/log', tag: 'agent', auth: 'agent', status: 204,
+    summary: 'Recipe output for the run log', body: s.AgentLog, response: s.Empty,
   },
   listVms: {
     method: 'GET', path: '/vms', tag: 'clouds', auth: 'user',

@@ -2,19 +2,33 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { BivouacError } from '../errors.ts';
 import type { Accounts, Principal } from './auth/accounts.ts';
-import { authenticate, requireCsrf } from './auth/request-auth.ts';
+import { authenticate, bearerOf, requireCsrf } from './auth/request-auth.ts';
 import { contract, type RouteContract, type RouteInput, type RouteName, type RouteOutput } from './contract.ts';
 import { validationError } from './errors-http.ts';
 
 export const apiPrefix = '/api/v1';
 
+/** A guest agent: the instance its token was issued to. */
+export interface AgentPrincipal {
+  runId: string;
+  instance: string;
+}
+
+export type AgentAuthenticator = (bearer: string | undefined) => AgentPrincipal | null;
+
 export interface HandlerContext {
   principal: Principal | null;
+  agent: AgentPrincipal | null;
   request: FastifyRequest;
   reply: FastifyReply;
 }
 
 /** The principal of a route whose contract requires one. */
+export function asAgent(context: HandlerContext): AgentPrincipal {
+  if (!context.agent) throw new BivouacError('UNAUTHENTICATED', "Send the instance's agent token.");
+  return context.agent;
+}
+
 export function signedIn(context: HandlerContext): Principal {
   if (!context.principal) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
   return context.principal;
@@ -35,20 +49,20 @@ function parse(where: 'body' | 'query' | 'params', schema: z.ZodType | undefined
  * CSRF, validation of params, query and body, the handler, then the response shaped by its schema
  * (so a field not in the schema can never leak).
  */
-export function registerRoutes(app: FastifyInstance, accounts: Accounts, handlers: Handlers): void {
+export function registerRoutes(app: FastifyInstance, accounts: Accounts, handlers: Handlers, agents: AgentAuthenticator): void {
   const uploads: [RouteName, RouteContract][] = [];
   for (const [name, route] of Object.entries(contract) as [RouteName, RouteContract][]) {
     if (route.upload) uploads.push([name, route]);
-    else defineRoute(app, accounts, name, route, handlers);
+    else defineRoute(app, accounts, agents, name, route, handlers);
   }
   // Upload routes take raw bytes, unread, as a stream; only inside this scope is that allowed.
   void app.register(async (scope) => {
     scope.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
-    for (const [name, route] of uploads) defineRoute(scope, accounts, name, route, handlers);
+    for (const [name, route] of uploads) defineRoute(scope, accounts, agents, name, route, handlers);
   });
 }
 
-function defineRoute(app: FastifyInstance, accounts: Accounts, name: RouteName, route: RouteContract, handlers: Handlers): void {
+function defineRoute(app: FastifyInstance, accounts: Accounts, agents: AgentAuthenticator, name: RouteName, route: RouteContract, handlers: Handlers): void {
   const handler = handlers[name] as (input: unknown, context: HandlerContext) => Promise<unknown>;
   app.route({
     method: route.method,
@@ -57,8 +71,10 @@ function defineRoute(app: FastifyInstance, accounts: Accounts, name: RouteName, 
       if (!route.duringSetup && accounts.needsAdmin) {
         throw new BivouacError('SETUP_REQUIRED', 'No administrator exists yet: create one first (POST /api/v1/setup).');
       }
-      const principal = route.auth === 'none' ? null : authenticate(accounts, request);
-      if (route.auth !== 'none') {
+      const agent = route.auth === 'agent' ? agents(bearerOf(request)) : null;
+      if (route.auth === 'agent' && !agent) throw new BivouacError('UNAUTHENTICATED', "Send this instance's agent token (Authorization: Bearer); it is valid only while its run is live.");
+      const principal = route.auth === 'none' || route.auth === 'agent' ? null : authenticate(accounts, request);
+      if (route.auth === 'user' || route.auth === 'admin') {
         if (!principal) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
         if (route.auth === 'admin' && principal.subject.role !== 'admin') {
           throw new BivouacError('FORBIDDEN', 'Only an administrator may do this.', { requiredRole: 'admin' });
@@ -73,7 +89,7 @@ function defineRoute(app: FastifyInstance, accounts: Accounts, name: RouteName, 
         query: parse('query', route.query, request.query),
         body: parse('body', route.body, request.body),
       };
-      const result = await handler(input, { principal, request, reply });
+      const result = await handler(input, { principal, agent, request, reply });
       const status = route.status ?? 200;
       if (status === 204) return reply.code(204).send();
       return reply.code(status).send(route.response.parse(result));

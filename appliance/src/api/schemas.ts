@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { actions, roles } from '../domain/access.ts';
 import { parameterTypes, recipeNames } from '../domain/modules.ts';
+import { keepRunningPolicies, runStates } from '../domain/run-states.ts';
 import { passwordMinLength, usernamePattern } from '../domain/users.ts';
 
 /**
@@ -249,3 +250,80 @@ export const ModuleAcl = z.strictObject({ acl: z.array(AclRule).max(100) });
 export const ModuleDiff = z.object({ diff: z.string().describe('Unified diff of the two versions as YAML') });
 export const ModuleExport = z.object({ yaml: z.string().describe('One YAML document per module: { path, content }') });
 export const ModuleImport = z.strictObject({ yaml: z.string().max(4 * 1024 * 1024), message: z.string().trim().min(1).max(500) });
+
+const RunState = z.enum(runStates);
+const ParamKey = z.string().max(140);
+export const CreateRun = z.strictObject({
+  module: ModuleRef.describe('/project/name (latest) or /project/name@version'),
+  title: z.string().trim().max(200).optional(),
+  parameters: z.record(z.string().max(140), z.string().max(4096)).default({}).describe('node:input → value (for an image, input → value)'),
+  placement: z.record(z.string().max(64), Id).default({}).describe('node → cloud id; default the deployment\'s choice, else the box'),
+  multiplicity: z.record(z.string().max(64), z.number().int().min(0).max(64)).default({}),
+  tags: z.array(z.string().trim().min(1).max(64)).max(20).default([]),
+  keepRunning: z.enum(keepRunningPolicies).default('always').describe('what happens to the VMs after Ready (success) or an abort (error)'),
+  timeouts: z.strictObject({
+    Initializing: z.number().int().min(1).max(86400).optional(),
+    Provisioning: z.number().int().min(1).max(86400).optional(),
+    Executing: z.number().int().min(1).max(86400).optional(),
+    SendingReports: z.number().int().min(1).max(86400).optional(),
+    Finalizing: z.number().int().min(1).max(86400).optional(),
+  }).optional().describe('seconds per state before the run is aborted'),
+});
+const RunInstance = z.object({
+  name: z.string(),
+  node: z.string(),
+  index: z.number(),
+  state: z.enum(['pending', 'launching', 'running', 'failed', 'removed']),
+  vmId: Id.nullable(),
+  completed: z.array(RunState),
+  error: z.string().nullable(),
+});
+const AbortReason = z.object({ source: z.string(), message: z.string(), by: z.string(), at: z.string() });
+export const RunSummary = z.object({
+  id: Id,
+  owner: Id,
+  title: z.string(),
+  module: z.object({ asked: z.string(), resolved: z.string(), kind: z.enum(['image', 'deployment']) }),
+  state: RunState,
+  stateEnteredAt: z.string(),
+  abort: AbortReason.nullable(),
+  terminating: z.boolean(),
+  tags: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const RunView = RunSummary.extend({
+  acl: z.array(AclRule),
+  keepRunning: z.enum(keepRunningPolicies),
+  nodes: z.array(z.object({ name: z.string(), image: z.array(z.string()), cloudId: z.string(), multiplicity: z.number(), maxFailures: z.number(), resources: z.object({ vcpu: z.number(), memoryMiB: z.number(), diskGiB: z.number() }) })),
+  instances: z.array(RunInstance),
+  params: z.record(z.string(), z.string()).describe('Runtime parameters; secrets shown as ********'),
+  timeouts: z.object({ Initializing: z.number(), Provisioning: z.number(), Executing: z.number(), SendingReports: z.number(), Finalizing: z.number() }),
+});
+export const RunListQuery = z.strictObject({
+  state: RunState.optional(),
+  owner: Id.optional(),
+  module: ModulePath.optional(),
+  tag: z.string().max(64).optional(),
+  q: z.string().max(200).optional().describe('text in the title or module, or a run id'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+export const RunList = z.object({ runs: z.array(RunSummary), total: z.number() });
+export const AbortRun = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
+export const RunLog = z.array(z.object({ time: z.string(), actor: z.string(), action: z.string(), detail: z.string() }));
+export const Params = z.record(z.string(), z.string());
+export const ParamKeyParams = z.strictObject({ key: ParamKey });
+export const ParamWaitQuery = z.strictObject({ wait: z.coerce.number().min(0).max(600).default(0).describe('seconds to wait server-side for the value to be set') });
+export const ParamValue = z.object({ key: z.string(), value: z.string() });
+export const SetParam = z.strictObject({ value: z.string().max(4096, 'must be at most 4096 bytes') });
+export const CompleteState = z.strictObject({ state: z.enum(['Executing', 'SendingReports', 'Ready']) });
+export const AgentLog = z.strictObject({ text: z.string().max(64 * 1024) });
+export const AgentContext = z.object({
+  runId: Id,
+  instance: z.string(),
+  node: z.string(),
+  recipes: z.array(z.object({ name: z.string(), script: z.string() })).describe('In the order to run them'),
+  packages: z.array(z.string()),
+  ports: z.array(z.object({ name: z.string(), port: z.number(), protocol: z.string() })),
+});

@@ -1,8 +1,11 @@
 import type { AclRule } from '../domain/access.ts';
 import type { Quota, Reservation } from '../domain/capacity.ts';
 import type { ModuleContent } from '../domain/modules.ts';
+import type { StoredRun } from '../domain/runs.ts';
 import type { User } from '../domain/users.ts';
 import type { VmRecord } from '../domain/vms.ts';
+
+export type { StoredRun };
 
 /** A signed-in browser session. Only the hash of its cookie value is kept. */
 export interface Session {
@@ -44,6 +47,21 @@ export interface MainDocument {
   images: StoredImage[];
   /** The module tree with every version. */
   modules: StoredModule[];
+  runs: StoredRun[];
+  /** The orchestrator's pending work; a job leaves only once done. */
+  jobs: StoredJob[];
+}
+
+export interface StoredJob {
+  id: string;
+  kind: string;
+  runId: string;
+  /** What in the run: an instance name, or '' for the whole run. */
+  target: string;
+  attempts: number;
+  notBefore: string;
+  createdAt: string;
+  lastError: string | null;
 }
 
 /** A module: its access and every version ever saved (deleting only hides it). */

@@ -5,7 +5,7 @@ import type { Accounts, IssuedSession, Principal } from './accounts.ts';
 export const sessionCookie = 'bivouac_session';
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function bearerOf(request: FastifyRequest): string | undefined {
+export function bearerOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   return header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
 }

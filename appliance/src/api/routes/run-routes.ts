@@ -1,0 +1,66 @@
+import { recipeNames } from '../../domain/modules.ts';
+import { visibleParams } from '../../domain/runs.ts';
+import { BivouacError } from '../../errors.ts';
+import type { Runs } from '../../orchestrator/runs.ts';
+import { asAgent, signedIn, type Handlers } from '../register-routes.ts';
+
+type RunHandlers = 'createRun' | 'listRuns' | 'getRun' | 'terminateRun' | 'abortRun' | 'runParams' | 'runLog';
+type AgentHandlers = 'agentContext' | 'agentGetParam' | 'agentSetParam' | 'agentComplete' | 'agentAbort' | 'agentLog';
+
+/** Runs as people see them; parameters are always shown masked. */
+export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
+  const shown = <T extends Parameters<typeof visibleParams>[0]>(run: T) => ({ ...run, params: visibleParams(run) });
+  return {
+    createRun: async ({ body }, context) => shown(await runs.create(signedIn(context).subject, body)),
+    listRuns: async ({ query }, context) =>
+      runs.list(signedIn(context).subject, { state: query.state, owner: query.owner, module: query.module, tag: query.tag, text: query.q, limit: query.limit, offset: query.offset }),
+    getRun: async ({ params }, context) => shown(runs.get(signedIn(context).subject, params.id)),
+    terminateRun: async ({ params }, context) => shown(await runs.terminate(signedIn(context).subject, params.id)),
+    abortRun: async ({ params, body }, context) => shown(await runs.abort(signedIn(context).subject, params.id, body.reason)),
+    runParams: async ({ params }, context) => runs.params(signedIn(context).subject, params.id),
+    runLog: async ({ params }, context) => runs.get(signedIn(context).subject, params.id).log,
+  };
+}
+
+/** The guest side: an instance's agent, with its own token, on its own run only. */
+export function agentHandlers(runs: Runs): Pick<Handlers, AgentHandlers> {
+  return {
+    agentContext: async (_input, context) => {
+      const agent = asAgent(context);
+      const run = runs.runFor(agent);
+      const instance = run.instances.find((candidate) => candidate.name === agent.instance)!;
+      const node = run.nodes.find((candidate) => candidate.name === instance.node)!;
+      return {
+        runId: run.id,
+        instance: instance.name,
+        node: node.name,
+        recipes: recipeNames.filter((name) => node.recipes[name] !== undefined).map((name) => ({ name, script: node.recipes[name]! })),
+        packages: node.packages,
+        ports: node.ports,
+      };
+    },
+    agentGetParam: async ({ params, query }, context) => {
+      const agent = asAgent(context);
+      const value = await runs.getParam(agent.runId, params.key, query.wait);
+      if (value === null) throw new BivouacError('PARAM_NOT_SET', `${params.key} is not set${query.wait > 0 ? ` after waiting ${query.wait} s` : ''}.`, { key: params.key, waitedSeconds: query.wait });
+      return { key: params.key, value };
+    },
+    agentSetParam: async ({ params, body }, context) => {
+      const agent = asAgent(context);
+      await runs.setParam(agent.runId, params.key, body.value, agent.instance);
+      return null;
+    },
+    agentComplete: async ({ body }, context) => {
+      await runs.complete(asAgent(context), body.state);
+      return null;
+    },
+    agentAbort: async ({ body }, context) => {
+      await runs.agentAbort(asAgent(context), body.reason);
+      return null;
+    },
+    agentLog: async ({ body }, context) => {
+      await runs.agentLog(asAgent(context), body.text);
+      return null;
+    },
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * Runs: what a deployment became. Pure types and rules — which instances count for a barrier,
+ * which inputs an output feeds, what an instance starts with — used by the orchestrator.
+ */
+import type { AclRule } from './access.ts';
+import type { Amounts } from './capacity.ts';
+import type { InputParameter, Mapping, NativeImages, OutputParameter, Port, RecipeName, Resources } from './modules.ts';
+import { isSecret } from './modules.ts';
+import { formatKey, parseKey } from './params.ts';
+import type { AbortReason, KeepRunning, RunState, StateTimeouts } from './run-states.ts';
+
+/** A node as the run resolved it: exact versions, merged image, placement, multiplicity. */
+export interface RunNode {
+  name: string;
+  /** The image chain it was resolved from, child first: `/apps/web@3`. */
+  image: string[];
+  resources: Resources;
+  nativeImages: NativeImages;
+  packages: string[];
+  recipes: Partial<Record<RecipeName, string>>;
+  inputs: InputParameter[];
+  outputs: OutputParameter[];
+  ports: Port[];
+  mappings: Record<string, Mapping>;
+  cloudId: string;
+  multiplicity: number;
+  maxFailures: number;
+}
+
+export type InstanceState = 'pending' | 'launching' | 'running' | 'failed' | 'removed';
+
+export interface RunInstance {
+  /** `node.i` */
+  name: string;
+  node: string;
+  index: number;
+  state: InstanceState;
+  vmId: string | null;
+  /** Hash of the agent token; a new token is issued at each launch. */
+  tokenHash: string | null;
+  /** States this instance has completed (barriers). */
+  completed: RunState[];
+  error: string | null;
+}
+
+export interface RunLogEntry {
+  time: string;
+  /** A user id, an instance (`web.1`) or `appliance`. */
+  actor: string;
+  action: string;
+  detail: string;
+}
+
+export interface StoredRun {
+  id: string;
+  owner: string;
+  acl: AclRule[];
+  title: string;
+  /** The reference as asked and as resolved: `/apps/wordpress` → `/apps/wordpress@4`. */
+  module: { asked: string; resolved: string; kind: 'image' | 'deployment' };
+  nodes: RunNode[];
+  instances: RunInstance[];
+  /** Runtime parameters by canonical key (`web.1:port`, `run:state`). */
+  params: Record<string, string>;
+  /** Keys whose values are never shown. */
+  secretKeys: string[];
+  tags: string[];
+  keepRunning: KeepRunning;
+  timeouts: StateTimeouts;
+  state: RunState;
+  stateEnteredAt: string;
+  abort: AbortReason | null;
+  /** Set by terminate: the run goes to Finalizing as soon as it can and leaves no VM. */
+  terminating: boolean;
+  reservationId: string | null;
+  log: RunLogEntry[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Instances that still count: neither failed nor removed. */
+export function liveInstances(run: StoredRun): RunInstance[] {
+  return run.instances.filter((instance) => instance.state !== 'failed' && instance.state !== 'removed');
+}
+
+/** Has every live instance completed `state`? A run with no live instance never passes. */
+export function barrierPassed(run: StoredRun, state: RunState): boolean {
+  const live = liveInstances(run);
+  return live.length > 0 && live.every((instance) => instance.completed.includes(state));
+}
+
+/** Does a node have more failed instances than it tolerates? Returns the node, or null. */
+export function nodeBeyondFailures(run: StoredRun): RunNode | null {
+  for (const node of run.nodes) {
+    const failed = run.instances.filter((instance) => instance.node === node.name && instance.state === 'failed').length;
+    if (failed > node.maxFailures) return node;
+  }
+  return null;
+}
+
+/** The resources of the whole run, reserved before the first launch. */
+export function footprint(nodes: readonly RunNode[]): Amounts {
+  const total: Amounts = { vms: 0, vcpu: 0, memoryMiB: 0, diskGiB: 0 };
+  for (const node of nodes) {
+    total.vms += node.multiplicity;
+    total.vcpu += node.resources.vcpu * node.multiplicity;
+    total.memoryMiB += node.resources.memoryMiB * node.multiplicity;
+    total.diskGiB += node.resources.diskGiB * node.multiplicity;
+  }
+  return total;
+}
+
+/** The instances `node.1 … node.N` of every node. */
+export function planInstances(nodes: readonly RunNode[]): RunInstance[] {
+  return nodes.flatMap((node) =>
+    Array.from({ length: node.multiplicity }, (_, i) => ({
+      name: `${node.name}.${i + 1}`,
+      node: node.name,
+      index: i + 1,
+      state: 'pending' as const,
+      vmId: null,
+      tokenHash: null,
+      completed: [],
+      error: null,
+    })),
+  );
+}
+
+/**
+ * The values an instance starts with: a value the user gave (`node:input`), else a literal
+ * mapping, else the input's default. Inputs mapped to an output stay unset until it is set.
+ */
+export function initialParams(node: RunNode, instance: string, given: Record<string, string>): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const input of node.inputs) {
+    const mapping = node.mappings[input.name];
+    const value = given[`${node.name}:${input.name}`] ?? (mapping && 'value' in mapping ? mapping.value : undefined) ?? input.default;
+    if (value !== undefined) params[`${instance}:${input.name}`] = value;
+  }
+  return params;
+}
+
+/** Canonical keys of secret inputs, never shown by the API nor logged. */
+export function secretKeysOf(nodes: readonly RunNode[], instances: readonly RunInstance[]): string[] {
+  return instances.flatMap((instance) => {
+    const node = nodes.find((candidate) => candidate.name === instance.node);
+    return (node?.inputs ?? []).filter(isSecret).map((input) => `${instance.name}:${input.name}`);
+  });
+}
+
+/**
+ * The inputs an output feeds: setting `db.1:port` (or `db:port`) sets every instance's input
+ * mapped to `db:port`. Only the first instance's output is the node's output.
+ */
+export function mappedTargets(run: StoredRun, key: string): string[] {
+  const parsed = parseKey(key);
+  if (parsed.scope !== 'instance' || parsed.index !== 1) return [];
+  const source = `${parsed.node}:${parsed.name}`;
+  const targets: string[] = [];
+  for (const node of run.nodes) {
+    for (const [input, mapping] of Object.entries(node.mappings)) {
+      if (!('output' in mapping) || mapping.output !== source) continue;
+      for (const instance of run.instances.filter((candidate) => candidate.node === node.name && candidate.state !== 'removed')) {
+        targets.push(`${instance.name}:${input}`);
+      }
+    }
+  }
+  return targets;
+}
+
+/** Parameters as the API shows them: secrets masked. */
+export function visibleParams(run: StoredRun): Record<string, string> {
+  const secret = new Set(run.secretKeys);
+  return Object.fromEntries(Object.entries(run.params).map(([key, value]) => [key, secret.has(key) ? '********' : value]));
+}
+
+export function canonicalKey(key: string): string {
+  return formatKey(parseKey(key));
+}

@@ -1,0 +1,698 @@
+import { hashSecret, newSecret } from '../api/auth/secrets.ts';
+import type { Modules } from '../catalog/modules.ts';
+import type { Clouds } from '../connectors/clouds.ts';
+import type { VmSpec } from '../connectors/contract.ts';
+import { canAccess, type Access, type Action, type Subject } from '../domain/access.ts';
+import type { Reservation } from '../domain/capacity.ts';
+import { checkValue, isSecret, parseReference, type DeploymentNode, type ModuleContent } from '../domain/modules.ts';
+import { isLink, valueTooLong, maxValueBytes } from '../domain/params.ts';
+import {
+  canTransition,
+  defaultStateTimeouts,
+  firstAbort,
+  isBarrier,
+  isFinal,
+  keepsRunning,
+  nextForward,
+  stateDeadline,
+  type AbortReason,
+  type KeepRunning,
+  type RunState,
+  type StateTimeouts,
+} from '../domain/run-states.ts';
+import {
+  barrierPassed,
+  canonicalKey,
+  footprint,
+  initialParams,
+  mappedTargets,
+  nodeBeyondFailures,
+  planInstances,
+  secretKeysOf,
+  visibleParams,
+  type RunInstance,
+  type RunNode,
+  type StoredRun,
+} from '../domain/runs.ts';
+import { BivouacError } from '../errors.ts';
+import type { ImageStore } from '../host/images.ts';
+import { newId } from '../ids.ts';
+import type { MainDocument, StoredJob } from '../store/document.ts';
+import type { EventLog } from '../store/event-log.ts';
+import type { Store } from '../store/store.ts';
+import { JobQueue } from './job-queue.ts';
+import type { Reservations } from './reservations.ts';
+import type { VmTracker } from './vm-tracker.ts';
+
+export interface CreateRun {
+  module: string;
+  title?: string | undefined;
+  /** `node:input` (or `input` for an image) → value. */
+  parameters: Record<string, string>;
+  /** Node → cloud id. */
+  placement: Record<string, string>;
+  /** Node → instance count, overriding the deployment's. */
+  multiplicity: Record<string, number>;
+  tags: string[];
+  keepRunning: KeepRunning;
+  timeouts?: Partial<Record<keyof StateTimeouts, number | undefined>> | undefined;
+}
+
+export interface RunFilter {
+  state?: RunState | undefined;
+  owner?: string | undefined;
+  module?: string | undefined;
+  tag?: string | undefined;
+  text?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+/** Who an agent token belongs to. */
+export interface AgentIdentity {
+  runId: string;
+  instance: string;
+}
+
+export interface RunsOptions {
+  /** The URL guests reach the appliance at (context `bivouac.url`). */
+  agentUrl: string;
+  /** Launches at once. */
+  concurrency?: number;
+  /** How often state deadlines are checked. */
+  tickMs?: number;
+  /** Job retry backoff (tests shorten it). */
+  retryMs?: number;
+  now?: () => Date;
+}
+
+/** Longest server-side wait of a parameter read. */
+export const maxWaitSeconds = 600;
+const logLimit = 1000;
+
+/**
+ * Runs and their orchestration. Every change goes through `change()`, which applies it to the
+ * stored run, then `advance()` moves the state machine as far as it can (barriers, aborts,
+ * terminate, Finalizing), all in one durable update; work on clouds is done by idempotent jobs
+ * of a persistent queue, so a restart resumes or cleanly ends every run.
+ */
+export class Runs {
+  private readonly queue: JobQueue;
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly agents = new Map<string, AgentIdentity>();
+  private ticker: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly store: Store<MainDocument>,
+    private readonly events: EventLog,
+    private readonly modules: Modules,
+    private readonly clouds: Clouds,
+    private readonly reservations: Reservations,
+    private readonly vms: VmTracker,
+    private readonly images: ImageStore,
+    private readonly options: RunsOptions,
+  ) {
+    this.queue = new JobQueue(
+      store,
+      { launch: (job) => this.launchJob(job), terminate: (job) => this.terminateJob(job) },
+      { concurrency: options.concurrency ?? 4, retryMs: options.retryMs ?? 1000, onGiveUp: (job, error) => this.gaveUp(job, error) },
+    );
+    for (const run of store.data.runs) this.indexTokens(run);
+  }
+
+  private now(): Date {
+    return (this.options.now ?? (() => new Date()))();
+  }
+
+  /** Resumes every run: queued jobs run again, and each live run is advanced and re-planned. */
+  async start(): Promise<void> {
+    for (const run of this.store.data.runs.filter((candidate) => !isFinal(candidate.state))) {
+      await this.change(run.id, 'appliance', () => undefined);
+      await this.plan(run.id);
+    }
+    this.queue.start();
+    this.ticker = setInterval(() => void this.checkDeadlines(), this.options.tickMs ?? 1000);
+    this.ticker.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
+    await this.queue.stop();
+    for (const wake of [...this.waiters.values()].flatMap((set) => [...set])) wake();
+  }
+
+  /** Resolves when no job is pending (tests, benchmarks). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  // ---- creating and reading ----
+
+  async create(subject: Subject, request: CreateRun): Promise<StoredRun> {
+    if (subject.role === 'viewer') throw new BivouacError('FORBIDDEN', 'Viewers may not deploy.', { requiredRole: 'operator' });
+    const reference = parseOrInvalid(request.module);
+    const module = this.modules.get(subject, request.module);
+    if (!canAccess(subject, module, 'run') && subject.userId !== module.owner) throw new BivouacError('FORBIDDEN', `You may not run ${reference.path}.`, { path: reference.path });
+    const nodes = this.resolveNodes(module.path, module.version, module.content, request);
+    const instances = planInstances(nodes);
+    const given = this.checkParameters(nodes, request.parameters, module.content.kind === 'image');
+    const params: Record<string, string> = {};
+    for (const instance of instances) Object.assign(params, initialParams(nodes.find((node) => node.name === instance.node)!, instance.name, given));
+    const id = newId();
+    const reservation = await this.reservations.reserve(subject.userId, `run:${id}`, footprint(nodes));
+    const stamp = this.now().toISOString();
+    const run: StoredRun = {
+      id,
+      owner: subject.userId,
+      acl: [],
+      title: request.title?.trim() || `${module.path.split('/').at(-1)} ${stamp.slice(0, 16).replace('T', ' ')}`,
+      module: { asked: request.module, resolved: `${module.path}@${module.version}`, kind: module.content.kind as 'image' | 'deployment' },
+      nodes,
+      instances,
+      params: { ...params, 'run:state': 'Initializing' },
+      secretKeys: secretKeysOf(nodes, instances),
+      tags: [...new Set(request.tags)],
+      keepRunning: request.keepRunning,
+      timeouts: withDefaults(request.timeouts),
+      state: 'Initializing',
+      stateEnteredAt: stamp,
+      abort: null,
+      terminating: false,
+      reservationId: reservation.id,
+      log: [{ time: stamp, actor: subject.userId, action: 'created', detail: `from ${module.path}@${module.version}` }],
+      createdAt: stamp,
+      updatedAt: stamp,
+    };
+    try {
+      await this.store.update((document) => {
+        document.runs.push(run);
+      });
+    } catch (error) {
+      await this.reservations.release(reservation.id);
+      throw error;
+    }
+    this.announce(run, 'run.created', { state: run.state });
+    await this.change(id, subject.userId, (stored) => this.transition(stored, 'Provisioning', subject.userId));
+    await this.plan(id);
+    return this.get(subject, id);
+  }
+
+  get(subject: Subject, id: string, action: Action = 'view'): StoredRun {
+    const run = this.store.data.runs.find((candidate) => candidate.id === id);
+    if (!run || !canAccess(subject, access(run), 'view')) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
+    if (!canAccess(subject, access(run), action)) throw new BivouacError('FORBIDDEN', `You may not ${action} run ${id}.`, { resource: 'run', id, action });
+    return run;
+  }
+
+  list(subject: Subject, filter: RunFilter): { runs: StoredRun[]; total: number } {
+    const text = filter.text?.toLowerCase();
+    const matching = this.store.data.runs.filter(
+      (run) =>
+        canAccess(subject, access(run), 'view') &&
+        (!filter.state || run.state === filter.state) &&
+        (!filter.owner || run.owner === filter.owner) &&
+        (!filter.module || run.module.resolved.startsWith(`${filter.module}@`) || run.module.resolved === filter.module) &&
+        (!filter.tag || run.tags.includes(filter.tag)) &&
+        (!text || run.title.toLowerCase().includes(text) || run.module.resolved.includes(text) || run.id === filter.text),
+    );
+    const newestFirst = matching.reverse();
+    return { runs: newestFirst.slice(filter.offset, filter.offset + filter.limit), total: matching.length };
+  }
+
+  /** Parameters as shown to people: secrets masked. */
+  params(subject: Subject, id: string): Record<string, string> {
+    return visibleParams(this.get(subject, id));
+  }
+
+  // ---- actions ----
+
+  /** Ends the run from any state, leaving no VM behind. Repeating it is harmless. */
+  async terminate(subject: Subject, id: string): Promise<StoredRun> {
+    this.get(subject, id, 'manage');
+    await this.change(id, subject.userId, (run) => {
+      if (run.terminating) return;
+      run.terminating = true;
+      log(run, subject.userId, 'terminate', 'asked to terminate', this.now());
+    });
+    await this.plan(id);
+    return this.get(subject, id);
+  }
+
+  async abort(subject: Subject, id: string, reason: string): Promise<StoredRun> {
+    this.get(subject, id, 'manage');
+    await this.abortRun(id, { source: 'user', message: reason, by: subject.userId, at: this.now().toISOString() });
+    return this.get(subject, id);
+  }
+
+  // ---- the agent side ----
+
+  /** The instance an agent token stands for, while its run is live. */
+  authenticateAgent(token: string | undefined): AgentIdentity | null {
+    if (!token) return null;
+    const identity = this.agents.get(hashSecret(token));
+    if (!identity) return null;
+    const run = this.store.data.runs.find((candidate) => candidate.id === identity.runId);
+    return run && !isFinal(run.state) ? identity : null;
+  }
+
+  /** The run an agent belongs to. */
+  runFor(agent: AgentIdentity): StoredRun {
+    return this.runOf(agent.runId);
+  }
+
+  /**
+   * Reads a parameter of the agent's own run, waiting server-side up to `waitSeconds` for it to
+   * be set. Resolves null when it is still unset after the wait.
+   */
+  async getParam(runId: string, key: string, waitSeconds: number): Promise<string | null> {
+    const canonical = keyOrInvalid(key);
+    const deadline = Date.now() + Math.min(waitSeconds, maxWaitSeconds) * 1000;
+    for (;;) {
+      const run = this.runOf(runId);
+      const value = run.params[canonical];
+      if (value !== undefined) return value;
+      const left = deadline - Date.now();
+      if (left <= 0 || isFinal(run.state)) return null;
+      await this.waitFor(`${runId} ${canonical}`, left);
+    }
+  }
+
+  async setParam(runId: string, key: string, value: string, actor: string): Promise<void> {
+    const canonical = keyOrInvalid(key);
+    if (valueTooLong(value)) throw invalid('value', `must be at most ${maxValueBytes} bytes`);
+    if (canonical.startsWith('run:') && ['run:state', 'run:abort'].includes(canonical)) throw invalid('key', `${canonical} is kept by the appliance; use abort to abort`);
+    const changed: string[] = [];
+    await this.change(runId, actor, (run) => {
+      for (const target of [canonical, ...mappedTargets(run, canonical)]) {
+        if (run.params[target] === value) continue;
+        run.params[target] = value;
+        changed.push(target);
+      }
+    });
+    const run = this.runOf(runId);
+    const secret = new Set(run.secretKeys);
+    for (const target of changed) {
+      this.wake(`${runId} ${target}`);
+      const shown = secret.has(target) ? '********' : value;
+      this.announce(run, 'run.param', { key: target, value: shown, link: isLink(keyParts(target)) });
+    }
+  }
+
+  /** An instance reports that it completed a state (a barrier). Repeating it is harmless. */
+  async complete(agent: AgentIdentity, state: RunState): Promise<void> {
+    if (!isBarrier(state) || state === 'Provisioning') throw invalid('state', 'must be Executing, SendingReports or Ready');
+    await this.change(agent.runId, agent.instance, (run) => {
+      const instance = instanceOf(run, agent.instance);
+      if (instance.completed.includes(state)) return;
+      instance.completed.push(state);
+      log(run, agent.instance, 'completed', state, this.now());
+    });
+  }
+
+  async agentAbort(agent: AgentIdentity, reason: string): Promise<void> {
+    await this.abortRun(agent.runId, { source: 'recipe', message: reason, by: agent.instance, at: this.now().toISOString() });
+  }
+
+  /** A line of recipe output for the run's log. */
+  async agentLog(agent: AgentIdentity, text: string): Promise<void> {
+    await this.change(agent.runId, agent.instance, (run) => log(run, agent.instance, 'output', text, this.now()));
+  }
+
+  // ---- hooks for the reconciler ----
+
+  /** A VM vanished behind the appliance's back: its instance failed; the run aborts if it was running. */
+  async vmVanished(runId: string, instanceName: string, reason: string): Promise<void> {
+    const run = this.store.data.runs.find((candidate) => candidate.id === runId);
+    if (!run || isFinal(run.state) || run.state === 'Finalizing') return;
+    await this.change(runId, 'appliance', (stored) => {
+      const instance = stored.instances.find((candidate) => candidate.name === instanceName);
+      if (!instance || instance.state === 'removed') return;
+      instance.state = 'failed';
+      instance.error = reason;
+    });
+    await this.abortRun(runId, { source: 'reconciler', message: `${instanceName}'s VM vanished: ${reason}`, by: 'appliance', at: this.now().toISOString() });
+  }
+
+  /** Does a live run hold this reservation? */
+  holds(reservation: Reservation): boolean {
+    return this.store.data.runs.some((run) => run.reservationId === reservation.id && !isFinal(run.state));
+  }
+
+  // ---- the machine ----
+
+  private async abortRun(id: string, reason: AbortReason): Promise<void> {
+    await this.change(id, reason.by, (run) => {
+      if (isFinal(run.state) || run.abort) return;
+      run.abort = firstAbort(run.abort, reason);
+      run.params['run:abort'] = reason.message;
+      log(run, reason.by, 'abort', `${reason.source}: ${reason.message}`, this.now());
+    });
+    await this.plan(id);
+  }
+
+  /**
+   * Applies `mutate` and advances the state machine, durably, in one step; then announces the
+   * state change if there was one.
+   */
+  private async change(id: string, actor: string, mutate: (run: StoredRun) => void): Promise<void> {
+    let before: RunState | null = null;
+    const after = await this.store.update((document) => {
+      const run = document.runs.find((candidate) => candidate.id === id);
+      if (!run) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
+      before = run.state;
+      mutate(run);
+      this.advance(run, actor);
+      run.updatedAt = this.now().toISOString();
+      return structuredClone(run);
+    });
+    this.indexTokens(after);
+    if (after.state !== before) {
+      this.wake(`${id} run:state`);
+      this.announce(after, 'run.state', { state: after.state, from: before, abort: after.abort });
+      if (isFinal(after.state)) {
+        if (after.reservationId) await this.reservations.release(after.reservationId);
+        for (const waiters of this.waiters.entries()) if (waiters[0].startsWith(`${id} `)) for (const wake of waiters[1]) wake();
+      }
+    } else {
+      this.announce(after, 'run.updated', { state: after.state });
+    }
+  }
+
+  /** Moves the run as far as its instances and flags allow. Pure on the run object. */
+  private advance(run: StoredRun, actor: string): void {
+    for (let step = 0; step < 10; step += 1) {
+      const next = this.nextState(run);
+      if (!next) return;
+      this.transition(run, next, actor);
+    }
+  }
+
+  private nextState(run: StoredRun): RunState | null {
+    if (isFinal(run.state)) return null;
+    const failing = nodeBeyondFailures(run);
+    if (failing && !run.abort && !run.terminating) {
+      run.abort = { source: 'launch', message: `node ${failing.name} has more failed instances than its maxFailures (${failing.maxFailures})`, by: 'appliance', at: this.now().toISOString() };
+      run.params['run:abort'] = run.abort.message;
+    }
+    if (run.state === 'Finalizing') {
+      const left = run.instances.some((instance) => instance.state === 'launching' || instance.state === 'running');
+      return left ? null : run.abort ? 'Aborted' : 'Done';
+    }
+    if (run.terminating) {
+      const launched = run.instances.some((instance) => instance.state !== 'pending');
+      return run.state === 'Initializing' && !launched ? 'Cancelled' : 'Finalizing';
+    }
+    if (run.abort) return keepsRunning(run.keepRunning, 'error') ? 'Aborted' : 'Finalizing';
+    if (run.state === 'Initializing') return null;
+    if (run.state === 'Ready') return barrierPassed(run, 'Ready') && !keepsRunning(run.keepRunning, 'success') ? 'Finalizing' : null;
+    return isBarrier(run.state) && barrierPassed(run, run.state) ? nextForward(run.state) : null;
+  }
+
+  private transition(run: StoredRun, to: RunState, actor: string): void {
+    if (!canTransition(run.state, to)) throw new Error(`bug: run ${run.id} cannot go from ${run.state} to ${to}`);
+    log(run, actor, 'state', `${run.state} → ${to}${to === 'Aborted' && run.abort ? ` (${run.abort.message})` : ''}`, this.now());
+    run.state = to;
+    run.stateEnteredAt = this.now().toISOString();
+    run.params['run:state'] = to;
+  }
+
+  /** Queues the cloud work the run's state asks for; safe to call any number of times. */
+  private async plan(id: string): Promise<void> {
+    const run = this.store.data.runs.find((candidate) => candidate.id === id);
+    if (!run) return;
+    if (run.state === 'Provisioning' && !run.abort && !run.terminating) {
+      await this.queue.enqueue(run.instances.filter((instance) => instance.state === 'pending' || instance.state === 'launching').map((instance) => ({ kind: 'launch', runId: id, target: instance.name })));
+    }
+    const ending = run.state === 'Finalizing' || run.terminating || (isFinal(run.state) && run.terminating);
+    if (ending) {
+      await this.queue.enqueue(run.instances.filter((instance) => instance.state === 'launching' || instance.state === 'running').map((instance) => ({ kind: 'terminate', runId: id, target: instance.name })));
+    }
+  }
+
+  private async launchJob(job: StoredJob): Promise<void> {
+    const run = this.store.data.runs.find((candidate) => candidate.id === job.runId);
+    if (!run) return;
+    const instance = instanceOf(run, job.target);
+    if (instance.state === 'running' || instance.state === 'failed' || instance.state === 'removed') return;
+    if (run.state !== 'Provisioning' || run.abort || run.terminating) {
+      if (instance.state === 'launching') await this.adoptOrForget(run, instance);
+      return;
+    }
+    const node = run.nodes.find((candidate) => candidate.name === instance.node)!;
+    // A launch a crash interrupted: the VM may exist. Adopt it, or launch afresh.
+    if (instance.state === 'launching' && (await this.adoptOrForget(run, instance))) return;
+    const token = newSecret('bvi');
+    await this.change(run.id, 'appliance', (stored) => {
+      const target = instanceOf(stored, instance.name);
+      target.state = 'launching';
+      target.tokenHash = hashSecret(token);
+    });
+    const imageId = node.nativeImages.libvirt?.imageId ?? null;
+    try {
+      if (!imageId) throw new BivouacError('BAD_IMAGE', `Node ${node.name} has no libvirt image (nativeImages.libvirt.imageId).`, { node: node.name });
+      const spec: VmSpec = {
+        name: vmName(run.id, instance.name),
+        title: `${run.title} ${instance.name}`,
+        runId: run.id,
+        instance: instance.name,
+        owner: run.owner,
+        vcpu: node.resources.vcpu,
+        memoryMiB: node.resources.memoryMiB,
+        diskGiB: node.resources.diskGiB,
+        image: this.images.bootImage(imageId),
+        context: { 'bivouac.url': this.options.agentUrl, 'bivouac.run': run.id, 'bivouac.instance': instance.name, 'bivouac.token': token },
+        network: { mode: 'user' },
+        accelerator: 'auto',
+      };
+      const vm = await this.vms.launch(node.cloudId, spec, run.reservationId, imageId);
+      await this.change(run.id, 'appliance', (stored) => {
+        const target = instanceOf(stored, instance.name);
+        target.state = 'running';
+        target.vmId = vm.id;
+        if (!target.completed.includes('Provisioning')) target.completed.push('Provisioning');
+        log(stored, 'appliance', 'launched', `${instance.name} on ${node.cloudId}`, this.now());
+      });
+      await this.plan(run.id); // terminate may have been asked meanwhile
+    } catch (error) {
+      // An unreachable cloud is retried by the queue; anything else fails the instance now.
+      if (error instanceof BivouacError && error.code === 'CLOUD_UNREACHABLE') throw error;
+      await this.failInstance(run.id, instance.name, (error as Error).message);
+    }
+  }
+
+  /** Adopts a VM an interrupted launch left, or puts the instance back to pending. True if adopted. */
+  private async adoptOrForget(run: StoredRun, instance: RunInstance): Promise<boolean> {
+    const node = run.nodes.find((candidate) => candidate.name === instance.node)!;
+    const vm = this.vms.findByNative(node.cloudId, vmName(run.id, instance.name));
+    if (vm && vm.state !== 'launching') {
+      await this.change(run.id, 'appliance', (stored) => {
+        const target = instanceOf(stored, instance.name);
+        target.state = 'running';
+        target.vmId = vm.id;
+        if (!target.completed.includes('Provisioning')) target.completed.push('Provisioning');
+      });
+      await this.plan(run.id);
+      return true;
+    }
+    if (vm) await this.vms.terminate(vm.id).catch(() => undefined);
+    await this.clouds.connector(node.cloudId).terminate([vmName(run.id, instance.name)]);
+    await this.change(run.id, 'appliance', (stored) => {
+      instanceOf(stored, instance.name).state = 'pending';
+    });
+    return false;
+  }
+
+  private async terminateJob(job: StoredJob): Promise<void> {
+    const run = this.store.data.runs.find((candidate) => candidate.id === job.runId);
+    if (!run) return;
+    const instance = instanceOf(run, job.target);
+    const node = run.nodes.find((candidate) => candidate.name === instance.node)!;
+    const vm = instance.vmId ? this.vms.all().find((candidate) => candidate.id === instance.vmId) : this.vms.findByNative(node.cloudId, vmName(run.id, instance.name));
+    // A launch under way is let finish first (the queue retries this job), so the two never race.
+    if (vm && this.vms.isLaunching(vm.id)) throw new Error(`${instance.name} is still launching`);
+    if (vm) await this.vms.terminate(vm.id);
+    else await this.clouds.connector(node.cloudId).terminate([vmName(run.id, instance.name)]);
+    await this.change(run.id, 'appliance', (stored) => {
+      const target = instanceOf(stored, instance.name);
+      target.state = 'removed';
+      log(stored, 'appliance', 'terminated', instance.name, this.now());
+    });
+  }
+
+  private async failInstance(runId: string, instanceName: string, message: string): Promise<void> {
+    await this.change(runId, 'appliance', (run) => {
+      const instance = instanceOf(run, instanceName);
+      instance.state = 'failed';
+      instance.error = message;
+      log(run, 'appliance', 'launch failed', `${instanceName}: ${message}`, this.now());
+    });
+    await this.plan(runId);
+  }
+
+  private async gaveUp(job: StoredJob, error: Error): Promise<void> {
+    if (job.kind === 'launch') await this.failInstance(job.runId, job.target, error.message);
+    else await this.abortRun(job.runId, { source: 'reconciler', message: `could not terminate ${job.target}: ${error.message}`, by: 'appliance', at: this.now().toISOString() });
+  }
+
+  private async checkDeadlines(): Promise<void> {
+    const now = this.now();
+    for (const run of this.store.data.runs) {
+      if (isFinal(run.state) || run.abort) continue;
+      const deadline = stateDeadline(run.state, new Date(run.stateEnteredAt), run.timeouts);
+      if (deadline && deadline <= now) {
+        await this.abortRun(run.id, { source: 'timeout', message: `${run.state} took longer than ${run.timeouts[run.state as keyof StateTimeouts]} s`, by: 'appliance', at: now.toISOString() });
+      }
+    }
+  }
+
+  // ---- helpers ----
+
+  private resolveNodes(path: string, version: number, content: ModuleContent, request: CreateRun): RunNode[] {
+    if (content.kind === 'project') throw invalid('module', `${path} is a project; deploy an image or a deployment`);
+    const declared: DeploymentNode[] =
+      content.kind === 'image' ? [{ name: nodeNameOf(path), image: `${path}@${version}`, multiplicity: 1, cloud: null, maxFailures: 0, mappings: {} }] : content.nodes;
+    for (const name of [...Object.keys(request.placement), ...Object.keys(request.multiplicity)]) {
+      if (!declared.some((node) => node.name === name)) throw invalid(`placement.${name}`, `no node ${name}; nodes: ${declared.map((node) => node.name).join(', ')}`);
+    }
+    return declared.map((node) => {
+      const image = this.modules.resolveImage(node.image);
+      const cloudId = request.placement[node.name] ?? node.cloud ?? 'box';
+      if (!this.clouds.ids().includes(cloudId)) throw invalid(`placement.${node.name}`, `no cloud ${cloudId}; clouds: ${this.clouds.ids().join(', ')}`);
+      const multiplicity = request.multiplicity[node.name] ?? node.multiplicity;
+      if (!Number.isInteger(multiplicity) || multiplicity < 0 || multiplicity > 64) throw invalid(`multiplicity.${node.name}`, 'must be a whole number from 0 to 64');
+      return {
+        name: node.name,
+        image: image.chain,
+        resources: image.resources,
+        nativeImages: image.nativeImages,
+        packages: image.packages,
+        recipes: image.recipes,
+        inputs: image.inputs,
+        outputs: image.outputs,
+        ports: image.ports,
+        mappings: node.mappings,
+        cloudId,
+        multiplicity,
+        maxFailures: Math.min(node.maxFailures, Math.max(0, multiplicity - 1)),
+      };
+    });
+  }
+
+  /** Checks given values against the declared inputs; an image run may name inputs without a node. */
+  private checkParameters(nodes: RunNode[], given: Record<string, string>, isImage: boolean): Record<string, string> {
+    const values: Record<string, string> = {};
+    const answered = new Set<string>();
+    const problems: { field: string; message: string }[] = [];
+    for (const [key, value] of Object.entries(given)) {
+      const [nodeName, inputName] = key.includes(':') ? key.split(':', 2) : isImage ? [nodes[0]!.name, key] : [undefined, key];
+      const node = nodes.find((candidate) => candidate.name === nodeName);
+      const input = node?.inputs.find((candidate) => candidate.name === inputName);
+      if (!node || !input) {
+        problems.push({ field: `parameters.${key}`, message: `no such input; inputs: ${nodes.flatMap((n) => n.inputs.map((i) => `${n.name}:${i.name}`)).join(', ') || 'none'}` });
+        continue;
+      }
+      answered.add(`${node.name}:${input.name}`);
+      const problem = checkValue(input, value);
+      if (problem) problems.push({ field: `parameters.${key}`, message: isSecret(input) ? problem : `${problem} (got ${JSON.stringify(value.slice(0, 64))})` });
+      else values[`${node.name}:${input.name}`] = value;
+    }
+    for (const node of nodes) {
+      for (const input of node.inputs) {
+        const mapping = node.mappings[input.name];
+        if (input.default === undefined && !mapping && !answered.has(`${node.name}:${input.name}`)) {
+          problems.push({ field: `parameters.${isImage ? input.name : `${node.name}:${input.name}`}`, message: 'required: it has no default and no mapping' });
+        }
+      }
+    }
+    if (problems.length > 0) throw new BivouacError('VALIDATION_FAILED', `Parameters: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}.`, { fields: problems });
+    return values;
+  }
+
+  private runOf(id: string): StoredRun {
+    const run = this.store.data.runs.find((candidate) => candidate.id === id);
+    if (!run) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
+    return run;
+  }
+
+  private indexTokens(run: StoredRun): void {
+    for (const instance of run.instances) if (instance.tokenHash) this.agents.set(instance.tokenHash, { runId: run.id, instance: instance.name });
+  }
+
+  private waitFor(key: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const set = this.waiters.get(key) ?? new Set();
+      this.waiters.set(key, set);
+      const done = (): void => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0) this.waiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      set.add(done);
+    });
+  }
+
+  private wake(key: string): void {
+    for (const wake of [...(this.waiters.get(key) ?? [])]) wake();
+  }
+
+  private announce(run: StoredRun, type: string, data: Record<string, unknown>): void {
+    this.events.append({ type, subject: { kind: 'run', id: run.id }, access: access(run), data });
+  }
+}
+
+function access(run: StoredRun): Access {
+  return { owner: run.owner, acl: run.acl };
+}
+
+function instanceOf(run: StoredRun, name: string): RunInstance {
+  const instance = run.instances.find((candidate) => candidate.name === name);
+  if (!instance) throw new BivouacError('NOT_FOUND', `Run ${run.id} has no instance ${name}.`, { resource: 'instance', name });
+  return instance;
+}
+
+/** The libvirt domain name of an instance: `bvc-<run>-<node>-<i>`. */
+export function vmName(runId: string, instance: string): string {
+  return `bvc-${runId.slice(0, 12)}-${instance.replace('.', '-')}`;
+}
+
+function nodeNameOf(path: string): string {
+  const last = (path.split('/').at(-1) ?? 'node').toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '');
+  return last.slice(0, 32) || 'node';
+}
+
+function log(run: StoredRun, actor: string, action: string, detail: string, now: Date): void {
+  run.log.push({ time: now.toISOString(), actor, action, detail: detail.slice(0, 4096) });
+  if (run.log.length > logLimit) run.log.splice(0, run.log.length - logLimit);
+}
+
+function invalid(field: string, message: string): BivouacError {
+  return new BivouacError('VALIDATION_FAILED', `${field} ${message}.`, { fields: [{ field, message }] });
+}
+
+function parseOrInvalid(reference: string): { path: string; version: number | null } {
+  try {
+    return parseReference(reference, 'module');
+  } catch (error) {
+    throw invalid('module', (error as Error).message);
+  }
+}
+
+function keyOrInvalid(key: string): string {
+  try {
+    return canonicalKey(key);
+  } catch (error) {
+    throw invalid('key', (error as Error).message);
+  }
+}
+
+function keyParts(key: string): { name: string; scope: 'run' } {
+  return { scope: 'run', name: key.slice(key.indexOf(':') + 1) };
+}
+
+function withDefaults(given: CreateRun['timeouts']): StateTimeouts {
+  const timeouts = { ...defaultStateTimeouts };
+  for (const [state, seconds] of Object.entries(given ?? {})) if (seconds !== undefined) timeouts[state as keyof StateTimeouts] = seconds;
+  return timeouts;
+}

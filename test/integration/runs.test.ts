@@ -1,0 +1,162 @@
+import { Hypervisor } from '@unraid/libvirt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { as, login, makeAppliance, setupAdmin, type Client, type TestAppliance } from '../fixtures/appliance.ts';
+import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.ts';
+
+interface RunBody {
+  id: string;
+  state: string;
+  abort: { source: string; message: string } | null;
+  instances: { name: string; state: string; completed: string[] }[];
+  params: Record<string, string>;
+  module: { resolved: string };
+}
+
+/**
+ * Runs on libvirt's test driver. The test driver runs no guest code: a harness plays each guest
+ * through the agent API (test/fixtures/guest-harness.ts).
+ */
+describe('runs and their orchestration (test driver, guests played by a harness)', () => {
+  let box: TestAppliance;
+  let admin: Client;
+  let guests: GuestHarness;
+
+  beforeEach(async () => {
+    box = await makeAppliance({ runs: { tickMs: 50, retryMs: 50 } });
+    admin = await setupAdmin(box.app);
+    guests = new GuestHarness(box.app, box.services);
+    const imageId = await importPlaceholderImage(box.services, admin.userId);
+    const native = { libvirt: { imageId } };
+    const modules: [string, object][] = [
+      ['/t', { kind: 'project' }],
+      ['/t/db', { kind: 'image', nativeImages: native, inputs: [{ name: 'password', type: 'password' }], outputs: [{ name: 'port' }, { name: 'ready' }], recipes: { deploy: 'serve' } }],
+      ['/t/web', { kind: 'image', nativeImages: native, inputs: [{ name: 'db_port', type: 'number' }, { name: 'greeting', type: 'string', default: 'hello' }], outputs: [{ name: 'url.service' }], recipes: { deploy: 'serve-web' } }],
+      ['/t/app', { kind: 'deployment', nodes: [{ name: 'db', image: '/t/db', mappings: { password: { value: 'changeme' } } }, { name: 'web', image: '/t/web', multiplicity: 2, maxFailures: 1, mappings: { db_port: { output: 'db:port' } } }] }],
+    ];
+    for (const [path, content] of modules) {
+      const saved = await box.app.inject({ method: 'PUT', url: `/api/v1/modules?path=${path}`, headers: as(admin), payload: { content, message: 'seed' } });
+      if (saved.statusCode !== 200) throw new Error(saved.body);
+    }
+    await box.services.runs.start();
+  });
+  afterEach(async () => {
+    await box.services.runs.stop();
+    await guests.close();
+    await box.services.clouds.close();
+    await box.close();
+  });
+
+  const deploy = (payload: object, client = admin) => box.app.inject({ method: 'POST', url: '/api/v1/runs', headers: as(client), payload });
+  const run = async (id: string): Promise<RunBody> => (await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}`, headers: as(admin) })).json<RunBody>();
+  const domainsOf = async (id: string): Promise<string[]> => {
+    const hypervisor = new Hypervisor({ uri: 'test:///default' });
+    await hypervisor.connectOpen();
+    const names = await Promise.all((await hypervisor.connectListAllDomains()).map((domain) => hypervisor.domainGetName(domain)));
+    await hypervisor.connectClose();
+    return names.filter((name) => name.startsWith(`bvc-${id.slice(0, 12)}`));
+  };
+
+  it('brings a 3-VM deployment to Ready through barriers and mappings, then terminates it leaving nothing', async () => {
+    const created = await deploy({ module: '/t/app', parameters: { 'db:password': 's3cret' }, tags: ['demo'] });
+    expect(created.statusCode).toBe(201);
+    const id = created.json<RunBody>().id;
+    expect(created.json<RunBody>().module.resolved).toBe('/t/app@1');
+    await box.services.runs.idle();
+    expect((await run(id)).state).toBe('Executing');
+    expect((await run(id)).instances.map((instance) => `${instance.name} ${instance.state}`)).toEqual(['db.1 running', 'web.1 running', 'web.2 running']);
+    expect(await domainsOf(id)).toHaveLength(3);
+
+    const db = await guests.agent(id, 'db.1');
+    const webs = [await guests.agent(id, 'web.1'), await guests.agent(id, 'web.2')];
+    expect((await db.contextInfo()).body).toMatchObject({ instance: 'db.1', node: 'db', recipes: [{ name: 'deploy', script: 'serve' }] });
+    expect(await db.get('db.1:password')).toBe('s3cret'); // the instance itself may read its secret
+
+    // web waits server-side for db.1:ready; db then publishes its port and readiness.
+    const waited = webs.map(async (web) => ({ ready: await web.get('db.1:ready', 10), port: await web.get('web.1:db_port') }));
+    await db.set('db.1:port', '5432');
+    await db.set('db.1:ready', 'true');
+    expect(await Promise.all(waited)).toEqual([{ ready: 'true', port: '5432' }, { ready: 'true', port: '5432' }]);
+    expect((await run(id)).params).toMatchObject({ 'web.1:db_port': '5432', 'web.2:db_port': '5432', 'web.2:greeting': 'hello', 'db.1:password': '********' });
+
+    for (const agent of [db, ...webs]) expect(await agent.complete('Executing')).toBe(204);
+    expect(await db.complete('Executing')).toBe(204); // repeated: harmless
+    expect((await run(id)).state).toBe('SendingReports');
+    await webs[0]!.set('web.1:url.service', 'http://10.0.0.5/');
+    for (const agent of [db, ...webs]) await agent.complete('SendingReports');
+    expect((await run(id)).state).toBe('Ready');
+
+    const list = (await box.app.inject({ method: 'GET', url: '/api/v1/runs?state=Ready&tag=demo', headers: as(admin) })).json<{ total: number }>();
+    expect(list.total).toBe(1);
+    expect((await box.app.inject({ method: 'GET', url: '/api/v1/runs?state=Done', headers: as(admin) })).json()).toMatchObject({ total: 0 });
+
+    const terminated = await box.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/terminate`, headers: as(admin) });
+    expect(terminated.statusCode).toBe(202);
+    await box.services.runs.idle();
+    expect((await run(id)).state).toBe('Done');
+    expect(await domainsOf(id)).toEqual([]);
+    expect(box.services.reservations.all()).toEqual([]);
+    expect(await db.set('db.1:x', '1').catch((error: Error) => error.message)).toMatch(/UNAUTHENTICATED/); // tokens die with the run
+
+    const log = (await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}/log`, headers: as(admin) })).json<{ action: string; detail: string }[]>();
+    expect(log.filter((entry) => entry.action === 'state').map((entry) => entry.detail)).toEqual([
+      'Initializing → Provisioning',
+      'Provisioning → Executing',
+      'Executing → SendingReports',
+      'SendingReports → Ready',
+      'Ready → Finalizing',
+      'Finalizing → Done',
+    ]);
+  });
+
+  it('aborts from a recipe, keeping the first reason, and leaves no VM when policy says so', async () => {
+    const id = (await deploy({ module: '/t/app', parameters: { 'db:password': 'x' }, keepRunning: 'never' })).json<RunBody>().id;
+    await box.services.runs.idle();
+    const web = await guests.agent(id, 'web.1');
+    const db = await guests.agent(id, 'db.1');
+    expect(await web.abort('deploy exited with code 3')).toBe(204);
+    expect(await db.abort('second reason')).toBe(204);
+    await box.services.runs.idle();
+    const ended = await run(id);
+    expect(ended.state).toBe('Aborted');
+    expect(ended.abort).toMatchObject({ source: 'recipe', message: 'deploy exited with code 3' });
+    expect(await domainsOf(id)).toEqual([]);
+  });
+
+  it('aborts a run that stays too long in a state', async () => {
+    const id = (await deploy({ module: '/t/app', parameters: { 'db:password': 'x' }, keepRunning: 'never', timeouts: { Executing: 1 } })).json<RunBody>().id;
+    await expect.poll(async () => (await run(id)).state, { timeout: 5000 }).toBe('Aborted');
+    expect((await run(id)).abort).toMatchObject({ source: 'timeout', message: 'Executing took longer than 1 s' });
+    await box.services.runs.idle();
+    expect(await domainsOf(id)).toEqual([]);
+  });
+
+  it('terminates during provisioning without leaving a VM', async () => {
+    const id = (await deploy({ module: '/t/app', parameters: { 'db:password': 'x' } })).json<RunBody>().id;
+    await box.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/terminate`, headers: as(admin) });
+    await box.services.runs.idle();
+    expect(['Done', 'Cancelled']).toContain((await run(id)).state);
+    expect(await domainsOf(id)).toEqual([]);
+    expect(box.services.reservations.all()).toEqual([]);
+  });
+
+  it('validates parameters and placement at the edge and reserves the footprint first', async () => {
+    const missing = await deploy({ module: '/t/db' });
+    expect(missing.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: { fields: [{ field: 'parameters.password', message: 'required: it has no default and no mapping' }] } } });
+    const badNumber = await deploy({ module: '/t/web', parameters: { db_port: 'many' } });
+    expect(badNumber.json()).toMatchObject({ error: { details: { fields: [{ field: 'parameters.db_port', message: 'must be a number (got "many")' }] } } });
+    const badCloud = await deploy({ module: '/t/app', parameters: { 'db:password': 'x' }, placement: { web: 'mars' } });
+    expect(badCloud.json<{ error: { message: string } }>().error.message).toContain('no cloud mars');
+    const tooBig = await deploy({ module: '/t/app', parameters: { 'db:password': 'x' }, multiplicity: { web: 9 } });
+    expect(tooBig.json()).toMatchObject({ error: { code: 'NO_CAPACITY', details: { resource: 'vms' } } });
+    expect((await box.app.inject({ method: 'GET', url: '/api/v1/runs', headers: as(admin) })).json()).toMatchObject({ total: 0, runs: [] });
+    expect(box.services.reservations.all()).toEqual([]);
+  });
+
+  it('shows runs only to those who may view them; viewers cannot deploy', async () => {
+    await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username: 'vic', password: 'long enough password', role: 'viewer' } });
+    const vic = await login(box.app, 'vic', 'long enough password');
+    const id = (await deploy({ module: '/t/web', parameters: { db_port: '1' } })).json<RunBody>().id;
+    expect((await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}`, headers: as(vic) })).statusCode).toBe(404);
+    expect((await deploy({ module: '/t/web', parameters: { db_port: '1' } }, vic)).json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+  });
+});
