@@ -1,0 +1,105 @@
+/**
+ * Orchestration on libvirt's test driver, with guests played by the test harness answering at
+ * once (the test driver runs no guest code):
+ * - an 8-VM deployment from POST /runs to Ready (target < 2 s) and the per-VM overhead;
+ * - the wake-up latency of a waiting parameter read after the `set` (target p99 < 50 ms);
+ * - GET /api/v1/runs with 1,000 runs stored (target p99 < 20 ms).
+ */
+import { randomUUID } from 'node:crypto';
+import { as, makeAppliance, setupAdmin } from '../fixtures/appliance.ts';
+import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.ts';
+import type { StoredRun } from '../../appliance/src/domain/runs.ts';
+
+function emit(name: string, value: number, unit: string, target: string | null): void {
+  process.stdout.write(`BENCH ${JSON.stringify({ name, value: Math.round(value * 100) / 100, unit, target })}\n`);
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const box = await makeAppliance({ runs: { tickMs: 1000, concurrency: 8 } });
+const admin = await setupAdmin(box.app);
+const guests = new GuestHarness(box.app, box.services);
+const imageId = await importPlaceholderImage(box.services, admin.userId);
+const native = { libvirt: { imageId } };
+for (const [path, content] of [
+  ['/b', { kind: 'project' }],
+  ['/b/node', { kind: 'image', nativeImages: native, resources: { vcpu: 1, memoryMiB: 128, diskGiB: 1 }, outputs: [{ name: 'ready' }] }],
+  ['/b/eight', { kind: 'deployment', nodes: [{ name: 'web', image: '/b/node', multiplicity: 8 }] }],
+] as const) {
+  await box.app.inject({ method: 'PUT', url: `/api/v1/modules?path=${path}`, headers: as(admin), payload: { content, message: 'bench' } });
+}
+await box.services.runs.start();
+
+/** Deploys 8 VMs and plays each guest as soon as its VM exists; resolves at Ready. */
+async function deployEight(): Promise<{ totalMs: number; id: string }> {
+  const started = performance.now();
+  const created = await box.app.inject({ method: 'POST', url: '/api/v1/runs', headers: as(admin), payload: { module: '/b/eight' } });
+  const id = created.json<{ id: string }>().id;
+  await box.services.runs.idle();
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, i) => {
+      const agent = await guests.agent(id, `web.${i + 1}`);
+      await agent.complete('Executing');
+      await agent.complete('SendingReports');
+    }),
+  );
+  const run = box.services.store.data.runs.find((candidate) => candidate.id === id)!;
+  if (run.state !== 'Ready') throw new Error(`run ended ${run.state}`);
+  return { totalMs: performance.now() - started, id };
+}
+
+async function terminate(id: string): Promise<void> {
+  await box.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/terminate`, headers: as(admin) });
+  await box.services.runs.idle();
+}
+
+await terminate((await deployEight()).id); // warm-up
+const totals: number[] = [];
+for (let round = 0; round < 5; round += 1) {
+  const { totalMs, id } = await deployEight();
+  totals.push(totalMs);
+  await terminate(id);
+}
+const median = percentile(totals, 50);
+emit('deploy-8-vms-to-ready', median, 'ms', '<2000');
+emit('orchestration-overhead-per-vm', median / 8, 'ms', null);
+
+// Wake-up latency: a waiting read resolves after a set on the same run.
+const { id: waitRun } = await deployEight();
+const reader = await guests.agent(waitRun, 'web.1');
+const writer = await guests.agent(waitRun, 'web.2');
+const latencies: number[] = [];
+for (let i = 0; i < 200; i += 1) {
+  const key = `web.2:ready${i}`;
+  const waiting = reader.get(key, 10).then(() => performance.now());
+  await new Promise((resolve) => setTimeout(resolve, 2));
+  const setAt = performance.now();
+  await writer.set(key, 'yes');
+  latencies.push((await waiting) - setAt);
+}
+emit('param-wait-wakeup-p50', percentile(latencies, 50), 'ms', null);
+emit('param-wait-wakeup-p99', percentile(latencies, 99), 'ms', '<50');
+await terminate(waitRun);
+
+// The runs list with 1,000 runs stored (finished ones, as a busy box accumulates).
+const template = structuredClone(box.services.store.data.runs[0]!) as StoredRun;
+await box.services.store.update((document) => {
+  for (let i = 0; i < 1000; i += 1) document.runs.push({ ...structuredClone(template), id: randomUUID().replaceAll('-', ''), title: `run ${i}`, tags: i % 10 === 0 ? ['tenth'] : [] });
+});
+const listTimes: number[] = [];
+for (let i = 0; i < 300; i += 1) {
+  const started = performance.now();
+  const response = await box.app.inject({ method: 'GET', url: i % 2 ? '/api/v1/runs?limit=50' : '/api/v1/runs?tag=tenth&q=run', headers: as(admin) });
+  if (response.statusCode !== 200) throw new Error(response.body);
+  listTimes.push(performance.now() - started);
+}
+emit('runs-list-1000-p50', percentile(listTimes, 50), 'ms', null);
+emit('runs-list-1000-p99', percentile(listTimes, 99), 'ms', '<20');
+
+await box.services.runs.stop();
+await guests.close();
+await box.services.clouds.close();
+await box.close();
