@@ -123,6 +123,10 @@ export const errorRegistry = {
     status: 411,
     description: 'An upload must say its size in Content-Length.',
   },
+  WRONG_STATE: {
+    status: 409,
+    description: 'The action is not allowed in the run\'s current state; details.state says which it is.',
+  },
   PARAM_NOT_SET: {
     status: 404,
     description: 'The runtime parameter is not set (after waiting, if a wait was asked).',

@@ -108,6 +108,53 @@ describe('runs and their orchestration (test driver, guests played by a harness)
     ]);
   });
 
+  /** Plays every live instance's guest through Executing and SendingReports. */
+  async function toReady(id: string): Promise<void> {
+    await box.services.runs.idle();
+    const db = await guests.agent(id, 'db.1');
+    await db.set('db.1:port', '5432');
+    for (const instance of (await run(id)).instances.filter((candidate) => candidate.state === 'running')) {
+      const agent = await guests.agent(id, instance.name);
+      await agent.complete('Executing');
+      await agent.complete('SendingReports');
+    }
+  }
+
+  it('scales a node up and down while Ready, within capacity, telling the others', async () => {
+    const id = (await deploy({ module: '/t/app' })).json<RunBody>().id;
+    await toReady(id);
+    expect((await run(id)).state).toBe('Ready');
+    const db = await guests.agent(id, 'db.1');
+    const told = db.get('run:scale', 10);
+    const scale = (node: string, multiplicity: number) => box.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/scale`, headers: as(admin), payload: { node, multiplicity } });
+
+    expect((await scale('web', 4)).statusCode).toBe(202);
+    expect(await told).toBe('1 add web.3 web.4');
+    await box.services.runs.idle();
+    const grown = await run(id);
+    expect(grown.state).toBe('Ready');
+    expect(grown.instances.filter((instance) => instance.state === 'running').map((instance) => instance.name)).toEqual(['db.1', 'web.1', 'web.2', 'web.3', 'web.4']);
+    expect(grown.params['web.4:db_port']).toBe('5432'); // the mapped output reached the new instances
+    expect(await domainsOf(id)).toHaveLength(5);
+    expect(box.services.reservations.all()[0]!.amounts.vms).toBe(5);
+
+    const refused = await scale('web', 9);
+    expect(refused.json()).toMatchObject({ error: { code: 'NO_CAPACITY', details: { resource: 'vms', allowed: 8, held: 5, asked: 5 } } });
+    expect(await domainsOf(id)).toHaveLength(5);
+
+    const next = db.get('run:scale', 10, '1 add web.3 web.4');
+    expect((await scale('web', 1)).statusCode).toBe(202);
+    expect(await next).toBe('2 remove web.4 web.3 web.2');
+    await box.services.runs.idle();
+    const shrunk = await run(id);
+    expect(shrunk.instances.filter((instance) => instance.state === 'running').map((instance) => instance.name)).toEqual(['db.1', 'web.1']);
+    expect(await domainsOf(id)).toHaveLength(2);
+    expect(box.services.reservations.all()[0]!.amounts.vms).toBe(2);
+    expect(shrunk.state).toBe('Ready');
+    await box.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/terminate`, headers: as(admin) });
+    expect((await scale('web', 2)).json()).toMatchObject({ error: { code: 'WRONG_STATE' } });
+  });
+
   it('aborts from a recipe, keeping the first reason, and leaves no VM when policy says so', async () => {
     const id = (await deploy({ module: '/t/app', parameters: { 'db:password': 'x' }, keepRunning: 'never' })).json<RunBody>().id;
     await box.services.runs.idle();

@@ -193,6 +193,11 @@ export const contract = {
     method: 'POST', path: '/runs/:id/abort', tag: 'runs', auth: 'user',
     summary: 'Abort with a reason (the first abort wins)', params: s.IdParams, body: s.AbortRun, response: s.RunView,
   },
+  scaleRun: {
+    method: 'POST', path: '/runs/:id/scale', tag: 'runs', auth: 'user', status: 202,
+    summary: "Change a node's instance count while Ready; quota checked; the others run onNodeAdd/onNodeRemove",
+    params: s.IdParams, body: s.ScaleRun, response: s.RunView,
+  },
   runParams: {
     method: 'GET', path: '/runs/:id/params', tag: 'runs', auth: 'user',
     summary: 'Runtime parameters (secrets masked)', params: s.IdParams, response: s.Params,

@@ -273,7 +273,7 @@ const RunInstance = z.object({
   name: z.string(),
   node: z.string(),
   index: z.number(),
-  state: z.enum(['pending', 'launching', 'running', 'failed', 'removed']),
+  state: z.enum(['pending', 'launching', 'running', 'removing', 'failed', 'removed']),
   vmId: Id.nullable(),
   completed: z.array(RunState),
   error: z.string().nullable(),
@@ -314,7 +314,10 @@ export const AbortRun = z.strictObject({ reason: z.string().trim().min(1).max(10
 export const RunLog = z.array(z.object({ time: z.string(), actor: z.string(), action: z.string(), detail: z.string() }));
 export const Params = z.record(z.string(), z.string());
 export const ParamKeyParams = z.strictObject({ key: ParamKey });
-export const ParamWaitQuery = z.strictObject({ wait: z.coerce.number().min(0).max(600).default(0).describe('seconds to wait server-side for the value to be set') });
+export const ParamWaitQuery = z.strictObject({
+  wait: z.coerce.number().min(0).max(600).default(0).describe('seconds to wait server-side for the value to be set'),
+  unless: z.string().max(4096).optional().describe('wait until the value differs from this one (to follow changes, e.g. run:scale)'),
+});
 export const ParamValue = z.object({ key: z.string(), value: z.string() });
 export const SetParam = z.strictObject({ value: z.string().max(4096, 'must be at most 4096 bytes') });
 export const CompleteState = z.strictObject({ state: z.enum(['Executing', 'SendingReports', 'Ready']) });
@@ -327,3 +330,4 @@ export const AgentContext = z.object({
   packages: z.array(z.string()),
   ports: z.array(z.object({ name: z.string(), port: z.number(), protocol: z.string() })),
 });
+export const ScaleRun = z.strictObject({ node: z.string().max(64), multiplicity: z.number().int().min(0).max(64) });

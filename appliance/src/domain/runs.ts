@@ -27,7 +27,8 @@ export interface RunNode {
   maxFailures: number;
 }
 
-export type InstanceState = 'pending' | 'launching' | 'running' | 'failed' | 'removed';
+/** `removing`: scaled down, its VM being terminated. */
+export type InstanceState = 'pending' | 'launching' | 'running' | 'removing' | 'failed' | 'removed';
 
 export interface RunInstance {
   /** `node.i` */
@@ -80,7 +81,17 @@ export interface StoredRun {
 
 /** Instances that still count: neither failed nor removed. */
 export function liveInstances(run: StoredRun): RunInstance[] {
-  return run.instances.filter((instance) => instance.state !== 'failed' && instance.state !== 'removed');
+  return run.instances.filter((instance) => instance.state !== 'failed' && instance.state !== 'removed' && instance.state !== 'removing');
+}
+
+/** Instances that hold (or are about to hold) a VM. */
+export function holdsVm(instance: RunInstance): boolean {
+  return instance.state === 'launching' || instance.state === 'running' || instance.state === 'removing';
+}
+
+/** The resources of the instances a run keeps (not failed, removed or being removed). */
+export function liveFootprint(run: StoredRun): Amounts {
+  return footprint(run.nodes.map((node) => ({ ...node, multiplicity: liveInstances(run).filter((instance) => instance.node === node.name).length })));
 }
 
 /** Has every live instance completed `state`? A run with no live instance never passes. */

@@ -58,6 +58,27 @@ export class Reservations {
     return reservation;
   }
 
+  /**
+   * Changes a reservation to `amounts`: growing is checked against the box and the owner's quota
+   * like a new reservation (atomically); shrinking always succeeds.
+   */
+  async resize(id: string, amounts: Amounts): Promise<Reservation> {
+    const resized = await this.store.update((document) => {
+      const reservation = document.reservations.find((candidate) => candidate.id === id);
+      if (!reservation) throw new BivouacError('NOT_FOUND', `No reservation ${id}.`, { resource: 'reservation', id });
+      const extra = {} as Amounts;
+      for (const resource of resources) extra[resource] = Math.max(0, amounts[resource] - reservation.amounts[resource]);
+      const others = document.reservations.filter((candidate) => candidate.id !== id);
+      const refusal = findRefusal(this.box, document.quotas[reservation.owner], [...others, reservation], reservation.owner, extra);
+      if (refusal) throw new BivouacError(refusal.scope === 'box' ? 'NO_CAPACITY' : 'QUOTA_EXCEEDED', describeRefusal(refusal), { ...refusal });
+      reservation.amounts = { ...amounts };
+      for (const resource of resources) reservation.inUse[resource] = Math.min(reservation.inUse[resource], amounts[resource]);
+      return { ...reservation };
+    });
+    this.announce();
+    return resized;
+  }
+
   /** Records how much of a reservation is backed by running VMs (never more than reserved). */
   async setInUse(id: string, inUse: Amounts): Promise<void> {
     await this.store.update((document) => {

@@ -23,6 +23,9 @@ import {
 import {
   barrierPassed,
   canonicalKey,
+  holdsVm,
+  liveFootprint,
+  liveInstances,
   footprint,
   initialParams,
   mappedTargets,
@@ -244,6 +247,58 @@ export class Runs {
     return this.get(subject, id);
   }
 
+  /**
+   * Adds or removes instances of a node while the run is Ready. Growing reserves the extra
+   * footprint first (quota checked); shrinking removes the highest-numbered instances. The other
+   * instances learn of it through `run:scale` ("<n> add|remove <instances>") and run
+   * onNodeAdd/onNodeRemove.
+   */
+  async scale(subject: Subject, id: string, nodeName: string, multiplicity: number): Promise<StoredRun> {
+    const run = this.get(subject, id, 'manage');
+    if (run.state !== 'Ready' || run.terminating || run.abort) {
+      throw new BivouacError('WRONG_STATE', `Run ${id} is ${run.terminating ? 'terminating' : run.state}; scaling is allowed only in Ready.`, { state: run.state });
+    }
+    const node = run.nodes.find((candidate) => candidate.name === nodeName);
+    if (!node) throw invalid('node', `no node ${nodeName}; nodes: ${run.nodes.map((candidate) => candidate.name).join(', ')}`);
+    const live = liveInstances(run).filter((instance) => instance.node === nodeName);
+    const delta = multiplicity - live.length;
+    if (delta === 0) return run;
+    const kept = liveFootprint(run);
+    const wanted = { vms: kept.vms + delta, vcpu: kept.vcpu + delta * node.resources.vcpu, memoryMiB: kept.memoryMiB + delta * node.resources.memoryMiB, diskGiB: kept.diskGiB + delta * node.resources.diskGiB };
+    if (delta > 0 && run.reservationId) await this.reservations.resize(run.reservationId, wanted);
+    await this.change(id, subject.userId, (stored) => {
+      const target = stored.nodes.find((candidate) => candidate.name === nodeName)!;
+      target.multiplicity = multiplicity;
+      let names: string[];
+      if (delta > 0) {
+        const next = Math.max(0, ...stored.instances.filter((instance) => instance.node === nodeName).map((instance) => instance.index)) + 1;
+        const added = planInstances([{ ...target, multiplicity: delta }]).map((instance, i) => ({ ...instance, index: next + i, name: `${nodeName}.${next + i}` }));
+        stored.instances.push(...added);
+        for (const instance of added) {
+          Object.assign(stored.params, initialParams(target, instance.name, {}));
+          for (const [input, mapping] of Object.entries(target.mappings)) {
+            if (!('output' in mapping)) continue;
+            const [source, output] = mapping.output.split(':');
+            const value = stored.params[`${source}.1:${output}`];
+            if (value !== undefined) stored.params[`${instance.name}:${input}`] = value;
+          }
+        }
+        stored.secretKeys = secretKeysOf(stored.nodes, stored.instances);
+        names = added.map((instance) => instance.name);
+      } else {
+        const removed = liveInstances(stored).filter((instance) => instance.node === nodeName).sort((a, b) => b.index - a.index).slice(0, -delta);
+        for (const instance of removed) instance.state = 'removing';
+        names = removed.map((instance) => instance.name);
+      }
+      const sequence = stored.log.filter((entry) => entry.action === 'scale').length + 1;
+      stored.params['run:scale'] = `${sequence} ${delta > 0 ? 'add' : 'remove'} ${names.join(' ')}`;
+      log(stored, subject.userId, 'scale', `${nodeName}: ${live.length} → ${multiplicity} (${delta > 0 ? 'add' : 'remove'} ${names.join(', ')})`, this.now());
+    });
+    this.wake(`${id} run:scale`);
+    await this.plan(id);
+    return this.get(subject, id);
+  }
+
   // ---- the agent side ----
 
   /** The instance an agent token stands for, while its run is live. */
@@ -262,15 +317,16 @@ export class Runs {
 
   /**
    * Reads a parameter of the agent's own run, waiting server-side up to `waitSeconds` for it to
-   * be set. Resolves null when it is still unset after the wait.
+   * be set (or, with `unless`, to hold another value than that). Resolves null when the wait ends
+   * without one.
    */
-  async getParam(runId: string, key: string, waitSeconds: number): Promise<string | null> {
+  async getParam(runId: string, key: string, waitSeconds: number, unless?: string): Promise<string | null> {
     const canonical = keyOrInvalid(key);
     const deadline = Date.now() + Math.min(waitSeconds, maxWaitSeconds) * 1000;
     for (;;) {
       const run = this.runOf(runId);
       const value = run.params[canonical];
-      if (value !== undefined) return value;
+      if (value !== undefined && value !== unless) return value;
       const left = deadline - Date.now();
       if (left <= 0 || isFinal(run.state)) return null;
       await this.waitFor(`${runId} ${canonical}`, left);
@@ -395,7 +451,7 @@ export class Runs {
       run.params['run:abort'] = run.abort.message;
     }
     if (run.state === 'Finalizing') {
-      const left = run.instances.some((instance) => instance.state === 'launching' || instance.state === 'running');
+      const left = run.instances.some(holdsVm);
       return left ? null : run.abort ? 'Aborted' : 'Done';
     }
     if (run.terminating) {
@@ -420,13 +476,13 @@ export class Runs {
   private async plan(id: string): Promise<void> {
     const run = this.store.data.runs.find((candidate) => candidate.id === id);
     if (!run) return;
-    if (run.state === 'Provisioning' && !run.abort && !run.terminating) {
+    if ((run.state === 'Provisioning' || run.state === 'Ready') && !run.abort && !run.terminating) {
       await this.queue.enqueue(run.instances.filter((instance) => instance.state === 'pending' || instance.state === 'launching').map((instance) => ({ kind: 'launch', runId: id, target: instance.name })));
     }
-    const ending = run.state === 'Finalizing' || run.terminating || (isFinal(run.state) && run.terminating);
-    if (ending) {
-      await this.queue.enqueue(run.instances.filter((instance) => instance.state === 'launching' || instance.state === 'running').map((instance) => ({ kind: 'terminate', runId: id, target: instance.name })));
-    }
+    const ending = run.state === 'Finalizing' || run.terminating;
+    await this.queue.enqueue(
+      run.instances.filter((instance) => instance.state === 'removing' || (ending && holdsVm(instance))).map((instance) => ({ kind: 'terminate', runId: id, target: instance.name })),
+    );
   }
 
   private async launchJob(job: StoredJob): Promise<void> {
@@ -434,7 +490,7 @@ export class Runs {
     if (!run) return;
     const instance = instanceOf(run, job.target);
     if (instance.state === 'running' || instance.state === 'failed' || instance.state === 'removed') return;
-    if (run.state !== 'Provisioning' || run.abort || run.terminating) {
+    if ((run.state !== 'Provisioning' && run.state !== 'Ready') || run.abort || run.terminating) {
       if (instance.state === 'launching') await this.adoptOrForget(run, instance);
       return;
     }
@@ -517,6 +573,11 @@ export class Runs {
       target.state = 'removed';
       log(stored, 'appliance', 'terminated', instance.name, this.now());
     });
+    const after = this.runOf(run.id);
+    // A scale-down gives back what the removed instance held.
+    if (!isFinal(after.state) && after.state !== 'Finalizing' && after.reservationId) {
+      await this.reservations.resize(after.reservationId, liveFootprint(after)).catch(() => undefined);
+    }
   }
 
   private async failInstance(runId: string, instanceName: string, message: string): Promise<void> {

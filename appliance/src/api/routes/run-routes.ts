@@ -4,7 +4,7 @@ import { BivouacError } from '../../errors.ts';
 import type { Runs } from '../../orchestrator/runs.ts';
 import { asAgent, signedIn, type Handlers } from '../register-routes.ts';
 
-type RunHandlers = 'createRun' | 'listRuns' | 'getRun' | 'terminateRun' | 'abortRun' | 'runParams' | 'runLog';
+type RunHandlers = 'createRun' | 'listRuns' | 'getRun' | 'terminateRun' | 'abortRun' | 'scaleRun' | 'runParams' | 'runLog';
 type AgentHandlers = 'agentContext' | 'agentGetParam' | 'agentSetParam' | 'agentComplete' | 'agentAbort' | 'agentLog';
 
 /** Runs as people see them; parameters are always shown masked. */
@@ -17,6 +17,7 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
     getRun: async ({ params }, context) => shown(runs.get(signedIn(context).subject, params.id)),
     terminateRun: async ({ params }, context) => shown(await runs.terminate(signedIn(context).subject, params.id)),
     abortRun: async ({ params, body }, context) => shown(await runs.abort(signedIn(context).subject, params.id, body.reason)),
+    scaleRun: async ({ params, body }, context) => shown(await runs.scale(signedIn(context).subject, params.id, body.node, body.multiplicity)),
     runParams: async ({ params }, context) => runs.params(signedIn(context).subject, params.id),
     runLog: async ({ params }, context) => runs.get(signedIn(context).subject, params.id).log,
   };
@@ -41,7 +42,7 @@ export function agentHandlers(runs: Runs): Pick<Handlers, AgentHandlers> {
     },
     agentGetParam: async ({ params, query }, context) => {
       const agent = asAgent(context);
-      const value = await runs.getParam(agent.runId, params.key, query.wait);
+      const value = await runs.getParam(agent.runId, params.key, query.wait, query.unless);
       if (value === null) throw new BivouacError('PARAM_NOT_SET', `${params.key} is not set${query.wait > 0 ? ` after waiting ${query.wait} s` : ''}.`, { key: params.key, waitedSeconds: query.wait });
       return { key: params.key, value };
     },
