@@ -198,6 +198,11 @@ export const contract = {
     summary: "Change a node's instance count while Ready; quota checked; the others run onNodeAdd/onNodeRemove",
     params: s.IdParams, body: s.ScaleRun, response: s.RunView,
   },
+  upgradeRun: {
+    method: 'POST', path: '/runs/:id/upgrade', tag: 'runs', auth: 'user', status: 202,
+    summary: 'Upgrade the immutable way: deploy the newer version beside, switch when Ready, roll back on failure',
+    params: s.IdParams, body: s.UpgradeRun, response: s.RunView,
+  },
   runParams: {
     method: 'GET', path: '/runs/:id/params', tag: 'runs', auth: 'user',
     summary: 'Runtime parameters (secrets masked)', params: s.IdParams, response: s.Params,

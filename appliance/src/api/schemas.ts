@@ -292,7 +292,10 @@ export const RunSummary = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+export const UpgradeRun = z.strictObject({ module: ModuleRef.describe('the newer version: /project/name@N, or /project/name for the latest') });
 export const RunView = RunSummary.extend({
+  upgrade: z.object({ to: Id, state: z.enum(['deploying', 'switched', 'rolled-back']), reason: z.string().nullable() }).nullable(),
+  upgradeOf: Id.nullable(),
   acl: z.array(AclRule),
   keepRunning: z.enum(keepRunningPolicies),
   nodes: z.array(z.object({ name: z.string(), image: z.array(z.string()), cloudId: z.string(), multiplicity: z.number(), maxFailures: z.number(), resources: z.object({ vcpu: z.number(), memoryMiB: z.number(), diskGiB: z.number() }) })),

@@ -74,6 +74,12 @@ export interface StoredRun {
   /** Set by terminate: the run goes to Finalizing as soon as it can and leaves no VM. */
   terminating: boolean;
   reservationId: string | null;
+  /** The values the user gave (`node:input`), kept for upgrades. */
+  given: Record<string, string>;
+  /** An upgrade of this run under way or done: the newer run beside it. */
+  upgrade: { to: string; state: 'deploying' | 'switched' | 'rolled-back'; reason: string | null } | null;
+  /** The run this one upgrades. */
+  upgradeOf: string | null;
   log: RunLogEntry[];
   createdAt: string;
   updatedAt: string;

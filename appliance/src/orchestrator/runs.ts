@@ -151,7 +151,7 @@ export class Runs {
 
   // ---- creating and reading ----
 
-  async create(subject: Subject, request: CreateRun): Promise<StoredRun> {
+  async create(subject: Subject, request: CreateRun, upgradeOf: string | null = null): Promise<StoredRun> {
     if (subject.role === 'viewer') throw new BivouacError('FORBIDDEN', 'Viewers may not deploy.', { requiredRole: 'operator' });
     const reference = parseOrInvalid(request.module);
     const module = this.modules.get(subject, request.module);
@@ -172,7 +172,7 @@ export class Runs {
       module: { asked: request.module, resolved: `${module.path}@${module.version}`, kind: module.content.kind as 'image' | 'deployment' },
       nodes,
       instances,
-      params: { ...params, 'run:state': 'Initializing' },
+      params: { ...params, 'run:state': 'Initializing', ...(upgradeOf ? { 'run:upgrade.from': upgradeOf } : {}) },
       secretKeys: secretKeysOf(nodes, instances),
       tags: [...new Set(request.tags)],
       keepRunning: request.keepRunning,
@@ -182,6 +182,9 @@ export class Runs {
       abort: null,
       terminating: false,
       reservationId: reservation.id,
+      given,
+      upgrade: null,
+      upgradeOf,
       log: [{ time: stamp, actor: subject.userId, action: 'created', detail: `from ${module.path}@${module.version}` }],
       createdAt: stamp,
       updatedAt: stamp,
@@ -297,6 +300,66 @@ export class Runs {
     this.wake(`${id} run:scale`);
     await this.plan(id);
     return this.get(subject, id);
+  }
+
+  /**
+   * The immutable upgrade, as one action: the newer version is deployed beside the run with the
+   * same parameters, placement and sizes (its guests see `run:upgrade.from` and migrate); once it
+   * is Ready the old run is terminated; if it fails, it is terminated and the old run stays.
+   */
+  async upgrade(subject: Subject, id: string, module: string): Promise<StoredRun> {
+    const run = this.get(subject, id, 'manage');
+    if (run.state !== 'Ready' || run.terminating || run.abort) {
+      throw new BivouacError('WRONG_STATE', `Run ${id} is ${run.terminating ? 'terminating' : run.state}; only a Ready run can be upgraded.`, { state: run.state });
+    }
+    if (run.upgrade?.state === 'deploying') throw new BivouacError('WRONG_STATE', `Run ${id} is already being upgraded to ${run.upgrade.to}.`, { state: run.state, upgrade: run.upgrade.to });
+    const parameters = run.module.kind === 'image' ? Object.fromEntries(Object.entries(run.given).map(([key, value]) => [key.slice(key.indexOf(':') + 1), value])) : run.given;
+    const newer = await this.create(
+      subject,
+      {
+        module,
+        title: run.title,
+        parameters,
+        placement: Object.fromEntries(run.nodes.map((node) => [node.name, node.cloudId])),
+        multiplicity: Object.fromEntries(run.nodes.map((node) => [node.name, liveInstances(run).filter((instance) => instance.node === node.name).length])),
+        tags: run.tags,
+        keepRunning: run.keepRunning,
+        timeouts: run.timeouts,
+      },
+      id,
+    );
+    await this.change(id, subject.userId, (stored) => {
+      stored.upgrade = { to: newer.id, state: 'deploying', reason: null };
+      log(stored, subject.userId, 'upgrade', `to ${newer.module.resolved} as run ${newer.id}`, this.now());
+    });
+    return this.get(subject, id);
+  }
+
+  /** Follows an upgrade's new run: switch over when it is Ready, roll back when it fails. */
+  private async followUpgrade(newer: StoredRun): Promise<void> {
+    const old = newer.upgradeOf ? this.store.data.runs.find((candidate) => candidate.id === newer.upgradeOf) : undefined;
+    if (!old || old.upgrade?.to !== newer.id || old.upgrade.state !== 'deploying') return;
+    if (newer.state === 'Ready') {
+      await this.change(old.id, 'appliance', (stored) => {
+        stored.upgrade = { to: newer.id, state: 'switched', reason: null };
+        stored.params['run:upgrade.to'] = newer.id;
+        stored.terminating = true;
+        log(stored, 'appliance', 'upgrade', `switched to run ${newer.id}; terminating this one`, this.now());
+      });
+      await this.plan(old.id);
+    } else if (isFinal(newer.state) || newer.abort || newer.terminating) {
+      const reason = newer.abort?.message ?? `the new run ended ${newer.state}`;
+      await this.change(old.id, 'appliance', (stored) => {
+        stored.upgrade = { to: newer.id, state: 'rolled-back', reason };
+        log(stored, 'appliance', 'upgrade', `rolled back: ${reason}`, this.now());
+      });
+      if (!newer.terminating) {
+        await this.change(newer.id, 'appliance', (stored) => {
+          stored.terminating = true;
+        });
+        await this.plan(newer.id);
+      }
+    }
   }
 
   // ---- the agent side ----
@@ -432,6 +495,7 @@ export class Runs {
     } else {
       this.announce(after, 'run.updated', { state: after.state });
     }
+    if (after.upgradeOf) await this.followUpgrade(after);
   }
 
   /** Moves the run as far as its instances and flags allow. Pure on the run object. */

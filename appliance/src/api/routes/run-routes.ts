@@ -4,7 +4,7 @@ import { BivouacError } from '../../errors.ts';
 import type { Runs } from '../../orchestrator/runs.ts';
 import { asAgent, signedIn, type Handlers } from '../register-routes.ts';
 
-type RunHandlers = 'createRun' | 'listRuns' | 'getRun' | 'terminateRun' | 'abortRun' | 'scaleRun' | 'runParams' | 'runLog';
+type RunHandlers = 'createRun' | 'listRuns' | 'getRun' | 'terminateRun' | 'abortRun' | 'scaleRun' | 'upgradeRun' | 'runParams' | 'runLog';
 type AgentHandlers = 'agentContext' | 'agentGetParam' | 'agentSetParam' | 'agentComplete' | 'agentAbort' | 'agentLog';
 
 /** Runs as people see them; parameters are always shown masked. */
@@ -18,6 +18,7 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
     terminateRun: async ({ params }, context) => shown(await runs.terminate(signedIn(context).subject, params.id)),
     abortRun: async ({ params, body }, context) => shown(await runs.abort(signedIn(context).subject, params.id, body.reason)),
     scaleRun: async ({ params, body }, context) => shown(await runs.scale(signedIn(context).subject, params.id, body.node, body.multiplicity)),
+    upgradeRun: async ({ params, body }, context) => shown(await runs.upgrade(signedIn(context).subject, params.id, body.module)),
     runParams: async ({ params }, context) => runs.params(signedIn(context).subject, params.id),
     runLog: async ({ params }, context) => runs.get(signedIn(context).subject, params.id).log,
   };
