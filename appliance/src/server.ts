@@ -109,8 +109,10 @@ export async function start(): Promise<void> {
       process.exit(1);
     }, shutdownDeadlineMs);
     deadline.unref();
+    // Long-polling agents are answered first, so closing the listeners does not wait for them.
+    const runsStopped = services.runs.stop();
     await Promise.all(listeners.map((listener) => listener.app.close()));
-    await services.runs.stop();
+    await runsStopped;
     await services.images.close();
     await services.reconciler.stop();
     await services.clouds.close();

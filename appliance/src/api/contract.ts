@@ -215,13 +215,18 @@ export const contract = {
     method: 'GET', path: '/agent/context', tag: 'agent', auth: 'agent',
     summary: "The instance's recipes, packages and ports", response: s.AgentContext,
   },
+  agentRecipe: {
+    method: 'GET', path: '/agent/recipes/:name', tag: 'agent', auth: 'agent',
+    summary: "One of the instance's recipes (NOT_FOUND when its image has none of that name)", params: s.RecipeParams, response: s.AgentRecipe,
+  },
   agentGetParam: {
     method: 'GET', path: '/agent/params/:key', tag: 'agent', auth: 'agent',
     summary: 'Read a runtime parameter of your run, waiting up to ?wait seconds for it to be set',
     params: s.ParamKeyParams, query: s.ParamWaitQuery, response: s.ParamValue,
   },
   agentSetParam: {
-    method: 'PUT', path: '/agent/params/:key', tag: 'agent', auth: 'agent', status: 204,
+    // POST, not PUT: busybox wget, which tiny guests have, only does GET and POST.
+    method: 'POST', path: '/agent/params/:key', tag: 'agent', auth: 'agent', status: 204,
     summary: 'Set a runtime parameter; an output also sets the inputs mapped to it', params: s.ParamKeyParams, body: s.SetParam, response: s.Empty,
   },
   agentComplete: {

@@ -325,12 +325,15 @@ export const ParamValue = z.object({ key: z.string(), value: z.string() });
 export const SetParam = z.strictObject({ value: z.string().max(4096, 'must be at most 4096 bytes') });
 export const CompleteState = z.strictObject({ state: z.enum(['Executing', 'SendingReports', 'Ready']) });
 export const AgentLog = z.strictObject({ text: z.string().max(64 * 1024) });
+export const RecipeParams = z.strictObject({ name: z.enum(recipeNames) });
+export const AgentRecipe = z.object({ name: z.string(), script: z.string() });
 export const AgentContext = z.object({
   runId: Id,
   instance: z.string(),
   node: z.string(),
   recipes: z.array(z.object({ name: z.string(), script: z.string() })).describe('In the order to run them'),
   packages: z.array(z.string()),
+  packageLine: z.string().describe('The packages, space-separated (easy to read from sh)'),
   ports: z.array(z.object({ name: z.string(), port: z.number(), protocol: z.string() })),
 });
 export const ScaleRun = z.strictObject({ node: z.string().max(64), multiplicity: z.number().int().min(0).max(64) });

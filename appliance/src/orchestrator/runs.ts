@@ -104,6 +104,7 @@ export class Runs {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly agents = new Map<string, AgentIdentity>();
   private ticker: NodeJS.Timeout | null = null;
+  private stopping = false;
 
   constructor(
     private readonly store: Store<MainDocument>,
@@ -138,10 +139,12 @@ export class Runs {
     this.ticker.unref();
   }
 
+  /** Ends waiting reads at once (their requests answer), then waits for jobs under way. */
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.ticker) clearInterval(this.ticker);
-    await this.queue.stop();
     for (const wake of [...this.waiters.values()].flatMap((set) => [...set])) wake();
+    await this.queue.stop();
   }
 
   /** Resolves when no job is pending (tests, benchmarks). */
@@ -391,7 +394,7 @@ export class Runs {
       const value = run.params[canonical];
       if (value !== undefined && value !== unless) return value;
       const left = deadline - Date.now();
-      if (left <= 0 || isFinal(run.state)) return null;
+      if (left <= 0 || isFinal(run.state) || this.stopping) return null;
       await this.waitFor(`${runId} ${canonical}`, left);
     }
   }

@@ -5,7 +5,7 @@ import type { Runs } from '../../orchestrator/runs.ts';
 import { asAgent, signedIn, type Handlers } from '../register-routes.ts';
 
 type RunHandlers = 'createRun' | 'listRuns' | 'getRun' | 'terminateRun' | 'abortRun' | 'scaleRun' | 'upgradeRun' | 'runParams' | 'runLog';
-type AgentHandlers = 'agentContext' | 'agentGetParam' | 'agentSetParam' | 'agentComplete' | 'agentAbort' | 'agentLog';
+type AgentHandlers = 'agentContext' | 'agentRecipe' | 'agentGetParam' | 'agentSetParam' | 'agentComplete' | 'agentAbort' | 'agentLog';
 
 /** Runs as people see them; parameters are always shown masked. */
 export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
@@ -38,8 +38,17 @@ export function agentHandlers(runs: Runs): Pick<Handlers, AgentHandlers> {
         node: node.name,
         recipes: recipeNames.filter((name) => node.recipes[name] !== undefined).map((name) => ({ name, script: node.recipes[name]! })),
         packages: node.packages,
+        packageLine: node.packages.join(' '),
         ports: node.ports,
       };
+    },
+    agentRecipe: async ({ params }, context) => {
+      const agent = asAgent(context);
+      const run = runs.runFor(agent);
+      const node = run.nodes.find((candidate) => candidate.name === agent.instance.slice(0, agent.instance.lastIndexOf('.')))!;
+      const script = node.recipes[params.name];
+      if (script === undefined) throw new BivouacError('NOT_FOUND', `The image of ${agent.instance} has no ${params.name} recipe.`, { resource: 'recipe', name: params.name });
+      return { name: params.name, script };
     },
     agentGetParam: async ({ params, query }, context) => {
       const agent = asAgent(context);
