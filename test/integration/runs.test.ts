@@ -192,6 +192,18 @@ describe('runs and their orchestration (test driver, guests played by a harness)
     expect(box.services.reservations.all()).toHaveLength(1);
   });
 
+  it('spans clouds: each node placed on the cloud asked for', async () => {
+    const added = await box.app.inject({ method: 'POST', url: '/api/v1/clouds', headers: as(admin), payload: { name: 'Rack 2', kind: 'libvirt', config: { uri: 'test:///default' } } });
+    const rack = added.json<{ id: string }>().id;
+    const id = (await deploy({ module: '/t/app', placement: { web: rack } })).json<RunBody & { nodes: { name: string; cloudId: string }[] }>().id;
+    await box.services.runs.idle();
+    const vms = box.services.vms.all().filter((vm) => vm.runId === id);
+    expect(vms.map((vm) => `${vm.instance}@${vm.cloudId}`).sort()).toEqual(['db.1@box', `web.1@${rack}`, `web.2@${rack}`]);
+    await box.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/terminate`, headers: as(admin) });
+    await box.services.runs.idle();
+    expect(box.services.vms.all().filter((vm) => vm.runId === id && vm.state !== 'gone')).toEqual([]);
+  });
+
   it('aborts from a recipe, keeping the first reason, and leaves no VM when policy says so', async () => {
     const id = (await deploy({ module: '/t/app', parameters: { 'db:password': 'x' }, keepRunning: 'never' })).json<RunBody>().id;
     await box.services.runs.idle();
