@@ -127,6 +127,10 @@ export const errorRegistry = {
     status: 409,
     description: 'The action is not allowed in the run\'s current state; details.state says which it is.',
   },
+  NO_CONSOLE: {
+    status: 404,
+    description: 'No console log is kept here for this instance (not launched yet, or on a remote cloud).',
+  },
   PARAM_NOT_SET: {
     status: 404,
     description: 'The runtime parameter is not set (after waiting, if a wait was asked).',

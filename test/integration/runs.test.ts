@@ -192,6 +192,15 @@ describe('runs and their orchestration (test driver, guests played by a harness)
     expect(box.services.reservations.all()).toHaveLength(1);
   });
 
+  it('says plainly when no console log is kept for an instance', async () => {
+    const id = (await deploy({ module: '/t/web', parameters: { db_port: '1' } })).json<RunBody>().id;
+    await box.services.runs.idle();
+    const response = await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}/console/web.1`, headers: as(admin) });
+    expect(response.json()).toMatchObject({ error: { code: 'NO_CONSOLE' } }); // the test driver keeps none
+    const bad = await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}/console/nope`, headers: as(admin) });
+    expect(bad.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+  });
+
   it('spans clouds: each node placed on the cloud asked for', async () => {
     const added = await box.app.inject({ method: 'POST', url: '/api/v1/clouds', headers: as(admin), payload: { name: 'Rack 2', kind: 'libvirt', config: { uri: 'test:///default' } } });
     const rack = added.json<{ id: string }>().id;

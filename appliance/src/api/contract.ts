@@ -203,6 +203,11 @@ export const contract = {
     summary: 'Upgrade the immutable way: deploy the newer version beside, switch when Ready, roll back on failure',
     params: s.IdParams, body: s.UpgradeRun, response: s.RunView,
   },
+  instanceConsole: {
+    method: 'GET', path: '/runs/:id/console/:instance', tag: 'runs', auth: 'user',
+    summary: "An instance's serial console: the tail, or (with after and wait) what comes next, for a live view",
+    params: s.ConsoleParams, query: s.ConsoleQuery, response: s.ConsoleText,
+  },
   runParams: {
     method: 'GET', path: '/runs/:id/params', tag: 'runs', auth: 'user',
     summary: 'Runtime parameters (secrets masked)', params: s.IdParams, response: s.Params,

@@ -316,6 +316,13 @@ export const RunList = z.object({ runs: z.array(RunSummary), total: z.number() }
 export const AbortRun = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
 export const RunLog = z.array(z.object({ time: z.string(), actor: z.string(), action: z.string(), detail: z.string() }));
 export const Params = z.record(z.string(), z.string());
+export const ConsoleParams = z.strictObject({ id: Id, instance: z.string().regex(/^[a-z][a-z0-9-]{0,31}\.[1-9][0-9]{0,2}$/, 'must be an instance like web.1') });
+export const ConsoleQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).optional().describe('return what was written after this byte offset (the last answer\'s sizeBytes)'),
+  wait: z.coerce.number().min(0).max(60).default(0).describe('with after: wait up to this many seconds for new output'),
+  tail: z.coerce.number().int().min(1).max(1024 * 1024).default(64 * 1024).describe('without after: the last bytes to return'),
+});
+export const ConsoleText = z.object({ instance: z.string(), text: z.string(), fromBytes: z.number(), sizeBytes: z.number() });
 export const ParamKeyParams = z.strictObject({ key: ParamKey });
 export const ParamWaitQuery = z.strictObject({
   wait: z.coerce.number().min(0).max(600).default(0).describe('seconds to wait server-side for the value to be set'),

@@ -99,6 +99,8 @@ export interface Connector {
    * cannot push (the caller polls).
    */
   watch?(handlers: WatchHandlers): (() => Promise<void>) | null;
+  /** The VM's serial console log as a file on this machine, or null when it is not kept here. */
+  consoleLog?(nativeId: string): string | null;
   /** Round trip in ms; throws a typed error when unreachable. */
   ping(): Promise<number>;
   close(): Promise<void>;

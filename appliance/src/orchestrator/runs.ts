@@ -365,6 +365,14 @@ export class Runs {
     }
   }
 
+  /** Where an instance's console log is kept, if this appliance can read it. */
+  consoleLog(subject: Subject, id: string, instanceName: string): string | null {
+    const run = this.get(subject, id);
+    const instance = instanceOf(run, instanceName);
+    const node = run.nodes.find((candidate) => candidate.name === instance.node)!;
+    return this.clouds.connector(node.cloudId).consoleLog?.(vmName(run.id, instance.name)) ?? null;
+  }
+
   // ---- the agent side ----
 
   /** The instance an agent token stands for, while its run is live. */

@@ -1,10 +1,11 @@
 import { recipeNames } from '../../domain/modules.ts';
 import { visibleParams } from '../../domain/runs.ts';
 import { BivouacError } from '../../errors.ts';
+import { readConsole } from '../../host/console-log.ts';
 import type { Runs } from '../../orchestrator/runs.ts';
 import { asAgent, signedIn, type Handlers } from '../register-routes.ts';
 
-type RunHandlers = 'createRun' | 'listRuns' | 'getRun' | 'terminateRun' | 'abortRun' | 'scaleRun' | 'upgradeRun' | 'runParams' | 'runLog';
+type RunHandlers = 'createRun' | 'listRuns' | 'getRun' | 'terminateRun' | 'abortRun' | 'scaleRun' | 'upgradeRun' | 'instanceConsole' | 'runParams' | 'runLog';
 type AgentHandlers = 'agentContext' | 'agentRecipe' | 'agentGetParam' | 'agentSetParam' | 'agentComplete' | 'agentAbort' | 'agentLog';
 
 /** Runs as people see them; parameters are always shown masked. */
@@ -19,6 +20,12 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
     abortRun: async ({ params, body }, context) => shown(await runs.abort(signedIn(context).subject, params.id, body.reason)),
     scaleRun: async ({ params, body }, context) => shown(await runs.scale(signedIn(context).subject, params.id, body.node, body.multiplicity)),
     upgradeRun: async ({ params, body }, context) => shown(await runs.upgrade(signedIn(context).subject, params.id, body.module)),
+    instanceConsole: async ({ params, query }, context) => {
+      const path = runs.consoleLog(signedIn(context).subject, params.id, params.instance);
+      const read = path ? await readConsole(path, { after: query.after, waitMs: query.wait * 1000, tail: query.tail }) : null;
+      if (!read) throw new BivouacError('NO_CONSOLE', `No console log is kept here for ${params.instance} (not launched yet, or on a remote cloud).`, { instance: params.instance });
+      return { instance: params.instance, ...read };
+    },
     runParams: async ({ params }, context) => runs.params(signedIn(context).subject, params.id),
     runLog: async ({ params }, context) => runs.get(signedIn(context).subject, params.id).log,
   };

@@ -134,6 +134,12 @@ export class LibvirtConnector implements Connector {
     return () => stream.stop();
   }
 
+  /** Local hypervisors write the console where launch put it; a remote host keeps its own. */
+  consoleLog(nativeId: string): string | null {
+    if (!/^qemu(\+unix)?:\/\/\/(system|session)/.test(this.config.uri) || !vmNamePattern.test(nativeId)) return null;
+    return join(this.deps.stateDir, nativeId, 'console.log');
+  }
+
   async ping(): Promise<number> {
     const started = performance.now();
     await this.call('ping', (h) => h.connectGetHostname());
