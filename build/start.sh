@@ -19,7 +19,9 @@ has_electron() { node -e "require('fs').accessSync(require('electron'))" 2>/dev/
 has_electron || timeout 120 node node_modules/electron/install.js >/dev/null 2>&1 || true
 
 if has_electron; then
-  echo "bivouac: opening the UI in Electron (the appliance runs inside it)"
+  # The shell's main and preload are bundled (dist-electron/); Electron cannot load the sources.
+  npm run --silent build:electron
+  echo "bivouac: opening the UI in Electron (it starts the appliance as its child process)"
   exec npx electron . "$@"
 fi
 
