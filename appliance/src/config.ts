@@ -15,6 +15,8 @@ export const configSchema = z.strictObject({
   localListen: z.union([hostPort, z.literal('off')]).default('127.0.0.1:8080'),
   /** `auto`: HTTPS on non-loopback addresses; `always`: HTTPS on `listen` even on loopback. */
   tls: z.enum(['auto', 'always']).default('auto'),
+  /** The box's name or address in service URLs (forwarded guest ports); null: found from the host. */
+  publicHost: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or an IP address').nullable().default(null),
   /** libvirt URI of the box's own hypervisor; null picks the embedded default. */
   libvirtUri: z.string().min(1).nullable().default(null),
   sessionHours: z.number().int().min(1).max(24 * 90).default(24 * 7),
@@ -73,6 +75,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   const fromEnv: Record<string, unknown> = {
     listen: env.BIVOUAC_LISTEN,
     libvirtUri: env.BIVOUAC_LIBVIRT_URI,
+    publicHost: env.BIVOUAC_PUBLIC_HOST,
     localListen: env.BIVOUAC_LOCAL_LISTEN,
     tls: env.BIVOUAC_TLS,
     logLevel: env.BIVOUAC_LOG_LEVEL,

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -48,6 +49,15 @@ function agentUrlOf(config: Config): string {
   return `${https ? 'https' : 'http'}://10.0.2.2:${port}`;
 }
 
+/** The host in service URLs: configured, else the listen address, else the first LAN IPv4 address. */
+function publicHostOf(config: Config): string {
+  if (config.publicHost) return config.publicHost;
+  const { host } = parseHostPort(config.listen);
+  if (host !== '0.0.0.0' && host !== '::') return host;
+  const lan = Object.values(networkInterfaces()).flat().find((address) => address && address.family === 'IPv4' && !address.internal);
+  return lan?.address ?? '127.0.0.1';
+}
+
 /** Wires the real adapters, listens, and stops cleanly on SIGTERM/SIGINT. */
 export async function start(): Promise<void> {
   const config = await loadConfig();
@@ -77,6 +87,7 @@ export async function start(): Promise<void> {
     imageDir: join(config.dataDir, 'images'),
     reconciler: { log: (level, details, message) => logger[level](details, message) },
     agentUrl: agentUrlOf(config),
+    runs: { publicHost: publicHostOf(config) },
   });
   await services.images.recover();
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VmEvent } from '../../appliance/src/connectors/contract.ts';
-import { parseDomifaddr } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
+import { parseDomifaddr, remoteHost } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
 import { parseVirshEvent, VirshEventStream } from '../../appliance/src/connectors/libvirt/virsh-events.ts';
 
 describe('virsh event lines', () => {
@@ -94,5 +94,13 @@ describe('leased addresses', () => {
     ].join('\n');
     expect(parseDomifaddr(output)).toEqual(['192.168.122.45', 'fd00::5054:ff:fe6f:1c2a']);
     expect(parseDomifaddr('')).toEqual([]);
+  });
+});
+
+describe('remote hosts in service URLs', () => {
+  it('takes the host of a remote libvirt URI', () => {
+    expect(remoteHost('qemu+ssh://root@rack2.local/system')).toBe('rack2.local');
+    expect(remoteHost('qemu+tcp://10.0.0.7:16509/system')).toBe('10.0.0.7');
+    expect(remoteHost('qemu:///system')).toBe('');
   });
 });

@@ -99,6 +99,11 @@ export interface Connector {
    * cannot push (the caller polls).
    */
   watch?(handlers: WatchHandlers): (() => Promise<void>) | null;
+  /**
+   * Makes a guest port reachable from outside: a forward from the host (user networking) or the
+   * VM's own address (a libvirt network). Null when this cloud cannot tell how to reach it.
+   */
+  publish?(nativeId: string, guestPort: number): Promise<{ host: string; port: number } | null>;
   /** The VM's serial console log as a file on this machine, or null when it is not kept here. */
   consoleLog?(nativeId: string): string | null;
   /** Round trip in ms; throws a typed error when unreachable. */

@@ -80,6 +80,8 @@ export interface AgentIdentity {
 export interface RunsOptions {
   /** The URL guests reach the appliance at (context `bivouac.url`). */
   agentUrl: string;
+  /** The box's name or address in the service URLs of ports it forwards. */
+  publicHost?: string;
   /** Launches at once. */
   concurrency?: number;
   /** How often state deadlines are checked. */
@@ -603,11 +605,35 @@ export class Runs {
         if (!target.completed.includes('Provisioning')) target.completed.push('Provisioning');
         log(stored, 'appliance', 'launched', `${instance.name} on ${node.cloudId}`, this.now());
       });
+      await this.publishPorts(run.id, instance.name, node);
       await this.plan(run.id); // terminate may have been asked meanwhile
     } catch (error) {
       // An unreachable cloud is retried by the queue; anything else fails the instance now.
       if (error instanceof BivouacError && error.code === 'CLOUD_UNREACHABLE') throw error;
       await this.failInstance(run.id, instance.name, (error as Error).message);
+    }
+  }
+
+  /**
+   * Publishes the node's declared ports and records their URLs as `<instance>:url.<port>`; the
+   * first web port is also `<instance>:url.service` and, unless set, `run:url.service`. A port
+   * that cannot be published is logged, not fatal.
+   */
+  private async publishPorts(runId: string, instanceName: string, node: RunNode): Promise<void> {
+    const connector = this.clouds.connector(node.cloudId);
+    if (!connector.publish) return;
+    for (const port of node.ports) {
+      const published = await connector.publish(vmName(runId, instanceName), port.port).catch(async (error: unknown) => {
+        await this.change(runId, 'appliance', (run) => log(run, 'appliance', 'publish failed', `${instanceName} port ${port.port}: ${(error as Error).message}`, this.now()));
+        return null;
+      });
+      if (!published) continue;
+      const host = published.host || this.options.publicHost || '127.0.0.1';
+      const url = port.protocol === 'tcp' ? `tcp://${host}:${published.port}` : `${port.protocol}://${host}:${published.port}/`;
+      await this.setParam(runId, `${instanceName}:url.${port.name}`, url, 'appliance');
+      const run = this.runOf(runId);
+      if (port.protocol !== 'tcp' && run.params[`${instanceName}:url.service`] === undefined) await this.setParam(runId, `${instanceName}:url.service`, url, 'appliance');
+      if (port.protocol !== 'tcp' && this.runOf(runId).params['run:url.service'] === undefined) await this.setParam(runId, 'run:url.service', url, 'appliance');
     }
   }
 

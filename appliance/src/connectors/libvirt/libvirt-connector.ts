@@ -1,5 +1,6 @@
 import { DomainState, Hypervisor, type Domain } from '@unraid/libvirt';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
 import { access, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -132,6 +133,30 @@ export class LibvirtConnector implements Connector {
     const stream = new VirshEventStream({ uri: this.config.uri, onEvent: handlers.onEvent, onStatus: handlers.onStatus, ...this.deps.eventStream });
     stream.start();
     return () => stream.stop();
+  }
+
+  async publish(nativeId: string, guestPort: number): Promise<{ host: string; port: number } | null> {
+    if (this.config.uri.startsWith('test')) return null; // the test driver runs no guest
+    const domain = await this.lookup(nativeId);
+    if (!domain) throw new BivouacError('VM_NOT_FOUND', `The cloud ${this.config.uri} has no VM ${nativeId}.`, { cloud: this.config.uri, nativeId });
+    const xml = await this.call('get XML', (h) => h.domainGetXMLDesc(domain), nativeId);
+    if (!/<interface type=["']user["']/.test(xml)) {
+      const [address] = await this.leasedAddresses(nativeId);
+      return address ? { host: address, port: guestPort } : null;
+    }
+    // User networking: a forward added to the running QEMU (it goes away with it). On this
+    // machine a free port is found first; on a remote host, random ports are tried.
+    const local = /^qemu(\+unix)?:\/\/\//.test(this.config.uri);
+    for (let attempt = 1; attempt <= 5; attempt += 1) {
+      const hostPort = local ? await freeHostPort() : 30000 + Math.floor(Math.random() * 10000);
+      const { stdout } = await run('virsh', ['-c', this.config.uri, 'qemu-monitor-command', nativeId, '--hmp', `hostfwd_add hostnet0 tcp:0.0.0.0:${hostPort}-:${guestPort}`], {
+        timeout: Math.min(this.timeoutMs, 10_000),
+      }).catch((error: { stderr?: string; message?: string }) => {
+        throw new BivouacError('CLOUD_REFUSED', `Cannot forward port ${guestPort} of ${nativeId}: ${error.stderr || error.message}`, { cloud: this.config.uri, reason: error.stderr ?? null });
+      });
+      if (!/could not|error/i.test(stdout)) return { host: local ? '' : remoteHost(this.config.uri), port: hostPort };
+    }
+    throw new BivouacError('CLOUD_REFUSED', `Cannot forward port ${guestPort} of ${nativeId}: no free host port after 5 tries.`, { cloud: this.config.uri, reason: 'no free port' });
   }
 
   /** Local hypervisors write the console where launch put it; a remote host keeps its own. */
@@ -293,6 +318,24 @@ export class LibvirtConnector implements Connector {
     const max = this.deps.maxBackoffMs ?? 30_000;
     this.retryAt = Date.now() + Math.min(max, min * 2 ** (this.failures - 1));
   }
+}
+
+/** A TCP port nobody listens on right now, on this machine. */
+function freeHostPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '0.0.0.0', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The host of a remote URI (`qemu+ssh://root@rack2/system` → `rack2`), or '' for this machine. */
+export function remoteHost(uri: string): string {
+  const match = /^[a-z+]+:\/\/(?:[^@/]*@)?([^/:?]*)/.exec(uri);
+  return match?.[1] ?? '';
 }
 
 /** Addresses from `virsh domifaddr` output: `vnet0  52:54:00:…  ipv4  192.168.122.45/24`. */
