@@ -10,6 +10,7 @@ import type { Connector, ConnectorKind, ConnectorManifest, VmDescription, VmSpec
 import { chooseDomainType } from './accelerator.ts';
 import { isConnectionError, toTypedError, withTimeout } from './call.ts';
 import { buildDomainXml, readFiles, readOwnership } from './domain-xml.ts';
+import { buildSeed } from './nocloud.ts';
 import { VirshEventStream } from './virsh-events.ts';
 
 const run = promisify(execFile);
@@ -192,9 +193,11 @@ export class LibvirtConnector implements Connector {
     await mkdir(folder, { recursive: true, mode: 0o700 });
     try {
       const overlay = spec.image.kind === 'disk' ? await this.makeOverlay(spec, folder) : null;
+      // Disk images are cloud images: cloud-init reads the context and agent from a NoCloud seed.
+      const seed = spec.image.kind === 'disk' && !this.config.uri.startsWith('test') ? await buildSeed(folder, spec.name, spec.name, spec.context) : null;
       if (spec.image.kind === 'kernel') await this.checkReadable(spec.image.kernel, spec.image.initrd);
       const domainType = await chooseDomainType(spec.accelerator, this.config.uri);
-      const xml = buildDomainXml(spec, { overlay, seed: null, consoleLog: join(folder, 'console.log') }, domainType);
+      const xml = buildDomainXml(spec, { overlay, seed, consoleLog: join(folder, 'console.log') }, domainType);
       const domain = await this.call('define', (h) => h.domainDefineXML(xml), spec.name);
       try {
         await this.call('start', (h) => h.domainCreate(domain), spec.name);
