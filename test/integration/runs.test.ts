@@ -40,6 +40,7 @@ describe('runs and their orchestration (test driver, guests played by a harness)
     await box.services.runs.start();
   });
   afterEach(async () => {
+    await box.services.reconciler.stop();
     await box.services.runs.stop();
     await guests.close();
     await box.services.clouds.close();
@@ -190,6 +191,25 @@ describe('runs and their orchestration (test driver, guests played by a harness)
     expect(await run(id)).toMatchObject({ state: 'Done', upgrade: { to: good, state: 'switched' } });
     expect(await domainsOf(id)).toEqual([]);
     expect(box.services.reservations.all()).toHaveLength(1);
+  });
+
+  it('aborts a run whose VM is destroyed behind its back', async () => {
+    const id = (await deploy({ module: '/t/app', keepRunning: 'never' })).json<RunBody>().id;
+    await toReady(id);
+    const [victim] = await domainsOf(id);
+    const hypervisor = new Hypervisor({ uri: 'test:///default' });
+    await hypervisor.connectOpen();
+    const domain = await hypervisor.domainLookupByName(victim!);
+    await hypervisor.domainDestroy(domain);
+    await hypervisor.domainUndefine(domain);
+    await hypervisor.connectClose();
+    await box.services.reconciler.start(); // its first pass finds the VM gone
+    await box.services.runs.idle();
+    const ended = await run(id);
+    expect(ended.state).toBe('Aborted');
+    expect(ended.abort).toMatchObject({ source: 'reconciler', message: expect.stringContaining("VM vanished") });
+    expect(await domainsOf(id)).toEqual([]);
+    expect(box.services.reservations.all()).toEqual([]);
   });
 
   it('says plainly when no console log is kept for an instance', async () => {

@@ -170,7 +170,7 @@ export class Reconciler {
     const listed = await this.clouds.connector(cloudId).list();
     const byId = new Map(listed.map((domain) => [domain.nativeId, domain]));
     for (const vm of this.tracker.all().filter((record) => record.cloudId === cloudId && isLive(record))) {
-      if (this.tracker.isLaunching(vm.id)) continue;
+      if (this.tracker.isBusy(vm.id)) continue;
       const found = byId.get(vm.nativeId);
       if (!found) {
         const gone = await this.tracker.markGone(vm.id, vm.state === 'launching' ? 'launch interrupted' : 'vanished: no longer on its cloud');

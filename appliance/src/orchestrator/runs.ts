@@ -455,12 +455,14 @@ export class Runs {
   /** A VM vanished behind the appliance's back: its instance failed; the run aborts if it was running. */
   async vmVanished(runId: string, instanceName: string, reason: string): Promise<void> {
     const run = this.store.data.runs.find((candidate) => candidate.id === runId);
-    if (!run || isFinal(run.state) || run.state === 'Finalizing') return;
+    if (!run || isFinal(run.state) || run.state === 'Finalizing' || run.terminating) return;
+    const instance = run.instances.find((candidate) => candidate.name === instanceName);
+    // Only a VM the run still counts on matters; one being removed was meant to go.
+    if (!instance || (instance.state !== 'running' && instance.state !== 'launching')) return;
     await this.change(runId, 'appliance', (stored) => {
-      const instance = stored.instances.find((candidate) => candidate.name === instanceName);
-      if (!instance || instance.state === 'removed') return;
-      instance.state = 'failed';
-      instance.error = reason;
+      const target = instanceOf(stored, instanceName);
+      target.state = 'failed';
+      target.error = reason;
     });
     await this.abortRun(runId, { source: 'reconciler', message: `${instanceName}'s VM vanished: ${reason}`, by: 'appliance', at: this.now().toISOString() });
   }

@@ -16,6 +16,8 @@ import type { Store } from '../store/store.ts';
 export class VmTracker {
   /** Records whose launch is under way in this process; a `launching` record not here was interrupted. */
   private readonly launching = new Set<string>();
+  /** Records being terminated by this process: their disappearance is expected, not a vanishing. */
+  private readonly terminating = new Set<string>();
 
   constructor(
     private readonly store: Store<MainDocument>,
@@ -40,6 +42,11 @@ export class VmTracker {
 
   isLaunching(id: string): boolean {
     return this.launching.has(id);
+  }
+
+  /** Is a launch or a termination of this record under way in this process? */
+  isBusy(id: string): boolean {
+    return this.launching.has(id) || this.terminating.has(id);
   }
 
   /** Records, launches, and records what the cloud says; a failed launch leaves a gone record. */
@@ -91,14 +98,19 @@ export class VmTracker {
   async terminate(id: string): Promise<VmRecord> {
     const vm = this.get(id);
     if (!isLive(vm)) return vm;
-    await this.clouds.connector(vm.cloudId).terminate([vm.nativeId]);
-    return this.markGone(id, 'terminated');
+    this.terminating.add(id);
+    try {
+      await this.clouds.connector(vm.cloudId).terminate([vm.nativeId]);
+      return await this.markGone(id, 'terminated');
+    } finally {
+      this.terminating.delete(id);
+    }
   }
 
   /** A pushed lifecycle event; events about VMs Bivouac does not know are ignored here. */
   async applyEvent(cloudId: string, event: VmEvent): Promise<VmRecord | null> {
     const vm = this.findByNative(cloudId, event.nativeId);
-    if (!vm || vm.state === 'launching') return null; // launch() records the outcome itself
+    if (!vm || vm.state === 'launching' || this.terminating.has(vm.id)) return null; // launch() and terminate() record the outcome themselves
     if (event.state === 'gone') return this.markGone(vm.id, `vanished: ${event.event}`);
     if (vm.state === event.state) return vm;
     return this.update(vm.id, { state: event.state });
