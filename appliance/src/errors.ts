@@ -131,6 +131,14 @@ export const errorRegistry = {
     status: 404,
     description: 'No console log is kept here for this instance (not launched yet, or on a remote cloud).',
   },
+  BAD_BUNDLE: {
+    status: 422,
+    description: 'The bundle is malformed, altered or unsafe; the message names the entry. Nothing was installed.',
+  },
+  UNTRUSTED_BUNDLE: {
+    status: 422,
+    description: 'The bundle is unsigned or signed by a publisher the box does not trust, and unsigned bundles are not allowed.',
+  },
   PARAM_NOT_SET: {
     status: 404,
     description: 'The runtime parameter is not set (after waiting, if a wait was asked).',
