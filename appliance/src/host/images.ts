@@ -80,9 +80,20 @@ export class ImageStore {
     return image;
   }
 
-  /** What a connector needs to boot from a ready image. */
-  bootImage(id: string): BootImage {
-    const image = this.get(id);
+  /**
+   * A ready image by id, or by name (modules from bundles name their images, since ids differ
+   * from box to box).
+   */
+  find(idOrName: string): StoredImage | undefined {
+    const images = this.store.data.images;
+    return images.find((image) => image.id === idOrName) ?? images.find((image) => image.name === idOrName && image.status === 'ready');
+  }
+
+  /** What a connector needs to boot from a ready image (by id or name). */
+  bootImage(idOrName: string): BootImage {
+    const image = this.find(idOrName);
+    if (!image) throw new BivouacError('BAD_IMAGE', `No base image "${idOrName}" in the image store; import it first.`, { image: idOrName });
+    const id = image.id;
     if (image.status !== 'ready') throw new BivouacError('BAD_IMAGE', `Image ${image.name} is not ready (${image.status}).`, { image: id, status: image.status });
     const folder = join(this.options.directory, id);
     return image.kind === 'disk'

@@ -459,12 +459,15 @@ export class Runs {
     const instance = run.instances.find((candidate) => candidate.name === instanceName);
     // Only a VM the run still counts on matters; one being removed was meant to go.
     if (!instance || (instance.state !== 'running' && instance.state !== 'launching')) return;
+    const abort: AbortReason = { source: 'reconciler', message: `${instanceName}'s VM vanished: ${reason}`, by: 'appliance', at: this.now().toISOString() };
+    // One step: the abort's reason is the vanishing, not the failed instance it leaves.
     await this.change(runId, 'appliance', (stored) => {
       const target = instanceOf(stored, instanceName);
       target.state = 'failed';
       target.error = reason;
+      setAbort(stored, abort, this.now());
     });
-    await this.abortRun(runId, { source: 'reconciler', message: `${instanceName}'s VM vanished: ${reason}`, by: 'appliance', at: this.now().toISOString() });
+    await this.plan(runId);
   }
 
   /** Does a live run hold this reservation? */
@@ -475,12 +478,7 @@ export class Runs {
   // ---- the machine ----
 
   private async abortRun(id: string, reason: AbortReason): Promise<void> {
-    await this.change(id, reason.by, (run) => {
-      if (isFinal(run.state) || run.abort) return;
-      run.abort = firstAbort(run.abort, reason);
-      run.params['run:abort'] = reason.message;
-      log(run, reason.by, 'abort', `${reason.source}: ${reason.message}`, this.now());
-    });
+    await this.change(id, reason.by, (run) => setAbort(run, reason, this.now()));
     await this.plan(id);
   }
 
@@ -525,9 +523,8 @@ export class Runs {
   private nextState(run: StoredRun): RunState | null {
     if (isFinal(run.state)) return null;
     const failing = nodeBeyondFailures(run);
-    if (failing && !run.abort && !run.terminating) {
-      run.abort = { source: 'launch', message: `node ${failing.name} has more failed instances than its maxFailures (${failing.maxFailures})`, by: 'appliance', at: this.now().toISOString() };
-      run.params['run:abort'] = run.abort.message;
+    if (failing && !run.terminating) {
+      setAbort(run, { source: 'launch', message: `node ${failing.name} has more failed instances than its maxFailures (${failing.maxFailures})`, by: 'appliance', at: this.now().toISOString() }, this.now());
     }
     if (run.state === 'Finalizing') {
       const left = run.instances.some(holdsVm);
@@ -582,7 +579,8 @@ export class Runs {
       target.state = 'launching';
       target.tokenHash = hashSecret(token);
     });
-    const imageId = node.nativeImages.libvirt?.imageId ?? null;
+    const imageRef = node.nativeImages.libvirt?.imageId ?? null;
+    const imageId = imageRef ? (this.images.find(imageRef)?.id ?? imageRef) : null;
     try {
       if (!imageId) throw new BivouacError('BAD_IMAGE', `Node ${node.name} has no libvirt image (nativeImages.libvirt.imageId).`, { node: node.name });
       const spec: VmSpec = {
@@ -824,6 +822,14 @@ export function vmName(runId: string, instance: string): string {
 function nodeNameOf(path: string): string {
   const last = (path.split('/').at(-1) ?? 'node').toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '');
   return last.slice(0, 32) || 'node';
+}
+
+/** Records the first abort of a live run; later ones change nothing. */
+function setAbort(run: StoredRun, reason: AbortReason, now: Date): void {
+  if (isFinal(run.state) || run.abort) return;
+  run.abort = firstAbort(run.abort, reason);
+  run.params['run:abort'] = reason.message;
+  log(run, reason.by, 'abort', `${reason.source}: ${reason.message}`, now);
 }
 
 function log(run: StoredRun, actor: string, action: string, detail: string, now: Date): void {
