@@ -15,18 +15,10 @@ import { createServices } from '../../appliance/src/app.ts';
 import { EventLog } from '../../appliance/src/store/event-log.ts';
 import { openStore } from '../../appliance/src/store/open-store.ts';
 import { vmSpec } from '../fixtures/vm-spec.ts';
+import { emit, median } from './lib.ts';
 
 const vms = 8;
 const rounds = 5;
-
-function emit(name: string, value: number, unit: string, target: string | null): void {
-  process.stdout.write(`BENCH ${JSON.stringify({ name, value: Math.round(value * 100) / 100, unit, target })}\n`);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 const names = (round: number) => Array.from({ length: vms }, (_, i) => `bvc-bench${round}-web-${i + 1}`);
 

@@ -9,15 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { as, makeAppliance, setupAdmin } from '../fixtures/appliance.ts';
 import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.ts';
 import type { StoredRun } from '../../appliance/src/domain/runs.ts';
-
-function emit(name: string, value: number, unit: string, target: string | null): void {
-  process.stdout.write(`BENCH ${JSON.stringify({ name, value: Math.round(value * 100) / 100, unit, target })}\n`);
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
+import { emit, percentile } from './lib.ts';
 
 const box = await makeAppliance({ runs: { tickMs: 1000, concurrency: 8 } });
 const admin = await setupAdmin(box.app);
