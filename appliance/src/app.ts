@@ -13,7 +13,8 @@ import { registerEventStream } from './api/routes/event-routes.ts';
 import { capacityHandlers } from './api/routes/capacity-routes.ts';
 import { cloudHandlers } from './api/routes/cloud-routes.ts';
 import { imageHandlers } from './api/routes/image-routes.ts';
-import { moduleHandlers } from './api/routes/module-routes.ts';
+import { appHandlers, registerAppFiles } from './api/routes/app-routes.ts';
+import { moduleHandlers, parseContent } from './api/routes/module-routes.ts';
 import { agentHandlers, runHandlers } from './api/routes/run-routes.ts';
 import { vmHandlers } from './api/routes/vm-routes.ts';
 import { sessionHandlers } from './api/routes/session-routes.ts';
@@ -24,6 +25,7 @@ import { Clouds } from './connectors/clouds.ts';
 import { isDryRunUri } from './connectors/libvirt/default-uri.ts';
 import { libvirtKind } from './connectors/libvirt/libvirt-connector.ts';
 import { ConnectorRegistry } from './connectors/registry.ts';
+import { Apps } from './catalog/apps.ts';
 import { Modules } from './catalog/modules.ts';
 import { ImageStore } from './host/images.ts';
 import { Reconciler, type ReconcilerOptions } from './orchestrator/reconciler.ts';
@@ -47,6 +49,7 @@ export interface Services {
   images: ImageStore;
   modules: Modules;
   runs: Runs;
+  apps: Apps;
   /** The box's hypervisor is libvirt's test driver: no real VMs (shown as a banner). */
   isDryRun: boolean;
   tlsFingerprint: string | null;
@@ -73,6 +76,8 @@ export interface ServiceOptions {
   imageDir?: string;
   /** Free-space check of the image store (tests). */
   imageFreeBytes?: (directory: string) => Promise<number>;
+  /** Where installed apps keep their assets; a temporary folder by default. */
+  appsDir?: string;
   /** Where guests reach the appliance (user-mode networking: the host's loopback is 10.0.2.2). */
   agentUrl?: string;
   /** Orchestrator tuning (tests). */
@@ -123,6 +128,7 @@ export function createServices(options: ServiceOptions): Services {
     images,
     modules,
     runs,
+    apps: new Apps(options.store, options.events, modules, images, reservations, runs, { directory: options.appsDir ?? join(tmpdir(), 'bivouac-apps'), parseContent }),
     isDryRun: isDryRunUri(libvirtUri),
     tlsFingerprint: options.tlsFingerprint ?? null,
     heartbeatMs: (options.heartbeatSeconds ?? 15) * 1000,
@@ -187,7 +193,9 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     ...moduleHandlers(services.modules),
     ...runHandlers(services.runs),
     ...agentHandlers(services.runs),
+    ...appHandlers(services.apps),
   }, (bearer) => services.runs.authenticateAgent(bearer));
+  registerAppFiles(app, services.accounts, services.apps);
   const closeStreams = registerEventStream(app, {
     accounts: services.accounts,
     events: services.events,

@@ -139,6 +139,10 @@ export const errorRegistry = {
     status: 422,
     description: 'The bundle is unsigned or signed by a publisher the box does not trust, and unsigned bundles are not allowed.',
   },
+  PREFLIGHT_FAILED: {
+    status: 409,
+    description: 'A pre-flight check failed (capacity, base image, placement); details.checks says which and what is missing.',
+  },
   PARAM_NOT_SET: {
     status: 404,
     description: 'The runtime parameter is not set (after waiting, if a wait was asked).',

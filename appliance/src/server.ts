@@ -85,11 +85,13 @@ export async function start(): Promise<void> {
     libvirtUri: hypervisor.uri,
     vmDir: join(config.dataDir, 'vms'),
     imageDir: join(config.dataDir, 'images'),
+    appsDir: join(config.dataDir, 'apps'),
     reconciler: { log: (level, details, message) => logger[level](details, message) },
     agentUrl: agentUrlOf(config),
     runs: { publicHost: publicHostOf(config) },
   });
   await services.images.recover();
+  await services.apps.recover();
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.
   void services.reconciler.start();
   await services.runs.start();

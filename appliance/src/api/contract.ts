@@ -246,6 +246,62 @@ export const contract = {
     method: 'POST', path: '/agent/log', tag: 'agent', auth: 'agent', status: 204,
     summary: 'Recipe output for the run log', body: s.AgentLog, response: s.Empty,
   },
+  listApps: {
+    method: 'GET', path: '/apps', tag: 'apps', auth: 'user',
+    summary: 'The app store: published apps, latest version each', response: s.AppSummary.array(),
+  },
+  getApp: {
+    method: 'GET', path: '/apps/:id', tag: 'apps', auth: 'user',
+    summary: 'An app: description, screenshots, its deploy form and cloud choices', params: s.AppIdParams, response: s.AppDetail,
+  },
+  appSources: {
+    method: 'GET', path: '/apps/sources', tag: 'apps', auth: 'admin',
+    summary: 'Bundles (*.bvc) found on mounted removable media', response: s.BundleSource.array(),
+  },
+  importApp: {
+    method: 'POST', path: '/apps/import', tag: 'apps', auth: 'admin', status: 201,
+    summary: 'Install a bundle from a file on the box (a USB stick): verified, all or nothing', body: s.ImportApp, response: s.InstalledApp,
+  },
+  uploadApp: {
+    method: 'POST', path: '/apps/upload', tag: 'apps', auth: 'admin', status: 201, upload: true,
+    summary: 'Install a bundle sent as the raw request body', response: s.InstalledApp,
+  },
+  preflightApp: {
+    method: 'POST', path: '/apps/:id/preflight', tag: 'apps', auth: 'user',
+    summary: 'What deploying needs, checked before anything starts: capacity, base images, placement', params: s.AppIdParams, body: s.Placement, response: s.Preflight,
+  },
+  deployApp: {
+    method: 'POST', path: '/apps/:id/deploy', tag: 'apps', auth: 'user', status: 201,
+    summary: 'Deploy an app with its form values (after the same pre-flight)', params: s.AppIdParams, body: s.DeployApp, response: s.RunView,
+  },
+  publishApp: {
+    method: 'POST', path: '/apps/publish', tag: 'apps', auth: 'admin', status: 201,
+    summary: 'Publish a module version as an app (a new version of it if the id exists)', body: s.PublishApp, response: s.AppDetail,
+  },
+  setAppPublished: {
+    method: 'PUT', path: '/apps/:id/published', tag: 'apps', auth: 'admin',
+    summary: 'Publish or unpublish an app', params: s.AppIdParams, body: s.SetPublished, response: s.SetPublished,
+  },
+  listPublishers: {
+    method: 'GET', path: '/publishers', tag: 'apps', auth: 'admin',
+    summary: 'Trusted publisher keys', response: s.Publisher.array(),
+  },
+  trustPublisher: {
+    method: 'POST', path: '/publishers', tag: 'apps', auth: 'admin', status: 201,
+    summary: 'Trust a publisher key', body: s.TrustPublisher, response: s.Publisher,
+  },
+  distrustPublisher: {
+    method: 'DELETE', path: '/publishers/:id', tag: 'apps', auth: 'admin', status: 204,
+    summary: 'Stop trusting a publisher key', params: s.KeyIdParams, response: s.Empty,
+  },
+  getBundleSettings: {
+    method: 'GET', path: '/settings/bundles', tag: 'apps', auth: 'admin',
+    summary: 'Whether unsigned bundles may install', response: s.BundleSettings,
+  },
+  setBundleSettings: {
+    method: 'PUT', path: '/settings/bundles', tag: 'apps', auth: 'admin',
+    summary: 'Allow or refuse unsigned bundles', body: s.BundleSettings, response: s.BundleSettings,
+  },
   listVms: {
     method: 'GET', path: '/vms', tag: 'clouds', auth: 'user',
     summary: 'VMs Bivouac launched, and (for administrators) unknown and foreign VMs on its clouds',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FormField } from '../catalog/manifest.ts';
 import { actions, roles } from '../domain/access.ts';
 import { parameterTypes, recipeNames } from '../domain/modules.ts';
 import { keepRunningPolicies, runStates } from '../domain/run-states.ts';
@@ -344,3 +345,57 @@ export const AgentContext = z.object({
   ports: z.array(z.object({ name: z.string(), port: z.number(), protocol: z.string() })),
 });
 export const ScaleRun = z.strictObject({ node: z.string().max(64), multiplicity: z.number().int().min(0).max(64) });
+
+const AppId = z.string().regex(/^[a-z][a-z0-9-]{1,63}$/, 'must be lowercase letters, digits and "-"');
+export const AppIdParams = z.strictObject({ id: AppId });
+export const AppSummary = z.object({
+  id: AppId,
+  version: z.string(),
+  title: z.string(),
+  summary: z.string(),
+  categories: z.array(z.string()),
+  publisher: z.string(),
+  signed: z.boolean(),
+  iconUrl: z.string().nullable(),
+  requires: z.array(z.object({ image: z.string(), hint: z.string() })),
+  published: z.boolean(),
+});
+export const AppDetail = AppSummary.extend({
+  description: z.string(),
+  screenshotUrls: z.array(z.string()),
+  form: z.array(FormField),
+  clouds: z.record(z.string(), z.enum(['box', 'any'])),
+  module: z.string().describe('The exact module version it deploys'),
+  versions: z.array(z.object({ version: z.string(), installedAt: z.string(), signed: z.boolean() })),
+});
+export const ImportApp = z.strictObject({ path: z.string().startsWith('/', 'must be an absolute path on the box').max(4096) });
+export const InstalledApp = z.object({ app: AppSummary, warning: z.string().nullable().describe('Set when the bundle was unsigned or its publisher untrusted') });
+export const BundleSource = z.object({ path: z.string(), sizeBytes: z.number() });
+export const Placement = z.strictObject({
+  placement: z.record(z.string().max(64), Id).default({}),
+  multiplicity: z.record(z.string().max(64), z.number().int().min(0).max(64)).default({}),
+});
+export const DeployApp = Placement.extend({
+  title: z.string().trim().max(200).optional(),
+  parameters: z.record(z.string().max(140), z.string().max(4096)).default({}),
+});
+export const Preflight = z.object({
+  ok: z.boolean(),
+  checks: z.array(z.object({ check: z.string(), ok: z.boolean(), message: z.string(), details: z.record(z.string(), z.unknown()) })),
+  footprint: z.object({ vms: z.number(), vcpu: z.number(), memoryMiB: z.number(), diskGiB: z.number() }),
+});
+export const PublishApp = z.strictObject({
+  id: AppId,
+  module: ModuleRef,
+  title: z.string().trim().min(1).max(100),
+  summary: z.string().trim().min(1).max(200),
+  description: z.string().max(20_000).default(''),
+  categories: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/)).max(10).default([]),
+  form: z.array(FormField).max(50).default([]),
+});
+export const SetPublished = z.strictObject({ published: z.boolean() });
+export const ExportQuery = z.strictObject({ images: z.enum(['true', 'false']).default('false').describe('include the base images the app uses') });
+export const Publisher = z.object({ keyId: z.string(), publicKey: z.string(), name: z.string(), addedAt: z.string() });
+export const TrustPublisher = z.strictObject({ name: z.string().trim().min(1).max(100), publicKey: z.string().max(100).describe('base64 of the raw 32-byte ed25519 public key') });
+export const KeyIdParams = z.strictObject({ id: z.string().regex(/^[0-9a-f]{16}$/, 'must be a 16-hex-digit key id') });
+export const BundleSettings = z.strictObject({ allowUnsigned: z.boolean().describe('install bundles that are unsigned or signed by an untrusted publisher, with a warning') });

@@ -17,6 +17,11 @@ import type { MainDocument, ModuleVersion, StoredModule } from '../store/documen
 import type { EventLog } from '../store/event-log.ts';
 import type { Store } from '../store/store.ts';
 
+export interface PreparedSave {
+  apply(document: MainDocument): ModuleView[];
+  announce(saved: ModuleView[]): void;
+}
+
 /** One version as the API shows it. */
 export interface ModuleView {
   path: string;
@@ -112,13 +117,43 @@ export class Modules {
    * them in one durable step: all or nothing.
    */
   private async saveAll(subject: Subject, pending: Map<string, ModuleContent>, message: string): Promise<ModuleView[]> {
+    const prepared = this.prepare(subject, pending, message, { pin: false });
+    const saved = await this.store.update((document) => prepared.apply(document));
+    prepared.announce(saved);
+    return saved;
+  }
+
+  /**
+   * Checks a set of modules against the tree as it would be with all of them saved, and returns
+   * the change to apply inside a store update (so a caller can add its own to the same durable
+   * step). With `pin`, references between these modules are pinned to the versions being saved
+   * and a module identical to its latest version is not saved again.
+   */
+  prepare(subject: Subject, pending: Map<string, ModuleContent>, message: string, options: { pin: boolean }): PreparedSave {
     const paths = [...pending.keys()].sort((a, b) => a.split('/').length - b.split('/').length);
     for (const path of paths) {
       this.authorize(subject, path, pending.get(path)!, pending);
       this.check(path, pending.get(path)!, pending);
     }
-    const saved = await this.store.update((document) =>
-      paths.map((path) => {
+    const apply = (document: MainDocument): ModuleView[] => {
+      const versionOf = new Map<string, number>();
+      const contents = new Map(paths.map((path) => [path, structuredClone(pending.get(path)!)]));
+      if (options.pin) {
+        // Decide versions in dependency order: a module's own version depends on those it names.
+        const undecided = new Set(paths);
+        while (undecided.size > 0) {
+          const ready = [...undecided].filter((path) => referencesOf(contents.get(path)!).every((reference) => !undecided.has(reference) || reference === path));
+          for (const path of ready.length > 0 ? ready : [...undecided]) {
+            const existing = document.modules.find((candidate) => candidate.path === path && !candidate.deleted);
+            const latest = existing?.versions.at(-1);
+            const content = pinned(contents.get(path)!, versionOf, paths, document);
+            versionOf.set(path, latest && sameContent(latest.content, content) ? latest.version : (existing?.versions.length ?? 0) + 1);
+            contents.set(path, content);
+            undecided.delete(path);
+          }
+        }
+      }
+      return paths.map((path) => {
         let module = document.modules.find((candidate) => candidate.path === path && !candidate.deleted);
         if (!module) {
           const parentPath = path.slice(0, path.lastIndexOf('/'));
@@ -126,15 +161,19 @@ export class Modules {
           module = { path, owner: subject.userId, acl: parent ? structuredClone(parent.acl) : [], deleted: false, versions: [] };
           document.modules.push(module);
         }
-        const version: ModuleVersion = { version: module.versions.length + 1, author: subject.userId, time: this.now().toISOString(), message, content: structuredClone(pending.get(path)!) };
+        const latest = module.versions.at(-1);
+        if (options.pin && latest && sameContent(latest.content, contents.get(path)!)) return view(module, latest);
+        const version: ModuleVersion = { version: module.versions.length + 1, author: subject.userId, time: this.now().toISOString(), message, content: contents.get(path)! };
         module.versions.push(version);
         return view(module, version);
-      }),
-    );
-    for (const module of saved) {
-      this.events.append({ type: 'module.saved', subject: { kind: 'module', id: module.path }, access: access(module), data: { path: module.path, version: module.version, kind: module.kind } });
-    }
-    return saved;
+      });
+    };
+    const announce = (saved: ModuleView[]): void => {
+      for (const module of saved) {
+        this.events.append({ type: 'module.saved', subject: { kind: 'module', id: module.path }, access: access(module), data: { path: module.path, version: module.version, kind: module.kind } });
+      }
+    };
+    return { apply, announce };
   }
 
   private authorize(subject: Subject, path: string, content: ModuleContent, pending: Map<string, ModuleContent>): void {
@@ -200,6 +239,11 @@ export class Modules {
    * `parse` validates each content at the edge.
    */
   async import(subject: Subject, yamlText: string, message: string, parse: ContentParser): Promise<ModuleView[]> {
+    return this.saveAll(subject, this.parseStream(yamlText, parse), message);
+  }
+
+  /** The modules of a YAML stream (one `{ path, content }` document each), each content validated. */
+  parseStream(yamlText: string, parse: ContentParser): Map<string, ModuleContent> {
     const documents = parseAllDocuments(yamlText);
     const entries = (Array.isArray(documents) ? documents : [documents]).map((document, index) => {
       if (document.errors.length > 0) throw invalid(`documents.${index}`, `YAML error: ${document.errors[0]!.message}`);
@@ -218,7 +262,7 @@ export class Modules {
       if (pending.has(entry.path)) throw invalid('documents', `${entry.path} appears twice.`);
       pending.set(entry.path, entry.content);
     }
-    return this.saveAll(subject, pending, message);
+    return pending;
   }
 
   private check(path: string, content: ModuleContent, pending: Map<string, ModuleContent>): void {
@@ -265,6 +309,32 @@ export class Modules {
     if (!canAccess(subject, module, action)) throw forbidden(path, action);
     return module;
   }
+}
+
+/** Paths of the modules a content names (floating references only). */
+function referencesOf(content: ModuleContent): string[] {
+  const references = content.kind === 'image' ? [content.parent] : content.kind === 'deployment' ? content.nodes.map((node) => node.image) : [];
+  return references.filter((reference): reference is string => reference !== null && !reference.includes('@'));
+}
+
+function sameContent(a: ModuleContent, b: ModuleContent): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * The content with floating references to modules of the same set pinned to the versions being
+ * saved (`/apps/web` → `/apps/web@3`), so an installed app always deploys what it shipped with.
+ */
+function pinned(content: ModuleContent, versionOf: Map<string, number>, paths: string[], document: MainDocument): ModuleContent {
+  const pin = (reference: string): string => {
+    if (reference.includes('@') || !paths.includes(reference)) return reference;
+    const known = versionOf.get(reference);
+    const fallback = (document.modules.find((module) => module.path === reference && !module.deleted)?.versions.length ?? 0) + 1;
+    return `${reference}@${known ?? fallback}`;
+  };
+  if (content.kind === 'image') return { ...content, parent: content.parent === null ? null : pin(content.parent) };
+  if (content.kind === 'deployment') return { ...content, nodes: content.nodes.map((node) => ({ ...node, image: pin(node.image) })) };
+  return content;
 }
 
 function view(module: StoredModule, version: ModuleVersion): ModuleView {

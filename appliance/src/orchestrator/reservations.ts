@@ -6,6 +6,7 @@ import {
   usage,
   type Amounts,
   type Quota,
+  type Refusal,
   type Reservation,
   type Usage,
 } from '../domain/capacity.ts';
@@ -118,6 +119,11 @@ export class Reservations {
 
   quotaOf(userId: string): Quota {
     return this.store.data.quotas[userId] ?? {};
+  }
+
+  /** Would `amounts` fit for `owner` right now? The refusal if not, without reserving anything. */
+  check(owner: string, amounts: Amounts): Refusal | null {
+    return findRefusal(this.box, this.store.data.quotas[owner], this.store.data.reservations, owner, amounts);
   }
 
   report(): CapacityReport {

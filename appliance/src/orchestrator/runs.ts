@@ -208,6 +208,12 @@ export class Runs {
     return this.get(subject, id);
   }
 
+  /** The nodes a deployment of `reference` would have, without deploying (pre-flight). */
+  resolve(subject: Subject, reference: string, placement: Record<string, string>, multiplicity: Record<string, number>): RunNode[] {
+    const module = this.modules.get(subject, reference);
+    return this.resolveNodes(module.path, module.version, module.content, { module: reference, parameters: {}, placement, multiplicity, tags: [], keepRunning: 'always' });
+  }
+
   get(subject: Subject, id: string, action: Action = 'view'): StoredRun {
     const run = this.store.data.runs.find((candidate) => candidate.id === id);
     if (!run || !canAccess(subject, access(run), 'view')) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });

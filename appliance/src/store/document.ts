@@ -2,6 +2,7 @@ import type { AclRule } from '../domain/access.ts';
 import type { Quota, Reservation } from '../domain/capacity.ts';
 import type { ModuleContent } from '../domain/modules.ts';
 import type { StoredRun } from '../domain/runs.ts';
+import type { StoredApp, TrustedPublisher } from '../catalog/apps.ts';
 import type { User } from '../domain/users.ts';
 import type { VmRecord } from '../domain/vms.ts';
 
@@ -50,6 +51,11 @@ export interface MainDocument {
   runs: StoredRun[];
   /** The orchestrator's pending work; a job leaves only once done. */
   jobs: StoredJob[];
+  /** The app store: installed and published apps with their versions. */
+  apps: StoredApp[];
+  /** Publisher keys whose signed bundles install. */
+  publishers: TrustedPublisher[];
+  settings: { allowUnsignedBundles: boolean };
 }
 
 export interface StoredJob {

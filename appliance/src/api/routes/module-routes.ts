@@ -6,7 +6,7 @@ import { signedIn, type Handlers } from '../register-routes.ts';
 import { ModuleContent } from '../schemas.ts';
 
 /** Validates a module document read from YAML with the same schema as the JSON API. */
-function parseContent(value: unknown, field: string): Content {
+export function parseContent(value: unknown, field: string): Content {
   const result = ModuleContent.safeParse(value);
   if (result.success) return result.data as Content;
   const error = validationError('body', result.error);

@@ -1,0 +1,114 @@
+import type { FastifyInstance } from 'fastify';
+import { createReadStream } from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
+import type { Apps, AppVersion, StoredApp } from '../../catalog/apps.ts';
+import { publisherKey } from '../../catalog/bundle.ts';
+import { BivouacError } from '../../errors.ts';
+import type { Accounts } from '../auth/accounts.ts';
+import { authenticate } from '../auth/request-auth.ts';
+import { apiPrefix, signedIn, type Handlers } from '../register-routes.ts';
+import { visibleParams } from '../../domain/runs.ts';
+
+type AppHandlers =
+  | 'listApps' | 'getApp' | 'appSources' | 'importApp' | 'uploadApp' | 'preflightApp' | 'deployApp' | 'publishApp'
+  | 'setAppPublished' | 'listPublishers' | 'trustPublisher' | 'distrustPublisher' | 'getBundleSettings' | 'setBundleSettings';
+
+const assetUrl = (app: StoredApp, version: AppVersion, file: string): string => `${apiPrefix}/apps/${app.id}/assets/${version.version}/${file}`;
+
+function summary(app: StoredApp, version: AppVersion) {
+  const { manifest } = version;
+  return {
+    id: app.id,
+    version: version.version,
+    title: manifest.app.title,
+    summary: manifest.app.summary,
+    categories: manifest.app.categories,
+    publisher: manifest.app.publisher,
+    signed: version.signed,
+    iconUrl: manifest.app.icon ? assetUrl(app, version, manifest.app.icon) : null,
+    requires: manifest.deploy.requires,
+    published: app.published,
+  };
+}
+
+function detail(app: StoredApp) {
+  const version = app.versions.at(-1)!;
+  const { manifest } = version;
+  return {
+    ...summary(app, version),
+    description: manifest.app.description,
+    screenshotUrls: manifest.app.screenshots.map((file) => assetUrl(app, version, file)),
+    form: manifest.deploy.form,
+    clouds: manifest.deploy.clouds,
+    module: `${version.modules[0]!.path}@${version.modules[0]!.version}`,
+    versions: app.versions.map((candidate) => ({ version: candidate.version, installedAt: candidate.installedAt, signed: candidate.signed })),
+  };
+}
+
+/** The app store: listing, install, pre-flight, deploy, publishing and trust. */
+export function appHandlers(apps: Apps): Pick<Handlers, AppHandlers> {
+  const installed = (result: { app: StoredApp; version: AppVersion; warning: string | null }) => ({ app: summary(result.app, result.version), warning: result.warning });
+  return {
+    listApps: async () => apps.list().map(({ app, latest }) => summary(app, latest)),
+    getApp: async ({ params }) => detail(apps.get(params.id)),
+    appSources: async () => apps.removableBundles(),
+    importApp: async ({ body }, context) => {
+      const stream = createReadStream(body.path);
+      await new Promise<void>((resolve, reject) => {
+        stream.once('open', () => resolve());
+        stream.once('error', (error) => reject(new BivouacError('BAD_BUNDLE', `Cannot read ${body.path}: ${error.message}`, { path: body.path })));
+      });
+      return installed(await apps.install(signedIn(context).subject, stream, body.path));
+    },
+    uploadApp: async (_input, context) => installed(await apps.install(signedIn(context).subject, context.request.body as Readable, 'upload')),
+    preflightApp: async ({ params, body }, context) => apps.preflight(signedIn(context).subject, params.id, body),
+    deployApp: async ({ params, body }, context) => {
+      const run = await apps.deploy(signedIn(context).subject, params.id, body);
+      return { ...run, params: visibleParams(run) };
+    },
+    publishApp: async ({ body }, context) => detail(await apps.publish(signedIn(context).subject, body)),
+    setAppPublished: async ({ params, body }) => {
+      await apps.setPublished(params.id, body.published);
+      return body;
+    },
+    listPublishers: async () => [...apps.publishers()],
+    trustPublisher: async ({ body }) => apps.trust(body.name, publisherKey(body.publicKey)),
+    distrustPublisher: async ({ params }) => {
+      await apps.distrust(params.id);
+      return null;
+    },
+    getBundleSettings: async () => ({ allowUnsigned: apps.allowUnsigned }),
+    setBundleSettings: async ({ body }) => {
+      await apps.setAllowUnsigned(body.allowUnsigned);
+      return body;
+    },
+  };
+}
+
+/**
+ * The two binary routes of the store: an app's icon and screenshots, and the export of an app
+ * as a signed bundle (a download). Signed-in users only; exports for administrators.
+ */
+export function registerAppFiles(app: FastifyInstance, accounts: Accounts, apps: Apps): void {
+  app.get(`${apiPrefix}/apps/:id/assets/:version/*`, async (request, reply) => {
+    if (!authenticate(accounts, request)) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
+    const { id, version, '*': file } = request.params as { id: string; version: string; '*': string };
+    const path = apps.assetPath(id, version, file);
+    const type = file.endsWith('.svg') ? 'image/svg+xml' : file.endsWith('.png') ? 'image/png' : file.endsWith('.jpg') || file.endsWith('.jpeg') ? 'image/jpeg' : 'application/octet-stream';
+    return reply.header('content-type', type).header('cache-control', 'private, max-age=86400').send(createReadStream(path));
+  });
+  app.get(`${apiPrefix}/apps/:id/export`, async (request, reply) => {
+    const principal = authenticate(accounts, request);
+    if (!principal) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
+    if (principal.subject.role !== 'admin') throw new BivouacError('FORBIDDEN', 'Only an administrator may do this.', { requiredRole: 'admin' });
+    const { id } = request.params as { id: string };
+    const withImages = (request.query as { images?: string }).images === 'true';
+    const found = apps.get(id);
+    const out = new PassThrough();
+    void apps.export(id, out, withImages).catch((error: unknown) => out.destroy(error as Error));
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-disposition', `attachment; filename="${found.id}-${found.versions.at(-1)!.version}.bvc"`)
+      .send(out);
+  });
+}

@@ -1,0 +1,233 @@
+import { existsSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { sep } from 'node:path';
+import si from 'systeminformation';
+import { isValidMetricName, type HistoryRecorder } from '../store/history.ts';
+
+/**
+ * Host metrics from systeminformation. Every figure is either measured or null ("not
+ * available"): a host without a temperature sensor reports null, never a guess, and rates need
+ * two samples, so the first sample has none.
+ */
+
+/** Byte counters of the counted interfaces, kept between samples to turn them into rates. */
+export interface NetworkCounters {
+  timeMs: number;
+  rxBytes: number;
+  txBytes: number;
+}
+
+export interface HostSample {
+  timeMs: number;
+  /** Busy share of all CPUs since the previous sample, 0–100. */
+  cpuPercent: number | null;
+  /** Memory in use (total minus available: caches the kernel can drop do not count). */
+  memory: { usedBytes: number; totalBytes: number } | null;
+  /** The file system holding the data directory. */
+  disk: { mount: string; usedBytes: number; totalBytes: number } | null;
+  /** Physical interfaces (no loopback, bridge, tap or veth), summed, bytes per second. */
+  network: { rxBytesPerSecond: number | null; txBytesPerSecond: number | null; counters: NetworkCounters } | null;
+  /** The CPU package temperature in °C when the host exposes a sensor. */
+  temperatureCelsius: number | null;
+}
+
+/** One VM's use, from libvirt (CPU time delta between two reads, and the domain's memory). */
+export interface VmUsage {
+  vmId: string;
+  cpuPercent: number | null;
+  memoryMiB: number | null;
+}
+
+export type VmUsageSource = () => Promise<VmUsage[]>;
+
+export interface SampleHostOptions {
+  dataDir: string;
+  /** The counters of the previous sample; without them the rates are null. */
+  previous?: NetworkCounters | null;
+  now?: () => number;
+}
+
+/** Reads the host once; each part that fails or is missing becomes null on its own. */
+export async function sampleHost(options: SampleHostOptions): Promise<HostSample> {
+  const timeMs = (options.now ?? Date.now)();
+  const [load, memory, disk, network, temperature] = await Promise.all([
+    si.currentLoad().catch(() => null),
+    si.mem().catch(() => null),
+    diskOf(options.dataDir).catch(() => null),
+    networkCounters(timeMs).catch(() => null),
+    si.cpuTemperature().catch(() => null),
+  ]);
+  return {
+    timeMs,
+    cpuPercent: load && isFiniteNumber(load.currentLoad) ? clamp(load.currentLoad, 0, 100) : null,
+    memory:
+      memory && memory.total > 0 && isFiniteNumber(memory.available)
+        ? { usedBytes: memory.total - memory.available, totalBytes: memory.total }
+        : null,
+    disk,
+    network: network && {
+      rxBytesPerSecond: rate(options.previous, network, 'rxBytes'),
+      txBytesPerSecond: rate(options.previous, network, 'txBytes'),
+      counters: network,
+    },
+    temperatureCelsius: temperature ? sensorReading(temperature.main, temperature.max) : null,
+  };
+}
+
+/** The history values of a sample, by metric name; null stays null. */
+export function hostMetricValues(sample: HostSample): Record<string, number | null> {
+  return {
+    'host.cpu': sample.cpuPercent,
+    'host.memory.used': sample.memory?.usedBytes ?? null,
+    'host.disk.used': sample.disk?.usedBytes ?? null,
+    'host.net.rx': sample.network?.rxBytesPerSecond ?? null,
+    'host.net.tx': sample.network?.txBytesPerSecond ?? null,
+    'host.temperature': sample.temperatureCelsius,
+  };
+}
+
+/** The history values of the VMs, by metric name; a VM id unfit for a metric name is left out. */
+export function vmMetricValues(usage: readonly VmUsage[]): Record<string, number | null> {
+  const values: Record<string, number | null> = {};
+  for (const vm of usage) {
+    if (!isValidMetricName(`vm.${vm.vmId}.memory`)) continue;
+    values[`vm.${vm.vmId}.cpu`] = vm.cpuPercent;
+    values[`vm.${vm.vmId}.memory`] = vm.memoryMiB;
+  }
+  return values;
+}
+
+export interface MetricsSamplerOptions {
+  dataDir: string;
+  history: HistoryRecorder;
+  /** Default 10 s, the finest resolution of the history. */
+  intervalMs?: number;
+  vmUsage?: VmUsageSource;
+  now?: () => number;
+  log?: (level: 'warn' | 'error', details: Record<string, unknown>, message: string) => void;
+}
+
+/**
+ * Samples the host (and the VMs, when given a source) every `intervalMs` into the history. A
+ * tick that finds the previous one still running is skipped rather than queued. The latest host
+ * sample is kept for the box view.
+ */
+export class MetricsSampler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | null = null;
+  private previous: NetworkCounters | null = null;
+  private latestSample: HostSample | null = null;
+
+  constructor(private readonly options: MetricsSamplerOptions) {}
+
+  get latest(): HostSample | null {
+    return this.latestSample;
+  }
+
+  /** Samples now, then every interval; returns the stop. */
+  start(): () => Promise<void> {
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.tick(), this.options.intervalMs ?? 10_000);
+      this.timer.unref();
+      void this.tick();
+    }
+    return () => this.stop();
+  }
+
+  /** Stops the timer and waits for a sample in flight. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One sample, recorded; resolves once it is in the history. Public for tests and the first read. */
+  sampleOnce(): Promise<void> {
+    if (!this.running) this.running = this.sample().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running) return;
+    await this.sampleOnce();
+  }
+
+  private async sample(): Promise<void> {
+    const { dataDir, now } = this.options;
+    try {
+      const [host, vms] = await Promise.all([
+        sampleHost({ dataDir, previous: this.previous, ...(now ? { now } : {}) }),
+        this.vmUsage(),
+      ]);
+      this.previous = host.network?.counters ?? null;
+      this.latestSample = host;
+      await this.options.history.record(host.timeMs, { ...hostMetricValues(host), ...vmMetricValues(vms) });
+    } catch (error) {
+      this.options.log?.('error', { error: (error as Error).message }, 'metrics sample not recorded');
+    }
+  }
+
+  private async vmUsage(): Promise<VmUsage[]> {
+    if (!this.options.vmUsage) return [];
+    try {
+      return await this.options.vmUsage();
+    } catch (error) {
+      this.options.log?.('warn', { error: (error as Error).message }, 'per-VM usage not available');
+      return [];
+    }
+  }
+}
+
+/** The mount with the longest path that contains the data directory. */
+async function diskOf(dataDir: string): Promise<HostSample['disk']> {
+  const directory = await realpath(dataDir);
+  const mounts = await si.fsSize();
+  let best: (typeof mounts)[number] | null = null;
+  for (const mount of mounts) {
+    const root = mount.mount.endsWith(sep) ? mount.mount : `${mount.mount}${sep}`;
+    const isInside = directory === mount.mount || `${directory}${sep}`.startsWith(root);
+    if (isInside && (!best || mount.mount.length > best.mount.length)) best = mount;
+  }
+  if (!best || !isFiniteNumber(best.used) || !(best.size > 0)) return null;
+  return { mount: best.mount, usedBytes: best.used, totalBytes: best.size };
+}
+
+/**
+ * Physical interfaces only: bridges, taps and veths carry the VMs' traffic, which a physical
+ * interface carries again on its way out. On Linux a physical one has a `device` link in sysfs.
+ */
+async function networkCounters(timeMs: number): Promise<NetworkCounters | null> {
+  const stats = await si.networkStats('*');
+  const hasSysfs = existsSync('/sys/class/net');
+  const counted = stats.filter((iface) =>
+    hasSysfs ? existsSync(`/sys/class/net/${iface.iface}/device`) : iface.iface !== 'lo',
+  );
+  if (counted.length === 0) return null;
+  return {
+    timeMs,
+    rxBytes: counted.reduce((sum, iface) => sum + iface.rx_bytes, 0),
+    txBytes: counted.reduce((sum, iface) => sum + iface.tx_bytes, 0),
+  };
+}
+
+/** Null without a previous sample, or when a counter went back (an interface came or went). */
+function rate(previous: NetworkCounters | null | undefined, current: NetworkCounters, key: 'rxBytes' | 'txBytes'): number | null {
+  if (!previous) return null;
+  const seconds = (current.timeMs - previous.timeMs) / 1000;
+  const bytes = current[key] - previous[key];
+  return seconds > 0 && bytes >= 0 ? bytes / seconds : null;
+}
+
+/** systeminformation reports a missing sensor as null, or -1 / 0 on some platforms. */
+function sensorReading(...readings: Array<number | null | undefined>): number | null {
+  for (const reading of readings) if (isFiniteNumber(reading) && reading > 0 && reading < 150) return reading;
+  return null;
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return Math.min(high, Math.max(low, value));
+}

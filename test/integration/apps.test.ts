@@ -1,0 +1,190 @@
+import { createWriteStream } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { newSigningKey, writeBundle, type BundleEntry, type SigningKey } from '../../appliance/src/catalog/bundle.ts';
+import { as, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
+
+const publisher = newSigningKey();
+const kernel = Buffer.concat([Buffer.from('7f454c46', 'hex'), Buffer.alloc(2048, 1)]);
+const initrd = gzipSync(Buffer.from('070701 tiny'));
+const icon = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>');
+
+/** A "Hello web" bundle: one tiny VM serving a page; `recipe` varies between versions. */
+function helloEntries(version: string, recipe: string, manifestChanges: Record<string, unknown> = {}): BundleEntry[] {
+  const modules = [
+    { path: '/apps', content: { kind: 'project' } },
+    { path: '/apps/hello', content: { kind: 'project' } },
+    { path: '/apps/hello/web', content: { kind: 'image', nativeImages: { libvirt: { imageId: 'tiny' } }, inputs: [{ name: 'greeting', type: 'string', default: 'Hello' }, { name: 'password', type: 'password' }], recipes: { deploy: recipe }, ports: [{ name: 'http', port: 80, protocol: 'http' }] } },
+    { path: '/apps/hello/app', content: { kind: 'deployment', nodes: [{ name: 'web', image: '/apps/hello/web', mappings: { password: { value: 'unset' } } }] } },
+  ];
+  const manifest = {
+    format: 1,
+    app: { id: 'hello-web', version, title: 'Hello web', summary: 'One tiny VM serving a page', categories: ['demo'], publisher: 'Bivouac', icon: 'icon.svg' },
+    deploy: { module: '/apps/hello/app', form: [{ key: 'web:greeting', label: 'Greeting', type: 'string', default: 'Hello' }, { key: 'web:password', label: 'Password', type: 'password', generate: true }], clouds: { web: 'any' } },
+    images: [{ name: 'tiny', kind: 'kernel', kernel: 'images/tiny/kernel', initrd: 'images/tiny/initrd' }],
+    ...manifestChanges,
+  };
+  return [
+    { path: 'manifest.yaml', data: Buffer.from(stringify(manifest)) },
+    { path: 'modules.yaml', data: Buffer.from(modules.map((module) => stringify(module)).join('---\n')) },
+    { path: 'icon.svg', data: icon },
+    { path: 'images/tiny/kernel', data: kernel },
+    { path: 'images/tiny/initrd', data: initrd },
+  ];
+}
+
+async function bundle(entries: BundleEntry[], signer: SigningKey | null = publisher): Promise<string> {
+  const path = join(await tempDir('bivouac-usb-'), 'hello.bvc');
+  await writeBundle(createWriteStream(path), entries, signer);
+  return path;
+}
+
+describe('the app store', () => {
+  let box: TestAppliance;
+  let admin: Client;
+
+  async function newBox(): Promise<{ box: TestAppliance; admin: Client }> {
+    const made = await makeAppliance({ appsDir: join(await tempDir('bivouac-apps-'), 'apps') });
+    await made.services.apps.recover();
+    const client = await setupAdmin(made.app);
+    await made.app.inject({ method: 'POST', url: '/api/v1/publishers', headers: as(client), payload: { name: 'Bivouac', publicKey: publisher.publicKey } });
+    return { box: made, admin: client };
+  }
+
+  beforeEach(async () => {
+    ({ box, admin } = await newBox());
+  });
+  afterEach(async () => {
+    await box.services.runs.stop();
+    await box.services.clouds.close();
+    await box.close();
+  });
+
+  const importPath = (path: string, target = box, client = admin) => target.app.inject({ method: 'POST', url: '/api/v1/apps/import', headers: as(client), payload: { path } });
+  const nothingInstalled = () => {
+    expect(box.services.store.data.apps).toEqual([]);
+    expect(box.services.store.data.modules).toEqual([]);
+    expect(box.services.images.list()).toEqual([]);
+  };
+
+  it('installs a signed bundle, lists it with its icon, pre-flights and deploys it', async () => {
+    const installed = await importPath(await bundle(helloEntries('1.0.0', 'serve v1')));
+    expect(installed.statusCode).toBe(201);
+    expect(installed.json()).toMatchObject({ app: { id: 'hello-web', version: '1.0.0', signed: true }, warning: null });
+
+    const listed = (await box.app.inject({ method: 'GET', url: '/api/v1/apps', headers: as(admin) })).json<{ id: string; iconUrl: string }[]>();
+    expect(listed.map((app) => app.id)).toEqual(['hello-web']);
+    const iconResponse = await box.app.inject({ method: 'GET', url: listed[0]!.iconUrl, headers: as(admin) });
+    expect(iconResponse.headers['content-type']).toBe('image/svg+xml');
+    expect(iconResponse.rawPayload.equals(icon)).toBe(true);
+    const detail = (await box.app.inject({ method: 'GET', url: '/api/v1/apps/hello-web', headers: as(admin) })).json<{ module: string; form: { key: string }[] }>();
+    expect(detail.module).toBe('/apps/hello/app@1');
+    expect(detail.form.map((field) => field.key)).toEqual(['web:greeting', 'web:password']);
+
+    const preflight = (await box.app.inject({ method: 'POST', url: '/api/v1/apps/hello-web/preflight', headers: as(admin), payload: {} })).json<{ ok: boolean; checks: { check: string; ok: boolean; message: string }[] }>();
+    expect(preflight.ok).toBe(true);
+    expect(preflight.checks).toContainEqual({ check: 'capacity.vms', ok: true, message: '1 VMs needed; 8 left', details: expect.any(Object) });
+    expect(preflight.checks).toContainEqual(expect.objectContaining({ check: 'image.web', ok: true }));
+
+    const deployed = await box.app.inject({ method: 'POST', url: '/api/v1/apps/hello-web/deploy', headers: as(admin), payload: { parameters: { 'web:greeting': 'Hi' } } });
+    expect(deployed.statusCode).toBe(201);
+    expect(deployed.json()).toMatchObject({ module: { resolved: '/apps/hello/app@1' }, tags: ['app:hello-web'], params: { 'web.1:greeting': 'Hi', 'web.1:password': '********' } });
+    const secret = box.services.store.data.runs[0]!.params['web.1:password']!;
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{24}$/); // generated, not the module's placeholder
+  });
+
+  it('exports an app as a signed bundle that another box installs', async () => {
+    await importPath(await bundle(helloEntries('1.0.0', 'serve v1')));
+    const exported = await box.app.inject({ method: 'GET', url: '/api/v1/apps/hello-web/export?images=true', headers: as(admin) });
+    expect(exported.statusCode).toBe(200);
+    expect(exported.headers['content-disposition']).toBe('attachment; filename="hello-web-1.0.0.bvc"');
+    const file = join(await tempDir(), 'export.bvc');
+    await writeFile(file, exported.rawPayload);
+
+    const other = await newBox();
+    try {
+      const refused = await importPath(file, other.box, other.admin);
+      expect(refused.json()).toMatchObject({ error: { code: 'UNTRUSTED_BUNDLE' } }); // signed by the first box
+      const boxKey = (await box.app.inject({ method: 'GET', url: '/api/v1/publishers', headers: as(admin) })).json<{ name: string; publicKey: string }[]>().find((key) => key.name === 'This box')!;
+      await other.box.app.inject({ method: 'POST', url: '/api/v1/publishers', headers: as(other.admin), payload: { name: 'Field box 1', publicKey: boxKey.publicKey } });
+      const accepted = await importPath(file, other.box, other.admin);
+      expect(accepted.json()).toMatchObject({ app: { id: 'hello-web', version: '1.0.0', signed: true } });
+      const recipe = (await other.box.app.inject({ method: 'GET', url: '/api/v1/modules/version?ref=/apps/hello/web', headers: as(other.admin) })).json<{ content: { recipes: { deploy: string } } }>();
+      expect(recipe.content.recipes.deploy).toBe('serve v1');
+      expect(other.box.services.images.list().map((image) => image.name)).toEqual(['tiny']);
+    } finally {
+      await other.box.services.clouds.close();
+      await other.box.close();
+    }
+  });
+
+  it('refuses untrusted, malformed and inconsistent bundles, installing nothing', async () => {
+    const stranger = newSigningKey();
+    const untrusted = await importPath(await bundle(helloEntries('1.0.0', 'x'), stranger));
+    expect(untrusted.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'UNTRUSTED_BUNDLE', message: expect.stringContaining(`signed by ${stranger.keyId}`) });
+    nothingInstalled();
+
+    const unsigned = await importPath(await bundle(helloEntries('1.0.0', 'x'), null));
+    expect(unsigned.json()).toMatchObject({ error: { code: 'UNTRUSTED_BUNDLE', message: expect.stringContaining('no SIGNATURE') } });
+
+    const missingFile = await importPath(await bundle(helloEntries('1.0.0', 'x').filter((entry) => entry.path !== 'icon.svg')));
+    expect(missingFile.json()).toMatchObject({ error: { code: 'BAD_BUNDLE', message: 'manifest.yaml names icon.svg, which is not in the bundle.' } });
+    const badManifest = await importPath(await bundle(helloEntries('one', 'x')));
+    expect(badManifest.json()).toMatchObject({ error: { code: 'BAD_BUNDLE', details: { fields: [{ field: 'manifest.app.version' }] } } });
+    const badModule = helloEntries('1.0.0', 'x');
+    badModule[1] = { path: 'modules.yaml', data: Buffer.from(stringify({ path: '/apps', content: { kind: 'project' } }) + '---\n' + stringify({ path: '/apps/hello', content: { kind: 'deployment', nodes: [{ name: 'web', image: '/apps/nowhere' }] } })) };
+    expect((await importPath(await bundle(badModule))).statusCode).toBeGreaterThanOrEqual(400);
+    expect((await importPath('/nonexistent/app.bvc')).json()).toMatchObject({ error: { code: 'BAD_BUNDLE' } });
+    nothingInstalled();
+    expect((await readdir(join(box.services.apps['options'].directory))).filter((entry) => entry.startsWith('.staging'))).toEqual([]);
+
+    await box.app.inject({ method: 'PUT', url: '/api/v1/settings/bundles', headers: as(admin), payload: { allowUnsigned: true } });
+    const allowed = await importPath(await bundle(helloEntries('1.0.0', 'x'), null));
+    expect(allowed.json()).toMatchObject({ app: { signed: false }, warning: 'Installed unsigned: the bundle has no SIGNATURE.' });
+  });
+
+  it('installs a newer version beside the old one, and two imports at once', async () => {
+    const [first, again] = await Promise.all([importPath(await bundle(helloEntries('1.0.0', 'serve v1'))), importPath(await bundle(helloEntries('1.0.0', 'serve v1')))]);
+    expect([first.statusCode, again.statusCode].sort()).toEqual([201, 422]);
+    const run = await box.app.inject({ method: 'POST', url: '/api/v1/apps/hello-web/deploy', headers: as(admin), payload: {} });
+    expect(run.json()).toMatchObject({ module: { resolved: '/apps/hello/app@1' } });
+
+    expect((await importPath(await bundle(helloEntries('1.1.0', 'serve v2')))).statusCode).toBe(201);
+    const detail = (await box.app.inject({ method: 'GET', url: '/api/v1/apps/hello-web', headers: as(admin) })).json<{ version: string; module: string; versions: unknown[] }>();
+    expect(detail).toMatchObject({ version: '1.1.0', module: '/apps/hello/app@2' });
+    expect(detail.versions).toHaveLength(2);
+    const history = (await box.app.inject({ method: 'GET', url: '/api/v1/modules/history?path=/apps/hello/web', headers: as(admin) })).json<unknown[]>();
+    expect(history).toHaveLength(2); // the version the first run uses is kept
+    const v2 = (await box.app.inject({ method: 'GET', url: '/api/v1/modules/version?ref=/apps/hello/app@2', headers: as(admin) })).json<{ content: { nodes: { image: string }[] } }>();
+    expect(v2.content.nodes[0]!.image).toBe('/apps/hello/web@2'); // pinned to what the bundle shipped
+    expect((await box.app.inject({ method: 'GET', url: '/api/v1/modules/history?path=/apps', headers: as(admin) })).json()).toHaveLength(1); // unchanged: not saved again
+  });
+
+  it('pre-flight says what is missing, and deploy refuses', async () => {
+    await importPath(await bundle(helloEntries('1.0.0', 'x', { images: [], deploy: { module: '/apps/hello/app', requires: [{ image: 'tiny', hint: 'import the tiny guest image' }] } })));
+    const preflight = (await box.app.inject({ method: 'POST', url: '/api/v1/apps/hello-web/preflight', headers: as(admin), payload: { multiplicity: { web: 9 } } })).json<{ ok: boolean; checks: { check: string; ok: boolean; message: string }[] }>();
+    expect(preflight.ok).toBe(false);
+    expect(preflight.checks.filter((check) => !check.ok).map((check) => check.message)).toEqual([
+      "Not enough VMs: the box's capacity allows 8, 0 are already held, and 9 were asked (8 left).",
+      'base image tiny is not in the image store: import the tiny guest image',
+    ]);
+    const refused = await box.app.inject({ method: 'POST', url: '/api/v1/apps/hello-web/deploy', headers: as(admin), payload: {} });
+    expect(refused.json()).toMatchObject({ error: { code: 'PREFLIGHT_FAILED', details: { checks: [{ check: 'image.web' }] } } });
+    expect(box.services.store.data.runs).toEqual([]);
+  });
+
+  it('publishes a module version as an app, and unpublishes it', async () => {
+    await importPath(await bundle(helloEntries('1.0.0', 'x')));
+    const published = await box.app.inject({ method: 'POST', url: '/api/v1/apps/publish', headers: as(admin), payload: { id: 'my-web', module: '/apps/hello/web@1', title: 'My web', summary: 'Mine' } });
+    expect(published.json()).toMatchObject({ id: 'my-web', version: '1.0.0', module: '/apps/hello/web@1', published: true });
+    const ids = async () => (await box.app.inject({ method: 'GET', url: '/api/v1/apps', headers: as(admin) })).json<{ id: string }[]>().map((app) => app.id);
+    expect(await ids()).toEqual(['hello-web', 'my-web']);
+    await box.app.inject({ method: 'PUT', url: '/api/v1/apps/my-web/published', headers: as(admin), payload: { published: false } });
+    expect(await ids()).toEqual(['hello-web']);
+    expect((await box.app.inject({ method: 'GET', url: '/api/v1/apps/my-web', headers: as(admin) })).statusCode).toBe(404);
+    expect(await readFile(join(box.services.apps['options'].directory, 'hello-web', '1.0.0', 'icon.svg'))).toEqual(icon);
+  });
+});
