@@ -26,7 +26,11 @@ export interface HostSample {
   /** The file system holding the data directory. */
   disk: { mount: string; usedBytes: number; totalBytes: number } | null;
   /** Physical interfaces (no loopback, bridge, tap or veth), summed, bytes per second. */
-  network: { rxBytesPerSecond: number | null; txBytesPerSecond: number | null; counters: NetworkCounters } | null;
+  network: {
+    rxBytesPerSecond: number | null;
+    txBytesPerSecond: number | null;
+    counters: NetworkCounters;
+  } | null;
   /** The CPU package temperature in °C when the host exposes a sensor. */
   temperatureCelsius: number | null;
 }
@@ -161,9 +165,16 @@ export class MetricsSampler {
       ]);
       this.previous = host.network?.counters ?? null;
       this.latestSample = host;
-      await this.options.history.record(host.timeMs, { ...hostMetricValues(host), ...vmMetricValues(vms) });
+      await this.options.history.record(host.timeMs, {
+        ...hostMetricValues(host),
+        ...vmMetricValues(vms),
+      });
     } catch (error) {
-      this.options.log?.('error', { error: (error as Error).message }, 'metrics sample not recorded');
+      this.options.log?.(
+        'error',
+        { error: (error as Error).message },
+        'metrics sample not recorded',
+      );
     }
   }
 
@@ -211,7 +222,11 @@ async function networkCounters(timeMs: number): Promise<NetworkCounters | null> 
 }
 
 /** Null without a previous sample, or when a counter went back (an interface came or went). */
-function rate(previous: NetworkCounters | null | undefined, current: NetworkCounters, key: 'rxBytes' | 'txBytes'): number | null {
+function rate(
+  previous: NetworkCounters | null | undefined,
+  current: NetworkCounters,
+  key: 'rxBytes' | 'txBytes',
+): number | null {
   if (!previous) return null;
   const seconds = (current.timeMs - previous.timeMs) / 1000;
   const bytes = current[key] - previous[key];
@@ -220,7 +235,8 @@ function rate(previous: NetworkCounters | null | undefined, current: NetworkCoun
 
 /** systeminformation reports a missing sensor as null, or -1 / 0 on some platforms. */
 function sensorReading(...readings: Array<number | null | undefined>): number | null {
-  for (const reading of readings) if (isFiniteNumber(reading) && reading > 0 && reading < 150) return reading;
+  for (const reading of readings)
+    if (isFiniteNumber(reading) && reading > 0 && reading < 150) return reading;
   return null;
 }
 

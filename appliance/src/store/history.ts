@@ -49,7 +49,11 @@ export interface HistoryPoint {
   max: number | null;
 }
 
-export type HistoryLog = (level: 'info' | 'warn' | 'error', details: Record<string, unknown>, message: string) => void;
+export type HistoryLog = (
+  level: 'info' | 'warn' | 'error',
+  details: Record<string, unknown>,
+  message: string,
+) => void;
 
 export interface HistoryOptions {
   /** Folder of the history files, e.g. `<dataDir>/history`. */
@@ -76,7 +80,9 @@ export const historyFileBytes = headerBytes + totalSlots * slotBytes;
 
 /** Byte offset of each ring in a file. */
 const ringOffsets = resolutions.map((_, index) =>
-  resolutions.slice(0, index).reduce((offset, resolution) => offset + resolution.slots * slotBytes, headerBytes),
+  resolutions
+    .slice(0, index)
+    .reduce((offset, resolution) => offset + resolution.slots * slotBytes, headerBytes),
 );
 
 interface Series {
@@ -118,7 +124,7 @@ export class History implements HistoryRecorder {
     await history.load();
     const interval = options.syncIntervalMs ?? 30_000;
     if (interval > 0) {
-      history.syncTimer = setInterval(() => history.syncDirty(), interval);
+      history.syncTimer = setInterval(() => void history.syncDirty(), interval);
       history.syncTimer.unref();
     }
     return history;
@@ -137,10 +143,15 @@ export class History implements HistoryRecorder {
    */
   async record(timeMs: number, values: Readonly<Record<string, number | null>>): Promise<void> {
     if (this.isClosed) throw new Error('history is closed');
+    // Periods are stored as uint32 seconds: 1970 to 2106.
+    if (!(timeMs >= 1000 && timeMs < 2 ** 32 * 1000))
+      throw new Error(`sample time out of range: ${timeMs}`);
     for (const [metric, value] of Object.entries(values)) {
       const series = this.series.get(metric) ?? (await this.create(metric));
       const sample = value !== null && Number.isFinite(value) ? value : null;
-      resolutions.forEach((resolution, index) => this.merge(series, index, resolution, timeMs, sample));
+      resolutions.forEach((resolution, index) =>
+        this.merge(series, index, resolution, timeMs, sample),
+      );
       series.isDirty = true;
     }
   }
@@ -149,7 +160,12 @@ export class History implements HistoryRecorder {
    * The points of `metric` at `resolution` from `fromMs` to `toMs` (both default to what the
    * ring still covers up to now), one per period, oldest first; null for an unknown metric.
    */
-  query(metric: string, resolution: ResolutionName, fromMs?: number, toMs?: number): HistoryPoint[] | null {
+  query(
+    metric: string,
+    resolution: ResolutionName,
+    fromMs?: number,
+    toMs?: number,
+  ): HistoryPoint[] | null {
     const series = this.series.get(metric);
     if (!series) return null;
     const index = resolutions.findIndex((candidate) => candidate.name === resolution);
@@ -159,7 +175,10 @@ export class History implements HistoryRecorder {
     const newest = Math.floor(this.now() / 1000 / step);
     const last = Math.min(newest, toMs === undefined ? newest : Math.floor(toMs / 1000 / step));
     const oldest = newest - ring.slots + 1;
-    const first = Math.max(oldest, fromMs === undefined ? oldest : Math.floor(fromMs / 1000 / step));
+    const first = Math.max(
+      oldest,
+      fromMs === undefined ? oldest : Math.floor(fromMs / 1000 / step),
+    );
     const points: HistoryPoint[] = [];
     for (let period = first; period <= last; period += 1) {
       const offset = ringOffsets[index]! + (period % ring.slots) * slotBytes;
@@ -209,27 +228,49 @@ export class History implements HistoryRecorder {
       try {
         if (series.isDirty) fsyncSync(series.fd);
       } catch (error) {
-        this.log('warn', { metric: series.metric, error: (error as Error).message }, 'history sync failed');
+        this.log(
+          'warn',
+          { metric: series.metric, error: (error as Error).message },
+          'history sync failed',
+        );
       }
       closeSync(series.fd);
     }
     this.series.clear();
   }
 
-  /** Starts the fsync of every written file; failures are logged (history is not primary data). */
-  syncDirty(): void {
-    for (const series of this.series.values()) {
-      if (!series.isDirty) continue;
-      series.isDirty = false;
-      fsync(series.fd, (error) => {
-        if (error) this.log('warn', { metric: series.metric, error: error.message }, 'history sync failed');
-      });
-    }
+  /** Fsyncs every file written since the last sync; failures are logged (history is not primary data). */
+  async syncDirty(): Promise<void> {
+    const dirty = [...this.series.values()].filter((series) => series.isDirty);
+    await Promise.all(
+      dirty.map(
+        (series) =>
+          new Promise<void>((done) => {
+            series.isDirty = false;
+            fsync(series.fd, (error) => {
+              if (error)
+                this.log(
+                  'warn',
+                  { metric: series.metric, error: error.message },
+                  'history sync failed',
+                );
+              done();
+            });
+          }),
+      ),
+    );
   }
 
-  private merge(series: Series, index: number, ring: Resolution, timeMs: number, sample: number | null): void {
+  private merge(
+    series: Series,
+    index: number,
+    ring: Resolution,
+    timeMs: number,
+    sample: number | null,
+  ): void {
     const periodStart = Math.floor(timeMs / 1000 / ring.stepSeconds) * ring.stepSeconds;
-    const offset = ringOffsets[index]! + ((periodStart / ring.stepSeconds) % ring.slots) * slotBytes;
+    const offset =
+      ringOffsets[index]! + ((periodStart / ring.stepSeconds) % ring.slots) * slotBytes;
     const view = series.view;
     const isSamePeriod = view.getUint32(offset, true) === periodStart;
     const count = isSamePeriod ? view.getUint32(offset + 4, true) : 0;
@@ -265,7 +306,9 @@ export class History implements HistoryRecorder {
       }
       if (!name.endsWith(fileSuffix)) continue;
       const metric = name.slice(0, -fileSuffix.length);
-      const problem = isValidMetricName(metric) ? await this.openSeries(metric, path) : 'invalid metric name';
+      const problem = isValidMetricName(metric)
+        ? await this.openSeries(metric, path)
+        : 'invalid metric name';
       if (problem !== null) await this.moveAside(metric, path, problem);
     }
   }
@@ -278,8 +321,10 @@ export class History implements HistoryRecorder {
     try {
       const size = (await stat(path)).size;
       if (size !== historyFileBytes) problem = `size ${size}, expected ${historyFileBytes}`;
-      else if (readSync(fd, buffer, 0, historyFileBytes, 0) !== historyFileBytes) problem = 'short read';
-      else if (buffer.subarray(0, headerBytes).toString('utf8').trimEnd() !== headerText(metric)) problem = 'unexpected header';
+      else if (readSync(fd, buffer, 0, historyFileBytes, 0) !== historyFileBytes)
+        problem = 'short read';
+      else if (buffer.subarray(0, headerBytes).toString('utf8').trimEnd() !== headerText(metric))
+        problem = 'unexpected header';
       else problem = findBadSlot(viewOf(buffer));
     } catch (error) {
       closeSync(fd);
@@ -296,7 +341,11 @@ export class History implements HistoryRecorder {
   private async moveAside(metric: string, path: string, problem: string): Promise<void> {
     const aside = `${path}.corrupt-${this.now()}`;
     await rename(path, aside);
-    this.log('error', { metric, file: path, movedTo: aside, problem }, 'corrupt history file moved aside; the series starts empty');
+    this.log(
+      'error',
+      { metric, file: path, movedTo: aside, problem },
+      'corrupt history file moved aside; the series starts empty',
+    );
   }
 
   private create(metric: string): Promise<Series> {
@@ -309,14 +358,22 @@ export class History implements HistoryRecorder {
 
   /** A new series file: header plus zeroed rings, written whole and durably before first use. */
   private async createFile(metric: string): Promise<Series> {
-    if (!isValidMetricName(metric)) throw new Error(`invalid metric name ${JSON.stringify(metric)}`);
+    if (!isValidMetricName(metric))
+      throw new Error(`invalid metric name ${JSON.stringify(metric)}`);
     const path = join(this.options.directory, `${metric}${fileSuffix}`);
     const buffer = Buffer.alloc(historyFileBytes);
     buffer.fill(' ', 0, headerBytes);
     buffer.write(headerText(metric), 0, 'utf8');
     await writeFileDurably(path, buffer);
     if (this.isClosed) throw new Error('history is closed');
-    const series: Series = { metric, path, fd: openSync(path, 'r+'), buffer, view: viewOf(buffer), isDirty: false };
+    const series: Series = {
+      metric,
+      path,
+      fd: openSync(path, 'r+'),
+      buffer,
+      view: viewOf(buffer),
+      isDirty: false,
+    };
     this.series.set(metric, series);
     return series;
   }
@@ -333,10 +390,13 @@ function findBadSlot(view: DataView): string | null {
       const offset = ringOffsets[index]! + slot * slotBytes;
       const periodStart = view.getUint32(offset, true);
       if (periodStart === 0) continue;
-      const isAligned = periodStart % ring.stepSeconds === 0 && (periodStart / ring.stepSeconds) % ring.slots === slot;
+      const isAligned =
+        periodStart % ring.stepSeconds === 0 &&
+        (periodStart / ring.stepSeconds) % ring.slots === slot;
       const count = view.getUint32(offset + 4, true);
       const values = [8, 16, 24].map((at) => view.getFloat64(offset + at, true));
-      if (!isAligned || (count > 0 && !values.every(Number.isFinite))) return `bad slot ${slot} of ring ${ring.name}`;
+      if (!isAligned || (count > 0 && !values.every(Number.isFinite)))
+        return `bad slot ${slot} of ring ${ring.name}`;
     }
   }
   return null;
