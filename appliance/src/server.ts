@@ -15,6 +15,7 @@ import { version } from './version.ts';
 
 const shutdownDeadlineMs = 4500;
 const defaultRendererDir = fileURLToPath(new URL('../../dist/renderer', import.meta.url));
+const builtInApps = fileURLToPath(new URL('../apps', import.meta.url));
 
 interface Listener {
   app: FastifyInstance;
@@ -92,6 +93,9 @@ export async function start(): Promise<void> {
   });
   await services.images.recover();
   await services.apps.recover();
+  const catalog = await services.apps.installBuiltIn(builtInApps);
+  if (catalog.installed.length > 0) logger.info({ apps: catalog.installed }, 'installed the built-in catalog');
+  for (const failure of catalog.failed) logger.error(failure, 'a built-in app could not be installed');
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.
   void services.reconciler.start();
   await services.runs.start();

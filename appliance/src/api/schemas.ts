@@ -197,7 +197,7 @@ const ImageContent = z.strictObject({
   packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+._-]{0,127}$/, 'must be a package name')).max(500).optional(),
   recipes: z.partialRecord(z.enum(recipeNames), Recipe).default({}),
   inputs: z.array(InputParameter).max(200).default([]),
-  outputs: z.array(z.strictObject({ name: ParamName, description: Description })).max(200).default([]),
+  outputs: z.array(z.strictObject({ name: ParamName, description: Description, secret: z.boolean().optional() })).max(200).default([]),
   ports: z.array(z.strictObject({ name: ParamName, port: z.number().int().min(1).max(65535), protocol: z.enum(['http', 'https', 'tcp']) })).max(50).default([]),
 });
 const DeploymentContent = z.strictObject({

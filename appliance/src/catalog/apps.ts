@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
-import { visibleToAll, type Subject } from '../domain/access.ts';
+import { visibleToAll, type AclRule, type Subject } from '../domain/access.ts';
 import { describeRefusal, resourceLabels, resources, type Amounts } from '../domain/capacity.ts';
 import type { ModuleContent } from '../domain/modules.ts';
 import { footprint } from '../domain/runs.ts';
@@ -18,6 +19,14 @@ import type { Store } from '../store/store.ts';
 import { newSigningKey, stageBundle, verifyBundle, writeBundle, type BundleEntry, type PublisherKey, type SigningKey, type StagedFile } from './bundle.ts';
 import { Manifest, type FormField } from './manifest.ts';
 import type { ContentParser, Modules } from './modules.ts';
+
+const storeAcl: AclRule[] = [
+  { role: 'operator', allow: ['view', 'run'] },
+  { role: 'viewer', allow: ['view'] },
+];
+
+/** The administrator the box acts as when it installs its own catalog. */
+const system: Subject = { userId: 'system', role: 'admin' };
 
 /** An installed (or published) version of an app. */
 export interface AppVersion {
@@ -187,7 +196,8 @@ export class Apps {
           importedImages.push(started.image.id);
           await started.done;
         }
-        const prepared = this.modules.prepare(subject, contents, `installed ${manifest.app.id} ${manifest.app.version}`, { pin: true });
+        // What the store installs, everyone may see and operators may deploy.
+        const prepared = this.modules.prepare(subject, contents, `installed ${manifest.app.id} ${manifest.app.version}`, { pin: true, acl: storeAcl });
         const stamp = this.now().toISOString();
         const result = await this.store.update((document) => {
           const app = document.apps.find((candidate) => candidate.id === manifest.app.id);
@@ -357,23 +367,34 @@ export class Apps {
   }
 
   async deploy(subject: Subject, id: string, request: { title?: string | undefined; parameters: Record<string, string>; placement: Record<string, string>; multiplicity: Record<string, number> }) {
-    const preflight = this.preflight(subject, id, request);
+    const version = this.get(id).versions.at(-1)!;
+    const sized = { ...request.multiplicity };
+    for (const field of version.manifest.deploy.form) {
+      const value = request.parameters[field.key] ?? field.default;
+      if (field.sets === 'multiplicity' && value !== undefined) sized[field.key.slice(0, field.key.indexOf(':'))] ??= Number(value);
+    }
+    const preflight = this.preflight(subject, id, { placement: request.placement, multiplicity: sized });
     if (!preflight.ok) {
       const failed = preflight.checks.filter((check) => !check.ok);
       throw new BivouacError('PREFLIGHT_FAILED', `Cannot deploy: ${failed.map((check) => check.message).join('; ')}.`, { checks: failed });
     }
-    const version = this.get(id).versions.at(-1)!;
     const parameters = { ...request.parameters };
+    const multiplicity = { ...request.multiplicity };
     for (const field of version.manifest.deploy.form) {
       if (parameters[field.key] === undefined && field.generate) parameters[field.key] = randomBytes(18).toString('base64url');
       if (parameters[field.key] === undefined && field.default !== undefined) parameters[field.key] = field.default;
+      if (field.sets === 'multiplicity') {
+        const value = parameters[field.key];
+        delete parameters[field.key];
+        if (value !== undefined) multiplicity[field.key.slice(0, field.key.indexOf(':'))] ??= Number(value);
+      }
     }
     return this.runs.create(subject, {
       module: `${version.modules[0]!.path}@${version.modules[0]!.version}`,
       title: request.title ?? version.manifest.app.title,
       parameters,
       placement: request.placement,
-      multiplicity: request.multiplicity,
+      multiplicity,
       tags: [`app:${id}`],
       keepRunning: 'always',
     });
@@ -411,6 +432,36 @@ export class Apps {
     await writeBundle(output, entries, await this.signingKey());
   }
 
+  /**
+   * Installs the catalog shipped with the product (one folder per app: manifest.yaml,
+   * modules.yaml, icon…), each through the same checks as any bundle, signed by this box.
+   * Versions already installed are left alone; an app that fails is reported and skipped.
+   */
+  async installBuiltIn(sourceDir: string): Promise<{ installed: string[]; failed: { app: string; error: string }[] }> {
+    const installed: string[] = [];
+    const failed: { app: string; error: string }[] = [];
+    const key = await this.signingKey();
+    for (const folder of (await readdir(sourceDir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()) {
+      const root = join(sourceDir, folder);
+      try {
+        const manifest = Manifest.parse(parse(await readFile(join(root, 'manifest.yaml'), 'utf8')));
+        if (this.store.data.apps.some((app) => app.id === manifest.app.id && app.versions.some((version) => version.version === manifest.app.version))) continue;
+        const entries: BundleEntry[] = (await listFiles(root)).map((file) => ({ path: file, file: join(root, file) }));
+        const bundlePath = join(this.options.directory, `.staging-built-in-${newId()}.bvc`);
+        try {
+          await writeBundle(createWriteStream(bundlePath), entries, key);
+          await this.install(system, createReadStream(bundlePath), `built-in ${folder}`);
+        } finally {
+          await rm(bundlePath, { force: true });
+        }
+        installed.push(manifest.app.id);
+      } catch (error) {
+        failed.push({ app: folder, error: (error as Error).message });
+      }
+    }
+    return { installed, failed };
+  }
+
   /** Bundles (`*.bvc`) on mounted removable media, for import by path. */
   async removableBundles(roots: readonly string[] = ['/media', '/mnt', '/run/media']): Promise<{ path: string; sizeBytes: number }[]> {
     const found: { path: string; sizeBytes: number }[] = [];
@@ -430,4 +481,15 @@ export class Apps {
   private announce(type: string, id: string, data: Record<string, unknown>): void {
     this.events.append({ type, subject: { kind: 'app', id }, access: visibleToAll('system'), data });
   }
+}
+
+/** Every file under `root`, as bundle paths. */
+async function listFiles(root: string, prefix = ''): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await readdir(join(root, prefix), { withFileTypes: true })) {
+    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) files.push(...(await listFiles(root, path)));
+    else if (entry.isFile()) files.push(path);
+  }
+  return files;
 }

@@ -16,6 +16,8 @@ export const FormField = z.strictObject({
   required: z.boolean().default(true),
   /** For passwords: generated on the form unless the operator types one. */
   generate: z.boolean().default(false),
+  /** `multiplicity`: the value is how many instances the key's node gets (a number field). */
+  sets: z.enum(['input', 'multiplicity']).default('input'),
   min: z.number().optional(),
   max: z.number().optional(),
 });

@@ -129,7 +129,7 @@ export class Modules {
    * step). With `pin`, references between these modules are pinned to the versions being saved
    * and a module identical to its latest version is not saved again.
    */
-  prepare(subject: Subject, pending: Map<string, ModuleContent>, message: string, options: { pin: boolean }): PreparedSave {
+  prepare(subject: Subject, pending: Map<string, ModuleContent>, message: string, options: { pin: boolean; acl?: AclRule[] }): PreparedSave {
     const paths = [...pending.keys()].sort((a, b) => a.split('/').length - b.split('/').length);
     for (const path of paths) {
       this.authorize(subject, path, pending.get(path)!, pending);
@@ -158,7 +158,7 @@ export class Modules {
         if (!module) {
           const parentPath = path.slice(0, path.lastIndexOf('/'));
           const parent = document.modules.find((candidate) => candidate.path === parentPath && !candidate.deleted);
-          module = { path, owner: subject.userId, acl: parent ? structuredClone(parent.acl) : [], deleted: false, versions: [] };
+          module = { path, owner: subject.userId, acl: structuredClone(options.acl ?? parent?.acl ?? []), deleted: false, versions: [] };
           document.modules.push(module);
         }
         const latest = module.versions.at(-1);

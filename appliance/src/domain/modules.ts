@@ -31,6 +31,8 @@ export interface InputParameter {
 export interface OutputParameter {
   name: string;
   description?: string;
+  /** Kept from the API and the logs, like a secret input (e.g. a generated password passed on). */
+  secret?: boolean;
 }
 
 export interface Resources {

@@ -161,7 +161,9 @@ export function initialParams(node: RunNode, instance: string, given: Record<str
 export function secretKeysOf(nodes: readonly RunNode[], instances: readonly RunInstance[]): string[] {
   return instances.flatMap((instance) => {
     const node = nodes.find((candidate) => candidate.name === instance.node);
-    return (node?.inputs ?? []).filter(isSecret).map((input) => `${instance.name}:${input.name}`);
+    const secretInputs = (node?.inputs ?? []).filter(isSecret).map((input) => input.name);
+    const secretOutputs = (node?.outputs ?? []).filter((output) => output.secret === true).map((output) => output.name);
+    return [...secretInputs, ...secretOutputs].map((name) => `${instance.name}:${name}`);
   });
 }
 
