@@ -14,6 +14,7 @@ import { capacityHandlers } from './api/routes/capacity-routes.ts';
 import { cloudHandlers } from './api/routes/cloud-routes.ts';
 import { imageHandlers } from './api/routes/image-routes.ts';
 import { appHandlers, registerAppFiles } from './api/routes/app-routes.ts';
+import { boxHandlers } from './api/routes/box-routes.ts';
 import { moduleHandlers, parseContent } from './api/routes/module-routes.ts';
 import { agentHandlers, runHandlers } from './api/routes/run-routes.ts';
 import { vmHandlers } from './api/routes/vm-routes.ts';
@@ -28,6 +29,9 @@ import { ConnectorRegistry } from './connectors/registry.ts';
 import { Apps } from './catalog/apps.ts';
 import { Modules } from './catalog/modules.ts';
 import { ImageStore } from './host/images.ts';
+import type { MetricsSampler } from './host/metrics.ts';
+import type { History } from './store/history.ts';
+import { VmUsageMeter } from './orchestrator/vm-usage.ts';
 import { Reconciler, type ReconcilerOptions } from './orchestrator/reconciler.ts';
 import { Reservations } from './orchestrator/reservations.ts';
 import { Runs, type RunsOptions } from './orchestrator/runs.ts';
@@ -50,6 +54,10 @@ export interface Services {
   modules: Modules;
   runs: Runs;
   apps: Apps;
+  /** Metric history and the sampler feeding it (server.ts; absent in most tests). */
+  history: History | null;
+  sampler: MetricsSampler | null;
+  vmUsage: VmUsageMeter;
   /** The box's hypervisor is libvirt's test driver: no real VMs (shown as a banner). */
   isDryRun: boolean;
   tlsFingerprint: string | null;
@@ -76,6 +84,8 @@ export interface ServiceOptions {
   imageDir?: string;
   /** Free-space check of the image store (tests). */
   imageFreeBytes?: (directory: string) => Promise<number>;
+  history?: History;
+  sampler?: MetricsSampler;
   /** Where installed apps keep their assets; a temporary folder by default. */
   appsDir?: string;
   /** Where guests reach the appliance (user-mode networking: the host's loopback is 10.0.2.2). */
@@ -129,6 +139,9 @@ export function createServices(options: ServiceOptions): Services {
     modules,
     runs,
     apps: new Apps(options.store, options.events, modules, images, reservations, runs, { directory: options.appsDir ?? join(tmpdir(), 'bivouac-apps'), parseContent }),
+    history: options.history ?? null,
+    sampler: options.sampler ?? null,
+    vmUsage: new VmUsageMeter(vms, clouds),
     isDryRun: isDryRunUri(libvirtUri),
     tlsFingerprint: options.tlsFingerprint ?? null,
     heartbeatMs: (options.heartbeatSeconds ?? 15) * 1000,
@@ -194,6 +207,7 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     ...runHandlers(services.runs),
     ...agentHandlers(services.runs),
     ...appHandlers(services.apps),
+    ...boxHandlers(services.history, () => services.sampler, services.vms),
   }, (bearer) => services.runs.authenticateAgent(bearer));
   registerAppFiles(app, services.accounts, services.apps);
   const closeStreams = registerEventStream(app, {

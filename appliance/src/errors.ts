@@ -143,6 +143,10 @@ export const errorRegistry = {
     status: 409,
     description: 'A pre-flight check failed (capacity, base image, placement); details.checks says which and what is missing.',
   },
+  METRIC_NOT_FOUND: {
+    status: 404,
+    description: 'No history is kept for this metric (GET /history/metrics lists them).',
+  },
   PARAM_NOT_SET: {
     status: 404,
     description: 'The runtime parameter is not set (after waiting, if a wait was asked).',

@@ -8,7 +8,9 @@ import { ConfigError, isLoopback, loadConfig, parseHostPort, type Config } from 
 import { BivouacError } from './errors.ts';
 import { pickLibvirtUri } from './connectors/libvirt/default-uri.ts';
 import { boxCapacity } from './host/box-capacity.ts';
+import { MetricsSampler } from './host/metrics.ts';
 import { ensureTlsIdentity } from './host/tls.ts';
+import { History } from './store/history.ts';
 import { EventLog } from './store/event-log.ts';
 import { openStore, StoreOpenError } from './store/open-store.ts';
 import { version } from './version.ts';
@@ -75,7 +77,9 @@ export async function start(): Promise<void> {
   if (hypervisor.dryRun) logger.warn({ libvirtUri: hypervisor.uri, reason: hypervisor.reason }, 'dry-run hypervisor: no real VMs');
   else logger.info({ libvirtUri: hypervisor.uri, reason: hypervisor.reason }, 'hypervisor');
 
+  const history = await History.open({ directory: join(config.dataDir, 'history'), log: (level, details, message) => logger[level](details, message) });
   const services = createServices({
+    history,
     store,
     events,
     sessionHours: config.sessionHours,
@@ -99,6 +103,10 @@ export async function start(): Promise<void> {
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.
   void services.reconciler.start();
   await services.runs.start();
+  const sampler = new MetricsSampler({ dataDir: config.dataDir, history, vmUsage: () => services.vmUsage.read(), log: (level, details, message) => logger[level](details, message) });
+  services.sampler = sampler;
+  const stopSampler = sampler.start();
+  services.vms.onGone((vm) => void history.forget(`vm.${vm.id}.`));
   await ensureAdmin(config, services, logger);
   if (services.accounts.needsAdmin) logger.warn('no administrator yet: open the UI to create one');
 
@@ -132,6 +140,8 @@ export async function start(): Promise<void> {
     await runsStopped;
     await services.images.close();
     await services.reconciler.stop();
+    await stopSampler();
+    history.close();
     await services.clouds.close();
     await store.flush();
     events.close();

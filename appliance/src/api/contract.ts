@@ -302,6 +302,19 @@ export const contract = {
     method: 'PUT', path: '/settings/bundles', tag: 'apps', auth: 'admin',
     summary: 'Allow or refuse unsigned bundles', body: s.BundleSettings, response: s.BundleSettings,
   },
+  historyIndex: {
+    method: 'GET', path: '/history/metrics', tag: 'box', auth: 'user',
+    summary: 'The metrics with history, and the resolutions kept', response: s.HistoryIndex,
+  },
+  getHistory: {
+    method: 'GET', path: '/history', tag: 'box', auth: 'user',
+    summary: "A metric's history at one resolution (host.* for everyone, vm.<id>.* for who may view the VM)",
+    query: s.HistoryQuery, response: s.HistorySeries,
+  },
+  boxMetrics: {
+    method: 'GET', path: '/box/metrics', tag: 'box', auth: 'user',
+    summary: "The host's latest sample: CPU, memory, disk, network, temperature when available", response: s.BoxMetrics,
+  },
   listVms: {
     method: 'GET', path: '/vms', tag: 'clouds', auth: 'user',
     summary: 'VMs Bivouac launched, and (for administrators) unknown and foreign VMs on its clouds',

@@ -399,3 +399,27 @@ export const Publisher = z.object({ keyId: z.string(), publicKey: z.string(), na
 export const TrustPublisher = z.strictObject({ name: z.string().trim().min(1).max(100), publicKey: z.string().max(100).describe('base64 of the raw 32-byte ed25519 public key') });
 export const KeyIdParams = z.strictObject({ id: z.string().regex(/^[0-9a-f]{16}$/, 'must be a 16-hex-digit key id') });
 export const BundleSettings = z.strictObject({ allowUnsigned: z.boolean().describe('install bundles that are unsigned or signed by an untrusted publisher, with a warning') });
+
+/** The history's resolutions (store/history.ts keeps the same names). */
+const resolutionNames = ['10s', '1m', '15m', '1d'] as const;
+export const HistoryQuery = z.strictObject({
+  metric: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'must be a metric name like host.cpu or vm.<id>.memory'),
+  resolution: z.enum(resolutionNames).default('10s').describe('10s (an hour), 1m (a day), 15m (a month), 1d (a year)'),
+  from: z.coerce.number().int().nonnegative().optional().describe('ms since the epoch'),
+  to: z.coerce.number().int().nonnegative().optional().describe('ms since the epoch'),
+});
+export const HistorySeries = z.object({
+  metric: z.string(),
+  resolution: z.enum(resolutionNames),
+  stepSeconds: z.number(),
+  points: z.array(z.object({ t: z.number(), value: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable() })).describe('value null: not available in that period'),
+});
+export const HistoryIndex = z.object({ metrics: z.array(z.string()), resolutions: z.array(z.object({ name: z.string(), stepSeconds: z.number(), slots: z.number() })) });
+export const BoxMetrics = z.object({
+  timeMs: z.number().nullable().describe('null before the first sample'),
+  cpuPercent: z.number().nullable(),
+  memory: z.object({ usedBytes: z.number(), totalBytes: z.number() }).nullable(),
+  disk: z.object({ mount: z.string(), usedBytes: z.number(), totalBytes: z.number() }).nullable(),
+  network: z.object({ rxBytesPerSecond: z.number().nullable(), txBytesPerSecond: z.number().nullable() }).nullable(),
+  temperatureCelsius: z.number().nullable().describe('null: the host has no temperature sensor (never a made-up figure)'),
+});

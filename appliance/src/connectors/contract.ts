@@ -104,6 +104,8 @@ export interface Connector {
    * VM's own address (a libvirt network). Null when this cloud cannot tell how to reach it.
    */
   publish?(nativeId: string, guestPort: number): Promise<{ host: string; port: number } | null>;
+  /** CPU time used so far and memory, per VM (for per-VM metrics). */
+  usage?(nativeIds: readonly string[]): Promise<{ nativeId: string; cpuTimeNs: number; memoryKiB: number; vcpus: number }[]>;
   /** The VM's serial console log as a file on this machine, or null when it is not kept here. */
   consoleLog?(nativeId: string): string | null;
   /** Round trip in ms; throws a typed error when unreachable. */

@@ -18,6 +18,7 @@ export class VmTracker {
   private readonly launching = new Set<string>();
   /** Records being terminated by this process: their disappearance is expected, not a vanishing. */
   private readonly terminating = new Set<string>();
+  private readonly goneListeners: ((vm: VmRecord) => void)[] = [];
 
   constructor(
     private readonly store: Store<MainDocument>,
@@ -125,7 +126,14 @@ export class VmTracker {
   async markGone(id: string, reason: string): Promise<VmRecord> {
     const vm = this.get(id);
     if (!isLive(vm)) return vm;
-    return this.update(id, { state: 'gone', goneReason: reason });
+    const gone = await this.update(id, { state: 'gone', goneReason: reason });
+    for (const listener of this.goneListeners) listener(gone);
+    return gone;
+  }
+
+  /** Told of every VM that is gone for good (its metric history can go too). */
+  onGone(listener: (vm: VmRecord) => void): void {
+    this.goneListeners.push(listener);
   }
 
   /** How many live VMs boot from an image. */

@@ -160,6 +160,17 @@ export class LibvirtConnector implements Connector {
     throw new BivouacError('CLOUD_REFUSED', `Cannot forward port ${guestPort} of ${nativeId}: no free host port after 5 tries.`, { cloud: this.config.uri, reason: 'no free port' });
   }
 
+  async usage(nativeIds: readonly string[]): Promise<{ nativeId: string; cpuTimeNs: number; memoryKiB: number; vcpus: number }[]> {
+    const found: { nativeId: string; cpuTimeNs: number; memoryKiB: number; vcpus: number }[] = [];
+    for (const name of nativeIds) {
+      const domain = await this.lookup(name);
+      if (!domain) continue;
+      const info = await this.call('get info', (h) => h.domainGetInfo(domain), name);
+      found.push({ nativeId: name, cpuTimeNs: Number(info.cpuTime), memoryKiB: Number(info.memory), vcpus: Number(info.nrVirtCpu) });
+    }
+    return found;
+  }
+
   /** Local hypervisors write the console where launch put it; a remote host keeps its own. */
   consoleLog(nativeId: string): string | null {
     if (!/^qemu(\+unix)?:\/\/\/(system|session)/.test(this.config.uri) || !vmNamePattern.test(nativeId)) return null;

@@ -1,0 +1,44 @@
+import { canAccess, privateTo } from '../../domain/access.ts';
+import { BivouacError } from '../../errors.ts';
+import type { MetricsSampler } from '../../host/metrics.ts';
+import type { VmTracker } from '../../orchestrator/vm-tracker.ts';
+import { resolutions, type History } from '../../store/history.ts';
+import { signedIn, type Handlers } from '../register-routes.ts';
+
+/** Host metrics now and their history; a VM's series only for who may view the VM. */
+export function boxHandlers(history: History | null, sampler: () => MetricsSampler | null, vms: VmTracker): Pick<Handlers, 'historyIndex' | 'getHistory' | 'boxMetrics'> {
+  const notKept = (metric: string) => new BivouacError('METRIC_NOT_FOUND', `No history is kept for ${metric}; GET /api/v1/history/metrics lists what is.`, { metric });
+  return {
+    historyIndex: async (_input, context) => {
+      const { subject } = signedIn(context);
+      const visible = (history?.metrics() ?? []).filter((metric) => {
+        if (!metric.startsWith('vm.')) return true;
+        const vm = vms.all().find((candidate) => candidate.id === metric.split('.')[1]);
+        return vm !== undefined && canAccess(subject, privateTo(vm.owner), 'view');
+      });
+      return { metrics: visible, resolutions: resolutions.map(({ name, stepSeconds, slots }) => ({ name, stepSeconds, slots })) };
+    },
+    getHistory: async ({ query }, context) => {
+      const { subject } = signedIn(context);
+      if (query.metric.startsWith('vm.')) {
+        const vm = vms.all().find((candidate) => candidate.id === query.metric.split('.')[1]);
+        if (!vm || !canAccess(subject, privateTo(vm.owner), 'view')) throw notKept(query.metric);
+      }
+      const points = history?.query(query.metric, query.resolution, query.from, query.to) ?? null;
+      if (!points) throw notKept(query.metric);
+      const stepSeconds = resolutions.find((resolution) => resolution.name === query.resolution)!.stepSeconds;
+      return { metric: query.metric, resolution: query.resolution, stepSeconds, points };
+    },
+    boxMetrics: async () => {
+      const sample = sampler()?.latest ?? null;
+      return {
+        timeMs: sample?.timeMs ?? null,
+        cpuPercent: sample?.cpuPercent ?? null,
+        memory: sample?.memory ?? null,
+        disk: sample?.disk ?? null,
+        network: sample?.network ? { rxBytesPerSecond: sample.network.rxBytesPerSecond, txBytesPerSecond: sample.network.txBytesPerSecond } : null,
+        temperatureCelsius: sample?.temperatureCelsius ?? null,
+      };
+    },
+  };
+}
