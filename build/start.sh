@@ -27,4 +27,5 @@ fi
 
 echo "bivouac: no Electron binary on this machine (its download needs GitHub, which is unreachable here),"
 echo "bivouac: so the appliance runs headless. Open the UI in a browser: $url"
-exec npx tsx appliance/src/server.ts
+npm run --silent build:appliance
+exec node dist/appliance/src/server.js

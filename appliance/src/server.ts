@@ -13,11 +13,11 @@ import { ensureTlsIdentity } from './host/tls.ts';
 import { History } from './store/history.ts';
 import { EventLog } from './store/event-log.ts';
 import { openStore, StoreOpenError } from './store/open-store.ts';
+import { builtInAppsDir, rendererDir } from './paths.ts';
 import { version } from './version.ts';
 
 const shutdownDeadlineMs = 4500;
-const defaultRendererDir = fileURLToPath(new URL('../../dist/renderer', import.meta.url));
-const builtInApps = fileURLToPath(new URL('../apps', import.meta.url));
+
 
 interface Listener {
   app: FastifyInstance;
@@ -85,7 +85,7 @@ export async function start(): Promise<void> {
     sessionHours: config.sessionHours,
     heartbeatSeconds: config.heartbeatSeconds,
     tlsFingerprint: tls.fingerprint,
-    rendererDir: process.env.BIVOUAC_RENDERER_DIR || defaultRendererDir,
+    rendererDir: process.env.BIVOUAC_RENDERER_DIR || rendererDir,
     box: await boxCapacity(config.capacity, config.dataDir),
     libvirtUri: hypervisor.uri,
     vmDir: join(config.dataDir, 'vms'),
@@ -97,9 +97,6 @@ export async function start(): Promise<void> {
   });
   await services.images.recover();
   await services.apps.recover();
-  const catalog = await services.apps.installBuiltIn(builtInApps);
-  if (catalog.installed.length > 0) logger.info({ apps: catalog.installed }, 'installed the built-in catalog');
-  for (const failure of catalog.failed) logger.error(failure, 'a built-in app could not be installed');
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.
   void services.reconciler.start();
   await services.runs.start();
@@ -124,6 +121,15 @@ export async function start(): Promise<void> {
   }
   logger.info({ urls: listeners.map((listener) => listener.url), libvirtUri: hypervisor.uri }, 'listening');
 
+  // The shipped catalog installs once the UI answers (its apps appear as app.installed events).
+  const catalogInstalled = services.apps.installBuiltIn(builtInAppsDir).then(
+    (catalog) => {
+      if (catalog.installed.length > 0) logger.info({ apps: catalog.installed }, 'installed the built-in catalog');
+      for (const failure of catalog.failed) logger.error(failure, 'a built-in app could not be installed');
+    },
+    (error: unknown) => logger.error({ error: (error as Error).message }, 'the built-in catalog could not be read'),
+  );
+
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -135,6 +141,7 @@ export async function start(): Promise<void> {
     }, shutdownDeadlineMs);
     deadline.unref();
     // Long-polling agents are answered first, so closing the listeners does not wait for them.
+    await catalogInstalled;
     const runsStopped = services.runs.stop();
     await Promise.all(listeners.map((listener) => listener.app.close()));
     await runsStopped;

@@ -48,8 +48,18 @@ function openApiPath(path: string): string {
   return `${apiPrefix}${path.replace(/:([A-Za-z]+)/g, '{$1}')}`;
 }
 
-/** The OpenAPI 3.1 document, generated from the same schemas that validate requests. */
+const built = new Map<string, JsonSchema>();
+
+/** The OpenAPI 3.1 document, generated from the same schemas that validate requests (once). */
 export function buildOpenApi(version: string): JsonSchema {
+  const cached = built.get(version);
+  if (cached) return cached;
+  const document = generate(version);
+  built.set(version, document);
+  return document;
+}
+
+function generate(version: string): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const [name, route] of Object.entries(contract) as [string, RouteContract][]) {
     const path = openApiPath(route.path);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
+import { realpath, statfs } from 'node:fs/promises';
 import { sep } from 'node:path';
 import si from 'systeminformation';
 import { isValidMetricName, type HistoryRecorder } from '../store/history.ts';
@@ -59,7 +59,7 @@ export async function sampleHost(options: SampleHostOptions): Promise<HostSample
     si.mem().catch(() => null),
     diskOf(options.dataDir).catch(() => null),
     networkCounters(timeMs).catch(() => null),
-    si.cpuTemperature().catch(() => null),
+    temperatureReading(),
   ]);
   return {
     timeMs,
@@ -192,15 +192,38 @@ export class MetricsSampler {
 /** The mount with the longest path that contains the data directory. */
 async function diskOf(dataDir: string): Promise<HostSample['disk']> {
   const directory = await realpath(dataDir);
-  const mounts = await si.fsSize();
-  let best: (typeof mounts)[number] | null = null;
-  for (const mount of mounts) {
-    const root = mount.mount.endsWith(sep) ? mount.mount : `${mount.mount}${sep}`;
-    const isInside = directory === mount.mount || `${directory}${sep}`.startsWith(root);
-    if (isInside && (!best || mount.mount.length > best.mount.length)) best = mount;
+  // The mount is looked up once (systeminformation runs df for it); sizes come from statfs.
+  let mount = mountOf.get(directory);
+  if (mount === undefined) {
+    const mounts = await si.fsSize();
+    let best: string | null = null;
+    for (const candidate of mounts) {
+      const root = candidate.mount.endsWith(sep) ? candidate.mount : `${candidate.mount}${sep}`;
+      const isInside = directory === candidate.mount || `${directory}${sep}`.startsWith(root);
+      if (isInside && (best === null || candidate.mount.length > best.length)) best = candidate.mount;
+    }
+    mount = best ?? directory;
+    mountOf.set(directory, mount);
   }
-  if (!best || !isFiniteNumber(best.used) || !(best.size > 0)) return null;
-  return { mount: best.mount, usedBytes: best.used, totalBytes: best.size };
+  const info = await statfs(directory);
+  const total = info.blocks * info.bsize;
+  if (!(total > 0)) return null;
+  return { mount, usedBytes: (info.blocks - info.bfree) * info.bsize, totalBytes: total };
+}
+
+const mountOf = new Map<string, string>();
+
+/**
+ * The temperature sensor. A host without one is asked again only every 60th sample (asking
+ * costs more than the rest of a sample together).
+ */
+let samplesWithoutSensor = 0;
+async function temperatureReading(): Promise<{ main: number | null; max: number | null } | null> {
+  if (samplesWithoutSensor > 0 && samplesWithoutSensor++ % 60 !== 0) return null;
+  const reading = await si.cpuTemperature().catch(() => null);
+  const found = reading !== null && sensorReading(reading.main, reading.max) !== null;
+  samplesWithoutSensor = found ? 0 : Math.max(1, samplesWithoutSensor);
+  return reading;
 }
 
 /**

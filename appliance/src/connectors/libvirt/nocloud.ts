@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { BivouacError } from '../../errors.ts';
+import { guestAgentPath } from '../../paths.ts';
 
 const run = promisify(execFile);
-const agentPath = fileURLToPath(new URL('../../guest/bivouac-agent', import.meta.url));
 
 /** The systemd unit that runs the agent in a cloud image; a failed recipe (exit 3) is not retried. */
 const unit = `[Unit]
@@ -32,7 +31,7 @@ WantedBy=multi-user.target
  * Debian or Ubuntu cloud image in the image store works as a base image.
  */
 export async function nocloudUserData(context: Record<string, string>): Promise<string> {
-  const agent = await readFile(agentPath);
+  const agent = await readFile(guestAgentPath);
   const config = {
     write_files: [
       { path: '/etc/bivouac/context', permissions: '0600', content: Object.entries(context).map(([key, value]) => `${key}=${value}`).join('\n') + '\n' },

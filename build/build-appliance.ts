@@ -1,0 +1,31 @@
+/**
+ * `npm run build:appliance`: the appliance as one ES module, `dist/appliance/src/server.js`, run
+ * with plain node (no TypeScript loader in memory at run time), plus the files it reads beside
+ * its code: the shipped catalog and the guest agent. npm packages stay external.
+ */
+import { build } from 'esbuild';
+import { chmod, cp, mkdir, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const out = `${root}dist/appliance`;
+
+await rm(out, { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: ['appliance/src/server.ts'],
+  outfile: `${out}/src/server.js`,
+  bundle: true,
+  packages: 'external',
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  legalComments: 'none',
+});
+await cp(`${root}appliance/apps`, `${out}/apps`, { recursive: true });
+await mkdir(`${out}/src/guest`, { recursive: true });
+await cp(`${root}appliance/src/guest/bivouac-agent`, `${out}/src/guest/bivouac-agent`);
+await chmod(`${out}/src/guest/bivouac-agent`, 0o755);
+process.stdout.write(`bivouac: built the appliance into ${out}\n`);
