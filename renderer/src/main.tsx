@@ -1,9 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-
-function App() {
-  return <h1>Bivouac</h1>;
-}
+import { App } from './app/App.tsx';
+import './ui/styles.css';
 
 const container = document.getElementById('root');
 if (container) createRoot(container).render(<StrictMode><App /></StrictMode>);

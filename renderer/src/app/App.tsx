@@ -1,0 +1,43 @@
+import { useEffect, useState } from 'react';
+import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
+import { FirstRun } from '../features/setup/FirstRun.tsx';
+import { Login } from '../features/setup/Login.tsx';
+import { UsersPage } from '../features/users/UsersPage.tsx';
+import { BoxPage, NotBuilt, sections, Shell } from './Shell.tsx';
+import { useApp } from './store.ts';
+
+const router = createBrowserRouter([
+  {
+    path: '/',
+    element: <Shell />,
+    children: [
+      { index: true, element: <Navigate to="/store" replace /> },
+      { path: 'users', element: <UsersPage /> },
+      { path: 'box', element: <BoxPage /> },
+      ...sections.filter((section) => section.plan && section.path !== 'box').map((section) => ({ path: section.path, element: <NotBuilt label={section.label} plan={section.plan} /> })),
+      { path: '*', element: <NotBuilt label="Not found" plan="There is no such page; pick a section above." /> },
+    ],
+  },
+]);
+
+/** First run, then sign-in, then the shell. */
+export function App() {
+  const { loading, setup, session, load } = useApp();
+  const [failure, setFailure] = useState<string | null>(null);
+  useEffect(() => {
+    load().catch((error: unknown) => setFailure((error as Error).message));
+  }, [load]);
+  if (failure) {
+    return (
+      <main className="centered">
+        <p className="error" role="alert">
+          {failure}
+        </p>
+      </main>
+    );
+  }
+  if (loading) return <main className="centered">Loading…</main>;
+  if (setup?.needsAdmin) return <FirstRun />;
+  if (!session) return <Login />;
+  return <RouterProvider router={router} />;
+}

@@ -1,0 +1,74 @@
+import { NavLink, Outlet } from 'react-router';
+import { Fingerprint } from '../features/setup/FirstRun.tsx';
+import { useApp } from './store.ts';
+
+/** The sections of the UI, in the order of the navigation. */
+export const sections = [
+  { path: 'store', label: 'App Store', plan: 'Apps to deploy in one press, with their forms and a pre-flight check.' },
+  { path: 'dashboard', label: 'Dashboard', plan: 'Capacity at a glance, host metrics and their history, runs by state, cloud health.' },
+  { path: 'runs', label: 'Runs', plan: 'Every deployment with its state, instances, logs, parameters and actions.' },
+  { path: 'modules', label: 'Modules', plan: 'The project tree, image and deployment editors, versions and publishing.' },
+  { path: 'clouds', label: 'Clouds', plan: 'The box and remote libvirt hosts, with their health.' },
+  { path: 'users', label: 'Users', plan: '' },
+  { path: 'box', label: 'Box', plan: 'Host facts, disks, network, logs and power actions.' },
+] as const;
+
+export function Shell() {
+  const { session, setup, connected, signOut } = useApp();
+  return (
+    <div className="shell">
+      <a className="skip" href="#content">
+        Skip to content
+      </a>
+      <header>
+        <span className="brand">Bivouac</span>
+        <nav aria-label="Sections">
+          {sections.map((section) => (
+            <NavLink key={section.path} to={`/${section.path}`}>
+              {section.label}
+            </NavLink>
+          ))}
+        </nav>
+        <span className={connected ? 'live on' : 'live'} title={connected ? 'Live updates on' : 'Reconnecting…'} aria-label={connected ? 'Live updates on' : 'Reconnecting'} />
+        <span className="who">
+          {session?.user.username} ({session?.user.role})
+        </span>
+        <button type="button" className="secondary" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </header>
+      {setup?.dryRun && (
+        <p className="banner" role="status">
+          Dry run: no libvirt daemon answered, so VMs are simulated by libvirt&apos;s test driver and nothing really runs.
+        </p>
+      )}
+      <main id="content" tabIndex={-1}>
+        <Outlet />
+      </main>
+      <footer>{setup?.tlsFingerprint && <Fingerprint value={setup.tlsFingerprint} />}</footer>
+    </div>
+  );
+}
+
+/** A section whose page is not built yet says so plainly. */
+export function NotBuilt({ label, plan }: { label: string; plan: string }) {
+  return (
+    <section aria-labelledby="section-title">
+      <h1 id="section-title">{label}</h1>
+      <p className="not-built">This section is not built yet.</p>
+      <p>{plan}</p>
+    </section>
+  );
+}
+
+export function BoxPage() {
+  const setup = useApp((state) => state.setup);
+  return (
+    <section aria-labelledby="section-title">
+      <h1 id="section-title">Box</h1>
+      <p>Version {setup?.version}</p>
+      {setup?.tlsFingerprint && <Fingerprint value={setup.tlsFingerprint} />}
+      <p className="not-built">Host facts, disks, network, logs and power actions are not built yet.</p>
+    </section>
+  );
+}

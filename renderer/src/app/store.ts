@@ -1,0 +1,63 @@
+import { create } from 'zustand';
+import type { RouteOutput } from '../../../appliance/src/api/contract.ts';
+import { ApiError, call, setCsrfToken } from '../api/client.ts';
+import { followEvents, type LiveEvent } from '../api/events.ts';
+
+type Setup = RouteOutput<'getSetup'>;
+type Session = RouteOutput<'getSession'>;
+
+interface AppState {
+  setup: Setup | null;
+  session: Session | null;
+  /** Set while the first answers are awaited. */
+  loading: boolean;
+  connected: boolean;
+  /** Bumped by every event; pages reload what the event is about. */
+  lastEvent: LiveEvent | null;
+  resets: number;
+  load(): Promise<void>;
+  signedIn(session: Session): void;
+  signOut(): Promise<void>;
+}
+
+let stopEvents: (() => void) | null = null;
+
+/** The session and the live event stream, shared by every page. */
+export const useApp = create<AppState>((set, get) => ({
+  setup: null,
+  session: null,
+  loading: true,
+  connected: false,
+  lastEvent: null,
+  resets: 0,
+  async load() {
+    const setup = await call('getSetup');
+    let session: Session | null = null;
+    if (!setup.needsAdmin) {
+      try {
+        session = await call('getSession');
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 401)) throw error;
+      }
+    }
+    set({ setup, loading: false });
+    if (session) get().signedIn(session);
+  },
+  signedIn(session) {
+    setCsrfToken(session.csrfToken);
+    set((state) => ({ session, setup: state.setup ? { ...state.setup, needsAdmin: false } : state.setup }));
+    stopEvents?.();
+    stopEvents = followEvents({
+      onEvent: (event) => set({ lastEvent: event }),
+      onReset: () => set((state) => ({ resets: state.resets + 1 })),
+      onStatus: (connected) => set({ connected }),
+    });
+  },
+  async signOut() {
+    stopEvents?.();
+    stopEvents = null;
+    await call('logout').catch(() => undefined);
+    setCsrfToken(null);
+    set({ session: null, connected: false });
+  },
+}));
