@@ -11,7 +11,7 @@ import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.
 import type { StoredRun } from '../../appliance/src/domain/runs.ts';
 import { emit, percentile } from './lib.ts';
 
-const box = await makeAppliance({ runs: { tickMs: 1000, concurrency: 8 } });
+const box = await makeAppliance({ runs: { concurrency: 8 } });
 const admin = await setupAdmin(box.app);
 const guests = new GuestHarness(box.app, box.services);
 const imageId = await importPlaceholderImage(box.services, admin.userId);

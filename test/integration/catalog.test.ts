@@ -15,7 +15,7 @@ describe('the built-in catalog', () => {
   let admin: Client;
 
   beforeEach(async () => {
-    box = await makeAppliance({ appsDir: join(await tempDir('bivouac-apps-'), 'apps'), runs: { tickMs: 100, retryMs: 50 } });
+    box = await makeAppliance({ appsDir: join(await tempDir('bivouac-apps-'), 'apps'), runs: { retryMs: 50 } });
     await box.services.apps.recover();
     admin = await setupAdmin(box.app);
     await box.services.runs.start();

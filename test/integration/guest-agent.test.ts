@@ -25,7 +25,7 @@ describe('the guest agent under busybox (test-driver VMs; agents run on the host
 
   beforeEach(async () => {
     port = await freePort();
-    box = await makeAppliance({ agentUrl: `http://127.0.0.1:${port}`, runs: { tickMs: 100, retryMs: 100 } });
+    box = await makeAppliance({ agentUrl: `http://127.0.0.1:${port}`, runs: { retryMs: 100 } });
     admin = await setupAdmin(box.app);
     guests = new GuestHarness(box.app, box.services);
     busybox = await tempDir('bivouac-busybox-');

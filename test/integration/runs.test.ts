@@ -22,7 +22,7 @@ describe('runs and their orchestration (test driver, guests played by a harness)
   let guests: GuestHarness;
 
   beforeEach(async () => {
-    box = await makeAppliance({ runs: { tickMs: 50, retryMs: 50 } });
+    box = await makeAppliance({ runs: { retryMs: 50 } });
     admin = await setupAdmin(box.app);
     guests = new GuestHarness(box.app, box.services);
     const imageId = await importPlaceholderImage(box.services, admin.userId);

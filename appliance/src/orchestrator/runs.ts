@@ -84,8 +84,6 @@ export interface RunsOptions {
   publicHost?: string;
   /** Launches at once. */
   concurrency?: number;
-  /** How often state deadlines are checked. */
-  tickMs?: number;
   /** Job retry backoff (tests shorten it). */
   retryMs?: number;
   now?: () => Date;
@@ -105,7 +103,9 @@ export class Runs {
   private readonly queue: JobQueue;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly agents = new Map<string, AgentIdentity>();
+  /** One timer, for the next state deadline of any run (none while nothing can time out). */
   private ticker: NodeJS.Timeout | null = null;
+  private started = false;
   private stopping = false;
 
   constructor(
@@ -137,14 +137,15 @@ export class Runs {
       await this.plan(run.id);
     }
     this.queue.start();
-    this.ticker = setInterval(() => void this.checkDeadlines(), this.options.tickMs ?? 1000);
-    this.ticker.unref();
+    this.started = true;
+    this.scheduleDeadline();
   }
 
   /** Ends waiting reads at once (their requests answer), then waits for jobs under way. */
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.ticker) clearInterval(this.ticker);
+    this.started = false;
+    if (this.ticker) clearTimeout(this.ticker);
     for (const wake of [...this.waiters.values()].flatMap((set) => [...set])) wake();
     await this.queue.stop();
   }
@@ -504,6 +505,7 @@ export class Runs {
       return structuredClone(run);
     });
     this.indexTokens(after);
+    this.scheduleDeadline();
     if (after.state !== before) {
       this.wake(`${id} run:state`);
       this.announce(after, 'run.state', { state: after.state, from: before, abort: after.abort });
@@ -711,6 +713,24 @@ export class Runs {
         await this.abortRun(run.id, { source: 'timeout', message: `${run.state} took longer than ${run.timeouts[run.state as keyof StateTimeouts]} s`, by: 'appliance', at: now.toISOString() });
       }
     }
+    this.scheduleDeadline();
+  }
+
+  /** Sets the one timer for the earliest deadline among live runs; called after every change. */
+  private scheduleDeadline(): void {
+    if (!this.started) return;
+    if (this.ticker) clearTimeout(this.ticker);
+    this.ticker = null;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const run of this.store.data.runs) {
+      if (isFinal(run.state) || run.abort) continue;
+      const deadline = stateDeadline(run.state, new Date(run.stateEnteredAt), run.timeouts);
+      if (deadline) earliest = Math.min(earliest, deadline.getTime());
+    }
+    if (!Number.isFinite(earliest)) return;
+    const delay = Math.min(Math.max(0, earliest - this.now().getTime()) + 5, 2 ** 31 - 1);
+    this.ticker = setTimeout(() => void this.checkDeadlines(), delay);
+    this.ticker.unref();
   }
 
   // ---- helpers ----
