@@ -2,7 +2,10 @@
 # Installs the Debian/Ubuntu packages Bivouac needs, only those missing. Needs root or sudo.
 set -euo pipefail
 
-packages=(chromium openssl ca-certificates libvirt-dev pkg-config)
+# chromium: the UI's tests; libvirt-dev, pkg-config: the libvirt binding's build;
+# libvirt-daemon-system, qemu-system-x86, qemu-utils, libvirt-clients (virsh), tini: the box's
+# hypervisor, its disks and event stream; xorriso: NoCloud seeds; busybox-static: tiny guests.
+packages=(chromium openssl ca-certificates libvirt-dev pkg-config libvirt-daemon libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils xorriso busybox-static tini)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,62 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { as, login, makeAppliance, setupAdmin, type TestAppliance } from '../fixtures/appliance.ts';
-
-interface ReceivedEvent {
-  id: number;
-  type: string;
-  subject: { kind: string; id: string };
-  data: Record<string, unknown>;
-}
-
-/** A real SSE client on a loopback port: collects events and raw frames until closed. */
-function listen(url: string, headers: Record<string, string>) {
-  const controller = new AbortController();
-  const events: ReceivedEvent[] = [];
-  const frames: string[] = [];
-  let status = 0;
-  const done = (async () => {
-    const response = await fetch(url, { headers, signal: controller.signal });
-    status = response.status;
-    if (!response.body) return;
-    const decoder = new TextDecoder();
-    let buffer = '';
-    const reader = response.body.getReader();
-    try {
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-        buffer += decoder.decode(chunk.value, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          frames.push(frame);
-          const data = frame.split('\n').find((line) => line.startsWith('data: '));
-          if (data && !frame.includes('event: reset')) events.push(JSON.parse(data.slice(6)) as ReceivedEvent);
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  return {
-    events,
-    frames,
-    get status() {
-      return status;
-    },
-    async waitFor(predicate: () => boolean, timeoutMs = 3000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate()) {
-        if (Date.now() > deadline) throw new Error(`timed out; frames so far: ${JSON.stringify(frames)}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    },
-    async close() {
-      controller.abort();
-      await done;
-    },
-  };
-}
+import { listen } from '../fixtures/sse.ts';
 
 let box: TestAppliance;
 let base: string;

@@ -103,7 +103,7 @@ describe('VM records and the reconciler (test driver)', () => {
     await outside.launch([vmSpec('bvc-r4-web-1', { runId: 'r4' })]);
     const record = (nativeId: string): VmRecord => ({
       id: `id-${nativeId}`, cloudId: 'box', nativeId, runId: 'r4', instance: 'web.1', owner: admin.userId, reservationId: null, imageId: null,
-      state: 'launching', ips: [], vcpu: 1, memoryMiB: 128, diskGiB: 1, createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(), goneReason: null,
+      state: 'launching', ips: [], vcpu: 1, memoryMiB: 128, diskGiB: 1, createdAt: new Date(Date.now() - 1000).toISOString(), updatedAt: new Date(Date.now() - 1000).toISOString(), goneReason: null,
     });
     await box.services.store.update((document) => {
       document.vms.push(record('bvc-r4-web-1'), record('bvc-r4-web-2'));

@@ -167,10 +167,12 @@ export class Reconciler {
   }
 
   private async pass(cloudId: string, follower: Follower): Promise<void> {
+    const listedAt = Date.now();
     const listed = await this.clouds.connector(cloudId).list();
     const byId = new Map(listed.map((domain) => [domain.nativeId, domain]));
     for (const vm of this.tracker.all().filter((record) => record.cloudId === cloudId && isLive(record))) {
-      if (this.tracker.isBusy(vm.id)) continue;
+      // A record changed since the list was asked for is newer than the list: the next pass decides.
+      if (this.tracker.isBusy(vm.id) || Date.parse(vm.updatedAt) >= listedAt) continue;
       const found = byId.get(vm.nativeId);
       if (!found) {
         const gone = await this.tracker.markGone(vm.id, vm.state === 'launching' ? 'launch interrupted' : 'vanished: no longer on its cloud');
