@@ -144,8 +144,8 @@ describe('crash recovery: SIGKILL at random points of a deployment', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       await expect.poll(domainNames, { timeout: 15_000, message: `trial ${trial}: domains left` }).toEqual([]);
-      const capacity = (await api('GET', '/capacity')).body as { box: { vms: { used: number; reserved: number } } };
-      await expect.poll(async () => ((await api('GET', '/capacity')).body as typeof capacity).box.vms, { timeout: 10_000, message: `trial ${trial}: reservation leaked` }).toEqual(expect.objectContaining({ used: 0, reserved: 0 }));
+      type Capacity = { box: { vms: { used: number; reserved: number } } };
+      await expect.poll(async () => ((await api('GET', '/capacity')).body as Capacity).box.vms, { timeout: 10_000, message: `trial ${trial}: reservation leaked` }).toEqual(expect.objectContaining({ used: 0, reserved: 0 }));
     }
     process.stdout.write(`crash-recovery outcomes: ${outcomes.join(', ')}\n`);
     expect(outcomes).toHaveLength(trials);
