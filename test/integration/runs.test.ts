@@ -159,7 +159,7 @@ describe('runs and their orchestration (test driver, guests played by a harness)
   it('upgrades the immutable way, and rolls back when the new version fails', async () => {
     const save = (content: object) => box.app.inject({ method: 'PUT', url: '/api/v1/modules?path=/t/web', headers: as(admin), payload: { content, message: 'v2' } });
     const v1 = (await box.app.inject({ method: 'GET', url: '/api/v1/modules/version?ref=/t/web', headers: as(admin) })).json<{ content: Record<string, unknown> }>().content;
-    await save({ ...v1, recipes: { deploy: 'serve-web v2' } });
+    await save({ ...v1, recipes: { migrate: 'copy data from $BIVOUAC_UPGRADE_FROM', deploy: 'serve-web v2' } });
     const id = (await deploy({ module: '/t/web@1', parameters: { db_port: '5432' } })).json<RunBody>().id;
     await box.services.runs.idle();
     await (await guests.agent(id, 'web.1')).complete('Executing');
@@ -183,7 +183,8 @@ describe('runs and their orchestration (test driver, guests played by a harness)
     const good = (await upgrade(id)).json<{ upgrade: { to: string } }>().upgrade.to;
     await box.services.runs.idle();
     const agent = await guests.agent(good, 'web.1');
-    expect((await agent.contextInfo()).body).toMatchObject({ recipes: [{ name: 'deploy', script: 'serve-web v2' }] });
+    expect((await agent.contextInfo()).body).toMatchObject({ recipes: [{ name: 'migrate' }, { name: 'deploy', script: 'serve-web v2' }] });
+    expect(await agent.get('run:upgrade.from')).toBe(id);
     await agent.complete('Executing');
     await agent.complete('SendingReports');
     await box.services.runs.idle();

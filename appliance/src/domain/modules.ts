@@ -9,8 +9,11 @@ import { maxValueBytes, valueTooLong } from './params.ts';
 export const moduleKinds = ['project', 'image', 'deployment'] as const;
 export type ModuleKind = (typeof moduleKinds)[number];
 
-/** Recipes run in this order; the last two run on the other instances when a node scales. */
-export const recipeNames = ['preInstall', 'postInstall', 'deploy', 'report', 'onNodeAdd', 'onNodeRemove'] as const;
+/**
+ * Recipes run in this order; `migrate` only in a run that upgrades another (it gets the old
+ * run's id); the last two run on the other instances when a node scales.
+ */
+export const recipeNames = ['preInstall', 'postInstall', 'migrate', 'deploy', 'report', 'onNodeAdd', 'onNodeRemove'] as const;
 export type RecipeName = (typeof recipeNames)[number];
 
 export const parameterTypes = ['string', 'secret', 'number', 'boolean', 'enum', 'hostname', 'password'] as const;
