@@ -73,6 +73,9 @@ describe('the app store', () => {
   it('installs a signed bundle, lists it with its icon, pre-flights and deploys it', async () => {
     const installed = await importPath(await bundle(helloEntries('1.0.0', 'serve v1')));
     expect(installed.statusCode).toBe(201);
+    const progress = (box.services.events.since(0) ?? []).filter((event) => event.type === 'app.import.progress').map((event) => event.data);
+    expect(progress.at(-1)).toMatchObject({ staged: true, receivedBytes: expect.any(Number) });
+    expect(progress.at(-1)!.receivedBytes).toBe(progress.at(-1)!.totalBytes);
     expect(installed.json()).toMatchObject({ app: { id: 'hello-web', version: '1.0.0', signed: true }, warning: null });
 
     const listed = (await box.app.inject({ method: 'GET', url: '/api/v1/apps', headers: as(admin) })).json<{ id: string; iconUrl: string }[]>();
@@ -88,6 +91,7 @@ describe('the app store', () => {
     expect(preflight.ok).toBe(true);
     expect(preflight.checks).toContainEqual({ check: 'capacity.vms', ok: true, message: '1 VMs needed; 8 left', details: expect.any(Object) });
     expect(preflight.checks).toContainEqual(expect.objectContaining({ check: 'image.web', ok: true }));
+    expect(preflight.checks).toContainEqual(expect.objectContaining({ check: 'disk', ok: true, details: expect.objectContaining({ neededBytes: 2 * 1024 ** 3 }) }));
 
     const deployed = await box.app.inject({ method: 'POST', url: '/api/v1/apps/hello-web/deploy', headers: as(admin), payload: { parameters: { 'web:greeting': 'Hi' } } });
     expect(deployed.statusCode).toBe(201);
@@ -171,8 +175,11 @@ describe('the app store', () => {
       "Not enough VMs: the box's capacity allows 8, 0 are already held, and 9 were asked (8 left).",
       'base image tiny is not in the image store: import the tiny guest image',
     ]);
+    box.services.images['options'].freeBytes = async () => 1024 ** 3; // a nearly full box
+    const full = (await box.app.inject({ method: 'POST', url: '/api/v1/apps/hello-web/preflight', headers: as(admin), payload: {} })).json<{ checks: { check: string; ok: boolean; message: string }[] }>();
+    expect(full.checks.find((check) => check.check === 'disk')).toMatchObject({ ok: false, message: 'Not enough disk space: the VM disks may grow to 2 GiB, only 1 GiB are free on the box.' });
     const refused = await box.app.inject({ method: 'POST', url: '/api/v1/apps/hello-web/deploy', headers: as(admin), payload: {} });
-    expect(refused.json()).toMatchObject({ error: { code: 'PREFLIGHT_FAILED', details: { checks: [{ check: 'image.web' }] } } });
+    expect(refused.json()).toMatchObject({ error: { code: 'PREFLIGHT_FAILED', details: { checks: [expect.objectContaining({ check: 'disk' }), expect.objectContaining({ check: 'image.web' })] } } });
     expect(box.services.store.data.runs).toEqual([]);
   });
 

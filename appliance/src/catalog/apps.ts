@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { visibleToAll, type AclRule, type Subject } from '../domain/access.ts';
 import { describeRefusal, resourceLabels, resources, type Amounts } from '../domain/capacity.ts';
@@ -164,13 +164,27 @@ export class Apps {
    * its images imported, then modules and the app recorded in one durable step. Any failure
    * leaves nothing behind.
    */
-  async install(subject: Subject, input: Readable, label: string): Promise<{ app: StoredApp; version: AppVersion; warning: string | null }> {
+  async install(subject: Subject, input: Readable, label: string, totalBytes: number | null = null): Promise<{ app: StoredApp; version: AppVersion; warning: string | null }> {
     const staging = join(this.options.directory, `.staging-${newId()}`);
     await mkdir(staging, { recursive: true, mode: 0o700 });
     const importedImages: string[] = [];
     this.announce('app.importing', label, { source: label });
     try {
-      const files = await stageBundle(input, staging);
+      let received = 0;
+      let lastProgress = 0;
+      const counted = new Transform({
+        transform: (chunk: Buffer, _encoding, callback) => {
+          received += chunk.length;
+          if (Date.now() - lastProgress >= 250) {
+            lastProgress = Date.now();
+            this.announce('app.import.progress', label, { source: label, receivedBytes: received, totalBytes });
+          }
+          callback(null, chunk);
+        },
+      });
+      input.on('error', (error) => counted.destroy(error));
+      const files = await stageBundle(input.pipe(counted), staging);
+      this.announce('app.import.progress', label, { source: label, receivedBytes: received, totalBytes, staged: true });
       const verdict = await verifyBundle(staging, files, this.publishers());
       if (!verdict.signed && !this.allowUnsigned) {
         throw new BivouacError('UNTRUSTED_BUNDLE', `${label} is not signed by a trusted publisher (${verdict.reason}); an administrator can trust its publisher, or allow unsigned bundles.`, { reason: verdict.reason });
@@ -326,7 +340,7 @@ export class Apps {
    * box and the user's quota (each resource with what is used and left), the base images on the
    * chosen clouds, and the placement allowed.
    */
-  preflight(subject: Subject, id: string, request: { placement: Record<string, string>; multiplicity: Record<string, number> }): { ok: boolean; checks: PreflightCheck[]; footprint: Amounts } {
+  async preflight(subject: Subject, id: string, request: { placement: Record<string, string>; multiplicity: Record<string, number> }): Promise<{ ok: boolean; checks: PreflightCheck[]; footprint: Amounts }> {
     const app = this.get(id);
     const version = app.versions.at(-1)!;
     const reference = `${version.modules[0]!.path}@${version.modules[0]!.version}`;
@@ -347,6 +361,15 @@ export class Apps {
         details: { needed: needed[resource], used: box.used + box.reserved, left: Number.isFinite(left) ? left : null },
       });
     }
+    // VM disks on the box are thin overlays that can grow to their full size: that much must be free.
+    const onBox = footprint(nodes.filter((node) => node.cloudId === 'box')).diskGiB * 1024 ** 3;
+    const free = await this.images.freeSpace();
+    checks.push({
+      check: 'disk',
+      ok: onBox <= free,
+      message: onBox <= free ? `${onBox / 1024 ** 3} GiB of VM disks fit in the ${Math.floor(free / 1024 ** 3)} GiB free` : `Not enough disk space: the VM disks may grow to ${onBox / 1024 ** 3} GiB, only ${Math.floor(free / 1024 ** 3)} GiB are free on the box.`,
+      details: { neededBytes: onBox, freeBytes: free },
+    });
     const clouds = version.manifest.deploy.clouds;
     for (const node of nodes) {
       if (clouds[node.name] === 'box' && node.cloudId !== 'box') {
@@ -373,7 +396,7 @@ export class Apps {
       const value = request.parameters[field.key] ?? field.default;
       if (field.sets === 'multiplicity' && value !== undefined) sized[field.key.slice(0, field.key.indexOf(':'))] ??= Number(value);
     }
-    const preflight = this.preflight(subject, id, { placement: request.placement, multiplicity: sized });
+    const preflight = await this.preflight(subject, id, { placement: request.placement, multiplicity: sized });
     if (!preflight.ok) {
       const failed = preflight.checks.filter((check) => !check.ok);
       throw new BivouacError('PREFLIGHT_FAILED', `Cannot deploy: ${failed.map((check) => check.message).join('; ')}.`, { checks: failed });

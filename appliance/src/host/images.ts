@@ -154,6 +154,12 @@ export class ImageStore {
     for (const controller of this.active.values()) controller.abort(new Error('the appliance is shutting down'));
   }
 
+  /** Free bytes where images and VM disks live (the data dir's filesystem). */
+  async freeSpace(): Promise<number> {
+    await mkdir(this.options.directory, { recursive: true, mode: 0o700 });
+    return (this.options.freeBytes ?? freeBytesOf)(this.options.directory);
+  }
+
   private async checkSpace(needed: number): Promise<void> {
     await mkdir(this.options.directory, { recursive: true, mode: 0o700 });
     const free = await (this.options.freeBytes ?? freeBytesOf)(this.options.directory);

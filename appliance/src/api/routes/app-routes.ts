@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Apps, AppVersion, StoredApp } from '../../catalog/apps.ts';
 import { publisherKey } from '../../catalog/bundle.ts';
@@ -58,9 +59,13 @@ export function appHandlers(apps: Apps): Pick<Handlers, AppHandlers> {
         stream.once('open', () => resolve());
         stream.once('error', (error) => reject(new BivouacError('BAD_BUNDLE', `Cannot read ${body.path}: ${error.message}`, { path: body.path })));
       });
-      return installed(await apps.install(signedIn(context).subject, stream, body.path));
+      const size = (await stat(body.path)).size;
+      return installed(await apps.install(signedIn(context).subject, stream, body.path, size));
     },
-    uploadApp: async (_input, context) => installed(await apps.install(signedIn(context).subject, context.request.body as Readable, 'upload')),
+    uploadApp: async (_input, context) => {
+      const length = Number(context.request.headers['content-length']);
+      return installed(await apps.install(signedIn(context).subject, context.request.body as Readable, 'upload', Number.isSafeInteger(length) ? length : null));
+    },
     preflightApp: async ({ params, body }, context) => apps.preflight(signedIn(context).subject, params.id, body),
     deployApp: async ({ params, body }, context) => {
       const run = await apps.deploy(signedIn(context).subject, params.id, body);
