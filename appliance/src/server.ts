@@ -13,7 +13,7 @@ import { ensureTlsIdentity } from './host/tls.ts';
 import { History } from './store/history.ts';
 import { EventLog } from './store/event-log.ts';
 import { openStore, StoreOpenError } from './store/open-store.ts';
-import { builtInAppsDir, rendererDir } from './paths.ts';
+import { builtInAppsDir, builtInImagesDir, rendererDir } from './paths.ts';
 import { version } from './version.ts';
 
 const shutdownDeadlineMs = 4500;
@@ -130,6 +130,15 @@ export async function start(): Promise<void> {
     (error: unknown) => logger.error({ error: (error as Error).message }, 'the built-in catalog could not be read'),
   );
 
+  // Images shipped with the product (the tiny guest) are imported the same way, in the background.
+  const imagesInstalled = services.images.installBuiltIn(process.env.BIVOUAC_BUILTIN_IMAGES_DIR || builtInImagesDir).then(
+    (shipped) => {
+      if (shipped.installed.length > 0) logger.info({ images: shipped.installed }, 'imported the built-in images');
+      for (const failure of shipped.failed) logger.error(failure, 'a built-in image could not be imported');
+    },
+    (error: unknown) => logger.error({ error: (error as Error).message }, 'the built-in images could not be read'),
+  );
+
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -142,10 +151,11 @@ export async function start(): Promise<void> {
     deadline.unref();
     // Long-polling agents are answered first, so closing the listeners does not wait for them.
     await catalogInstalled;
+    await services.images.close();
+    await imagesInstalled;
     const runsStopped = services.runs.stop();
     await Promise.all(listeners.map((listener) => listener.app.close()));
     await runsStopped;
-    await services.images.close();
     await services.reconciler.stop();
     await stopSampler();
     history.close();

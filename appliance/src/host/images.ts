@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
 import { visibleToAll } from '../domain/access.ts';
 import { BivouacError } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -40,6 +41,11 @@ export interface ImageStoreOptions {
 
 const fileNames: Record<ImageRole, string> = { disk: 'disk.qcow2', kernel: 'kernel', initrd: 'initrd' };
 const progressEveryMs = 250;
+/**
+ * Base images are shared, read-only backing files, not secrets: the hypervisor, which may run
+ * as its own user (libvirt-qemu on a box), must reach them.
+ */
+const baseImageDirMode = 0o755;
 
 /**
  * Base images in the data dir, one folder each. An import streams every file through a sha256
@@ -57,7 +63,7 @@ export class ImageStore {
 
   /** Marks imports a restart interrupted as failed and sweeps their temporary folders. */
   async recover(): Promise<void> {
-    await mkdir(this.options.directory, { recursive: true, mode: 0o700 });
+    await mkdir(this.options.directory, { recursive: true, mode: baseImageDirMode });
     for (const entry of await readdir(this.options.directory)) {
       if (entry.startsWith('.incoming-')) await rm(join(this.options.directory, entry), { recursive: true, force: true });
     }
@@ -149,6 +155,35 @@ export class ImageStore {
     this.announce('image.deleted', image, {});
   }
 
+  /**
+   * Imports the images shipped with the product (folders with an `image.json`, such as the tiny
+   * guest from build/tiny-guest.sh) that the store lacks, or holds in another build. An image a
+   * VM uses is left as it is; the next start replaces it.
+   */
+  async installBuiltIn(directory: string): Promise<{ installed: string[]; failed: { image: string; error: string }[] }> {
+    const installed: string[] = [];
+    const failed: { image: string; error: string }[] = [];
+    const folders = (await readdir(directory, { withFileTypes: true }).catch(() => [])).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    for (const folder of folders.sort()) {
+      const description = await readFile(join(directory, folder, 'image.json'), 'utf8').catch(() => null);
+      if (description === null) continue;
+      try {
+        const shipped = BuiltInImage.parse(JSON.parse(description));
+        const existing = this.store.data.images.find((image) => image.name === shipped.name && image.status !== 'failed');
+        if (existing && existing.sha256.kernel === shipped.sha256.kernel && existing.sha256.initrd === shipped.sha256.initrd) continue;
+        if (existing?.status === 'importing' || (existing && this.options.usage(existing.id) > 0)) continue;
+        if (existing) await this.delete(existing.id);
+        const file = (name: string, sha256: string) => fileSource(join(directory, folder, name), sha256);
+        const sources: ImageSources = { kind: 'kernel', kernel: await file(shipped.kernel, shipped.sha256.kernel), initrd: await file(shipped.initrd, shipped.sha256.initrd), cmdline: shipped.cmdline };
+        await (await this.startImport(shipped.name, sources, 'system')).done;
+        installed.push(shipped.name);
+      } catch (error) {
+        failed.push({ image: folder, error: error instanceof z.ZodError ? `image.json: ${z.prettifyError(error)}` : (error as Error).message });
+      }
+    }
+    return { installed, failed };
+  }
+
   /** Waits for imports under way (shutdown). */
   async close(): Promise<void> {
     for (const controller of this.active.values()) controller.abort(new Error('the appliance is shutting down'));
@@ -156,12 +191,12 @@ export class ImageStore {
 
   /** Free bytes where images and VM disks live (the data dir's filesystem). */
   async freeSpace(): Promise<number> {
-    await mkdir(this.options.directory, { recursive: true, mode: 0o700 });
+    await mkdir(this.options.directory, { recursive: true, mode: baseImageDirMode });
     return (this.options.freeBytes ?? freeBytesOf)(this.options.directory);
   }
 
   private async checkSpace(needed: number): Promise<void> {
-    await mkdir(this.options.directory, { recursive: true, mode: 0o700 });
+    await mkdir(this.options.directory, { recursive: true, mode: baseImageDirMode });
     const free = await (this.options.freeBytes ?? freeBytesOf)(this.options.directory);
     const reserve = this.options.reserveBytes ?? 1024 ** 3;
     if (needed + reserve > free) {
@@ -179,7 +214,7 @@ export class ImageStore {
     let received = 0;
     let lastProgress = 0;
     try {
-      await mkdir(incoming, { recursive: true, mode: 0o700 });
+      await mkdir(incoming, { recursive: true, mode: baseImageDirMode });
       for (const [role, source] of files) {
         const target = join(incoming, fileNames[role]);
         const hash = createHash('sha256');
@@ -197,7 +232,7 @@ export class ImageStore {
             callback(null, chunk);
           },
         });
-        await pipeline(await source.open(), meter, createWriteStream(target, { mode: 0o600 }), { signal });
+        await pipeline(await source.open(), meter, createWriteStream(target, { mode: 0o644 }), { signal });
         const digest = hash.digest('hex');
         if (source.sizeBytes !== bytes) {
           throw new BivouacError('BAD_IMAGE', `${source.label} ended after ${bytes} bytes; ${source.sizeBytes} were announced.`, { file: role, receivedBytes: bytes, expectedBytes: source.sizeBytes });
@@ -242,6 +277,18 @@ export class ImageStore {
     this.events.append({ type, subject: { kind: 'image', id: image.id }, access: visibleToAll(image.createdBy), data: { name: image.name, status: image.status, ...data } });
   }
 }
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
+/** `image.json` of an image shipped with the product (files beside it, by plain name). */
+const BuiltInImage = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+  kind: z.literal('kernel'),
+  kernel: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  initrd: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  cmdline: z.string().max(1024),
+  sha256: z.strictObject({ kernel: sha256Hex, initrd: sha256Hex }),
+  description: z.string().max(500).optional(),
+});
 
 function asTypedError(error: unknown, signal: AbortSignal): BivouacError {
   if (error instanceof BivouacError) return error;

@@ -74,6 +74,7 @@ export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' |
       ? devices.ele('interface', { type: 'user' })
       : devices.ele('interface', { type: 'network' }).ele('source', { network: xmlSafe(spec.network.name) }).up();
   nic.ele('model', { type: 'virtio' });
+  nic.ele('rom', { enabled: 'no' }); // no network boot: skips loading iPXE at every start
   const serial = devices.ele('serial', { type: 'pty' });
   serial.ele('log', { file: files.consoleLog, append: 'off' });
   serial.ele('target', { port: '0' });

@@ -201,7 +201,9 @@ export class LibvirtConnector implements Connector {
       });
     }
     const folder = join(this.deps.stateDir, spec.name);
-    await mkdir(folder, { recursive: true, mode: 0o700 });
+    // Others may pass through (QEMU may run as its own user) but not list; the seed with the
+    // VM's token stays readable by its owner only.
+    await mkdir(folder, { recursive: true, mode: 0o711 });
     try {
       const overlay = spec.image.kind === 'disk' ? await this.makeOverlay(spec, folder) : null;
       // Disk images are cloud images: cloud-init reads the context and agent from a NoCloud seed.
