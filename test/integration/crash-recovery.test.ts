@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
+import { adminApi, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
 import { startPrivateLibvirtd, type PrivateLibvirtd } from '../fixtures/private-libvirtd.ts';
 
@@ -22,30 +22,17 @@ describe('crash recovery: SIGKILL at random points of a deployment', () => {
   let daemon: PrivateLibvirtd;
   let dataDir: string;
   let appliance: ApplianceProcess;
-  let token = '';
 
   const start = async () => {
     appliance = await startAppliance(dataDir, { BIVOUAC_LIBVIRT_URI: daemon.uri, BIVOUAC_ADMIN_PASSWORD: password });
   };
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${appliance.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
-  };
+  let api: Awaited<ReturnType<typeof adminApi>>;
 
   beforeAll(async () => {
     daemon = await startPrivateLibvirtd();
     dataDir = await tempDir('bivouac-crash-');
     await start();
-    const login = await fetch(`${appliance.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
-    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-    const { csrfToken } = (await login.json()) as { csrfToken: string };
-    const created = await fetch(`${appliance.url}/api/v1/tokens`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'crash test' }) });
-    token = ((await created.json()) as { token: string }).token;
+    api = await adminApi(() => appliance.url, password);
 
     const files = await tempDir('bivouac-crash-image-');
     await writeFile(join(files, 'vmlinux'), Buffer.concat([Buffer.from('7f454c46', 'hex'), Buffer.alloc(1024)]));

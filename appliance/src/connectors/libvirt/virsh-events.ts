@@ -68,7 +68,9 @@ export class VirshEventStream {
 
   start(): void {
     if (this.stopped || this.child) return;
-    const [program, ...args] = this.options.command ?? ['virsh', '-q', '-c', this.options.uri, 'event', '--all', '--loop', '--timestamp'];
+    // setpriv's parent-death signal ends virsh with the appliance, even when the appliance is
+    // killed outright; otherwise an orphaned `virsh event` would outlive it on the box's daemon.
+    const [program, ...args] = this.options.command ?? ['setpriv', '--pdeathsig', 'TERM', '--', 'virsh', '-q', '-c', this.options.uri, 'event', '--all', '--loop', '--timestamp'];
     const child = spawn(program!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
     this.child = child;
     let stderr = '';
