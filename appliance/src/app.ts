@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Accounts } from './api/auth/accounts.ts';
-import type { LoginThrottle } from './api/auth/login-throttle.ts';
+import { Kiosk } from './api/auth/kiosk.ts';
+import { LoginThrottle } from './api/auth/login-throttle.ts';
 import { installErrorHandling } from './api/errors-http.ts';
 import { buildOpenApi } from './api/openapi.ts';
 import { apiPrefix, registerRoutes } from './api/register-routes.ts';
@@ -14,6 +15,7 @@ import { capacityHandlers } from './api/routes/capacity-routes.ts';
 import { cloudHandlers } from './api/routes/cloud-routes.ts';
 import { imageHandlers } from './api/routes/image-routes.ts';
 import { appHandlers, registerAppFiles } from './api/routes/app-routes.ts';
+import { kioskHandlers } from './api/routes/kiosk-routes.ts';
 import { boxHandlers } from './api/routes/box-routes.ts';
 import { moduleHandlers, parseContent } from './api/routes/module-routes.ts';
 import { agentHandlers, runHandlers } from './api/routes/run-routes.ts';
@@ -46,6 +48,8 @@ export interface Services {
   store: Store<MainDocument>;
   events: EventLog;
   accounts: Accounts;
+  /** Kiosk mode of the box's screen: the PIN and the sessions locked to the app store. */
+  kiosk: Kiosk;
   reservations: Reservations;
   clouds: Clouds;
   vms: VmTracker;
@@ -117,6 +121,8 @@ export function createServices(options: ServiceOptions): Services {
     agentUrl: options.agentUrl ?? 'http://10.0.2.2:8080',
     ...options.runs,
   });
+  // Wrong kiosk PINs and wrong passwords are throttled by the same rules (under their own keys).
+  const throttle = options.throttle ?? new LoginThrottle();
   const reconciler = new Reconciler(clouds, vms, reservations, options.events, {
     onVanished: (vm) => runs.vmVanished(vm.runId, vm.instance, vm.goneReason ?? 'vanished'),
     isHeld: (reservation) => runs.holds(reservation),
@@ -129,8 +135,9 @@ export function createServices(options: ServiceOptions): Services {
       store: options.store,
       events: options.events,
       sessionHours: options.sessionHours ?? 24 * 7,
-      ...(options.throttle ? { throttle: options.throttle } : {}),
+      throttle,
     }),
+    kiosk: new Kiosk({ store: options.store, events: options.events, throttle }),
     reservations,
     clouds,
     vms,
@@ -207,6 +214,7 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     ...runHandlers(services.runs),
     ...agentHandlers(services.runs),
     ...appHandlers(services.apps),
+    ...kioskHandlers(services.kiosk),
     ...boxHandlers(services.history, () => services.sampler, services.vms),
   }, (bearer) => services.runs.authenticateAgent(bearer));
   registerAppFiles(app, services.accounts, services.apps);

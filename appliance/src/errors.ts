@@ -151,6 +151,22 @@ export const errorRegistry = {
     status: 404,
     description: 'The runtime parameter is not set (after waiting, if a wait was asked).',
   },
+  KIOSK_LOCKED: {
+    status: 403,
+    description: "This session is in kiosk mode: only the app store is open. Leave it with the administrator's kiosk PIN (POST /api/v1/kiosk/unlock).",
+  },
+  KIOSK_PIN_NOT_SET: {
+    status: 409,
+    description: 'No kiosk PIN is set, so kiosk mode could never be left: an administrator sets one first (PUT /api/v1/kiosk/pin).',
+  },
+  WRONG_PIN: {
+    status: 403,
+    description: 'The kiosk PIN given to leave kiosk mode is wrong.',
+  },
+  PIN_THROTTLED: {
+    status: 429,
+    description: 'Too many wrong kiosk PINs; details.retryAfterSeconds says when to try again.',
+  },
   SHUTTING_DOWN: {
     status: 503,
     description: 'The appliance is shutting down and takes no new work; retry once it is back.',

@@ -19,6 +19,8 @@ export interface RouteContract {
   auth: RouteAuth;
   /** Allowed before the first administrator exists. */
   duringSetup?: boolean;
+  /** Allowed in a session locked to the app store (kiosk mode); every other route is refused. */
+  inKiosk?: true;
   status?: 200 | 201 | 202 | 204;
   /**
    * The body is raw bytes (`application/octet-stream`, Content-Length required), handed to the
@@ -34,7 +36,7 @@ export interface RouteContract {
 /** Every JSON route of the API. The server implements each; the renderer's client calls them. */
 export const contract = {
   getSetup: {
-    method: 'GET', path: '/setup', tag: 'setup', auth: 'none', duringSetup: true,
+    method: 'GET', path: '/setup', tag: 'setup', auth: 'none', duringSetup: true, inKiosk: true,
     summary: 'First-run status and the HTTPS certificate fingerprint',
     response: s.SetupStatus,
   },
@@ -49,7 +51,7 @@ export const contract = {
     body: s.Credentials, response: s.SessionInfo,
   },
   getSession: {
-    method: 'GET', path: '/session', tag: 'session', auth: 'user',
+    method: 'GET', path: '/session', tag: 'session', auth: 'user', inKiosk: true,
     summary: 'The signed-in user and the CSRF token',
     response: s.SessionInfo,
   },
@@ -99,7 +101,7 @@ export const contract = {
     params: s.IdParams, body: s.Quota, response: s.Quota,
   },
   listClouds: {
-    method: 'GET', path: '/clouds', tag: 'clouds', auth: 'user',
+    method: 'GET', path: '/clouds', tag: 'clouds', auth: 'user', inKiosk: true,
     summary: 'Clouds (connector instances) with live status: reachable, latency, last error',
     response: s.Cloud.array(),
   },
@@ -182,7 +184,7 @@ export const contract = {
     summary: 'Runs you may view, newest first, filtered and paged', query: s.RunListQuery, response: s.RunList,
   },
   getRun: {
-    method: 'GET', path: '/runs/:id', tag: 'runs', auth: 'user',
+    method: 'GET', path: '/runs/:id', tag: 'runs', auth: 'user', inKiosk: true,
     summary: 'A run: state, nodes, instances and parameters (secrets masked)', params: s.IdParams, response: s.RunView,
   },
   terminateRun: {
@@ -209,11 +211,11 @@ export const contract = {
     params: s.ConsoleParams, query: s.ConsoleQuery, response: s.ConsoleText,
   },
   runParams: {
-    method: 'GET', path: '/runs/:id/params', tag: 'runs', auth: 'user',
+    method: 'GET', path: '/runs/:id/params', tag: 'runs', auth: 'user', inKiosk: true,
     summary: 'Runtime parameters (secrets masked)', params: s.IdParams, response: s.Params,
   },
   runLog: {
-    method: 'GET', path: '/runs/:id/log', tag: 'runs', auth: 'user',
+    method: 'GET', path: '/runs/:id/log', tag: 'runs', auth: 'user', inKiosk: true,
     summary: 'Who did what and when, with recipe output', params: s.IdParams, response: s.RunLog,
   },
   agentContext: {
@@ -247,11 +249,11 @@ export const contract = {
     summary: 'Recipe output for the run log', body: s.AgentLog, response: s.Empty,
   },
   listApps: {
-    method: 'GET', path: '/apps', tag: 'apps', auth: 'user',
+    method: 'GET', path: '/apps', tag: 'apps', auth: 'user', inKiosk: true,
     summary: 'The app store: published apps, latest version each', response: s.AppSummary.array(),
   },
   getApp: {
-    method: 'GET', path: '/apps/:id', tag: 'apps', auth: 'user',
+    method: 'GET', path: '/apps/:id', tag: 'apps', auth: 'user', inKiosk: true,
     summary: 'An app: description, screenshots, its deploy form and cloud choices', params: s.AppIdParams, response: s.AppDetail,
   },
   appSources: {
@@ -267,11 +269,11 @@ export const contract = {
     summary: 'Install a bundle sent as the raw request body', response: s.InstalledApp,
   },
   preflightApp: {
-    method: 'POST', path: '/apps/:id/preflight', tag: 'apps', auth: 'user',
+    method: 'POST', path: '/apps/:id/preflight', tag: 'apps', auth: 'user', inKiosk: true,
     summary: 'What deploying needs, checked before anything starts: capacity, base images, placement', params: s.AppIdParams, body: s.Placement, response: s.Preflight,
   },
   deployApp: {
-    method: 'POST', path: '/apps/:id/deploy', tag: 'apps', auth: 'user', status: 201,
+    method: 'POST', path: '/apps/:id/deploy', tag: 'apps', auth: 'user', status: 201, inKiosk: true,
     summary: 'Deploy an app with its form values (after the same pre-flight)', params: s.AppIdParams, body: s.DeployApp, response: s.RunView,
   },
   publishApp: {
@@ -293,6 +295,26 @@ export const contract = {
   distrustPublisher: {
     method: 'DELETE', path: '/publishers/:id', tag: 'apps', auth: 'admin', status: 204,
     summary: 'Stop trusting a publisher key', params: s.KeyIdParams, response: s.Empty,
+  },
+  getKiosk: {
+    method: 'GET', path: '/kiosk', tag: 'kiosk', auth: 'user', inKiosk: true,
+    summary: 'Whether a kiosk PIN is set and whether this session is locked to the app store', response: s.KioskStatus,
+  },
+  setKioskPin: {
+    method: 'PUT', path: '/kiosk/pin', tag: 'kiosk', auth: 'admin',
+    summary: 'Set the PIN that leaves kiosk mode (kept scrypt-hashed)', body: s.KioskPin, response: s.KioskStatus,
+  },
+  clearKioskPin: {
+    method: 'DELETE', path: '/kiosk/pin', tag: 'kiosk', auth: 'admin', status: 204,
+    summary: 'Clear the kiosk PIN; screens locked to the app store are released', response: s.Empty,
+  },
+  lockKiosk: {
+    method: 'POST', path: '/kiosk/lock', tag: 'kiosk', auth: 'user',
+    summary: 'Lock this browser session to the app store until the PIN is given (needs a PIN set)', response: s.KioskStatus,
+  },
+  unlockKiosk: {
+    method: 'POST', path: '/kiosk/unlock', tag: 'kiosk', auth: 'user', inKiosk: true,
+    summary: 'Leave kiosk mode with the PIN; wrong PINs are throttled', body: s.KioskPin, response: s.KioskStatus,
   },
   getBundleSettings: {
     method: 'GET', path: '/settings/bundles', tag: 'apps', auth: 'admin',

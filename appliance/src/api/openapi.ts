@@ -37,6 +37,7 @@ function operation(name: string, route: RouteContract): JsonSchema {
     tags: [route.tag],
     security: route.auth === 'none' ? [] : [{ session: [] }, { bearer: [] }],
     'x-required-role': route.auth === 'admin' ? 'admin' : undefined,
+    'x-kiosk': route.inKiosk ? true : undefined,
     parameters: pathParameters(route),
     ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
     ...(route.upload ? { requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } } } : {}),

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { BivouacError } from '../errors.ts';
 import type { Accounts, Principal } from './auth/accounts.ts';
+import { isLocked } from './auth/kiosk.ts';
 import { authenticate, bearerOf, requireCsrf } from './auth/request-auth.ts';
 import { contract, type RouteContract, type RouteInput, type RouteName, type RouteOutput } from './contract.ts';
 import { validationError } from './errors-http.ts';
@@ -46,8 +47,8 @@ function parse(where: 'body' | 'query' | 'params', schema: z.ZodType | undefined
 
 /**
  * Registers every route of the contract with the one pipeline: setup gate, authentication, role,
- * CSRF, validation of params, query and body, the handler, then the response shaped by its schema
- * (so a field not in the schema can never leak).
+ * CSRF, the kiosk lock, validation of params, query and body, the handler, then the response
+ * shaped by its schema (so a field not in the schema can never leak).
  */
 export function registerRoutes(app: FastifyInstance, accounts: Accounts, handlers: Handlers, agents: AgentAuthenticator): void {
   const uploads: [RouteName, RouteContract][] = [];
@@ -80,6 +81,9 @@ function defineRoute(app: FastifyInstance, accounts: Accounts, agents: AgentAuth
           throw new BivouacError('FORBIDDEN', 'Only an administrator may do this.', { requiredRole: 'admin' });
         }
         requireCsrf(request, principal);
+        if (isLocked(principal) && !route.inKiosk) {
+          throw new BivouacError('KIOSK_LOCKED', 'This screen is in kiosk mode: only the app store is open. Leave kiosk mode with the PIN first.');
+        }
       }
       if (route.upload && request.headers['content-type'] !== 'application/octet-stream') {
         throw new BivouacError('UNSUPPORTED_MEDIA_TYPE', 'Send the bytes as the body with Content-Type: application/octet-stream.', { allowed: ['application/octet-stream'] });

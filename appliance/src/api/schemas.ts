@@ -383,6 +383,9 @@ export const Preflight = z.object({
   ok: z.boolean(),
   checks: z.array(z.object({ check: z.string(), ok: z.boolean(), message: z.string(), details: z.record(z.string(), z.unknown()) })),
   footprint: z.object({ vms: z.number(), vcpu: z.number(), memoryMiB: z.number(), diskGiB: z.number() }),
+  nodes: z
+    .array(z.object({ name: z.string(), cloudId: z.string(), multiplicity: z.number(), resources: z.object({ vcpu: z.number(), memoryMiB: z.number(), diskGiB: z.number() }), cloudChoice: z.enum(['box', 'any']) }))
+    .describe('Each node as it would be placed and sized, with what one instance needs'),
 });
 export const PublishApp = z.strictObject({
   id: AppId,
@@ -399,6 +402,12 @@ export const Publisher = z.object({ keyId: z.string(), publicKey: z.string(), na
 export const TrustPublisher = z.strictObject({ name: z.string().trim().min(1).max(100), publicKey: z.string().max(100).describe('base64 of the raw 32-byte ed25519 public key') });
 export const KeyIdParams = z.strictObject({ id: z.string().regex(/^[0-9a-f]{16}$/, 'must be a 16-hex-digit key id') });
 export const BundleSettings = z.strictObject({ allowUnsigned: z.boolean().describe('install bundles that are unsigned or signed by an untrusted publisher, with a warning') });
+
+export const KioskStatus = z.object({
+  pinSet: z.boolean().describe('An administrator has set the PIN that leaves kiosk mode'),
+  locked: z.boolean().describe('This session is locked to the app store'),
+});
+export const KioskPin = z.strictObject({ pin: z.string().regex(/^[0-9]{4,12}$/, 'must be 4 to 12 digits') });
 
 /** The history's resolutions (store/history.ts keeps the same names). */
 const resolutionNames = ['10s', '1m', '15m', '1d'] as const;

@@ -58,6 +58,16 @@ export interface PreflightCheck {
   details: Record<string, unknown>;
 }
 
+/** A node as the deploy would place and size it: what one more instance of it costs. */
+export interface PreflightNode {
+  name: string;
+  cloudId: string;
+  multiplicity: number;
+  resources: { vcpu: number; memoryMiB: number; diskGiB: number };
+  /** Where it may run: only on the box, or on any cloud. */
+  cloudChoice: 'box' | 'any';
+}
+
 export interface AppsOptions {
   /** `<dataDir>/apps`: assets of installed versions, staging of imports, the box's signing key. */
   directory: string;
@@ -340,7 +350,7 @@ export class Apps {
    * box and the user's quota (each resource with what is used and left), the base images on the
    * chosen clouds, and the placement allowed.
    */
-  async preflight(subject: Subject, id: string, request: { placement: Record<string, string>; multiplicity: Record<string, number> }): Promise<{ ok: boolean; checks: PreflightCheck[]; footprint: Amounts }> {
+  async preflight(subject: Subject, id: string, request: { placement: Record<string, string>; multiplicity: Record<string, number> }): Promise<{ ok: boolean; checks: PreflightCheck[]; footprint: Amounts; nodes: PreflightNode[] }> {
     const app = this.get(id);
     const version = app.versions.at(-1)!;
     const reference = `${version.modules[0]!.path}@${version.modules[0]!.version}`;
@@ -386,7 +396,8 @@ export class Apps {
         details: { node: node.name, image: imageName ?? null },
       });
     }
-    return { ok: checks.every((check) => check.ok), checks, footprint: needed };
+    const placed = nodes.map((node) => ({ name: node.name, cloudId: node.cloudId, multiplicity: node.multiplicity, resources: node.resources, cloudChoice: clouds[node.name] ?? 'any' }));
+    return { ok: checks.every((check) => check.ok), checks, footprint: needed, nodes: placed };
   }
 
   async deploy(subject: Subject, id: string, request: { title?: string | undefined; parameters: Record<string, string>; placement: Record<string, string>; multiplicity: Record<string, number> }) {

@@ -16,6 +16,8 @@ export interface Session {
   csrfToken: string;
   createdAt: string;
   expiresAt: string;
+  /** Locked to the app store (the box's screen) until the kiosk PIN is given. */
+  kiosk?: boolean;
 }
 
 /** A bearer token for the CLI and scripts. Shown once at creation; only its hash is kept. */
@@ -55,7 +57,11 @@ export interface MainDocument {
   apps: StoredApp[];
   /** Publisher keys whose signed bundles install. */
   publishers: TrustedPublisher[];
-  settings: { allowUnsignedBundles: boolean };
+  settings: {
+    allowUnsignedBundles: boolean;
+    /** scrypt hash of the administrator's PIN that leaves kiosk mode; null: kiosk mode cannot start. */
+    kioskPinHash: string | null;
+  };
 }
 
 export interface StoredJob {

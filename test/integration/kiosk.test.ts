@@ -1,0 +1,143 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LoginThrottle } from '../../appliance/src/api/auth/login-throttle.ts';
+import type { MainDocument } from '../../appliance/src/store/document.ts';
+import { as, login, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
+
+const builtIn = fileURLToPath(new URL('../../appliance/apps', import.meta.url));
+
+/** Kiosk mode of the box's screen: a session locked to the app store until the admin's PIN is given. */
+describe('kiosk mode', () => {
+  let box: TestAppliance;
+  let admin: Client;
+  let now = 0;
+
+  beforeEach(async () => {
+    now = Date.now();
+    box = await makeAppliance({ appsDir: join(await tempDir('bivouac-apps-'), 'apps'), throttle: new LoginThrottle({ freeFailures: 3, now: () => now }) });
+    await box.services.apps.recover();
+    admin = await setupAdmin(box.app);
+  });
+  afterEach(async () => {
+    await box.services.clouds.close();
+    await box.close();
+  });
+
+  const call = (client: Client | { authorization: string }, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) =>
+    box.app.inject({ method, url: `/api/v1${url}`, headers: 'cookie' in client ? as(client) : client, ...(payload ? { payload } : {}) });
+
+  it('keeps the PIN scrypt-hashed, set and cleared by administrators only', async () => {
+    expect((await call(admin, 'GET', '/kiosk')).json()).toEqual({ pinSet: false, locked: false });
+    await call(admin, 'POST', '/users', { username: 'olga', password: 'operator password', role: 'operator' });
+    const olga = await login(box.app, 'olga', 'operator password');
+    const refused = await call(olga, 'PUT', '/kiosk/pin', { pin: '2468' });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.code).toBe('FORBIDDEN');
+
+    const bad = await call(admin, 'PUT', '/kiosk/pin', { pin: '12a4' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toContain('4 to 12 digits');
+
+    const set = await call(admin, 'PUT', '/kiosk/pin', { pin: '2468' });
+    expect(set.statusCode).toBe(200);
+    expect(set.json()).toEqual({ pinSet: true, locked: false });
+    expect(box.services.store.data.settings.kioskPinHash).toMatch(/^scrypt\$/);
+    expect(JSON.stringify(box.services.store.data)).not.toContain('2468');
+    expect((await call(olga, 'GET', '/kiosk')).json()).toEqual({ pinSet: true, locked: false });
+
+    expect((await call(admin, 'DELETE', '/kiosk/pin')).statusCode).toBe(204);
+    expect(box.services.store.data.settings.kioskPinHash).toBeNull();
+  });
+
+  it('refuses to lock without a PIN to leave with, and locks only browser sessions', async () => {
+    const withoutPin = await call(admin, 'POST', '/kiosk/lock');
+    expect(withoutPin.statusCode).toBe(409);
+    expect(withoutPin.json().error.code).toBe('KIOSK_PIN_NOT_SET');
+
+    await call(admin, 'PUT', '/kiosk/pin', { pin: '2468' });
+    const { token } = (await call(admin, 'POST', '/tokens', { name: 'script' })).json<{ token: string }>();
+    const viaToken = await call({ authorization: `Bearer ${token}` }, 'POST', '/kiosk/lock');
+    expect(viaToken.statusCode).toBe(403);
+    expect(viaToken.json().error.message).toContain('browser session');
+  });
+
+  it('opens only the app store while locked, for admins too, until the PIN is given', async () => {
+    await box.services.apps.installBuiltIn(builtIn);
+    await call(admin, 'PUT', '/kiosk/pin', { pin: '2468' });
+    const screen = await login(box.app, 'admin', 'correct horse battery');
+    const locked = await call(screen, 'POST', '/kiosk/lock');
+    expect(locked.json()).toEqual({ pinSet: true, locked: true });
+    const events = box.services.events.since(0)!.filter((event) => event.subject.kind === 'kiosk');
+    expect(events.map((event) => event.type)).toEqual(['kiosk.pin-set', 'kiosk.locked']);
+
+    for (const url of ['/apps', '/apps/hello-web', '/clouds', '/session', '/kiosk']) {
+      expect((await call(screen, 'GET', url)).statusCode, url).toBe(200);
+    }
+    expect((await call(screen, 'POST', '/apps/hello-web/preflight', {})).statusCode).toBe(200);
+    for (const [method, url] of [['GET', '/users'], ['GET', '/runs'], ['GET', '/modules'], ['POST', '/tokens'], ['DELETE', '/session'], ['DELETE', '/kiosk/pin']] as const) {
+      const response = await call(screen, method, url, method === 'POST' ? { name: 'x' } : undefined);
+      expect(response.statusCode, url).toBe(403);
+      expect(response.json().error.code, url).toBe('KIOSK_LOCKED');
+    }
+    // The lock belongs to that session only: the administrator elsewhere is not locked.
+    expect((await call(admin, 'GET', '/users')).statusCode).toBe(200);
+
+    const wrong = await call(screen, 'POST', '/kiosk/unlock', { pin: '1357' });
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.json().error).toMatchObject({ code: 'WRONG_PIN', message: 'Wrong PIN.' });
+    const right = await call(screen, 'POST', '/kiosk/unlock', { pin: '2468' });
+    expect(right.statusCode).toBe(200);
+    expect(right.json()).toEqual({ pinSet: true, locked: false });
+    expect((await call(screen, 'GET', '/users')).statusCode).toBe(200);
+  });
+
+  it('throttles wrong PINs like sign-ins', async () => {
+    await call(admin, 'PUT', '/kiosk/pin', { pin: '2468' });
+    const screen = await login(box.app, 'admin', 'correct horse battery');
+    await call(screen, 'POST', '/kiosk/lock');
+    for (let attempt = 0; attempt < 4; attempt += 1) expect((await call(screen, 'POST', '/kiosk/unlock', { pin: '0000' })).json().error.code).toBe('WRONG_PIN');
+    const throttled = await call(screen, 'POST', '/kiosk/unlock', { pin: '2468' });
+    expect(throttled.statusCode).toBe(429);
+    expect(throttled.json().error).toMatchObject({ code: 'PIN_THROTTLED', details: { retryAfterSeconds: 1 } });
+    // Sign-in for the same address is not held back by wrong PINs.
+    expect((await box.app.inject({ method: 'POST', url: '/api/v1/session', payload: { username: 'admin', password: 'correct horse battery' } })).statusCode).toBe(200);
+    now += 1500;
+    expect((await call(screen, 'POST', '/kiosk/unlock', { pin: '2468' })).json()).toEqual({ pinSet: true, locked: false });
+  });
+
+  it('stays locked across a restart, and clearing the PIN releases locked screens', async () => {
+    await call(admin, 'PUT', '/kiosk/pin', { pin: '2468' });
+    const screen = await login(box.app, 'admin', 'correct horse battery');
+    await call(screen, 'POST', '/kiosk/lock');
+    const onDisk = JSON.parse(await readFile(join(box.dataDir, 'bivouac.json'), 'utf8')) as MainDocument;
+    expect(onDisk.sessions.filter((session) => session.kiosk)).toHaveLength(1);
+    expect(onDisk.settings.kioskPinHash).toMatch(/^scrypt\$/);
+
+    expect((await call(admin, 'DELETE', '/kiosk/pin')).statusCode).toBe(204);
+    expect((await call(screen, 'GET', '/kiosk')).json()).toEqual({ pinSet: false, locked: false });
+    expect((await call(screen, 'GET', '/users')).statusCode).toBe(200);
+  });
+});
+
+describe('pre-flight for the deploy form', () => {
+  let box: TestAppliance;
+  let admin: Client;
+
+  beforeEach(async () => {
+    box = await makeAppliance({ appsDir: join(await tempDir('bivouac-apps-'), 'apps') });
+    await box.services.apps.recover();
+    admin = await setupAdmin(box.app);
+    await box.services.apps.installBuiltIn(builtIn);
+  });
+  afterEach(async () => {
+    await box.services.clouds.close();
+    await box.close();
+  });
+
+  it('names each node with its cloud, size and cloud choice, so the form can limit sizes to what is left', async () => {
+    const preflight = await box.app.inject({ method: 'POST', url: '/api/v1/apps/cluster/preflight', headers: as(admin), payload: { multiplicity: { member: 3 } } });
+    expect(preflight.json().nodes).toEqual([{ name: 'member', cloudId: 'box', multiplicity: 3, resources: { vcpu: 1, memoryMiB: 128, diskGiB: 1 }, cloudChoice: 'any' }]);
+  });
+});
