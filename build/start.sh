@@ -9,6 +9,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   ELECTRON_SKIP_BINARY_DOWNLOAD="${ELECTRON_SKIP_BINARY_DOWNLOAD:-}" npm ci --no-audit --no-fund
 fi
 npx vite build --config renderer/vite.config.ts --logLevel warn
+# The tiny guest (the demo apps' base image; cached after the first build) and the box's
+# hypervisor daemon. Without either the appliance still starts: a dry run, or no demo image.
+bash build/tiny-guest.sh >/dev/null || echo "bivouac: the tiny guest image could not be built; the demo apps will say it is missing"
+if [ -z "${BIVOUAC_LIBVIRT_URI:-}" ]; then
+  bash build/libvirtd.sh >/dev/null || echo "bivouac: no system libvirt daemon; the appliance picks qemu:///session or a dry run"
+fi
 
 export BIVOUAC_DATA_DIR="${BIVOUAC_DATA_DIR:-$PWD/.data}"
 export BIVOUAC_LOCAL_LISTEN="${BIVOUAC_LOCAL_LISTEN:-127.0.0.1:8080}"

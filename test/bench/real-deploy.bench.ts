@@ -1,0 +1,83 @@
+/**
+ * The 2-node "Web + database" app on real tiny guests (QEMU under TCG on the box's libvirt
+ * daemon), from POST to Ready: target < 15 s. Also how much of that is orchestration beyond the
+ * guests' own lives (target < 1 s): the total minus the longest span from an instance's launch
+ * to its last report (boot, recipes and waiting on the other node, all inside the guest).
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { as, makeAppliance, setupAdmin, tempDir } from '../fixtures/appliance.ts';
+import { freePort } from '../fixtures/appliance-process.ts';
+import { emit, median } from './lib.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const tinyDir = execFileSync('bash', [join(root, 'build/tiny-guest.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
+const uri = execFileSync('bash', [join(root, 'build/libvirtd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+
+const files = await tempDir('bivouac-bench-real-');
+const port = await freePort();
+const box = await makeAppliance({
+  libvirtUri: uri,
+  vmDir: join(files, 'vms'),
+  imageDir: join(files, 'images'),
+  appsDir: join(files, 'apps'),
+  agentUrl: `http://10.0.2.2:${port}`,
+});
+await box.app.listen({ host: '127.0.0.1', port });
+const admin = await setupAdmin(box.app);
+await box.services.images.recover();
+await box.services.apps.recover();
+const shipped = await box.services.images.installBuiltIn(join(tinyDir, '..'));
+if (shipped.failed.length > 0) throw new Error(JSON.stringify(shipped.failed));
+await box.services.apps.installBuiltIn(join(root, 'appliance/apps'));
+await box.services.runs.start();
+await box.services.reconciler.start();
+
+const runOf = (id: string) => box.services.store.data.runs.find((run) => run.id === id)!;
+const until = async (check: () => boolean, what: string, timeoutMs = 120_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+};
+
+async function deployOnce(): Promise<{ totalMs: number; overheadMs: number }> {
+  const started = performance.now();
+  const created = await box.app.inject({ method: 'POST', url: '/api/v1/apps/web-db/deploy', headers: as(admin), payload: { parameters: {} } });
+  if (created.statusCode !== 201) throw new Error(created.body);
+  const id = created.json<{ id: string }>().id;
+  await until(() => ['Ready', 'Aborted'].includes(runOf(id).state), `run ${id} to be Ready`);
+  const totalMs = performance.now() - started;
+  const run = runOf(id);
+  if (run.state !== 'Ready') throw new Error(`run ended ${run.state}: ${JSON.stringify(run.abort)}`);
+  // Each instance's own span: from its launch to its last report, read from the run's log.
+  const at = (actor: string, action: string, detail: (text: string) => boolean) =>
+    Date.parse(run.log.find((entry) => entry.actor === actor && entry.action === action && detail(entry.detail))?.time ?? 'x');
+  const spans = run.instances.map((instance) => at(instance.name, 'completed', (text) => text === 'SendingReports') - at('appliance', 'launched', (text) => text.startsWith(`${instance.name} `)));
+  if (spans.some((span) => !Number.isFinite(span))) throw new Error(`the run log lacks launch or report entries: ${JSON.stringify(run.log)}`);
+  const guestMs = Math.max(...spans);
+  const terminated = await box.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/terminate`, headers: as(admin) });
+  if (terminated.statusCode !== 202) throw new Error(terminated.body);
+  await until(() => ['Done', 'Aborted'].includes(runOf(id).state), `run ${id} to end`);
+  await box.services.runs.idle();
+  return { totalMs, overheadMs: totalMs - guestMs };
+}
+
+await deployOnce(); // warm-up: the daemon's first start of QEMU probes its capabilities
+const totals: number[] = [];
+const overheads: number[] = [];
+for (let round = 0; round < 3; round += 1) {
+  const { totalMs, overheadMs } = await deployOnce();
+  totals.push(totalMs);
+  overheads.push(overheadMs);
+}
+emit('real-web-db-post-to-ready', median(totals), 'ms', '<15000');
+emit('real-web-db-orchestration', median(overheads), 'ms', '<1000');
+emit('real-web-db-guests-own', median(totals) - median(overheads), 'ms', null);
+
+await box.services.reconciler.stop();
+await box.services.runs.stop();
+await box.services.clouds.close();
+await box.close();
