@@ -80,6 +80,21 @@ describe('real guests: agent, context, runtime parameters, service URLs', () => 
     for (const id of runIds) removeDomains(uri, `bvc-${id.slice(0, 12)}`);
   });
 
+  it('deploys Hello web from the store in one press after its pre-flight, and the host opens its page', async () => {
+    const preflight = await api('POST', '/apps/hello-web/preflight', {});
+    expect(preflight.body, JSON.stringify(preflight.body)).toMatchObject({ ok: true });
+    const deployed = await api('POST', '/apps/hello-web/deploy', { parameters: { 'web:greeting': 'Hello <field>' } });
+    expect(deployed.status, JSON.stringify(deployed.body)).toBe(201);
+    const id = deployed.body!.id as string;
+    runIds.push(id);
+    const ready = await waitForState(id, ['Ready', 'Aborted']);
+    expect(ready.state, JSON.stringify(ready.abort)).toBe('Ready');
+    const service = ((await api('GET', `/runs/${id}/params`)).body as Record<string, string>)['run:url.service']!;
+    const page = await fetch(service.replace(/\/\/[^:]+:/, '//127.0.0.1:'));
+    expect(await page.text()).toContain('<h1>Hello &lt;field&gt;</h1>');
+    await terminateAndCheckClean(id);
+  }, 180_000);
+
   it('deploys Web + database from the store: web waits for db, gets its address through runtime parameters, and serves a page the host opens', async () => {
     const deployed = await api('POST', '/apps/web-db/deploy', { parameters: { 'db:value': 'field-42' } });
     expect(deployed.status, JSON.stringify(deployed.body)).toBe(201);
