@@ -92,13 +92,21 @@ export class Reservations {
 
   /** Releasing twice is harmless: the second call finds nothing and changes nothing. */
   async release(id: string): Promise<boolean> {
-    const removed = await this.store.update((document) => {
-      const before = document.reservations.length;
-      document.reservations = document.reservations.filter((reservation) => reservation.id !== id);
-      return document.reservations.length < before;
-    });
+    const removed = await this.store.update((document) => releaseInside(document, id));
     if (removed) this.announce();
     return removed;
+  }
+
+  /**
+   * Releases inside a caller's store update, so the release is durable in the same step as the
+   * caller's change (a crash cannot fall between them); `released` announces it afterwards.
+   */
+  releaseInside(document: MainDocument, id: string): boolean {
+    return releaseInside(document, id);
+  }
+
+  released(): void {
+    this.announce();
   }
 
   async setQuota(userId: string, limits: Partial<Record<keyof Amounts, number | undefined>>): Promise<Quota> {
@@ -146,4 +154,10 @@ export class Reservations {
       data: { box: usage(this.box, this.store.data.reservations) },
     });
   }
+}
+
+function releaseInside(document: MainDocument, id: string): boolean {
+  const before = document.reservations.length;
+  document.reservations = document.reservations.filter((reservation) => reservation.id !== id);
+  return document.reservations.length < before;
 }

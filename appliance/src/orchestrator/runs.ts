@@ -495,6 +495,7 @@ export class Runs {
    */
   private async change(id: string, actor: string, mutate: (run: StoredRun) => void): Promise<void> {
     let before: RunState | null = null;
+    let released = false;
     const after = await this.store.update((document) => {
       const run = document.runs.find((candidate) => candidate.id === id);
       if (!run) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
@@ -502,15 +503,17 @@ export class Runs {
       mutate(run);
       this.advance(run, actor);
       run.updatedAt = this.now().toISOString();
+      // A run that ends gives its reservation back in the same durable step.
+      if (run.state !== before && isFinal(run.state) && run.reservationId) released = this.reservations.releaseInside(document, run.reservationId);
       return structuredClone(run);
     });
+    if (released) this.reservations.released();
     this.indexTokens(after);
     this.scheduleDeadline();
     if (after.state !== before) {
       this.wake(`${id} run:state`);
       this.announce(after, 'run.state', { state: after.state, from: before, abort: after.abort });
       if (isFinal(after.state)) {
-        if (after.reservationId) await this.reservations.release(after.reservationId);
         for (const waiters of this.waiters.entries()) if (waiters[0].startsWith(`${id} `)) for (const wake of waiters[1]) wake();
       }
     } else {
