@@ -1,10 +1,12 @@
 /**
  * `npm run build:appliance`: the appliance as one ES module, `dist/appliance/src/server.js`, run
  * with plain node (no TypeScript loader in memory at run time), plus the files it reads beside
- * its code: the shipped catalog and the guest agent. npm packages stay external.
+ * its code: the shipped catalog, the guest agent and, when built, the tiny guest image. npm
+ * packages stay external.
  */
 import { build } from 'esbuild';
-import { chmod, cp, mkdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, cp, mkdir, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -28,4 +30,9 @@ await cp(`${root}appliance/apps`, `${out}/apps`, { recursive: true });
 await mkdir(`${out}/src/guest`, { recursive: true });
 await cp(`${root}appliance/src/guest/bivouac-agent`, `${out}/src/guest/bivouac-agent`);
 await chmod(`${out}/src/guest/bivouac-agent`, 0o755);
+// The tiny guest (build/tiny-guest.sh), when built, ships beside the appliance as its image.
+if (existsSync(`${root}build/out/tiny/image.json`)) {
+  await mkdir(`${out}/images/tiny`, { recursive: true });
+  for (const file of ['image.json', 'vmlinux', 'initrd.gz']) await copyFile(`${root}build/out/tiny/${file}`, `${out}/images/tiny/${file}`);
+}
 process.stdout.write(`bivouac: built the appliance into ${out}\n`);

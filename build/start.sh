@@ -26,6 +26,7 @@ has_electron || timeout 120 node node_modules/electron/install.js >/dev/null 2>&
 
 if has_electron; then
   # The shell's main and preload are bundled (dist-electron/); Electron cannot load the sources.
+  npm run --silent build:appliance
   npm run --silent build:electron
   echo "bivouac: opening the UI in Electron (it starts the appliance as its child process)"
   exec npx electron . "$@"

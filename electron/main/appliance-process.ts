@@ -27,7 +27,7 @@ export function loopbackOrigin(hostPort: string): string | null {
 export interface ApplianceLaunch {
   command: string;
   args: string[];
-  /** The app root: `--import tsx` resolves `tsx` from here. */
+  /** The app root: the built appliance resolves its npm packages from here. */
   cwd: string;
   env: Record<string, string>;
   /** The appliance's loopback origin, which the shell polls (`/healthz`) and the window loads. */
@@ -76,8 +76,9 @@ export function applianceEnvironment(parent: NodeJS.ProcessEnv): Record<string, 
 
 /**
  * How the shell starts the appliance: its own binary (`process.execPath`) acting as Node, so the
- * box needs no separate Node.js install, loading the TypeScript sources through tsx exactly as
- * `npm run appliance` does. Throws ApplianceStartError when BIVOUAC_LOCAL_LISTEN is not a
+ * box needs no separate Node.js install, running the built appliance
+ * (`dist/appliance/src/server.js`, from `npm run build:appliance`) exactly as `npm run appliance`
+ * and the systemd unit do. Throws ApplianceStartError when BIVOUAC_LOCAL_LISTEN is not a
  * loopback `host:port` (e.g. `off`), since the window would have nothing to load.
  */
 export function applianceLaunch(
@@ -95,7 +96,7 @@ export function applianceLaunch(
   }
   return {
     command: execPath,
-    args: ['--import', 'tsx', join(appRoot, 'appliance', 'src', 'server.ts')],
+    args: [join(appRoot, 'dist', 'appliance', 'src', 'server.js')],
     cwd: appRoot,
     env,
     origin,

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, copyFile, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, copyFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +38,7 @@ function isAlive(pid: number | undefined): boolean {
   }
 }
 
-/** The fake appliance run as the shell runs the real one: node with tsx, on a fresh port. */
+/** The fake appliance as a child process (node, its TypeScript through tsx), on a fresh port. */
 async function fakeLaunch(env: Record<string, string> = {}): Promise<ApplianceLaunch> {
   const port = await freePort();
   return {
@@ -116,12 +116,12 @@ describe('applianceEnvironment', () => {
 });
 
 describe('applianceLaunch', () => {
-  it('runs server.ts through tsx from the app root and loads the local listener', () => {
+  it('runs the built appliance from the app root and loads the local listener', () => {
     const launch = applianceLaunch('/opt/bivouac', '/opt/bivouac/bivouac', {
       BIVOUAC_LOCAL_LISTEN: '127.0.0.1:9090',
     });
     expect(launch.command).toBe('/opt/bivouac/bivouac');
-    expect(launch.args).toEqual(['--import', 'tsx', '/opt/bivouac/appliance/src/server.ts']);
+    expect(launch.args).toEqual(['/opt/bivouac/dist/appliance/src/server.js']);
     expect(launch.cwd).toBe('/opt/bivouac');
     expect(launch.origin).toBe('http://127.0.0.1:9090');
   });
@@ -155,11 +155,13 @@ describe('startApplianceProcess with a fake appliance (a real child process)', (
     expect(lines.some((line) => line.startsWith('stdout: {"msg":"listening"'))).toBe(true);
   });
 
-  it('starts the launch applianceLaunch describes: tsx from the app root, filtered environment', async () => {
+  it('starts the launch applianceLaunch describes: the built appliance, filtered environment', async () => {
     const appRoot = await mkdtemp(join(tmpdir(), 'bivouac-shell-'));
     try {
-      await mkdir(join(appRoot, 'appliance', 'src'), { recursive: true });
-      await copyFile(fakeAppliance, join(appRoot, 'appliance', 'src', 'server.ts'));
+      // The fake has no type annotations, so it runs as the built ES module would.
+      await mkdir(join(appRoot, 'dist', 'appliance', 'src'), { recursive: true });
+      await copyFile(fakeAppliance, join(appRoot, 'dist', 'appliance', 'src', 'server.js'));
+      await writeFile(join(appRoot, 'package.json'), '{ "type": "module" }\n');
       await symlink(join(repoRoot, 'node_modules'), join(appRoot, 'node_modules'));
       const port = await freePort();
       const launch = applianceLaunch(appRoot, process.execPath, {
