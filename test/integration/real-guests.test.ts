@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminApi, freePort, startAppliance, type ApiAnswer, type ApplianceProcess } from '../fixtures/appliance-process.ts';
@@ -78,6 +78,7 @@ describe('real guests: agent, context, runtime parameters, service URLs', () => 
   afterAll(async () => {
     await appliance?.stop();
     for (const id of runIds) removeDomains(uri, `bvc-${id.slice(0, 12)}`);
+    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('deploys Hello web from the store in one press after its pre-flight, and the host opens its page', async () => {
