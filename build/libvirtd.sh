@@ -9,11 +9,11 @@ set -euo pipefail
 answers() { timeout 10 virsh -q -c qemu:///system uri >/dev/null 2>&1; }
 say() { echo "libvirtd: $*" >&2; }
 
-if answers && { [ -S /run/libvirt/virtlogd-sock ] || [ "$(ps -p 1 -o comm= 2>/dev/null)" = systemd ]; }; then echo qemu:///system; exit 0; fi
+if answers && { [ -S /run/libvirt/virtlogd-sock ] || [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; }; then echo qemu:///system; exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then say "qemu:///system does not answer and only root can start it"; exit 1; fi
 command -v libvirtd >/dev/null || { say "libvirtd is not installed (build/install-system-deps.sh installs it)"; exit 1; }
 
-if [ "$(ps -p 1 -o comm= 2>/dev/null)" = systemd ]; then
+if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
   systemctl start libvirtd.service || say "systemctl start libvirtd failed"
 else
   # QEMU runs as root with no relabelling: there is no systemd to set up the libvirt-qemu
