@@ -32,6 +32,7 @@ import { Apps } from './catalog/apps.ts';
 import { Modules } from './catalog/modules.ts';
 import { ImageStore } from './host/images.ts';
 import type { MetricsSampler } from './host/metrics.ts';
+import type { PowerControl } from './host/power.ts';
 import type { History } from './store/history.ts';
 import { VmUsageMeter } from './orchestrator/vm-usage.ts';
 import { Reconciler, type ReconcilerOptions } from './orchestrator/reconciler.ts';
@@ -61,6 +62,8 @@ export interface Services {
   /** Metric history and the sampler feeding it (server.ts; absent in most tests). */
   history: History | null;
   sampler: MetricsSampler | null;
+  /** Powering the box off or rebooting it (server.ts wires the host's; tests a recording one). */
+  power: PowerControl;
   vmUsage: VmUsageMeter;
   /** The box's hypervisor is libvirt's test driver: no real VMs (shown as a banner). */
   isDryRun: boolean;
@@ -90,6 +93,7 @@ export interface ServiceOptions {
   imageFreeBytes?: (directory: string) => Promise<number>;
   history?: History;
   sampler?: MetricsSampler;
+  power?: PowerControl;
   /** Where installed apps keep their assets; a temporary folder by default. */
   appsDir?: string;
   /** Where guests reach the appliance (user-mode networking: the host's loopback is 10.0.2.2). */
@@ -148,6 +152,7 @@ export function createServices(options: ServiceOptions): Services {
     apps: new Apps(options.store, options.events, modules, images, reservations, runs, { directory: options.appsDir ?? join(tmpdir(), 'bivouac-apps'), parseContent }),
     history: options.history ?? null,
     sampler: options.sampler ?? null,
+    power: options.power ?? noPowerControl,
     vmUsage: new VmUsageMeter(vms, clouds),
     isDryRun: isDryRunUri(libvirtUri),
     tlsFingerprint: options.tlsFingerprint ?? null,
@@ -155,6 +160,13 @@ export function createServices(options: ServiceOptions): Services {
     rendererDir: options.rendererDir ?? null,
   };
 }
+
+/** An appliance not given the host's power control (embedded, tests) says so instead of acting. */
+const noPowerControl: PowerControl = {
+  perform: async (action) => {
+    throw new BivouacError('POWER_FAILED', `This appliance was started without power control; it cannot ${action} the box.`, { action, reason: 'no power control' });
+  },
+};
 
 export interface BuildOptions {
   https?: { key: string; cert: string };
@@ -215,7 +227,7 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     ...agentHandlers(services.runs),
     ...appHandlers(services.apps),
     ...kioskHandlers(services.kiosk),
-    ...boxHandlers(services.history, () => services.sampler, services.vms),
+    ...boxHandlers({ history: services.history, sampler: () => services.sampler, vms: services.vms, power: services.power, events: services.events }),
   }, (bearer) => services.runs.authenticateAgent(bearer));
   registerAppFiles(app, services.accounts, services.apps);
   const closeStreams = registerEventStream(app, {

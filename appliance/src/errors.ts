@@ -91,6 +91,10 @@ export const errorRegistry = {
     status: 400,
     description: 'A base image is missing, unreadable or of the wrong format; details.image names it.',
   },
+  POWER_FAILED: {
+    status: 500,
+    description: 'The box could not power off or reboot (no rights, or no init system to ask); details.reason carries the command\'s words.',
+  },
   CLOUD_REFUSED: {
     status: 502,
     description: 'The cloud refused the request; details.reason carries its own message.',

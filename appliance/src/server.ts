@@ -9,6 +9,7 @@ import { BivouacError } from './errors.ts';
 import { pickLibvirtUri } from './connectors/libvirt/default-uri.ts';
 import { boxCapacity } from './host/box-capacity.ts';
 import { MetricsSampler } from './host/metrics.ts';
+import { hostPowerControl } from './host/power.ts';
 import { ensureTlsIdentity } from './host/tls.ts';
 import { History } from './store/history.ts';
 import { EventLog } from './store/event-log.ts';
@@ -93,6 +94,7 @@ export async function start(): Promise<void> {
     appsDir: join(config.dataDir, 'apps'),
     reconciler: { log: (level, details, message) => logger[level](details, message) },
     agentUrl: agentUrlOf(config),
+    power: hostPowerControl(),
     runs: { publicHost: publicHostOf(config) },
   });
   await services.images.recover();

@@ -337,6 +337,10 @@ export const contract = {
     method: 'GET', path: '/box/metrics', tag: 'box', auth: 'user',
     summary: "The host's latest sample: CPU, memory, disk, network, temperature when available", response: s.BoxMetrics,
   },
+  powerBox: {
+    method: 'POST', path: '/box/power', tag: 'box', auth: 'admin', status: 202,
+    summary: 'Power the box off or reboot it (every VM on it stops); the UI asks for confirmation first', body: s.PowerRequest, response: s.PowerAccepted,
+  },
   listVms: {
     method: 'GET', path: '/vms', tag: 'clouds', auth: 'user',
     summary: 'VMs Bivouac launched, and (for administrators) unknown and foreign VMs on its clouds',

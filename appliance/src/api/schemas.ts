@@ -424,6 +424,9 @@ export const HistorySeries = z.object({
   points: z.array(z.object({ t: z.number(), value: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable() })).describe('value null: not available in that period'),
 });
 export const HistoryIndex = z.object({ metrics: z.array(z.string()), resolutions: z.array(z.object({ name: z.string(), stepSeconds: z.number(), slots: z.number() })) });
+const PowerAction = z.enum(['poweroff', 'reboot']);
+export const PowerRequest = z.strictObject({ action: PowerAction.describe('poweroff or reboot') });
+export const PowerAccepted = z.object({ action: PowerAction, by: Id, at: z.string() });
 export const BoxMetrics = z.object({
   timeMs: z.number().nullable().describe('null before the first sample'),
   cpuPercent: z.number().nullable(),

@@ -1,12 +1,25 @@
-import { canAccess, privateTo } from '../../domain/access.ts';
+import { canAccess, privateTo, visibleToAll } from '../../domain/access.ts';
 import { BivouacError } from '../../errors.ts';
 import type { MetricsSampler } from '../../host/metrics.ts';
+import type { PowerControl } from '../../host/power.ts';
+import type { EventLog } from '../../store/event-log.ts';
 import type { VmTracker } from '../../orchestrator/vm-tracker.ts';
 import { resolutions, type History } from '../../store/history.ts';
 import { signedIn, type Handlers } from '../register-routes.ts';
 
-/** Host metrics now and their history; a VM's series only for who may view the VM. */
-export function boxHandlers(history: History | null, sampler: () => MetricsSampler | null, vms: VmTracker): Pick<Handlers, 'historyIndex' | 'getHistory' | 'boxMetrics'> {
+export interface BoxDependencies {
+  history: History | null;
+  sampler: () => MetricsSampler | null;
+  vms: VmTracker;
+  power: PowerControl;
+  events: EventLog;
+}
+
+/**
+ * Host metrics now and their history (a VM's series only for who may view the VM), and the
+ * box's power actions, announced to everyone before they are carried out.
+ */
+export function boxHandlers({ history, sampler, vms, power, events }: BoxDependencies): Pick<Handlers, 'historyIndex' | 'getHistory' | 'boxMetrics' | 'powerBox'> {
   const notKept = (metric: string) => new BivouacError('METRIC_NOT_FOUND', `No history is kept for ${metric}; GET /api/v1/history/metrics lists what is.`, { metric });
   return {
     historyIndex: async (_input, context) => {
@@ -28,6 +41,13 @@ export function boxHandlers(history: History | null, sampler: () => MetricsSampl
       if (!points) throw notKept(query.metric);
       const stepSeconds = resolutions.find((resolution) => resolution.name === query.resolution)!.stepSeconds;
       return { metric: query.metric, resolution: query.resolution, stepSeconds, points };
+    },
+    powerBox: async ({ body }, context) => {
+      const { user } = signedIn(context);
+      const accepted = { action: body.action, by: user.id, at: new Date().toISOString() };
+      events.append({ type: 'box.power', subject: { kind: 'box', id: 'box' }, access: visibleToAll('system'), data: accepted });
+      await power.perform(body.action);
+      return accepted;
     },
     boxMetrics: async () => {
       const sample = sampler()?.latest ?? null;
