@@ -42,9 +42,9 @@ test('first run: create the administrator, see every section, manage users and t
   await expect(page.getByRole('status').filter({ hasText: 'Dry run' })).toBeVisible();
 
   for (const [section, plan] of [
-    ['App Store', 'not built yet'],
+    ['App Store', 'Search apps'],
     ['Dashboard', 'not built yet'],
-    ['Runs', 'not built yet'],
+    ['Runs', 'No runs yet'],
     ['Modules', 'not built yet'],
     ['Clouds', 'not built yet'],
     ['Box', 'HTTPS certificate SHA-256 fingerprint'],

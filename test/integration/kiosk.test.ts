@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LoginThrottle } from '../../appliance/src/api/auth/login-throttle.ts';
 import type { MainDocument } from '../../appliance/src/store/document.ts';
-import { as, login, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
+import {
+  as,
+  login,
+  makeAppliance,
+  setupAdmin,
+  tempDir,
+  type Client,
+  type TestAppliance,
+} from '../fixtures/appliance.ts';
 
 const builtIn = fileURLToPath(new URL('../../appliance/apps', import.meta.url));
 
@@ -16,7 +24,10 @@ describe('kiosk mode', () => {
 
   beforeEach(async () => {
     now = Date.now();
-    box = await makeAppliance({ appsDir: join(await tempDir('bivouac-apps-'), 'apps'), throttle: new LoginThrottle({ freeFailures: 3, now: () => now }) });
+    box = await makeAppliance({
+      appsDir: join(await tempDir('bivouac-apps-'), 'apps'),
+      throttle: new LoginThrottle({ freeFailures: 3, now: () => now }),
+    });
     await box.services.apps.recover();
     admin = await setupAdmin(box.app);
   });
@@ -25,12 +36,26 @@ describe('kiosk mode', () => {
     await box.close();
   });
 
-  const call = (client: Client | { authorization: string }, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) =>
-    box.app.inject({ method, url: `/api/v1${url}`, headers: 'cookie' in client ? as(client) : client, ...(payload ? { payload } : {}) });
+  const call = (
+    client: Client | { authorization: string },
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    payload?: object,
+  ) =>
+    box.app.inject({
+      method,
+      url: `/api/v1${url}`,
+      headers: 'cookie' in client ? as(client) : client,
+      ...(payload ? { payload } : {}),
+    });
 
   it('keeps the PIN scrypt-hashed, set and cleared by administrators only', async () => {
     expect((await call(admin, 'GET', '/kiosk')).json()).toEqual({ pinSet: false, locked: false });
-    await call(admin, 'POST', '/users', { username: 'olga', password: 'operator password', role: 'operator' });
+    await call(admin, 'POST', '/users', {
+      username: 'olga',
+      password: 'operator password',
+      role: 'operator',
+    });
     const olga = await login(box.app, 'olga', 'operator password');
     const refused = await call(olga, 'PUT', '/kiosk/pin', { pin: '2468' });
     expect(refused.statusCode).toBe(403);
@@ -57,7 +82,9 @@ describe('kiosk mode', () => {
     expect(withoutPin.json().error.code).toBe('KIOSK_PIN_NOT_SET');
 
     await call(admin, 'PUT', '/kiosk/pin', { pin: '2468' });
-    const { token } = (await call(admin, 'POST', '/tokens', { name: 'script' })).json<{ token: string }>();
+    const { token } = (await call(admin, 'POST', '/tokens', { name: 'script' })).json<{
+      token: string;
+    }>();
     const viaToken = await call({ authorization: `Bearer ${token}` }, 'POST', '/kiosk/lock');
     expect(viaToken.statusCode).toBe(403);
     expect(viaToken.json().error.message).toContain('browser session');
@@ -76,8 +103,20 @@ describe('kiosk mode', () => {
       expect((await call(screen, 'GET', url)).statusCode, url).toBe(200);
     }
     expect((await call(screen, 'POST', '/apps/hello-web/preflight', {})).statusCode).toBe(200);
-    for (const [method, url] of [['GET', '/users'], ['GET', '/runs'], ['GET', '/modules'], ['POST', '/tokens'], ['DELETE', '/session'], ['DELETE', '/kiosk/pin']] as const) {
-      const response = await call(screen, method, url, method === 'POST' ? { name: 'x' } : undefined);
+    for (const [method, url] of [
+      ['GET', '/users'],
+      ['GET', '/runs'],
+      ['GET', '/modules'],
+      ['POST', '/tokens'],
+      ['DELETE', '/session'],
+      ['DELETE', '/kiosk/pin'],
+    ] as const) {
+      const response = await call(
+        screen,
+        method,
+        url,
+        method === 'POST' ? { name: 'x' } : undefined,
+      );
       expect(response.statusCode, url).toBe(403);
       expect(response.json().error.code, url).toBe('KIOSK_LOCKED');
     }
@@ -97,21 +136,40 @@ describe('kiosk mode', () => {
     await call(admin, 'PUT', '/kiosk/pin', { pin: '2468' });
     const screen = await login(box.app, 'admin', 'correct horse battery');
     await call(screen, 'POST', '/kiosk/lock');
-    for (let attempt = 0; attempt < 4; attempt += 1) expect((await call(screen, 'POST', '/kiosk/unlock', { pin: '0000' })).json().error.code).toBe('WRONG_PIN');
+    for (let attempt = 0; attempt < 4; attempt += 1)
+      expect((await call(screen, 'POST', '/kiosk/unlock', { pin: '0000' })).json().error.code).toBe(
+        'WRONG_PIN',
+      );
     const throttled = await call(screen, 'POST', '/kiosk/unlock', { pin: '2468' });
     expect(throttled.statusCode).toBe(429);
-    expect(throttled.json().error).toMatchObject({ code: 'PIN_THROTTLED', details: { retryAfterSeconds: 1 } });
+    expect(throttled.json().error).toMatchObject({
+      code: 'PIN_THROTTLED',
+      details: { retryAfterSeconds: 1 },
+    });
     // Sign-in for the same address is not held back by wrong PINs.
-    expect((await box.app.inject({ method: 'POST', url: '/api/v1/session', payload: { username: 'admin', password: 'correct horse battery' } })).statusCode).toBe(200);
+    expect(
+      (
+        await box.app.inject({
+          method: 'POST',
+          url: '/api/v1/session',
+          payload: { username: 'admin', password: 'correct horse battery' },
+        })
+      ).statusCode,
+    ).toBe(200);
     now += 1500;
-    expect((await call(screen, 'POST', '/kiosk/unlock', { pin: '2468' })).json()).toEqual({ pinSet: true, locked: false });
+    expect((await call(screen, 'POST', '/kiosk/unlock', { pin: '2468' })).json()).toEqual({
+      pinSet: true,
+      locked: false,
+    });
   });
 
   it('stays locked across a restart, and clearing the PIN releases locked screens', async () => {
     await call(admin, 'PUT', '/kiosk/pin', { pin: '2468' });
     const screen = await login(box.app, 'admin', 'correct horse battery');
     await call(screen, 'POST', '/kiosk/lock');
-    const onDisk = JSON.parse(await readFile(join(box.dataDir, 'bivouac.json'), 'utf8')) as MainDocument;
+    const onDisk = JSON.parse(
+      await readFile(join(box.dataDir, 'bivouac.json'), 'utf8'),
+    ) as MainDocument;
     expect(onDisk.sessions.filter((session) => session.kiosk)).toHaveLength(1);
     expect(onDisk.settings.kioskPinHash).toMatch(/^scrypt\$/);
 
@@ -137,7 +195,20 @@ describe('pre-flight for the deploy form', () => {
   });
 
   it('names each node with its cloud, size and cloud choice, so the form can limit sizes to what is left', async () => {
-    const preflight = await box.app.inject({ method: 'POST', url: '/api/v1/apps/cluster/preflight', headers: as(admin), payload: { multiplicity: { member: 3 } } });
-    expect(preflight.json().nodes).toEqual([{ name: 'member', cloudId: 'box', multiplicity: 3, resources: { vcpu: 1, memoryMiB: 128, diskGiB: 1 }, cloudChoice: 'any' }]);
+    const preflight = await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/apps/cluster/preflight',
+      headers: as(admin),
+      payload: { multiplicity: { member: 3 } },
+    });
+    expect(preflight.json().nodes).toEqual([
+      {
+        name: 'member',
+        cloudId: 'box',
+        multiplicity: 3,
+        resources: { vcpu: 1, memoryMiB: 128, diskGiB: 1 },
+        cloudChoice: 'any',
+      },
+    ]);
   });
 });

@@ -1,6 +1,11 @@
 import { useEffect, useState } from 'react';
 import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
+import { KioskApp } from '../features/kiosk/KioskApp.tsx';
+import { kioskRoutes } from '../features/kiosk/routes.tsx';
+import { useKioskStatus } from '../features/kiosk/use-kiosk-status.ts';
+import { runRoutes } from '../features/runs/routes.tsx';
 import { FirstRun } from '../features/setup/FirstRun.tsx';
+import { storeRoutes } from '../features/store/routes.tsx';
 import { Login } from '../features/setup/Login.tsx';
 import { UsersPage } from '../features/users/UsersPage.tsx';
 import { BoxPage, NotBuilt, sections, Shell } from './Shell.tsx';
@@ -13,6 +18,9 @@ const router = createBrowserRouter([
     children: [
       { index: true, element: <Navigate to="/store" replace /> },
       { path: 'users', element: <UsersPage /> },
+      ...storeRoutes,
+      ...runRoutes,
+      ...kioskRoutes,
       { path: 'box', element: <BoxPage /> },
       ...sections.filter((section) => section.plan && section.path !== 'box').map((section) => ({ path: section.path, element: <NotBuilt label={section.label} plan={section.plan} /> })),
       { path: '*', element: <NotBuilt label="Not found" plan="There is no such page; pick a section above." /> },
@@ -23,6 +31,7 @@ const router = createBrowserRouter([
 /** First run, then sign-in, then the shell. */
 export function App() {
   const { loading, setup, session, load } = useApp();
+  const isKioskLocked = useKioskStatus();
   const [failure, setFailure] = useState<string | null>(null);
   useEffect(() => {
     load().catch((error: unknown) => setFailure((error as Error).message));
@@ -39,5 +48,7 @@ export function App() {
   if (loading) return <main className="centered">Loading…</main>;
   if (setup?.needsAdmin) return <FirstRun />;
   if (!session) return <Login />;
+  if (isKioskLocked === null) return <main className="centered">Loading…</main>;
+  if (isKioskLocked) return <KioskApp />;
   return <RouterProvider router={router} />;
 }

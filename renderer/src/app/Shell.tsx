@@ -4,9 +4,9 @@ import { useApp } from './store.ts';
 
 /** The sections of the UI, in the order of the navigation. */
 export const sections = [
-  { path: 'store', label: 'App Store', plan: 'Apps to deploy in one press, with their forms and a pre-flight check.' },
+  { path: 'store', label: 'App Store', plan: '' },
   { path: 'dashboard', label: 'Dashboard', plan: 'Capacity at a glance, host metrics and their history, runs by state, cloud health.' },
-  { path: 'runs', label: 'Runs', plan: 'Every deployment with its state, instances, logs, parameters and actions.' },
+  { path: 'runs', label: 'Runs', plan: '' },
   { path: 'modules', label: 'Modules', plan: 'The project tree, image and deployment editors, versions and publishing.' },
   { path: 'clouds', label: 'Clouds', plan: 'The box and remote libvirt hosts, with their health.' },
   { path: 'users', label: 'Users', plan: '' },

@@ -67,8 +67,18 @@ export class Kiosk {
   /** Locks the asking browser session to the store; refused until there is a PIN to leave with. */
   async lock(principal: Principal): Promise<KioskStatus> {
     const sessionId = principal.session?.id;
-    if (!sessionId) throw new BivouacError('FORBIDDEN', 'Kiosk mode is for a signed-in browser session, not an API token.');
-    if (!this.pinSet) throw new BivouacError('KIOSK_PIN_NOT_SET', 'Set a kiosk PIN first (an administrator, under App Store → Kiosk mode); without one, kiosk mode could not be left.');
+    if (!sessionId) {
+      throw new BivouacError(
+        'FORBIDDEN',
+        'Kiosk mode is for a signed-in browser session, not an API token.',
+      );
+    }
+    if (!this.pinSet) {
+      throw new BivouacError(
+        'KIOSK_PIN_NOT_SET',
+        'Set a kiosk PIN first (an administrator, under App Store → Kiosk mode); without one, kiosk mode could not be left.',
+      );
+    }
     await this.setLocked(sessionId, true);
     this.announce('kiosk.locked', principal.user.id);
     return { pinSet: true, locked: true };
@@ -82,7 +92,11 @@ export class Kiosk {
     const waitMs = this.throttle.waitMs(keys);
     if (waitMs > 0) {
       const retryAfterSeconds = Math.ceil(waitMs / 1000);
-      throw new BivouacError('PIN_THROTTLED', `Too many wrong PINs; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+      throw new BivouacError(
+        'PIN_THROTTLED',
+        `Too many wrong PINs; try again in ${retryAfterSeconds} s.`,
+        { retryAfterSeconds },
+      );
     }
     const hash = this.store.data.settings.kioskPinHash;
     if (hash === null || !(await verifyPassword(pin, hash))) {
@@ -98,7 +112,8 @@ export class Kiosk {
   private async setLocked(sessionId: string, locked: boolean): Promise<void> {
     await this.store.update((document) => {
       const session = document.sessions.find((candidate) => candidate.id === sessionId);
-      if (!session) throw new BivouacError('UNAUTHENTICATED', 'The session has ended; sign in again.');
+      if (!session)
+        throw new BivouacError('UNAUTHENTICATED', 'The session has ended; sign in again.');
       if (locked) session.kiosk = true;
       else delete session.kiosk;
     });
@@ -106,7 +121,12 @@ export class Kiosk {
 
   /** Every screen reloads its kiosk status on these; they never carry the PIN. */
   private announce(type: string, actor: string): void {
-    this.events.append({ type, subject: { kind: 'kiosk', id: 'box' }, access: visibleToAll('system'), data: { pinSet: this.pinSet, actor } });
+    this.events.append({
+      type,
+      subject: { kind: 'kiosk', id: 'box' },
+      access: visibleToAll('system'),
+      data: { pinSet: this.pinSet, actor },
+    });
   }
 }
 

@@ -1,0 +1,46 @@
+import { create } from 'zustand';
+import { call } from '../../api/client.ts';
+
+interface KioskState {
+  /** null until the appliance answered for this session. */
+  locked: boolean | null;
+  pinSet: boolean;
+  /** Asks the appliance; a kiosk event from another screen (a PIN set or cleared) asks again. */
+  load(): Promise<void>;
+  lock(): Promise<void>;
+  /** Throws the appliance's error (wrong PIN, throttled) for the PIN pad to show. */
+  unlock(pin: string): Promise<void>;
+  setPin(pin: string): Promise<void>;
+  clearPin(): Promise<void>;
+  /** Signed out: nothing is known any more. */
+  forget(): void;
+}
+
+/**
+ * Kiosk mode of this screen. The lock lives on the session in the appliance, which refuses
+ * everything but the store while it holds; this store only mirrors it so the UI shows the store alone.
+ */
+export const useKiosk = create<KioskState>((set) => ({
+  locked: null,
+  pinSet: false,
+  async load() {
+    const status = await call('getKiosk');
+    set(status);
+  },
+  async lock() {
+    set(await call('lockKiosk'));
+  },
+  async unlock(pin) {
+    set(await call('unlockKiosk', { body: { pin } }));
+  },
+  async setPin(pin) {
+    set(await call('setKioskPin', { body: { pin } }));
+  },
+  async clearPin() {
+    await call('clearKioskPin');
+    set({ pinSet: false, locked: false });
+  },
+  forget() {
+    set({ locked: null, pinSet: false });
+  },
+}));

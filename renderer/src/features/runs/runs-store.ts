@@ -1,0 +1,141 @@
+import { create } from 'zustand';
+import type { RouteInput, RouteOutput } from '../../../../appliance/src/api/contract.ts';
+import type { RunState } from '../../../../appliance/src/domain/run-states.ts';
+import { ApiError, call } from '../../api/client.ts';
+
+export type RunSummary = RouteOutput<'listRuns'>['runs'][number];
+export type RunView = RouteOutput<'getRun'>;
+export type RunLogEntry = RouteOutput<'runLog'>[number];
+export type Vm = RouteOutput<'listVms'>['vms'][number];
+
+/** The list's filters as the form holds them: '' means no filter. */
+export interface RunFilter {
+  state: RunState | '';
+  owner: string;
+  module: string;
+  tag: string;
+  q: string;
+  offset: number;
+}
+
+/** A deploy sent but not answered yet: shown at once so nobody presses Deploy twice. */
+export interface PendingDeploy {
+  key: string;
+  appId: string;
+  title: string;
+  startedAt: string;
+}
+
+/** One run's page: the run (with its parameters, secrets masked), its log and (outside kiosk mode) its VMs. */
+export interface RunDetail {
+  id: string;
+  run: RunView | null;
+  log: RunLogEntry[];
+  vms: Vm[];
+  error: ApiError | null;
+}
+
+export const pageSize = 20;
+export const noFilter: RunFilter = { state: '', owner: '', module: '', tag: '', q: '', offset: 0 };
+
+interface RunsState {
+  filter: RunFilter;
+  list: RouteOutput<'listRuns'> | null;
+  listError: ApiError | null;
+  pending: PendingDeploy[];
+  detail: RunDetail | null;
+  /** Changes filters; any change but the page starts again at the first page. */
+  setFilter(change: Partial<RunFilter>): void;
+  loadList(): Promise<void>;
+  addPending(deploy: PendingDeploy): void;
+  removePending(key: string): void;
+  /** Loads what `parts` names of run `id` (all of it for a new id). */
+  loadDetail(id: string, parts: { run?: boolean; params?: boolean; vms?: boolean }): Promise<void>;
+}
+
+function asApiError(error: unknown): ApiError {
+  return error instanceof ApiError ? error : new ApiError(0, 'INTERNAL', (error as Error).message);
+}
+
+export function hasFilters(filter: RunFilter): boolean {
+  return (
+    filter.state !== '' ||
+    filter.owner !== '' ||
+    [filter.module, filter.tag, filter.q].some((text) => text.trim() !== '')
+  );
+}
+
+/** The listRuns query for a filter: empty fields are left out. */
+export function listQuery(filter: RunFilter): RouteInput<'listRuns'>['query'] {
+  return {
+    limit: pageSize,
+    offset: filter.offset,
+    ...(filter.state ? { state: filter.state } : {}),
+    ...(filter.owner ? { owner: filter.owner } : {}),
+    ...(filter.module.trim() ? { module: filter.module.trim() } : {}),
+    ...(filter.tag.trim() ? { tag: filter.tag.trim() } : {}),
+    ...(filter.q.trim() ? { q: filter.q.trim() } : {}),
+  };
+}
+
+/** Runs: the filtered list, deploys in flight, and the open run's page, all fed by the event stream. */
+export const useRuns = create<RunsState>((set, get) => ({
+  filter: noFilter,
+  list: null,
+  listError: null,
+  pending: [],
+  detail: null,
+  setFilter(change) {
+    set((state) => ({ filter: { ...state.filter, offset: 0, ...change } }));
+  },
+  async loadList() {
+    const filter = get().filter;
+    try {
+      const list = await call('listRuns', { query: listQuery(filter) });
+      if (get().filter === filter) set({ list, listError: null });
+    } catch (error) {
+      if (get().filter === filter) set({ listError: asApiError(error) });
+    }
+  },
+  addPending(deploy) {
+    set((state) => ({ pending: [...state.pending, deploy] }));
+  },
+  removePending(key) {
+    set((state) => ({ pending: state.pending.filter((deploy) => deploy.key !== key) }));
+  },
+  async loadDetail(id, parts) {
+    const fresh = get().detail?.id !== id;
+    if (fresh) set({ detail: { id, run: null, log: [], vms: [], error: null } });
+    const wants = {
+      run: fresh || parts.run === true,
+      params: !fresh && parts.params === true,
+      vms: parts.vms === true,
+    };
+    try {
+      const [run, log, params, vms] = await Promise.all([
+        wants.run ? call('getRun', { params: { id } }) : null,
+        wants.run ? call('runLog', { params: { id } }) : null,
+        wants.params ? call('runParams', { params: { id } }) : null,
+        wants.vms ? call('listVms', { query: { include: 'all' } }) : null,
+      ]);
+      set((state) => {
+        const detail = state.detail;
+        if (detail?.id !== id) return {};
+        const latest = run ?? detail.run;
+        return {
+          detail: {
+            id,
+            run: latest && params ? { ...latest, params } : latest,
+            log: log ?? detail.log,
+            vms: vms ? vms.vms.filter((vm) => vm.runId === id) : detail.vms,
+            error: null,
+          },
+        };
+      });
+    } catch (error) {
+      set((state) =>
+        state.detail?.id === id ? { detail: { ...state.detail, error: asApiError(error) } } : {},
+      );
+    }
+  },
+}));
