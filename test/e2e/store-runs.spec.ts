@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
-import { guestContexts, startPrivateLibvirtd, type PrivateLibvirtd } from '../fixtures/private-libvirtd.ts';
+import {
+  guestContexts,
+  startPrivateLibvirtd,
+  type PrivateLibvirtd,
+} from '../fixtures/private-libvirtd.ts';
 
 /**
  * The App Store, the runs and kiosk mode against the real appliance on libvirt's test driver,
@@ -78,7 +82,11 @@ async function api(
 /** The agent token of each instance of a run, read from its domain as its guest would. */
 async function guestTokens(runId: string): Promise<Map<string, string>> {
   const contexts = await guestContexts(daemon.uri);
-  return new Map(contexts.filter((context) => context.run === runId).map((context) => [context.instance, context.token]));
+  return new Map(
+    contexts
+      .filter((context) => context.run === runId)
+      .map((context) => [context.instance, context.token]),
+  );
 }
 
 async function agentCall(token: string, path: string, body: unknown): Promise<void> {
@@ -182,6 +190,23 @@ test('the store: the built-in catalog, search, categories and an app page with s
   await shot(page, 'store-dark');
   await page.emulateMedia({ colorScheme: 'light' });
 
+  // From the search box, the keyboard reaches the cards, each with a visible focus.
+  await page.getByLabel('Search apps').focus();
+  for (
+    let presses = 0;
+    presses < 12 &&
+    !(await page.evaluate(() => document.activeElement?.classList.contains('app-card')));
+    presses += 1
+  ) {
+    await page.keyboard.press('Tab');
+  }
+  const focused = page.locator(':focus');
+  await expect(focused).toHaveAttribute('href', /\/store\/[a-z-]+$/);
+  expect(await focused.evaluate((element) => getComputedStyle(element).outlineStyle)).toBe('solid');
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { level: 1 })).not.toHaveText('App Store');
+  await page.goBack();
+
   await apps.filter({ hasText: 'Hello web' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Hello web' })).toBeVisible();
   await expect(page.getByText('serves a page with your greeting')).toBeVisible();
@@ -271,6 +296,7 @@ test('deploy Hello web: pre-flight, an at-once placeholder, the live run page to
   // The console of an instance: the test driver keeps none, and the page says the box's reason.
   await instances.getByRole('button', { name: 'Console of web.1' }).click();
   await expect(page.getByRole('heading', { name: 'Console of web.1' })).toBeVisible();
+  await expect(page.getByRole('alert')).toContainText('No console log is kept here for web.1');
 
   // The runs list: filters by state, text and tag, and follows the run live.
   await section(page, 'Runs').click();

@@ -19,7 +19,7 @@ export function RunsPage() {
   const names = useUserNames();
   // A new filter makes a new loader, which loads at once; run events reload the same page.
   const load = useCallback(() => loadList(), [loadList, filter]);
-  useLiveLoad(load, (event) => event.subject.kind === 'run');
+  useLiveLoad(load, (event) => event.subject.kind === 'run' && event.type !== 'run.param');
 
   const total = list?.total ?? 0;
   const first = total === 0 ? 0 : filter.offset + 1;

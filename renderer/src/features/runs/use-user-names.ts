@@ -1,21 +1,22 @@
 import { useCallback, useState } from 'react';
 import { call } from '../../api/client.ts';
 import { useApp } from '../../app/store.ts';
+import { useKiosk } from '../kiosk/kiosk-store.ts';
 import { useLiveLoad } from './live.ts';
 
 /**
- * User names by id, to show who owns a run: every user for an administrator (who may list them),
- * otherwise only yourself; other owners show as their id.
+ * User names by id, to show who owns a run: every user for an administrator (who may list them,
+ * except on a kiosk screen), otherwise only yourself; other owners show as their id.
  */
 export function useUserNames(): Map<string, string> {
   const self = useApp((state) => state.session?.user);
-  const isAdmin = self?.role === 'admin';
+  const mayList = useKiosk((state) => state.locked !== true) && self?.role === 'admin';
   const [names, setNames] = useState<Map<string, string>>(new Map());
   const load = useCallback(async () => {
-    if (!isAdmin) return;
+    if (!mayList) return;
     const users = await call('listUsers');
     setNames(new Map(users.map((user) => [user.id, user.username])));
-  }, [isAdmin]);
+  }, [mayList]);
   useLiveLoad(load, (event) => event.subject.kind === 'user');
   if (self && !names.has(self.id)) return new Map([...names, [self.id, self.username]]);
   return names;
