@@ -5,21 +5,20 @@
  * `vm.state` event. Target p99 < 500 ms. Measured twice: on the test driver served by a private
  * daemon (30 VMs), and on the box's daemon with real tiny QEMU guests (10 VMs).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { VmSpec } from '../../appliance/src/connectors/contract.ts';
 import { as, makeAppliance, setupAdmin, tempDir, type TestAppliance } from '../fixtures/appliance.ts';
 import { freePort } from '../fixtures/appliance-process.ts';
+import { prepareRealQemu } from '../fixtures/real-qemu-setup.ts';
 import { startPrivateLibvirtd } from '../fixtures/private-libvirtd.ts';
 import { listen } from '../fixtures/sse.ts';
 import { vmSpec } from '../fixtures/vm-spec.ts';
 import { emit, percentile } from './lib.ts';
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
 async function measure(box: TestAppliance, uri: string, count: number, spec: (i: number, owner: string) => VmSpec): Promise<number[]> {
   const admin = await setupAdmin(box.app);
@@ -53,12 +52,11 @@ await daemon.stop();
 emit('virsh-destroy-to-sse-p50', percentile(onTestDriver, 50), 'ms', null);
 emit('virsh-destroy-to-sse-p99', percentile(onTestDriver, 99), 'ms', '<500');
 
-const tinyDir = execFileSync('bash', [join(root, 'build/tiny-guest.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
-const system = execFileSync('bash', [join(root, 'build/libvirtd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+const { uri: system, imagesDir } = prepareRealQemu();
 const files = await tempDir('bivouac-bench-push-');
 const box = await makeAppliance({ libvirtUri: system, vmDir: join(files, 'vms'), imageDir: join(files, 'images'), ...quiet });
 await box.services.images.recover();
-await box.services.images.installBuiltIn(join(tinyDir, '..'));
+await box.services.images.installBuiltIn(imagesDir);
 const image = box.services.images.bootImage('tiny');
 const prefix = `bvc-bench-qemu-${process.pid}-`;
 const onQemu = await measure(box, system, 10, (i, owner) => vmSpec(`${prefix}${i}`, { owner, image, accelerator: 'auto' }));

@@ -4,16 +4,15 @@
  * guests' own lives (target < 1 s): the total minus the longest span from an instance's launch
  * to its last report (boot, recipes and waiting on the other node, all inside the guest).
  */
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { as, makeAppliance, setupAdmin, tempDir } from '../fixtures/appliance.ts';
 import { freePort } from '../fixtures/appliance-process.ts';
+import { prepareRealQemu } from '../fixtures/real-qemu-setup.ts';
 import { emit, median } from './lib.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const tinyDir = execFileSync('bash', [join(root, 'build/tiny-guest.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
-const uri = execFileSync('bash', [join(root, 'build/libvirtd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+const { uri, imagesDir } = prepareRealQemu();
 
 const files = await tempDir('bivouac-bench-real-');
 const port = await freePort();
@@ -28,7 +27,7 @@ await box.app.listen({ host: '127.0.0.1', port });
 const admin = await setupAdmin(box.app);
 await box.services.images.recover();
 await box.services.apps.recover();
-const shipped = await box.services.images.installBuiltIn(join(tinyDir, '..'));
+const shipped = await box.services.images.installBuiltIn(imagesDir);
 if (shipped.failed.length > 0) throw new Error(JSON.stringify(shipped.failed));
 await box.services.apps.installBuiltIn(join(root, 'appliance/apps'));
 await box.services.runs.start();
