@@ -8,7 +8,7 @@ import { ConfigError, isLoopback, loadConfig, parseHostPort, type Config } from 
 import { BivouacError } from './errors.ts';
 import { pickLibvirtUri } from './connectors/libvirt/default-uri.ts';
 import { boxCapacity } from './host/box-capacity.ts';
-import { MetricsSampler } from './host/metrics.ts';
+import { announceSamples, MetricsSampler } from './host/metrics.ts';
 import { hostPowerControl } from './host/power.ts';
 import { ensureTlsIdentity } from './host/tls.ts';
 import { History } from './store/history.ts';
@@ -102,7 +102,7 @@ export async function start(): Promise<void> {
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.
   void services.reconciler.start();
   await services.runs.start();
-  const sampler = new MetricsSampler({ dataDir: config.dataDir, history, vmUsage: () => services.vmUsage.read(), log: (level, details, message) => logger[level](details, message) });
+  const sampler = new MetricsSampler({ dataDir: config.dataDir, history, vmUsage: () => services.vmUsage.read(), log: (level, details, message) => logger[level](details, message), onSample: announceSamples(events) });
   services.sampler = sampler;
   const stopSampler = sampler.start();
   services.vms.onGone((vm) => void history.forget(`vm.${vm.id}.`));

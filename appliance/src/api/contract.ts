@@ -335,7 +335,7 @@ export const contract = {
   },
   boxMetrics: {
     method: 'GET', path: '/box/metrics', tag: 'box', auth: 'user',
-    summary: "The host's latest sample: CPU, memory, disk, network, temperature when available", response: s.BoxMetrics,
+    summary: "The host's latest sample: CPU, memory, disk, network, temperature when available; each new one is announced as a box.metrics event", response: s.BoxMetrics,
   },
   powerBox: {
     method: 'POST', path: '/box/power', tag: 'box', auth: 'admin', status: 202,

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { realpath, statfs } from 'node:fs/promises';
 import { sep } from 'node:path';
 import si from 'systeminformation';
+import { visibleToAll } from '../domain/access.ts';
+import type { DomainEvent } from '../domain/events.ts';
 import { isValidMetricName, type HistoryRecorder } from '../store/history.ts';
 
 /**
@@ -109,6 +111,8 @@ export interface MetricsSamplerOptions {
   vmUsage?: VmUsageSource;
   now?: () => number;
   log?: (level: 'warn' | 'error', details: Record<string, unknown>, message: string) => void;
+  /** Called once a host sample is in the history (the box view and its charts are then new). */
+  onSample?: (sample: HostSample) => void;
 }
 
 /**
@@ -169,6 +173,7 @@ export class MetricsSampler {
         ...hostMetricValues(host),
         ...vmMetricValues(vms),
       });
+      this.options.onSample?.(host);
     } catch (error) {
       this.options.log?.(
         'error',
@@ -187,6 +192,30 @@ export class MetricsSampler {
       return [];
     }
   }
+}
+
+/** Where new samples are announced: the event log, or what stands for it in a test. */
+export interface SampleAnnouncer {
+  readonly listenerCount: number;
+  append(event: DomainEvent): unknown;
+}
+
+/**
+ * Announces each new host sample as `box.metrics` (every signed-in user may read the box's
+ * metrics), so open screens refresh on it instead of polling. While no event stream is open
+ * nothing is appended: a sample every 10 s would otherwise fill the log and its replay window
+ * for nobody.
+ */
+export function announceSamples(events: SampleAnnouncer): (sample: HostSample) => void {
+  return (sample) => {
+    if (events.listenerCount === 0) return;
+    events.append({
+      type: 'box.metrics',
+      subject: { kind: 'box', id: 'box' },
+      access: visibleToAll('system'),
+      data: { timeMs: sample.timeMs },
+    });
+  };
 }
 
 /** The mount with the longest path that contains the data directory. */
