@@ -187,8 +187,11 @@ describe('the app store', () => {
     await importPath(await bundle(helloEntries('1.0.0', 'x')));
     const published = await box.app.inject({ method: 'POST', url: '/api/v1/apps/publish', headers: as(admin), payload: { id: 'my-web', module: '/apps/hello/web@1', title: 'My web', summary: 'Mine' } });
     expect(published.json()).toMatchObject({ id: 'my-web', version: '1.0.0', module: '/apps/hello/web@1', published: true });
-    const ids = async () => (await box.app.inject({ method: 'GET', url: '/api/v1/apps', headers: as(admin) })).json<{ id: string }[]>().map((app) => app.id);
+    const list = async () => (await box.app.inject({ method: 'GET', url: '/api/v1/apps', headers: as(admin) })).json<{ id: string; module: string }[]>();
+    const ids = async () => (await list()).map((app) => app.id);
     expect(await ids()).toEqual(['hello-web', 'my-web']);
+    // The list names the module version each app deploys, so the module's page finds its apps.
+    expect((await list()).find((app) => app.id === 'my-web')?.module).toBe('/apps/hello/web@1');
     await box.app.inject({ method: 'PUT', url: '/api/v1/apps/my-web/published', headers: as(admin), payload: { published: false } });
     expect(await ids()).toEqual(['hello-web']);
     expect((await box.app.inject({ method: 'GET', url: '/api/v1/apps/my-web', headers: as(admin) })).statusCode).toBe(404);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FormField } from '../catalog/manifest.ts';
+import { logLevels } from '../host/log-ring.ts';
 import { actions, roles } from '../domain/access.ts';
 import { parameterTypes, recipeNames } from '../domain/modules.ts';
 import { keepRunningPolicies, runStates } from '../domain/run-states.ts';
@@ -359,13 +360,13 @@ export const AppSummary = z.object({
   iconUrl: z.string().nullable(),
   requires: z.array(z.object({ image: z.string(), hint: z.string() })),
   published: z.boolean(),
+  module: z.string().describe('The exact module version it deploys'),
 });
 export const AppDetail = AppSummary.extend({
   description: z.string(),
   screenshotUrls: z.array(z.string()),
   form: z.array(FormField),
   clouds: z.record(z.string(), z.enum(['box', 'any'])),
-  module: z.string().describe('The exact module version it deploys'),
   versions: z.array(z.object({ version: z.string(), installedAt: z.string(), signed: z.boolean() })),
 });
 export const ImportApp = z.strictObject({ path: z.string().startsWith('/', 'must be an absolute path on the box').max(4096) });
@@ -434,4 +435,31 @@ export const BoxMetrics = z.object({
   disk: z.object({ mount: z.string(), usedBytes: z.number(), totalBytes: z.number() }).nullable(),
   network: z.object({ rxBytesPerSecond: z.number().nullable(), txBytesPerSecond: z.number().nullable() }).nullable(),
   temperatureCelsius: z.number().nullable().describe('null: the host has no temperature sensor (never a made-up figure)'),
+});
+
+export const BoxFacts = z.object({
+  version: z.string().describe("The appliance's version"),
+  hostname: z.string(),
+  os: z.object({ distro: z.string(), release: z.string(), kernel: z.string(), arch: z.string() }).describe('empty strings where the host does not tell'),
+  cpu: z.object({ model: z.string(), cores: z.number().describe('logical CPUs'), physicalCores: z.number().nullable() }),
+  memoryTotalBytes: z.number(),
+  disks: z
+    .array(z.object({ mount: z.string(), filesystem: z.string(), type: z.string(), sizeBytes: z.number(), usedBytes: z.number(), freeBytes: z.number(), holdsDataDir: z.boolean() }))
+    .describe("Mounted file systems; the one holding the appliance's data is always listed"),
+  network: z.array(z.object({ name: z.string(), addresses: z.array(z.string()).describe('with prefix length'), mac: z.string().nullable(), up: z.boolean(), internal: z.boolean(), virtual: z.boolean() })),
+  uptimeSeconds: z.number().describe("The host's uptime"),
+  tlsFingerprint: z.string().nullable().describe('SHA-256 of the HTTPS certificate remote administrators should see'),
+  listen: z.array(z.string()).describe('The URLs the appliance listens on'),
+  accelerator: z.enum(['kvm', 'tcg']).nullable().describe("How the box's VMs run: kvm (hardware) or tcg (emulated); null when not known (a dry run)"),
+  hypervisor: z.object({ uri: z.string(), dryRun: z.boolean() }),
+  checkedAt: z.string().describe('When the host was read (facts are reused for a few seconds)'),
+});
+const LogLevel = z.enum(logLevels);
+export const BoxLogQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(200).describe('how many lines at most'),
+  level: LogLevel.optional().describe('the lowest level to include (default: all)'),
+});
+export const BoxLogs = z.object({
+  lines: z.array(z.object({ time: z.string(), level: LogLevel, message: z.string(), fields: z.record(z.string(), z.unknown()) })).describe('Newest first'),
+  capacity: z.number().describe('How many recent lines the appliance keeps in memory'),
 });

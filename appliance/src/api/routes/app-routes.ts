@@ -29,6 +29,7 @@ function summary(app: StoredApp, version: AppVersion) {
     iconUrl: manifest.app.icon ? assetUrl(app, version, manifest.app.icon) : null,
     requires: manifest.deploy.requires,
     published: app.published,
+    module: `${version.modules[0]!.path}@${version.modules[0]!.version}`,
   };
 }
 
@@ -41,7 +42,6 @@ function detail(app: StoredApp) {
     screenshotUrls: manifest.app.screenshots.map((file) => assetUrl(app, version, file)),
     form: manifest.deploy.form,
     clouds: manifest.deploy.clouds,
-    module: `${version.modules[0]!.path}@${version.modules[0]!.version}`,
     versions: app.versions.map((candidate) => ({ version: candidate.version, installedAt: candidate.installedAt, signed: candidate.signed })),
   };
 }
