@@ -30,7 +30,10 @@ import { libvirtKind } from './connectors/libvirt/libvirt-connector.ts';
 import { ConnectorRegistry } from './connectors/registry.ts';
 import { Apps } from './catalog/apps.ts';
 import { Modules } from './catalog/modules.ts';
+import { chooseDomainType } from './connectors/libvirt/accelerator.ts';
+import { hostFacts, type BoxFactsSource } from './host/facts.ts';
 import { ImageStore } from './host/images.ts';
+import type { LogRing } from './host/log-ring.ts';
 import type { MetricsSampler } from './host/metrics.ts';
 import type { PowerControl } from './host/power.ts';
 import type { History } from './store/history.ts';
@@ -65,6 +68,12 @@ export interface Services {
   /** Powering the box off or rebooting it (server.ts wires the host's; tests a recording one). */
   power: PowerControl;
   vmUsage: VmUsageMeter;
+  /** Facts about the host for the Box page (the real host's unless a test gives its own). */
+  facts: BoxFactsSource;
+  /** The appliance's recent log lines (server.ts keeps them; null where nothing logs). */
+  logs: LogRing | null;
+  /** The box's own hypervisor. */
+  hypervisorUri: string;
   /** The box's hypervisor is libvirt's test driver: no real VMs (shown as a banner). */
   isDryRun: boolean;
   tlsFingerprint: string | null;
@@ -94,6 +103,9 @@ export interface ServiceOptions {
   history?: History;
   sampler?: MetricsSampler;
   power?: PowerControl;
+  /** Host facts; by default the real host's, with a temporary folder standing for the data dir. */
+  facts?: BoxFactsSource;
+  logs?: LogRing;
   /** Where installed apps keep their assets; a temporary folder by default. */
   appsDir?: string;
   /** Where guests reach the appliance (user-mode networking: the host's loopback is 10.0.2.2). */
@@ -154,11 +166,20 @@ export function createServices(options: ServiceOptions): Services {
     sampler: options.sampler ?? null,
     power: options.power ?? noPowerControl,
     vmUsage: new VmUsageMeter(vms, clouds),
+    facts: options.facts ?? hostFacts({ dataDir: tmpdir(), accelerator: () => acceleratorOf(libvirtUri) }),
+    logs: options.logs ?? null,
+    hypervisorUri: libvirtUri,
     isDryRun: isDryRunUri(libvirtUri),
     tlsFingerprint: options.tlsFingerprint ?? null,
     heartbeatMs: (options.heartbeatSeconds ?? 15) * 1000,
     rendererDir: options.rendererDir ?? null,
   };
+}
+
+/** How VMs run on the box's hypervisor: the test driver runs none, so there it is not known. */
+export async function acceleratorOf(libvirtUri: string): Promise<'kvm' | 'tcg' | null> {
+  if (isDryRunUri(libvirtUri)) return null;
+  return (await chooseDomainType('auto', libvirtUri)) === 'kvm' ? 'kvm' : 'tcg';
 }
 
 /** An appliance not given the host's power control (embedded, tests) says so instead of acting. */
@@ -227,7 +248,16 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     ...agentHandlers(services.runs),
     ...appHandlers(services.apps),
     ...kioskHandlers(services.kiosk),
-    ...boxHandlers({ history: services.history, sampler: () => services.sampler, vms: services.vms, power: services.power, events: services.events }),
+    ...boxHandlers({
+      history: services.history,
+      sampler: () => services.sampler,
+      vms: services.vms,
+      power: services.power,
+      events: services.events,
+      facts: () => services.facts,
+      logs: () => services.logs,
+      identity: { version, tlsFingerprint: services.tlsFingerprint, hypervisorUri: services.hypervisorUri, isDryRun: services.isDryRun },
+    }),
   }, (bearer) => services.runs.authenticateAgent(bearer));
   registerAppFiles(app, services.accounts, services.apps);
   const closeStreams = registerEventStream(app, {

@@ -3,11 +3,13 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { build, createServices } from './app.ts';
+import { acceleratorOf, build, createServices } from './app.ts';
 import { ConfigError, isLoopback, loadConfig, parseHostPort, type Config } from './config.ts';
 import { BivouacError } from './errors.ts';
 import { pickLibvirtUri } from './connectors/libvirt/default-uri.ts';
 import { boxCapacity } from './host/box-capacity.ts';
+import { hostFacts } from './host/facts.ts';
+import { LogRing, teeDestination } from './host/log-ring.ts';
 import { announceSamples, MetricsSampler } from './host/metrics.ts';
 import { hostPowerControl } from './host/power.ts';
 import { ensureTlsIdentity } from './host/tls.ts';
@@ -65,7 +67,9 @@ function publicHostOf(config: Config): string {
 /** Wires the real adapters, listens, and stops cleanly on SIGTERM/SIGINT. */
 export async function start(): Promise<void> {
   const config = await loadConfig();
-  const logger = pino({ level: config.logLevel, base: { service: 'bivouac', pid: process.pid } });
+  // stdout gets every line as before; the ring keeps the newest for the Box page.
+  const logs = new LogRing(1000);
+  const logger = pino({ level: config.logLevel, base: { service: 'bivouac', pid: process.pid } }, teeDestination(pino.destination({ dest: 1, sync: false }), logs));
   logger.info({ version, dataDir: config.dataDir }, 'starting');
 
   const { store, file, migratedFrom, backup } = await openStore(config.dataDir);
@@ -78,6 +82,7 @@ export async function start(): Promise<void> {
   if (hypervisor.dryRun) logger.warn({ libvirtUri: hypervisor.uri, reason: hypervisor.reason }, 'dry-run hypervisor: no real VMs');
   else logger.info({ libvirtUri: hypervisor.uri, reason: hypervisor.reason }, 'hypervisor');
 
+  const listeners: Listener[] = [];
   const history = await History.open({ directory: join(config.dataDir, 'history'), log: (level, details, message) => logger[level](details, message) });
   const services = createServices({
     history,
@@ -95,6 +100,8 @@ export async function start(): Promise<void> {
     reconciler: { log: (level, details, message) => logger[level](details, message) },
     agentUrl: agentUrlOf(config),
     power: hostPowerControl(),
+    facts: hostFacts({ dataDir: config.dataDir, listening: () => listeners.map((listener) => listener.url), accelerator: () => acceleratorOf(hypervisor.uri) }),
+    logs,
     runs: { publicHost: publicHostOf(config) },
   });
   await services.images.recover();
@@ -109,7 +116,6 @@ export async function start(): Promise<void> {
   await ensureAdmin(config, services, logger);
   if (services.accounts.needsAdmin) logger.warn('no administrator yet: open the UI to create one');
 
-  const listeners: Listener[] = [];
   const main = parseHostPort(config.listen);
   const mainIsHttps = config.tls === 'always' || !isLoopback(main.host);
   listeners.push(

@@ -337,6 +337,16 @@ export const contract = {
     method: 'GET', path: '/box/metrics', tag: 'box', auth: 'user',
     summary: "The host's latest sample: CPU, memory, disk, network, temperature when available; each new one is announced as a box.metrics event", response: s.BoxMetrics,
   },
+  boxFacts: {
+    method: 'GET', path: '/box', tag: 'box', auth: 'user',
+    summary: "The host: version, OS, CPU, memory, disks, network, uptime, certificate fingerprint, listen addresses, accelerator",
+    response: s.BoxFacts,
+  },
+  boxLogs: {
+    method: 'GET', path: '/box/logs', tag: 'box', auth: 'admin',
+    summary: "The appliance's recent log lines, newest first, optionally from a level up",
+    query: s.BoxLogQuery, response: s.BoxLogs,
+  },
   powerBox: {
     method: 'POST', path: '/box/power', tag: 'box', auth: 'admin', status: 202,
     summary: 'Power the box off or reboot it (every VM on it stops); the UI asks for confirmation first', body: s.PowerRequest, response: s.PowerAccepted,

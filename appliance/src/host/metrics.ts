@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { realpath, statfs } from 'node:fs/promises';
-import { sep } from 'node:path';
 import si from 'systeminformation';
 import { visibleToAll } from '../domain/access.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import { isValidMetricName, type HistoryRecorder } from '../store/history.ts';
+import { mountContaining } from './facts.ts';
 
 /**
  * Host metrics from systeminformation. Every figure is either measured or null ("not
@@ -225,13 +225,7 @@ async function diskOf(dataDir: string): Promise<HostSample['disk']> {
   let mount = mountOf.get(directory);
   if (mount === undefined) {
     const mounts = await si.fsSize();
-    let best: string | null = null;
-    for (const candidate of mounts) {
-      const root = candidate.mount.endsWith(sep) ? candidate.mount : `${candidate.mount}${sep}`;
-      const isInside = directory === candidate.mount || `${directory}${sep}`.startsWith(root);
-      if (isInside && (best === null || candidate.mount.length > best.length)) best = candidate.mount;
-    }
-    mount = best ?? directory;
+    mount = mountContaining(mounts.map((candidate) => candidate.mount), directory) ?? directory;
     mountOf.set(directory, mount);
   }
   const info = await statfs(directory);

@@ -1,5 +1,7 @@
 import { canAccess, privateTo, visibleToAll } from '../../domain/access.ts';
 import { BivouacError } from '../../errors.ts';
+import type { BoxFactsSource } from '../../host/facts.ts';
+import type { LogRing } from '../../host/log-ring.ts';
 import type { MetricsSampler } from '../../host/metrics.ts';
 import type { PowerControl } from '../../host/power.ts';
 import type { EventLog } from '../../store/event-log.ts';
@@ -13,15 +15,34 @@ export interface BoxDependencies {
   vms: VmTracker;
   power: PowerControl;
   events: EventLog;
+  facts: () => BoxFactsSource;
+  /** The recent log lines, when the appliance keeps them (server.ts). */
+  logs: () => LogRing | null;
+  /** What the box says about itself beside the host's facts. */
+  identity: { version: string; tlsFingerprint: string | null; hypervisorUri: string; isDryRun: boolean };
 }
 
 /**
- * Host metrics now and their history (a VM's series only for who may view the VM), and the
- * box's power actions, announced to everyone before they are carried out.
+ * The host's facts, the appliance's recent log lines, host metrics now and their history (a VM's
+ * series only for who may view the VM), and the box's power actions, announced to everyone
+ * before they are carried out.
  */
-export function boxHandlers({ history, sampler, vms, power, events }: BoxDependencies): Pick<Handlers, 'historyIndex' | 'getHistory' | 'boxMetrics' | 'powerBox'> {
+export function boxHandlers({ history, sampler, vms, power, events, facts, logs, identity }: BoxDependencies): Pick<Handlers, 'boxFacts' | 'boxLogs' | 'historyIndex' | 'getHistory' | 'boxMetrics' | 'powerBox'> {
   const notKept = (metric: string) => new BivouacError('METRIC_NOT_FOUND', `No history is kept for ${metric}; GET /api/v1/history/metrics lists what is.`, { metric });
   return {
+    boxFacts: async () => {
+      const host = await facts().read();
+      return {
+        ...host,
+        version: identity.version,
+        tlsFingerprint: identity.tlsFingerprint,
+        hypervisor: { uri: identity.hypervisorUri, dryRun: identity.isDryRun },
+      };
+    },
+    boxLogs: async ({ query }) => {
+      const ring = logs();
+      return { lines: ring?.recent(query.limit, query.level) ?? [], capacity: ring?.capacity ?? 0 };
+    },
     historyIndex: async (_input, context) => {
       const { subject } = signedIn(context);
       const visible = (history?.metrics() ?? []).filter((metric) => {
