@@ -4,7 +4,7 @@ import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'n
 import { join } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
-import { visibleToAll, type AclRule, type Subject } from '../domain/access.ts';
+import { privateTo, visibleToAll, type AclRule, type Subject } from '../domain/access.ts';
 import { describeRefusal, resourceLabels, resources, type Amounts } from '../domain/capacity.ts';
 import type { ModuleContent } from '../domain/modules.ts';
 import { footprint } from '../domain/runs.ts';
@@ -132,6 +132,7 @@ export class Apps {
     await this.store.update((document) => {
       document.publishers = [...document.publishers.filter((candidate) => candidate.keyId !== key.keyId), publisher];
     });
+    this.announceTrust('publisher.trusted', { kind: 'publisher', id: key.keyId }, { name });
     return publisher;
   }
 
@@ -142,6 +143,7 @@ export class Apps {
       return before !== document.publishers.length;
     });
     if (!removed) throw new BivouacError('NOT_FOUND', `No trusted publisher ${keyId}.`, { resource: 'publisher', id: keyId });
+    this.announceTrust('publisher.distrusted', { kind: 'publisher', id: keyId }, {});
   }
 
   get allowUnsigned(): boolean {
@@ -152,6 +154,7 @@ export class Apps {
     await this.store.update((document) => {
       document.settings.allowUnsignedBundles = allow;
     });
+    this.announceTrust('settings.bundles', { kind: 'settings', id: 'bundles' }, { allowUnsigned: allow });
   }
 
   /** The box's own publisher key (made on first use), which it trusts and signs exports with. */
@@ -514,6 +517,11 @@ export class Apps {
 
   private announce(type: string, id: string, data: Record<string, unknown>): void {
     this.events.append({ type, subject: { kind: 'app', id }, access: visibleToAll('system'), data });
+  }
+
+  /** Who and what bundles are trusted is for administrators' screens only. */
+  private announceTrust(type: string, subject: { kind: string; id: string }, data: Record<string, unknown>): void {
+    this.events.append({ type, subject, access: privateTo('system'), data });
   }
 }
 
