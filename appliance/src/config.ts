@@ -37,6 +37,11 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * `host`: an administrator's power off and reboot reach the host; `off`: they are refused (an
+   * appliance on a desktop or in a test must not power the machine off).
+   */
+  powerControl: z.enum(['host', 'off']).default('host'),
 });
 
 export type FileConfig = z.infer<typeof configSchema>;
@@ -79,6 +84,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     localListen: env.BIVOUAC_LOCAL_LISTEN,
     tls: env.BIVOUAC_TLS,
     logLevel: env.BIVOUAC_LOG_LEVEL,
+    powerControl: env.BIVOUAC_POWER_CONTROL,
   };
   for (const [key, value] of Object.entries(fromEnv)) if (value) raw[key] = value;
   const parsed = configSchema.safeParse(raw);

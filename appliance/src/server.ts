@@ -99,7 +99,7 @@ export async function start(): Promise<void> {
     appsDir: join(config.dataDir, 'apps'),
     reconciler: { log: (level, details, message) => logger[level](details, message) },
     agentUrl: agentUrlOf(config),
-    power: hostPowerControl(),
+    ...(config.powerControl === 'host' ? { power: hostPowerControl() } : {}),
     facts: hostFacts({ dataDir: config.dataDir, listening: () => listeners.map((listener) => listener.url), accelerator: () => acceleratorOf(hypervisor.uri) }),
     logs,
     runs: { publicHost: publicHostOf(config) },

@@ -8,7 +8,13 @@ describe('loadConfig', () => {
   it('uses defaults when there is no config file', async () => {
     const dataDir = await tempDir();
     const config = await loadConfig({ BIVOUAC_DATA_DIR: dataDir });
-    expect(config).toMatchObject({ dataDir, listen: '0.0.0.0:8443', localListen: '127.0.0.1:8080', tls: 'auto', libvirtUri: null, adminPassword: null });
+    expect(config).toMatchObject({ dataDir, listen: '0.0.0.0:8443', localListen: '127.0.0.1:8080', tls: 'auto', libvirtUri: null, adminPassword: null, powerControl: 'host' });
+  });
+
+  it('turns the power buttons off from the environment, and refuses an unknown setting', async () => {
+    const dataDir = await tempDir();
+    expect(await loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_POWER_CONTROL: 'off' })).toMatchObject({ powerControl: 'off' });
+    await expect(loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_POWER_CONTROL: 'maybe' })).rejects.toThrow(/powerControl/);
   });
 
   it('reads the file, and the environment wins over it', async () => {
