@@ -45,7 +45,7 @@ test('first run: create the administrator, see every section, manage users and t
     ['App Store', 'Search apps'],
     ['Dashboard', 'not built yet'],
     ['Runs', 'No runs yet'],
-    ['Modules', 'not built yet'],
+    ['Modules', 'Projects, images and deployments'],
     ['Clouds', 'not built yet'],
     ['Box', 'HTTPS certificate SHA-256 fingerprint'],
   ] as const) {

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
 import { KioskApp } from '../features/kiosk/KioskApp.tsx';
 import { kioskRoutes } from '../features/kiosk/routes.tsx';
+import { moduleRoutes } from '../features/modules/routes.tsx';
 import { useKioskStatus } from '../features/kiosk/use-kiosk-status.ts';
 import { runRoutes } from '../features/runs/routes.tsx';
 import { FirstRun } from '../features/setup/FirstRun.tsx';
@@ -21,6 +22,7 @@ const router = createBrowserRouter([
       ...storeRoutes,
       ...runRoutes,
       ...kioskRoutes,
+      ...moduleRoutes,
       { path: 'box', element: <BoxPage /> },
       ...sections.filter((section) => section.plan && section.path !== 'box').map((section) => ({ path: section.path, element: <NotBuilt label={section.label} plan={section.plan} /> })),
       { path: '*', element: <NotBuilt label="Not found" plan="There is no such page; pick a section above." /> },

@@ -7,7 +7,7 @@ export const sections = [
   { path: 'store', label: 'App Store', plan: '' },
   { path: 'dashboard', label: 'Dashboard', plan: 'Capacity at a glance, host metrics and their history, runs by state, cloud health.' },
   { path: 'runs', label: 'Runs', plan: '' },
-  { path: 'modules', label: 'Modules', plan: 'The project tree, image and deployment editors, versions and publishing.' },
+  { path: 'modules', label: 'Modules', plan: '' },
   { path: 'clouds', label: 'Clouds', plan: 'The box and remote libvirt hosts, with their health.' },
   { path: 'users', label: 'Users', plan: '' },
   { path: 'box', label: 'Box', plan: 'Host facts, disks, network, logs and power actions.' },

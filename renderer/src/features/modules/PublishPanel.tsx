@@ -1,0 +1,200 @@
+import { useCallback, useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
+import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
+import { call, callSafe, type ApiError } from '../../api/client.ts';
+import { Confirm } from '../../ui/Confirm.tsx';
+import { ErrorText } from '../../ui/ErrorText.tsx';
+import { useLiveLoad } from '../runs/live.ts';
+import { splitList, suggestedAppId } from './module-draft.ts';
+
+type AppSummary = RouteOutput<'listApps'>[number];
+
+/**
+ * Publishing (administrators): a version of this image or deployment becomes an app in the
+ * store, or a new version of an app already there; the apps made from this module are listed
+ * with a way to take them out of the store and to put them back.
+ */
+export function PublishPanel({
+  path,
+  latestVersion,
+  description,
+}: {
+  path: string;
+  latestVersion: number;
+  description: string;
+}) {
+  const [apps, setApps] = useState<AppSummary[]>([]);
+  const [hidden, setHidden] = useState<AppSummary[]>([]);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [published, setPublished] = useState<RouteOutput<'publishApp'> | null>(null);
+  const [asking, setAsking] = useState<AppSummary | null>(null);
+  const [form, setForm] = useState({
+    id: suggestedAppId(path),
+    version: latestVersion,
+    title: '',
+    summary: description,
+    description: '',
+    categories: '',
+  });
+  const load = useCallback(async () => {
+    const all = await call('listApps');
+    setApps(all.filter((app) => app.module.slice(0, app.module.lastIndexOf('@')) === path));
+  }, [path]);
+  useLiveLoad(load, (event) => event.subject.kind === 'app');
+
+  async function publish(event: FormEvent) {
+    event.preventDefault();
+    const result = await callSafe('publishApp', {
+      body: {
+        id: form.id.trim(),
+        module: `${path}@${form.version}`,
+        title: form.title.trim(),
+        summary: form.summary.trim(),
+        description: form.description,
+        categories: splitList(form.categories),
+        form: [],
+      },
+    });
+    setError(result.ok ? null : result.error);
+    setPublished(result.ok ? result.value : null);
+    if (result.ok) setHidden((list) => list.filter((app) => app.id !== result.value.id));
+  }
+  async function setListed(app: AppSummary, isListed: boolean) {
+    setAsking(null);
+    const result = await callSafe('setAppPublished', {
+      params: { id: app.id },
+      body: { published: isListed },
+    });
+    setError(result.ok ? null : result.error);
+    if (result.ok)
+      setHidden((list) =>
+        isListed
+          ? list.filter((other) => other.id !== app.id)
+          : [...list.filter((other) => other.id !== app.id), app],
+      );
+  }
+
+  const versions = Array.from({ length: latestVersion }, (_, index) => latestVersion - index);
+  return (
+    <div>
+      <section className="panel" aria-labelledby="in-store-title">
+        <h3 id="in-store-title">In the App Store</h3>
+        {apps.length === 0 && hidden.length === 0 && (
+          <p className="muted">No app of the store deploys this module.</p>
+        )}
+        <ul className="list" aria-label="Apps from this module">
+          {apps.map((app) => (
+            <li key={app.id}>
+              <Link to={`/store/${app.id}`}>{app.title}</Link>
+              <small>
+                {app.id} {app.version} · deploys <code>{app.module}</code>
+              </small>
+              <button type="button" className="danger" onClick={() => setAsking(app)}>
+                Unpublish
+              </button>
+            </li>
+          ))}
+          {hidden.map((app) => (
+            <li key={app.id}>
+              <span>{app.title}</span>
+              <small>{app.id} · unpublished</small>
+              <button type="button" className="secondary" onClick={() => void setListed(app, true)}>
+                Publish again
+              </button>
+            </li>
+          ))}
+        </ul>
+      </section>
+      <form
+        className="panel publish-form"
+        onSubmit={(event) => void publish(event)}
+        aria-labelledby="publish-title"
+      >
+        <h3 id="publish-title">Publish a version</h3>
+        <p className="hint">An existing app id gets a new version; deployed runs keep theirs.</p>
+        <div className="field-row">
+          <label>
+            App id
+            <input
+              value={form.id}
+              onChange={(event) => setForm({ ...form, id: event.target.value })}
+              required
+              pattern="[a-z][a-z0-9\-]{1,63}"
+              spellCheck={false}
+            />
+          </label>
+          <label>
+            Module version
+            <select
+              value={form.version}
+              onChange={(event) => setForm({ ...form, version: Number(event.target.value) })}
+            >
+              {versions.map((version) => (
+                <option key={version} value={version}>
+                  {path}@{version}
+                  {version === latestVersion ? ' (latest)' : ''}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        <label>
+          Title
+          <input
+            value={form.title}
+            onChange={(event) => setForm({ ...form, title: event.target.value })}
+            required
+            maxLength={100}
+          />
+        </label>
+        <label>
+          Summary
+          <input
+            value={form.summary}
+            onChange={(event) => setForm({ ...form, summary: event.target.value })}
+            required
+            maxLength={200}
+          />
+        </label>
+        <label>
+          Description
+          <textarea
+            value={form.description}
+            rows={3}
+            onChange={(event) => setForm({ ...form, description: event.target.value })}
+            maxLength={20000}
+          />
+        </label>
+        <label>
+          Categories
+          <input
+            value={form.categories}
+            onChange={(event) => setForm({ ...form, categories: event.target.value })}
+            placeholder="web, demo"
+            spellCheck={false}
+          />
+        </label>
+        <div className="actions">
+          <button type="submit">Publish</button>
+        </div>
+        {published && (
+          <p role="status" className="notice">
+            ✓ Published {published.title} {published.version} ({published.module}).{' '}
+            <Link to={`/store/${published.id}`}>Open it in the App Store</Link>
+          </p>
+        )}
+        <ErrorText error={error} />
+      </form>
+      {asking && (
+        <Confirm
+          open
+          title="Unpublish app?"
+          message={`${asking.title} leaves the App Store: nobody can deploy it until it is published again. Runs already deployed keep running.`}
+          action="Unpublish"
+          onConfirm={() => void setListed(asking, false)}
+          onCancel={() => setAsking(null)}
+        />
+      )}
+    </div>
+  );
+}
