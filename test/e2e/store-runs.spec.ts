@@ -1,9 +1,9 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
+import { importPlaceholderImage, sessionApi, signIn as signInAs } from '../fixtures/ui-session.ts';
 import {
   guestContexts,
   startPrivateLibvirtd,
@@ -48,35 +48,18 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
 }
 
-async function signIn(page: Page, username = 'admin', password = adminPassword): Promise<void> {
-  await page.goto(appliance.url);
-  await page.getByLabel('Name').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(
-    page
-      .getByRole('button', { name: 'Sign out' })
-      .or(page.getByRole('button', { name: 'Leave kiosk mode' })),
-  ).toBeVisible();
+function signIn(page: Page, username = 'admin', password = adminPassword): Promise<void> {
+  return signInAs(page, appliance.url, username, password);
 }
 
 /** A call to the API with the browser's session (cookie plus CSRF token). */
-async function api(
+function api(
   request: APIRequestContext,
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   data?: unknown,
 ): Promise<unknown> {
-  const { csrfToken } = (await (await request.get(`${appliance.url}/api/v1/session`)).json()) as {
-    csrfToken: string;
-  };
-  const response = await request.fetch(`${appliance.url}/api/v1${path}`, {
-    method,
-    headers: { 'x-csrf-token': csrfToken },
-    ...(data === undefined ? {} : { data }),
-  });
-  expect(response.ok(), `${method} ${path}: ${await response.text()}`).toBe(true);
-  return response.status() === 204 ? null : response.json();
+  return sessionApi(request, appliance.url, method, path, data);
 }
 
 /** The agent token of each instance of a run, read from its domain as its guest would. */
@@ -116,22 +99,6 @@ async function playGuests(
     await agentCall(token, '/complete', { state: 'Executing' });
     await agentCall(token, '/complete', { state: 'SendingReports' });
   }
-}
-
-/** A placeholder kernel and initrd (the test driver never boots them), imported as `tiny`. */
-async function importPlaceholderImage(request: APIRequestContext): Promise<void> {
-  const files = await tempDir('bivouac-e2e-tiny-');
-  await writeFile(
-    join(files, 'vmlinux'),
-    Buffer.concat([Buffer.from('7f454c46', 'hex'), Buffer.alloc(1024)]),
-  );
-  await writeFile(join(files, 'initrd.img'), gzipSync(Buffer.from('070701')));
-  await api(request, 'POST', '/images/import', {
-    kind: 'kernel',
-    name: 'tiny',
-    kernel: { path: join(files, 'vmlinux') },
-    initrd: { path: join(files, 'initrd.img') },
-  });
 }
 
 /** A section's link in the navigation. */
@@ -237,7 +204,7 @@ test('deploy Hello web: pre-flight, an at-once placeholder, the live run page to
   await expect(preflight.getByRole('row', { name: /VMs/ })).toContainText(/VMs\s*1\s*0\s*8/);
 
   // Imported elsewhere, the pre-flight follows at once over the event stream.
-  await importPlaceholderImage(page.request);
+  await importPlaceholderImage(page.request, appliance.url);
   await expect(preflight.getByText('base image tiny is ready')).toBeVisible();
   await expect(
     page.getByRole('status').filter({ hasText: 'Everything this deploy needs is there.' }),

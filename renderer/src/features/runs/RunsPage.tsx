@@ -1,10 +1,17 @@
-import { useCallback, type FormEvent } from 'react';
-import { Link } from 'react-router';
+import { useCallback, useEffect, type FormEvent } from 'react';
+import { Link, useSearchParams } from 'react-router';
 import { runStates, type RunState } from '../../../../appliance/src/domain/run-states.ts';
 import { useApp } from '../../app/store.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useLiveLoad } from './live.ts';
-import { hasFilters, noFilter, pageSize, useRuns, type RunFilter } from './runs-store.ts';
+import {
+  filterFromSearch,
+  hasFilters,
+  noFilter,
+  pageSize,
+  useRuns,
+  type RunFilter,
+} from './runs-store.ts';
 import { StateBadge } from './StateBadge.tsx';
 import { useUserNames } from './use-user-names.ts';
 import './runs.css';
@@ -17,6 +24,14 @@ export function RunsPage() {
   const pending = useRuns((state) => state.pending);
   const loadList = useRuns((state) => state.loadList);
   const names = useUserNames();
+  const setFilter = useRuns((state) => state.setFilter);
+  // A link that names filters (`/runs?state=Ready`, from the Dashboard) opens the list so filtered.
+  const [search] = useSearchParams();
+  const searchText = search.toString();
+  useEffect(() => {
+    if (searchText)
+      setFilter({ ...noFilter, ...filterFromSearch(new URLSearchParams(searchText)) });
+  }, [searchText, setFilter]);
   // A new filter makes a new loader, which loads at once; run events reload the same page.
   const load = useCallback(() => loadList(), [loadList, filter]);
   useLiveLoad(load, (event) => event.subject.kind === 'run' && event.type !== 'run.param');

@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { RouteInput, RouteOutput } from '../../../../appliance/src/api/contract.ts';
-import type { RunState } from '../../../../appliance/src/domain/run-states.ts';
+import { runStates, type RunState } from '../../../../appliance/src/domain/run-states.ts';
 import { ApiError, call } from '../../api/client.ts';
 
 export type RunSummary = RouteOutput<'listRuns'>['runs'][number];
@@ -63,6 +63,22 @@ export function hasFilters(filter: RunFilter): boolean {
     filter.owner !== '' ||
     [filter.module, filter.tag, filter.q].some((text) => text.trim() !== '')
   );
+}
+
+/**
+ * The filters a link asks for in its query string (`/runs?state=Ready&tag=app:hello-web`), so
+ * other pages can open the list already filtered; an unknown state is ignored.
+ */
+export function filterFromSearch(search: URLSearchParams): Partial<RunFilter> {
+  const filter: Partial<RunFilter> = {};
+  const state = search.get('state');
+  if (state !== null && (runStates as readonly string[]).includes(state))
+    filter.state = state as RunState;
+  for (const key of ['owner', 'module', 'tag', 'q'] as const) {
+    const value = search.get(key);
+    if (value !== null) filter[key] = value;
+  }
+  return filter;
 }
 
 /** The listRuns query for a filter: empty fields are left out. */

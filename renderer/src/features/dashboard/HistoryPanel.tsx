@@ -1,0 +1,109 @@
+import { lazy, Suspense, useCallback, useMemo } from 'react';
+import type { LiveEvent } from '../../api/events.ts';
+import { ErrorText } from '../../ui/ErrorText.tsx';
+import { useLiveLoad } from '../runs/live.ts';
+import {
+  formatFigure,
+  historyRanges,
+  historySummary,
+  isNewToSeries,
+  metricInfo,
+} from './dashboard-format.ts';
+import { useDashboard } from './dashboard-store.ts';
+
+// The chart brings uPlot with it: both load when the history is first shown.
+const HistoryChart = lazy(() =>
+  import('./HistoryChart.tsx').then((module) => ({ default: module.HistoryChart })),
+);
+
+const sampleTime = (event: LiveEvent): number | null =>
+  typeof event.data.timeMs === 'number' ? event.data.timeMs : null;
+
+/** A metric's history over an hour, day, week, month or year, redrawn as new periods fill. */
+export function HistoryPanel() {
+  const index = useDashboard((state) => state.historyIndex);
+  const history = useDashboard((state) => state.history);
+  const metric = useDashboard((state) => state.metric);
+  const range = useDashboard((state) => state.range);
+  const choose = useDashboard((state) => state.choose);
+  const loadIndex = useDashboard((state) => state.loadHistoryIndex);
+  const loadHistory = useDashboard((state) => state.loadHistory);
+  const resolutions = index.value?.resolutions;
+  const ranges = useMemo(() => historyRanges(resolutions ?? []), [resolutions]);
+  const metrics = index.value?.metrics ?? [];
+  const hasMetric = metrics.includes(metric);
+
+  // The index is asked again only while it lacks the chosen metric (before the first sample).
+  useLiveLoad(loadIndex, (event) => {
+    const known = useDashboard.getState().historyIndex.value?.metrics ?? [];
+    return event.type === 'box.metrics' && !known.includes(useDashboard.getState().metric);
+  });
+  // A new choice makes a new loader, which loads at once; samples reload it when they add a point.
+  const load = useCallback(
+    () => (hasMetric ? loadHistory() : Promise.resolve()),
+    [loadHistory, metric, range, hasMetric, ranges.length],
+  );
+  useLiveLoad(load, (event) => {
+    const time = sampleTime(event);
+    if (event.type !== 'box.metrics' || time === null) return false;
+    const series = useDashboard.getState().history.value;
+    return !series || isNewToSeries(series.points, time, series.stepSeconds);
+  });
+
+  const info = metricInfo(metric);
+  const chosen = ranges.find((candidate) => candidate.label === range);
+  const series = hasMetric ? history.value : null;
+  const summary = series ? historySummary(series.points) : null;
+  const describe = (value: number) => formatFigure(value, info.unit);
+  const caption = summary
+    ? `${info.label} over the last ${range.toLowerCase()}: latest ${describe(summary.latest)}, lowest ${describe(summary.min)}, highest ${describe(summary.max)}.`
+    : null;
+  const isEmpty = index.value !== null && (!hasMetric || (series !== null && summary === null));
+
+  return (
+    <section className="panel dashboard-history" aria-labelledby="history-title">
+      <div className="history-head">
+        <h2 id="history-title">History</h2>
+        <label className="history-metric">
+          Metric
+          <select value={metric} onChange={(event) => choose({ metric: event.target.value })}>
+            {(hasMetric ? metrics : [metric, ...metrics]).map((name) => (
+              <option key={name} value={name}>
+                {metricInfo(name).label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <div className="range-switch" role="group" aria-label="Range">
+          {ranges.map((candidate) => (
+            <button
+              key={candidate.label}
+              type="button"
+              className="range-option"
+              aria-pressed={candidate.label === range}
+              title={`${candidate.resolution} steps`}
+              onClick={() => choose({ range: candidate.label })}
+            >
+              {candidate.label}
+            </button>
+          ))}
+        </div>
+      </div>
+      <ErrorText error={index.error ?? history.error} />
+      <figure className="history-figure">
+        {isEmpty ? (
+          <p className="history-empty" role="status">
+            No samples yet for {info.label.toLowerCase()} over this range.
+          </p>
+        ) : summary && series && chosen ? (
+          <Suspense fallback={<p role="status">Loading the chart…</p>}>
+            <HistoryChart points={series.points} info={info} label={caption ?? info.label} />
+          </Suspense>
+        ) : (
+          !index.error && !history.error && <p role="status">Loading…</p>
+        )}
+        {caption && <figcaption>{caption}</figcaption>}
+      </figure>
+    </section>
+  );
+}
