@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
+import { dashboardRoutes } from '../features/dashboard/routes.tsx';
 import { KioskApp } from '../features/kiosk/KioskApp.tsx';
 import { kioskRoutes } from '../features/kiosk/routes.tsx';
 import { moduleRoutes } from '../features/modules/routes.tsx';
@@ -20,6 +21,7 @@ const router = createBrowserRouter([
       { index: true, element: <Navigate to="/store" replace /> },
       { path: 'users', element: <UsersPage /> },
       ...storeRoutes,
+      ...dashboardRoutes,
       ...runRoutes,
       ...kioskRoutes,
       ...moduleRoutes,

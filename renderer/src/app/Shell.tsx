@@ -5,7 +5,7 @@ import { useApp } from './store.ts';
 /** The sections of the UI, in the order of the navigation. */
 export const sections = [
   { path: 'store', label: 'App Store', plan: '' },
-  { path: 'dashboard', label: 'Dashboard', plan: 'Capacity at a glance, host metrics and their history, runs by state, cloud health.' },
+  { path: 'dashboard', label: 'Dashboard', plan: '' },
   { path: 'runs', label: 'Runs', plan: '' },
   { path: 'modules', label: 'Modules', plan: '' },
   { path: 'clouds', label: 'Clouds', plan: 'The box and remote libvirt hosts, with their health.' },
