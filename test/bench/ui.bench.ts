@@ -1,0 +1,217 @@
+/**
+ * The UI, measured in the built renderer and in headless Debian Chromium against a real appliance
+ * (libvirt's test driver, served by a private daemon):
+ * - `renderer-initial-js`: the JavaScript the first screen loads, gzipped (zlib's default level):
+ *   the entry chunk named by the built index.html plus every chunk it imports statically
+ *   (its modulepreloads); lazily loaded pages and libraries are not counted. Target <= 300 KB.
+ * - `dashboard-first-render`: from navigation start to the dashboard's capacity meters in the
+ *   DOM (taken at the next animation frame), signed in, each run in a fresh browser context
+ *   (nothing cached); median of 7 after a warm-up. Target < 1500 ms.
+ * - `state-change-to-screen`: with a run's page open, from just before the API call that
+ *   terminates the run to its state badge showing the new state (a page-side MutationObserver
+ *   stamps the wall clock at the next animation frame); 10 runs, median and p95. Target < 1000 ms.
+ */
+import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import playwrightConfig from '../../playwright.config.ts';
+import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
+import { tempDir } from '../fixtures/appliance.ts';
+import { startPrivateLibvirtd, type PrivateLibvirtd } from '../fixtures/private-libvirtd.ts';
+import { importPlaceholderImage, sessionApi } from '../fixtures/ui-session.ts';
+import { emit, median, percentile, sleep } from './lib.ts';
+
+const rootDir = new URL('../..', import.meta.url).pathname;
+const password = 'correct horse battery staple';
+const firstRenderRuns = 7;
+const stateChanges = 10;
+
+/** Builds the renderer into its own folder, so a build elsewhere in the tree is not disturbed. */
+function buildRenderer(outDir: string): void {
+  execFileSync(
+    join(rootDir, 'node_modules', '.bin', 'vite'),
+    [
+      'build',
+      '--config',
+      join(rootDir, 'renderer', 'vite.config.ts'),
+      '--outDir',
+      outDir,
+      '--emptyOutDir',
+      '--logLevel',
+      'error',
+    ],
+    { cwd: rootDir, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+}
+
+/** Chunks a module imports statically (`import … from "./x.js"`, `export … from`), never `import("./x.js")`. */
+function staticImports(code: string): string[] {
+  const found = new Set<string>();
+  const pattern = /\b(?:import|export)\s*(?:[\w$*{}\s,]*?\bfrom\s*)?["'](\.{1,2}\/[^"']+\.js)["']/g;
+  for (const match of code.matchAll(pattern)) found.add(match[1]!);
+  return [...found];
+}
+
+/** Gzipped bytes of the entry script and everything it loads before the first screen can run. */
+async function initialJavaScript(outDir: string): Promise<{ bytes: number; files: string[] }> {
+  const html = await readFile(join(outDir, 'index.html'), 'utf8');
+  const named = [
+    ...html.matchAll(/<script[^>]*type="module"[^>]*src="([^"]+)"/g),
+    ...html.matchAll(/<link[^>]*rel="modulepreload"[^>]*href="([^"]+)"/g),
+  ].map((match) => join(outDir, match[1]!));
+  if (named.length === 0) throw new Error('index.html names no module script');
+  const seen = new Set<string>();
+  const queue = [...named];
+  let bytes = 0;
+  while (queue.length > 0) {
+    const file = queue.shift()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const code = await readFile(file);
+    bytes += gzipSync(code).length;
+    for (const imported of staticImports(code.toString('utf8')))
+      queue.push(join(file, '..', imported));
+  }
+  return { bytes, files: [...seen].map((file) => file.slice(outDir.length + 1)) };
+}
+
+/** Milliseconds from navigation start to the capacity meters, in a fresh context (empty cache). */
+async function timeFirstRender(
+  browser: Browser,
+  url: string,
+  storageState: Awaited<ReturnType<BrowserContext['storageState']>>,
+): Promise<number> {
+  const context = await browser.newContext({ storageState });
+  try {
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      const shown = new Promise<number>((resolve) => {
+        const observer = new MutationObserver(() => {
+          if (!document.querySelector('.dashboard-capacity [role="meter"]')) return;
+          observer.disconnect();
+          requestAnimationFrame(() => resolve(performance.now()));
+        });
+        observer.observe(document, { childList: true, subtree: true });
+      });
+      Object.assign(window, { capacityShown: shown });
+    });
+    await page.goto(`${url}/dashboard`);
+    return await page.evaluate(
+      () => (window as unknown as { capacityShown: Promise<number> }).capacityShown,
+    );
+  } finally {
+    await context.close();
+  }
+}
+
+type RunAnswer = { id: string; state: string };
+
+/** One run deployed and waiting in Executing (no guest reports on the test driver). */
+async function executingRun(page: Page, url: string, index: number): Promise<RunAnswer> {
+  const run = (await sessionApi(page.request, url, 'POST', '/apps/hello-web/deploy', {
+    title: `bench ${index}`,
+    parameters: {},
+  })) as RunAnswer;
+  for (let waited = 0; waited < 10_000; waited += 25) {
+    const now = (await sessionApi(page.request, url, 'GET', `/runs/${run.id}`)) as RunAnswer;
+    if (now.state === 'Executing') return now;
+    await sleep(25);
+  }
+  throw new Error(`run ${run.id} did not reach Executing`);
+}
+
+/** Milliseconds from just before the terminate call to the run page showing another state. */
+async function timeStateChange(page: Page, url: string, run: RunAnswer): Promise<number> {
+  await page.goto(`${url}/runs/${run.id}`);
+  await page.locator(`.badge[data-state="${run.state}"]`).first().waitFor();
+  await page.evaluate((previous) => {
+    const changed = new Promise<number>((resolve) => {
+      const observer = new MutationObserver(() => {
+        const badge = document.querySelector('.badge[data-state]');
+        if (!badge || badge.getAttribute('data-state') === previous) return;
+        observer.disconnect();
+        requestAnimationFrame(() => resolve(performance.timeOrigin + performance.now()));
+      });
+      observer.observe(document.body, {
+        childList: true,
+        subtree: true,
+        attributes: true,
+        characterData: true,
+      });
+    });
+    Object.assign(window, { stateChanged: changed });
+  }, run.state);
+  const before = performance.timeOrigin + performance.now();
+  await sessionApi(page.request, url, 'POST', `/runs/${run.id}/terminate`);
+  const shown = await page.evaluate(
+    () => (window as unknown as { stateChanged: Promise<number> }).stateChanged,
+  );
+  return shown - before;
+}
+
+const outDir = await tempDir('bivouac-bench-renderer-');
+const dataDir = await tempDir('bivouac-bench-ui-');
+let daemon: PrivateLibvirtd | null = null;
+let appliance: ApplianceProcess | null = null;
+let browser: Browser | null = null;
+try {
+  buildRenderer(outDir);
+  const initial = await initialJavaScript(outDir);
+  process.stderr.write(`first screen loads: ${initial.files.join(', ')}\n`);
+  emit('renderer-initial-js', initial.bytes / 1000, 'KB', '<=300');
+
+  daemon = await startPrivateLibvirtd();
+  appliance = await startAppliance(dataDir, {
+    BIVOUAC_LIBVIRT_URI: daemon.uri,
+    BIVOUAC_ADMIN_PASSWORD: password,
+    BIVOUAC_RENDERER_DIR: outDir,
+    BIVOUAC_LOG_LEVEL: 'warn',
+  });
+  browser = await chromium.launch({ ...playwrightConfig.use?.launchOptions, headless: true });
+  const context = await browser.newContext();
+  const signedIn = await context.request.post(`${appliance.url}/api/v1/session`, {
+    data: { username: 'admin', password },
+  });
+  if (!signedIn.ok())
+    throw new Error(`sign-in failed: ${signedIn.status()} ${await signedIn.text()}`);
+  const storageState = await context.storageState();
+
+  await timeFirstRender(browser, appliance.url, storageState); // warm-up: the server's first answers
+  const renders: number[] = [];
+  for (let run = 0; run < firstRenderRuns; run += 1)
+    renders.push(await timeFirstRender(browser, appliance.url, storageState));
+  process.stderr.write(
+    `dashboard first render: ${renders.map((ms) => ms.toFixed(0)).join(', ')} ms\n`,
+  );
+  emit('dashboard-first-render', median(renders), 'ms', '<1500');
+
+  const page = await context.newPage();
+  await importPlaceholderImage(page.request, appliance.url);
+  for (let waited = 0; ; waited += 50) {
+    const images = (await sessionApi(page.request, appliance.url, 'GET', '/images')) as {
+      name: string;
+      status: string;
+    }[];
+    if (images.some((image) => image.name === 'tiny' && image.status === 'ready')) break;
+    if (waited > 10_000) throw new Error('the placeholder image was not imported');
+    await sleep(50);
+  }
+  const changes: number[] = [];
+  for (let index = 0; index < stateChanges; index += 1) {
+    const run = await executingRun(page, appliance.url, index);
+    changes.push(await timeStateChange(page, appliance.url, run));
+  }
+  process.stderr.write(
+    `state change to screen: ${changes.map((ms) => ms.toFixed(0)).join(', ')} ms\n`,
+  );
+  emit('state-change-to-screen-median', median(changes), 'ms', '<1000');
+  emit('state-change-to-screen-p95', percentile(changes, 95), 'ms', '<1000');
+} finally {
+  await browser?.close();
+  await appliance?.stop();
+  await daemon?.stop();
+  await rm(outDir, { recursive: true, force: true });
+  await rm(dataDir, { recursive: true, force: true });
+}
