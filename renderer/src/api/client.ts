@@ -1,4 +1,4 @@
-import { contract, type RouteInput, type RouteName, type RouteOutput } from '../../../appliance/src/api/contract.ts';
+import { contract, type Contract, type RouteInput, type RouteName, type RouteOutput } from '../../../appliance/src/api/contract.ts';
 
 /** An error the appliance answered with: `{ error: { code, message, details } }`. */
 export class ApiError extends Error {
@@ -20,45 +20,74 @@ export function setCsrfToken(token: string | null): void {
 }
 
 type Input<N extends RouteName> = { [K in keyof RouteInput<N> as RouteInput<N>[K] extends undefined ? never : K]: RouteInput<N>[K] };
+type Sent = { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
+
+/** The URL of a route: its path with the params filled in, and the query string. */
+function urlOf(path: string, input: Sent): string {
+  const filled = path.replace(/:([A-Za-z]+)/g, (_, key: string) => encodeURIComponent(String(input.params?.[key] ?? '')));
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(input.query ?? {})) if (value !== undefined) query.set(key, String(value));
+  return `/api/v1${filled}${query.size ? `?${query}` : ''}`;
+}
+
+/** Sends, then turns the answer into the route's output or an ApiError. */
+async function exchange<N extends RouteName>(name: N, input: Sent, body: BodyInit | undefined, contentType: string | undefined): Promise<RouteOutput<N>> {
+  const route = contract[name];
+  const headers: Record<string, string> = {};
+  if (contentType) headers['content-type'] = contentType;
+  if (route.method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  let response: Response;
+  try {
+    response = await fetch(urlOf(route.path, input), { method: route.method, credentials: 'same-origin', headers, ...(body !== undefined ? { body } : {}) });
+  } catch {
+    throw new ApiError(0, 'UNREACHABLE', 'The box does not answer. Check the connection; the page retries on its own.');
+  }
+  if (response.status === 204) return null as RouteOutput<N>;
+  const answer = (await response.json().catch(() => null)) as { error?: { code: string; message: string; details?: Record<string, unknown> } } | null;
+  if (!response.ok) {
+    const error = answer?.error;
+    throw new ApiError(response.status, error?.code ?? 'INTERNAL', error?.message ?? `The box answered ${response.status}.`, error?.details ?? {});
+  }
+  return route.response.parse(answer) as RouteOutput<N>;
+}
 
 /**
  * Calls a route of the contract by name: the URL from its path and params, the query string,
  * a JSON body, the CSRF header on changes; the answer is checked with the route's schema.
  */
 export async function call<N extends RouteName>(name: N, ...args: keyof Input<N> extends never ? [] : [Input<N>]): Promise<RouteOutput<N>> {
-  const route = contract[name];
-  const input = (args[0] ?? {}) as { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
-  const path = route.path.replace(/:([A-Za-z]+)/g, (_, key: string) => encodeURIComponent(String(input.params?.[key] ?? '')));
-  const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(input.query ?? {})) if (value !== undefined) query.set(key, String(value));
-  const headers: Record<string, string> = {};
-  if (input.body !== undefined) headers['content-type'] = 'application/json';
-  if (route.method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
-  let response: Response;
-  try {
-    response = await fetch(`/api/v1${path}${query.size ? `?${query}` : ''}`, {
-      method: route.method,
-      credentials: 'same-origin',
-      headers,
-      ...(input.body !== undefined ? { body: JSON.stringify(input.body) } : {}),
-    });
-  } catch {
-    throw new ApiError(0, 'UNREACHABLE', 'The box does not answer. Check the connection; the page retries on its own.');
-  }
-  if (response.status === 204) return null as RouteOutput<N>;
-  const body = (await response.json().catch(() => null)) as { error?: { code: string; message: string; details?: Record<string, unknown> } } | null;
-  if (!response.ok) {
-    const error = body?.error;
-    throw new ApiError(response.status, error?.code ?? 'INTERNAL', error?.message ?? `The box answered ${response.status}.`, error?.details ?? {});
-  }
-  return route.response.parse(body) as RouteOutput<N>;
+  const input = (args[0] ?? {}) as Sent;
+  return exchange(name, input, input.body !== undefined ? JSON.stringify(input.body) : undefined, input.body !== undefined ? 'application/json' : undefined);
 }
 
-/** The same call as a result, for forms that show the error beside the field. */
-export async function callSafe<N extends RouteName>(name: N, ...args: keyof Input<N> extends never ? [] : [Input<N>]): Promise<{ ok: true; value: RouteOutput<N> } | { ok: false; error: ApiError }> {
+/** The routes that take raw bytes as their body. */
+type UploadRoute = { [N in RouteName]: Contract[N] extends { upload: true } ? N : never }[RouteName];
+
+/**
+ * Sends a file to an upload route as the raw body: the browser streams it from disk, the
+ * appliance reads it as it arrives (its events report the progress).
+ */
+export async function upload<N extends UploadRoute>(name: N, file: Blob, ...args: keyof Input<N> extends never ? [] : [Input<N>]): Promise<RouteOutput<N>> {
+  return exchange(name, (args[0] ?? {}) as Sent, file, 'application/octet-stream');
+}
+
+/** What a form does with an answer: the value, or the error to show beside the field. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+async function asResult<T>(answer: Promise<T>): Promise<Result<T>> {
   try {
-    return { ok: true, value: await call(name, ...args) };
+    return { ok: true, value: await answer };
   } catch (error) {
     return { ok: false, error: error instanceof ApiError ? error : new ApiError(0, 'INTERNAL', (error as Error).message) };
   }
+}
+
+/** The same call as a result, for forms that show the error beside the field. */
+export async function callSafe<N extends RouteName>(name: N, ...args: keyof Input<N> extends never ? [] : [Input<N>]): Promise<Result<RouteOutput<N>>> {
+  return asResult(call(name, ...args));
+}
+
+/** The same upload as a result. */
+export async function uploadSafe<N extends UploadRoute>(name: N, file: Blob, ...args: keyof Input<N> extends never ? [] : [Input<N>]): Promise<Result<RouteOutput<N>>> {
+  return asResult(upload(name, file, ...args));
 }

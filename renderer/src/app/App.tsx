@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
 import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
+import { boxRoutes } from '../features/box/routes.tsx';
+import { cloudRoutes } from '../features/clouds/routes.tsx';
 import { dashboardRoutes } from '../features/dashboard/routes.tsx';
 import { KioskApp } from '../features/kiosk/KioskApp.tsx';
 import { kioskRoutes } from '../features/kiosk/routes.tsx';
@@ -10,7 +12,7 @@ import { FirstRun } from '../features/setup/FirstRun.tsx';
 import { storeRoutes } from '../features/store/routes.tsx';
 import { Login } from '../features/setup/Login.tsx';
 import { UsersPage } from '../features/users/UsersPage.tsx';
-import { BoxPage, NotBuilt, sections, Shell } from './Shell.tsx';
+import { NotBuilt, sections, Shell } from './Shell.tsx';
 import { useApp } from './store.ts';
 
 const router = createBrowserRouter([
@@ -25,8 +27,9 @@ const router = createBrowserRouter([
       ...runRoutes,
       ...kioskRoutes,
       ...moduleRoutes,
-      { path: 'box', element: <BoxPage /> },
-      ...sections.filter((section) => section.plan && section.path !== 'box').map((section) => ({ path: section.path, element: <NotBuilt label={section.label} plan={section.plan} /> })),
+      ...cloudRoutes,
+      ...boxRoutes,
+      ...sections.filter((section) => section.plan).map((section) => ({ path: section.path, element: <NotBuilt label={section.label} plan={section.plan} /> })),
       { path: '*', element: <NotBuilt label="Not found" plan="There is no such page; pick a section above." /> },
     ],
   },

@@ -8,9 +8,9 @@ export const sections = [
   { path: 'dashboard', label: 'Dashboard', plan: '' },
   { path: 'runs', label: 'Runs', plan: '' },
   { path: 'modules', label: 'Modules', plan: '' },
-  { path: 'clouds', label: 'Clouds', plan: 'The box and remote libvirt hosts, with their health.' },
+  { path: 'clouds', label: 'Clouds', plan: '' },
   { path: 'users', label: 'Users', plan: '' },
-  { path: 'box', label: 'Box', plan: 'Host facts, disks, network, logs and power actions.' },
+  { path: 'box', label: 'Box', plan: '' },
 ] as const;
 
 export function Shell() {
@@ -57,18 +57,6 @@ export function NotBuilt({ label, plan }: { label: string; plan: string }) {
       <h1 id="section-title">{label}</h1>
       <p className="not-built">This section is not built yet.</p>
       <p>{plan}</p>
-    </section>
-  );
-}
-
-export function BoxPage() {
-  const setup = useApp((state) => state.setup);
-  return (
-    <section aria-labelledby="section-title">
-      <h1 id="section-title">Box</h1>
-      <p>Version {setup?.version}</p>
-      {setup?.tlsFingerprint && <Fingerprint value={setup.tlsFingerprint} />}
-      <p className="not-built">Host facts, disks, network, logs and power actions are not built yet.</p>
     </section>
   );
 }

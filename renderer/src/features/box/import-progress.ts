@@ -1,0 +1,57 @@
+import type { LiveEvent } from '../../api/events.ts';
+
+/** How far an import is: bytes received of bytes announced (null when the sender did not say). */
+export interface ImportProgress {
+  receivedBytes: number;
+  totalBytes: number | null;
+}
+
+/** Imports under way, by what they are about: `image:<id>`, or `bundle:<source>` (a path, or `upload`). */
+export type ProgressMap = Readonly<Record<string, ImportProgress>>;
+
+/** The key an event's progress is kept under, or null when the event is about no import. */
+function keyOf(event: LiveEvent): string | null {
+  if (event.subject.kind === 'image') return `image:${event.subject.id}`;
+  if (event.subject.kind === 'app' && typeof event.data.source === 'string')
+    return `bundle:${event.data.source}`;
+  return null;
+}
+
+const ongoing = new Set([
+  'image.importing',
+  'image.progress',
+  'app.importing',
+  'app.import.progress',
+]);
+const ended = new Set(['image.ready', 'image.failed', 'image.deleted', 'app.import.failed']);
+
+/**
+ * The imports under way after `event`: an importing or progress event sets its entry, an end
+ * (ready, failed, deleted) removes it; anything else leaves the map as it is.
+ */
+export function progressAfter(progress: ProgressMap, event: LiveEvent): ProgressMap {
+  const key = keyOf(event);
+  if (key === null) return progress;
+  if (ongoing.has(event.type)) {
+    const received = Number(event.data.receivedBytes ?? 0);
+    const total = event.data.totalBytes;
+    return {
+      ...progress,
+      [key]: {
+        receivedBytes: Number.isFinite(received) ? received : 0,
+        totalBytes: typeof total === 'number' && total > 0 ? total : null,
+      },
+    };
+  }
+  if (ended.has(event.type) && key in progress) {
+    const { [key]: _ended, ...rest } = progress;
+    return rest;
+  }
+  return progress;
+}
+
+/** Whole percent done, or null when the total is not known. */
+export function percentDone(progress: ImportProgress): number | null {
+  if (progress.totalBytes === null) return null;
+  return Math.min(100, Math.floor((progress.receivedBytes / progress.totalBytes) * 100));
+}

@@ -1,0 +1,88 @@
+import type { RouteInput } from '../../../../appliance/src/api/contract.ts';
+import type { ApiError } from '../../api/client.ts';
+
+/** The add-a-cloud form as it holds its fields (numbers as typed). */
+export interface CloudForm {
+  name: string;
+  uri: string;
+  accelerator: 'auto' | 'kvm' | 'tcg';
+  callTimeoutSeconds: string;
+}
+
+export type CloudField = 'name' | 'uri' | 'accelerator' | 'callTimeoutSeconds';
+export type CloudProblems = Partial<Record<CloudField, string>>;
+
+export const emptyCloudForm: CloudForm = {
+  name: '',
+  uri: '',
+  accelerator: 'auto',
+  callTimeoutSeconds: '30',
+};
+
+/** The URI schemes the libvirt connector speaks; the appliance checks the rest of the URI. */
+export const libvirtSchemes = [
+  'qemu+ssh://',
+  'qemu+tcp://',
+  'qemu+tls://',
+  'qemu:///',
+  'test:///',
+] as const;
+
+/**
+ * What is wrong with the form before it is sent: the checks that need nothing but the form and
+ * the names taken. The appliance checks everything again and its answer is shown too.
+ */
+export function cloudFormProblems(form: CloudForm, takenNames: readonly string[]): CloudProblems {
+  const problems: CloudProblems = {};
+  const name = form.name.trim();
+  if (name === '') problems.name = 'Give the cloud a name.';
+  else if (name.length > 64) problems.name = 'At most 64 characters.';
+  else if (takenNames.some((taken) => taken.toLowerCase() === name.toLowerCase()))
+    problems.name = 'A cloud of this name exists already.';
+  const uri = form.uri.trim();
+  if (uri === '') problems.uri = 'Give the libvirt URI of the host.';
+  else if (/\s/.test(uri)) problems.uri = 'A URI has no spaces.';
+  else if (!libvirtSchemes.some((scheme) => uri.startsWith(scheme)))
+    problems.uri = `Start with ${libvirtSchemes.join(', ')}.`;
+  const timeout = Number(form.callTimeoutSeconds);
+  if (
+    form.callTimeoutSeconds.trim() === '' ||
+    !Number.isFinite(timeout) ||
+    timeout < 1 ||
+    timeout > 600
+  )
+    problems.callTimeoutSeconds = 'From 1 to 600 seconds.';
+  return problems;
+}
+
+/** The request body for the form. */
+export function addCloudBody(form: CloudForm): RouteInput<'addCloud'>['body'] {
+  return {
+    name: form.name.trim(),
+    kind: 'libvirt',
+    config: {
+      uri: form.uri.trim(),
+      accelerator: form.accelerator,
+      callTimeoutSeconds: Number(form.callTimeoutSeconds),
+    },
+  };
+}
+
+const fieldOfPath: Record<string, CloudField> = {
+  'body.name': 'name',
+  'body.config.uri': 'uri',
+  'body.config.accelerator': 'accelerator',
+  'body.config.callTimeoutSeconds': 'callTimeoutSeconds',
+};
+
+/** The appliance's refusal, placed beside the fields it names (`details.fields`, or `details.field`). */
+export function serverProblems(error: ApiError): CloudProblems {
+  const problems: CloudProblems = {};
+  const fields = (error.details.fields ?? []) as { field: string; message: string }[];
+  for (const { field, message } of fields) {
+    const target = fieldOfPath[field];
+    if (target) problems[target] = `It ${message}.`;
+  }
+  if (error.details.field === 'name') problems.name = error.message;
+  return problems;
+}

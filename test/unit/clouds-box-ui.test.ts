@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../../renderer/src/api/client.ts';
+import type { LiveEvent } from '../../renderer/src/api/events.ts';
+import { formatFields, formatUptime, imageNameOf } from '../../renderer/src/features/box/box-format.ts';
+import { percentDone, progressAfter, type ProgressMap } from '../../renderer/src/features/box/import-progress.ts';
+import { addCloudBody, cloudFormProblems, emptyCloudForm, serverProblems } from '../../renderer/src/features/clouds/cloud-form.ts';
+import { vmsOfCloud, type VmList } from '../../renderer/src/features/clouds/clouds-store.ts';
+
+const form = (overrides: Partial<typeof emptyCloudForm>) => ({ ...emptyCloudForm, name: 'Rack 2', uri: 'qemu+ssh://root@10.0.0.2/system', ...overrides });
+
+describe('the add-a-cloud form', () => {
+  it('accepts each scheme the libvirt connector speaks', () => {
+    for (const uri of ['qemu+ssh://root@h/system', 'qemu+tcp://h/system', 'qemu+tls://h:16514/system', 'qemu:///system', 'test:///default'])
+      expect(cloudFormProblems(form({ uri }), [])).toEqual({});
+  });
+
+  it('names each field that is wrong, before anything is sent', () => {
+    expect(cloudFormProblems({ ...emptyCloudForm, callTimeoutSeconds: '0' }, [])).toEqual({
+      name: 'Give the cloud a name.',
+      uri: 'Give the libvirt URI of the host.',
+      callTimeoutSeconds: 'From 1 to 600 seconds.',
+    });
+    expect(cloudFormProblems(form({ uri: 'http://h/system' }), []).uri).toMatch(/^Start with qemu\+ssh:\/\//);
+    expect(cloudFormProblems(form({ uri: 'qemu+ssh://h /system' }), []).uri).toBe('A URI has no spaces.');
+    expect(cloudFormProblems(form({ name: 'this box' }), ['This box']).name).toBe('A cloud of this name exists already.');
+    expect(cloudFormProblems(form({ name: 'x'.repeat(65) }), []).name).toBe('At most 64 characters.');
+    expect(cloudFormProblems(form({ callTimeoutSeconds: '601' }), []).callTimeoutSeconds).toBeDefined();
+  });
+
+  it('sends a libvirt config with the timeout as a number', () => {
+    expect(addCloudBody(form({ name: ' Rack 2 ', accelerator: 'tcg', callTimeoutSeconds: '12' }))).toEqual({
+      name: 'Rack 2',
+      kind: 'libvirt',
+      config: { uri: 'qemu+ssh://root@10.0.0.2/system', accelerator: 'tcg', callTimeoutSeconds: 12 },
+    });
+  });
+
+  it("places the appliance's refusal beside the fields it names", () => {
+    const refusal = new ApiError(400, 'VALIDATION_FAILED', 'Invalid config for a libvirt cloud: …', {
+      fields: [{ field: 'body.config.uri', message: 'must be a libvirt URI' }, { field: 'body.other', message: 'is not a known field' }],
+    });
+    expect(serverProblems(refusal)).toEqual({ uri: 'It must be a libvirt URI.' });
+    const taken = new ApiError(409, 'CLOUD_NAME_TAKEN', 'A cloud named "Rack 2" exists already; choose another name.', { field: 'name' });
+    expect(serverProblems(taken)).toEqual({ name: taken.message });
+  });
+});
+
+describe("a cloud's VMs", () => {
+  const list: VmList = {
+    vms: [
+      { id: 'v2', cloudId: 'box', nativeId: 'bvc-r1-web-2', runId: 'r1', instance: 'web.2', owner: 'u', reservationId: null, imageId: null, state: 'running', ips: ['10.0.2.15'], vcpu: 1, memoryMiB: 128, diskGiB: 1, createdAt: '', updatedAt: '', goneReason: null },
+      { id: 'v1', cloudId: 'box', nativeId: 'bvc-r1-web-1', runId: 'r1', instance: 'web.1', owner: 'u', reservationId: null, imageId: null, state: 'running', ips: [], vcpu: 1, memoryMiB: 128, diskGiB: 1, createdAt: '', updatedAt: '', goneReason: null },
+      { id: 'v3', cloudId: 'lab', nativeId: 'bvc-r2-db-1', runId: 'r2', instance: 'db.1', owner: 'u', reservationId: null, imageId: null, state: 'running', ips: [], vcpu: 1, memoryMiB: 128, diskGiB: 1, createdAt: '', updatedAt: '', goneReason: null },
+    ],
+    unknown: [{ cloudId: 'box', nativeId: 'bvc-old-x-1', name: 'bvc-old-x-1', state: 'running', runId: 'old' }],
+    foreign: [{ cloudId: 'box', nativeId: 'test', name: 'test', state: 'running', runId: null }],
+    tracking: { box: 'push' },
+  };
+
+  it("lists Bivouac's own by instance, then unknown and foreign ones, for that cloud only", () => {
+    expect(vmsOfCloud(list, 'box').map((vm) => [vm.name, vm.origin])).toEqual([
+      ['web.1 (bvc-r1-web-1)', 'bivouac'],
+      ['web.2 (bvc-r1-web-2)', 'bivouac'],
+      ['bvc-old-x-1', 'unknown'],
+      ['test', 'foreign'],
+    ]);
+    expect(vmsOfCloud(list, 'lab').map((vm) => vm.runId)).toEqual(['r2']);
+    expect(vmsOfCloud(null, 'box')).toEqual([]);
+  });
+});
+
+describe('import progress from the event stream', () => {
+  const event = (type: string, kind: string, id: string, data: Record<string, unknown>): LiveEvent => ({ id: 1, type, subject: { kind, id }, time: '', data });
+
+  it('follows an image from importing to ready', () => {
+    let progress: ProgressMap = {};
+    progress = progressAfter(progress, event('image.importing', 'image', 'i1', { receivedBytes: 0, totalBytes: 400 }));
+    expect(progress).toEqual({ 'image:i1': { receivedBytes: 0, totalBytes: 400 } });
+    progress = progressAfter(progress, event('image.progress', 'image', 'i1', { receivedBytes: 100, totalBytes: 400 }));
+    expect(percentDone(progress['image:i1']!)).toBe(25);
+    progress = progressAfter(progress, event('image.ready', 'image', 'i1', { receivedBytes: 400, totalBytes: 400 }));
+    expect(progress).toEqual({});
+  });
+
+  it('keys a bundle by its source, keeps an unknown total unknown, and ignores other events', () => {
+    const before: ProgressMap = {};
+    const during = progressAfter(before, event('app.import.progress', 'app', '/media/usb/a.bvc', { source: '/media/usb/a.bvc', receivedBytes: 2048, totalBytes: null }));
+    expect(during).toEqual({ 'bundle:/media/usb/a.bvc': { receivedBytes: 2048, totalBytes: null } });
+    expect(percentDone(during['bundle:/media/usb/a.bvc']!)).toBeNull();
+    expect(progressAfter(during, event('run.state', 'run', 'r1', {}))).toBe(during);
+    expect(progressAfter(during, event('app.import.failed', 'app', '/media/usb/a.bvc', { source: '/media/usb/a.bvc' }))).toEqual({});
+  });
+});
+
+describe('box page formatting', () => {
+  it('says uptime in its two largest units', () => {
+    expect(formatUptime(42)).toBe('42 s');
+    expect(formatUptime(125)).toBe('2 min');
+    expect(formatUptime(5 * 3600 + 12 * 60)).toBe('5 h 12 min');
+    expect(formatUptime(3 * 86_400 + 4 * 3600 + 59)).toBe('3 d 4 h');
+  });
+
+  it('writes log fields as key=value and names an uploaded image after its file', () => {
+    expect(formatFields({ component: 'http', urls: ['http://a'], code: 3 })).toBe('component=http urls=["http://a"] code=3');
+    expect(imageNameOf('debian 12 generic.qcow2')).toBe('debian-12-generic');
+  });
+});
