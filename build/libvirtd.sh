@@ -29,8 +29,10 @@ else
   id libvirt-qemu >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin libvirt-qemu
   mkdir -p /var/log/libvirt /var/lib/libvirt/qemu /run/libvirt
   # Console logs go through virtlogd, which systemd would socket-activate.
-  [ -S /run/libvirt/virtlogd-sock ] || virtlogd -d
-  answers || setsid nohup tini -s -- libvirtd >>/var/log/libvirt/libvirtd-bivouac.log 2>&1 </dev/null &
+  [ -S /run/libvirt/virtlogd-sock ] || virtlogd -d </dev/null >>/var/log/libvirt/virtlogd-bivouac.log 2>&1
+  # Started as a simple command so no subshell of this script lingers holding its stdout, which
+  # a caller reading that output would otherwise wait on for as long as the daemon runs.
+  if ! answers; then setsid nohup tini -s -- libvirtd >>/var/log/libvirt/libvirtd-bivouac.log 2>&1 </dev/null & fi
 fi
 
 for _ in $(seq 1 100); do
