@@ -339,6 +339,39 @@ test('delete asks first, and a project still holding modules is refused with the
   await expect(treeItem(page, 'scratch', 'project')).toHaveCount(0);
 });
 
+test('a project exported as YAML, and modules imported from YAML all or nothing', async ({
+  page,
+}) => {
+  await signIn(page, 'admin', adminPassword);
+  await page.goto(`${appliance.url}/modules/demo?view=yaml`);
+  const exported = page.getByRole('region', { name: 'Export' }).getByLabel('YAML of /demo');
+  await expect(exported).toContainText('path: /demo/web');
+  await expect(exported).toContainText('path: /demo/site');
+  await expect(page.getByRole('link', { name: 'Download demo.yaml' })).toHaveAttribute(
+    'download',
+    'demo.yaml',
+  );
+
+  const importForm = page.getByRole('form', { name: 'Import' });
+  const copy = (name: string, parent: string) =>
+    `path: /demo/${name}\ncontent:\n  kind: image\n  parent: ${parent}\n  recipes:\n    deploy: echo copied\n`;
+  // One module of the stream names a parent that does not exist: nothing is saved.
+  await importForm
+    .getByLabel('YAML', { exact: true })
+    .fill(`${copy('copied', '/demo/web')}---\n${copy('broken', '/demo/missing')}`);
+  await importForm.getByLabel('What changed').fill('copies');
+  await importForm.getByRole('button', { name: 'Import' }).click();
+  await expect(importForm.getByRole('alert')).toContainText('No module /demo/missing');
+  await expect(treeItem(page, 'copied', 'image')).toHaveCount(0);
+
+  await importForm.getByLabel('YAML', { exact: true }).fill(copy('copied', '/demo/web'));
+  await importForm.getByRole('button', { name: 'Import' }).click();
+  await expect(importForm.getByRole('status')).toContainText('Saved 1 module');
+  await expect(treeItem(page, 'copied', 'image')).toBeVisible();
+  await importForm.getByRole('link', { name: '/demo/copied' }).click();
+  await expect(page.getByRole('textbox', { name: 'deploy recipe' })).toContainText('echo copied');
+});
+
 test('a viewer sees the shared modules read only, and a new version arrives live', async ({
   page,
 }) => {

@@ -19,6 +19,7 @@ import {
 } from './deployment-check.ts';
 import { wholeNumber } from './module-draft.ts';
 import { useReferencedModules } from './use-referenced-modules.ts';
+import { TextAreaField } from './TextAreaField.tsx';
 
 type Cloud = RouteOutput<'listClouds'>[number];
 
@@ -77,14 +78,12 @@ export function DeploymentEditor({
     <div className="editor">
       <fieldset className="editor-section" disabled={readOnly}>
         <legend>Deployment</legend>
-        <label>
-          Description
-          <textarea
-            value={content.description ?? ''}
-            rows={2}
-            onChange={(event) => onChange({ ...content, description: event.target.value })}
-          />
-        </label>
+        <TextAreaField
+          label="Description"
+          value={content.description ?? ''}
+          rows={2}
+          onChange={(description) => onChange({ ...content, description })}
+        />
       </fieldset>
       <datalist id="module-image-paths">
         {imagePaths.map((path) => (

@@ -12,6 +12,7 @@ import { useLiveLoad } from '../runs/live.ts';
 import { CodeEditor } from './CodeEditor.tsx';
 import { splitList, wholeNumber } from './module-draft.ts';
 import { ParameterLists } from './ParameterLists.tsx';
+import { TextAreaField } from './TextAreaField.tsx';
 
 type BaseImage = RouteOutput<'listImages'>[number];
 
@@ -61,14 +62,12 @@ export function ImageEditor({
     <div className="editor">
       <fieldset className="editor-section" disabled={readOnly}>
         <legend>Image</legend>
-        <label>
-          Description
-          <textarea
-            value={content.description ?? ''}
-            rows={2}
-            onChange={(event) => change({ description: event.target.value })}
-          />
-        </label>
+        <TextAreaField
+          label="Description"
+          value={content.description ?? ''}
+          rows={2}
+          onChange={(description) => change({ description })}
+        />
         <label>
           Parent image
           <input

@@ -19,8 +19,9 @@ import { ModuleEditor, type ModuleView } from './ModuleEditor.tsx';
 import { ModuleHistory } from './ModuleHistory.tsx';
 import { PublishPanel } from './PublishPanel.tsx';
 import { SharingPanel } from './SharingPanel.tsx';
+import { YamlPanel } from './YamlPanel.tsx';
 
-const views = ['edit', 'history', 'publish', 'sharing'] as const;
+const views = ['edit', 'history', 'publish', 'sharing', 'yaml'] as const;
 type View = (typeof views)[number];
 
 /**
@@ -112,6 +113,7 @@ export function ModuleDetail({
           {tab('history', 'History')}
           {session?.user.role === 'admin' && module.kind !== 'project' && tab('publish', 'Publish')}
           {may('manage') && tab('sharing', 'Sharing')}
+          {tab('yaml', 'YAML')}
           {may('manage') && (
             <button type="button" className="danger" onClick={() => setDeleting(true)}>
               Delete
@@ -154,6 +156,9 @@ export function ModuleDetail({
         />
       )}
       {module && view === 'sharing' && <SharingPanel path={path} acl={module.acl} />}
+      {module && view === 'yaml' && (
+        <YamlPanel path={path} mayImport={session?.user.role !== 'viewer'} />
+      )}
       {isDeleting && (
         <Confirm
           open

@@ -9,14 +9,10 @@ import { ImageEditor } from './ImageEditor.tsx';
 import { editable, forSave } from './module-draft.ts';
 import type { ModuleSummary } from './module-tree.ts';
 import { modulePageUrl } from './module-urls.ts';
+import { ProblemList } from './ProblemList.tsx';
+import { TextAreaField } from './TextAreaField.tsx';
 
 export type ModuleView = RouteOutput<'getModule'>;
-
-/** The problems the box named in an error's details (`{ fields: [{ field, message }] }`). */
-export function detailProblems(error: ApiError | null): { field: string; message: string }[] {
-  const fields = error?.details.fields;
-  return Array.isArray(fields) ? (fields as { field: string; message: string }[]) : [];
-}
 
 /**
  * The editor of one module: a draft of its document, the editor for its kind, and a save with a
@@ -116,14 +112,12 @@ export function ModuleEditor({
       {draft.kind === 'project' && (
         <fieldset className="editor-section" disabled={readOnly}>
           <legend>Project</legend>
-          <label>
-            Description
-            <textarea
-              value={draft.description ?? ''}
-              rows={3}
-              onChange={(event) => change({ ...draft, description: event.target.value })}
-            />
-          </label>
+          <TextAreaField
+            label="Description"
+            value={draft.description ?? ''}
+            rows={3}
+            onChange={(description) => change({ ...draft, description })}
+          />
           <p className="hint">
             A project holds images, deployments and other projects; new modules in it start with its
             sharing rules.
@@ -165,15 +159,7 @@ export function ModuleEditor({
         </p>
       )}
       <ErrorText error={error} />
-      {detailProblems(error).length > 0 && (
-        <ul className="problems" aria-label="Problems the box found">
-          {detailProblems(error).map((problem) => (
-            <li key={`${problem.field}:${problem.message}`}>
-              <code>{problem.field}</code>: {problem.message}
-            </li>
-          ))}
-        </ul>
-      )}
+      <ProblemList error={error} />
     </div>
   );
 }

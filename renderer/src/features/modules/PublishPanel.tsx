@@ -6,6 +6,7 @@ import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useLiveLoad } from '../runs/live.ts';
 import { splitList, suggestedAppId } from './module-draft.ts';
+import { TextAreaField } from './TextAreaField.tsx';
 
 type AppSummary = RouteOutput<'listApps'>[number];
 
@@ -156,15 +157,13 @@ export function PublishPanel({
             maxLength={200}
           />
         </label>
-        <label>
-          Description
-          <textarea
-            value={form.description}
-            rows={3}
-            onChange={(event) => setForm({ ...form, description: event.target.value })}
-            maxLength={20000}
-          />
-        </label>
+        <TextAreaField
+          label="Description"
+          value={form.description}
+          rows={3}
+          onChange={(description) => setForm({ ...form, description })}
+          maxLength={20000}
+        />
         <label>
           Categories
           <input

@@ -1,5 +1,8 @@
 /** The workspace page of a module: `/modules` followed by its path. */
-export function modulePageUrl(path: string, view?: 'history' | 'publish' | 'sharing'): string {
+export function modulePageUrl(
+  path: string,
+  view?: 'history' | 'publish' | 'sharing' | 'yaml',
+): string {
   return `/modules${path}${view ? `?view=${view}` : ''}`;
 }
 
