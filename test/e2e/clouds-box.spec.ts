@@ -1,6 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { newSigningKey } from '../../appliance/src/catalog/bundle.ts';
 import {
   adminApi,
@@ -342,6 +343,74 @@ test('box: host facts that match the API, logs, images, bundles and a refused po
   expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.screenshot({ path: `${screenshots}/box-1024-dark.png` });
+});
+
+test("an image a VM uses is not deleted: the page shows why, in the appliance's words", async ({
+  page,
+}) => {
+  // A placeholder kernel and initrd named tiny (the test driver never boots them), then Hello web on it.
+  await writeFile(
+    join(filesDir, 'vmlinux'),
+    Buffer.concat([Buffer.from('7f454c46', 'hex'), Buffer.alloc(1024)]),
+  );
+  await writeFile(join(filesDir, 'initrd.img'), gzipSync(Buffer.from('070701')));
+  const imported = await api('POST', '/images/import', {
+    kind: 'kernel',
+    name: 'tiny',
+    kernel: { path: join(filesDir, 'vmlinux') },
+    initrd: { path: join(filesDir, 'initrd.img') },
+  });
+  const imageId = (imported.body as { id: string }).id;
+  await expect
+    .poll(
+      async () =>
+        ((await api('GET', '/images')).body as unknown as { id: string; status: string }[]).find(
+          (image) => image.id === imageId,
+        )?.status,
+    )
+    .toBe('ready');
+  await expect
+    .poll(async () =>
+      ((await api('GET', '/apps')).body as unknown as { id: string }[]).some(
+        (app) => app.id === 'hello-web',
+      ),
+    )
+    .toBe(true);
+  const run = (await api('POST', '/apps/hello-web/deploy', {})).body as { id: string };
+  await expect
+    .poll(async () =>
+      (
+        (await api('GET', '/vms')).body as { vms: { runId: string; imageId: string | null }[] }
+      ).vms.some((vm) => vm.runId === run.id && vm.imageId === imageId),
+    )
+    .toBe(true);
+  const refused = await api('DELETE', `/images/${imageId}`);
+  expect(refused).toMatchObject({ status: 409, body: { error: { code: 'IMAGE_IN_USE' } } });
+
+  await signIn(page, appliance.url, 'admin', adminPassword);
+  await section(page, 'Box').click();
+  const images = page.getByRole('table', { name: 'Base images' });
+  await images.getByRole('button', { name: 'Delete tiny' }).click();
+  await page
+    .getByRole('dialog', { name: 'Delete image?' })
+    .getByRole('button', { name: 'Delete image' })
+    .click();
+  await expect(
+    page
+      .getByRole('alert')
+      .filter({ hasText: (refused.body as { error: { message: string } }).error.message }),
+  ).toBeVisible();
+  await expect(images.getByRole('row').filter({ hasText: 'tiny' })).toContainText('ready');
+
+  // The run's VM is listed on the box's cloud, and leaves the list live once the run is terminated.
+  await section(page, 'Clouds').click();
+  const vmRow = cloudCard(page, 'This box').getByRole('row').filter({ hasText: run.id });
+  await expect(vmRow.getByRole('link', { name: run.id })).toHaveAttribute(
+    'href',
+    `/runs/${run.id}`,
+  );
+  await api('POST', `/runs/${run.id}/terminate`);
+  await expect(vmRow).toHaveCount(0);
 });
 
 test('a viewer sees clouds and host facts without any action', async ({ page }) => {
