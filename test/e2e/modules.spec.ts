@@ -1,9 +1,8 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { mkdir, rm } from 'node:fs/promises';
 import { adminApi, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
+import { importPlaceholderImage, signIn as signInAs } from '../fixtures/ui-session.ts';
 
 /**
  * The Modules workspace against the real appliance (libvirt's test driver; nothing is deployed):
@@ -14,7 +13,6 @@ import { tempDir } from '../fixtures/appliance.ts';
 
 let appliance: ApplianceProcess;
 let dataDir: string;
-let filesDir: string;
 const adminPassword = 'correct horse battery staple';
 const viewerPassword = 'viewer password 123';
 const screenshots = 'test-results/screenshots';
@@ -23,22 +21,8 @@ test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
   dataDir = await tempDir('bivouac-e2e-modules-');
-  filesDir = await tempDir('bivouac-e2e-modules-files-');
   appliance = await startAppliance(dataDir, { BIVOUAC_ADMIN_PASSWORD: adminPassword });
   const api = await adminApi(() => appliance.url, adminPassword);
-  // A placeholder kernel and initrd (the test driver never boots them), so there is a base image to choose.
-  await writeFile(
-    join(filesDir, 'vmlinux'),
-    Buffer.concat([Buffer.from('7f454c46', 'hex'), Buffer.alloc(1024)]),
-  );
-  await writeFile(join(filesDir, 'initrd.img'), gzipSync(Buffer.from('070701')));
-  const imported = await api('POST', '/images/import', {
-    kind: 'kernel',
-    name: 'tiny',
-    kernel: { path: join(filesDir, 'vmlinux') },
-    initrd: { path: join(filesDir, 'initrd.img') },
-  });
-  expect(imported.status, JSON.stringify(imported.body)).toBe(202);
   const viewer = await api('POST', '/users', {
     username: 'vera',
     password: viewerPassword,
@@ -50,19 +34,14 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await appliance?.stop();
   await rm(dataDir, { recursive: true, force: true });
-  await rm(filesDir, { recursive: true, force: true });
 });
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
 }
 
-async function signIn(page: Page, username: string, password: string): Promise<void> {
-  await page.goto(appliance.url);
-  await page.getByLabel('Name').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+function signIn(page: Page, username: string, password: string): Promise<void> {
+  return signInAs(page, appliance.url, username, password);
 }
 
 const section = (page: Page, name: string) =>
@@ -106,6 +85,8 @@ test('an administrator builds a project, an image with its recipe, versions, a d
     if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
   });
   await signIn(page, 'admin', adminPassword);
+  // A base image to choose (the test driver never boots it).
+  await importPlaceholderImage(page.request, appliance.url);
   // The code editor is its own chunk, fetched by the first recipe shown, not by the first screen.
   await expect(page.getByRole('heading', { level: 1, name: 'App Store' })).toBeVisible();
   expect(scripts.filter((script) => script.includes('shell-editor'))).toEqual([]);
