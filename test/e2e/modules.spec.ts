@@ -255,6 +255,11 @@ test('an administrator builds a project, an image with its recipe, versions, a d
   await publish.getByLabel('Title').fill('Demo site');
   await publish.getByLabel('Summary').fill('A page greeting whoever opens it');
   await publish.getByLabel('Categories').fill('demo');
+  // The greeting is mapped to a value; the deploy form may ask for it, that value as its default.
+  const asked = publish.getByRole('table', { name: 'Inputs the deploy form asks for' });
+  await asked.getByLabel('Ask for web:greeting').check();
+  await asked.getByLabel('Label of web:greeting').fill('Your greeting');
+  await shot(page, 'modules-publish');
   await publish.getByRole('button', { name: 'Publish' }).click();
   await expect(publish.getByRole('status')).toContainText(
     'Published Demo site 1.0.0 (/demo/site@1)',
@@ -263,12 +268,13 @@ test('an administrator builds a project, an image with its recipe, versions, a d
   await expect(fromModule.getByRole('link', { name: 'Demo site' })).toBeVisible();
   await publish.getByRole('link', { name: 'Open it in the App Store' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Demo site' })).toBeVisible();
+  await page.getByRole('link', { name: 'Deploy' }).click();
+  await expect(page.getByLabel(/Your greeting/)).toHaveValue('Hello from the modules test');
   await section(page, 'App Store').click();
   const apps = page.getByRole('list', { name: 'Apps' }).getByRole('link');
   await expect(apps.filter({ hasText: 'Demo site' })).toBeVisible();
 
-  await page.goBack();
-  await page.goBack();
+  await page.goto(`${appliance.url}/modules/demo/site?view=publish`);
   await expect(fromModule.getByRole('link', { name: 'Demo site' })).toBeVisible();
   await fromModule.getByRole('button', { name: 'Unpublish' }).click();
   const confirm = page.getByRole('dialog', { name: 'Unpublish app?' });

@@ -26,6 +26,12 @@ import {
   visibleRows,
   type ModuleSummary,
 } from '../../renderer/src/features/modules/module-tree.ts';
+import {
+  deployedNodes,
+  formCandidates,
+  formFields,
+  labelFor,
+} from '../../renderer/src/features/modules/publish-form.ts';
 
 function summary(path: string, kind: ModuleSummary['kind']): ModuleSummary {
   return {
@@ -303,5 +309,87 @@ describe('a diff as lines', () => {
       { kind: 'removed', text: '-- a removed line, not a header' },
     ]);
     expect(diffCounts(lines)).toEqual({ added: 1, removed: 2 });
+  });
+});
+
+describe('the deploy form of a published app', () => {
+  const web = image({
+    inputs: [
+      { name: 'greeting', type: 'string', description: 'Shown on the page' },
+      { name: 'db_host', type: 'hostname' },
+      { name: 'admin_password', type: 'password' },
+      { name: 'size', type: 'enum', options: ['s', 'm'], default: 's' },
+    ],
+  });
+  const db = image({ outputs: [{ name: 'host' }] });
+
+  it('runs an image alone as one node named after its path, as the box does', () => {
+    expect(deployedNodes('/demo/Web_Server', 3, web).nodes).toEqual([
+      {
+        name: 'web-server',
+        image: '/demo/Web_Server@3',
+        multiplicity: 1,
+        cloud: null,
+        maxFailures: 0,
+        mappings: {},
+      },
+    ]);
+    expect(deployedNodes('/demo', 1, { kind: 'project' }).nodes).toEqual([]);
+  });
+
+  it('offers every input not wired to an output, with its value, and makes typed fields of those asked', () => {
+    const content = deployment([
+      {
+        image: '/demo/web',
+        mappings: { greeting: { value: 'Hi' }, db_host: { output: 'db:host' } },
+      },
+      { name: 'db', image: '/demo/db' },
+    ]);
+    const candidates = formCandidates(
+      content,
+      resolveNodes(content, loaded({ '/demo/web': web, '/demo/db': db })),
+    );
+    expect(candidates.map((candidate) => [candidate.key, candidate.current])).toEqual([
+      ['web:greeting', 'Hi'],
+      ['web:admin_password', undefined],
+      ['web:size', 's'],
+    ]);
+    expect(
+      formFields(candidates, {
+        'web:greeting': 'Your greeting',
+        'web:admin_password': '',
+        'web:size': 'Size',
+      }),
+    ).toEqual([
+      {
+        key: 'web:greeting',
+        label: 'Your greeting',
+        type: 'string',
+        help: 'Shown on the page',
+        default: 'Hi',
+        required: false,
+        generate: false,
+        sets: 'input',
+      },
+      {
+        key: 'web:admin_password',
+        label: 'Admin password',
+        type: 'password',
+        required: true,
+        generate: true,
+        sets: 'input',
+      },
+      {
+        key: 'web:size',
+        label: 'Size',
+        type: 'enum',
+        default: 's',
+        options: ['s', 'm'],
+        required: false,
+        generate: false,
+        sets: 'input',
+      },
+    ]);
+    expect(labelFor('dbHost')).toBe('Db host');
   });
 });

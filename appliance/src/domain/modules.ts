@@ -183,6 +183,15 @@ export function resolveImage(reference: string, lookup: ModuleLookup, field = 'i
 
 const nodeNamePattern = /^[a-z][a-z0-9-]{0,31}$/;
 
+/**
+ * The node an image runs as when it is deployed on its own: one instance, on the box, named after
+ * the last segment of its path. Runs and the app store's deploy form name its inputs by it.
+ */
+export function imageNode(path: string, version: number): DeploymentNode {
+  const last = (path.split('/').at(-1) ?? 'node').toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '');
+  return { name: last.slice(0, 32) || 'node', image: `${path}@${version}`, multiplicity: 1, cloud: null, maxFailures: 0, mappings: {} };
+}
+
 /** A problem found while validating a module: where (`nodes.1.mappings.port`) and what. */
 export interface Problem {
   field: string;

@@ -4,7 +4,7 @@ import type { Clouds } from '../connectors/clouds.ts';
 import type { VmSpec } from '../connectors/contract.ts';
 import { canAccess, type Access, type Action, type Subject } from '../domain/access.ts';
 import type { Reservation } from '../domain/capacity.ts';
-import { checkValue, isSecret, parseReference, type DeploymentNode, type ModuleContent } from '../domain/modules.ts';
+import { checkValue, imageNode, isSecret, parseReference, type DeploymentNode, type ModuleContent } from '../domain/modules.ts';
 import { isLink, valueTooLong, maxValueBytes } from '../domain/params.ts';
 import {
   canTransition,
@@ -741,7 +741,7 @@ export class Runs {
   private resolveNodes(path: string, version: number, content: ModuleContent, request: CreateRun): RunNode[] {
     if (content.kind === 'project') throw invalid('module', `${path} is a project; deploy an image or a deployment`);
     const declared: DeploymentNode[] =
-      content.kind === 'image' ? [{ name: nodeNameOf(path), image: `${path}@${version}`, multiplicity: 1, cloud: null, maxFailures: 0, mappings: {} }] : content.nodes;
+      content.kind === 'image' ? [imageNode(path, version)] : content.nodes;
     for (const name of [...Object.keys(request.placement), ...Object.keys(request.multiplicity)]) {
       if (!declared.some((node) => node.name === name)) throw invalid(`placement.${name}`, `no node ${name}; nodes: ${declared.map((node) => node.name).join(', ')}`);
     }
@@ -846,11 +846,6 @@ function instanceOf(run: StoredRun, name: string): RunInstance {
 /** The libvirt domain name of an instance: `bvc-<run>-<node>-<i>`. */
 export function vmName(runId: string, instance: string): string {
   return `bvc-${runId.slice(0, 12)}-${instance.replace('.', '-')}`;
-}
-
-function nodeNameOf(path: string): string {
-  const last = (path.split('/').at(-1) ?? 'node').toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '');
-  return last.slice(0, 32) || 'node';
 }
 
 /** Records the first abort of a live run; later ones change nothing. */

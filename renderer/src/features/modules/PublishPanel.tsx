@@ -1,10 +1,12 @@
 import { useCallback, useState, type FormEvent } from 'react';
+import type { FormField } from '../../../../appliance/src/catalog/manifest.ts';
 import { Link } from 'react-router';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { call, callSafe, type ApiError } from '../../api/client.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useLiveLoad } from '../runs/live.ts';
+import { DeployFormPicker } from './DeployFormPicker.tsx';
 import { splitList, suggestedAppId } from './module-draft.ts';
 import { TextAreaField } from './TextAreaField.tsx';
 
@@ -29,6 +31,7 @@ export function PublishPanel({
   const [error, setError] = useState<ApiError | null>(null);
   const [published, setPublished] = useState<RouteOutput<'publishApp'> | null>(null);
   const [asking, setAsking] = useState<AppSummary | null>(null);
+  const [deployForm, setDeployForm] = useState<FormField[]>([]);
   const [form, setForm] = useState({
     id: suggestedAppId(path),
     version: latestVersion,
@@ -53,7 +56,7 @@ export function PublishPanel({
         summary: form.summary.trim(),
         description: form.description,
         categories: splitList(form.categories),
-        form: [],
+        form: deployForm,
       },
     });
     setError(result.ok ? null : result.error);
@@ -173,6 +176,7 @@ export function PublishPanel({
             spellCheck={false}
           />
         </label>
+        <DeployFormPicker path={path} version={form.version} onChange={setDeployForm} />
         <div className="actions">
           <button type="submit">Publish</button>
         </div>
