@@ -142,6 +142,9 @@ test('an administrator builds a project, an image with its recipe, versions, a d
   await typeInEditor(page, deployRecipe, 'bivouac-set "$BIVOUAC_INSTANCE:ready" true');
   await expect(page.getByText('Unsaved changes.')).toBeVisible();
   await shot(page, 'modules-editor');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, 'modules-editor-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
   await saveVersion(page, 'report ready', 2);
   await expect(treeItem(page, 'web', 'image')).toContainText('v2');
   await expect(deployRecipe).toContainText('bivouac-set "$BIVOUAC_INSTANCE:ready" true');
