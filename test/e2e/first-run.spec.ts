@@ -55,6 +55,10 @@ test('first run: create the administrator, see every section, manage users and t
     // Named apart from the screenshots each section's own spec takes.
     await shot(page, `section-${section.toLowerCase().replace(' ', '-')}`);
   }
+  // An address that is no section's says so, with the navigation still there.
+  await page.goto(`${appliance.url}/nowhere`);
+  await expect(page.getByRole('heading', { level: 1, name: 'Not found' })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Sections' })).toBeVisible();
 
   await page.getByRole('link', { name: 'Users' }).click();
   await expect(page.getByRole('heading', { name: 'People on this box' })).toBeVisible();

@@ -12,7 +12,7 @@ import { FirstRun } from '../features/setup/FirstRun.tsx';
 import { storeRoutes } from '../features/store/routes.tsx';
 import { Login } from '../features/setup/Login.tsx';
 import { UsersPage } from '../features/users/UsersPage.tsx';
-import { NotBuilt, sections, Shell } from './Shell.tsx';
+import { NotFound, Shell } from './Shell.tsx';
 import { useApp } from './store.ts';
 
 const router = createBrowserRouter([
@@ -29,8 +29,7 @@ const router = createBrowserRouter([
       ...moduleRoutes,
       ...cloudRoutes,
       ...boxRoutes,
-      ...sections.filter((section) => section.plan).map((section) => ({ path: section.path, element: <NotBuilt label={section.label} plan={section.plan} /> })),
-      { path: '*', element: <NotBuilt label="Not found" plan="There is no such page; pick a section above." /> },
+      { path: '*', element: <NotFound /> },
     ],
   },
 ]);

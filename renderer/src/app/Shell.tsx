@@ -4,13 +4,13 @@ import { useApp } from './store.ts';
 
 /** The sections of the UI, in the order of the navigation. */
 export const sections = [
-  { path: 'store', label: 'App Store', plan: '' },
-  { path: 'dashboard', label: 'Dashboard', plan: '' },
-  { path: 'runs', label: 'Runs', plan: '' },
-  { path: 'modules', label: 'Modules', plan: '' },
-  { path: 'clouds', label: 'Clouds', plan: '' },
-  { path: 'users', label: 'Users', plan: '' },
-  { path: 'box', label: 'Box', plan: '' },
+  { path: 'store', label: 'App Store' },
+  { path: 'dashboard', label: 'Dashboard' },
+  { path: 'runs', label: 'Runs' },
+  { path: 'modules', label: 'Modules' },
+  { path: 'clouds', label: 'Clouds' },
+  { path: 'users', label: 'Users' },
+  { path: 'box', label: 'Box' },
 ] as const;
 
 export function Shell() {
@@ -50,13 +50,12 @@ export function Shell() {
   );
 }
 
-/** A section whose page is not built yet says so plainly. */
-export function NotBuilt({ label, plan }: { label: string; plan: string }) {
+/** An address that is no section's: says so and points back to the navigation. */
+export function NotFound() {
   return (
     <section aria-labelledby="section-title">
-      <h1 id="section-title">{label}</h1>
-      <p className="not-built">This section is not built yet.</p>
-      <p>{plan}</p>
+      <h1 id="section-title">Not found</h1>
+      <p>There is no such page; pick a section above.</p>
     </section>
   );
 }
