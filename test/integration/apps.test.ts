@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import type { DeliveredEvent } from '../../appliance/src/domain/events.ts';
 import { newSigningKey, writeBundle, type BundleEntry, type SigningKey } from '../../appliance/src/catalog/bundle.ts';
 import { as, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
 
@@ -71,9 +72,15 @@ describe('the app store', () => {
   };
 
   it('installs a signed bundle, lists it with its icon, pre-flights and deploys it', async () => {
+    const heard: DeliveredEvent[] = [];
+    box.services.events.subscribe((event) => heard.push(event));
     const installed = await importPath(await bundle(helloEntries('1.0.0', 'serve v1')));
     expect(installed.statusCode).toBe(201);
-    const progress = (box.services.events.since(0) ?? []).filter((event) => event.type === 'app.import.progress').map((event) => event.data);
+    const progressEvents = heard.filter((event) => event.type === 'app.import.progress');
+    // Progress is transient: delivered live, never numbered or kept for replay.
+    expect(progressEvents.every((event) => event.id === undefined)).toBe(true);
+    expect((box.services.events.since(0) ?? []).some((event) => event.type === 'app.import.progress')).toBe(false);
+    const progress = progressEvents.map((event) => event.data);
     expect(progress.at(-1)).toMatchObject({ staged: true, receivedBytes: expect.any(Number) });
     expect(progress.at(-1)!.receivedBytes).toBe(progress.at(-1)!.totalBytes);
     expect(installed.json()).toMatchObject({ app: { id: 'hello-web', version: '1.0.0', signed: true }, warning: null });

@@ -38,6 +38,7 @@ describe('box.metrics events (real host samples, real SSE on a loopback port)', 
     await stream.waitFor(() => stream.events.some((event) => event.type === 'box.metrics'));
     const announced = stream.events.find((event) => event.type === 'box.metrics')!;
     expect(announced.subject).toEqual({ kind: 'box', id: 'box' });
+    expect(announced.id).toBeUndefined();
     const latest = (await box.app.inject({ method: 'GET', url: '/api/v1/box/metrics', headers: as(viewer) })).json<{ timeMs: number }>();
     expect(announced.data).toEqual({ timeMs: latest.timeMs });
     const index = (await box.app.inject({ method: 'GET', url: '/api/v1/history/metrics', headers: as(viewer) })).json<{ metrics: string[] }>();
@@ -48,12 +49,16 @@ describe('box.metrics events (real host samples, real SSE on a loopback port)', 
     await stream.close();
   });
 
-  it('appends nothing while no event stream is open', async () => {
-    await setupAdmin(box.app);
+  it('never appends a sample to the event log, watched or not', async () => {
+    const admin = await setupAdmin(box.app);
+    const stream = listen(`${base}/api/v1/events`, { cookie: admin.cookie });
+    await stream.waitFor(() => stream.status === 200);
     const before = box.services.events.latestId;
     await sampler.sampleOnce();
     await sampler.sampleOnce();
     expect(sampler.latest).not.toBeNull();
+    await stream.waitFor(() => stream.events.filter((event) => event.type === 'box.metrics').length === 2);
     expect(box.services.events.latestId).toBe(before);
+    await stream.close();
   });
 });

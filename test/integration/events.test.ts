@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { privateTo, visibleToAll } from '../../appliance/src/domain/access.ts';
 import { as, login, makeAppliance, setupAdmin, type TestAppliance } from '../fixtures/appliance.ts';
 import { listen } from '../fixtures/sse.ts';
 
@@ -105,5 +108,69 @@ describe('GET /api/v1/events', () => {
     const response = await fetch(`${base}/api/v1/events`, { headers: { cookie: admin.cookie, 'last-event-id': 'abc' } });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('VALIDATION_FAILED');
+  });
+
+  describe('transient events (metrics ticks, progress)', () => {
+    /** More than the replay window holds: appended, they would push every durable event out. */
+    const burst = 1500;
+    const tick = (n: number) => box.services.events.broadcast({ type: 'test.tick', subject: { kind: 'test', id: 'tick' }, access: visibleToAll('system'), data: { n } });
+    const logFile = () => readFile(join(box.dataDir, 'events', 'events.jsonl'), 'utf8');
+
+    it('reach the open streams with the same access rule, but leave the log file and the replay window unchanged', async () => {
+      const admin = await setupAdmin(box.app);
+      await createUser(box.app, admin, 'vera', 'viewer');
+      const vera = await login(box.app, 'vera', 'long enough password');
+      const adminStream = listen(`${base}/api/v1/events`, { cookie: admin.cookie });
+      const veraStream = listen(`${base}/api/v1/events`, { cookie: vera.cookie });
+      await adminStream.waitFor(() => adminStream.status === 200);
+      await veraStream.waitFor(() => veraStream.status === 200);
+      const fileBefore = await logFile();
+      const windowBefore = box.services.events.since(0);
+      const latestBefore = box.services.events.latestId;
+
+      box.services.events.broadcast({ type: 'test.private', subject: { kind: 'test', id: 'secret' }, access: privateTo(admin.userId), data: {} });
+      for (let n = 0; n < burst; n += 1) tick(n);
+
+      const ticks = (stream: ReturnType<typeof listen>) => stream.events.filter((event) => event.type === 'test.tick');
+      await adminStream.waitFor(() => ticks(adminStream).length === burst);
+      await veraStream.waitFor(() => ticks(veraStream).length === burst);
+      expect(ticks(veraStream).map((event) => event.data.n)).toEqual([...Array(burst).keys()]);
+      expect(adminStream.events.map((event) => event.type)).toContain('test.private');
+      expect(veraStream.events.map((event) => event.type)).not.toContain('test.private');
+      expect(ticks(adminStream).every((event) => event.id === undefined)).toBe(true);
+      expect(adminStream.frames.filter((frame) => frame.includes('"test.tick"')).every((frame) => frame.startsWith('data: '))).toBe(true);
+
+      expect(await logFile()).toBe(fileBefore);
+      expect(box.services.events.since(0)).toEqual(windowBefore);
+      expect(box.services.events.latestId).toBe(latestBefore);
+      await adminStream.close();
+      await veraStream.close();
+    });
+
+    it('never make a client resuming with Last-Event-ID miss a durable event', async () => {
+      const admin = await setupAdmin(box.app);
+      const first = listen(`${base}/api/v1/events`, { cookie: admin.cookie });
+      await first.waitFor(() => first.status === 200);
+      await createUser(box.app, admin, 'ann', 'viewer');
+      for (let n = 0; n < burst; n += 1) tick(n);
+      await first.waitFor(() => first.events.filter((event) => event.type === 'test.tick').length === burst);
+      const resumeFrom = first.lastEventId;
+      expect(resumeFrom).toBe(String(first.events.find((event) => event.type === 'user.created')!.id));
+      await first.close();
+
+      // While disconnected: durable changes with a burst of transient events between them.
+      await createUser(box.app, admin, 'bob', 'viewer');
+      for (let n = 0; n < burst; n += 1) tick(n);
+      await createUser(box.app, admin, 'cyd', 'viewer');
+
+      const second = listen(`${base}/api/v1/events`, { cookie: admin.cookie, 'last-event-id': resumeFrom! });
+      await second.waitFor(() => second.events.length >= 2);
+      expect(second.frames.some((frame) => frame.startsWith('event: reset'))).toBe(false);
+      expect(second.events.map((event) => [event.type, event.data.username])).toEqual([
+        ['user.created', 'bob'],
+        ['user.created', 'cyd'],
+      ]);
+      await second.close();
+    });
   });
 });

@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DeliveredEvent } from '../../appliance/src/domain/events.ts';
 import { as, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
 import { vmSpec } from '../fixtures/vm-spec.ts';
 
@@ -25,12 +26,16 @@ describe('the image store', () => {
   let files: string;
   let imageDir: string;
   let freeBytes = Number.MAX_SAFE_INTEGER;
+  /** Every event the open streams would get, durable and transient. */
+  let heard: DeliveredEvent[];
 
   beforeEach(async () => {
+    heard = [];
     files = await tempDir('bivouac-usb-');
     imageDir = join(await tempDir('bivouac-images-'), 'images');
     freeBytes = Number.MAX_SAFE_INTEGER;
     box = await makeAppliance({ imageDir, imageFreeBytes: async () => freeBytes });
+    box.services.events.subscribe((event) => heard.push(event));
     await box.services.images.recover();
     admin = await setupAdmin(box.app);
   });
@@ -52,7 +57,8 @@ describe('the image store', () => {
     await expect.poll(async () => (await images()).find((image) => image.id === id)?.status).not.toBe('importing');
     return (await images()).find((image) => image.id === id)!;
   };
-  const eventTypes = () => (box.services.events.since(0) ?? []).filter((event) => event.subject.kind === 'image').map((event) => event.type);
+  const eventTypes = () => heard.filter((event) => event.subject.kind === 'image').map((event) => event.type);
+  const progressEvents = () => heard.filter((event) => event.type === 'image.progress');
 
   it('imports a qcow2 disk from a path, verifies its sha256 and stores it', async () => {
     const path = await qcow2('debian.qcow2');
@@ -66,8 +72,11 @@ describe('the image store', () => {
     const types = eventTypes();
     expect(types[0]).toBe('image.importing');
     expect(types.at(-1)).toBe('image.ready');
-    const progress = (box.services.events.since(0) ?? []).filter((event) => event.type === 'image.progress').map((event) => event.data.receivedBytes as number);
+    const progress = progressEvents().map((event) => event.data.receivedBytes as number);
     expect(progress.length).toBeGreaterThanOrEqual(1);
+    // Progress is transient: delivered live, never numbered or kept for replay.
+    expect(progressEvents().every((event) => event.id === undefined)).toBe(true);
+    expect((box.services.events.since(0) ?? []).filter((event) => event.subject.kind === 'image').map((event) => event.type)).toEqual(['image.importing', 'image.ready']);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     expect(progress.at(-1)).toBe(bytes.length);
     expect(box.services.images.bootImage(image.id)).toEqual({ kind: 'disk', path: join(imageDir, image.id, 'disk.qcow2'), format: 'qcow2' });
@@ -82,7 +91,7 @@ describe('the image store', () => {
     const image = await settled(started.json<ImageBody>().id);
     expect(image).toMatchObject({ status: 'ready', kind: 'kernel', sha256: { kernel: sha(kernel), initrd: sha(initrd) } });
     expect(box.services.images.bootImage(image.id)).toMatchObject({ kind: 'kernel', cmdline: 'console=ttyS0' });
-    const progress = (box.services.events.since(0) ?? []).filter((event) => event.type === 'image.progress').map((event) => event.data);
+    const progress = progressEvents().map((event) => event.data);
     expect(progress).toContainEqual(expect.objectContaining({ file: 'kernel', receivedBytes: kernel.length }));
     expect(progress.at(-1)).toMatchObject({ file: 'initrd', receivedBytes: kernel.length + initrd.length, totalBytes: kernel.length + initrd.length });
   });

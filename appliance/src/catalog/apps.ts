@@ -190,14 +190,14 @@ export class Apps {
           received += chunk.length;
           if (Date.now() - lastProgress >= 250) {
             lastProgress = Date.now();
-            this.announce('app.import.progress', label, { source: label, receivedBytes: received, totalBytes });
+            this.reportProgress(label, { source: label, receivedBytes: received, totalBytes });
           }
           callback(null, chunk);
         },
       });
       input.on('error', (error) => counted.destroy(error));
       const files = await stageBundle(input.pipe(counted), staging);
-      this.announce('app.import.progress', label, { source: label, receivedBytes: received, totalBytes, staged: true });
+      this.reportProgress(label, { source: label, receivedBytes: received, totalBytes, staged: true });
       const verdict = await verifyBundle(staging, files, this.publishers());
       if (!verdict.signed && !this.allowUnsigned) {
         throw new BivouacError('UNTRUSTED_BUNDLE', `${label} is not signed by a trusted publisher (${verdict.reason}); an administrator can trust its publisher, or allow unsigned bundles.`, { reason: verdict.reason });
@@ -517,6 +517,11 @@ export class Apps {
 
   private announce(type: string, id: string, data: Record<string, unknown>): void {
     this.events.append({ type, subject: { kind: 'app', id }, access: visibleToAll('system'), data });
+  }
+
+  /** Progress is transient: live screens show it, the log and its replay window never hold it. */
+  private reportProgress(source: string, data: Record<string, unknown>): void {
+    this.events.broadcast({ type: 'app.import.progress', subject: { kind: 'app', id: source }, access: visibleToAll('system'), data });
   }
 
   /** Who and what bundles are trusted is for administrators' screens only. */

@@ -9,6 +9,7 @@ import { visibleToAll } from '../domain/access.ts';
 import { BivouacError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { BootImage } from '../connectors/contract.ts';
+import type { DomainEvent } from '../domain/events.ts';
 import type { MainDocument, StoredImage } from '../store/document.ts';
 import { syncDirectory } from '../store/durable-json-file.ts';
 import type { EventLog } from '../store/event-log.ts';
@@ -227,7 +228,7 @@ export class ImageStore {
             const now = Date.now();
             if (now - lastProgress >= progressEveryMs) {
               lastProgress = now;
-              this.announce('image.progress', image, { file: role, receivedBytes: received, totalBytes: total });
+              this.reportProgress(image, { file: role, receivedBytes: received, totalBytes: total });
             }
             callback(null, chunk);
           },
@@ -247,7 +248,7 @@ export class ImageStore {
         await checkFormat(role, target, source.label);
         await fsyncFile(target);
         sha256[role] = digest;
-        this.announce('image.progress', image, { file: role, receivedBytes: received, totalBytes: total });
+        this.reportProgress(image, { file: role, receivedBytes: received, totalBytes: total });
       }
       await syncDirectory(incoming);
       await rename(incoming, join(this.options.directory, image.id));
@@ -274,8 +275,17 @@ export class ImageStore {
   }
 
   private announce(type: string, image: StoredImage, data: Record<string, unknown>): void {
-    this.events.append({ type, subject: { kind: 'image', id: image.id }, access: visibleToAll(image.createdBy), data: { name: image.name, status: image.status, ...data } });
+    this.events.append(imageEvent(type, image, data));
   }
+
+  /** Progress is transient: live screens show it, the log and its replay window never hold it. */
+  private reportProgress(image: StoredImage, data: Record<string, unknown>): void {
+    this.events.broadcast(imageEvent('image.progress', image, data));
+  }
+}
+
+function imageEvent(type: string, image: StoredImage, data: Record<string, unknown>): DomainEvent {
+  return { type, subject: { kind: 'image', id: image.id }, access: visibleToAll(image.createdBy), data: { name: image.name, status: image.status, ...data } };
 }
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');

@@ -196,20 +196,18 @@ export class MetricsSampler {
 
 /** Where new samples are announced: the event log, or what stands for it in a test. */
 export interface SampleAnnouncer {
-  readonly listenerCount: number;
-  append(event: DomainEvent): unknown;
+  broadcast(event: DomainEvent): unknown;
 }
 
 /**
  * Announces each new host sample as `box.metrics` (every signed-in user may read the box's
- * metrics), so open screens refresh on it instead of polling. While no event stream is open
- * nothing is appended: a sample every 10 s would otherwise fill the log and its replay window
- * for nobody.
+ * metrics), so open screens refresh on it instead of polling. It is transient: a sample every
+ * 10 s reaches the open streams but is neither written to the log nor kept for replay, where it
+ * would crowd out the changes a reconnecting client needs.
  */
 export function announceSamples(events: SampleAnnouncer): (sample: HostSample) => void {
   return (sample) => {
-    if (events.listenerCount === 0) return;
-    events.append({
+    events.broadcast({
       type: 'box.metrics',
       subject: { kind: 'box', id: 'box' },
       access: visibleToAll('system'),

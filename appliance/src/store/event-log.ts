@@ -1,7 +1,7 @@
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DomainEvent, StampedEvent } from '../domain/events.ts';
+import type { DeliveredEvent, DomainEvent, StampedEvent, TransientEvent } from '../domain/events.ts';
 import { readText } from './durable-json-file.ts';
 
 export interface EventLogOptions {
@@ -14,12 +14,13 @@ export interface EventLogOptions {
   now?: () => Date;
 }
 
-export type EventListener = (event: StampedEvent) => void;
+export type EventListener = (event: DeliveredEvent) => void;
 
 /**
  * The event stream's source: numbers and times events, appends them to a rotating JSON-lines
  * file, keeps a bounded window in memory for `Last-Event-ID` replay, and fans them out to
- * subscribers. Numbering survives restarts (the last id is read back from the file).
+ * subscribers. Numbering survives restarts (the last id is read back from the file). Transient
+ * events (`broadcast`) only fan out.
  */
 export class EventLog {
   private readonly window: StampedEvent[] = [];
@@ -54,6 +55,7 @@ export class EventLog {
     return this.lastId;
   }
 
+  /** A change clients must not miss: numbered, written to the file and kept for replay. */
   append(event: DomainEvent): StampedEvent {
     const stamped: StampedEvent = { ...event, id: ++this.lastId, time: this.now().toISOString() };
     this.window.push(stamped);
@@ -61,6 +63,16 @@ export class EventLog {
     this.writeLine(`${JSON.stringify(stamped)}\n`);
     for (const listener of this.listeners) listener(stamped);
     return stamped;
+  }
+
+  /**
+   * A fresh-only event (a metrics tick, progress) for the streams open now: no id, nothing
+   * written, nothing kept. With no stream open it costs nothing.
+   */
+  broadcast(event: DomainEvent): TransientEvent {
+    const timed: TransientEvent = { ...event, time: this.now().toISOString() };
+    for (const listener of this.listeners) listener(timed);
+    return timed;
   }
 
   /**

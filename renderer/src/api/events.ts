@@ -1,6 +1,6 @@
-/** One event as the stream delivers it. */
+/** One event as the stream delivers it; transient ones (metrics ticks, progress) have no id. */
 export interface LiveEvent {
-  id: number;
+  id?: number;
   type: string;
   subject: { kind: string; id: string };
   time: string;
@@ -34,11 +34,14 @@ export function followEvents(handlers: EventStreamHandlers): () => void {
     };
     source.onmessage = (message: MessageEvent<string>) => {
       const event = JSON.parse(message.data) as LiveEvent;
-      lastId = event.id;
+      // Resuming names the last durable event: transient ones are never replayed.
+      if (event.id !== undefined) lastId = event.id;
       handlers.onEvent(event);
     };
     source.addEventListener('reset', (message) => {
-      const { latestId } = JSON.parse((message as MessageEvent<string>).data) as { latestId: number };
+      const { latestId } = JSON.parse((message as MessageEvent<string>).data) as {
+        latestId: number;
+      };
       lastId = latestId;
       handlers.onReset();
     });

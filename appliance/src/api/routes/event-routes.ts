@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { canAccess } from '../../domain/access.ts';
-import type { StampedEvent } from '../../domain/events.ts';
+import type { DeliveredEvent } from '../../domain/events.ts';
 import { BivouacError } from '../../errors.ts';
 import type { EventLog } from '../../store/event-log.ts';
 import type { Accounts, Principal } from '../auth/accounts.ts';
@@ -13,9 +13,13 @@ export interface EventStreamOptions {
   heartbeatMs: number;
 }
 
-/** What a client receives for one event: everything but the access rules. */
-function wireFormat({ access: _access, ...event }: StampedEvent): string {
-  return `id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`;
+/**
+ * What a client receives for one event: everything but the access rules. A transient event has
+ * no `id:` line, so the client's last event id stays that of the last durable event.
+ */
+function wireFormat({ access: _access, ...event }: DeliveredEvent): string {
+  const id = event.id === undefined ? '' : `id: ${event.id}\n`;
+  return `${id}data: ${JSON.stringify(event)}\n\n`;
 }
 
 function lastEventId(header: string | string[] | undefined, query: unknown): number | null {
@@ -61,7 +65,7 @@ export function registerEventStream(app: FastifyInstance, options: EventStreamOp
       principal = current;
       return true;
     };
-    const send = (event: StampedEvent): void => {
+    const send = (event: DeliveredEvent): void => {
       if (canAccess(principal.subject, event.access, 'view')) raw.write(wireFormat(event));
     };
 
