@@ -8,11 +8,12 @@ import { as, login, makeAppliance, setupAdmin, type TestAppliance } from '../fix
  * was asked (the real one would power off the machine running the tests); the route, its
  * checks and its event are the real ones.
  */
-function recordingPowerFake(fail = false): PowerControl & { asked: PowerAction[] } {
+function recordingPowerFake(fail = false, onAsked: () => void = () => undefined): PowerControl & { asked: PowerAction[] } {
   const asked: PowerAction[] = [];
   return {
     asked,
     async perform(action) {
+      onAsked();
       if (fail) throw new BivouacError('POWER_FAILED', `The box could not ${action}: Interactive authentication required.`, { action, reason: 'Interactive authentication required.' });
       asked.push(action);
     },
@@ -49,17 +50,30 @@ describe('box power actions', () => {
     expect(power.asked).toEqual(['reboot']);
   });
 
-  it("passes the host's refusal on, and says so when the appliance has no power control", async () => {
+  it('announces an action only once the host has accepted it', async () => {
+    const announcedWhenAsked: boolean[] = [];
+    const power = recordingPowerFake(false, () => announcedWhenAsked.push(box.services.events.since(0)!.some((event) => event.type === 'box.power')));
+    box = await makeAppliance({ power });
+    const admin = await setupAdmin(box.app);
+    const accepted = await box.app.inject({ method: 'POST', url: '/api/v1/box/power', headers: as(admin), payload: { action: 'poweroff' } });
+    expect(accepted.statusCode).toBe(202);
+    expect(announcedWhenAsked).toEqual([false]);
+    expect(box.services.events.since(0)!.filter((event) => event.type === 'box.power').map((event) => event.data)).toEqual([accepted.json()]);
+  });
+
+  it("passes the host's refusal on without announcing it, and says so when the appliance has no power control", async () => {
     box = await makeAppliance({ power: recordingPowerFake(true) });
     const admin = await setupAdmin(box.app);
     const refused = await box.app.inject({ method: 'POST', url: '/api/v1/box/power', headers: as(admin), payload: { action: 'poweroff' } });
     expect(refused.statusCode).toBe(500);
     expect(refused.json()).toMatchObject({ error: { code: 'POWER_FAILED', message: expect.stringContaining('Interactive authentication required') } });
+    expect(box.services.events.since(0)!.map((event) => event.type)).not.toContain('box.power');
     await box.close();
 
     box = await makeAppliance();
     const other = await setupAdmin(box.app);
     const none = await box.app.inject({ method: 'POST', url: '/api/v1/box/power', headers: as(other), payload: { action: 'reboot' } });
     expect(none.json()).toMatchObject({ error: { code: 'POWER_FAILED', message: expect.stringContaining('without power control') } });
+    expect(box.services.events.since(0)!.map((event) => event.type)).not.toContain('box.power');
   });
 });

@@ -24,8 +24,8 @@ export interface BoxDependencies {
 
 /**
  * The host's facts, the appliance's recent log lines, host metrics now and their history (a VM's
- * series only for who may view the VM), and the box's power actions, announced to everyone
- * before they are carried out.
+ * series only for who may view the VM), and the box's power actions, announced to everyone once
+ * the host has accepted them (a refused one is only the caller's error).
  */
 export function boxHandlers({ history, sampler, vms, power, events, facts, logs, identity }: BoxDependencies): Pick<Handlers, 'boxFacts' | 'boxLogs' | 'historyIndex' | 'getHistory' | 'boxMetrics' | 'powerBox'> {
   const notKept = (metric: string) => new BivouacError('METRIC_NOT_FOUND', `No history is kept for ${metric}; GET /api/v1/history/metrics lists what is.`, { metric });
@@ -65,10 +65,10 @@ export function boxHandlers({ history, sampler, vms, power, events, facts, logs,
     },
     powerBox: async ({ body }, context) => {
       const { user } = signedIn(context);
-      const accepted = { action: body.action, by: user.id, at: new Date().toISOString() };
-      events.append({ type: 'box.power', subject: { kind: 'box', id: 'box' }, access: visibleToAll('system'), data: accepted });
+      const asked = { action: body.action, by: user.id, at: new Date().toISOString() };
       await power.perform(body.action);
-      return accepted;
+      events.append({ type: 'box.power', subject: { kind: 'box', id: 'box' }, access: visibleToAll('system'), data: asked });
+      return asked;
     },
     boxMetrics: async () => {
       const sample = sampler()?.latest ?? null;
