@@ -48,6 +48,8 @@ const section = (page: Page, name: string) =>
   page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name });
 /** The open module's heading: its path, kind and version. */
 const moduleTitle = (page: Page) => page.locator('h2#module-title');
+/** The open module's Delete button (while no confirmation is open). */
+const moduleDelete = (page: Page) => page.getByRole('button', { name: 'Delete', exact: true });
 const tree = (page: Page) => page.getByRole('tree', { name: 'Modules' });
 const treeItem = (page: Page, name: string, kind: string) =>
   tree(page).getByRole('treeitem', { name: `${name}, ${kind}` });
@@ -296,10 +298,12 @@ test('delete asks first, and a project still holding modules is refused with the
 }) => {
   await signIn(page, 'admin', adminPassword);
   await page.goto(`${appliance.url}/modules/demo`);
-  await page
-    .getByRole('navigation', { name: 'Module views' })
-    .getByRole('button', { name: 'Delete' })
-    .click();
+  // Delete acts on the module: a button beside the views, not an entry of their navigation.
+  await expect(moduleDelete(page)).toBeVisible();
+  await expect(
+    page.getByRole('navigation', { name: 'Module views' }).getByRole('button'),
+  ).toHaveCount(0);
+  await moduleDelete(page).click();
   const confirm = page.getByRole('dialog', { name: 'Delete /demo?' });
   await confirm.getByRole('button', { name: 'Delete' }).click();
   await expect(page.getByRole('alert')).toContainText(
@@ -308,19 +312,13 @@ test('delete asks first, and a project still holding modules is refused with the
 
   await createModule(page, 'Project', 'scratch');
   await expect(treeItem(page, 'scratch', 'project')).toBeVisible();
-  await page
-    .getByRole('navigation', { name: 'Module views' })
-    .getByRole('button', { name: 'Delete' })
-    .click();
+  await moduleDelete(page).click();
   await page
     .getByRole('dialog', { name: 'Delete /demo/scratch?' })
     .getByRole('button', { name: 'Cancel' })
     .click();
   await expect(treeItem(page, 'scratch', 'project')).toBeVisible();
-  await page
-    .getByRole('navigation', { name: 'Module views' })
-    .getByRole('button', { name: 'Delete' })
-    .click();
+  await moduleDelete(page).click();
   await page
     .getByRole('dialog', { name: 'Delete /demo/scratch?' })
     .getByRole('button', { name: 'Delete' })
@@ -358,6 +356,8 @@ test('a project exported as YAML, and modules imported from YAML all or nothing'
   await importForm.getByRole('button', { name: 'Import' }).click();
   await expect(importForm.getByRole('status')).toContainText('Saved 1 module');
   await expect(treeItem(page, 'copied', 'image')).toBeVisible();
+  // The export follows the modules it holds, without a reload.
+  await expect(exported).toContainText('path: /demo/copied');
   await importForm.getByRole('link', { name: '/demo/copied' }).click();
   await expect(page.getByRole('textbox', { name: 'deploy recipe' })).toContainText('echo copied');
 });
@@ -384,7 +384,7 @@ test('a viewer sees the shared modules read only, and a new version arrives live
   const views = page.getByRole('navigation', { name: 'Module views' });
   await expect(views.getByRole('link', { name: 'View' })).toBeVisible();
   await expect(views.getByRole('link', { name: 'Publish' })).toHaveCount(0);
-  await expect(views.getByRole('button', { name: 'Delete' })).toHaveCount(0);
+  await expect(moduleDelete(page)).toHaveCount(0);
   await shot(page, 'modules-viewer');
 
   // Someone saves version 3 elsewhere: the page follows without a reload.
@@ -399,4 +399,38 @@ test('a viewer sees the shared modules read only, and a new version arrives live
   await expect(moduleTitle(page)).toContainText('version 3 of 3');
   await expect(page.getByRole('textbox', { name: 'report recipe' })).toContainText('echo done');
   await expect(treeItem(page, 'web', 'image')).toContainText('v3');
+});
+
+test('an untouched editor follows versions saved elsewhere; a folded recipe mounts its editor when opened', async ({
+  page,
+}) => {
+  await signIn(page, 'admin', adminPassword);
+  await page.goto(`${appliance.url}/modules/demo/web`);
+  const deployRecipe = page.getByRole('textbox', { name: 'deploy recipe' });
+  await expect(deployRecipe).toContainText('bivouac-set');
+  // Only the open recipes (deploy, and report which has a script) have an editor.
+  await expect(page.locator('details.recipe[open]')).toHaveCount(2);
+  await expect(page.locator('details.recipe .cm-editor')).toHaveCount(2);
+  await page.locator('details.recipe').filter({ hasText: 'preInstall' }).locator('summary').click();
+  await expect(page.getByRole('textbox', { name: 'preInstall recipe' })).toBeVisible();
+  await expect(page.locator('details.recipe .cm-editor')).toHaveCount(3);
+
+  // Two versions saved elsewhere: the untouched draft follows both and stays clean.
+  const api = await adminApi(() => appliance.url, adminPassword);
+  const status = page.getByRole('form', { name: 'Save a version' }).getByRole('status');
+  for (const line of ['echo elsewhere one', 'echo elsewhere two']) {
+    const current = await api('GET', '/modules/version?ref=/demo/web');
+    const content = current.body!.content as { recipes: Record<string, string> };
+    const latest = current.body!.latestVersion as number;
+    const saved = await api('PUT', '/modules?path=/demo/web', {
+      content: { ...content, recipes: { ...content.recipes, deploy: `${line}\n` } },
+      message: line,
+    });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    await expect(moduleTitle(page)).toContainText(`version ${latest + 1} of ${latest + 1}`);
+    await expect(deployRecipe).toHaveText(line);
+    await expect(status).toHaveText('');
+  }
+  await expect(page.getByText('Unsaved changes.')).toHaveCount(0);
+  await expect(page.getByText(/was saved meanwhile/)).toHaveCount(0);
 });

@@ -1,4 +1,4 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import {
   defaultResources,
@@ -7,12 +7,13 @@ import {
   type RecipeName,
   type Resources,
 } from '../../../../appliance/src/domain/modules.ts';
-import { call } from '../../api/client.ts';
-import { useLiveLoad } from '../runs/live.ts';
+import { callSafe } from '../../api/client.ts';
+import { ErrorText } from '../../ui/ErrorText.tsx';
 import { CodeEditor } from './CodeEditor.tsx';
 import { splitList, wholeNumber } from './module-draft.ts';
 import { ParameterLists } from './ParameterLists.tsx';
 import { TextAreaField } from './TextAreaField.tsx';
+import { useLiveList } from './use-live-list.ts';
 
 type BaseImage = RouteOutput<'listImages'>[number];
 
@@ -50,9 +51,11 @@ export function ImageEditor({
   imagePaths: string[];
   onChange: (content: ImageContent) => void;
 }) {
-  const [images, setImages] = useState<BaseImage[]>([]);
-  const load = useCallback(async () => setImages(await call('listImages')), []);
-  useLiveLoad(load, (event) => event.subject.kind === 'image');
+  const loadImages = useCallback(() => callSafe('listImages'), []);
+  const { items: images, error: imagesError } = useLiveList<BaseImage>(
+    loadImages,
+    (event) => event.subject.kind === 'image',
+  );
   const change = (part: Partial<ImageContent>) => onChange({ ...content, ...part });
   const native = content.nativeImages.libvirt?.imageId ?? '';
   const isKnownImage =
@@ -108,6 +111,7 @@ export function ImageEditor({
             {!isKnownImage && <option value={native}>{native} (not in the image store)</option>}
           </select>
         </label>
+        <ErrorText error={imagesError} />
         <div className="field-row">
           {resourceFields.map((field) => (
             <label key={field.key}>
@@ -150,24 +154,59 @@ export function ImageEditor({
           Shell scripts run in this order on each VM; they read inputs with bivouac-get, write
           outputs with bivouac-set and stop the run with bivouac-abort.
         </p>
-        {recipeNames.map((name) => {
-          const script = content.recipes[name] ?? '';
-          return (
-            <details key={name} className="recipe" open={script !== '' || name === 'deploy'}>
-              <summary>
-                <code>{name}</code> <span className="muted">{recipeHelp[name]}</span>
-                {script !== '' && <span className="badge">{script.split('\n').length} lines</span>}
-              </summary>
-              <CodeEditor
-                value={script}
-                label={`${name} recipe`}
-                readOnly={readOnly}
-                onChange={(text) => change({ recipes: { ...content.recipes, [name]: text } })}
-              />
-            </details>
-          );
-        })}
+        {recipeNames.map((name) => (
+          <RecipeSection
+            key={name}
+            name={name}
+            script={content.recipes[name] ?? ''}
+            readOnly={readOnly}
+            onChange={(text) => change({ recipes: { ...content.recipes, [name]: text } })}
+          />
+        ))}
       </section>
     </div>
+  );
+}
+
+/**
+ * One recipe, folded unless it has a script (deploy always starts open). Its editor is mounted
+ * only while it is open; the script lives in the draft, so folding loses nothing. A script that
+ * arrives with a newer version opens it.
+ */
+function RecipeSection({
+  name,
+  script,
+  readOnly,
+  onChange,
+}: {
+  name: RecipeName;
+  script: string;
+  readOnly: boolean;
+  onChange: (text: string) => void;
+}) {
+  const hasScript = script !== '';
+  const [isOpen, setOpen] = useState(hasScript || name === 'deploy');
+  useEffect(() => {
+    if (hasScript) setOpen(true);
+  }, [hasScript]);
+  return (
+    <details
+      className="recipe"
+      open={isOpen}
+      onToggle={(event) => setOpen(event.currentTarget.open)}
+    >
+      <summary>
+        <code>{name}</code> <span className="muted">{recipeHelp[name]}</span>
+        {hasScript && <span className="badge">{script.split('\n').length} lines</span>}
+      </summary>
+      {isOpen && (
+        <CodeEditor
+          value={script}
+          label={`${name} recipe`}
+          readOnly={readOnly}
+          onChange={onChange}
+        />
+      )}
+    </details>
   );
 }

@@ -108,18 +108,22 @@ export function ModuleDetail({
         </p>
       )}
       {module && (
-        <nav className="tabs" aria-label="Module views">
-          {tab('edit', isOld ? `Version ${module.version}` : mayEdit ? 'Edit' : 'View')}
-          {tab('history', 'History')}
-          {session?.user.role === 'admin' && module.kind !== 'project' && tab('publish', 'Publish')}
-          {may('manage') && tab('sharing', 'Sharing')}
-          {tab('yaml', 'YAML')}
+        <div className="module-bar">
+          <nav className="tabs" aria-label="Module views">
+            {tab('edit', isOld ? `Version ${module.version}` : mayEdit ? 'Edit' : 'View')}
+            {tab('history', 'History')}
+            {session?.user.role === 'admin' &&
+              module.kind !== 'project' &&
+              tab('publish', 'Publish')}
+            {may('manage') && tab('sharing', 'Sharing')}
+            {tab('yaml', 'YAML')}
+          </nav>
           {may('manage') && (
             <button type="button" className="danger" onClick={() => setDeleting(true)}>
               Delete
             </button>
           )}
-        </nav>
+        </div>
       )}
       <ErrorText error={deleteError} />
       {isOld && view === 'edit' && (

@@ -1,30 +1,33 @@
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { callSafe, type ApiError } from '../../api/client.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
+import { useLiveLoad } from '../runs/live.ts';
 import { modulePageUrl } from './module-urls.ts';
 import { ProblemList } from './ProblemList.tsx';
 import { TextAreaField } from './TextAreaField.tsx';
 
 /**
  * The module and everything under it as YAML (one document per module, as the box exports it),
- * to download; and an import of such a stream, saved all or nothing as new versions.
+ * to download, reloaded as they change; and an import of such a stream, saved all or nothing as
+ * new versions.
  */
 export function YamlPanel({ path, mayImport }: { path: string; mayImport: boolean }) {
   const [yaml, setYaml] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  useEffect(() => {
-    let isCurrent = true;
-    void callSafe('exportModules', { query: { path } }).then((result) => {
-      if (!isCurrent) return;
-      setYaml(result.ok ? result.value.yaml : null);
-      setError(result.ok ? null : result.error);
-    });
-    return () => {
-      isCurrent = false;
-    };
+  const load = useCallback(async () => {
+    const result = await callSafe('exportModules', { query: { path } });
+    setYaml(result.ok ? result.value.yaml : null);
+    setError(result.ok ? null : result.error);
   }, [path]);
+  // Saved, imported or deleted: this module or one under it changes what the export holds.
+  useLiveLoad(
+    load,
+    (event) =>
+      event.subject.kind === 'module' &&
+      (event.subject.id === path || event.subject.id.startsWith(`${path}/`)),
+  );
   const download = useMemo(
     () =>
       yaml === null ? null : URL.createObjectURL(new Blob([yaml], { type: 'application/yaml' })),

@@ -5,7 +5,7 @@
  */
 import { StreamLanguage, syntaxHighlighting } from '@codemirror/language';
 import { shell } from '@codemirror/legacy-modes/mode/shell';
-import { Compartment, EditorState } from '@codemirror/state';
+import { Annotation, Compartment, EditorState } from '@codemirror/state';
 import { classHighlighter } from '@lezer/highlight';
 import { basicSetup, EditorView } from 'codemirror';
 
@@ -19,7 +19,7 @@ export interface ShellEditorOptions {
 
 /** A mounted editor; `destroy` removes it. */
 export interface ShellEditor {
-  /** Replaces the text when it differs (a reload), keeping the editor otherwise untouched. */
+  /** Replaces the text when it differs (a reload), without reporting it through `onChange`. */
   setText(text: string): void;
   setReadOnly(readOnly: boolean): void;
   destroy(): void;
@@ -53,6 +53,12 @@ const theme = EditorView.theme({
   },
 });
 
+/**
+ * Marks a change the page made (a reload through `setText`), so it is not reported back through
+ * `onChange` as if the person had typed it.
+ */
+const fromPage = Annotation.define<boolean>();
+
 const editability = (readOnly: boolean) => [
   EditorState.readOnly.of(readOnly),
   EditorView.editable.of(!readOnly),
@@ -73,7 +79,10 @@ export function createShellEditor(parent: HTMLElement, options: ShellEditorOptio
         access.of(editability(options.readOnly)),
         EditorView.contentAttributes.of({ 'aria-label': options.label }),
         EditorView.updateListener.of((update) => {
-          if (update.docChanged) options.onChange(update.state.doc.toString());
+          const isTyped = update.transactions.some(
+            (transaction) => transaction.docChanged && transaction.annotation(fromPage) !== true,
+          );
+          if (isTyped) options.onChange(update.state.doc.toString());
         }),
       ],
     }),
@@ -82,7 +91,10 @@ export function createShellEditor(parent: HTMLElement, options: ShellEditorOptio
     setText(text) {
       const current = view.state.doc.toString();
       if (current !== text)
-        view.dispatch({ changes: { from: 0, to: current.length, insert: text } });
+        view.dispatch({
+          changes: { from: 0, to: current.length, insert: text },
+          annotations: fromPage.of(true),
+        });
     },
     setReadOnly(readOnly) {
       view.dispatch({ effects: access.reconfigure(editability(readOnly)) });
