@@ -1,12 +1,12 @@
-import { useCallback, useId, useMemo, useState } from 'react';
+import { useCallback, useId, useMemo } from 'react';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import type {
   DeploymentContent,
   DeploymentNode,
   Mapping,
 } from '../../../../appliance/src/domain/modules.ts';
-import { call } from '../../api/client.ts';
-import { useLiveLoad } from '../runs/live.ts';
+import { callSafe } from '../../api/client.ts';
+import { ErrorText } from '../../ui/ErrorText.tsx';
 import {
   checkDeployment,
   choiceOf,
@@ -20,6 +20,7 @@ import {
 import { wholeNumber } from './module-draft.ts';
 import { useReferencedModules } from './use-referenced-modules.ts';
 import { TextAreaField } from './TextAreaField.tsx';
+import { useLiveList } from './use-live-list.ts';
 
 type Cloud = RouteOutput<'listClouds'>[number];
 
@@ -46,9 +47,11 @@ export function DeploymentEditor({
     [content, loaded, isComplete],
   );
   const byField = useMemo(() => problemsByField(problems), [problems]);
-  const [clouds, setClouds] = useState<Cloud[]>([]);
-  const loadClouds = useCallback(async () => setClouds(await call('listClouds')), []);
-  useLiveLoad(loadClouds, (event) => event.subject.kind === 'cloud');
+  const loadClouds = useCallback(() => callSafe('listClouds'), []);
+  const { items: clouds, error: cloudsError } = useLiveList<Cloud>(
+    loadClouds,
+    (event) => event.subject.kind === 'cloud',
+  );
 
   const setNode = (index: number, node: DeploymentNode | null) =>
     onChange({
@@ -90,6 +93,7 @@ export function DeploymentEditor({
           <option key={path} value={path} />
         ))}
       </datalist>
+      <ErrorText error={cloudsError} />
       {content.nodes.map((node, index) => (
         <NodeEditor
           key={index}
@@ -231,7 +235,7 @@ function NodeEditor({
           >
             <option value="">The box (default)</option>
             {clouds
-              .filter((cloud) => cloud.id !== 'box')
+              .filter((cloud) => !cloud.builtIn)
               .map((cloud) => (
                 <option key={cloud.id} value={cloud.id}>
                   {cloud.name}
