@@ -285,4 +285,34 @@ describe('runs and their orchestration (test driver, guests played by a harness)
     expect((await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}`, headers: as(vic) })).statusCode).toBe(404);
     expect((await deploy({ module: '/t/web', parameters: { db_port: '1' } }, vic)).json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
   });
+
+  it('counts runs by state in one answer, only those the caller may view', async () => {
+    await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username: 'vic', password: 'long enough password', role: 'viewer' } });
+    const vic = await login(box.app, 'vic', 'long enough password');
+    const counts = async (client: Client) => {
+      const answer = await box.app.inject({ method: 'GET', url: '/api/v1/runs/counts', headers: as(client) });
+      expect(answer.statusCode).toBe(200);
+      return answer.json<{ byState: Record<string, number>; total: number; scope: string }>();
+    };
+    const before = await counts(admin);
+    expect(before.total).toBe(0);
+    expect(Object.values(before.byState).every((count) => count === 0)).toBe(true);
+    const first = (await deploy({ module: '/t/web', parameters: { db_port: '1' } })).json<RunBody>();
+    const second = (await deploy({ module: '/t/web', parameters: { db_port: '2' } })).json<RunBody>();
+    await box.app.inject({ method: 'POST', url: `/api/v1/runs/${second.id}/terminate`, headers: as(admin) });
+
+    const mine = await counts(admin);
+    expect(mine).toMatchObject({ total: 2, scope: 'all' });
+    // The same figures as the list's totals, state by state.
+    for (const [state, count] of Object.entries(mine.byState)) {
+      const listed = await box.app.inject({ method: 'GET', url: `/api/v1/runs?state=${state}&limit=1`, headers: as(admin) });
+      expect(listed.json<{ total: number }>().total, state).toBe(count);
+    }
+    expect(mine.byState[(await run(first.id)).state]).toBeGreaterThanOrEqual(1);
+
+    const theirs = await counts(vic);
+    expect(theirs).toMatchObject({ total: 0, scope: 'viewable' });
+    expect(Object.values(theirs.byState).every((count) => count === 0)).toBe(true);
+    expect((await box.app.inject({ method: 'GET', url: '/api/v1/runs/counts' })).statusCode).toBe(401);
+  });
 });

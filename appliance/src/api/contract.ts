@@ -183,6 +183,10 @@ export const contract = {
     method: 'GET', path: '/runs', tag: 'runs', auth: 'user',
     summary: 'Runs you may view, newest first, filtered and paged', query: s.RunListQuery, response: s.RunList,
   },
+  runCounts: {
+    method: 'GET', path: '/runs/counts', tag: 'runs', auth: 'user',
+    summary: 'How many runs you may view are in each state, in one answer', response: s.RunCounts,
+  },
   getRun: {
     method: 'GET', path: '/runs/:id', tag: 'runs', auth: 'user', inKiosk: true,
     summary: 'A run: state, nodes, instances and parameters (secrets masked)', params: s.IdParams, response: s.RunView,

@@ -315,6 +315,11 @@ export const RunListQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
 });
 export const RunList = z.object({ runs: z.array(RunSummary), total: z.number() });
+export const RunCounts = z.object({
+  byState: z.object(Object.fromEntries(runStates.map((state) => [state, z.number()])) as Record<(typeof runStates)[number], z.ZodNumber>).describe('How many runs you may view are in each state'),
+  total: z.number(),
+  scope: z.enum(['all', 'viewable']).describe("all: every run on the box (administrators); viewable: only yours and those shared with you"),
+});
 export const AbortRun = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
 export const RunLog = z.array(z.object({ time: z.string(), actor: z.string(), action: z.string(), detail: z.string() }));
 export const Params = z.record(z.string(), z.string());

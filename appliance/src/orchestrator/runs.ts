@@ -14,6 +14,7 @@ import {
   isFinal,
   keepsRunning,
   nextForward,
+  runStates,
   stateDeadline,
   type AbortReason,
   type KeepRunning,
@@ -235,6 +236,16 @@ export class Runs {
     );
     const newestFirst = matching.reverse();
     return { runs: newestFirst.slice(filter.offset, filter.offset + filter.limit), total: matching.length };
+  }
+
+  /**
+   * How many runs `subject` may view are in each state, in one pass: what the dashboard shows,
+   * without a list request per state.
+   */
+  counts(subject: Subject): Record<RunState, number> {
+    const counts = Object.fromEntries(runStates.map((state) => [state, 0])) as Record<RunState, number>;
+    for (const run of this.store.data.runs) if (canAccess(subject, access(run), 'view')) counts[run.state] += 1;
+    return counts;
   }
 
   /** Parameters as shown to people: secrets masked. */

@@ -5,7 +5,7 @@ import { readConsole } from '../../host/console-log.ts';
 import type { Runs } from '../../orchestrator/runs.ts';
 import { asAgent, signedIn, type Handlers } from '../register-routes.ts';
 
-type RunHandlers = 'createRun' | 'listRuns' | 'getRun' | 'terminateRun' | 'abortRun' | 'scaleRun' | 'upgradeRun' | 'instanceConsole' | 'runParams' | 'runLog';
+type RunHandlers = 'createRun' | 'listRuns' | 'runCounts' | 'getRun' | 'terminateRun' | 'abortRun' | 'scaleRun' | 'upgradeRun' | 'instanceConsole' | 'runParams' | 'runLog';
 type AgentHandlers = 'agentContext' | 'agentRecipe' | 'agentGetParam' | 'agentSetParam' | 'agentComplete' | 'agentAbort' | 'agentLog';
 
 /** Runs as people see them; parameters are always shown masked. */
@@ -15,6 +15,11 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
     createRun: async ({ body }, context) => shown(await runs.create(signedIn(context).subject, body)),
     listRuns: async ({ query }, context) =>
       runs.list(signedIn(context).subject, { state: query.state, owner: query.owner, module: query.module, tag: query.tag, text: query.q, limit: query.limit, offset: query.offset }),
+    runCounts: async (_input, context) => {
+      const subject = signedIn(context).subject;
+      const byState = runs.counts(subject);
+      return { byState, total: Object.values(byState).reduce((sum, count) => sum + count, 0), scope: subject.role === 'admin' ? 'all' : 'viewable' };
+    },
     getRun: async ({ params }, context) => shown(runs.get(signedIn(context).subject, params.id)),
     terminateRun: async ({ params }, context) => shown(await runs.terminate(signedIn(context).subject, params.id)),
     abortRun: async ({ params, body }, context) => shown(await runs.abort(signedIn(context).subject, params.id, body.reason)),
