@@ -83,6 +83,8 @@ export interface Services {
 }
 
 export interface ServiceOptions {
+  /** The appliance's data directory (the store and the event log live there). */
+  dataDir: string;
   store: Store<MainDocument>;
   events: EventLog;
   sessionHours?: number;
@@ -103,7 +105,7 @@ export interface ServiceOptions {
   history?: History;
   sampler?: MetricsSampler;
   power?: PowerControl;
-  /** Host facts; by default the real host's, with a temporary folder standing for the data dir. */
+  /** Host facts; by default the real host's, its data disk the one holding `dataDir`. */
   facts?: BoxFactsSource;
   logs?: LogRing;
   /** Where installed apps keep their assets; a temporary folder by default. */
@@ -166,7 +168,7 @@ export function createServices(options: ServiceOptions): Services {
     sampler: options.sampler ?? null,
     power: options.power ?? noPowerControl,
     vmUsage: new VmUsageMeter(vms, clouds),
-    facts: options.facts ?? hostFacts({ dataDir: tmpdir(), accelerator: () => acceleratorOf(libvirtUri) }),
+    facts: options.facts ?? hostFacts({ dataDir: options.dataDir, accelerator: () => acceleratorOf(libvirtUri) }),
     logs: options.logs ?? null,
     hypervisorUri: libvirtUri,
     isDryRun: isDryRunUri(libvirtUri),

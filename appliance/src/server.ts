@@ -85,6 +85,7 @@ export async function start(): Promise<void> {
   const listeners: Listener[] = [];
   const history = await History.open({ directory: join(config.dataDir, 'history'), log: (level, details, message) => logger[level](details, message) });
   const services = createServices({
+    dataDir: config.dataDir,
     history,
     store,
     events,

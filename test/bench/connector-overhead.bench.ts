@@ -68,7 +68,7 @@ emit('connector-overhead-per-vm', overheadPerVm, 'ms', '<50');
 // The same through the VM tracker: each state change is a durable store write and an event.
 const { store } = await openStore(join(dir, 'data'));
 const events = await EventLog.open({ directory: join(dir, 'data', 'events') });
-const services = createServices({ store, events, vmDir: join(dir, 'tracked') });
+const services = createServices({ dataDir: dir, store, events, vmDir: join(dir, 'tracked') });
 const trackedMs: number[] = [];
 for (let round = 0; round < rounds; round += 1) {
   const started = performance.now();

@@ -1,5 +1,6 @@
-import { realpath, rm } from 'node:fs/promises';
-import { cpus, hostname, totalmem, uptime } from 'node:os';
+import { mkdtemp, realpath, rm, statfs } from 'node:fs/promises';
+import { cpus, hostname, tmpdir, totalmem, uptime } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hostFacts } from '../../appliance/src/host/facts.ts';
 import { version } from '../../appliance/src/version.ts';
@@ -12,6 +13,7 @@ interface Facts {
   os: { distro: string; release: string; kernel: string; arch: string };
   cpu: { model: string; cores: number; physicalCores: number | null };
   memoryTotalBytes: number;
+  dataDisk: { sizeBytes: number; usedBytes: number; freeBytes: number } | null;
   disks: { mount: string; sizeBytes: number; usedBytes: number; freeBytes: number; holdsDataDir: boolean }[];
   network: { name: string; addresses: string[]; mac: string | null; up: boolean; internal: boolean }[];
   uptimeSeconds: number;
@@ -46,14 +48,16 @@ describe('host facts (GET /box) on the real host', () => {
     await box.close();
   });
 
-  it('tells every signed-in user what the host is, matching what node reads', async () => {
+  it('tells every signed-in user what the host is, matching what node reads, and administrators also what maps it', async () => {
     box = await makeAppliance({ tlsFingerprint: 'AB:CD' });
     box.services.facts = hostFacts({ dataDir: box.dataDir, listening: () => ['http://127.0.0.1:1'] });
     const admin = await setupAdmin(box.app);
     await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username: 'vera', password: 'viewer password', role: 'viewer' } });
+    await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username: 'olga', password: 'operator password', role: 'operator' } });
     const viewer = await login(box.app, 'vera', 'viewer password');
+    const operator = await login(box.app, 'olga', 'operator password');
 
-    const answer = await box.app.inject({ method: 'GET', url: '/api/v1/box', headers: as(viewer) });
+    const answer = await box.app.inject({ method: 'GET', url: '/api/v1/box', headers: as(admin) });
     expect(answer.statusCode).toBe(200);
     const facts = answer.json<Facts>();
     expect(facts.version).toBe(version);
@@ -75,9 +79,39 @@ describe('host facts (GET /box) on the real host', () => {
     // The test driver runs no guest: how guests would run is not known.
     expect(facts.accelerator).toBeNull();
     expect(facts.hypervisor).toEqual({ uri: 'test:///default', dryRun: true });
+    const { sizeBytes, usedBytes, freeBytes } = facts.disks.find((disk) => disk.holdsDataDir)!;
+    expect(facts.dataDisk).toEqual({ sizeBytes, usedBytes, freeBytes });
+
+    // Viewers and operators get what an operator needs, nothing that maps the host.
+    for (const who of [viewer, operator]) {
+      const trimmed = (await box.app.inject({ method: 'GET', url: '/api/v1/box', headers: as(who) })).json<Record<string, unknown>>();
+      const { disks: _disks, network: _network, listen: _listen, hypervisor: _hypervisor, uptimeSeconds: _uptime, ...shared } = facts;
+      expect(trimmed).toMatchObject({ ...shared, hypervisor: { dryRun: true } });
+      expect(trimmed).not.toHaveProperty('disks');
+      expect(trimmed).not.toHaveProperty('network');
+      expect(trimmed).not.toHaveProperty('listen');
+      expect(trimmed.hypervisor).toEqual({ dryRun: true });
+      const text = JSON.stringify(trimmed);
+      for (const secret of ['127.0.0.1', 'test:///default', ...facts.network.flatMap((iface) => (iface.mac ? [iface.mac] : []))]) expect(text).not.toContain(secret);
+    }
 
     const anonymous = await box.app.inject({ method: 'GET', url: '/api/v1/box' });
     expect(anonymous.json()).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it("marks the disk holding its own data dir when no facts source is given, not the temporary folder's", async () => {
+    // /dev/shm is a file system of its own, apart from the one holding the temporary folder.
+    box = await makeAppliance({ dataDir: await mkdtemp(join('/dev/shm', 'bivouac-data-')) });
+    const admin = await setupAdmin(box.app);
+    const facts = (await box.app.inject({ method: 'GET', url: '/api/v1/box', headers: as(admin) })).json<Facts>();
+    await expectDataDisk(facts, box.dataDir);
+    const sizeOf = async (directory: string) => {
+      const info = await statfs(directory);
+      return info.blocks * info.bsize;
+    };
+    expect(await sizeOf(tmpdir()), 'the temporary folder lies on another file system').not.toBe(await sizeOf(box.dataDir));
+    expect(facts.disks.find((disk) => disk.holdsDataDir)!.sizeBytes).toBe(await sizeOf(box.dataDir));
+    expect(facts.dataDisk?.sizeBytes).toBe(await sizeOf(box.dataDir));
   });
 
   it('reads the host once per cache period, however many ask', async () => {

@@ -37,6 +37,24 @@ describe('clouds API (libvirt test driver)', () => {
     expect(Date.parse(clouds[0]!.status.checkedAt!)).not.toBeNaN();
   });
 
+  it("shows a cloud's config (its URI names hosts and users) to administrators only", async () => {
+    const uri = 'qemu+tcp://svc@127.0.0.1:1/system';
+    await add({ name: 'Rack', kind: 'libvirt', config: { uri, callTimeoutSeconds: 1 } });
+    await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username: 'vera', password: 'long enough password', role: 'viewer' } });
+    const vera = await login(box.app, 'vera', 'long enough password');
+    const configs = async (client: Client) => (await list(client)).map((cloud) => [cloud.name, (cloud as CloudBody & { config: unknown }).config]);
+    expect(await configs(admin)).toEqual([
+      ['This box', { uri: 'test:///default' }],
+      ['Rack', expect.objectContaining({ uri })],
+    ]);
+    for (const client of [olga, vera]) {
+      expect(await configs(client)).toEqual([
+        ['This box', null],
+        ['Rack', null],
+      ]);
+    }
+  });
+
   it('says the test driver is a dry run', async () => {
     expect((await box.app.inject({ method: 'GET', url: '/api/v1/setup' })).json()).toMatchObject({ dryRun: true });
   });

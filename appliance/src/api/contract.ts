@@ -102,7 +102,7 @@ export const contract = {
   },
   listClouds: {
     method: 'GET', path: '/clouds', tag: 'clouds', auth: 'user', inKiosk: true,
-    summary: 'Clouds (connector instances) with live status: reachable, latency, last error',
+    summary: 'Clouds (connector instances) with live status: reachable, latency, last error; their config (URI) for administrators only',
     response: s.Cloud.array(),
   },
   addCloud: {
@@ -343,7 +343,7 @@ export const contract = {
   },
   boxFacts: {
     method: 'GET', path: '/box', tag: 'box', auth: 'user',
-    summary: "The host: version, OS, CPU, memory, disks, network, uptime, certificate fingerprint, listen addresses, accelerator",
+    summary: "The host: version, OS, CPU, memory, the data disk's size and free space, uptime, certificate fingerprint, accelerator; for administrators also every disk, the network interfaces, listen addresses and the hypervisor URI",
     response: s.BoxFacts,
   },
   boxLogs: {

@@ -109,7 +109,7 @@ export const Cloud = z.object({
   id: Id,
   name: z.string(),
   kind: z.string(),
-  config: z.unknown().describe("The kind's config, as validated by its manifest's schema"),
+  config: z.unknown().describe("The kind's config, as validated by its manifest's schema (its URI names hosts and users); null for anyone but an administrator"),
   builtIn: z.boolean().describe("True for the box's own hypervisor, which cannot be removed"),
   status: CloudStatus,
 });
@@ -442,24 +442,33 @@ export const BoxMetrics = z.object({
   temperatureCelsius: z.number().nullable().describe('null: the host has no temperature sensor (never a made-up figure)'),
 });
 
+const adminsOnly = 'administrators only (absent for others)';
 export const BoxFacts = z.object({
   version: z.string().describe("The appliance's version"),
   hostname: z.string(),
   os: z.object({ distro: z.string(), release: z.string(), kernel: z.string(), arch: z.string() }).describe('empty strings where the host does not tell'),
   cpu: z.object({ model: z.string(), cores: z.number().describe('logical CPUs'), physicalCores: z.number().nullable() }),
   memoryTotalBytes: z.number(),
+  dataDisk: z
+    .object({ sizeBytes: z.number(), usedBytes: z.number(), freeBytes: z.number() })
+    .nullable()
+    .describe("The file system holding the appliance's data; null when the host does not tell"),
   disks: z
     .array(z.object({ mount: z.string(), filesystem: z.string(), type: z.string(), sizeBytes: z.number(), usedBytes: z.number(), freeBytes: z.number(), holdsDataDir: z.boolean() }))
-    .describe("Mounted file systems; the one holding the appliance's data is always listed"),
-  network: z.array(z.object({ name: z.string(), addresses: z.array(z.string()).describe('with prefix length'), mac: z.string().nullable(), up: z.boolean(), internal: z.boolean(), virtual: z.boolean() })),
+    .optional()
+    .describe(`Mounted file systems; the one holding the appliance's data is always listed; ${adminsOnly}`),
+  network: z
+    .array(z.object({ name: z.string(), addresses: z.array(z.string()).describe('with prefix length'), mac: z.string().nullable(), up: z.boolean(), internal: z.boolean(), virtual: z.boolean() }))
+    .optional()
+    .describe(`Network interfaces; ${adminsOnly}`),
   uptimeSeconds: z.number().describe("The host's uptime"),
   tlsFingerprint: z.string().nullable().describe('SHA-256 of the HTTPS certificate remote administrators should see'),
-  listen: z.array(z.string()).describe('The URLs the appliance listens on'),
+  listen: z.array(z.string()).optional().describe(`The URLs the appliance listens on; ${adminsOnly}`),
   accelerator: z.enum(['kvm', 'tcg']).nullable().describe("How the box's VMs run: kvm (hardware) or tcg (emulated); null when not known (a dry run)"),
-  hypervisor: z.object({ uri: z.string(), dryRun: z.boolean() }),
+  hypervisor: z.object({ uri: z.string().optional().describe(`The box's libvirt URI; ${adminsOnly}`), dryRun: z.boolean() }),
   checkedAt: z.string().describe('When the host was read (facts are reused for a few seconds)'),
 });
-const LogLevel = z.enum(logLevels);
+export const LogLevel = z.enum(logLevels);
 export const BoxLogQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(200).describe('how many lines at most'),
   level: LogLevel.optional().describe('the lowest level to include (default: all)'),

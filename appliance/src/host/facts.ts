@@ -1,4 +1,4 @@
-import { statfs, realpath } from 'node:fs/promises';
+import { realpath, stat, statfs } from 'node:fs/promises';
 import { cpus, hostname, networkInterfaces, totalmem, uptime } from 'node:os';
 import { sep } from 'node:path';
 import si from 'systeminformation';
@@ -115,15 +115,17 @@ async function gather(options: HostFactsOptions, at: number): Promise<Omit<HostF
 
 /**
  * The mounted file systems systeminformation lists, plus the data directory's own when it is not
- * among them (statfs always answers for it).
+ * among them (statfs always answers for it, and the device tells whether it is).
  */
 async function disksOf(dataDir: string): Promise<DiskFact[]> {
   const directory = await realpath(dataDir).catch(() => dataDir);
   const mounts = await si.fsSize().catch(() => []);
-  const holder = mountContaining(
+  const containing = mountContaining(
     mounts.map((mount) => mount.mount),
     directory,
   );
+  // A file system systeminformation leaves out (a tmpfs) must not pass for the one mounted above it.
+  const holder = containing !== null && (await isSameDevice(containing, directory)) ? containing : null;
   const disks: DiskFact[] = mounts
     .filter((mount) => mount.size > 0)
     .map((mount) => ({
@@ -148,6 +150,11 @@ async function disksOf(dataDir: string): Promise<DiskFact[]> {
     });
   }
   return disks;
+}
+
+async function isSameDevice(first: string, second: string): Promise<boolean> {
+  const [a, b] = await Promise.all([stat(first), stat(second)]).catch(() => [null, null]);
+  return a !== null && b !== null && a.dev === b.dev;
 }
 
 /** The mount point with the longest path that contains `directory`, if any. */

@@ -23,21 +23,26 @@ export interface BoxDependencies {
 }
 
 /**
- * The host's facts, the appliance's recent log lines, host metrics now and their history (a VM's
+ * The host's facts (what maps the host only for administrators), the appliance's recent log lines, host metrics now and their history (a VM's
  * series only for who may view the VM), and the box's power actions, announced to everyone once
  * the host has accepted them (a refused one is only the caller's error).
  */
 export function boxHandlers({ history, sampler, vms, power, events, facts, logs, identity }: BoxDependencies): Pick<Handlers, 'boxFacts' | 'boxLogs' | 'historyIndex' | 'getHistory' | 'boxMetrics' | 'powerBox'> {
   const notKept = (metric: string) => new BivouacError('METRIC_NOT_FOUND', `No history is kept for ${metric}; GET /api/v1/history/metrics lists what is.`, { metric });
   return {
-    boxFacts: async () => {
-      const host = await facts().read();
-      return {
+    boxFacts: async (_input, context) => {
+      const { disks, network, listen, ...host } = await facts().read();
+      const dataDisk = disks.find((disk) => disk.holdsDataDir);
+      const forEveryone = {
         ...host,
         version: identity.version,
         tlsFingerprint: identity.tlsFingerprint,
-        hypervisor: { uri: identity.hypervisorUri, dryRun: identity.isDryRun },
+        dataDisk: dataDisk ? { sizeBytes: dataDisk.sizeBytes, usedBytes: dataDisk.usedBytes, freeBytes: dataDisk.freeBytes } : null,
+        hypervisor: { dryRun: identity.isDryRun },
       };
+      // Addresses, MACs, mounts, listen URLs and the hypervisor URI map the host: administrators only.
+      if (signedIn(context).subject.role !== 'admin') return forEveryone;
+      return { ...forEveryone, disks, network, listen, hypervisor: { uri: identity.hypervisorUri, dryRun: identity.isDryRun } };
     },
     boxLogs: async ({ query }) => {
       const ring = logs();

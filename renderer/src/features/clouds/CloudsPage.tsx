@@ -62,6 +62,8 @@ function CloudCard({ cloud, isAdmin }: { cloud: Cloud; isAdmin: boolean }) {
   const [removing, setRemoving] = useState(false);
   const titleId = `cloud-${cloud.id}-title`;
   const { status } = cloud;
+  // Only administrators get a cloud's config: others see no URI (it names hosts and users).
+  const uri = uriOf(cloud);
 
   async function test() {
     setTesting(true);
@@ -94,10 +96,14 @@ function CloudCard({ cloud, isAdmin }: { cloud: Cloud; isAdmin: boolean }) {
       <dl className="facts">
         <dt>Kind</dt>
         <dd>{cloud.kind}</dd>
-        <dt>URI</dt>
-        <dd>
-          <code>{uriOf(cloud) ?? '—'}</code>
-        </dd>
+        {uri !== null && (
+          <>
+            <dt>URI</dt>
+            <dd>
+              <code>{uri}</code>
+            </dd>
+          </>
+        )}
         <dt>Latency</dt>
         <dd>{status.latencyMs === null ? '—' : `${status.latencyMs} ms`}</dd>
         <dt>Last error</dt>
