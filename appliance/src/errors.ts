@@ -143,6 +143,10 @@ export const errorRegistry = {
     status: 422,
     description: 'The bundle is unsigned or signed by a publisher the box does not trust, and unsigned bundles are not allowed.',
   },
+  FORM_INCOMPLETE: {
+    status: 422,
+    description: 'A publish whose deploy form leaves out inputs that have no value from a default or a mapping; details.inputs names each (node:input).',
+  },
   PREFLIGHT_FAILED: {
     status: 409,
     description: 'A pre-flight check failed (capacity, base image, placement); details.checks says which and what is missing.',

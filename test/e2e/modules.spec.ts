@@ -291,6 +291,52 @@ test('an administrator builds a project, an image with its recipe, versions, a d
   await section(page, 'App Store').click();
   await expect(page.getByRole('list', { name: 'Apps' }).getByRole('link').first()).toBeVisible();
   await expect(apps.filter({ hasText: 'Demo site' })).toHaveCount(0);
+
+  // Back on the module later, the unpublished app is still there to publish again.
+  await page.goto(`${appliance.url}/modules/demo/site?view=publish`);
+  await expect(fromModule).toContainText('site · unpublished');
+  await fromModule.getByRole('button', { name: 'Publish again' }).click();
+  await expect(fromModule.getByRole('link', { name: 'Demo site' })).toBeVisible();
+  await expect(fromModule).not.toContainText('unpublished');
+});
+
+test('publishing waits for the deploy form: a failed lookup is shown and tried again on the next module event', async ({
+  page,
+}) => {
+  await signIn(page, 'admin', adminPassword);
+  // The image lookup fails once (injected: a real box answers it), as a box under strain might.
+  let failures = 0;
+  await page.route(
+    (url) =>
+      url.pathname === '/api/v1/modules/version' && url.searchParams.get('ref') === '/demo/web',
+    async (route) => {
+      if (failures > 0) return route.continue();
+      failures += 1;
+      await route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'SHUTTING_DOWN', message: 'The box is busy.' } }),
+      });
+    },
+  );
+  await page.goto(`${appliance.url}/modules/demo/site?view=publish`);
+  const publish = page.getByRole('form', { name: 'Publish a version' });
+  await expect(publish.getByRole('alert')).toHaveText('The box is busy.');
+  await expect(publish.getByRole('button', { name: 'Publish' })).toBeDisabled();
+  await expect(publish.getByText('No module /demo/web')).toHaveCount(0);
+
+  // Any module event looks the failed reference up again.
+  const api = await adminApi(() => appliance.url, adminPassword);
+  const saved = await api('PUT', '/modules?path=/demo/other', {
+    content: { kind: 'project' },
+    message: 'a module event',
+  });
+  expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+  const asked = publish.getByRole('table', { name: 'Inputs the deploy form asks for' });
+  await expect(asked.getByLabel('Ask for web:greeting')).toBeVisible();
+  await expect(publish.getByRole('alert')).toHaveCount(0);
+  await expect(publish.getByRole('button', { name: 'Publish' })).toBeEnabled();
+  expect(failures).toBe(1);
 });
 
 test('delete asks first, and a project still holding modules is refused with the box message', async ({

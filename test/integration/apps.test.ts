@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { DeliveredEvent } from '../../appliance/src/domain/events.ts';
 import { newSigningKey, writeBundle, type BundleEntry, type SigningKey } from '../../appliance/src/catalog/bundle.ts';
-import { as, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
+import { as, login, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
 
 const publisher = newSigningKey();
 const kernel = Buffer.concat([Buffer.from('7f454c46', 'hex'), Buffer.alloc(2048, 1)]);
@@ -192,15 +192,38 @@ describe('the app store', () => {
 
   it('publishes a module version as an app, and unpublishes it', async () => {
     await importPath(await bundle(helloEntries('1.0.0', 'x')));
-    const published = await box.app.inject({ method: 'POST', url: '/api/v1/apps/publish', headers: as(admin), payload: { id: 'my-web', module: '/apps/hello/web@1', title: 'My web', summary: 'Mine' } });
+    const publish = (payload: Record<string, unknown>) => box.app.inject({ method: 'POST', url: '/api/v1/apps/publish', headers: as(admin), payload: { id: 'my-web', title: 'My web', summary: 'Mine', ...payload } });
+    // The image alone: its password has no default and nothing maps it, so the form must ask for it.
+    const incomplete = await publish({ module: '/apps/hello/web@1' });
+    expect(incomplete.statusCode).toBe(422);
+    expect(incomplete.json()).toMatchObject({ error: { code: 'FORM_INCOMPLETE', message: expect.stringContaining('must ask for web:password'), details: { inputs: ['web:password'] } } });
+    const onlyGreeting = await publish({ module: '/apps/hello/web@1', form: [{ key: 'web:greeting', label: 'Greeting', type: 'string' }] });
+    expect(onlyGreeting.json()).toMatchObject({ error: { code: 'FORM_INCOMPLETE', details: { inputs: ['web:password'] } } });
+    // A field that sets the node's instances does not give the input a value.
+    const sizedOnly = await publish({ module: '/apps/hello/web@1', form: [{ key: 'web:password', label: 'Instances', type: 'number', sets: 'multiplicity' }] });
+    expect(sizedOnly.json()).toMatchObject({ error: { code: 'FORM_INCOMPLETE' } });
+    expect(box.services.store.data.apps.map((app) => app.id)).toEqual(['hello-web']);
+    // The deployment maps the password to a value: nothing has to be asked.
+    expect((await publish({ id: 'my-app', module: '/apps/hello/app@1' })).statusCode).toBe(201);
+    const published = await publish({ module: '/apps/hello/web@1', form: [{ key: 'web:password', label: 'Password', type: 'password', generate: true }] });
     expect(published.json()).toMatchObject({ id: 'my-web', version: '1.0.0', module: '/apps/hello/web@1', published: true });
     const list = async () => (await box.app.inject({ method: 'GET', url: '/api/v1/apps', headers: as(admin) })).json<{ id: string; module: string }[]>();
     const ids = async () => (await list()).map((app) => app.id);
-    expect(await ids()).toEqual(['hello-web', 'my-web']);
+    expect(await ids()).toEqual(['hello-web', 'my-app', 'my-web']);
     // The list names the module version each app deploys, so the module's page finds its apps.
     expect((await list()).find((app) => app.id === 'my-web')?.module).toBe('/apps/hello/web@1');
     await box.app.inject({ method: 'PUT', url: '/api/v1/apps/my-web/published', headers: as(admin), payload: { published: false } });
-    expect(await ids()).toEqual(['hello-web']);
+    expect(await ids()).toEqual(['hello-web', 'my-app']);
+    // An administrator may still list it, to publish it again; others see the store as it is.
+    const withUnpublished = (client: Client) => box.app.inject({ method: 'GET', url: '/api/v1/apps?include=unpublished', headers: as(client) });
+    const everything = (await withUnpublished(admin)).json<{ id: string; published: boolean; module: string }[]>();
+    expect(everything.map((app) => [app.id, app.published])).toEqual([['hello-web', true], ['my-app', true], ['my-web', false]]);
+    expect(everything.find((app) => app.id === 'my-web')?.module).toBe('/apps/hello/web@1');
+    const operator = await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username: 'olga', password: 'operator password 1', role: 'operator' } });
+    expect(operator.statusCode).toBe(201);
+    const olga = await login(box.app, 'olga', 'operator password 1');
+    expect((await withUnpublished(olga)).json<{ id: string }[]>().map((app) => app.id)).toEqual(['hello-web', 'my-app']);
+    expect((await box.app.inject({ method: 'GET', url: '/api/v1/apps?include=everything', headers: as(admin) })).json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
     expect((await box.app.inject({ method: 'GET', url: '/api/v1/apps/my-web', headers: as(admin) })).statusCode).toBe(404);
     expect(await readFile(join(box.services.apps['options'].directory, 'hello-web', '1.0.0', 'icon.svg'))).toEqual(icon);
   });

@@ -26,12 +26,12 @@ import {
   visibleRows,
   type ModuleSummary,
 } from '../../renderer/src/features/modules/module-tree.ts';
+import { formFields, labelFor } from '../../renderer/src/features/modules/publish-form.ts';
 import {
   deployedNodes,
   formCandidates,
-  formFields,
-  labelFor,
-} from '../../renderer/src/features/modules/publish-form.ts';
+  unaskedInputs,
+} from '../../appliance/src/domain/deploy-form.ts';
 
 function summary(path: string, kind: ModuleSummary['kind']): ModuleSummary {
   return {
@@ -391,5 +391,9 @@ describe('the deploy form of a published app', () => {
       },
     ]);
     expect(labelFor('dbHost')).toBe('Db host');
+    // The rule the box checks a publish with: an input without a value must be asked.
+    expect(unaskedInputs(candidates, [])).toEqual(['web:admin_password']);
+    expect(unaskedInputs(candidates, ['web:greeting'])).toEqual(['web:admin_password']);
+    expect(unaskedInputs(candidates, ['web:admin_password'])).toEqual([]);
   });
 });

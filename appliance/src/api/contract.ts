@@ -254,7 +254,7 @@ export const contract = {
   },
   listApps: {
     method: 'GET', path: '/apps', tag: 'apps', auth: 'user', inKiosk: true,
-    summary: 'The app store: published apps, latest version each', response: s.AppSummary.array(),
+    summary: 'The app store: published apps, latest version each (administrators may ask for unpublished ones too)', query: s.AppListQuery, response: s.AppSummary.array(),
   },
   getApp: {
     method: 'GET', path: '/apps/:id', tag: 'apps', auth: 'user', inKiosk: true,

@@ -354,6 +354,9 @@ export const ScaleRun = z.strictObject({ node: z.string().max(64), multiplicity:
 
 const AppId = z.string().regex(/^[a-z][a-z0-9-]{1,63}$/, 'must be lowercase letters, digits and "-"');
 export const AppIdParams = z.strictObject({ id: AppId });
+export const AppListQuery = z.strictObject({
+  include: z.enum(['unpublished']).optional().describe('unpublished: also the apps taken out of the store, for administrators (ignored for others)'),
+});
 export const AppSummary = z.object({
   id: AppId,
   version: z.string(),

@@ -6,6 +6,7 @@ import { Transform, type Readable, type Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { privateTo, visibleToAll, type AclRule, type Subject } from '../domain/access.ts';
 import { describeRefusal, resourceLabels, resources, type Amounts } from '../domain/capacity.ts';
+import { deployedNodes, formCandidates, unaskedInputs } from '../domain/deploy-form.ts';
 import type { ModuleContent } from '../domain/modules.ts';
 import { footprint } from '../domain/runs.ts';
 import { BivouacError } from '../errors.ts';
@@ -102,8 +103,9 @@ export class Apps {
     }
   }
 
-  list(): { app: StoredApp; latest: AppVersion }[] {
-    return this.store.data.apps.filter((app) => app.published).map((app) => ({ app, latest: app.versions.at(-1)! }));
+  /** The apps in the store, latest version each; with `includeUnpublished`, also those taken out (for administrators, to publish them again). */
+  list(includeUnpublished = false): { app: StoredApp; latest: AppVersion }[] {
+    return this.store.data.apps.filter((app) => includeUnpublished || app.published).map((app) => ({ app, latest: app.versions.at(-1)! }));
   }
 
   get(id: string): StoredApp {
@@ -319,6 +321,12 @@ export class Apps {
   async publish(subject: Subject, request: { id: string; module: string; title: string; summary: string; description: string; categories: string[]; form: FormField[] }): Promise<StoredApp> {
     const module = this.modules.get(subject, request.module);
     if (module.kind === 'project') throw new BivouacError('VALIDATION_FAILED', `${module.path} is a project; publish an image or a deployment.`, { fields: [{ field: 'module', message: 'must be an image or a deployment' }] });
+    const nodes = deployedNodes(module.path, module.version, module.content);
+    const candidates = formCandidates(nodes, nodes.nodes.map((node) => this.modules.resolveImage(node.image)));
+    const unasked = unaskedInputs(candidates, request.form.filter((field) => field.sets === 'input').map((field) => field.key));
+    if (unasked.length > 0) {
+      throw new BivouacError('FORM_INCOMPLETE', `The deploy form must ask for ${unasked.join(', ')}: ${unasked.length === 1 ? 'it has' : 'they have'} no value from a default or a mapping, and a run cannot start without ${unasked.length === 1 ? 'it' : 'them'}.`, { inputs: unasked });
+    }
     const existing = this.store.data.apps.find((app) => app.id === request.id);
     const version = `${(existing?.versions.length ?? 0) + 1}.0.0`;
     const manifest = Manifest.parse({

@@ -50,7 +50,8 @@ function detail(app: StoredApp) {
 export function appHandlers(apps: Apps): Pick<Handlers, AppHandlers> {
   const installed = (result: { app: StoredApp; version: AppVersion; warning: string | null }) => ({ app: summary(result.app, result.version), warning: result.warning });
   return {
-    listApps: async () => apps.list().map(({ app, latest }) => summary(app, latest)),
+    // Unpublished apps are for administrators (to publish them again); others get the store as it is.
+    listApps: async ({ query }, context) => apps.list(query.include === 'unpublished' && signedIn(context).subject.role === 'admin').map(({ app, latest }) => summary(app, latest)),
     getApp: async ({ params }) => detail(apps.get(params.id)),
     appSources: async () => apps.removableBundles(),
     importApp: async ({ body }, context) => {

@@ -1,10 +1,10 @@
 import { useEffect, useMemo, useState } from 'react';
-import type { FormField } from '../../../../appliance/src/catalog/manifest.ts';
+import { deployedNodes, formCandidates } from '../../../../appliance/src/domain/deploy-form.ts';
 import type { ModuleContent } from '../../../../appliance/src/domain/modules.ts';
 import { callSafe, type ApiError } from '../../api/client.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { resolveNodes } from './deployment-check.ts';
-import { deployedNodes, formCandidates, formFields, labelFor } from './publish-form.ts';
+import { formFields, labelFor, type FormField } from './publish-form.ts';
 import { useReferencedModules } from './use-referenced-modules.ts';
 
 const noModule: ModuleContent = { kind: 'deployment', nodes: [] };
@@ -12,7 +12,8 @@ const noModule: ModuleContent = { kind: 'deployment', nodes: [] };
 /**
  * Which inputs the app's deploy form asks the operator for, and with which label. An input with
  * no value of its own is always asked (the run could not start without it); the others keep
- * their value unless chosen here, which then becomes the field's default.
+ * their value unless chosen here, which then becomes the field's default. `onChange` gets null
+ * until every image the version deploys is known, so a partial form is never published.
  */
 export function DeployFormPicker({
   path,
@@ -21,7 +22,7 @@ export function DeployFormPicker({
 }: {
   path: string;
   version: number;
-  onChange: (form: FormField[]) => void;
+  onChange: (form: FormField[] | null) => void;
 }) {
   const [content, setContent] = useState<ModuleContent | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -41,10 +42,13 @@ export function DeployFormPicker({
     () => deployedNodes(path, version, content ?? noModule),
     [path, version, content],
   );
-  const { loaded, isComplete } = useReferencedModules(nodes);
+  const { loaded, isComplete, error: lookupError } = useReferencedModules(nodes);
+  const images = useMemo(() => resolveNodes(nodes, loaded), [nodes, loaded]);
+  const unresolved = isComplete ? images.filter((image) => typeof image === 'string') : [];
+  const isReady = content !== null && isComplete && unresolved.length === 0;
   const candidates = useMemo(
-    () => (isComplete ? formCandidates(nodes, resolveNodes(nodes, loaded)) : []),
-    [nodes, loaded, isComplete],
+    () => (isComplete ? formCandidates(nodes, images) : []),
+    [nodes, images, isComplete],
   );
   const needed = useMemo(
     () => candidates.filter((candidate) => candidate.current === undefined),
@@ -60,15 +64,21 @@ export function DeployFormPicker({
     [needed, asked],
   );
   const fields = useMemo(() => formFields(candidates, chosen), [candidates, chosen]);
-  useEffect(() => onChange(fields), [fields, onChange]);
+  useEffect(() => onChange(isReady ? fields : null), [isReady, fields, onChange]);
 
   return (
     <fieldset className="deploy-form-picker">
       <legend>Deploy form</legend>
       <ErrorText error={error} />
+      <ErrorText error={lookupError} />
+      {unresolved.length > 0 && (
+        <p className="error" role="alert">
+          {unresolved.join(' ')}
+        </p>
+      )}
       {!isComplete || content === null ? (
-        !error && <p role="status">Looking up the inputs…</p>
-      ) : candidates.length === 0 ? (
+        !error && !lookupError && <p role="status">Looking up the inputs…</p>
+      ) : unresolved.length > 0 ? null : candidates.length === 0 ? (
         <p className="muted">Nothing to ask: every input is wired to another node&apos;s output.</p>
       ) : (
         <div className="table-scroll">

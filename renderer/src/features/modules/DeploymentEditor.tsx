@@ -40,7 +40,7 @@ export function DeploymentEditor({
   imagePaths: string[];
   onChange: (content: DeploymentContent) => void;
 }) {
-  const { loaded, isComplete } = useReferencedModules(content);
+  const { loaded, isComplete, error: lookupError } = useReferencedModules(content);
   const images = useMemo(() => resolveNodes(content, loaded), [content, loaded]);
   const problems = useMemo(
     () => (isComplete ? checkDeployment(content, loaded) : []),
@@ -119,6 +119,7 @@ export function DeploymentEditor({
             ? '✓ Every node resolves and every input is mapped.'
             : `✗ ${problems.length === 1 ? '1 problem' : `${problems.length} problems`} to fix before saving.`}
       </div>
+      <ErrorText error={lookupError} />
       {byField.has('nodes') && <p className="error">{byField.get('nodes')!.join(' ')}</p>}
     </div>
   );

@@ -1,14 +1,14 @@
 import { useCallback, useState, type FormEvent } from 'react';
-import type { FormField } from '../../../../appliance/src/catalog/manifest.ts';
 import { Link } from 'react-router';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
-import { call, callSafe, type ApiError } from '../../api/client.ts';
+import { callSafe, type ApiError } from '../../api/client.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
 import { DeployFormPicker } from './DeployFormPicker.tsx';
 import { splitList, suggestedAppId } from './module-draft.ts';
+import type { FormField } from './publish-form.ts';
 import { TextAreaField } from './TextAreaField.tsx';
+import { useLiveList } from './use-live-list.ts';
 
 type AppSummary = RouteOutput<'listApps'>[number];
 
@@ -26,12 +26,11 @@ export function PublishPanel({
   latestVersion: number;
   description: string;
 }) {
-  const [apps, setApps] = useState<AppSummary[]>([]);
-  const [hidden, setHidden] = useState<AppSummary[]>([]);
   const [error, setError] = useState<ApiError | null>(null);
   const [published, setPublished] = useState<RouteOutput<'publishApp'> | null>(null);
   const [asking, setAsking] = useState<AppSummary | null>(null);
-  const [deployForm, setDeployForm] = useState<FormField[]>([]);
+  /** Null until the picker knows every input (a partial form is never sent). */
+  const [deployForm, setDeployForm] = useState<FormField[] | null>(null);
   const [form, setForm] = useState({
     id: suggestedAppId(path),
     version: latestVersion,
@@ -40,14 +39,24 @@ export function PublishPanel({
     description: '',
     categories: '',
   });
-  const load = useCallback(async () => {
-    const all = await call('listApps');
-    setApps(all.filter((app) => app.module.slice(0, app.module.lastIndexOf('@')) === path));
-  }, [path]);
-  useLiveLoad(load, (event) => event.subject.kind === 'app');
+  // Unpublished apps too (administrators only), so one taken out can be published again later.
+  const loadApps = useCallback(
+    () => callSafe('listApps', { query: { include: 'unpublished' } }),
+    [],
+  );
+  const { items: allApps, error: appsError } = useLiveList<AppSummary>(
+    loadApps,
+    (event) => event.subject.kind === 'app',
+  );
+  const fromModule = allApps.filter(
+    (app) => app.module.slice(0, app.module.lastIndexOf('@')) === path,
+  );
+  const apps = fromModule.filter((app) => app.published);
+  const hidden = fromModule.filter((app) => !app.published);
 
   async function publish(event: FormEvent) {
     event.preventDefault();
+    if (deployForm === null) return;
     const result = await callSafe('publishApp', {
       body: {
         id: form.id.trim(),
@@ -61,7 +70,6 @@ export function PublishPanel({
     });
     setError(result.ok ? null : result.error);
     setPublished(result.ok ? result.value : null);
-    if (result.ok) setHidden((list) => list.filter((app) => app.id !== result.value.id));
   }
   async function setListed(app: AppSummary, isListed: boolean) {
     setAsking(null);
@@ -70,12 +78,6 @@ export function PublishPanel({
       body: { published: isListed },
     });
     setError(result.ok ? null : result.error);
-    if (result.ok)
-      setHidden((list) =>
-        isListed
-          ? list.filter((other) => other.id !== app.id)
-          : [...list.filter((other) => other.id !== app.id), app],
-      );
   }
 
   const versions = Array.from({ length: latestVersion }, (_, index) => latestVersion - index);
@@ -83,6 +85,7 @@ export function PublishPanel({
     <div>
       <section className="panel" aria-labelledby="in-store-title">
         <h3 id="in-store-title">In the App Store</h3>
+        <ErrorText error={appsError} />
         {apps.length === 0 && hidden.length === 0 && (
           <p className="muted">No app of the store deploys this module.</p>
         )}
@@ -178,7 +181,9 @@ export function PublishPanel({
         </label>
         <DeployFormPicker path={path} version={form.version} onChange={setDeployForm} />
         <div className="actions">
-          <button type="submit">Publish</button>
+          <button type="submit" disabled={deployForm === null}>
+            Publish
+          </button>
         </div>
         {published && (
           <p role="status" className="notice">

@@ -23,7 +23,7 @@ export const useStore = create<StoreState>((set) => ({
   category: null,
   async load() {
     try {
-      set({ apps: await call('listApps'), error: null });
+      set({ apps: await call('listApps', { query: {} }), error: null });
     } catch (error) {
       set({
         error:
