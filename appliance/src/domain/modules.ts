@@ -108,7 +108,10 @@ export interface ResolvedImage {
 
 export const defaultResources: Resources = { vcpu: 1, memoryMiB: 256, diskGiB: 2 };
 
-const pathPattern = /^(\/[a-z0-9][a-z0-9._-]{0,63}){1,16}$/;
+/** One level of the tree: a project's or a module's own name. */
+const segment = '[a-z0-9][a-z0-9._-]{0,63}';
+const segmentPattern = new RegExp(`^${segment}$`);
+const pathPattern = new RegExp(`^(/${segment}){1,16}$`);
 
 /** A module reference: `/a/b` (floating: the latest version) or `/a/b@3` (pinned). */
 export interface Reference {
@@ -124,6 +127,11 @@ export class ModuleError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Is this a well-formed name for a new module or project (the last segment of its path)? */
+export function isValidSegment(name: string): boolean {
+  return segmentPattern.test(name);
 }
 
 export function isValidPath(path: string): boolean {

@@ -1,5 +1,6 @@
 import {
   isValidPath,
+  isValidSegment,
   type DeploymentContent,
   type ImageContent,
   type ModuleContent,
@@ -130,14 +131,12 @@ export function wholeNumber(value: string): number | undefined {
   return Number.isFinite(number) ? number : undefined;
 }
 
-const segmentPattern = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
 /** The path of a new module `name` in `project` (null: at the top), or the problem with the name. */
 export function newModulePath(
   project: string | null,
   name: string,
 ): { path: string } | { problem: string } {
-  if (!segmentPattern.test(name))
+  if (!isValidSegment(name))
     return {
       problem:
         'Use lowercase letters, digits, ".", "_" or "-", starting with a letter or digit (at most 64).',
