@@ -22,6 +22,11 @@ export const configSchema = z.strictObject({
   sessionHours: z.number().int().min(1).max(24 * 90).default(24 * 7),
   heartbeatSeconds: z.number().min(0.05).max(300).default(15),
   eventReplayLimit: z.number().int().min(10).max(100_000).default(1000),
+  /**
+   * Seconds between background health checks of remote clouds while a screen watches; four times
+   * as long while none does. No remote cloud, no checks.
+   */
+  cloudHealthSeconds: z.coerce.number().min(1).max(3600).default(15),
   capacity: z
     .strictObject({
       /** VMs the box runs at most. */
@@ -85,6 +90,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     tls: env.BIVOUAC_TLS,
     logLevel: env.BIVOUAC_LOG_LEVEL,
     powerControl: env.BIVOUAC_POWER_CONTROL,
+    cloudHealthSeconds: env.BIVOUAC_CLOUD_HEALTH_SECONDS,
   };
   for (const [key, value] of Object.entries(fromEnv)) if (value) raw[key] = value;
   const parsed = configSchema.safeParse(raw);

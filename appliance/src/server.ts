@@ -110,6 +110,7 @@ export async function start(): Promise<void> {
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.
   void services.reconciler.start();
   await services.runs.start();
+  const stopCloudHealth = services.clouds.watchHealth({ watchedMs: config.cloudHealthSeconds * 1000, idleMs: config.cloudHealthSeconds * 4000 });
   const sampler = new MetricsSampler({ dataDir: config.dataDir, history, vmUsage: () => services.vmUsage.read(), log: (level, details, message) => logger[level](details, message), onSample: announceSamples(events) });
   services.sampler = sampler;
   const stopSampler = sampler.start();
@@ -166,6 +167,7 @@ export async function start(): Promise<void> {
     await Promise.all(listeners.map((listener) => listener.app.close()));
     await runsStopped;
     await services.reconciler.stop();
+    await stopCloudHealth();
     await stopSampler();
     history.close();
     await services.clouds.close();

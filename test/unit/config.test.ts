@@ -17,6 +17,16 @@ describe('loadConfig', () => {
     await expect(loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_POWER_CONTROL: 'maybe' })).rejects.toThrow(/powerControl/);
   });
 
+  it('takes the cloud health interval from the file or the environment, and refuses a bad one', async () => {
+    const dataDir = await tempDir();
+    expect(await loadConfig({ BIVOUAC_DATA_DIR: dataDir })).toMatchObject({ cloudHealthSeconds: 15 });
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ cloudHealthSeconds: 60 }));
+    expect(await loadConfig({ BIVOUAC_DATA_DIR: dataDir })).toMatchObject({ cloudHealthSeconds: 60 });
+    expect(await loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_CLOUD_HEALTH_SECONDS: '5' })).toMatchObject({ cloudHealthSeconds: 5 });
+    await expect(loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_CLOUD_HEALTH_SECONDS: 'often' })).rejects.toThrow(/cloudHealthSeconds/);
+    await expect(loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_CLOUD_HEALTH_SECONDS: '0' })).rejects.toThrow(/cloudHealthSeconds/);
+  });
+
   it('reads the file, and the environment wins over it', async () => {
     const dataDir = await tempDir();
     await writeFile(join(dataDir, 'config.json'), JSON.stringify({ listen: '10.0.0.5:9443', sessionHours: 12, libvirtUri: 'qemu:///system' }));

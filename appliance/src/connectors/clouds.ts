@@ -26,17 +26,27 @@ export interface CloudView {
 /** The box's own hypervisor: always there, never removed. */
 export const boxCloudId = 'box';
 
+/** How often remote clouds' health is checked in the background. */
+export interface HealthCheckOptions {
+  /** Between checks while an event stream is open (someone watches). */
+  watchedMs: number;
+  /** Between checks while nobody watches. */
+  idleMs: number;
+}
+
 const statusTtlMs = 5000;
 const pingCapMs = 3000;
 
 /**
  * Connector instances: the box's own cloud plus those administrators add. Health is checked
- * when someone asks (listing, testing) and cached briefly — no background polling.
+ * when someone asks (listing, testing; cached briefly) and, for remote clouds, in the background
+ * (`watchHealth`); every change of reachability or last error is announced as `cloud.status`.
  */
 export class Clouds {
   private readonly connectors = new Map<string, Connector>();
   private readonly statuses = new Map<string, CloudStatus>();
   private readonly changeListeners: (() => void)[] = [];
+  private health: { options: HealthCheckOptions; timer: NodeJS.Timeout | null; running: Promise<void> | null } | null = null;
 
   constructor(
     private readonly store: Store<MainDocument>,
@@ -85,6 +95,7 @@ export class Clouds {
     await this.refreshStatus(cloud.id, true);
     this.announce('cloud.added', cloud.id);
     for (const listener of this.changeListeners) listener();
+    this.scheduleHealthCheck();
     return this.view(cloud);
   }
 
@@ -102,14 +113,32 @@ export class Clouds {
     this.statuses.delete(id);
     this.announce('cloud.removed', id);
     for (const listener of this.changeListeners) listener();
+    this.scheduleHealthCheck();
   }
 
-  /** Checks the connection now, whatever the cache says. */
+  /** Checks the connection now, whatever the cache says (a change is announced as always). */
   async test(id: string): Promise<CloudView> {
     const cloud = this.find(id);
     await this.refreshStatus(id, true);
-    this.announce('cloud.status', id);
     return this.view(cloud);
+  }
+
+  /**
+   * Checks the remote clouds' health in the background, more often while someone watches, so a
+   * host that goes down (or comes back) is announced without anyone asking. Only while there is a
+   * remote cloud: the box's own is checked when asked and its daemon connection reports, so an
+   * appliance without remote clouds keeps no timer. Returns the stop.
+   */
+  watchHealth(options: HealthCheckOptions): () => Promise<void> {
+    const health: NonNullable<Clouds['health']> = { options, timer: null, running: null };
+    this.health = health;
+    this.scheduleHealthCheck();
+    return async () => {
+      if (this.health === health) this.health = null;
+      if (health.timer) clearTimeout(health.timer);
+      health.timer = null;
+      await health.running;
+    };
   }
 
   async close(): Promise<void> {
@@ -133,6 +162,26 @@ export class Clouds {
     return { id: cloud.id, name: cloud.name, kind: cloud.kind, config: cloud.config, builtIn: cloud.id === boxCloudId, status };
   }
 
+  /** (Re)arms the next background check, or none when there is no remote cloud to check. */
+  private scheduleHealthCheck(): void {
+    const health = this.health;
+    if (!health || health.running) return;
+    if (health.timer) clearTimeout(health.timer);
+    health.timer = null;
+    if (this.store.data.clouds.length === 0) return;
+    const delay = this.events.listenerCount > 0 ? health.options.watchedMs : health.options.idleMs;
+    health.timer = setTimeout(() => {
+      health.timer = null;
+      health.running = Promise.all(this.store.data.clouds.map((cloud) => this.refreshStatus(cloud.id, true))).then(() => undefined);
+      void health.running.finally(() => {
+        health.running = null;
+        if (this.health === health) this.scheduleHealthCheck();
+      });
+    }, delay);
+    health.timer.unref();
+  }
+
+  /** Asks the cloud now (or uses a fresh answer) and announces `cloud.status` when its health changed. */
   private async refreshStatus(id: string, force: boolean): Promise<void> {
     const cached = this.statuses.get(id);
     if (!force && cached?.checkedAt && this.now().getTime() - Date.parse(cached.checkedAt) < statusTtlMs) return;
@@ -146,7 +195,11 @@ export class Clouds {
     } catch (error) {
       status = { reachable: false, latencyMs: null, lastError: (error as Error).message, checkedAt: this.now().toISOString() };
     }
+    const previous = this.statuses.get(id);
+    // A cloud removed while it was asked is not brought back.
+    if (id !== boxCloudId && !this.store.data.clouds.some((cloud) => cloud.id === id)) return;
     this.statuses.set(id, status);
+    if (previous && (previous.reachable !== status.reachable || previous.lastError !== status.lastError)) this.announce('cloud.status', id);
   }
 
   private announce(type: string, id: string): void {

@@ -68,6 +68,8 @@ export class LibvirtConnector implements Connector {
   private failures = 0;
   private retryAt = 0;
   private lastError = '';
+  /** The message of the failure that started the current wait, repeated while it lasts. */
+  private lastFailure = '';
 
   constructor(
     readonly config: LibvirtConfig,
@@ -292,7 +294,7 @@ export class LibvirtConnector implements Connector {
       return await withTimeout(work(hypervisor), this.timeoutMs, this.config.uri, what);
     } catch (error) {
       const typed = toTypedError(error, this.config.uri, what, nativeId);
-      if (typed.code === 'CLOUD_UNREACHABLE' || isConnectionError(error)) this.drop(typed.message);
+      if (typed.code === 'CLOUD_UNREACHABLE' || isConnectionError(error)) this.drop(typed);
       throw typed;
     }
   }
@@ -302,7 +304,8 @@ export class LibvirtConnector implements Connector {
     if (this.opening) return this.opening;
     const waitMs = this.retryAt - Date.now();
     if (waitMs > 0) {
-      throw new BivouacError('CLOUD_UNREACHABLE', `The cloud ${this.config.uri} is unreachable (${this.lastError}); retrying in ${Math.ceil(waitMs / 1000)} s.`, {
+      // The failure's own words, not a countdown: a health check sees one outage, not a new error each time.
+      throw new BivouacError('CLOUD_UNREACHABLE', this.lastFailure, {
         cloud: this.config.uri,
         reason: this.lastError,
         retryInMs: waitMs,
@@ -313,11 +316,13 @@ export class LibvirtConnector implements Connector {
       try {
         await withTimeout(hypervisor.connectOpen(), this.timeoutMs, this.config.uri, 'connect');
       } catch (error) {
-        this.drop((error as Error).message);
-        throw toTypedError(error, this.config.uri, 'connect');
+        const typed = toTypedError(error, this.config.uri, 'connect');
+        this.drop(typed);
+        throw typed;
       }
       this.failures = 0;
       this.lastError = '';
+      this.lastFailure = '';
       this.hypervisor = hypervisor;
       return hypervisor;
     })().finally(() => {
@@ -326,10 +331,11 @@ export class LibvirtConnector implements Connector {
     return this.opening;
   }
 
-  private drop(reason: string): void {
+  private drop(failure: BivouacError): void {
     this.hypervisor = null;
     this.failures += 1;
-    this.lastError = reason;
+    this.lastError = typeof failure.details.reason === 'string' ? failure.details.reason : failure.message;
+    this.lastFailure = failure.message;
     const min = this.deps.minBackoffMs ?? 500;
     const max = this.deps.maxBackoffMs ?? 30_000;
     this.retryAt = Date.now() + Math.min(max, min * 2 ** (this.failures - 1));
