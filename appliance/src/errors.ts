@@ -147,6 +147,10 @@ export const errorRegistry = {
     status: 422,
     description: 'A publish whose deploy form leaves out inputs that have no value from a default or a mapping; details.inputs names each (node:input).',
   },
+  ACL_CHANGED: {
+    status: 409,
+    description: "A module's sharing rules were changed since the caller read them (the change named the rules it expected); details.acl has the current ones.",
+  },
   PREFLIGHT_FAILED: {
     status: 409,
     description: 'A pre-flight check failed (capacity, base image, placement); details.checks says which and what is missing.',

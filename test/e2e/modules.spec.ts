@@ -480,3 +480,33 @@ test('an untouched editor follows versions saved elsewhere; a folded recipe moun
   await expect(page.getByText('Unsaved changes.')).toHaveCount(0);
   await expect(page.getByText(/was saved meanwhile/)).toHaveCount(0);
 });
+
+test('sharing follows changes made elsewhere, and a change here keeps them', async ({ page }) => {
+  await signIn(page, 'admin', adminPassword);
+  await page.goto(`${appliance.url}/modules/demo?view=sharing`);
+  const rules = page.getByRole('list', { name: 'Access rules' });
+  await expect(rules).toContainText('Everyone: view');
+
+  // Another administrator lets operators run it: the list shows it without a reload.
+  const api = await adminApi(() => appliance.url, adminPassword);
+  const shared = await api('PUT', '/modules/acl?path=/demo', {
+    acl: [
+      { everyone: true, allow: ['view'] },
+      { role: 'operator', allow: ['view', 'run'] },
+    ],
+  });
+  expect(shared.status, JSON.stringify(shared.body)).toBe(200);
+  await expect(rules).toContainText('Every operator: view, run');
+
+  // Removing the everyone rule here keeps the operators' rule made elsewhere.
+  await rules
+    .getByRole('listitem')
+    .filter({ hasText: 'Everyone: view' })
+    .getByRole('button', { name: 'Remove' })
+    .click();
+  await expect(page.getByRole('status').filter({ hasText: 'Sharing saved.' })).toBeVisible();
+  await expect(rules.getByRole('listitem')).toHaveCount(1);
+  await expect(rules).toContainText('Every operator: view, run');
+  const stored = await api('GET', '/modules/version?ref=/demo');
+  expect(stored.body!.acl).toEqual([{ role: 'operator', allow: ['view', 'run'] }]);
+});

@@ -131,6 +131,26 @@ describe('modules API', () => {
     expect(olgaTree.map((module) => module.path)).toEqual(['/shared', '/shared/db']);
   });
 
+  it('refuses a sharing change made from rules that changed meanwhile, and announces each change', async () => {
+    await save('/team', { kind: 'project' });
+    const setAcl = (payload: Record<string, unknown>) => box.app.inject({ method: 'PUT', url: '/api/v1/modules/acl?path=/team', headers: as(admin), payload });
+    const viewers = { role: 'viewer', allow: ['view'] };
+    const operators = { role: 'operator', allow: ['view', 'run'] };
+    const before = box.services.events.since(0)!.length;
+    expect((await setAcl({ acl: [viewers], expected: [] })).statusCode).toBe(200);
+    expect(box.services.events.since(0)!.slice(before).map((event) => [event.type, event.subject])).toEqual([['module.shared', { kind: 'module', id: '/team' }]]);
+    // A second screen still holds the empty rules: its change would drop the viewers' rule.
+    const stale = await setAcl({ acl: [operators], expected: [] });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.json()).toMatchObject({ error: { code: 'ACL_CHANGED', details: { acl: [viewers] } } });
+    expect((await get('version?ref=/team')).json()).toMatchObject({ acl: [viewers] });
+    // Made from the current rules (in any order of actions), it goes through.
+    const current = await setAcl({ acl: [viewers, operators], expected: [{ allow: ['view'], role: 'viewer' }] });
+    expect(current.json()).toMatchObject({ acl: [viewers, operators] });
+    // Without expected rules the change is taken as it is, as before.
+    expect((await setAcl({ acl: [] })).json()).toMatchObject({ acl: [] });
+  });
+
   it('exports a subtree as YAML and imports it back as new versions, all or nothing', async () => {
     await seed();
     const exported = (await get('export?path=/examples')).json<{ yaml: string }>().yaml;

@@ -195,13 +195,24 @@ export class Modules {
     }
   }
 
-  async setAcl(subject: Subject, path: string, acl: AclRule[]): Promise<ModuleView> {
-    const module = this.visible(subject, path, 'manage');
-    await this.store.update((document) => {
-      const stored = document.modules.find((candidate) => candidate === module || (candidate.path === path && !candidate.deleted));
-      if (stored) stored.acl = structuredClone(acl);
+  /**
+   * Replaces the module's sharing rules. With `expected` (the rules the change was made from),
+   * a change made meanwhile by someone else is refused instead of overwritten. Screens showing
+   * the module hear `module.shared`.
+   */
+  async setAcl(subject: Subject, path: string, acl: AclRule[], expected?: AclRule[]): Promise<ModuleView> {
+    this.visible(subject, path, 'manage');
+    const module = await this.store.update((document) => {
+      const stored = document.modules.find((candidate) => candidate.path === path && !candidate.deleted)!;
+      if (expected && !sameRules(stored.acl, expected)) {
+        throw new BivouacError('ACL_CHANGED', `The sharing rules of ${path} were changed meanwhile; look at them again and redo your change.`, { acl: structuredClone(stored.acl) });
+      }
+      stored.acl = structuredClone(acl);
+      return stored;
     });
-    return view(module, module.versions.at(-1)!);
+    const shared = view(module, module.versions.at(-1)!);
+    this.events.append({ type: 'module.shared', subject: { kind: 'module', id: path }, access: access(module), data: { path, acl: shared.acl } });
+    return structuredClone(shared);
   }
 
   /** Hides a module (its versions stay for the runs that used them); a project must be empty. */
@@ -350,6 +361,16 @@ function view(module: StoredModule, version: ModuleVersion): ModuleView {
     message: version.message,
     content: version.content,
   };
+}
+
+/** The same rules, whatever the order of the rules, of their fields and of their actions. */
+function sameRules(a: readonly AclRule[], b: readonly AclRule[]): boolean {
+  const canonical = (rules: readonly AclRule[]) =>
+    rules
+      .map((rule) => JSON.stringify(Object.entries({ ...rule, allow: [...rule.allow].sort() }).sort(([x], [y]) => x.localeCompare(y))))
+      .sort()
+      .join('\n');
+  return canonical(a) === canonical(b);
 }
 
 function access(module: { owner: string; acl: AclRule[] }): Access {

@@ -24,7 +24,7 @@ export function moduleHandlers(
     saveModule: async ({ query, body }, context) => modules.save(signedIn(context).subject, query.path, body.content as Content, body.message),
     moduleHistory: async ({ query }, context) => modules.versions(signedIn(context).subject, query.path),
     diffModule: async ({ query }, context) => ({ diff: modules.diff(signedIn(context).subject, query.path, query.from, query.to) }),
-    setModuleAcl: async ({ query, body }, context) => modules.setAcl(signedIn(context).subject, query.path, body.acl),
+    setModuleAcl: async ({ query, body }, context) => modules.setAcl(signedIn(context).subject, query.path, body.acl, body.expected),
     deleteModule: async ({ query }, context) => {
       await modules.delete(signedIn(context).subject, query.path);
       return null;

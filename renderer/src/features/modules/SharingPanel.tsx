@@ -27,22 +27,27 @@ function ruleFor(who: Who, allow: Action[]): AclRule {
 /**
  * Who besides the owner may view, edit, run or manage the module. A role's own limits still
  * apply (a viewer never edits); new modules in a project start with the project's rules.
+ * The rules shown are the module's as the page last loaded them (it reloads on every change,
+ * here or elsewhere), or this panel's own answer until then; each change names the rules it was
+ * made from, so the box refuses it if someone changed them meanwhile.
  */
 export function SharingPanel({ path, acl }: { path: string; acl: readonly AclRule[] }) {
   const names = useUserNames();
-  const [rules, setRules] = useState<AclRule[]>([...acl]);
+  const [answer, setAnswer] = useState<{ from: readonly AclRule[]; acl: AclRule[] } | null>(null);
+  const rules = answer && answer.from === acl ? answer.acl : acl;
   const [who, setWho] = useState<Who>('everyone');
   const [allow, setAllow] = useState<Action[]>(['view']);
   const [error, setError] = useState<ApiError | null>(null);
   const [status, setStatus] = useState('');
 
   async function store(next: AclRule[]) {
-    const result = await callSafe('setModuleAcl', { query: { path }, body: { acl: next } });
+    const result = await callSafe('setModuleAcl', {
+      query: { path },
+      body: { acl: next, expected: [...rules] },
+    });
     setError(result.ok ? null : result.error);
-    if (result.ok) {
-      setRules(result.value.acl);
-      setStatus('Sharing saved.');
-    }
+    setStatus(result.ok ? 'Sharing saved.' : '');
+    if (result.ok) setAnswer({ from: acl, acl: result.value.acl });
   }
   function add(event: FormEvent) {
     event.preventDefault();
