@@ -78,7 +78,7 @@ export class Clouds {
 
   async list(): Promise<CloudView[]> {
     const all = this.all();
-    await Promise.all(all.map((cloud) => this.refreshStatus(cloud.id, false)));
+    await Promise.all(all.map((cloud) => this.follow(cloud.id, false)));
     return all.map((cloud) => this.view(cloud));
   }
 
@@ -116,10 +116,11 @@ export class Clouds {
     this.scheduleHealthCheck();
   }
 
-  /** Checks the connection now, whatever the cache says (a change is announced as always). */
+  /** Checks the connection now, whatever the cache says; every screen hears the answer. */
   async test(id: string): Promise<CloudView> {
     const cloud = this.find(id);
     await this.refreshStatus(id, true);
+    this.announce('cloud.status', id);
     return this.view(cloud);
   }
 
@@ -172,7 +173,7 @@ export class Clouds {
     const delay = this.events.listenerCount > 0 ? health.options.watchedMs : health.options.idleMs;
     health.timer = setTimeout(() => {
       health.timer = null;
-      health.running = Promise.all(this.store.data.clouds.map((cloud) => this.refreshStatus(cloud.id, true))).then(() => undefined);
+      health.running = Promise.all(this.store.data.clouds.map((cloud) => this.follow(cloud.id, true))).then(() => undefined);
       void health.running.finally(() => {
         health.running = null;
         if (this.health === health) this.scheduleHealthCheck();
@@ -181,10 +182,15 @@ export class Clouds {
     health.timer.unref();
   }
 
-  /** Asks the cloud now (or uses a fresh answer) and announces `cloud.status` when its health changed. */
-  private async refreshStatus(id: string, force: boolean): Promise<void> {
+  /** Checks a cloud (or uses a fresh answer) and announces `cloud.status` when its health changed. */
+  private async follow(id: string, force: boolean): Promise<void> {
+    if (await this.refreshStatus(id, force)) this.announce('cloud.status', id);
+  }
+
+  /** Asks the cloud now (or uses a fresh answer); true when reachability or last error changed. */
+  private async refreshStatus(id: string, force: boolean): Promise<boolean> {
     const cached = this.statuses.get(id);
-    if (!force && cached?.checkedAt && this.now().getTime() - Date.parse(cached.checkedAt) < statusTtlMs) return;
+    if (!force && cached?.checkedAt && this.now().getTime() - Date.parse(cached.checkedAt) < statusTtlMs) return false;
     let status: CloudStatus;
     try {
       const latencyMs = await Promise.race([
@@ -197,9 +203,9 @@ export class Clouds {
     }
     const previous = this.statuses.get(id);
     // A cloud removed while it was asked is not brought back.
-    if (id !== boxCloudId && !this.store.data.clouds.some((cloud) => cloud.id === id)) return;
+    if (id !== boxCloudId && !this.store.data.clouds.some((cloud) => cloud.id === id)) return false;
     this.statuses.set(id, status);
-    if (previous && (previous.reachable !== status.reachable || previous.lastError !== status.lastError)) this.announce('cloud.status', id);
+    return previous !== undefined && (previous.reachable !== status.reachable || previous.lastError !== status.lastError);
   }
 
   private announce(type: string, id: string): void {
