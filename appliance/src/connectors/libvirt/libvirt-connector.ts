@@ -5,6 +5,7 @@ import { access, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
+import { libvirtUriPattern, libvirtUriRule } from '../../domain/libvirt-uri.ts';
 import { BivouacError } from '../../errors.ts';
 import type { Connector, ConnectorKind, ConnectorManifest, VmDescription, VmSpec, VmState, WatchHandlers } from '../contract.ts';
 import { chooseDomainType } from './accelerator.ts';
@@ -15,11 +16,8 @@ import { VirshEventStream } from './virsh-events.ts';
 
 const run = promisify(execFile);
 
-export const libvirtUriPattern =
-  /^(qemu(\+(tcp|ssh|tls|unix))?:\/\/[A-Za-z0-9.@:_-]*\/(system|session)|test(\+(tcp|unix))?:\/\/[A-Za-z0-9.@:_-]*\/default)(\?[A-Za-z0-9=&%._/-]*)?$/;
-
 export const libvirtConfig = z.strictObject({
-  uri: z.string().regex(libvirtUriPattern, 'must be a libvirt URI: qemu:///system, qemu:///session, qemu+tcp|ssh|tls://host/system or test:///default'),
+  uri: z.string().regex(libvirtUriPattern, libvirtUriRule),
   accelerator: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   callTimeoutSeconds: z.number().min(1).max(600).default(30),
 });

@@ -1,4 +1,5 @@
 import type { RouteInput } from '../../../../appliance/src/api/contract.ts';
+import { isLibvirtUri, libvirtUriRule } from '../../../../appliance/src/domain/libvirt-uri.ts';
 import type { ApiError } from '../../api/client.ts';
 
 /** The add-a-cloud form as it holds its fields (numbers as typed). */
@@ -19,18 +20,10 @@ export const emptyCloudForm: CloudForm = {
   callTimeoutSeconds: '30',
 };
 
-/** The URI schemes the libvirt connector speaks; the appliance checks the rest of the URI. */
-export const libvirtSchemes = [
-  'qemu+ssh://',
-  'qemu+tcp://',
-  'qemu+tls://',
-  'qemu:///',
-  'test:///',
-] as const;
-
 /**
  * What is wrong with the form before it is sent: the checks that need nothing but the form and
- * the names taken. The appliance checks everything again and its answer is shown too.
+ * the names taken, the URI by the connector's own rule (domain/libvirt-uri.ts). The appliance
+ * checks everything again and its answer is shown too.
  */
 export function cloudFormProblems(form: CloudForm, takenNames: readonly string[]): CloudProblems {
   const problems: CloudProblems = {};
@@ -41,9 +34,7 @@ export function cloudFormProblems(form: CloudForm, takenNames: readonly string[]
     problems.name = 'A cloud of this name exists already.';
   const uri = form.uri.trim();
   if (uri === '') problems.uri = 'Give the libvirt URI of the host.';
-  else if (/\s/.test(uri)) problems.uri = 'A URI has no spaces.';
-  else if (!libvirtSchemes.some((scheme) => uri.startsWith(scheme)))
-    problems.uri = `Start with ${libvirtSchemes.join(', ')}.`;
+  else if (!isLibvirtUri(uri)) problems.uri = `It ${libvirtUriRule}.`;
   const timeout = Number(form.callTimeoutSeconds);
   if (
     form.callTimeoutSeconds.trim() === '' ||
