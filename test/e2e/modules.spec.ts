@@ -120,7 +120,13 @@ test('an administrator builds a project, an image with its recipe, versions, a d
   await page.getByLabel('Base image (libvirt)').selectOption('tiny');
   await page.getByLabel('Memory (MiB)').fill('128');
   await page.getByRole('button', { name: 'Add input' }).click();
+  // Parameters are checked as they are typed, by the box's own rules: a new input needs a name.
+  await expect(
+    page.getByRole('group', { name: 'Input 1' }).getByText('must start with a letter'),
+  ).toBeVisible();
+  await expect(page.getByLabel('Input 1 name')).toHaveAttribute('aria-invalid', 'true');
   await page.getByLabel('Input 1 name').fill('greeting');
+  await expect(page.getByLabel('Input 1 name')).toHaveAttribute('aria-invalid', 'false');
   await page.getByLabel('Input 1 description').fill('Shown on the page');
   await page.getByRole('button', { name: 'Add output' }).click();
   await page.getByLabel('Output 1 name').fill('ready');

@@ -5,6 +5,7 @@ import {
   parseReference,
   resolveImage,
   validateDeployment,
+  validateImage,
   type DeploymentContent,
   type ImageContent,
   type ModuleContent,
@@ -115,5 +116,58 @@ describe('parameter values', () => {
     expect(isSecret({ name: 'p', type: 'password' })).toBe(true);
     expect(isSecret({ name: 'k', type: 'string', secret: true })).toBe(true);
     expect(isSecret({ name: 'k', type: 'string' })).toBe(false);
+  });
+});
+
+describe('validateImage', () => {
+  it('passes well-named parameters with valid defaults and ports', () => {
+    expect(
+      validateImage(
+        image({
+          inputs: [
+            { name: 'port', type: 'number', default: '8080' },
+            { name: 'size', type: 'enum', options: ['s', 'm'], default: 'm' },
+            { name: 'admin_password', type: 'password' },
+          ],
+          outputs: [{ name: 'url.web' }],
+          ports: [{ name: 'http', port: 80, protocol: 'http' }],
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('names each field with a problem: bad and repeated names, defaults of the wrong type, enums without options, ports out of range', () => {
+    expect(
+      validateImage(
+        image({
+          inputs: [
+            { name: 'port', type: 'number', default: 'eighty' },
+            { name: 'port', type: 'boolean', default: 'yes' },
+            { name: '9lives', type: 'string' },
+            { name: 'size', type: 'enum', default: 'xl' },
+            { name: 'host', type: 'hostname', default: 'not a host' },
+            { name: 'tier', type: 'enum', options: ['free', 'paid'], default: 'gold' },
+          ],
+          outputs: [{ name: 'ready' }, { name: 'ready' }],
+          ports: [
+            { name: 'http', port: 0, protocol: 'http' },
+            { name: 'http', port: 80.5, protocol: 'tcp' },
+            { name: 'ssh', port: 22, protocol: 'tcp' },
+          ],
+        }),
+      ),
+    ).toEqual([
+      { field: 'inputs.1.name', message: 'another input is already named port' },
+      { field: 'inputs.2.name', message: 'must start with a letter; letters, digits, "_", "." or "-", at most 64' },
+      { field: 'outputs.1.name', message: 'another output is already named ready' },
+      { field: 'ports.1.name', message: 'another port is already named http' },
+      { field: 'inputs.0.default', message: 'the default must be a number' },
+      { field: 'inputs.1.default', message: 'the default must be true or false' },
+      { field: 'inputs.3.options', message: 'an enum needs at least one option' },
+      { field: 'inputs.4.default', message: 'the default must be a host name' },
+      { field: 'inputs.5.default', message: 'the default must be one of: free, paid' },
+      { field: 'ports.0.port', message: 'must be a whole number from 1 to 65535' },
+      { field: 'ports.1.port', message: 'must be a whole number from 1 to 65535' },
+    ]);
   });
 });

@@ -7,6 +7,7 @@ import {
   parseReference,
   resolveImage,
   validateDeployment,
+  validateImage,
   type ModuleContent,
   type ModuleLookup,
   type Problem,
@@ -286,11 +287,12 @@ export class Modules {
     };
     let problems: Problem[] = [];
     if (content.kind === 'image') {
+      problems = validateImage(content).map((problem) => ({ ...problem, field: `content.${problem.field}` }));
       try {
         resolveImage(path, lookup, 'content.parent');
       } catch (error) {
         if (!(error instanceof ModuleError)) throw error;
-        problems = [{ field: error.field, message: error.message }];
+        problems.push({ field: error.field, message: error.message });
       }
     } else if (content.kind === 'deployment') {
       problems = validateDeployment(content, lookup).map((problem) => ({ ...problem, field: `content.${problem.field}` }));

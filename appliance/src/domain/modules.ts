@@ -4,7 +4,7 @@
  * references, resolving inheritance and validating deployments need no I/O — the caller hands
  * in a lookup.
  */
-import { maxValueBytes, valueTooLong } from './params.ts';
+import { isValidName, maxValueBytes, valueTooLong } from './params.ts';
 
 export const moduleKinds = ['project', 'image', 'deployment'] as const;
 export type ModuleKind = (typeof moduleKinds)[number];
@@ -260,6 +260,37 @@ export function validateDeployment(content: DeploymentContent, lookup: ModuleLoo
         problems.push({ field: `${at}.${input.name}`, message: `input ${input.name} of ${node.name} has no default and must be mapped to an output or a value` });
       }
     }
+  });
+  return problems;
+}
+
+/**
+ * An image's own parameters, checked as they are typed and on save: every input, output and
+ * port well named and named once in its list, every default valid for its input's type, an enum
+ * with options, every port a whole number from 1 to 65535. Fields are `inputs.0.default` etc.
+ */
+export function validateImage(content: Pick<ImageContent, 'inputs' | 'outputs' | 'ports'>): Problem[] {
+  const problems: Problem[] = [];
+  const names = (list: 'inputs' | 'outputs' | 'ports', items: readonly { name: string }[]) => {
+    const seen = new Set<string>();
+    items.forEach((item, index) => {
+      const field = `${list}.${index}.name`;
+      if (!isValidName(item.name)) problems.push({ field, message: 'must start with a letter; letters, digits, "_", "." or "-", at most 64' });
+      else if (seen.has(item.name)) problems.push({ field, message: `another ${list.slice(0, -1)} is already named ${item.name}` });
+      seen.add(item.name);
+    });
+  };
+  names('inputs', content.inputs);
+  names('outputs', content.outputs);
+  names('ports', content.ports);
+  content.inputs.forEach((input, index) => {
+    const hasOptions = input.type !== 'enum' || (input.options?.length ?? 0) > 0;
+    if (!hasOptions) problems.push({ field: `inputs.${index}.options`, message: 'an enum needs at least one option' });
+    const problem = input.default === undefined || !hasOptions ? null : checkValue(input, input.default);
+    if (problem) problems.push({ field: `inputs.${index}.default`, message: `the default ${problem}` });
+  });
+  content.ports.forEach((port, index) => {
+    if (!Number.isInteger(port.port) || port.port < 1 || port.port > 65535) problems.push({ field: `ports.${index}.port`, message: 'must be a whole number from 1 to 65535' });
   });
   return problems;
 }

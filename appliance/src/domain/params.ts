@@ -34,6 +34,11 @@ export function formatKey(key: ParameterKey): string {
   return key.scope === 'run' ? `run:${key.name}` : `${key.node}.${key.index}:${key.name}`;
 }
 
+/** Is this a well-formed parameter name (an input, an output, a port): `db_host`, `url.web`? */
+export function isValidName(name: string): boolean {
+  return namePattern.test(name);
+}
+
 export function valueTooLong(value: string): boolean {
   return new TextEncoder().encode(value).length > maxValueBytes;
 }

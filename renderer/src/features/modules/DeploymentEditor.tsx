@@ -17,6 +17,7 @@ import {
   type InputRow,
   type MappingChoice,
 } from './deployment-check.ts';
+import { FieldProblem } from './FieldProblem.tsx';
 import { wholeNumber } from './module-draft.ts';
 import { useReferencedModules } from './use-referenced-modules.ts';
 import { TextAreaField } from './TextAreaField.tsx';
@@ -122,15 +123,6 @@ export function DeploymentEditor({
       <ErrorText error={lookupError} />
       {byField.has('nodes') && <p className="error">{byField.get('nodes')!.join(' ')}</p>}
     </div>
-  );
-}
-
-function FieldProblem({ id, messages }: { id: string; messages: string[] | undefined }) {
-  if (!messages) return null;
-  return (
-    <span id={id} className="field-problem error">
-      ✗ {messages.join(' ')}
-    </span>
   );
 }
 

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import {
   defaultResources,
@@ -6,10 +6,12 @@ import {
   type ImageContent,
   type RecipeName,
   type Resources,
+  validateImage,
 } from '../../../../appliance/src/domain/modules.ts';
 import { callSafe } from '../../api/client.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { CodeEditor } from './CodeEditor.tsx';
+import { problemsByField } from './deployment-check.ts';
 import { splitList, wholeNumber } from './module-draft.ts';
 import { ParameterLists } from './ParameterLists.tsx';
 import { TextAreaField } from './TextAreaField.tsx';
@@ -57,6 +59,8 @@ export function ImageEditor({
     (event) => event.subject.kind === 'image',
   );
   const change = (part: Partial<ImageContent>) => onChange({ ...content, ...part });
+  // The box's own rules for parameters, so the page and the save cannot disagree.
+  const problems = useMemo(() => problemsByField(validateImage(content)), [content]);
   const native = content.nativeImages.libvirt?.imageId ?? '';
   const isKnownImage =
     native === '' || images.some((image) => image.name === native || image.id === native);
@@ -145,7 +149,7 @@ export function ImageEditor({
       </fieldset>
 
       <fieldset className="editor-section-group" disabled={readOnly}>
-        <ParameterLists content={content} onChange={change} />
+        <ParameterLists content={content} byField={problems} onChange={change} />
       </fieldset>
 
       <section className="editor-section recipes" aria-labelledby="recipes-title">

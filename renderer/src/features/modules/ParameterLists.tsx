@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useId, type ReactNode } from 'react';
 import {
   parameterTypes,
   type ImageContent,
@@ -6,6 +6,7 @@ import {
   type OutputParameter,
   type Port,
 } from '../../../../appliance/src/domain/modules.ts';
+import { FieldProblem } from './FieldProblem.tsx';
 import { splitList, wholeNumber } from './module-draft.ts';
 
 type Lists = Pick<ImageContent, 'inputs' | 'outputs' | 'ports'>;
@@ -29,6 +30,8 @@ function ListSection<T extends { name: string }>({
   blank,
   onChange,
   fields,
+  list,
+  byField,
 }: {
   title: string;
   noun: string;
@@ -36,7 +39,15 @@ function ListSection<T extends { name: string }>({
   items: readonly T[];
   blank: T;
   onChange: (items: T[]) => void;
-  fields: (item: T, label: string, set: (item: T) => void) => ReactNode;
+  fields: (
+    item: T,
+    label: string,
+    set: (item: T) => void,
+    problems: (field: string) => string[] | undefined,
+  ) => ReactNode;
+  /** Where its items' problems are found: `inputs` gives `inputs.0.name`… */
+  list: keyof Lists;
+  byField: ReadonlyMap<string, string[]>;
 }) {
   return (
     <fieldset className="editor-section">
@@ -47,7 +58,12 @@ function ListSection<T extends { name: string }>({
         const label = `${noun} ${index + 1}`;
         return (
           <div className="param-row" key={index} role="group" aria-label={label}>
-            {fields(item, label, (next) => onChange(replaced(items, index, next)))}
+            {fields(
+              item,
+              label,
+              (next) => onChange(replaced(items, index, next)),
+              (field) => byField.get(`${list}.${index}.${field}`),
+            )}
             <button
               type="button"
               className="secondary"
@@ -74,6 +90,7 @@ function TextField({
   onChange,
   className,
   placeholder,
+  problems,
 }: {
   label: string;
   field: string;
@@ -81,7 +98,10 @@ function TextField({
   onChange: (value: string) => void;
   className?: string;
   placeholder?: string;
+  /** What the box's rules find wrong with it, shown beside it. */
+  problems?: string[] | undefined;
 }) {
+  const problemId = useId();
   return (
     <label className={className}>
       {field}
@@ -89,8 +109,42 @@ function TextField({
         aria-label={`${label} ${field.toLowerCase()}`}
         value={value}
         placeholder={placeholder}
+        aria-invalid={problems !== undefined}
+        aria-describedby={problems ? problemId : undefined}
         onChange={(event) => onChange(event.target.value)}
       />
+      <FieldProblem id={problemId} messages={problems} />
+    </label>
+  );
+}
+
+/** A port's number (NaN while empty or not a number, which the rules then name). */
+function PortNumberField({
+  label,
+  value,
+  problems,
+  onChange,
+}: {
+  label: string;
+  value: number;
+  problems: string[] | undefined;
+  onChange: (value: number) => void;
+}) {
+  const problemId = useId();
+  return (
+    <label>
+      Number
+      <input
+        aria-label={`${label} number`}
+        type="number"
+        min={1}
+        max={65535}
+        value={Number.isFinite(value) ? value : ''}
+        aria-invalid={problems !== undefined}
+        aria-describedby={problems ? problemId : undefined}
+        onChange={(event) => onChange(wholeNumber(event.target.value) ?? Number.NaN)}
+      />
+      <FieldProblem id={problemId} messages={problems} />
     </label>
   );
 }
@@ -121,9 +175,12 @@ function SecretField({
 /** An image's inputs (type, default, description, secret, enum options), outputs and ports. */
 export function ParameterLists({
   content,
+  byField,
   onChange,
 }: {
   content: Lists;
+  /** Problems by field (`inputs.0.default`), from the rules the box checks a save with. */
+  byField: ReadonlyMap<string, string[]>;
   onChange: (change: Partial<Lists>) => void;
 }) {
   return (
@@ -135,13 +192,16 @@ export function ParameterLists({
         items={content.inputs}
         blank={{ name: '', type: 'string' }}
         onChange={(inputs) => onChange({ inputs })}
-        fields={(input, label, set) => (
+        list="inputs"
+        byField={byField}
+        fields={(input, label, set, problems) => (
           <>
             <TextField
               label={label}
               field="Name"
               value={input.name}
               onChange={(name) => set({ ...input, name })}
+              problems={problems('name')}
             />
             <label>
               Type
@@ -161,6 +221,7 @@ export function ParameterLists({
               label={label}
               field="Default"
               value={input.default ?? ''}
+              problems={problems('default')}
               placeholder="none"
               onChange={(value) => {
                 const { default: _old, ...rest } = input;
@@ -172,6 +233,7 @@ export function ParameterLists({
                 label={label}
                 field="Options"
                 value={(input.options ?? []).join(', ')}
+                problems={problems('options')}
                 placeholder="small, large"
                 onChange={(value) => set({ ...input, options: splitList(value) })}
               />
@@ -198,13 +260,16 @@ export function ParameterLists({
         items={content.outputs}
         blank={{ name: '' }}
         onChange={(outputs) => onChange({ outputs })}
-        fields={(output, label, set) => (
+        list="outputs"
+        byField={byField}
+        fields={(output, label, set, problems) => (
           <>
             <TextField
               label={label}
               field="Name"
               value={output.name}
               onChange={(name) => set({ ...output, name })}
+              problems={problems('name')}
             />
             <TextField
               className="wide"
@@ -228,27 +293,23 @@ export function ParameterLists({
         items={content.ports}
         blank={{ name: 'http', port: 80, protocol: 'http' }}
         onChange={(ports) => onChange({ ports })}
-        fields={(port, label, set) => (
+        list="ports"
+        byField={byField}
+        fields={(port, label, set, problems) => (
           <>
             <TextField
               label={label}
               field="Name"
               value={port.name}
               onChange={(name) => set({ ...port, name })}
+              problems={problems('name')}
             />
-            <label>
-              Number
-              <input
-                aria-label={`${label} number`}
-                type="number"
-                min={1}
-                max={65535}
-                value={Number.isFinite(port.port) ? port.port : ''}
-                onChange={(event) =>
-                  set({ ...port, port: wholeNumber(event.target.value) ?? Number.NaN })
-                }
-              />
-            </label>
+            <PortNumberField
+              label={label}
+              value={port.port}
+              problems={problems('port')}
+              onChange={(number) => set({ ...port, port: number })}
+            />
             <label>
               Protocol
               <select
