@@ -81,6 +81,12 @@ describe('the app store', () => {
     expect(progressEvents.every((event) => event.id === undefined)).toBe(true);
     expect((box.services.events.since(0) ?? []).some((event) => event.type === 'app.import.progress')).toBe(false);
     const progress = progressEvents.map((event) => event.data);
+    // Every event of the install names its source, its end too.
+    const source = progressEvents[0]!.data.source as string;
+    expect(heard.filter((event) => ['app.importing', 'app.installed'].includes(event.type)).map((event) => [event.type, event.data.source])).toEqual([
+      ['app.importing', source],
+      ['app.installed', source],
+    ]);
     expect(progress.at(-1)).toMatchObject({ staged: true, receivedBytes: expect.any(Number) });
     expect(progress.at(-1)!.receivedBytes).toBe(progress.at(-1)!.totalBytes);
     expect(installed.json()).toMatchObject({ app: { id: 'hello-web', version: '1.0.0', signed: true }, warning: null });

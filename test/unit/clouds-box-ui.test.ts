@@ -124,6 +124,25 @@ describe('import progress from the event stream', () => {
     expect(progressAfter(during, event('run.state', 'run', 'r1', {}))).toBe(during);
     expect(progressAfter(during, event('app.import.failed', 'app', '/media/usb/a.bvc', { source: '/media/usb/a.bvc' }))).toEqual({});
   });
+
+  it("ends a bundle's progress when it is installed, even after a late progress event, so the next install starts afresh", () => {
+    const source = '/media/usb/a.bvc';
+    const key = `bundle:${source}`;
+    let progress: ProgressMap = {};
+    progress = progressAfter(progress, event('app.importing', 'app', source, { source }));
+    progress = progressAfter(progress, event('app.import.progress', 'app', source, { source, receivedBytes: 300, totalBytes: 400 }));
+    // The install's answer came first and its entry was dropped; a progress event still on the stream re-adds it.
+    const { [key]: _dropped, ...afterAnswer } = progress;
+    progress = progressAfter(afterAnswer, event('app.import.progress', 'app', source, { source, receivedBytes: 400, totalBytes: 400, staged: true }));
+    expect(percentDone(progress[key]!)).toBe(100);
+    // The install's end names its source and clears it (the app is the event's subject).
+    progress = progressAfter(progress, event('app.installed', 'app', 'hello-web', { app: 'hello-web', version: '1.0.0', signed: true, warning: null, source }));
+    expect(progress).toEqual({});
+    // The same source again starts at nothing.
+    progress = progressAfter(progress, event('app.importing', 'app', source, { source }));
+    expect(percentDone(progress[key]!)).toBeNull();
+    expect(progress[key]!.receivedBytes).toBe(0);
+  });
 });
 
 describe('box page formatting', () => {

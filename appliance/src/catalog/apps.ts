@@ -255,7 +255,8 @@ export class Apps {
       });
       await this.keepAssets(staging, join(this.options.directory, manifest.app.id, manifest.app.version), manifest);
       const warning = verdict.signed ? null : `Installed unsigned: ${verdict.reason}.`;
-      this.announce('app.installed', manifest.app.id, { app: manifest.app.id, version: manifest.app.version, signed: verdict.signed, warning });
+      // The source, as in every event of this install, so screens end its progress by the event.
+      this.announce('app.installed', manifest.app.id, { app: manifest.app.id, version: manifest.app.version, signed: verdict.signed, warning, source: label });
       return { app: result.app, version: result.version, warning };
     } catch (error) {
       for (const id of importedImages) await this.images.delete(id).catch(() => undefined);
