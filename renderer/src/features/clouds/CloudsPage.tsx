@@ -27,8 +27,8 @@ export function CloudsPage() {
     <section aria-labelledby="clouds-title">
       <h1 id="clouds-title">Clouds</h1>
       <p className="muted">
-        Where VMs run: this box&apos;s own hypervisor and remote libvirt hosts. Health is checked
-        when the list is opened and when a connection is tested.
+        Where VMs run: this box&apos;s own hypervisor and remote libvirt hosts. Remote hosts are
+        checked in the background, and a change of health shows here as it happens.
       </p>
       <ErrorText error={error} />
       {clouds === null && !error && <p role="status">Loading…</p>}
