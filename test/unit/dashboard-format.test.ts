@@ -3,7 +3,7 @@ import { resolutions } from '../../appliance/src/store/history.ts';
 import {
   capacityShare,
   chartColumns,
-  formatBytes,
+  chosenRange,
   formatFigure,
   formatPercent,
   formatRate,
@@ -11,8 +11,10 @@ import {
   historySummary,
   isNewToSeries,
   metricInfo,
+  percentOf,
   type HistoryPoint,
 } from '../../renderer/src/features/dashboard/dashboard-format.ts';
+import { formatBytes } from '../../renderer/src/ui/format-bytes.ts';
 
 const point = (t: number, value: number | null, min = value, max = value): HistoryPoint => ({
   t,
@@ -139,5 +141,26 @@ describe('history series', () => {
     expect(isNewToSeries([], 130_000, 60)).toBe(true);
     const year = [point(0, 1), point(86_400_000, 2)];
     expect(isNewToSeries(year, 86_400_000 + 3_600_000, 86_400)).toBe(false);
+  });
+});
+
+describe('the range the chart shows', () => {
+  const ranges = historyRanges(resolutions);
+  it('is the one chosen when the box offers it', () => {
+    expect(chosenRange(ranges, 'Day')?.label).toBe('Day');
+  });
+  it('falls back to the shortest offered range when the choice is not offered, so the chart never waits for nothing', () => {
+    const withoutWeek = ranges.filter((range) => range.label !== 'Week');
+    expect(chosenRange(withoutWeek, 'Week')).toEqual(withoutWeek[0]);
+    expect(chosenRange([], 'Hour')).toBeNull();
+  });
+});
+
+describe('shares for meters', () => {
+  it('is a percentage of the total, capped at 100, and 0 without a total', () => {
+    expect(percentOf(1, 4)).toBe(25);
+    expect(percentOf(5, 4)).toBe(100);
+    expect(percentOf(1, 0)).toBe(0);
+    expect(percentOf(1, null)).toBe(0);
   });
 });

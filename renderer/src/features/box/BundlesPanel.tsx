@@ -4,7 +4,7 @@ import { callSafe, uploadSafe, type ApiError, type Result } from '../../api/clie
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { formatBytes } from '../dashboard/dashboard-format.ts';
+import { formatBytes } from '../../ui/format-bytes.ts';
 import { useLiveLoad } from '../runs/live.ts';
 import { useBox, type Publisher } from './box-store.ts';
 import { ImportMeter } from './ImportMeter.tsx';

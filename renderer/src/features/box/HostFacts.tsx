@@ -1,4 +1,4 @@
-import { formatBytes } from '../dashboard/dashboard-format.ts';
+import { formatBytes } from '../../ui/format-bytes.ts';
 import { Fingerprint } from '../setup/FirstRun.tsx';
 import type { BoxFacts } from './box-store.ts';
 import { formatUptime } from './box-format.ts';

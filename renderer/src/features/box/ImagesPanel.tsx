@@ -3,7 +3,7 @@ import type { RouteInput } from '../../../../appliance/src/api/contract.ts';
 import { callSafe, uploadSafe, type ApiError } from '../../api/client.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { formatBytes } from '../dashboard/dashboard-format.ts';
+import { formatBytes } from '../../ui/format-bytes.ts';
 import { useLiveLoad } from '../runs/live.ts';
 import { useBox, type Image } from './box-store.ts';
 import { imageNameOf } from './box-format.ts';

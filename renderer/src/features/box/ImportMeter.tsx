@@ -1,4 +1,4 @@
-import { formatBytes } from '../dashboard/dashboard-format.ts';
+import { formatBytes } from '../../ui/format-bytes.ts';
 import { percentDone, type ImportProgress } from './import-progress.ts';
 
 /** An import's progress as a bar and in words; without a total, just the bytes so far. */

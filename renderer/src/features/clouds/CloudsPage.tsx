@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { callSafe, type ApiError } from '../../api/client.ts';
 import { useApp } from '../../app/store.ts';
+import { CloudHealthBadge } from '../../ui/CloudHealthBadge.tsx';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useLiveLoad } from '../runs/live.ts';
@@ -44,16 +45,6 @@ export function CloudsPage() {
   );
 }
 
-/** A cloud's status as a word and a colour; the word is always there. */
-export function CloudStatusBadge({ status }: { status: Cloud['status'] }) {
-  if (status.checkedAt === null) return <span className="badge state-done">Not checked</span>;
-  return status.reachable ? (
-    <span className="badge state-good">Reachable</span>
-  ) : (
-    <span className="badge state-bad">Unreachable</span>
-  );
-}
-
 function CloudCard({ cloud, isAdmin }: { cloud: Cloud; isAdmin: boolean }) {
   const tracking = useClouds((state) => state.vms?.tracking[cloud.id]);
   const [testing, setTesting] = useState(false);
@@ -90,7 +81,7 @@ function CloudCard({ cloud, isAdmin }: { cloud: Cloud; isAdmin: boolean }) {
     <article className="panel cloud" aria-labelledby={titleId}>
       <div className="cloud-head">
         <h2 id={titleId}>{cloud.name}</h2>
-        <CloudStatusBadge status={status} />
+        <CloudHealthBadge status={status} />
         {cloud.builtIn && <span className="badge state-done">This box</span>}
       </div>
       <dl className="facts">

@@ -1,4 +1,5 @@
 import { Link } from 'react-router';
+import { CloudHealthBadge } from '../../ui/CloudHealthBadge.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useLiveLoad } from '../runs/live.ts';
 import { useDashboard } from './dashboard-store.ts';
@@ -32,10 +33,7 @@ export function CloudHealth() {
                     {cloud.name} <small className="dashboard-note">{cloud.kind}</small>
                   </th>
                   <td>
-                    <HealthBadge
-                      reachable={cloud.status.reachable}
-                      checkedAt={cloud.status.checkedAt}
-                    />
+                    <CloudHealthBadge status={cloud.status} />
                   </td>
                   <td>{cloud.status.latencyMs === null ? '—' : `${cloud.status.latencyMs} ms`}</td>
                   <td className="cloud-error">{cloud.status.lastError ?? 'none'}</td>
@@ -49,18 +47,5 @@ export function CloudHealth() {
         <Link to="/clouds">Clouds</Link>: add, test and remove clouds.
       </p>
     </section>
-  );
-}
-
-function HealthBadge({ reachable, checkedAt }: { reachable: boolean; checkedAt: string | null }) {
-  if (checkedAt === null) return <span className="health unknown">not checked yet</span>;
-  return (
-    <span
-      className={reachable ? 'health good' : 'health bad'}
-      title={`Checked ${new Date(checkedAt).toLocaleString()}`}
-    >
-      <span aria-hidden="true">{reachable ? '✓ ' : '✗ '}</span>
-      {reachable ? 'Reachable' : 'Unreachable'}
-    </span>
   );
 }

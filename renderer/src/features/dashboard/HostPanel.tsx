@@ -1,11 +1,9 @@
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useLiveLoad } from '../runs/live.ts';
-import { formatBytes, formatFigure, formatPercent, formatRate } from './dashboard-format.ts';
+import { formatBytes } from '../../ui/format-bytes.ts';
+import { formatFigure, formatPercent, formatRate, percentOf } from './dashboard-format.ts';
 import { useDashboard } from './dashboard-store.ts';
 import { Meter } from './Meter.tsx';
-
-const share = (used: number, total: number) =>
-  total > 0 ? Math.min(100, (used / total) * 100) : 0;
 
 /** The host's latest sample, new with every `box.metrics` event; what the host lacks is left out. */
 export function HostPanel() {
@@ -37,7 +35,7 @@ export function HostPanel() {
               label="Memory"
               total={sample.memory.totalBytes}
               used={sample.memory.usedBytes}
-              usedPercent={share(sample.memory.usedBytes, sample.memory.totalBytes)}
+              usedPercent={percentOf(sample.memory.usedBytes, sample.memory.totalBytes)}
               text={`${formatBytes(sample.memory.usedBytes)} in use of ${formatBytes(sample.memory.totalBytes)}`}
             />
           )}
@@ -46,7 +44,7 @@ export function HostPanel() {
               label={`Disk (${sample.disk.mount})`}
               total={sample.disk.totalBytes}
               used={sample.disk.usedBytes}
-              usedPercent={share(sample.disk.usedBytes, sample.disk.totalBytes)}
+              usedPercent={percentOf(sample.disk.usedBytes, sample.disk.totalBytes)}
               text={`${formatBytes(sample.disk.usedBytes)} used of ${formatBytes(sample.disk.totalBytes)}`}
             />
           )}

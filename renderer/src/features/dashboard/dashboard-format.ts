@@ -3,19 +3,7 @@
  * history's ranges from the resolutions the box keeps, and what a chart needs from a series.
  */
 
-const binaryUnits = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-
-/** Bytes in binary units with at most one decimal, e.g. `1.5 GiB`. */
-export function formatBytes(bytes: number): string {
-  let value = Math.max(0, bytes);
-  let unit = 0;
-  while (value >= 1024 && unit < binaryUnits.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  const digits = unit === 0 || value >= 100 || Number.isInteger(value) ? 0 : 1;
-  return `${value.toFixed(digits).replace(/\.0$/, '')} ${binaryUnits[unit]}`;
-}
+import { formatBytes } from '../../ui/format-bytes.ts';
 
 /** A transfer rate, or "not measured yet" (rates need two samples). */
 export function formatRate(bytesPerSecond: number | null): string {
@@ -68,13 +56,16 @@ export interface CapacityShare {
   text: string;
 }
 
+/** `part` as a share of `total`, 0–100, for a meter's bar; 0 when there is no total. */
+export function percentOf(part: number, total: number | null): number {
+  return total && total > 0 ? Math.min(100, (part / total) * 100) : 0;
+}
+
 /** The meter of one resource: used and reserved as shares of the total, and in words. */
 export function capacityShare(usage: ResourceUsage, unit: FigureUnit): CapacityShare {
   const taken = usage.used + usage.reserved;
-  const share = (part: number) =>
-    usage.total && usage.total > 0 ? Math.min(100, (part / usage.total) * 100) : 0;
-  const usedPercent = share(usage.used);
-  const reservedPercent = Math.min(100 - usedPercent, share(usage.reserved));
+  const usedPercent = percentOf(usage.used, usage.total);
+  const reservedPercent = Math.min(100 - usedPercent, percentOf(usage.reserved, usage.total));
   const figure = (value: number) => formatFigure(value, unit);
   const text =
     usage.total === null
@@ -138,6 +129,18 @@ export function historyRanges(resolutions: readonly KeptResolution[]): HistoryRa
       });
   }
   return ranges;
+}
+
+/**
+ * The range the chart shows: the one chosen if the box offers it, else the shortest it offers
+ * (null when it keeps no history at all), so a choice the box cannot serve never leaves the
+ * chart waiting.
+ */
+export function chosenRange(
+  ranges: readonly HistoryRange[],
+  label: HistoryRange['label'],
+): HistoryRange | null {
+  return ranges.find((candidate) => candidate.label === label) ?? ranges[0] ?? null;
 }
 
 /** How a metric of the history is named and measured. */
