@@ -74,11 +74,16 @@ export async function upload<N extends UploadRoute>(name: N, file: Blob, ...args
 /** What a form does with an answer: the value, or the error to show beside the field. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ApiError };
 
+/** Any failure as an ApiError, so every page shows failures the same way. */
+export function asApiError(error: unknown): ApiError {
+  return error instanceof ApiError ? error : new ApiError(0, 'INTERNAL', (error as Error).message);
+}
+
 async function asResult<T>(answer: Promise<T>): Promise<Result<T>> {
   try {
     return { ok: true, value: await answer };
   } catch (error) {
-    return { ok: false, error: error instanceof ApiError ? error : new ApiError(0, 'INTERNAL', (error as Error).message) };
+    return { ok: false, error: asApiError(error) };
   }
 }
 

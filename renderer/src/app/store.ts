@@ -2,6 +2,7 @@ import { create } from 'zustand';
 import type { RouteOutput } from '../../../appliance/src/api/contract.ts';
 import { ApiError, call, setCsrfToken } from '../api/client.ts';
 import { followEvents, type LiveEvent } from '../api/events.ts';
+import { forgetUserData } from '../api/user-data.ts';
 
 type Setup = RouteOutput<'getSetup'>;
 type Session = RouteOutput<'getSession'>;
@@ -21,6 +22,8 @@ interface AppState {
 }
 
 let stopEvents: (() => void) | null = null;
+/** Whose data the feature stores hold: a different user signing in makes them forget it. */
+let dataOwner: string | null = null;
 
 /** The session and the live event stream, shared by every page. */
 export const useApp = create<AppState>((set, get) => ({
@@ -44,6 +47,8 @@ export const useApp = create<AppState>((set, get) => ({
     if (session) get().signedIn(session);
   },
   signedIn(session) {
+    if (dataOwner !== null && dataOwner !== session.user.id) forgetUserData();
+    dataOwner = session.user.id;
     setCsrfToken(session.csrfToken);
     set((state) => ({ session, setup: state.setup ? { ...state.setup, needsAdmin: false } : state.setup }));
     stopEvents?.();
@@ -58,6 +63,9 @@ export const useApp = create<AppState>((set, get) => ({
     stopEvents = null;
     await call('logout').catch(() => undefined);
     setCsrfToken(null);
-    set({ session: null, connected: false });
+    set({ session: null, connected: false, lastEvent: null });
+    // Whoever signs in next sees nothing of this user's, not even while their own data loads.
+    forgetUserData();
+    dataOwner = null;
   },
 }));

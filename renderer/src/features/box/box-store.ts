@@ -1,25 +1,22 @@
 import { create } from 'zustand';
+import type { z } from 'zod';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
-import { ApiError, call } from '../../api/client.ts';
+import { LogLevel as LogLevelSchema } from '../../../../appliance/src/api/schemas.ts';
+import { call } from '../../api/client.ts';
+import { notLoaded, partLoader, type Loaded } from '../../api/loaded.ts';
 import type { LiveEvent } from '../../api/events.ts';
+import { forgetOnSignOut } from '../../api/user-data.ts';
 import { progressAfter, type ProgressMap } from './import-progress.ts';
 
 export type BoxFacts = RouteOutput<'boxFacts'>;
 export type LogLine = RouteOutput<'boxLogs'>['lines'][number];
-export type LogLevel = LogLine['level'];
+export type LogLevel = z.infer<typeof LogLevelSchema>;
 export type Image = RouteOutput<'listImages'>[number];
 export type Publisher = RouteOutput<'listPublishers'>[number];
 export type BundleSource = RouteOutput<'appSources'>[number];
 
-export { logLevels } from '../../../../appliance/src/host/log-ring.ts';
-
-/** A part of the page: its latest answer, or the error that came instead. */
-export interface Loaded<T> {
-  value: T | null;
-  error: ApiError | null;
-}
-
-const nothing = { value: null, error: null };
+/** The levels the log filter offers, lowest first. */
+export const logLevels = LogLevelSchema.options;
 
 interface BoxState {
   facts: Loaded<BoxFacts>;
@@ -42,60 +39,47 @@ interface BoxState {
   loadSources(): Promise<void>;
 }
 
-/** Runs `fetch` and stores its answer or its error under `key`. */
-async function into<
-  K extends 'facts' | 'logs' | 'images' | 'publishers' | 'allowUnsigned' | 'sources',
->(
-  set: (part: Partial<BoxState>) => void,
-  key: K,
-  fetch: () => Promise<BoxState[K]['value']>,
-): Promise<void> {
-  try {
-    set({ [key]: { value: await fetch(), error: null } } as Partial<BoxState>);
-  } catch (error) {
-    const typed =
-      error instanceof ApiError ? error : new ApiError(0, 'INTERNAL', (error as Error).message);
-    set({ [key]: { value: null, error: typed } } as Partial<BoxState>);
-  }
-}
-
 /** The Box page: the host's facts, its recent log lines, base images and bundle trust. */
-export const useBox = create<BoxState>((set, get) => ({
-  facts: nothing,
-  logs: nothing,
-  logLevel: '',
-  images: nothing,
-  publishers: nothing,
-  allowUnsigned: nothing,
-  sources: nothing,
-  progress: {},
-  trackProgress(event) {
-    const progress = progressAfter(get().progress, event);
-    if (progress !== get().progress) set({ progress });
-  },
-  forgetProgress(key) {
-    const { [key]: _forgotten, ...rest } = get().progress;
-    set({ progress: rest });
-  },
-  loadFacts: () => into(set, 'facts', () => call('boxFacts')),
-  loadLogs: () => {
-    const level = get().logLevel;
-    return into(
-      set,
-      'logs',
-      async () =>
-        (await call('boxLogs', { query: { limit: 300, ...(level ? { level } : {}) } })).lines,
-    );
-  },
-  setLogLevel(level) {
-    set({ logLevel: level });
-  },
-  loadImages: () => into(set, 'images', () => call('listImages')),
-  loadTrust: async () => {
-    await Promise.all([
-      into(set, 'publishers', () => call('listPublishers')),
-      into(set, 'allowUnsigned', async () => (await call('getBundleSettings')).allowUnsigned),
-    ]);
-  },
-  loadSources: () => into(set, 'sources', () => call('appSources')),
-}));
+export const useBox = forgetOnSignOut(
+  create<BoxState>((set, get) => {
+    const parts = partLoader<BoxState>(set);
+    return {
+      facts: notLoaded,
+      logs: notLoaded,
+      logLevel: '',
+      images: notLoaded,
+      publishers: notLoaded,
+      allowUnsigned: notLoaded,
+      sources: notLoaded,
+      progress: {},
+      trackProgress(event) {
+        const progress = progressAfter(get().progress, event);
+        if (progress !== get().progress) set({ progress });
+      },
+      forgetProgress(key) {
+        const { [key]: _forgotten, ...rest } = get().progress;
+        set({ progress: rest });
+      },
+      loadFacts: () => parts.load('facts', () => call('boxFacts')),
+      loadLogs: () => {
+        const level = get().logLevel;
+        return parts.load(
+          'logs',
+          async () =>
+            (await call('boxLogs', { query: { limit: 300, ...(level ? { level } : {}) } })).lines,
+        );
+      },
+      setLogLevel(level) {
+        set({ logLevel: level });
+      },
+      loadImages: () => parts.load('images', () => call('listImages')),
+      loadTrust: async () => {
+        await Promise.all([
+          parts.load('publishers', () => call('listPublishers')),
+          parts.load('allowUnsigned', async () => (await call('getBundleSettings')).allowUnsigned),
+        ]);
+      },
+      loadSources: () => parts.load('sources', () => call('appSources')),
+    };
+  }),
+);

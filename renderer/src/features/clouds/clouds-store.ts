@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
-import { ApiError, call } from '../../api/client.ts';
+import { asApiError, call, type ApiError } from '../../api/client.ts';
+import { forgetOnSignOut } from '../../api/user-data.ts';
 
 export type Cloud = RouteOutput<'listClouds'>[number];
 export type VmList = RouteOutput<'listVms'>;
@@ -25,31 +26,29 @@ interface CloudsState {
   loadVms(): Promise<void>;
 }
 
-function asApiError(error: unknown): ApiError {
-  return error instanceof ApiError ? error : new ApiError(0, 'INTERNAL', (error as Error).message);
-}
-
 /** The clouds with their health, and the VMs on them; reloaded on cloud and VM events. */
-export const useClouds = create<CloudsState>((set) => ({
-  clouds: null,
-  error: null,
-  vms: null,
-  vmsError: null,
-  async load() {
-    try {
-      set({ clouds: await call('listClouds'), error: null });
-    } catch (error) {
-      set({ error: asApiError(error) });
-    }
-  },
-  async loadVms() {
-    try {
-      set({ vms: await call('listVms', { query: { include: 'live' } }), vmsError: null });
-    } catch (error) {
-      set({ vmsError: asApiError(error) });
-    }
-  },
-}));
+export const useClouds = forgetOnSignOut(
+  create<CloudsState>((set) => ({
+    clouds: null,
+    error: null,
+    vms: null,
+    vmsError: null,
+    async load() {
+      try {
+        set({ clouds: await call('listClouds'), error: null });
+      } catch (error) {
+        set({ error: asApiError(error) });
+      }
+    },
+    async loadVms() {
+      try {
+        set({ vms: await call('listVms', { query: { include: 'live' } }), vmsError: null });
+      } catch (error) {
+        set({ vmsError: asApiError(error) });
+      }
+    },
+  })),
+);
 
 /** The VMs on one cloud: Bivouac's by instance name, then unknown and foreign ones. */
 export function vmsOfCloud(list: VmList | null, cloudId: string): CloudVm[] {

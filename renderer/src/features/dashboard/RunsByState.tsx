@@ -5,13 +5,17 @@ import { useLiveLoad } from '../runs/live.ts';
 import { StateBadge } from '../runs/StateBadge.tsx';
 import { useDashboard } from './dashboard-store.ts';
 
-/** How many runs are in each state; each count opens the Runs list filtered by that state. */
+/**
+ * How many runs are in each state (one answer from the box, asked again on run events); each
+ * count opens the Runs list filtered by that state.
+ */
 export function RunsByState() {
   const counts = useDashboard((state) => state.runCounts);
   const load = useDashboard((state) => state.loadRunCounts);
   useLiveLoad(load, (event) => event.subject.kind === 'run' && event.type !== 'run.param');
-  const value = counts.value;
-  const total = value ? runStates.reduce((sum, state) => sum + value[state], 0) : 0;
+  const value = counts.value?.byState;
+  const total = counts.value?.total ?? 0;
+  const isOwnOnly = counts.value?.scope === 'viewable';
   return (
     <section className="panel dashboard-runs" aria-labelledby="runs-by-state-title">
       <h2 id="runs-by-state-title">Runs by state</h2>
@@ -36,6 +40,7 @@ export function RunsByState() {
             ))}
           </ul>
           <p id="runs-total" className="dashboard-note">
+            {isOwnOnly && 'Counting only your runs and those shared with you. '}
             {total === 0 ? 'No runs yet.' : `${total} ${total === 1 ? 'run' : 'runs'} in all.`}{' '}
             <Link to="/runs">All runs</Link>
           </p>

@@ -1,23 +1,16 @@
 import { create } from 'zustand';
 import type { RouteInput, RouteOutput } from '../../../../appliance/src/api/contract.ts';
-import { runStates, type RunState } from '../../../../appliance/src/domain/run-states.ts';
-import { ApiError, call } from '../../api/client.ts';
-import { historyRanges, type HistoryRange } from './dashboard-format.ts';
+import { call } from '../../api/client.ts';
+import { notLoaded, partLoader, type Loaded } from '../../api/loaded.ts';
+import { forgetOnSignOut } from '../../api/user-data.ts';
+import { chosenRange, historyRanges, type HistoryRange } from './dashboard-format.ts';
 
 export type Capacity = RouteOutput<'getCapacity'>;
 export type BoxMetrics = RouteOutput<'boxMetrics'>;
 export type Cloud = RouteOutput<'listClouds'>[number];
 export type HistoryIndex = RouteOutput<'historyIndex'>;
 export type HistorySeries = RouteOutput<'getHistory'>;
-export type RunCounts = Record<RunState, number>;
-
-/** One part of the dashboard: the last answer, or the error that stands in its place. */
-export interface Loaded<T> {
-  value: T | null;
-  error: ApiError | null;
-}
-
-type Part = 'capacity' | 'metrics' | 'runCounts' | 'clouds' | 'historyIndex' | 'history';
+export type RunCounts = RouteOutput<'runCounts'>;
 
 interface DashboardState {
   capacity: Loaded<Capacity>;
@@ -39,77 +32,40 @@ interface DashboardState {
   choose(change: { metric?: string; range?: HistoryRange['label'] }): void;
 }
 
-const empty = { value: null, error: null };
-
-function asApiError(error: unknown): ApiError {
-  return error instanceof ApiError ? error : new ApiError(0, 'INTERNAL', (error as Error).message);
-}
-
-/** Runs per state: one count-only page per state (the list's `total`), asked for together. */
-async function countRuns(): Promise<RunCounts> {
-  const totals = await Promise.all(
-    runStates.map((state) => call('listRuns', { query: { state, limit: 1, offset: 0 } })),
-  );
-  return Object.fromEntries(
-    runStates.map((state, index) => [state, totals[index]!.total]),
-  ) as RunCounts;
-}
-
 /** Capacity, host metrics, runs by state, cloud health and the history chart, fed by the event stream. */
-export const useDashboard = create<DashboardState>((set, get) => {
-  /** Loads one part; a failure keeps the last answer beside the error. */
-  async function fill<K extends Part>(
-    part: K,
-    load: () => Promise<DashboardState[K]['value']>,
-  ): Promise<void> {
-    try {
-      const value = await load();
-      set({ [part]: { value, error: null } } as unknown as Partial<DashboardState>);
-    } catch (error) {
-      set(
-        (state) =>
-          ({
-            [part]: { value: state[part].value, error: asApiError(error) },
-          }) as unknown as Partial<DashboardState>,
-      );
-    }
-  }
-  return {
-    capacity: empty,
-    metrics: empty,
-    runCounts: empty,
-    clouds: empty,
-    historyIndex: empty,
-    history: empty,
-    metric: 'host.cpu',
-    range: 'Hour',
-    loadCapacity: () => fill('capacity', () => call('getCapacity')),
-    loadMetrics: () => fill('metrics', () => call('boxMetrics')),
-    loadRunCounts: () => fill('runCounts', countRuns),
-    loadClouds: () => fill('clouds', () => call('listClouds')),
-    loadHistoryIndex: () => fill('historyIndex', () => call('historyIndex')),
-    async loadHistory() {
-      const { metric, range: label } = get();
-      const range = historyRanges(get().historyIndex.value?.resolutions ?? []).find(
-        (candidate) => candidate.label === label,
-      );
-      if (!range) return;
-      const query: RouteInput<'getHistory'>['query'] = {
-        metric,
-        resolution: range.resolution as RouteInput<'getHistory'>['query']['resolution'],
-        from: Date.now() - range.spanSeconds * 1000,
-      };
-      try {
-        const series = await call('getHistory', { query });
-        if (get().metric === metric && get().range === label)
-          set({ history: { value: series, error: null } });
-      } catch (error) {
-        if (get().metric === metric && get().range === label)
-          set({ history: { value: null, error: asApiError(error) } });
-      }
-    },
-    choose(change) {
-      set((state) => ({ ...state, ...change, history: empty }));
-    },
-  };
-});
+export const useDashboard = forgetOnSignOut(
+  create<DashboardState>((set, get) => {
+    const parts = partLoader<DashboardState>(set);
+    return {
+      capacity: notLoaded,
+      metrics: notLoaded,
+      runCounts: notLoaded,
+      clouds: notLoaded,
+      historyIndex: notLoaded,
+      history: notLoaded,
+      metric: 'host.cpu',
+      range: 'Hour',
+      loadCapacity: () => parts.load('capacity', () => call('getCapacity')),
+      loadMetrics: () => parts.load('metrics', () => call('boxMetrics')),
+      loadRunCounts: () => parts.load('runCounts', () => call('runCounts')),
+      loadClouds: () => parts.load('clouds', () => call('listClouds')),
+      loadHistoryIndex: () => parts.load('historyIndex', () => call('historyIndex')),
+      loadHistory() {
+        const { metric, range: label, historyIndex } = get();
+        const range = chosenRange(historyRanges(historyIndex.value?.resolutions ?? []), label);
+        if (!range) return Promise.resolve();
+        const query: RouteInput<'getHistory'>['query'] = {
+          metric,
+          resolution: range.resolution as RouteInput<'getHistory'>['query']['resolution'],
+          from: Date.now() - range.spanSeconds * 1000,
+        };
+        return parts.load('history', () => call('getHistory', { query }));
+      },
+      choose(change) {
+        // Answers still on their way are for the previous choice.
+        parts.invalidate('history');
+        set((state) => ({ ...state, ...change, history: notLoaded }));
+      },
+    };
+  }),
+);

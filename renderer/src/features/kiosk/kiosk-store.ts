@@ -1,5 +1,6 @@
 import { create } from 'zustand';
 import { call } from '../../api/client.ts';
+import { forgetOnSignOut } from '../../api/user-data.ts';
 
 interface KioskState {
   /** null until the appliance answered for this session. */
@@ -12,35 +13,32 @@ interface KioskState {
   unlock(pin: string): Promise<void>;
   setPin(pin: string): Promise<void>;
   clearPin(): Promise<void>;
-  /** Signed out: nothing is known any more. */
-  forget(): void;
 }
 
 /**
  * Kiosk mode of this screen. The lock lives on the session in the appliance, which refuses
  * everything but the store while it holds; this store only mirrors it so the UI shows the store alone.
  */
-export const useKiosk = create<KioskState>((set) => ({
-  locked: null,
-  pinSet: false,
-  async load() {
-    const status = await call('getKiosk');
-    set(status);
-  },
-  async lock() {
-    set(await call('lockKiosk'));
-  },
-  async unlock(pin) {
-    set(await call('unlockKiosk', { body: { pin } }));
-  },
-  async setPin(pin) {
-    set(await call('setKioskPin', { body: { pin } }));
-  },
-  async clearPin() {
-    await call('clearKioskPin');
-    set({ pinSet: false, locked: false });
-  },
-  forget() {
-    set({ locked: null, pinSet: false });
-  },
-}));
+export const useKiosk = forgetOnSignOut(
+  create<KioskState>((set) => ({
+    locked: null,
+    pinSet: false,
+    async load() {
+      const status = await call('getKiosk');
+      set(status);
+    },
+    async lock() {
+      set(await call('lockKiosk'));
+    },
+    async unlock(pin) {
+      set(await call('unlockKiosk', { body: { pin } }));
+    },
+    async setPin(pin) {
+      set(await call('setKioskPin', { body: { pin } }));
+    },
+    async clearPin() {
+      await call('clearKioskPin');
+      set({ pinSet: false, locked: false });
+    },
+  })),
+);

@@ -11,12 +11,11 @@ export function useKioskStatus(): boolean | null {
   const session = useApp((state) => state.session);
   const locked = useKiosk((state) => state.locked);
   const load = useKiosk((state) => state.load);
-  const forget = useKiosk((state) => state.forget);
   useEffect(() => {
-    // The appliance enforces the lock whatever this says; if it cannot be asked, show the full UI and its errors.
+    // The appliance enforces the lock whatever this says; if it cannot be asked, show the full UI and
+    // its errors. Signing out forgets it with every other store (api/user-data.ts).
     if (session) void load().catch(() => useKiosk.setState({ locked: false }));
-    else forget();
-  }, [session, load, forget]);
+  }, [session, load]);
   useEventStream(
     (event) => {
       if (event.subject.kind === 'kiosk') void load().catch(() => undefined);

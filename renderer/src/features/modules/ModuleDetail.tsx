@@ -1,4 +1,4 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { canAccess } from '../../../../appliance/src/domain/access.ts';
 import {
@@ -7,6 +7,7 @@ import {
   type ModuleKind,
 } from '../../../../appliance/src/domain/modules.ts';
 import { callSafe, type ApiError } from '../../api/client.ts';
+import { latestWins } from '../../api/latest.ts';
 import { useApp } from '../../app/store.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
@@ -49,13 +50,17 @@ export function ModuleDetail({
   const [isDeleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<ApiError | null>(null);
 
+  // Switching ?version= quickly: only the answer for the version asked last is shown.
+  const requests = useMemo(() => latestWins<'module'>(), []);
   const load = useCallback(async () => {
+    const isLatest = requests.start('module');
     const result = await callSafe('getModule', {
       query: { ref: version === null ? path : `${path}@${version}` },
     });
+    if (!isLatest()) return;
     setModule(result.ok ? result.value : null);
     setError(result.ok ? null : result.error);
-  }, [path, version]);
+  }, [path, version, requests]);
   useLiveLoad(load, (event) => event.subject.kind === 'module' && event.subject.id === path);
 
   const subject = session ? { userId: session.user.id, role: session.user.role } : null;

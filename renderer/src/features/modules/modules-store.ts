@@ -1,5 +1,6 @@
 import { create } from 'zustand';
-import { ApiError, call } from '../../api/client.ts';
+import { asApiError, call, type ApiError } from '../../api/client.ts';
+import { forgetOnSignOut } from '../../api/user-data.ts';
 import { ancestorsOf, type ModuleSummary } from './module-tree.ts';
 
 interface ModulesState {
@@ -15,33 +16,34 @@ interface ModulesState {
 }
 
 /** The Modules workspace's tree, reloaded on module events. */
-export const useModules = create<ModulesState>((set) => ({
-  modules: null,
-  error: null,
-  expanded: new Set(),
-  async loadTree() {
-    try {
-      set({ modules: await call('listModules', { query: {} }), error: null });
-    } catch (error) {
-      set({
-        error:
-          error instanceof ApiError ? error : new ApiError(0, 'INTERNAL', (error as Error).message),
+export const useModules = forgetOnSignOut(
+  create<ModulesState>((set) => ({
+    modules: null,
+    error: null,
+    expanded: new Set(),
+    async loadTree() {
+      try {
+        set({ modules: await call('listModules', { query: {} }), error: null });
+      } catch (error) {
+        set({ error: asApiError(error) });
+      }
+    },
+    setExpanded(path, isOpen) {
+      set((state) => {
+        if (state.expanded.has(path) === isOpen) return {};
+        const expanded = new Set(state.expanded);
+        if (isOpen) expanded.add(path);
+        else expanded.delete(path);
+        return { expanded };
       });
-    }
-  },
-  setExpanded(path, isOpen) {
-    set((state) => {
-      if (state.expanded.has(path) === isOpen) return {};
-      const expanded = new Set(state.expanded);
-      if (isOpen) expanded.add(path);
-      else expanded.delete(path);
-      return { expanded };
-    });
-  },
-  reveal(path) {
-    set((state) => {
-      const missing = [path, ...ancestorsOf(path)].filter((folder) => !state.expanded.has(folder));
-      return missing.length === 0 ? {} : { expanded: new Set([...state.expanded, ...missing]) };
-    });
-  },
-}));
+    },
+    reveal(path) {
+      set((state) => {
+        const missing = [path, ...ancestorsOf(path)].filter(
+          (folder) => !state.expanded.has(folder),
+        );
+        return missing.length === 0 ? {} : { expanded: new Set([...state.expanded, ...missing]) };
+      });
+    },
+  })),
+);

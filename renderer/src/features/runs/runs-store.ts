@@ -1,7 +1,9 @@
 import { create } from 'zustand';
 import type { RouteInput, RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { runStates, type RunState } from '../../../../appliance/src/domain/run-states.ts';
-import { ApiError, call } from '../../api/client.ts';
+import { asApiError, call, type ApiError } from '../../api/client.ts';
+import { latestWins } from '../../api/latest.ts';
+import { forgetOnSignOut } from '../../api/user-data.ts';
 
 export type RunSummary = RouteOutput<'listRuns'>['runs'][number];
 export type RunView = RouteOutput<'getRun'>;
@@ -53,10 +55,6 @@ interface RunsState {
   loadDetail(id: string, parts: { run?: boolean; params?: boolean; vms?: boolean }): Promise<void>;
 }
 
-function asApiError(error: unknown): ApiError {
-  return error instanceof ApiError ? error : new ApiError(0, 'INTERNAL', (error as Error).message);
-}
-
 export function hasFilters(filter: RunFilter): boolean {
   return (
     filter.state !== '' ||
@@ -94,64 +92,68 @@ export function listQuery(filter: RunFilter): RouteInput<'listRuns'>['query'] {
   };
 }
 
+const listRequests = latestWins<'list'>();
+
 /** Runs: the filtered list, deploys in flight, and the open run's page, all fed by the event stream. */
-export const useRuns = create<RunsState>((set, get) => ({
-  filter: noFilter,
-  list: null,
-  listError: null,
-  pending: [],
-  detail: null,
-  setFilter(change) {
-    set((state) => ({ filter: { ...state.filter, offset: 0, ...change } }));
-  },
-  async loadList() {
-    const filter = get().filter;
-    try {
-      const list = await call('listRuns', { query: listQuery(filter) });
-      if (get().filter === filter) set({ list, listError: null });
-    } catch (error) {
-      if (get().filter === filter) set({ listError: asApiError(error) });
-    }
-  },
-  addPending(deploy) {
-    set((state) => ({ pending: [...state.pending, deploy] }));
-  },
-  removePending(key) {
-    set((state) => ({ pending: state.pending.filter((deploy) => deploy.key !== key) }));
-  },
-  async loadDetail(id, parts) {
-    const fresh = get().detail?.id !== id;
-    if (fresh) set({ detail: { id, run: null, log: [], vms: [], error: null } });
-    const wants = {
-      run: fresh || parts.run === true,
-      params: !fresh && parts.params === true,
-      vms: parts.vms === true,
-    };
-    try {
-      const [run, log, params, vms] = await Promise.all([
-        wants.run ? call('getRun', { params: { id } }) : null,
-        wants.run ? call('runLog', { params: { id } }) : null,
-        wants.params ? call('runParams', { params: { id } }) : null,
-        wants.vms ? call('listVms', { query: { include: 'all' } }) : null,
-      ]);
-      set((state) => {
-        const detail = state.detail;
-        if (detail?.id !== id) return {};
-        const latest = run ?? detail.run;
-        return {
-          detail: {
-            id,
-            run: latest && params ? { ...latest, params } : latest,
-            log: log ?? detail.log,
-            vms: vms ? vms.vms.filter((vm) => vm.runId === id) : detail.vms,
-            error: null,
-          },
-        };
-      });
-    } catch (error) {
-      set((state) =>
-        state.detail?.id === id ? { detail: { ...state.detail, error: asApiError(error) } } : {},
-      );
-    }
-  },
-}));
+export const useRuns = forgetOnSignOut(
+  create<RunsState>((set, get) => ({
+    filter: noFilter,
+    list: null,
+    listError: null,
+    pending: [],
+    detail: null,
+    setFilter(change) {
+      set((state) => ({ filter: { ...state.filter, offset: 0, ...change } }));
+    },
+    async loadList() {
+      const isLatest = listRequests.start('list');
+      try {
+        const list = await call('listRuns', { query: listQuery(get().filter) });
+        if (isLatest()) set({ list, listError: null });
+      } catch (error) {
+        if (isLatest()) set({ listError: asApiError(error) });
+      }
+    },
+    addPending(deploy) {
+      set((state) => ({ pending: [...state.pending, deploy] }));
+    },
+    removePending(key) {
+      set((state) => ({ pending: state.pending.filter((deploy) => deploy.key !== key) }));
+    },
+    async loadDetail(id, parts) {
+      const fresh = get().detail?.id !== id;
+      if (fresh) set({ detail: { id, run: null, log: [], vms: [], error: null } });
+      const wants = {
+        run: fresh || parts.run === true,
+        params: !fresh && parts.params === true,
+        vms: parts.vms === true,
+      };
+      try {
+        const [run, log, params, vms] = await Promise.all([
+          wants.run ? call('getRun', { params: { id } }) : null,
+          wants.run ? call('runLog', { params: { id } }) : null,
+          wants.params ? call('runParams', { params: { id } }) : null,
+          wants.vms ? call('listVms', { query: { include: 'all' } }) : null,
+        ]);
+        set((state) => {
+          const detail = state.detail;
+          if (detail?.id !== id) return {};
+          const latest = run ?? detail.run;
+          return {
+            detail: {
+              id,
+              run: latest && params ? { ...latest, params } : latest,
+              log: log ?? detail.log,
+              vms: vms ? vms.vms.filter((vm) => vm.runId === id) : detail.vms,
+              error: null,
+            },
+          };
+        });
+      } catch (error) {
+        set((state) =>
+          state.detail?.id === id ? { detail: { ...state.detail, error: asApiError(error) } } : {},
+        );
+      }
+    },
+  })),
+);

@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
-import { ApiError, call } from '../../api/client.ts';
+import { asApiError, call, type ApiError } from '../../api/client.ts';
+import { forgetOnSignOut } from '../../api/user-data.ts';
 
 export type AppSummary = RouteOutput<'listApps'>[number];
 
@@ -16,28 +17,27 @@ interface StoreState {
 }
 
 /** The app store's catalog and what the grid is narrowed to; reloaded on app events. */
-export const useStore = create<StoreState>((set) => ({
-  apps: null,
-  error: null,
-  search: '',
-  category: null,
-  async load() {
-    try {
-      set({ apps: await call('listApps', { query: {} }), error: null });
-    } catch (error) {
-      set({
-        error:
-          error instanceof ApiError ? error : new ApiError(0, 'INTERNAL', (error as Error).message),
-      });
-    }
-  },
-  setSearch(search) {
-    set({ search });
-  },
-  setCategory(category) {
-    set({ category });
-  },
-}));
+export const useStore = forgetOnSignOut(
+  create<StoreState>((set) => ({
+    apps: null,
+    error: null,
+    search: '',
+    category: null,
+    async load() {
+      try {
+        set({ apps: await call('listApps', { query: {} }), error: null });
+      } catch (error) {
+        set({ error: asApiError(error) });
+      }
+    },
+    setSearch(search) {
+      set({ search });
+    },
+    setCategory(category) {
+      set({ category });
+    },
+  })),
+);
 
 /** Every category of the catalog, sorted. */
 export function categoriesOf(apps: readonly AppSummary[]): string[] {
