@@ -29,8 +29,9 @@ function themeColours(element: Element): { line: string; axis: string; grid: str
 
 /**
  * One metric's history as a line (gaps where nothing was measured), drawn with uPlot into a
- * canvas that follows the container's width and the light or dark theme. The figures a screen
- * reader needs are in the caption the caller gives.
+ * canvas that follows the container's width and the light or dark theme. The chart is made once
+ * per metric and theme and destroyed when it goes; new points only replace its data. The figures
+ * a screen reader needs are in the caption the caller gives.
  */
 export function HistoryChart({
   points,
@@ -42,8 +43,12 @@ export function HistoryChart({
   label: string;
 }) {
   const container = useRef<HTMLDivElement>(null);
+  const chart = useRef<uPlot | null>(null);
+  // The latest points, for a chart that is made after they arrived.
+  const latestPoints = useRef(points);
   const [failure, setFailure] = useState<string | null>(null);
   const [theme, setTheme] = useState(0);
+  const { label: seriesLabel, unit } = info;
 
   useEffect(() => {
     const dark = matchMedia('(prefers-color-scheme: dark)');
@@ -55,10 +60,9 @@ export function HistoryChart({
   useEffect(() => {
     const element = container.current;
     if (!element) return;
-    let chart: uPlot | null = null;
     let isDisposed = false;
     const resize = new ResizeObserver(() => {
-      chart?.setSize({ width: Math.max(200, element.clientWidth), height: chartHeight });
+      chart.current?.setSize({ width: Math.max(200, element.clientWidth), height: chartHeight });
     });
     loadChartLibrary().then(
       (UPlot) => {
@@ -69,7 +73,7 @@ export function HistoryChart({
           grid: { stroke: colours.grid, width: 1 },
           ticks: { stroke: colours.grid, width: 1 },
         };
-        chart = new UPlot(
+        chart.current = new UPlot(
           {
             width: Math.max(200, element.clientWidth),
             height: chartHeight,
@@ -81,13 +85,13 @@ export function HistoryChart({
               {
                 ...axis,
                 size: 80,
-                values: (_chart, ticks) => ticks.map((tick) => formatFigure(tick, info.unit)),
+                values: (_chart, ticks) => ticks.map((tick) => formatFigure(tick, unit)),
               },
             ],
             series: [
               {},
               {
-                label: info.label,
+                label: seriesLabel,
                 stroke: colours.line,
                 width: 2,
                 spanGaps: false,
@@ -95,7 +99,7 @@ export function HistoryChart({
               },
             ],
           },
-          chartColumns(points) as uPlot.AlignedData,
+          chartColumns(latestPoints.current) as uPlot.AlignedData,
           element,
         );
         resize.observe(element);
@@ -106,9 +110,15 @@ export function HistoryChart({
     return () => {
       isDisposed = true;
       resize.disconnect();
-      chart?.destroy();
+      chart.current?.destroy();
+      chart.current = null;
     };
-  }, [points, info, theme]);
+  }, [seriesLabel, unit, theme]);
+
+  useEffect(() => {
+    latestPoints.current = points;
+    chart.current?.setData(chartColumns(points) as uPlot.AlignedData);
+  }, [points]);
 
   return (
     <>

@@ -3,6 +3,7 @@ import type { LiveEvent } from '../../api/events.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useLiveLoad } from '../runs/live.ts';
 import {
+  chosenRange,
   formatFigure,
   historyRanges,
   historySummary,
@@ -33,15 +34,15 @@ export function HistoryPanel() {
   const metrics = index.value?.metrics ?? [];
   const hasMetric = metrics.includes(metric);
 
-  // The index is asked again only while it lacks the chosen metric (before the first sample).
-  useLiveLoad(loadIndex, (event) => {
-    const known = useDashboard.getState().historyIndex.value?.metrics ?? [];
-    return event.type === 'box.metrics' && !known.includes(useDashboard.getState().metric);
-  });
+  // The index is asked again with every sample and when a VM goes: a VM's metrics join the
+  // history with the first sample after it starts, and leave with it.
+  useLiveLoad(loadIndex, (event) => event.type === 'box.metrics' || event.type === 'vm.gone');
+  const chosen = chosenRange(ranges, range);
+  const chosenLabel = chosen?.label ?? null;
   // A new choice makes a new loader, which loads at once; samples reload it when they add a point.
   const load = useCallback(
-    () => (hasMetric ? loadHistory() : Promise.resolve()),
-    [loadHistory, metric, range, hasMetric, ranges.length],
+    () => (hasMetric && chosenLabel !== null ? loadHistory() : Promise.resolve()),
+    [loadHistory, metric, chosenLabel, hasMetric],
   );
   useLiveLoad(load, (event) => {
     const time = sampleTime(event);
@@ -50,15 +51,19 @@ export function HistoryPanel() {
     return !series || isNewToSeries(series.points, time, series.stepSeconds);
   });
 
-  const info = metricInfo(metric);
-  const chosen = ranges.find((candidate) => candidate.label === range);
+  const info = useMemo(() => metricInfo(metric), [metric]);
   const series = hasMetric ? history.value : null;
   const summary = series ? historySummary(series.points) : null;
   const describe = (value: number) => formatFigure(value, info.unit);
-  const caption = summary
-    ? `${info.label} over the last ${range.toLowerCase()}: latest ${describe(summary.latest)}, lowest ${describe(summary.min)}, highest ${describe(summary.max)}.`
-    : null;
-  const isEmpty = index.value !== null && (!hasMetric || (series !== null && summary === null));
+  const caption =
+    summary && chosen
+      ? `${info.label} over the last ${chosen.label.toLowerCase()}: latest ${describe(summary.latest)}, lowest ${describe(summary.min)}, highest ${describe(summary.max)}.`
+      : null;
+  const keepsNoHistory = index.value !== null && ranges.length === 0;
+  const isEmpty =
+    index.value !== null &&
+    !keepsNoHistory &&
+    (!hasMetric || (series !== null && summary === null));
 
   return (
     <section className="panel dashboard-history" aria-labelledby="history-title">
@@ -80,7 +85,7 @@ export function HistoryPanel() {
               key={candidate.label}
               type="button"
               className="range-option"
-              aria-pressed={candidate.label === range}
+              aria-pressed={candidate.label === chosen?.label}
               title={`${candidate.resolution} steps`}
               onClick={() => choose({ range: candidate.label })}
             >
@@ -91,7 +96,11 @@ export function HistoryPanel() {
       </div>
       <ErrorText error={index.error ?? history.error} />
       <figure className="history-figure">
-        {isEmpty ? (
+        {keepsNoHistory ? (
+          <p className="history-empty" role="status">
+            The box keeps no history to chart yet.
+          </p>
+        ) : isEmpty ? (
           <p className="history-empty" role="status">
             No samples yet for {info.label.toLowerCase()} over this range.
           </p>
