@@ -67,23 +67,23 @@ test('first run: create the administrator, see every section, manage users and t
   await newUser.getByLabel('Password').fill('olga long password');
   await newUser.getByLabel('Role').selectOption('operator');
   await newUser.getByRole('button', { name: 'Add user' }).click();
-  await expect(page.getByRole('cell', { name: 'olga' })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'olga', exact: true })).toBeVisible();
 
   // A change made elsewhere arrives over the event stream, without a reload.
   const session = await page.request.get(`${appliance.url}/api/v1/session`);
   const { csrfToken } = (await session.json()) as { csrfToken: string };
   await page.request.post(`${appliance.url}/api/v1/users`, { headers: { 'x-csrf-token': csrfToken }, data: { username: 'vic', password: 'vic long password', role: 'viewer' } });
-  await expect(page.getByRole('cell', { name: 'vic' })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'vic', exact: true })).toBeVisible();
   await shot(page, 'users');
 
   // Deleting asks first; Cancel keeps the user.
   await page.getByRole('row', { name: /vic/ }).getByRole('button', { name: 'Delete' }).click();
   await expect(page.getByRole('dialog', { name: 'Delete user?' })).toBeVisible();
   await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
-  await expect(page.getByRole('cell', { name: 'vic' })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'vic', exact: true })).toBeVisible();
   await page.getByRole('row', { name: /vic/ }).getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Delete user' }).click();
-  await expect(page.getByRole('cell', { name: 'vic' })).toHaveCount(0);
+  await expect(page.getByRole('cell', { name: 'vic', exact: true })).toHaveCount(0);
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByRole('heading', { name: 'Sign in to Bivouac' })).toBeVisible();

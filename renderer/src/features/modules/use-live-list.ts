@@ -6,12 +6,13 @@ import { useLiveLoad } from '../runs/live.ts';
 /**
  * A list the editors offer (base images, clouds, apps), loaded with `useLiveLoad` and again on
  * matching events. A failed load keeps the last list and hands back the box's error to show,
- * so a failure is never silent; the next good load clears it.
+ * so a failure is never silent; the next good load clears it. `reload` asks again at once
+ * (after a change the page made itself).
  */
 export function useLiveList<T>(
   load: () => Promise<Result<T[]>>,
   matches: (event: LiveEvent) => boolean,
-): { items: T[]; error: ApiError | null } {
+): { items: T[]; error: ApiError | null; reload: () => Promise<void> } {
   const [items, setItems] = useState<T[]>([]);
   const [error, setError] = useState<ApiError | null>(null);
   const reload = useCallback(async () => {
@@ -20,5 +21,5 @@ export function useLiveList<T>(
     setError(result.ok ? null : result.error);
   }, [load]);
   useLiveLoad(reload, matches);
-  return { items, error };
+  return { items, error, reload };
 }

@@ -1,13 +1,18 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { Fragment, useState, type FormEvent } from 'react';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { passwordMinLength } from '../../../../appliance/src/domain/users.ts';
-import { call, callSafe, type ApiError } from '../../api/client.ts';
+import { callSafe, type ApiError, type Result } from '../../api/client.ts';
+import type { LiveEvent } from '../../api/events.ts';
 import { useApp } from '../../app/store.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
+import { useLiveList } from '../modules/use-live-list.ts';
+import { QuotaEditor } from './QuotaEditor.tsx';
+import { describeQuota, type QuotaBody } from './quota-form.ts';
 
 type User = RouteOutput<'listUsers'>[number];
 type Token = RouteOutput<'listTokens'>[number];
+type Capacity = RouteOutput<'getCapacity'>;
 const roles = ['admin', 'operator', 'viewer'] as const;
 
 /** Users (administrators manage everyone) and your own API tokens. */
@@ -23,25 +28,29 @@ export function UsersPage() {
   );
 }
 
-/** Reloads when an event about `kind` arrives (or the stream was reset). */
-function useLive(kind: string, load: () => Promise<void>): void {
-  const lastEvent = useApp((state) => state.lastEvent);
-  const resets = useApp((state) => state.resets);
-  useEffect(() => {
-    void load();
-  }, [load, resets]);
-  useEffect(() => {
-    if (lastEvent?.subject.kind === kind) void load();
-  }, [lastEvent, kind, load]);
-}
+const fetchUsers = () => callSafe('listUsers');
+const fetchTokens = () => callSafe('listTokens');
+const fetchQuotas = async (): Promise<Result<Capacity['users']>> => {
+  const result = await callSafe('getCapacity');
+  return result.ok ? { ok: true, value: result.value.users } : result;
+};
+const isAbout = (kind: string) => (event: LiveEvent) => event.subject.kind === kind;
+const aboutUsers = isAbout('user');
+const aboutTokens = isAbout('token');
+const aboutCapacity = isAbout('capacity');
 
 function UserAdmin({ selfId }: { selfId: string }) {
-  const [users, setUsers] = useState<User[]>([]);
+  const { items: users, error: loadError, reload: load } = useLiveList(fetchUsers, aboutUsers);
+  const { items: quotas, error: quotaError } = useLiveList(fetchQuotas, aboutCapacity);
+  const [editingQuota, setEditingQuota] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const [form, setForm] = useState({ username: '', password: '', role: 'operator' as (typeof roles)[number] });
+  const [form, setForm] = useState({
+    username: '',
+    password: '',
+    role: 'operator' as (typeof roles)[number],
+  });
   const [deleting, setDeleting] = useState<User | null>(null);
-  const load = useCallback(async () => setUsers(await call('listUsers')), []);
-  useLive('user', load);
+  const quotaOf = (user: User) => quotas.find((entry) => entry.userId === user.id)?.quota ?? {};
 
   async function create(event: FormEvent) {
     event.preventDefault();
@@ -57,6 +66,11 @@ function UserAdmin({ selfId }: { selfId: string }) {
     setError(result.ok ? null : result.error);
     await load();
   }
+  async function saveQuota(user: User, quota: QuotaBody): Promise<ApiError | null> {
+    const result = await callSafe('setQuota', { params: { id: user.id }, body: quota });
+    if (result.ok) setEditingQuota(null);
+    return result.ok ? null : result.error;
+  }
   async function remove(user: User) {
     setDeleting(null);
     const result = await callSafe('deleteUser', { params: { id: user.id } });
@@ -67,11 +81,13 @@ function UserAdmin({ selfId }: { selfId: string }) {
   return (
     <div className="panel">
       <h2>People on this box</h2>
+      <ErrorText error={loadError ?? quotaError} />
       <table>
         <thead>
           <tr>
             <th scope="col">Name</th>
             <th scope="col">Role</th>
+            <th scope="col">Quota</th>
             <th scope="col">
               <span className="visually-hidden">Actions</span>
             </th>
@@ -79,38 +95,83 @@ function UserAdmin({ selfId }: { selfId: string }) {
         </thead>
         <tbody>
           {users.map((user) => (
-            <tr key={user.id}>
-              <td>{user.username}</td>
-              <td>
-                <select aria-label={`Role of ${user.username}`} value={user.role} onChange={(event) => void setRole(user, event.target.value as User['role'])} disabled={user.id === selfId}>
-                  {roles.map((role) => (
-                    <option key={role}>{role}</option>
-                  ))}
-                </select>
-              </td>
-              <td>
-                {user.id !== selfId && (
-                  <button type="button" className="danger" onClick={() => setDeleting(user)}>
-                    Delete
+            <Fragment key={user.id}>
+              <tr>
+                <td>{user.username}</td>
+                <td>
+                  <select
+                    aria-label={`Role of ${user.username}`}
+                    value={user.role}
+                    onChange={(event) => void setRole(user, event.target.value as User['role'])}
+                    disabled={user.id === selfId}
+                  >
+                    {roles.map((role) => (
+                      <option key={role}>{role}</option>
+                    ))}
+                  </select>
+                </td>
+                <td>
+                  {describeQuota(quotaOf(user))}{' '}
+                  <button
+                    type="button"
+                    className="secondary"
+                    aria-expanded={editingQuota === user.id}
+                    aria-label={`Quota of ${user.username}`}
+                    onClick={() => setEditingQuota(editingQuota === user.id ? null : user.id)}
+                  >
+                    Edit
                   </button>
-                )}
-              </td>
-            </tr>
+                </td>
+                <td>
+                  {user.id !== selfId && (
+                    <button type="button" className="danger" onClick={() => setDeleting(user)}>
+                      Delete
+                    </button>
+                  )}
+                </td>
+              </tr>
+              {editingQuota === user.id && (
+                <tr>
+                  <td colSpan={4}>
+                    <QuotaEditor
+                      username={user.username}
+                      quota={quotaOf(user)}
+                      onSave={(quota) => saveQuota(user, quota)}
+                      onCancel={() => setEditingQuota(null)}
+                    />
+                  </td>
+                </tr>
+              )}
+            </Fragment>
           ))}
         </tbody>
       </table>
       <form className="inline" onSubmit={create} aria-label="New user">
         <label>
           Name
-          <input value={form.username} onChange={(event) => setForm({ ...form, username: event.target.value })} required />
+          <input
+            value={form.username}
+            onChange={(event) => setForm({ ...form, username: event.target.value })}
+            required
+          />
         </label>
         <label>
           Password
-          <input type="password" value={form.password} onChange={(event) => setForm({ ...form, password: event.target.value })} autoComplete="new-password" required minLength={passwordMinLength} />
+          <input
+            type="password"
+            value={form.password}
+            onChange={(event) => setForm({ ...form, password: event.target.value })}
+            autoComplete="new-password"
+            required
+            minLength={passwordMinLength}
+          />
         </label>
         <label>
           Role
-          <select value={form.role} onChange={(event) => setForm({ ...form, role: event.target.value as User['role'] })}>
+          <select
+            value={form.role}
+            onChange={(event) => setForm({ ...form, role: event.target.value as User['role'] })}
+          >
             {roles.map((role) => (
               <option key={role}>{role}</option>
             ))}
@@ -132,13 +193,11 @@ function UserAdmin({ selfId }: { selfId: string }) {
 }
 
 function Tokens() {
-  const [tokens, setTokens] = useState<Token[]>([]);
+  const { items: tokens, error: loadError, reload: load } = useLiveList(fetchTokens, aboutTokens);
   const [name, setName] = useState('');
   const [created, setCreated] = useState<string | null>(null);
   const [revoking, setRevoking] = useState<Token | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const load = useCallback(async () => setTokens(await call('listTokens')), []);
-  useLive('token', load);
 
   async function create(event: FormEvent) {
     event.preventDefault();
@@ -160,11 +219,15 @@ function Tokens() {
   return (
     <div className="panel">
       <h2>Your API tokens</h2>
-      <p>For the CLI and scripts: send <code>Authorization: Bearer &lt;token&gt;</code>.</p>
+      <ErrorText error={loadError} />
+      <p>
+        For the CLI and scripts: send <code>Authorization: Bearer &lt;token&gt;</code>.
+      </p>
       <ul className="list">
         {tokens.map((token) => (
           <li key={token.id}>
-            <span>{token.name}</span> <small>created {new Date(token.createdAt).toLocaleString()}</small>
+            <span>{token.name}</span>{' '}
+            <small>created {new Date(token.createdAt).toLocaleString()}</small>
             <button type="button" className="danger" onClick={() => setRevoking(token)}>
               Revoke
             </button>
@@ -175,14 +238,20 @@ function Tokens() {
       <form className="inline" onSubmit={create} aria-label="New API token">
         <label>
           Token name
-          <input value={name} onChange={(event) => setName(event.target.value)} required maxLength={64} />
+          <input
+            value={name}
+            onChange={(event) => setName(event.target.value)}
+            required
+            maxLength={64}
+          />
         </label>
         <button type="submit">Create token</button>
       </form>
       {created && (
         <div className="notice" role="status">
           <p>
-            <strong>Copy this token now.</strong> It is shown only once; the box keeps only a hash of it.
+            <strong>Copy this token now.</strong> It is shown only once; the box keeps only a hash
+            of it.
           </p>
           <code className="secret" data-testid="new-token">
             {created}
