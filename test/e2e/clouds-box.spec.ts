@@ -10,7 +10,7 @@ import {
   type ApplianceProcess,
 } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
-import { signIn } from '../fixtures/ui-session.ts';
+import { expectDarkTheme, expectFitsSmallScreen, signIn } from '../fixtures/ui-session.ts';
 
 /**
  * The Clouds and Box pages against the real appliance on libvirt's test driver. The appliance
@@ -347,9 +347,8 @@ test('box: host facts that match the API, logs, images, bundles and a refused po
   ).toBeVisible();
 
   // At 1024x600 nothing spills sideways; and in the dark theme.
-  await page.setViewportSize({ width: 1024, height: 600 });
-  expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
-  await page.emulateMedia({ colorScheme: 'dark' });
+  await expectFitsSmallScreen(page);
+  await expectDarkTheme(page);
   await page.screenshot({ path: `${screenshots}/box-1024-dark.png` });
 });
 

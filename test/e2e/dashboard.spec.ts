@@ -4,7 +4,13 @@ import type { RouteOutput } from '../../appliance/src/api/contract.ts';
 import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
 import { startPrivateLibvirtd, type PrivateLibvirtd } from '../fixtures/private-libvirtd.ts';
-import { importPlaceholderImage, sessionApi, signIn } from '../fixtures/ui-session.ts';
+import {
+  expectDarkTheme,
+  expectFitsSmallScreen,
+  importPlaceholderImage,
+  sessionApi,
+  signIn,
+} from '../fixtures/ui-session.ts';
 
 /**
  * The Dashboard against the real appliance on libvirt's test driver (served by a daemon of the
@@ -42,7 +48,7 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
 }
 
-const api = (page: Page, method: 'GET' | 'POST', path: string, data?: unknown) =>
+const api = (page: Page, method: 'GET' | 'POST' | 'PUT', path: string, data?: unknown) =>
   sessionApi(page.request, appliance.url, method, path, data);
 
 const panel = (page: Page, name: string) => page.getByRole('region', { name, exact: true });
@@ -125,6 +131,22 @@ test('the dashboard: capacity as the API says, host metrics, history by range, r
   );
   await expect(history.locator('canvas').first()).toBeVisible();
   await expect(history.locator('figcaption')).toContainText('CPU over the last hour: latest');
+  // New samples (a new 10 s period each) reach the same chart: it is not made again, its canvas stays.
+  await history
+    .locator('canvas')
+    .first()
+    .evaluate((canvas) => Object.assign(canvas, { isFirstChart: true }));
+  for (let reloads = 0; reloads < 2; reloads += 1)
+    await page.waitForResponse((response) => /\/api\/v1\/history\?/.test(response.url()), {
+      timeout: 25_000,
+    });
+  await expect(history.locator('figcaption')).toContainText('CPU over the last hour: latest');
+  expect(
+    await history
+      .locator('canvas')
+      .first()
+      .evaluate((canvas) => (canvas as unknown as { isFirstChart?: boolean }).isFirstChart),
+  ).toBe(true);
   const dayAsked = page.waitForRequest((request) =>
     /\/api\/v1\/history\?.*resolution=1m/.test(request.url()),
   );
@@ -151,16 +173,13 @@ test('the dashboard: capacity as the API says, host metrics, history by range, r
   );
   await expect(history.locator('canvas').first()).toBeVisible();
   await history.getByRole('button', { name: 'Hour' }).click();
-  // A metric with nothing measured says so instead of drawing an empty chart.
+  // A metric with nothing measured says so instead of drawing an empty chart: a host without a
+  // temperature sensor (the box's sample says null) shows the message, one with a sensor a chart.
   await history.getByLabel('Metric').selectOption({ label: 'Temperature' });
-  const temperature = (await api(
-    page,
-    'GET',
-    '/history?metric=host.temperature&resolution=10s',
-  )) as RouteOutput<'getHistory'>;
-  if (temperature.points.every((point) => point.value === null))
-    await expect(history.getByText('No samples yet')).toBeVisible();
-  else await expect(history.locator('canvas').first()).toBeVisible();
+  const hasSensor = sample.temperatureCelsius !== null;
+  await expect(history.locator('figcaption')).toHaveCount(hasSensor ? 1 : 0);
+  await expect(history.getByText('No samples yet')).toHaveCount(hasSensor ? 0 : 1);
+  await expect(history.locator('canvas')).toHaveCount(hasSensor ? 1 : 0);
   await history.getByLabel('Metric').selectOption({ label: 'Memory in use' });
   await expect(history.locator('figcaption')).toContainText('Memory in use over the last hour');
   await expect(history.locator('canvas').first()).toBeVisible();
@@ -178,13 +197,12 @@ test('the dashboard: capacity as the API says, host metrics, history by range, r
   );
 
   await shot(page, 'dashboard');
-  await page.emulateMedia({ colorScheme: 'dark' });
+  await expectDarkTheme(page);
   await expect(history.locator('canvas').first()).toBeVisible();
   await shot(page, 'dashboard-dark');
   await page.emulateMedia({ colorScheme: 'light' });
-  await page.setViewportSize({ width: 1024, height: 600 });
+  await expectFitsSmallScreen(page);
   await expect(history.locator('canvas').first()).toBeVisible();
-  expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
   await shot(page, 'dashboard-small-screen');
   await page.setViewportSize({ width: 1280, height: 800 });
 
@@ -247,8 +265,63 @@ test('an operator sees the box and only their own share of it', async ({ page, b
   await expect(table).toContainText('Yours');
   await expect(table.getByRole('row', { name: /^olga/ })).toBeVisible();
   await expect(table.getByRole('row', { name: /^admin/ })).toHaveCount(0);
-  await expect(
-    panel(operator, 'Runs by state').getByRole('link', { name: 'Done: 0 runs' }),
-  ).toBeVisible();
+  const runs = panel(operator, 'Runs by state');
+  await expect(runs.getByRole('link', { name: 'Done: 0 runs' })).toBeVisible();
+  await expect(runs).toContainText('Counting only your runs and those shared with you.');
   await context.close();
+});
+
+test("after a user switch on the same screen nothing of the previous user's shows, not even for a moment", async ({
+  page,
+}) => {
+  await signIn(page, appliance.url, 'admin', adminPassword);
+  await api(page, 'POST', '/users', {
+    username: 'oscar',
+    password: 'oscar long password',
+    role: 'operator',
+  });
+  await api(page, 'PUT', '/modules?path=/admin-only', {
+    content: { kind: 'project' },
+    message: 'private to the administrator',
+  });
+  const nav = page.getByRole('navigation', { name: 'Sections' });
+  await nav.getByRole('link', { name: 'Dashboard' }).click();
+  await expect(
+    panel(page, 'Capacity')
+      .getByRole('table')
+      .getByRole('row', { name: /^admin/ }),
+  ).toBeVisible();
+  await nav.getByRole('link', { name: 'Modules' }).click();
+  const tree = page.getByRole('tree', { name: 'Modules' });
+  await expect(tree.getByRole('treeitem', { name: /^admin-only/ })).toBeVisible();
+
+  // From now on, every row or tree item the screen adds is noted: none may be the administrator's.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    Object.assign(window, { adminOnlySeen: seen });
+    new MutationObserver(() => {
+      for (const row of document.querySelectorAll('.capacity-users tbody th'))
+        if (row.textContent === 'admin') seen.push('capacity row of admin');
+      for (const item of document.querySelectorAll('[role="treeitem"]'))
+        if (item.textContent?.includes('admin-only')) seen.push('module admin-only');
+    }).observe(document.body, { childList: true, subtree: true, characterData: true });
+  });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  // The same page, no reload: the next person signs in on the shared screen.
+  const login = page.getByRole('form', { name: 'Sign in to Bivouac' });
+  await expect(login).toBeVisible();
+  await login.getByLabel('Name').fill('oscar');
+  await login.getByLabel('Password').fill('oscar long password');
+  await login.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByText('oscar (operator)')).toBeVisible();
+  // Oscar's own tree (the shipped apps everyone may view) once it has loaded.
+  await expect(tree.getByRole('treeitem', { name: 'apps, project' })).toBeVisible();
+  await expect(tree.getByRole('treeitem', { name: /^admin-only/ })).toHaveCount(0);
+  await nav.getByRole('link', { name: 'Dashboard' }).click();
+  const table = panel(page, 'Capacity').getByRole('table');
+  await expect(table.getByRole('row', { name: /^oscar/ })).toBeVisible();
+  await expect(table.getByRole('row', { name: /^admin/ })).toHaveCount(0);
+  expect(
+    await page.evaluate(() => (window as unknown as { adminOnlySeen: string[] }).adminOnlySeen),
+  ).toEqual([]);
 });

@@ -2,7 +2,12 @@ import { expect, test, type Locator, type Page } from '@playwright/test';
 import { mkdir, rm } from 'node:fs/promises';
 import { adminApi, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
-import { importPlaceholderImage, signIn as signInAs } from '../fixtures/ui-session.ts';
+import {
+  expectDarkTheme,
+  expectFitsSmallScreen,
+  importPlaceholderImage,
+  signIn as signInAs,
+} from '../fixtures/ui-session.ts';
 
 /**
  * The Modules workspace against the real appliance (libvirt's test driver; nothing is deployed):
@@ -150,7 +155,7 @@ test('an administrator builds a project, an image with its recipe, versions, a d
   await typeInEditor(page, deployRecipe, 'bivouac-set "$BIVOUAC_INSTANCE:ready" true');
   await expect(page.getByText('Unsaved changes.')).toBeVisible();
   await shot(page, 'modules-editor');
-  await page.emulateMedia({ colorScheme: 'dark' });
+  await expectDarkTheme(page);
   await shot(page, 'modules-editor-dark');
   await page.emulateMedia({ colorScheme: 'light' });
   await saveVersion(page, 'report ready', 2);
@@ -252,10 +257,10 @@ test('an administrator builds a project, an image with its recipe, versions, a d
   await expect(page.getByRole('alert')).toHaveCount(0);
   await expect(treeItem(page, 'site', 'deployment')).toBeVisible();
   await shot(page, 'modules');
-  await page.setViewportSize({ width: 1024, height: 600 });
+  await expectFitsSmallScreen(page);
   await shot(page, 'modules-small-screen');
   await page.setViewportSize({ width: 1280, height: 800 });
-  await page.emulateMedia({ colorScheme: 'dark' });
+  await expectDarkTheme(page);
   await shot(page, 'modules-dark');
   await page.emulateMedia({ colorScheme: 'light' });
 
