@@ -25,7 +25,7 @@ const layers = [
   {
     files: ['renderer/src/**/*.{ts,tsx}'],
     message: 'the renderer talks to the appliance over HTTP only; it may import the pure API contract and domain types',
-    patterns: [...nodeBuiltins, 'electron', 'fastify', 'lowdb', '**/appliance/src/store/**', '**/appliance/src/api/auth/**', '**/appliance/src/api/routes/**', '**/appliance/src/app.ts', '**/appliance/src/server.ts', '**/electron/**'],
+    patterns: [...nodeBuiltins, 'electron', 'fastify', 'lowdb', '**/appliance/src/store/**', '**/appliance/src/host/**', '**/appliance/src/catalog/**', '**/appliance/src/connectors/**', '**/appliance/src/orchestrator/**', '**/appliance/src/api/auth/**', '**/appliance/src/api/routes/**', '**/appliance/src/app.ts', '**/appliance/src/server.ts', '**/electron/**'],
   },
   {
     files: ['electron/**/*.ts'],

@@ -1,6 +1,5 @@
 import { useId } from 'react';
-import type { FormField } from '../../../../appliance/src/catalog/manifest.ts';
-import { numberBounds, type SizeLimit } from './deploy-form.ts';
+import { numberBounds, type FormField, type SizeLimit } from './deploy-form.ts';
 
 interface FieldProps {
   field: FormField;

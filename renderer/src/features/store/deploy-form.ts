@@ -1,11 +1,13 @@
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
-import type { FormField } from '../../../../appliance/src/catalog/manifest.ts';
 import {
   resourceLabels,
   resources,
   type Resource,
 } from '../../../../appliance/src/domain/capacity.ts';
 import { checkValue } from '../../../../appliance/src/domain/modules.ts';
+
+/** One field of an app's deploy form, as the API describes it. */
+export type FormField = RouteOutput<'getApp'>['form'][number];
 
 export type Preflight = RouteOutput<'preflightApp'>;
 
