@@ -1,7 +1,14 @@
 import { useState, type FormEvent } from 'react';
 import type { ApiError } from '../../api/client.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { quotaBody, quotaFields, quotaText, type QuotaBody, type QuotaText } from './quota-form.ts';
+import {
+  quotaBody,
+  quotaFields,
+  quotaText,
+  type Quota,
+  type QuotaBody,
+  type QuotaText,
+} from './quota-form.ts';
 
 /**
  * One user's quota inside the box's capacity: a limit per resource, or none (empty). Each field
@@ -14,7 +21,7 @@ export function QuotaEditor({
   onCancel,
 }: {
   username: string;
-  quota: Partial<Record<keyof QuotaText, number>>;
+  quota: Quota;
   onSave(quota: QuotaBody): Promise<ApiError | null>;
   onCancel(): void;
 }) {

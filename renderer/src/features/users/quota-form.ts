@@ -1,8 +1,10 @@
-import { Quota } from '../../../../appliance/src/api/schemas.ts';
+import { Quota as QuotaSchema } from '../../../../appliance/src/api/schemas.ts';
 import type { RouteInput, RouteOutput } from '../../../../appliance/src/api/contract.ts';
 
 export type QuotaBody = RouteInput<'setQuota'>['body'];
-export type QuotaResource = keyof RouteOutput<'setQuota'>;
+/** A user's quota as the box keeps it. */
+export type Quota = RouteOutput<'setQuota'>;
+export type QuotaResource = keyof Quota;
 
 /** The quota's fields in the order the form shows them, with their labels. */
 export const quotaFields: { key: QuotaResource; label: string }[] = [
@@ -16,7 +18,7 @@ export const quotaFields: { key: QuotaResource; label: string }[] = [
 export type QuotaText = Record<QuotaResource, string>;
 
 /** A quota as the form shows it. */
-export function quotaText(quota: RouteOutput<'setQuota'>): QuotaText {
+export function quotaText(quota: Quota): QuotaText {
   return Object.fromEntries(
     quotaFields.map(({ key }) => [key, quota[key] === undefined ? '' : String(quota[key])]),
   ) as QuotaText;
@@ -39,7 +41,7 @@ export function quotaBody(
     if (!Number.isFinite(number)) problems[key] = 'must be a number';
     else body[key] = number;
   }
-  const checked = Quota.safeParse(body);
+  const checked = QuotaSchema.safeParse(body);
   if (!checked.success)
     for (const issue of checked.error.issues) {
       const key = issue.path[0] as QuotaResource;
@@ -51,7 +53,7 @@ export function quotaBody(
 }
 
 /** A quota in words, for the users table. */
-export function describeQuota(quota: RouteOutput<'setQuota'>): string {
+export function describeQuota(quota: Quota): string {
   const parts = quotaFields
     .filter(({ key }) => quota[key] !== undefined)
     .map(({ key, label }) => `${label} ${quota[key]}`);
