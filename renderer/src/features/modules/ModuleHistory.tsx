@@ -106,32 +106,21 @@ function DiffPanel({ path, latest }: { path: string; latest: number }) {
     <section className="panel" aria-labelledby="diff-title">
       <h3 id="diff-title">Compare versions</h3>
       <form className="inline" onSubmit={compare} aria-label="Choose versions to compare">
-        <label>
-          From
-          <select
-            value={range.from}
-            onChange={(event) => setRange({ ...range, from: Number(event.target.value) })}
-          >
-            {choices.map((version) => (
-              <option key={version} value={version}>
-                v{version}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          To
-          <select
-            value={range.to}
-            onChange={(event) => setRange({ ...range, to: Number(event.target.value) })}
-          >
-            {choices.map((version) => (
-              <option key={version} value={version}>
-                v{version}
-              </option>
-            ))}
-          </select>
-        </label>
+        {(['from', 'to'] as const).map((end) => (
+          <label key={end}>
+            {end === 'from' ? 'From' : 'To'}
+            <select
+              value={range[end]}
+              onChange={(event) => setRange({ ...range, [end]: Number(event.target.value) })}
+            >
+              {choices.map((version) => (
+                <option key={version} value={version}>
+                  v{version}
+                </option>
+              ))}
+            </select>
+          </label>
+        ))}
         <button type="submit" className="secondary">
           Compare
         </button>
