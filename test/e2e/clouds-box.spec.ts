@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { newSigningKey } from '../../appliance/src/catalog/bundle.ts';
@@ -10,7 +10,7 @@ import {
   type ApplianceProcess,
 } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
-import { expectDarkTheme, expectFitsSmallScreen, signIn } from '../fixtures/ui-session.ts';
+import { expectDarkTheme, expectFitsSmallScreen, shot, signIn } from '../fixtures/ui-session.ts';
 
 /**
  * The Clouds and Box pages against the real appliance on libvirt's test driver. The appliance
@@ -26,7 +26,6 @@ let api: (method: string, path: string, body?: unknown) => Promise<ApiAnswer>;
 let bearer: { authorization: string };
 const adminPassword = 'clouds and box admin password';
 const viewerPassword = 'clouds and box viewer password';
-const screenshots = 'test-results/screenshots';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -37,7 +36,6 @@ test.beforeAll(async () => {
   api = await adminApi(() => appliance.url, adminPassword);
   bearer = await makeBearer();
   await api('POST', '/users', { username: 'vera', password: viewerPassword, role: 'viewer' });
-  await mkdir(screenshots, { recursive: true });
 });
 test.afterAll(async () => {
   await appliance?.stop();
@@ -167,7 +165,7 @@ test('clouds: an administrator adds a second cloud, tests it, sees it healthy an
     }[]
   ).find((cloud) => cloud.name === 'Lab host')!;
   await expect(lab.locator('dd').nth(2)).toHaveText(`${tested.status.latencyMs} ms`);
-  await page.screenshot({ path: `${screenshots}/clouds.png`, fullPage: true });
+  await shot(page, 'clouds');
 
   // Removing asks first; cancelling keeps the cloud.
   await lab.getByRole('button', { name: 'Remove' }).click();
@@ -296,7 +294,7 @@ test('box: host facts that match the API, logs, images, bundles and a refused po
     page.getByRole('alert').filter({ hasText: 'Unsigned bundles are allowed' }),
   ).toBeVisible();
   expect((await api('GET', '/settings/bundles')).body).toEqual({ allowUnsigned: true });
-  await page.screenshot({ path: `${screenshots}/box.png`, fullPage: true });
+  await shot(page, 'box');
   await page.getByRole('button', { name: 'Refuse unsigned bundles' }).click();
   await expect(
     page.getByText('Refused: only bundles signed by a trusted publisher install.'),
@@ -349,7 +347,7 @@ test('box: host facts that match the API, logs, images, bundles and a refused po
   // At 1024x600 nothing spills sideways; and in the dark theme.
   await expectFitsSmallScreen(page);
   await expectDarkTheme(page);
-  await page.screenshot({ path: `${screenshots}/box-1024-dark.png` });
+  await shot(page, 'box-1024-dark', { fullPage: false });
 });
 
 test("an image a VM uses is not deleted: the page shows why, in the appliance's words", async ({
@@ -451,5 +449,5 @@ test('a viewer sees clouds and host facts without any action', async ({ page }) 
   for (const heading of ['Power', 'Recent log lines', 'App bundles'])
     await expect(page.getByRole('heading', { name: heading })).toHaveCount(0);
   await expect(page.getByRole('form')).toHaveCount(0);
-  await page.screenshot({ path: `${screenshots}/box-viewer.png`, fullPage: true });
+  await shot(page, 'box-viewer');
 });

@@ -1,16 +1,10 @@
 import { expect, test, type Page } from '@playwright/test';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { RouteOutput } from '../../appliance/src/api/contract.ts';
 import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
 import { startPrivateLibvirtd, type PrivateLibvirtd } from '../fixtures/private-libvirtd.ts';
-import {
-  expectDarkTheme,
-  expectFitsSmallScreen,
-  importPlaceholderImage,
-  sessionApi,
-  signIn,
-} from '../fixtures/ui-session.ts';
+import { expectDarkTheme, expectFitsSmallScreen, importPlaceholderImage, sessionApi, shot, signIn } from '../fixtures/ui-session.ts';
 
 /**
  * The Dashboard against the real appliance on libvirt's test driver (served by a daemon of the
@@ -22,7 +16,6 @@ let daemon: PrivateLibvirtd;
 let appliance: ApplianceProcess;
 let dataDir: string;
 const adminPassword = 'correct horse battery staple';
-const screenshots = 'test-results/screenshots';
 
 type Capacity = RouteOutput<'getCapacity'>;
 
@@ -36,17 +29,12 @@ test.beforeAll(async () => {
     BIVOUAC_LIBVIRT_URI: daemon.uri,
     BIVOUAC_ADMIN_PASSWORD: adminPassword,
   });
-  await mkdir(screenshots, { recursive: true });
 });
 test.afterAll(async () => {
   await appliance?.stop();
   await daemon?.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
-}
 
 const api = (page: Page, method: 'GET' | 'POST' | 'PUT', path: string, data?: unknown) =>
   sessionApi(page.request, appliance.url, method, path, data);

@@ -1,26 +1,21 @@
-import { expect, test, type Page } from '@playwright/test';
-import { mkdir, rm } from 'node:fs/promises';
+import { expect, test } from '@playwright/test';
+import { rm } from 'node:fs/promises';
 import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
+import { shot } from '../fixtures/ui-session.ts';
 
 let appliance: ApplianceProcess;
 let dataDir: string;
 const adminPassword = 'correct horse battery staple';
-const screenshots = 'test-results/screenshots';
 
 test.beforeAll(async () => {
   dataDir = await tempDir('bivouac-e2e-');
   appliance = await startAppliance(dataDir);
-  await mkdir(screenshots, { recursive: true });
 });
 test.afterAll(async () => {
   await appliance.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
-}
 
 test.describe.configure({ mode: 'serial' });
 

@@ -1,13 +1,8 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { adminApi, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
-import {
-  expectDarkTheme,
-  expectFitsSmallScreen,
-  importPlaceholderImage,
-  signIn as signInAs,
-} from '../fixtures/ui-session.ts';
+import { expectDarkTheme, expectFitsSmallScreen, importPlaceholderImage, shot, signIn as signInAs } from '../fixtures/ui-session.ts';
 
 /**
  * The Modules workspace against the real appliance (libvirt's test driver; nothing is deployed):
@@ -20,7 +15,6 @@ let appliance: ApplianceProcess;
 let dataDir: string;
 const adminPassword = 'correct horse battery staple';
 const viewerPassword = 'viewer password 123';
-const screenshots = 'test-results/screenshots';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -34,16 +28,11 @@ test.beforeAll(async () => {
     role: 'viewer',
   });
   expect(viewer.status, JSON.stringify(viewer.body)).toBe(201);
-  await mkdir(screenshots, { recursive: true });
 });
 test.afterAll(async () => {
   await appliance?.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
-}
 
 function signIn(page: Page, username: string, password: string): Promise<void> {
   return signInAs(page, appliance.url, username, password);

@@ -1,10 +1,11 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
 import { prepareRealQemu, type RealQemu } from '../fixtures/real-qemu-setup.ts';
+import { shot } from '../fixtures/ui-session.ts';
 
 /**
  * The whole story on the real thing: the appliance as a process on the box's libvirt daemon,
@@ -17,7 +18,6 @@ let qemu: RealQemu;
 let appliance: ApplianceProcess;
 let dataDir: string;
 const password = 'correct horse battery staple';
-const screenshots = 'test-results/screenshots';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -25,16 +25,11 @@ test.beforeAll(async () => {
   qemu = prepareRealQemu();
   dataDir = await tempDir('bivouac-e2e-real-');
   appliance = await startAppliance(dataDir, { BIVOUAC_LIBVIRT_URI: qemu.uri, BIVOUAC_BUILTIN_IMAGES_DIR: qemu.imagesDir });
-  await mkdir(screenshots, { recursive: true });
 });
 test.afterAll(async () => {
   await appliance?.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
-}
 
 function bivouacDomains(runId: string): string[] {
   return execFileSync('virsh', ['-q', '-c', qemu.uri, 'list', '--all', '--name'], { encoding: 'utf8' })

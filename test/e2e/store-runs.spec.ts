@@ -1,9 +1,9 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
-import { importPlaceholderImage, sessionApi, signIn as signInAs } from '../fixtures/ui-session.ts';
+import { importPlaceholderImage, sessionApi, shot, signIn as signInAs } from '../fixtures/ui-session.ts';
 import {
   guestContexts,
   startPrivateLibvirtd,
@@ -22,7 +22,6 @@ let appliance: ApplianceProcess;
 let dataDir: string;
 let imageDir: string;
 const adminPassword = 'correct horse battery staple';
-const screenshots = 'test-results/screenshots';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -35,7 +34,6 @@ test.beforeAll(async () => {
     BIVOUAC_LIBVIRT_URI: daemon.uri,
     BIVOUAC_BUILTIN_IMAGES_DIR: join(imageDir, 'none'),
   });
-  await mkdir(screenshots, { recursive: true });
 });
 test.afterAll(async () => {
   await appliance?.stop();
@@ -43,10 +41,6 @@ test.afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
   await rm(imageDir, { recursive: true, force: true });
 });
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
-}
 
 function signIn(page: Page, username = 'admin', password = adminPassword): Promise<void> {
   return signInAs(page, appliance.url, username, password);
