@@ -1,6 +1,6 @@
 import { useApp } from '../../app/store.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useEventStream, useLiveLoad } from '../runs/live.ts';
+import { useEventStream, useLiveLoad } from '../../app/live.ts';
 import { BundlesPanel } from './BundlesPanel.tsx';
 import { useBox } from './box-store.ts';
 import { HostFacts } from './HostFacts.tsx';

@@ -5,7 +5,7 @@ import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { formatBytes } from '../../ui/format-bytes.ts';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { useBox, type Publisher } from './box-store.ts';
 import { ImportMeter } from './ImportMeter.tsx';
 

@@ -4,7 +4,7 @@ import { callSafe, uploadSafe, type ApiError } from '../../api/client.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { formatBytes } from '../../ui/format-bytes.ts';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { useBox, type Image } from './box-store.ts';
 import { imageNameOf } from './box-format.ts';
 import { ImportMeter } from './ImportMeter.tsx';

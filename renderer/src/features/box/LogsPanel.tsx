@@ -1,6 +1,6 @@
 import { useCallback } from 'react';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { logLevels, useBox, type LogLevel } from './box-store.ts';
 import { formatFields } from './box-format.ts';
 

@@ -5,7 +5,7 @@ import { useApp } from '../../app/store.ts';
 import { CloudHealthBadge } from '../../ui/CloudHealthBadge.tsx';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { AddCloudForm } from './AddCloudForm.tsx';
 import { uriOf, useClouds, vmsOfCloud, type Cloud } from './clouds-store.ts';
 import '../runs/runs.css';

@@ -1,6 +1,6 @@
 import { lazy } from 'react';
 import type { RouteObject } from 'react-router';
-import { lazyPage } from '../runs/routes.tsx';
+import { lazyPage } from '../../ui/lazy-page.tsx';
 
 const CloudsPage = lazy(() =>
   import('./CloudsPage.tsx').then((module) => ({ default: module.CloudsPage })),

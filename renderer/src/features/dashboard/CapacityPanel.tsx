@@ -1,6 +1,6 @@
 import { useApp } from '../../app/store.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { useUserNames } from '../runs/use-user-names.ts';
 import {
   capacityShare,

@@ -1,7 +1,7 @@
 import { Link } from 'react-router';
 import { CloudHealthBadge } from '../../ui/CloudHealthBadge.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { useDashboard } from './dashboard-store.ts';
 
 /** Each cloud's health as its last check found it: reachable, latency, last error. */

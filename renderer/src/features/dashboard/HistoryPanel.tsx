@@ -1,7 +1,7 @@
 import { lazy, Suspense, useCallback, useMemo } from 'react';
 import type { LiveEvent } from '../../api/events.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import {
   chosenRange,
   formatFigure,

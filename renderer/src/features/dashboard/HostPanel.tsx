@@ -1,5 +1,5 @@
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { formatBytes } from '../../ui/format-bytes.ts';
 import { formatFigure, formatPercent, formatRate, percentOf } from './dashboard-format.ts';
 import { useDashboard } from './dashboard-store.ts';

@@ -1,7 +1,7 @@
 import { Link } from 'react-router';
 import { runStates } from '../../../../appliance/src/domain/run-states.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { StateBadge } from '../runs/StateBadge.tsx';
 import { useDashboard } from './dashboard-store.ts';
 

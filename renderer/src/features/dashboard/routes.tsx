@@ -1,6 +1,6 @@
 import { lazy } from 'react';
 import type { RouteObject } from 'react-router';
-import { lazyPage } from '../runs/routes.tsx';
+import { lazyPage } from '../../ui/lazy-page.tsx';
 
 const DashboardPage = lazy(() =>
   import('./DashboardPage.tsx').then((module) => ({ default: module.DashboardPage })),

@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
 import { useApp } from '../../app/store.ts';
-import { useEventStream } from '../runs/live.ts';
+import { useEventStream } from '../../app/live.ts';
 import { useKiosk } from './kiosk-store.ts';
 
 /**

@@ -21,7 +21,7 @@ import { FieldProblem } from './FieldProblem.tsx';
 import { wholeNumber } from './module-draft.ts';
 import { useReferencedModules } from './use-referenced-modules.ts';
 import { TextAreaField } from './TextAreaField.tsx';
-import { useLiveList } from './use-live-list.ts';
+import { useLiveList } from '../../app/use-live-list.ts';
 
 type Cloud = RouteOutput<'listClouds'>[number];
 

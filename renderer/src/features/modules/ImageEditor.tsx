@@ -15,7 +15,7 @@ import { problemsByField } from './deployment-check.ts';
 import { splitList, wholeNumber } from './module-draft.ts';
 import { ParameterLists } from './ParameterLists.tsx';
 import { TextAreaField } from './TextAreaField.tsx';
-import { useLiveList } from './use-live-list.ts';
+import { useLiveList } from '../../app/use-live-list.ts';
 
 type BaseImage = RouteOutput<'listImages'>[number];
 

@@ -11,7 +11,7 @@ import { latestWins } from '../../api/latest.ts';
 import { useApp } from '../../app/store.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { useUserNames } from '../runs/use-user-names.ts';
 import { blankContent } from './module-draft.ts';
 import { parentPath, type ModuleSummary } from './module-tree.ts';

@@ -3,7 +3,7 @@ import { Link } from 'react-router';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { callSafe, type ApiError } from '../../api/client.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { useUserNames } from '../runs/use-user-names.ts';
 import { diffCounts, diffLines } from './diff-lines.ts';
 

@@ -4,7 +4,7 @@ import type { ModuleKind } from '../../../../appliance/src/domain/modules.ts';
 import { callSafe, type ApiError } from '../../api/client.ts';
 import { useApp } from '../../app/store.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { newModulePath } from './module-draft.ts';
 import { parentPath, projectFor, type ModuleSummary } from './module-tree.ts';
 import { modulePageUrl, pathFromSplat } from './module-urls.ts';

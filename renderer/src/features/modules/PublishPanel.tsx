@@ -8,7 +8,7 @@ import { DeployFormPicker } from './DeployFormPicker.tsx';
 import { splitList, suggestedAppId } from './module-draft.ts';
 import type { FormField } from './publish-form.ts';
 import { TextAreaField } from './TextAreaField.tsx';
-import { useLiveList } from './use-live-list.ts';
+import { useLiveList } from '../../app/use-live-list.ts';
 
 type AppSummary = RouteOutput<'listApps'>[number];
 

@@ -3,7 +3,7 @@ import { Link } from 'react-router';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { callSafe, type ApiError } from '../../api/client.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { modulePageUrl } from './module-urls.ts';
 import { ProblemList } from './ProblemList.tsx';
 import { TextAreaField } from './TextAreaField.tsx';

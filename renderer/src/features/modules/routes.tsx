@@ -1,6 +1,6 @@
 import { lazy } from 'react';
 import type { RouteObject } from 'react-router';
-import { lazyPage } from '../runs/routes.tsx';
+import { lazyPage } from '../../ui/lazy-page.tsx';
 
 const ModulesPage = lazy(() =>
   import('./ModulesPage.tsx').then((module) => ({ default: module.ModulesPage })),

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { DeploymentContent, ModuleContent } from '../../../../appliance/src/domain/modules.ts';
 import { callSafe, type ApiError } from '../../api/client.ts';
-import { useEventStream } from '../runs/live.ts';
+import { useEventStream } from '../../app/live.ts';
 import { missingReferences, type LoadedModules } from './deployment-check.ts';
 
 /** How long typing may pause before the references typed so far are looked up. */

@@ -3,7 +3,7 @@ import { Link, useSearchParams } from 'react-router';
 import { runStates, type RunState } from '../../../../appliance/src/domain/run-states.ts';
 import { useApp } from '../../app/store.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from './live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import {
   filterFromSearch,
   hasFilters,

@@ -1,5 +1,5 @@
 import { useEffect, useMemo } from 'react';
-import { coalesced, useEventStream } from './live.ts';
+import { coalesced, useEventStream } from '../../app/live.ts';
 import { useRuns, type RunDetail } from './runs-store.ts';
 
 /**

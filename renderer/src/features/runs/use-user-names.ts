@@ -2,7 +2,7 @@ import { useCallback, useState } from 'react';
 import { call } from '../../api/client.ts';
 import { useApp } from '../../app/store.ts';
 import { useKiosk } from '../kiosk/kiosk-store.ts';
-import { useLiveLoad } from './live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 
 /**
  * User names by id, to show who owns a run: every user for an administrator (who may list them,

@@ -4,7 +4,7 @@ import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { callSafe, type ApiError } from '../../api/client.ts';
 import { useApp } from '../../app/store.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { useRuns } from '../runs/runs-store.ts';
 import { AppIcon } from './AppIcon.tsx';
 import './store.css';

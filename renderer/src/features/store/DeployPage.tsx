@@ -3,7 +3,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { call, callSafe, type ApiError } from '../../api/client.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { useRuns } from '../runs/runs-store.ts';
 import {
   formProblems,

@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { Link } from 'react-router';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useKiosk } from '../kiosk/kiosk-store.ts';
-import { useLiveLoad } from '../runs/live.ts';
+import { useLiveLoad } from '../../app/live.ts';
 import { useRuns } from '../runs/runs-store.ts';
 import { AppIcon } from './AppIcon.tsx';
 import { categoriesOf, useStore, visibleApps } from './store-store.ts';

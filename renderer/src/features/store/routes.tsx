@@ -1,6 +1,6 @@
 import { lazy } from 'react';
 import type { RouteObject } from 'react-router';
-import { lazyPage } from '../runs/routes.tsx';
+import { lazyPage } from '../../ui/lazy-page.tsx';
 
 const StorePage = lazy(() =>
   import('./StorePage.tsx').then((module) => ({ default: module.StorePage })),

@@ -6,7 +6,7 @@ import type { LiveEvent } from '../../api/events.ts';
 import { useApp } from '../../app/store.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveList } from '../modules/use-live-list.ts';
+import { useLiveList } from '../../app/use-live-list.ts';
 import { QuotaEditor } from './QuotaEditor.tsx';
 import { describeQuota, type QuotaBody } from './quota-form.ts';
 

@@ -1,7 +1,7 @@
 import { useCallback, useState } from 'react';
-import type { LiveEvent } from '../../api/events.ts';
-import type { ApiError, Result } from '../../api/client.ts';
-import { useLiveLoad } from '../runs/live.ts';
+import type { LiveEvent } from '../api/events.ts';
+import type { ApiError, Result } from '../api/client.ts';
+import { useLiveLoad } from './live.ts';
 
 /**
  * A list the editors offer (base images, clouds, apps), loaded with `useLiveLoad` and again on

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef } from 'react';
-import type { LiveEvent } from '../../api/events.ts';
-import { useApp } from '../../app/store.ts';
+import type { LiveEvent } from '../api/events.ts';
+import { useApp } from './store.ts';
 
 /**
  * Calls `onEvent` for every event of the stream, and `onReset` when the stream could not replay
