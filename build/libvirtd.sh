@@ -8,12 +8,21 @@ set -euo pipefail
 
 answers() { timeout 10 virsh -q -c qemu:///system uri >/dev/null 2>&1; }
 say() { echo "libvirtd: $*" >&2; }
+with_systemd() { [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; }
+# Without systemd a socket file proves nothing: one left by a daemon that was killed (a
+# machine restored from a snapshot, a container restarted) refuses connections.
+virtlogd_runs() { with_systemd || pgrep -x virtlogd >/dev/null; }
 
-if answers && { [ -S /run/libvirt/virtlogd-sock ] || [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; }; then echo qemu:///system; exit 0; fi
-if [ "$(id -u)" -ne 0 ]; then say "qemu:///system does not answer and only root can start it"; exit 1; fi
+if answers && virtlogd_runs; then echo qemu:///system; exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then say "qemu:///system (libvirtd and virtlogd) is not running and only root can start it"; exit 1; fi
+# Callers may run at once (test files in parallel): one starts the daemons, the others wait.
+# The lock's descriptor is closed for the daemons, so they do not hold it after this exits.
+exec 9>/run/bivouac-libvirtd.lock
+flock -w 50 9 || { say "another start of libvirtd holds /run/bivouac-libvirtd.lock"; exit 1; }
+if answers && virtlogd_runs; then echo qemu:///system; exit 0; fi
 command -v libvirtd >/dev/null || { say "libvirtd is not installed (build/install-system-deps.sh installs it)"; exit 1; }
 
-if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
+if with_systemd; then
   systemctl start libvirtd.service || say "systemctl start libvirtd failed"
 else
   # QEMU runs as root with no relabelling: there is no systemd to set up the libvirt-qemu
@@ -29,10 +38,13 @@ else
   id libvirt-qemu >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin libvirt-qemu
   mkdir -p /var/log/libvirt /var/lib/libvirt/qemu /run/libvirt
   # Console logs go through virtlogd, which systemd would socket-activate.
-  [ -S /run/libvirt/virtlogd-sock ] || virtlogd -d </dev/null >>/var/log/libvirt/virtlogd-bivouac.log 2>&1
+  if ! virtlogd_runs; then
+    rm -f /run/libvirt/virtlogd-sock /run/libvirt/virtlogd-admin-sock /run/virtlogd.pid
+    virtlogd -d </dev/null >>/var/log/libvirt/virtlogd-bivouac.log 2>&1 9>&-
+  fi
   # Started as a simple command so no subshell of this script lingers holding its stdout, which
   # a caller reading that output would otherwise wait on for as long as the daemon runs.
-  if ! answers; then setsid nohup tini -s -- libvirtd >>/var/log/libvirt/libvirtd-bivouac.log 2>&1 </dev/null & fi
+  if ! answers; then setsid nohup tini -s -- libvirtd >>/var/log/libvirt/libvirtd-bivouac.log 2>&1 </dev/null 9>&- & fi
 fi
 
 for _ in $(seq 1 100); do
