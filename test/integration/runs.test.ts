@@ -1,5 +1,5 @@
 import { Hypervisor } from '@unraid/libvirt';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { as, login, makeAppliance, setupAdmin, type Client, type TestAppliance } from '../fixtures/appliance.ts';
 import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.ts';
 
@@ -246,6 +246,18 @@ describe('runs and their orchestration (test driver, guests played by a harness)
     expect(ended.state).toBe('Aborted');
     expect(ended.abort).toMatchObject({ source: 'recipe', message: 'deploy exited with code 3' });
     expect(await domainsOf(id)).toEqual([]);
+  });
+
+  it('aborts when a node loses more instances than it tolerates, naming the instance and why', async () => {
+    // A stand-in for a cloud that refuses every launch: the test driver itself never refuses one.
+    const refuse = vi.spyOn(box.services.clouds.connector('box'), 'launch').mockRejectedValue(new Error('Failed to connect socket to /run/libvirt/virtlogd-sock'));
+    const id = (await deploy({ module: '/t/db', parameters: { password: 'x' } })).json<RunBody>().id;
+    await box.services.runs.idle();
+    refuse.mockRestore();
+    const ended = await run(id);
+    expect(ended.state).toBe('Aborted');
+    expect(ended.abort).toMatchObject({ source: 'launch', message: 'node db has more failed instances than its maxFailures (0); db.1: Failed to connect socket to /run/libvirt/virtlogd-sock' });
+    expect(box.services.reservations.all()).toEqual([]);
   });
 
   it('aborts a run that stays too long in a state', async () => {

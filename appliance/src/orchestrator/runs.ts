@@ -546,7 +546,9 @@ export class Runs {
     if (isFinal(run.state)) return null;
     const failing = nodeBeyondFailures(run);
     if (failing && !run.terminating) {
-      setAbort(run, { source: 'launch', message: `node ${failing.name} has more failed instances than its maxFailures (${failing.maxFailures})`, by: 'appliance', at: this.now().toISOString() }, this.now());
+      const cause = run.instances.findLast((instance) => instance.node === failing.name && instance.state === 'failed' && instance.error);
+      const message = `node ${failing.name} has more failed instances than its maxFailures (${failing.maxFailures})${cause ? `; ${cause.name}: ${cause.error}` : ''}`;
+      setAbort(run, { source: 'launch', message, by: 'appliance', at: this.now().toISOString() }, this.now());
     }
     if (run.state === 'Finalizing') {
       const left = run.instances.some(holdsVm);
