@@ -3,7 +3,12 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
-import { importPlaceholderImage, sessionApi, shot, signIn as signInAs } from '../fixtures/ui-session.ts';
+import {
+  importPlaceholderImage,
+  sessionApi,
+  shot,
+  signIn as signInAs,
+} from '../fixtures/ui-session.ts';
 import {
   guestContexts,
   startPrivateLibvirtd,
@@ -274,7 +279,18 @@ test('deploy Hello web: pre-flight, an at-once placeholder, the live run page to
   await page.getByLabel('Text').fill('nothing like it');
   await page.getByLabel('Text').press('Enter');
   await expect(page.getByText('No run matches these filters.')).toBeVisible();
+  // The filters are in the address: Back returns to the previous ones, a reload keeps them.
+  await expect(page).toHaveURL(/\/runs\?state=Ready&tag=app%3Ahello-web&q=nothing\+like\+it$/);
+  await page.goBack();
+  await expect(page).toHaveURL(/\/runs\?state=Ready&tag=app%3Ahello-web$/);
+  await expect(row).toBeVisible();
+  await expect(page.getByLabel('Text')).toHaveValue('');
+  await page.reload();
+  await expect(page.getByLabel('State')).toHaveValue('Ready');
+  await expect(page.getByLabel('Tag')).toHaveValue('app:hello-web');
+  await expect(row).toBeVisible();
   await page.getByRole('button', { name: 'Clear' }).click();
+  await expect(page).toHaveURL(/\/runs$/);
   await expect(row).toBeVisible();
   await shot(page, 'runs-list');
 

@@ -9,6 +9,7 @@ import {
   hasFilters,
   noFilter,
   pageSize,
+  searchFromFilter,
   useRuns,
   type RunFilter,
 } from './runs-store.ts';
@@ -25,12 +26,11 @@ export function RunsPage() {
   const loadList = useRuns((state) => state.loadList);
   const names = useUserNames();
   const setFilter = useRuns((state) => state.setFilter);
-  // A link that names filters (`/runs?state=Ready`, from the Dashboard) opens the list so filtered.
+  // The filters live in the address (`/runs?state=Ready`, from the Dashboard's links too).
   const [search] = useSearchParams();
   const searchText = search.toString();
   useEffect(() => {
-    if (searchText)
-      setFilter({ ...noFilter, ...filterFromSearch(new URLSearchParams(searchText)) });
+    setFilter({ ...noFilter, ...filterFromSearch(new URLSearchParams(searchText)) });
   }, [searchText, setFilter]);
   // A new filter makes a new loader, which loads at once; run events reload the same page.
   const load = useCallback(() => loadList(), [loadList, filter]);
@@ -108,9 +108,19 @@ export function RunsPage() {
   );
 }
 
+/**
+ * Changes filters by changing the address, so Back returns to the previous ones; any change but
+ * the page's starts again at the first page.
+ */
+function useChangeFilter(): (change: Partial<RunFilter>) => void {
+  const filter = useRuns((state) => state.filter);
+  const [, setSearch] = useSearchParams();
+  return (change) => setSearch(searchFromFilter({ ...filter, offset: 0, ...change }));
+}
+
 function Pager({ total }: { total: number }) {
   const offset = useRuns((state) => state.filter.offset);
-  const setFilter = useRuns((state) => state.setFilter);
+  const setFilter = useChangeFilter();
   return (
     <>
       <button
@@ -136,7 +146,7 @@ function Pager({ total }: { total: number }) {
 /** The filters, applied as you change them (text fields on Enter or leaving the field). */
 function Filters({ names }: { names: Map<string, string> }) {
   const filter = useRuns((state) => state.filter);
-  const setFilter = useRuns((state) => state.setFilter);
+  const setFilter = useChangeFilter();
   const session = useApp((state) => state.session);
   const isAdmin = session?.user.role === 'admin';
 

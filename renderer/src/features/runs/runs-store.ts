@@ -46,8 +46,8 @@ interface RunsState {
   listError: ApiError | null;
   pending: PendingDeploy[];
   detail: RunDetail | null;
-  /** Changes filters; any change but the page starts again at the first page. */
-  setFilter(change: Partial<RunFilter>): void;
+  /** Takes the filter the address names (RunsPage keeps the two in step). */
+  setFilter(filter: RunFilter): void;
   loadList(): Promise<void>;
   addPending(deploy: PendingDeploy): void;
   removePending(key: string): void;
@@ -64,8 +64,9 @@ export function hasFilters(filter: RunFilter): boolean {
 }
 
 /**
- * The filters a link asks for in its query string (`/runs?state=Ready&tag=app:hello-web`), so
- * other pages can open the list already filtered; an unknown state is ignored.
+ * The filters the address names (`/runs?state=Ready&tag=app:hello-web&offset=20`): the list's
+ * filters live there, so a filtered list can be linked, bookmarked and gone back to. An unknown
+ * state and an offset that is not a whole page are ignored.
  */
 export function filterFromSearch(search: URLSearchParams): Partial<RunFilter> {
   const filter: Partial<RunFilter> = {};
@@ -76,7 +77,19 @@ export function filterFromSearch(search: URLSearchParams): Partial<RunFilter> {
     const value = search.get(key);
     if (value !== null) filter[key] = value;
   }
+  const offset = Number(search.get('offset') ?? '');
+  if (Number.isSafeInteger(offset) && offset > 0 && offset % pageSize === 0) filter.offset = offset;
   return filter;
+}
+
+/** The address's query for a filter: what `filterFromSearch` reads back, empty fields left out. */
+export function searchFromFilter(filter: RunFilter): URLSearchParams {
+  const search = new URLSearchParams();
+  for (const key of ['state', 'owner', 'module', 'tag', 'q'] as const) {
+    if (filter[key].trim() !== '') search.set(key, filter[key]);
+  }
+  if (filter.offset > 0) search.set('offset', String(filter.offset));
+  return search;
 }
 
 /** The listRuns query for a filter: empty fields are left out. */
@@ -102,8 +115,8 @@ export const useRuns = forgetOnSignOut(
     listError: null,
     pending: [],
     detail: null,
-    setFilter(change) {
-      set((state) => ({ filter: { ...state.filter, offset: 0, ...change } }));
+    setFilter(filter) {
+      set({ filter });
     },
     async loadList() {
       const isLatest = listRequests.start('list');
