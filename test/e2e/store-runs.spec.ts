@@ -427,8 +427,28 @@ test('a viewer sees the store and their runs, and no action', async ({ page, bro
   );
   await shot(viewer, 'run-viewer');
 
+  await expect(viewer.getByRole('region', { name: 'Sharing' })).toHaveCount(0);
   await section(viewer, 'Runs').click();
   await expect(viewer.getByRole('row', { name: /Hello for Vera/ })).toBeVisible();
+  await expect(viewer.getByRole('row', { name: /Hello from the test/ })).toHaveCount(0);
+
+  // Shared from its run page, the administrator's run shows in the viewer's list at once;
+  // unshared, it goes from there at once too.
+  const { runs: others } = (await api(page.request, 'GET', '/runs?q=Hello+from+the+test')) as {
+    runs: { id: string }[];
+  };
+  await page.goto(`${appliance.url}/runs/${others[0]!.id}`);
+  const sharing = page.getByRole('region', { name: 'Sharing' });
+  await expect(sharing).toContainText('Only the owner and administrators have access.');
+  await sharing.getByLabel('Who').selectOption({ label: 'Every viewer' });
+  await sharing.getByRole('button', { name: 'Add rule' }).click();
+  await expect(sharing.getByRole('status')).toHaveText('Sharing saved.');
+  await expect(sharing.getByRole('list', { name: 'Access rules' })).toHaveText(
+    /Every viewer: view/,
+  );
+  await expect(viewer.getByRole('row', { name: /Hello from the test/ })).toBeVisible();
+  await sharing.getByRole('button', { name: 'Remove' }).click();
+  await expect(sharing).toContainText('Only the owner and administrators have access.');
   await expect(viewer.getByRole('row', { name: /Hello from the test/ })).toHaveCount(0);
   await viewer.goto(`${appliance.url}/store/hello-web`);
   await expect(

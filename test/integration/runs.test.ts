@@ -1,5 +1,6 @@
 import { Hypervisor } from '@unraid/libvirt';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { canAccess } from '../../appliance/src/domain/access.ts';
 import { as, login, makeAppliance, setupAdmin, type Client, type TestAppliance } from '../fixtures/appliance.ts';
 import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.ts';
 
@@ -7,6 +8,7 @@ interface RunBody {
   id: string;
   state: string;
   abort: { source: string; message: string } | null;
+  acl: object[];
   instances: { name: string; state: string; completed: string[] }[];
   params: Record<string, string>;
   module: { resolved: string };
@@ -296,6 +298,46 @@ describe('runs and their orchestration (test driver, guests played by a harness)
     const id = (await deploy({ module: '/t/web', parameters: { db_port: '1' } })).json<RunBody>().id;
     expect((await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}`, headers: as(vic) })).statusCode).toBe(404);
     expect((await deploy({ module: '/t/web', parameters: { db_port: '1' } }, vic)).json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+  });
+
+  it('shares a run: a viewer sees it, an operator manages it, a stale change is refused, and who loses it hears so', async () => {
+    for (const [username, role] of [['vic', 'viewer'], ['olga', 'operator']]) {
+      await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username, password: 'long enough password', role } });
+    }
+    const vic = await login(box.app, 'vic', 'long enough password');
+    const olga = await login(box.app, 'olga', 'long enough password');
+    const id = (await deploy({ module: '/t/web', parameters: { db_port: '1' } })).json<RunBody>().id;
+    const share = (client: Client, acl: object[], expected?: object[]) =>
+      box.app.inject({ method: 'PUT', url: `/api/v1/runs/${id}/acl`, headers: as(client), payload: { acl, ...(expected ? { expected } : {}) } });
+    const view = (client: Client) => box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}`, headers: as(client) });
+    const listed = async (client: Client) => (await box.app.inject({ method: 'GET', url: '/api/v1/runs', headers: as(client) })).json<{ runs: { id: string }[] }>().runs.map((one) => one.id);
+
+    expect((await share(olga, [])).json()).toMatchObject({ error: { code: 'NOT_FOUND' } }); // what you cannot view does not exist for you
+    expect((await share(admin, [{ user: vic.userId, allow: ['sing'] }])).json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    const rules = [{ user: vic.userId, allow: ['view', 'manage'] }, { role: 'operator', allow: ['view', 'manage'] }];
+    const shared = await share(admin, rules, []);
+    expect(shared.statusCode).toBe(200);
+    expect(shared.json()).toMatchObject({ id, acl: rules });
+
+    // The viewer sees it, and no ACL lifts a viewer above viewing; the operator may manage it.
+    expect((await view(vic)).statusCode).toBe(200);
+    expect(await listed(vic)).toEqual([id]);
+    expect((await box.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/abort`, headers: as(vic), payload: { reason: 'no' } })).json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    expect((await share(vic, [])).json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    expect((await share(olga, [], [])).json()).toMatchObject({ error: { code: 'ACL_CHANGED', details: { acl: rules } } });
+    expect((await run(id)).acl).toEqual(rules); // the refused change left the rules as they were
+
+    const before = box.services.events.since(0)!.length;
+    expect((await share(olga, [rules[1]!], rules)).statusCode).toBe(200);
+    expect((await view(vic)).statusCode).toBe(404);
+    expect(await listed(vic)).toEqual([]);
+    // The stream's own check: the viewer who lost the run still hears of the change.
+    const [event, ...more] = box.services.events.since(0)!.slice(before).filter((one) => one.type === 'run.shared');
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({ subject: { kind: 'run', id } });
+    expect(canAccess({ userId: vic.userId, role: 'viewer' }, event!.access, 'view')).toBe(true);
+    const log = (await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}/log`, headers: as(admin) })).json<{ actor: string; action: string }[]>();
+    expect(log.filter((entry) => entry.action === 'shared').map((entry) => entry.actor)).toEqual([admin.userId, olga.userId]);
   });
 
   it('counts runs by state in one answer, only those the caller may view', async () => {

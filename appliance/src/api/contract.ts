@@ -159,7 +159,7 @@ export const contract = {
   },
   setModuleAcl: {
     method: 'PUT', path: '/modules/acl', tag: 'modules', auth: 'user',
-    summary: "Set a module's ACL (needs manage)", query: s.ModulePathQuery, body: s.ModuleAcl, response: s.ModuleView,
+    summary: "Set a module's ACL (needs manage)", query: s.ModulePathQuery, body: s.AclChange, response: s.ModuleView,
   },
   deleteModule: {
     method: 'DELETE', path: '/modules', tag: 'modules', auth: 'user', status: 204,
@@ -194,6 +194,10 @@ export const contract = {
   terminateRun: {
     method: 'POST', path: '/runs/:id/terminate', tag: 'runs', auth: 'user', status: 202,
     summary: 'Terminate from any state; no VM is left behind', params: s.IdParams, response: s.RunView,
+  },
+  setRunAcl: {
+    method: 'PUT', path: '/runs/:id/acl', tag: 'runs', auth: 'user',
+    summary: "Share a run: set its ACL (needs manage); who loses view stops seeing it at once", params: s.IdParams, body: s.AclChange, response: s.RunView,
   },
   abortRun: {
     method: 'POST', path: '/runs/:id/abort', tag: 'runs', auth: 'user',

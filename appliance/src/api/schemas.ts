@@ -248,7 +248,7 @@ export const ModulePathQuery = z.strictObject({ path: ModulePath });
 export const ModuleRefQuery = z.strictObject({ ref: ModuleRef });
 export const ModuleDiffQuery = z.strictObject({ path: ModulePath, from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) });
 export const SaveModule = z.strictObject({ content: ModuleContent, message: z.string().trim().min(1, 'say what changed').max(500) });
-export const ModuleAcl = z.strictObject({
+export const AclChange = z.strictObject({
   acl: z.array(AclRule).max(100),
   expected: z.array(AclRule).max(100).optional().describe('the rules this change was made from: refused with ACL_CHANGED when they are no longer the current ones'),
 });

@@ -1,6 +1,6 @@
 import { createTwoFilesPatch } from 'diff';
 import { parseAllDocuments, stringify } from 'yaml';
-import { canAccess, type Access, type AclRule, type Action, type Subject } from '../domain/access.ts';
+import { canAccess, sameRules, type Access, type AclRule, type Action, type Subject } from '../domain/access.ts';
 import {
   isValidPath,
   ModuleError,
@@ -363,16 +363,6 @@ function view(module: StoredModule, version: ModuleVersion): ModuleView {
     message: version.message,
     content: version.content,
   };
-}
-
-/** The same rules, whatever the order of the rules, of their fields and of their actions. */
-function sameRules(a: readonly AclRule[], b: readonly AclRule[]): boolean {
-  const canonical = (rules: readonly AclRule[]) =>
-    rules
-      .map((rule) => JSON.stringify(Object.entries({ ...rule, allow: [...rule.allow].sort() }).sort(([x], [y]) => x.localeCompare(y))))
-      .sort()
-      .join('\n');
-  return canonical(a) === canonical(b);
 }
 
 function access(module: { owner: string; acl: AclRule[] }): Access {

@@ -56,6 +56,16 @@ export function canAccess(subject: Subject, access: Access, action: Action): boo
   return access.acl.some((rule) => ruleMatches(rule, subject) && rule.allow.includes(action));
 }
 
+/** The same rules, whatever the order of the rules, of their fields and of their actions. */
+export function sameRules(a: readonly AclRule[], b: readonly AclRule[]): boolean {
+  const canonical = (rules: readonly AclRule[]) =>
+    rules
+      .map((rule) => JSON.stringify(Object.entries({ ...rule, allow: [...rule.allow].sort() }).sort(([x], [y]) => x.localeCompare(y))))
+      .sort()
+      .join('\n');
+  return canonical(a) === canonical(b);
+}
+
 /** Access for something only its owner (and admins) may see. */
 export function privateTo(owner: string): Access {
   return { owner, acl: [] };

@@ -2,7 +2,7 @@ import { hashSecret, newSecret } from '../api/auth/secrets.ts';
 import type { Modules } from '../catalog/modules.ts';
 import type { Clouds } from '../connectors/clouds.ts';
 import type { VmSpec } from '../connectors/contract.ts';
-import { canAccess, type Access, type Action, type Subject } from '../domain/access.ts';
+import { canAccess, sameRules, type Access, type AclRule, type Action, type Subject } from '../domain/access.ts';
 import type { Reservation } from '../domain/capacity.ts';
 import { checkValue, imageNode, isSecret, parseReference, type DeploymentNode, type ModuleContent } from '../domain/modules.ts';
 import { isLink, valueTooLong, maxValueBytes } from '../domain/params.ts';
@@ -265,6 +265,28 @@ export class Runs {
     });
     await this.plan(id);
     return this.get(subject, id);
+  }
+
+  /**
+   * Replaces the run's sharing rules. With `expected` (the rules the change was made from), a
+   * change made meanwhile by someone else is refused instead of overwritten. `run.shared` goes to
+   * those who could view the run before and those who can now, so a screen that lost the run
+   * drops it at once.
+   */
+  async setAcl(subject: Subject, id: string, acl: AclRule[], expected?: AclRule[]): Promise<StoredRun> {
+    const before = access(this.get(subject, id, 'manage'));
+    const shared = await this.store.update((document) => {
+      const run = document.runs.find((candidate) => candidate.id === id)!;
+      if (expected && !sameRules(run.acl, expected)) {
+        throw new BivouacError('ACL_CHANGED', `The sharing rules of run ${id} were changed meanwhile; look at them again and redo your change.`, { acl: structuredClone(run.acl) });
+      }
+      run.acl = structuredClone(acl);
+      run.updatedAt = this.now().toISOString();
+      log(run, subject.userId, 'shared', acl.length === 0 ? 'only its owner and administrators' : `${acl.length} rule${acl.length === 1 ? '' : 's'}`, this.now());
+      return structuredClone(run);
+    });
+    this.events.append({ type: 'run.shared', subject: { kind: 'run', id }, access: { owner: before.owner, acl: [...before.acl, ...shared.acl] }, data: {} });
+    return shared;
   }
 
   async abort(subject: Subject, id: string, reason: string): Promise<StoredRun> {

@@ -5,7 +5,7 @@ import { readConsole } from '../../host/console-log.ts';
 import type { Runs } from '../../orchestrator/runs.ts';
 import { asAgent, signedIn, type Handlers } from '../register-routes.ts';
 
-type RunHandlers = 'createRun' | 'listRuns' | 'runCounts' | 'getRun' | 'terminateRun' | 'abortRun' | 'scaleRun' | 'upgradeRun' | 'instanceConsole' | 'runParams' | 'runLog';
+type RunHandlers = 'createRun' | 'listRuns' | 'runCounts' | 'getRun' | 'terminateRun' | 'setRunAcl' | 'abortRun' | 'scaleRun' | 'upgradeRun' | 'instanceConsole' | 'runParams' | 'runLog';
 type AgentHandlers = 'agentContext' | 'agentRecipe' | 'agentGetParam' | 'agentSetParam' | 'agentComplete' | 'agentAbort' | 'agentLog';
 
 /** Runs as people see them; parameters are always shown masked. */
@@ -22,6 +22,7 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
     },
     getRun: async ({ params }, context) => shown(runs.get(signedIn(context).subject, params.id)),
     terminateRun: async ({ params }, context) => shown(await runs.terminate(signedIn(context).subject, params.id)),
+    setRunAcl: async ({ params, body }, context) => shown(await runs.setAcl(signedIn(context).subject, params.id, body.acl, body.expected)),
     abortRun: async ({ params, body }, context) => shown(await runs.abort(signedIn(context).subject, params.id, body.reason)),
     scaleRun: async ({ params, body }, context) => shown(await runs.scale(signedIn(context).subject, params.id, body.node, body.multiplicity)),
     upgradeRun: async ({ params, body }, context) => shown(await runs.upgrade(signedIn(context).subject, params.id, body.module)),

@@ -1,7 +1,7 @@
 import { useApp } from '../../app/store.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useLiveLoad } from '../../app/live.ts';
-import { useUserNames } from '../runs/use-user-names.ts';
+import { useUserNames } from '../../app/use-user-names.ts';
 import {
   capacityShare,
   formatFigure,

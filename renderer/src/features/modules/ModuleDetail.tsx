@@ -12,14 +12,14 @@ import { useApp } from '../../app/store.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useLiveLoad } from '../../app/live.ts';
-import { useUserNames } from '../runs/use-user-names.ts';
+import { SharingPanel } from '../../app/SharingPanel.tsx';
+import { useUserNames } from '../../app/use-user-names.ts';
 import { blankContent } from './module-draft.ts';
 import { parentPath, type ModuleSummary } from './module-tree.ts';
 import { modulePageUrl } from './module-urls.ts';
 import { ModuleEditor, type ModuleView } from './ModuleEditor.tsx';
 import { ModuleHistory } from './ModuleHistory.tsx';
 import { PublishPanel } from './PublishPanel.tsx';
-import { SharingPanel } from './SharingPanel.tsx';
 import { YamlPanel } from './YamlPanel.tsx';
 
 const views = ['edit', 'history', 'publish', 'sharing', 'yaml'] as const;
@@ -164,7 +164,15 @@ export function ModuleDetail({
           description={(module.content as ModuleContent).description ?? ''}
         />
       )}
-      {module && view === 'sharing' && <SharingPanel path={path} acl={module.acl} />}
+      {module && view === 'sharing' && (
+        <SharingPanel
+          acl={module.acl}
+          note="New modules in a project start with the project's rules."
+          save={(acl, expected) =>
+            callSafe('setModuleAcl', { query: { path }, body: { acl, expected } })
+          }
+        />
+      )}
       {module && view === 'yaml' && (
         <YamlPanel path={path} mayImport={session?.user.role !== 'viewer'} />
       )}

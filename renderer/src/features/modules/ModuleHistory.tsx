@@ -4,7 +4,7 @@ import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { callSafe, type ApiError } from '../../api/client.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useLiveLoad } from '../../app/live.ts';
-import { useUserNames } from '../runs/use-user-names.ts';
+import { useUserNames } from '../../app/use-user-names.ts';
 import { diffCounts, diffLines } from './diff-lines.ts';
 
 type VersionInfo = RouteOutput<'moduleHistory'>[number];

@@ -1,5 +1,7 @@
 import { Link, useParams } from 'react-router';
 import { canAccess } from '../../../../appliance/src/domain/access.ts';
+import { callSafe } from '../../api/client.ts';
+import { SharingPanel } from '../../app/SharingPanel.tsx';
 import { useApp } from '../../app/store.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useKiosk } from '../kiosk/kiosk-store.ts';
@@ -9,7 +11,7 @@ import { runTimeline } from './run-timeline.ts';
 import type { RunLogEntry, RunView } from './runs-store.ts';
 import { StateBadge } from './StateBadge.tsx';
 import { useRunDetail } from './use-run-detail.ts';
-import { useUserNames } from './use-user-names.ts';
+import { useUserNames } from '../../app/use-user-names.ts';
 import './runs.css';
 
 const time = (iso: string): string => new Date(iso).toLocaleString();
@@ -73,6 +75,16 @@ export function RunPage() {
         </div>
         <div>
           {canManage && <RunActions run={run} />}
+          {canManage && (
+            <SharingPanel
+              acl={run.acl}
+              level={2}
+              note="A viewer given more than view still only views."
+              save={(acl, expected) =>
+                callSafe('setRunAcl', { params: { id: run.id }, body: { acl, expected } })
+              }
+            />
+          )}
           <div className="panel">
             <h2>About</h2>
             <dl className="facts">

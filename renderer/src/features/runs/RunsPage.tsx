@@ -14,7 +14,7 @@ import {
   type RunFilter,
 } from './runs-store.ts';
 import { StateBadge } from './StateBadge.tsx';
-import { useUserNames } from './use-user-names.ts';
+import { useUserNames } from '../../app/use-user-names.ts';
 import './runs.css';
 
 /** Every run you may view, newest first, filtered and paged; it follows the event stream. */

@@ -5,10 +5,10 @@ import {
   type AclRule,
   type Action,
   type Role,
-} from '../../../../appliance/src/domain/access.ts';
-import { callSafe, type ApiError } from '../../api/client.ts';
-import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useUserNames } from '../runs/use-user-names.ts';
+} from '../../../appliance/src/domain/access.ts';
+import type { ApiError, Result } from '../api/client.ts';
+import { ErrorText } from '../ui/ErrorText.tsx';
+import { useUserNames } from './use-user-names.ts';
 
 type Who = 'everyone' | `role:${string}` | `user:${string}`;
 
@@ -25,13 +25,26 @@ function ruleFor(who: Who, allow: Action[]): AclRule {
 }
 
 /**
- * Who besides the owner may view, edit, run or manage the module. A role's own limits still
- * apply (a viewer never edits); new modules in a project start with the project's rules.
- * The rules shown are the module's as the page last loaded them (it reloads on every change,
- * here or elsewhere), or this panel's own answer until then; each change names the rules it was
- * made from, so the box refuses it if someone changed them meanwhile.
+ * Who besides the owner may view, edit, run or manage a module or a run. A role's own limits
+ * still apply (a viewer never edits). The rules shown are those the page last loaded (it reloads
+ * on every change, here or elsewhere), or this panel's own answer until then; each change names
+ * the rules it was made from, so the box refuses it if someone changed them meanwhile.
  */
-export function SharingPanel({ path, acl }: { path: string; acl: readonly AclRule[] }) {
+export function SharingPanel({
+  acl,
+  save,
+  note,
+  level = 3,
+}: {
+  acl: readonly AclRule[];
+  /** Stores `acl`, made from `expected`; answers with the rules as stored. */
+  save: (acl: AclRule[], expected: AclRule[]) => Promise<Result<{ acl: AclRule[] }>>;
+  /** What else the reader should know of these rules. */
+  note?: string;
+  /** The heading's level where the panel sits. */
+  level?: 2 | 3;
+}) {
+  const Heading = level === 2 ? 'h2' : 'h3';
   const names = useUserNames();
   const [answer, setAnswer] = useState<{ from: readonly AclRule[]; acl: AclRule[] } | null>(null);
   const rules = answer && answer.from === acl ? answer.acl : acl;
@@ -41,10 +54,7 @@ export function SharingPanel({ path, acl }: { path: string; acl: readonly AclRul
   const [status, setStatus] = useState('');
 
   async function store(next: AclRule[]) {
-    const result = await callSafe('setModuleAcl', {
-      query: { path },
-      body: { acl: next, expected: [...rules] },
-    });
+    const result = await save(next, [...rules]);
     setError(result.ok ? null : result.error);
     setStatus(result.ok ? 'Sharing saved.' : '');
     if (result.ok) setAnswer({ from: acl, acl: result.value.acl });
@@ -62,10 +72,11 @@ export function SharingPanel({ path, acl }: { path: string; acl: readonly AclRul
 
   return (
     <section className="panel" aria-labelledby="sharing-title">
-      <h3 id="sharing-title">Sharing</h3>
+      <Heading id="sharing-title">Sharing</Heading>
       {rules.length === 0 && (
         <p className="muted">Only the owner and administrators have access.</p>
       )}
+      {note && <p className="muted">{note}</p>}
       <ul className="list" aria-label="Access rules">
         {rules.map((rule) => (
           <li key={whoOf(rule)}>

@@ -1,11 +1,11 @@
 import { useCallback, useState } from 'react';
-import { call } from '../../api/client.ts';
-import { useApp } from '../../app/store.ts';
-import { useKiosk } from '../kiosk/kiosk-store.ts';
-import { useLiveLoad } from '../../app/live.ts';
+import { call } from '../api/client.ts';
+import { useApp } from './store.ts';
+import { useKiosk } from '../features/kiosk/kiosk-store.ts';
+import { useLiveLoad } from './live.ts';
 
 /**
- * User names by id, to show who owns a run: every user for an administrator (who may list them,
+ * User names by id, to show who owns a run or a module, or whom a rule shares it with: every user for an administrator (who may list them,
  * except on a kiosk screen), otherwise only yourself; other owners show as their id.
  */
 export function useUserNames(): Map<string, string> {
