@@ -1,6 +1,6 @@
 /**
- * `npm run build:appliance`: the appliance as one ES module, `dist/appliance/src/server.js`, run
- * with plain node (no TypeScript loader in memory at run time), plus the files it reads beside
+ * `npm run build:appliance`: the appliance as one ES module, `dist/appliance/src/server.js`, and
+ * the `bivouac` CLI as another, `dist/appliance/src/cli.js`, run with plain node (no TypeScript loader in memory at run time), plus the files it reads beside
  * its code: the shipped catalog, the guest agent and, when built, the tiny guest image. npm
  * packages stay external.
  */
@@ -15,8 +15,8 @@ const out = `${root}dist/appliance`;
 await rm(out, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: ['appliance/src/server.ts'],
-  outfile: `${out}/src/server.js`,
+  entryPoints: { server: 'appliance/src/server.ts', cli: 'appliance/src/cli/main.ts' },
+  outdir: `${out}/src`,
   bundle: true,
   packages: 'external',
   platform: 'node',
@@ -26,6 +26,7 @@ await build({
   logLevel: 'warning',
   legalComments: 'none',
 });
+await chmod(`${out}/src/cli.js`, 0o755);
 await cp(`${root}appliance/apps`, `${out}/apps`, { recursive: true });
 await mkdir(`${out}/src/guest`, { recursive: true });
 await cp(`${root}appliance/src/guest/bivouac-agent`, `${out}/src/guest/bivouac-agent`);

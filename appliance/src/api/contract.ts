@@ -380,3 +380,18 @@ export interface RouteInput<N extends RouteName> {
 
 /** What a call to `name` answers. */
 export type RouteOutput<N extends RouteName> = z.infer<Contract[N]['response']>;
+
+/** What a client sends to a route: the path's params, the query, the body. */
+export interface SentInput {
+  params?: Record<string, unknown>;
+  query?: Record<string, unknown>;
+  body?: unknown;
+}
+
+/** The URL of a route, from `/api/v1` on: its path with the params filled in, and the query string. */
+export function routeUrl(name: RouteName, input: SentInput): string {
+  const filled = contract[name].path.replace(/:([A-Za-z]+)/g, (_, key: string) => encodeURIComponent(String(input.params?.[key] ?? '')));
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(input.query ?? {})) if (value !== undefined) query.set(key, String(value));
+  return `/api/v1${filled}${query.size ? `?${query}` : ''}`;
+}

@@ -1,4 +1,4 @@
-import { contract, type Contract, type RouteInput, type RouteName, type RouteOutput } from '../../../appliance/src/api/contract.ts';
+import { contract, routeUrl, type Contract, type RouteInput, type RouteName, type RouteOutput, type SentInput } from '../../../appliance/src/api/contract.ts';
 
 /** An error the appliance answered with: `{ error: { code, message, details } }`. */
 export class ApiError extends Error {
@@ -20,15 +20,7 @@ export function setCsrfToken(token: string | null): void {
 }
 
 type Input<N extends RouteName> = { [K in keyof RouteInput<N> as RouteInput<N>[K] extends undefined ? never : K]: RouteInput<N>[K] };
-type Sent = { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
-
-/** The URL of a route: its path with the params filled in, and the query string. */
-function urlOf(path: string, input: Sent): string {
-  const filled = path.replace(/:([A-Za-z]+)/g, (_, key: string) => encodeURIComponent(String(input.params?.[key] ?? '')));
-  const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(input.query ?? {})) if (value !== undefined) query.set(key, String(value));
-  return `/api/v1${filled}${query.size ? `?${query}` : ''}`;
-}
+type Sent = SentInput;
 
 /** Sends, then turns the answer into the route's output or an ApiError. */
 async function exchange<N extends RouteName>(name: N, input: Sent, body: BodyInit | undefined, contentType: string | undefined): Promise<RouteOutput<N>> {
@@ -38,7 +30,7 @@ async function exchange<N extends RouteName>(name: N, input: Sent, body: BodyIni
   if (route.method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   let response: Response;
   try {
-    response = await fetch(urlOf(route.path, input), { method: route.method, credentials: 'same-origin', headers, ...(body !== undefined ? { body } : {}) });
+    response = await fetch(routeUrl(name, input), { method: route.method, credentials: 'same-origin', headers, ...(body !== undefined ? { body } : {}) });
   } catch {
     throw new ApiError(0, 'UNREACHABLE', 'The box does not answer. Check the connection; the page retries on its own.');
   }

@@ -1,0 +1,311 @@
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { RouteOutput } from '../api/contract.ts';
+import { routeUrl } from '../api/contract.ts';
+import { isFinal, type RunState } from '../domain/run-states.ts';
+import { configPath, currentTarget, forgetLogin, readLogin, writeLogin } from './config.ts';
+import { call, CliError, followEvents, normalFingerprint, presentedCertificate, sessionCall, withSession, type Target } from './http.ts';
+
+/** What a command reads and writes: injected, so tests drive the CLI as a user would. */
+export interface Io {
+  env: NodeJS.ProcessEnv;
+  out(text: string): void;
+  err(text: string): void;
+  /** The password, from standard input or a prompt that does not echo. */
+  password(fromStdin: boolean): Promise<string>;
+}
+
+const usage = `Usage: bivouac COMMAND [options]
+
+  login URL --user NAME [--fingerprint SHA256] [--password-stdin]
+                               sign in; keeps an API token for this machine
+  logout                       revoke that token and forget it
+  apps                         the app store
+  app APP                      an app: what it needs and its deploy form's fields
+  deploy APP [--param NAME=VALUE]... [--place NODE=CLOUD]... [--count NODE=N]...
+             [--title TEXT] [--wait] [--timeout SECONDS]
+                               deploy an app (NAME is node:input for a node's input)
+  runs [--state STATE] [--tag TAG] [--text TEXT]
+                               your runs and those shared with you, newest first
+  run ID                       one run: state, instances, service URL
+  params ID                    its runtime parameters (secrets masked)
+  terminate ID [--wait]        end it, leaving no VM behind
+  abort ID REASON              abort it with a reason
+  scale ID NODE COUNT          resize a node of a Ready run
+  modules [PATH]               the module tree
+  clouds                       the clouds and their health
+
+  --json prints the box's answer as JSON. BIVOUAC_URL with BIVOUAC_TOKEN (an API token from
+  the Users page) replaces login for scripts. Exit codes: 0 done, 1 refused or failed, 2 usage.`;
+
+const options = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  user: { type: 'string' },
+  fingerprint: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+  param: { type: 'string', multiple: true },
+  place: { type: 'string', multiple: true },
+  count: { type: 'string', multiple: true },
+  title: { type: 'string' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  state: { type: 'string' },
+  tag: { type: 'string' },
+  text: { type: 'string' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
+
+function usageError(message: string): CliError {
+  return new CliError('USAGE', `${message}\n\n${usage}`, {}, 2);
+}
+
+/** `NAME=VALUE` pairs into a record; `what` names the option in errors. */
+function pairs(items: readonly string[] | undefined, what: string): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const item of items ?? []) {
+    const at = item.indexOf('=');
+    if (at <= 0) throw usageError(`--${what} ${item}: expected NAME=VALUE.`);
+    record[item.slice(0, at)] = item.slice(at + 1);
+  }
+  return record;
+}
+
+function counts(items: readonly string[] | undefined): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(pairs(items, 'count')).map(([node, text]) => {
+      const value = Number(text);
+      if (!Number.isInteger(value) || value < 0) throw usageError(`--count ${node}=${text}: the count must be a whole number, 0 or more.`);
+      return [node, value];
+    }),
+  );
+}
+
+function seconds(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw usageError(`--timeout ${text}: expected a number of seconds above 0.`);
+  return value;
+}
+
+/** Rows as aligned columns, the header first. */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+}
+
+type Run = RouteOutput<'getRun'>;
+
+function describeRun(run: Run): string {
+  const lines = [`${run.id}  ${run.title}`, `state    ${run.terminating && !isFinal(run.state) ? `${run.state} (terminating)` : run.state}`, `module   ${run.module.resolved}`];
+  if (run.abort) lines.push(`aborted  ${run.abort.message} (${run.abort.source})`);
+  const service = run.params['run:url.service'];
+  if (service) lines.push(`service  ${service}`);
+  if (run.instances.length > 0) lines.push('', table(['INSTANCE', 'STATE', 'COMPLETED'], run.instances.map((instance) => [instance.name, instance.error ? `${instance.state}: ${instance.error}` : instance.state, instance.completed.join(', ') || '—'])));
+  return lines.join('\n');
+}
+
+/**
+ * Waits, on the box's event stream, until the run is in one of `states` (or has ended); answers
+ * the run as it then is.
+ */
+async function waitFor(target: Target, id: string, states: readonly RunState[], timeoutSeconds: number): Promise<Run> {
+  const arrived = (state: RunState) => states.includes(state) || isFinal(state);
+  const seen = await followEvents(
+    target,
+    (event) => event.subject.kind === 'run' && event.subject.id === id && event.type === 'run.state' && arrived(event.data.state as RunState),
+    async () => arrived((await call(target, 'getRun', { params: { id } })).state),
+    timeoutSeconds * 1000,
+  );
+  const run = await call(target, 'getRun', { params: { id } });
+  if (!seen) throw new CliError('TIMEOUT', `Run ${id} is still ${run.state} after ${timeoutSeconds} s; it goes on without the CLI (see \`bivouac run ${id}\`).`, { state: run.state });
+  return run;
+}
+
+/** The run as the wait left it: an abort is a failure the exit code tells. */
+function ended(run: Run): Run {
+  if (run.state === 'Aborted' || run.abort) throw new CliError('RUN_ABORTED', `Run ${run.id} aborted: ${run.abort?.message ?? 'no reason kept'}.`, { state: run.state });
+  return run;
+}
+
+async function login(io: Io, path: string, positionals: string[], flags: Flags): Promise<string> {
+  const [address] = positionals;
+  if (!address || !flags.user) throw usageError('login needs the box address and --user.');
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw usageError(`${address} is not an address like https://box:8443.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw usageError(`${address}: the address must start with https:// or http://.`);
+  const target: Target = { url: url.origin };
+  if (url.protocol === 'https:') {
+    const presented = await presentedCertificate(url.origin);
+    if (!presented.trusted) {
+      if (!flags.fingerprint) {
+        throw new CliError('CERTIFICATE_UNKNOWN', `The box presents a certificate no authority on this machine vouches for. Its SHA-256 fingerprint is\n  ${presented.fingerprint}\nCompare it with the one the box shows (Box page, or its first-run screen); if they are the same, sign in again adding --fingerprint ${presented.fingerprint}`, { fingerprint: presented.fingerprint });
+      }
+      if (normalFingerprint(flags.fingerprint) !== presented.fingerprint) {
+        throw new CliError('CERTIFICATE_MISMATCH', `The box presents the certificate ${presented.fingerprint}, not ${normalFingerprint(flags.fingerprint)}: something between you and the box may be listening. Nothing was sent.`, { fingerprint: presented.fingerprint });
+      }
+      target.certificate = presented.pem;
+    }
+  }
+  const password = await io.password(flags['password-stdin'] === true);
+  const created = await withSession(target, flags.user, password, (headers) =>
+    sessionCall<RouteOutput<'createToken'>>(target, headers, 'POST', routeUrl('createToken', {}), { name: `cli on ${hostname()}`.slice(0, 64) }),
+  );
+  await writeLogin(path, { url: target.url, username: flags.user, token: created.token, tokenId: created.id, ...(target.certificate ? { certificate: target.certificate } : {}) });
+  return `Signed in to ${target.url} as ${flags.user}. The API token "${created.name}" is kept in ${path}.`;
+}
+
+async function logout(path: string): Promise<string> {
+  const saved = await readLogin(path);
+  if (!saved) return 'Not signed in; nothing to do.';
+  const target: Target = { url: saved.url, token: saved.token, ...(saved.certificate ? { certificate: saved.certificate } : {}) };
+  let note = '';
+  try {
+    await call(target, 'revokeToken', { params: { id: saved.tokenId } });
+  } catch (error) {
+    // The token may already be revoked (from the Users page); otherwise say what is left to do.
+    if ((error as CliError).code !== 'UNAUTHENTICATED') note = ` The token could not be revoked (${(error as Error).message}); revoke "${saved.tokenId}" from the Users page.`;
+  }
+  await forgetLogin(path);
+  return `Signed out of ${saved.url}.${note}`;
+}
+
+/** Runs one command line; answers the exit code. Every failure is printed as `CODE: message`. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  try {
+    let parsed: { values: Flags; positionals: string[] };
+    try {
+      parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    } catch (error) {
+      throw usageError((error as Error).message);
+    }
+    const { values: flags, positionals } = parsed;
+    const [command, ...rest] = positionals;
+    if (flags.help) {
+      io.out(usage);
+      return 0;
+    }
+    if (!command) throw usageError('Say what to do.');
+    const path = configPath(io.env);
+    const show = (value: unknown, human: () => string) => io.out(flags.json ? JSON.stringify(value, null, 2) : human());
+    const needs = (count: number, names: string) => {
+      if (rest.length !== count) throw usageError(`${command} needs ${names}.`);
+      return rest;
+    };
+    if (command === 'login') {
+      io.out(await login(io, path, rest, flags));
+      return 0;
+    }
+    if (command === 'logout') {
+      io.out(await logout(path));
+      return 0;
+    }
+    const target = await currentTarget(io.env, path);
+    switch (command) {
+      case 'apps': {
+        const apps = await call(target, 'listApps', { query: {} });
+        show(apps, () => table(['APP', 'VERSION', 'TITLE', 'NEEDS'], apps.map((app) => [app.id, app.version, app.title, app.requires.map((need) => need.image).join(', ') || '—'])));
+        return 0;
+      }
+      case 'app': {
+        const [id] = needs(1, 'the app (see `bivouac apps`)');
+        const app = await call(target, 'getApp', { params: { id: id! } });
+        show(app, () =>
+          [
+            `${app.id} ${app.version}  ${app.title}`,
+            app.summary,
+            ...app.requires.map((need) => `needs the base image ${need.image}: ${need.hint}`),
+            '',
+            app.form.length === 0
+              ? 'Its form asks nothing.'
+              : table(
+                  ['--param KEY', 'TYPE', 'DEFAULT', 'LABEL'],
+                  app.form.map((field) => [
+                    field.key,
+                    field.sets === 'multiplicity' ? 'instance count' : field.type,
+                    field.generate ? '(generated by the box)' : (field.default ?? (field.required ? '(required)' : '—')),
+                    field.label,
+                  ]),
+                ),
+          ].join('\n'),
+        );
+        return 0;
+      }
+      case 'deploy': {
+        const [app] = needs(1, 'the app (see `bivouac apps`)');
+        const created = await call(target, 'deployApp', {
+          params: { id: app! },
+          body: { parameters: pairs(flags.param, 'param'), placement: pairs(flags.place, 'place'), multiplicity: counts(flags.count), ...(flags.title ? { title: flags.title } : {}) },
+        });
+        if (!flags.wait) {
+          show(created, () => `Run ${created.id} created (${created.state}); follow it with \`bivouac run ${created.id}\`.`);
+          return 0;
+        }
+        if (!flags.json) io.err(`Run ${created.id} created; waiting for Ready…`);
+        const run = ended(await waitFor(target, created.id, ['Ready'], seconds(flags.timeout, 900)));
+        show(run, () => describeRun(run));
+        return 0;
+      }
+      case 'runs': {
+        const state = flags.state as RunState | undefined;
+        const list = await call(target, 'listRuns', { query: { limit: 200, offset: 0, ...(state ? { state } : {}), ...(flags.tag ? { tag: flags.tag } : {}), ...(flags.text ? { q: flags.text } : {}) } });
+        show(list, () => (list.runs.length === 0 ? 'No runs.' : table(['RUN', 'STATE', 'TITLE', 'MODULE', 'STARTED'], list.runs.map((run) => [run.id, run.state, run.title, run.module.resolved, run.createdAt]))));
+        return 0;
+      }
+      case 'run': {
+        const [id] = needs(1, 'a run id');
+        const run = await call(target, 'getRun', { params: { id: id! } });
+        show(run, () => describeRun(run));
+        return 0;
+      }
+      case 'params': {
+        const [id] = needs(1, 'a run id');
+        const params = await call(target, 'runParams', { params: { id: id! } });
+        show(params, () => table(['KEY', 'VALUE'], Object.keys(params).sort().map((key) => [key, params[key]!])));
+        return 0;
+      }
+      case 'terminate': {
+        const [id] = needs(1, 'a run id');
+        let run = await call(target, 'terminateRun', { params: { id: id! } });
+        if (flags.wait) run = await waitFor(target, run.id, [], seconds(flags.timeout, 300));
+        show(run, () => (isFinal(run.state) ? `Run ${run.id} ended: ${run.state}; nothing is left running.` : `Run ${run.id} is terminating (${run.state}).`));
+        return 0;
+      }
+      case 'abort': {
+        const [id, reason] = needs(2, 'a run id and a reason');
+        const run = await call(target, 'abortRun', { params: { id: id! }, body: { reason: reason! } });
+        show(run, () => `Run ${run.id}: ${run.state}, ${run.abort?.message ?? ''}`);
+        return 0;
+      }
+      case 'scale': {
+        const [id, node, count] = needs(3, 'a run id, a node and a count');
+        const multiplicity = counts([`${node}=${count}`])[node!]!;
+        const run = await call(target, 'scaleRun', { params: { id: id! }, body: { node: node!, multiplicity } });
+        show(run, () => describeRun(run));
+        return 0;
+      }
+      case 'modules': {
+        if (rest.length > 1) throw usageError('modules takes at most one path.');
+        const modules = await call(target, 'listModules', { query: rest[0] ? { under: rest[0] } : {} });
+        show(modules, () => table(['PATH', 'KIND', 'VERSION'], modules.map((module) => [module.path, module.kind, String(module.latestVersion)])));
+        return 0;
+      }
+      case 'clouds': {
+        const clouds = await call(target, 'listClouds');
+        show(clouds, () => table(['CLOUD', 'NAME', 'KIND', 'HEALTH'], clouds.map((cloud) => [cloud.id, cloud.name, cloud.kind, cloud.status.reachable ? `reachable${cloud.status.latencyMs === null ? '' : `, ${cloud.status.latencyMs} ms`}` : `unreachable${cloud.status.lastError ? `: ${cloud.status.lastError}` : ''}`])));
+        return 0;
+      }
+      default:
+        throw usageError(`There is no command ${command}.`);
+    }
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    io.err(`${error.code}: ${error.message}`);
+    return error.exitCode;
+  }
+}

@@ -1,0 +1,80 @@
+import { open, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { CliError, normalFingerprint, presentedCertificate, type Target } from './http.ts';
+
+/** What `bivouac login` keeps: where the box is, the API token it made, and the box's certificate if pinned. */
+const SavedLogin = z.strictObject({
+  url: z.string().url(),
+  username: z.string().min(1),
+  token: z.string().min(1),
+  tokenId: z.string().min(1),
+  certificate: z.string().startsWith('-----BEGIN CERTIFICATE-----').optional(),
+});
+export type SavedLogin = z.infer<typeof SavedLogin>;
+
+/** `$BIVOUAC_CLI_CONFIG`, else `$XDG_CONFIG_HOME/bivouac/cli.json` (`~/.config/…`). */
+export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.BIVOUAC_CLI_CONFIG ?? join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'bivouac', 'cli.json');
+}
+
+/** The saved login, or null when there is none; a file that is not one is an error that says so. */
+export async function readLogin(path: string): Promise<SavedLogin | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new CliError('BAD_CONFIG', `${path} cannot be read: ${(error as Error).message}.`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new CliError('BAD_CONFIG', `${path} is not JSON; remove it and sign in again with \`bivouac login\`.`);
+  }
+  const parsed = SavedLogin.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new CliError('BAD_CONFIG', `${path} is not a saved Bivouac login (${issue.path.join('.') || 'file'}: ${issue.message}); remove it and sign in again with \`bivouac login\`.`);
+  }
+  return parsed.data;
+}
+
+/** Keeps the login for its user alone (mode 0600), written whole or not at all. */
+export async function writeLogin(path: string, login: SavedLogin): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const temporary = `${path}.${process.pid}.tmp`;
+  const file = await open(temporary, 'w', 0o600);
+  try {
+    await file.writeFile(`${JSON.stringify(login, null, 2)}\n`);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temporary, path);
+}
+
+export async function forgetLogin(path: string): Promise<void> {
+  await rm(path, { force: true });
+}
+
+/**
+ * Where commands go: `BIVOUAC_URL` and `BIVOUAC_TOKEN` when both are set (scripts, CI; with
+ * `BIVOUAC_FINGERPRINT` for a box whose certificate no authority vouches for), else the saved login.
+ */
+export async function currentTarget(env: NodeJS.ProcessEnv, path: string): Promise<Target> {
+  if (env.BIVOUAC_URL && env.BIVOUAC_TOKEN) {
+    const target: Target = { url: env.BIVOUAC_URL, token: env.BIVOUAC_TOKEN };
+    if (!env.BIVOUAC_FINGERPRINT) return target;
+    const presented = await presentedCertificate(env.BIVOUAC_URL);
+    if (presented.fingerprint !== normalFingerprint(env.BIVOUAC_FINGERPRINT)) {
+      throw new CliError('CERTIFICATE_MISMATCH', `The box presents the certificate ${presented.fingerprint}, not BIVOUAC_FINGERPRINT ${normalFingerprint(env.BIVOUAC_FINGERPRINT)}. Nothing was sent.`, { fingerprint: presented.fingerprint });
+    }
+    return { ...target, certificate: presented.pem };
+  }
+  const login = await readLogin(path);
+  if (!login) throw new CliError('NOT_SIGNED_IN', 'Not signed in: run `bivouac login URL --user NAME` first, or set BIVOUAC_URL and BIVOUAC_TOKEN.');
+  return { url: login.url, token: login.token, ...(login.certificate ? { certificate: login.certificate } : {}) };
+}

@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../../appliance/src/cli/http.ts';
+import { fingerprintOf } from '../../appliance/src/host/tls.ts';
+import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
+import { tempDir } from '../fixtures/appliance.ts';
+
+const cliEntry = new URL('../../appliance/src/cli/main.ts', import.meta.url).pathname;
+const password = 'cli admin password';
+
+interface Outcome {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/**
+ * The `bivouac` CLI as a user runs it, against the real appliance process serving HTTPS with its
+ * own certificate (libvirt's test driver behind it).
+ */
+describe('the bivouac CLI', () => {
+  let appliance: ApplianceProcess;
+  let dataDir: string;
+  let config: string;
+  let fingerprint: string;
+
+  const cli = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Outcome> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+        env: { ...process.env, BIVOUAC_CLI_CONFIG: config, BIVOUAC_URL: '', BIVOUAC_TOKEN: '', ...options.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      child.stdin.end(options.stdin ?? '');
+      child.on('exit', (code) => resolve({ code, out, err }));
+    });
+  const login = (extra: string[], typed = password) => cli(['login', appliance.url, '--user', 'admin', '--password-stdin', ...extra], { stdin: `${typed}\n` });
+
+  beforeAll(async () => {
+    dataDir = await tempDir('bivouac-cli-');
+    config = join(await tempDir('bivouac-cli-home-'), 'bivouac', 'cli.json');
+    appliance = await startAppliance(dataDir, { BIVOUAC_TLS: 'always', BIVOUAC_ADMIN_PASSWORD: password });
+    fingerprint = fingerprintOf(await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'));
+  });
+  afterAll(async () => {
+    await appliance?.stop();
+  });
+
+  it('signs in only once the box certificate is the one the box shows, then keeps a token for this user alone', async () => {
+    expect(appliance.url).toMatch(/^https:/);
+    const before = await cli(['runs']);
+    expect(before).toMatchObject({ code: 1, out: '' });
+    expect(before.err).toContain('NOT_SIGNED_IN: Not signed in: run `bivouac login URL --user NAME` first');
+
+    const unknown = await login([]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain('CERTIFICATE_UNKNOWN');
+    expect(unknown.err).toContain(`--fingerprint ${fingerprint}`);
+    const other = await login(['--fingerprint', fingerprint.replace(/^../, fingerprint.startsWith('00') ? '11' : '00')]);
+    expect(other.code).toBe(1);
+    expect(other.err).toContain(`CERTIFICATE_MISMATCH: The box presents the certificate ${fingerprint}`);
+    const wrong = await login(['--fingerprint', fingerprint.toLowerCase().replaceAll(':', '')], 'not the password');
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(/^INVALID_CREDENTIALS: /);
+    await expect(stat(config)).rejects.toThrow(/ENOENT/);
+
+    const signedIn = await login(['--fingerprint', fingerprint.toLowerCase().replaceAll(':', '')]);
+    expect(signedIn.err).toBe('');
+    expect(signedIn.code).toBe(0);
+    expect(signedIn.out).toContain(`Signed in to ${appliance.url} as admin`);
+    expect((await stat(config)).mode & 0o777).toBe(0o600);
+    const saved = JSON.parse(await readFile(config, 'utf8')) as { token: string; certificate: string };
+    expect(fingerprintOf(saved.certificate)).toBe(fingerprint);
+  });
+
+  it('lists and deploys apps, follows a run to its end on the event stream, and says plainly what it refuses', async () => {
+    // Hello web's base image: a placeholder, imported through the CLI's own client (the test
+    // driver never boots it).
+    const saved = JSON.parse(await readFile(config, 'utf8')) as { token: string; certificate: string };
+    const box = { url: appliance.url, token: saved.token, certificate: saved.certificate };
+    const files = await tempDir('bivouac-cli-tiny-');
+    await writeFile(join(files, 'vmlinux'), Buffer.concat([Buffer.from('7f454c46', 'hex'), Buffer.alloc(1024)]));
+    await writeFile(join(files, 'initrd.img'), gzipSync(Buffer.from('070701')));
+    await call(box, 'importImage', { body: { kind: 'kernel', name: 'tiny', kernel: { path: join(files, 'vmlinux') }, initrd: { path: join(files, 'initrd.img') }, cmdline: 'console=ttyS0' } });
+    await expect.poll(async () => (await call(box, 'listImages')).find((image) => image.name === 'tiny')?.status).toBe('ready');
+
+    const apps = await cli(['apps', '--json']);
+    expect(apps.code).toBe(0);
+    expect((JSON.parse(apps.out) as { id: string }[]).map((app) => app.id)).toContain('hello-web');
+    expect((await cli(['apps'])).out).toMatch(/^APP\s+VERSION\s+TITLE\s+NEEDS\n(.*\n)*hello-web\s/);
+    expect((await cli(['app', 'web-db'])).out).toMatch(/^web-db [\d.]+ {2}Web \+ database\n(.*\n)*needs the base image tiny: (.*\n)*\n--param KEY\s+TYPE\s+DEFAULT\s+LABEL\ndb:value\s+string\s+42\s+Value the database serves\n/);
+
+    const deployed = await cli(['deploy', 'hello-web', '--title', 'From the CLI', '--json']);
+    expect(deployed.err).toBe('');
+    expect(deployed.code).toBe(0);
+    const id = (JSON.parse(deployed.out) as { id: string }).id;
+    const runs = JSON.parse((await cli(['runs', '--json', '--text', 'From the CLI'])).out) as { runs: { id: string; title: string }[] };
+    expect(runs.runs.map((run) => [run.id, run.title])).toEqual([[id, 'From the CLI']]);
+    const shown = await cli(['run', id]);
+    expect(shown.out).toMatch(new RegExp(`^${id}  From the CLI\\nstate    \\w+\\nmodule   /apps/hello-web/\\S+@\\d+`));
+    expect((await cli(['params', id])).out).toMatch(/^KEY\s+VALUE\n/);
+
+    // The test driver runs no guest code, so the run never reaches Ready: scaling is refused
+    // with the box's reason, and a wait for Ready ends at its timeout, leaving the run be.
+    const scale = await cli(['scale', id, 'web', '2']);
+    expect(scale.code).toBe(1);
+    expect(scale.err).toMatch(/^WRONG_STATE: Run \S+ is \w+; scaling is allowed only in Ready\./);
+    const waited = await cli(['deploy', 'hello-web', '--wait', '--timeout', '1']);
+    expect(waited.code).toBe(1);
+    expect(waited.err).toMatch(/TIMEOUT: Run (\S+) is still \w+ after 1 s/);
+    const second = /TIMEOUT: Run (\S+) /.exec(waited.err)![1]!;
+
+    for (const run of [id, second]) {
+      const ended = await cli(['terminate', run, '--wait']);
+      expect(ended).toMatchObject({ code: 0, out: `Run ${run} ended: Done; nothing is left running.\n` });
+    }
+
+    expect((await cli(['clouds'])).out).toMatch(/^CLOUD\s+NAME\s+KIND\s+HEALTH\nbox\s.*libvirt\s+reachable/);
+    expect((await cli(['modules', '/apps'])).out).toMatch(/\n\/apps\/hello-web\s+project\s+\d+\n\/apps\/hello-web\/web\s+image\s+\d+/);
+    expect(await cli(['deploy', 'no-such-app'])).toMatchObject({ code: 1 });
+    expect((await cli(['deploy', 'no-such-app'])).err).toMatch(/^NOT_FOUND: /);
+    const usage = await cli(['deploy', 'hello-web', '--param', 'no-equals-sign']);
+    expect(usage.code).toBe(2);
+    expect(usage.err).toContain('USAGE: --param no-equals-sign: expected NAME=VALUE.');
+    expect((await cli(['sing'])).code).toBe(2);
+    const bare = await cli([]);
+    expect(bare).toMatchObject({ code: 2, out: '' });
+    expect(bare.err).toContain('USAGE: Say what to do.');
+    expect(await cli(['--help'])).toMatchObject({ code: 0, err: '' });
+  });
+
+  it('takes a token from the environment for scripts, pinned by BIVOUAC_FINGERPRINT', async () => {
+    const { token } = JSON.parse(await readFile(config, 'utf8')) as { token: string };
+    const env = { BIVOUAC_URL: appliance.url, BIVOUAC_TOKEN: token, BIVOUAC_CLI_CONFIG: join(dataDir, 'none.json') };
+    const unpinned = await cli(['clouds'], { env });
+    expect(unpinned.code).toBe(1);
+    expect(unpinned.err).toMatch(/^UNREACHABLE: .*self-signed certificate/);
+    expect((await cli(['clouds'], { env: { ...env, BIVOUAC_FINGERPRINT: fingerprint } })).code).toBe(0);
+  });
+
+  it('refuses a saved login it cannot read, and logs out by revoking the token', async () => {
+    const saved = await readFile(config, 'utf8');
+    const { token } = JSON.parse(saved) as { token: string };
+    await writeFile(config, JSON.stringify({ ...JSON.parse(saved), url: 'not a url' }));
+    const broken = await cli(['runs']);
+    expect(broken.code).toBe(1);
+    expect(broken.err).toContain(`BAD_CONFIG: ${config} is not a saved Bivouac login (url: `);
+    await writeFile(config, saved, { mode: 0o600 });
+
+    const out = await cli(['logout']);
+    expect(out).toMatchObject({ code: 0, out: `Signed out of ${appliance.url}.\n` });
+    await expect(stat(config)).rejects.toThrow(/ENOENT/);
+    // The token is gone from the box too.
+    const after = await cli(['clouds'], { env: { BIVOUAC_URL: appliance.url, BIVOUAC_TOKEN: token, BIVOUAC_FINGERPRINT: fingerprint } });
+    expect(after.code).toBe(1);
+    expect(after.err).toMatch(/^UNAUTHENTICATED: /);
+  });
+});
