@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createServer } from 'node:tls';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../appliance/src/cli/http.ts';
-import { fingerprintOf } from '../../appliance/src/host/tls.ts';
+import { ensureTlsIdentity, fingerprintOf } from '../../appliance/src/host/tls.ts';
 import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
 
@@ -38,7 +40,8 @@ describe('the bivouac CLI', () => {
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
       child.stdin.end(options.stdin ?? '');
-      child.on('exit', (code) => resolve({ code, out, err }));
+      // 'close': the process has exited and its output has been read to the end.
+      child.on('close', (code) => resolve({ code, out, err }));
     });
   const login = (extra: string[], typed = password) => cli(['login', appliance.url, '--user', 'admin', '--password-stdin', ...extra], { stdin: `${typed}\n` });
 
@@ -77,6 +80,41 @@ describe('the bivouac CLI', () => {
     expect((await stat(config)).mode & 0o777).toBe(0o600);
     const saved = JSON.parse(await readFile(config, 'utf8')) as { token: string; certificate: string };
     expect(fingerprintOf(saved.certificate)).toBe(fingerprint);
+
+    // Signing in again replaces the token: the one it replaces is revoked on the box.
+    expect((await login(['--fingerprint', fingerprint])).code).toBe(0);
+    const old = await cli(['clouds'], { env: { BIVOUAC_URL: appliance.url, BIVOUAC_TOKEN: saved.token, BIVOUAC_FINGERPRINT: fingerprint } });
+    expect(old.code).toBe(1);
+    expect(old.err).toMatch(/^UNAUTHENTICATED: /);
+    expect((await cli(['clouds'])).code).toBe(0);
+
+    const clear = await cli(['login', 'http://10.0.0.1:8080', '--user', 'admin', '--password-stdin'], { stdin: 'x\n' });
+    expect(clear.code).toBe(2);
+    expect(clear.err).toContain('over http:// the password and the token would travel in clear; use https://');
+  });
+
+  it('sends nothing to a server presenting another certificate, at login or after it', async () => {
+    const impostor = await ensureTlsIdentity(await tempDir('bivouac-cli-impostor-'));
+    const received: Buffer[] = [];
+    const server = createServer({ key: impostor.key, cert: impostor.cert }, (socket) => socket.on('data', (chunk: Buffer) => received.push(chunk)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const impostorUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const atLogin = await cli(['login', impostorUrl, '--user', 'admin', '--password-stdin', '--fingerprint', fingerprint], { stdin: `${password}\n` });
+      expect(atLogin.code).toBe(1);
+      expect(atLogin.err).toContain(`CERTIFICATE_MISMATCH: The box presents the certificate ${impostor.fingerprint}, not ${fingerprint}`);
+
+      // A saved login pointed at it: the pinned certificate is refused before the token goes out.
+      const saved = await readFile(config, 'utf8');
+      await writeFile(config, JSON.stringify({ ...JSON.parse(saved), url: impostorUrl }), { mode: 0o600 });
+      const after = await cli(['runs']);
+      await writeFile(config, saved, { mode: 0o600 });
+      expect(after.code).toBe(1);
+      expect(after.err).toContain(`CERTIFICATE_CHANGED: The box at ${impostorUrl} no longer presents the certificate signed in with (${fingerprint})`);
+      expect(Buffer.concat(received).length).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('lists and deploys apps, follows a run to its end on the event stream, and says plainly what it refuses', async () => {
@@ -132,7 +170,9 @@ describe('the bivouac CLI', () => {
     const bare = await cli([]);
     expect(bare).toMatchObject({ code: 2, out: '' });
     expect(bare.err).toContain('USAGE: Say what to do.');
-    expect(await cli(['--help'])).toMatchObject({ code: 0, err: '' });
+    const help = await cli(['--help']);
+    expect(help).toMatchObject({ code: 0, err: '' });
+    expect(help.out).toMatch(/^Usage: bivouac COMMAND \[options\]\n(.*\n)* {2}deploy APP /);
   });
 
   it('takes a token from the environment for scripts, pinned by BIVOUAC_FINGERPRINT', async () => {
@@ -140,7 +180,7 @@ describe('the bivouac CLI', () => {
     const env = { BIVOUAC_URL: appliance.url, BIVOUAC_TOKEN: token, BIVOUAC_CLI_CONFIG: join(dataDir, 'none.json') };
     const unpinned = await cli(['clouds'], { env });
     expect(unpinned.code).toBe(1);
-    expect(unpinned.err).toMatch(/^UNREACHABLE: .*self-signed certificate/);
+    expect(unpinned.err).toMatch(/^CERTIFICATE_UNKNOWN: No authority on this machine vouches for the certificate of the box at \S+ \(self-signed certificate\)\. Sign in with `bivouac login`, which pins it, or set BIVOUAC_FINGERPRINT\. Nothing was sent\./);
     expect((await cli(['clouds'], { env: { ...env, BIVOUAC_FINGERPRINT: fingerprint } })).code).toBe(0);
   });
 

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { RouteOutput } from '../api/contract.ts';
 import { routeUrl } from '../api/contract.ts';
 import { isFinal, type RunState } from '../domain/run-states.ts';
-import { configPath, currentTarget, forgetLogin, readLogin, writeLogin } from './config.ts';
+import { configPath, currentTarget, forgetLogin, readLogin, writeLogin, type SavedLogin } from './config.ts';
 import { call, CliError, followEvents, normalFingerprint, presentedCertificate, sessionCall, withSession, type Target } from './http.ts';
 
 /** What a command reads and writes: injected, so tests drive the CLI as a user would. */
@@ -85,7 +85,7 @@ function counts(items: readonly string[] | undefined): Record<string, number> {
 function seconds(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw usageError(`--timeout ${text}: expected a number of seconds above 0.`);
+  if (!Number.isFinite(value) || value <= 0 || value > 86_400) throw usageError(`--timeout ${text}: expected a number of seconds above 0, at most 86400 (a day).`);
   return value;
 }
 
@@ -123,9 +123,10 @@ async function waitFor(target: Target, id: string, states: readonly RunState[], 
   return run;
 }
 
-/** The run as the wait left it: an abort is a failure the exit code tells. */
-function ended(run: Run): Run {
-  if (run.state === 'Aborted' || run.abort) throw new CliError('RUN_ABORTED', `Run ${run.id} aborted: ${run.abort?.message ?? 'no reason kept'}.`, { state: run.state });
+/** The run as a wait for Ready left it: anything but Ready (or Done after it) is a failure the exit code tells. */
+function ready(run: Run): Run {
+  if (run.abort) throw new CliError('RUN_ABORTED', `Run ${run.id} aborted: ${run.abort.message}.`, { state: run.state });
+  if (run.state !== 'Ready' && run.state !== 'Done') throw new CliError('RUN_ENDED', `Run ${run.id} ended ${run.state} without being Ready.`, { state: run.state });
   return run;
 }
 
@@ -138,35 +139,58 @@ async function login(io: Io, path: string, positionals: string[], flags: Flags):
   } catch {
     throw usageError(`${address} is not an address like https://box:8443.`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw usageError(`${address}: the address must start with https:// or http://.`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw usageError(`${address}: the address must start with https://.`);
+  if (url.protocol === 'http:' && !['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname)) {
+    throw usageError(`${address}: over http:// the password and the token would travel in clear; use https:// (http:// is for this machine's own loopback address only).`);
+  }
   const target: Target = { url: url.origin };
   if (url.protocol === 'https:') {
     const presented = await presentedCertificate(url.origin);
-    if (!presented.trusted) {
-      if (!flags.fingerprint) {
-        throw new CliError('CERTIFICATE_UNKNOWN', `The box presents a certificate no authority on this machine vouches for. Its SHA-256 fingerprint is\n  ${presented.fingerprint}\nCompare it with the one the box shows (Box page, or its first-run screen); if they are the same, sign in again adding --fingerprint ${presented.fingerprint}`, { fingerprint: presented.fingerprint });
-      }
+    if (flags.fingerprint === undefined && !presented.trusted) {
+      throw new CliError('CERTIFICATE_UNKNOWN', `The box presents a certificate no authority on this machine vouches for. Its SHA-256 fingerprint is\n  ${presented.fingerprint}\nCompare it with the one the box shows (Box page, or its first-run screen); if they are the same, sign in again adding --fingerprint ${presented.fingerprint}`, { fingerprint: presented.fingerprint });
+    }
+    // A fingerprint given is always checked, even for a certificate an authority vouches for.
+    if (flags.fingerprint !== undefined) {
       if (normalFingerprint(flags.fingerprint) !== presented.fingerprint) {
         throw new CliError('CERTIFICATE_MISMATCH', `The box presents the certificate ${presented.fingerprint}, not ${normalFingerprint(flags.fingerprint)}: something between you and the box may be listening. Nothing was sent.`, { fingerprint: presented.fingerprint });
       }
       target.certificate = presented.pem;
     }
+  } else if (flags.fingerprint !== undefined) {
+    throw usageError('--fingerprint is for https:// addresses.');
   }
   const password = await io.password(flags['password-stdin'] === true);
+  const previous = await readLogin(path).catch(() => null);
   const created = await withSession(target, flags.user, password, (headers) =>
     sessionCall<RouteOutput<'createToken'>>(target, headers, 'POST', routeUrl('createToken', {}), { name: `cli on ${hostname()}`.slice(0, 64) }),
   );
-  await writeLogin(path, { url: target.url, username: flags.user, token: created.token, tokenId: created.id, ...(target.certificate ? { certificate: target.certificate } : {}) });
+  const made: Target = { ...target, token: created.token };
+  try {
+    await writeLogin(path, { url: target.url, username: flags.user, token: created.token, tokenId: created.id, ...(target.certificate ? { certificate: target.certificate } : {}) });
+  } catch (error) {
+    // A token nobody keeps is revoked at once.
+    await call(made, 'revokeToken', { params: { id: created.id } }).catch(() => undefined);
+    throw error;
+  }
+  // The login this one replaces gives its token back (best effort: it may be revoked already).
+  if (previous) await revoke(previous).catch(() => undefined);
   return `Signed in to ${target.url} as ${flags.user}. The API token "${created.name}" is kept in ${path}.`;
+}
+
+function savedTarget(saved: SavedLogin): Target {
+  return { url: saved.url, token: saved.token, ...(saved.certificate ? { certificate: saved.certificate } : {}) };
+}
+
+async function revoke(saved: SavedLogin): Promise<void> {
+  await call(savedTarget(saved), 'revokeToken', { params: { id: saved.tokenId } });
 }
 
 async function logout(path: string): Promise<string> {
   const saved = await readLogin(path);
   if (!saved) return 'Not signed in; nothing to do.';
-  const target: Target = { url: saved.url, token: saved.token, ...(saved.certificate ? { certificate: saved.certificate } : {}) };
   let note = '';
   try {
-    await call(target, 'revokeToken', { params: { id: saved.tokenId } });
+    await revoke(saved);
   } catch (error) {
     // The token may already be revoked (from the Users page); otherwise say what is left to do.
     if ((error as CliError).code !== 'UNAUTHENTICATED') note = ` The token could not be revoked (${(error as Error).message}); revoke "${saved.tokenId}" from the Users page.`;
@@ -247,7 +271,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
           return 0;
         }
         if (!flags.json) io.err(`Run ${created.id} created; waiting for Ready…`);
-        const run = ended(await waitFor(target, created.id, ['Ready'], seconds(flags.timeout, 900)));
+        const run = ready(await waitFor(target, created.id, ['Ready'], seconds(flags.timeout, 900)));
         show(run, () => describeRun(run));
         return 0;
       }

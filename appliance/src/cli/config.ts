@@ -46,14 +46,27 @@ export async function readLogin(path: string): Promise<SavedLogin | null> {
 export async function writeLogin(path: string, login: SavedLogin): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.tmp`;
-  const file = await open(temporary, 'w', 0o600);
+  // Made new (never an existing file or link, which would keep its own mode), then renamed.
+  await rm(temporary, { force: true });
   try {
-    await file.writeFile(`${JSON.stringify(login, null, 2)}\n`);
-    await file.sync();
-  } finally {
-    await file.close();
+    const file = await open(temporary, 'wx', 0o600);
+    try {
+      await file.writeFile(`${JSON.stringify(login, null, 2)}\n`);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw new CliError('CONFIG_NOT_WRITTEN', `The login could not be kept in ${path}: ${(error as Error).message}.`);
   }
-  await rename(temporary, path);
+  const folder = await open(dirname(path), 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
 }
 
 export async function forgetLogin(path: string): Promise<void> {

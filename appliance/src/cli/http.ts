@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { isIP } from 'node:net';
 import { connect, type PeerCertificate } from 'node:tls';
 import { contract, routeUrl, type RouteInput, type RouteName, type RouteOutput, type SentInput } from '../api/contract.ts';
 
@@ -47,8 +48,23 @@ function open(target: Target, method: string, path: string, headers: OutgoingHtt
   return url.protocol === 'https:' ? httpsRequest(url, { ...options, ...tlsOptions(target) }) : httpRequest(url, options);
 }
 
+/** TLS codes that mean the certificate presented is not the one trusted, rather than no answer. */
+const certificateCodes = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE']);
+
 function unreachable(target: Target, error: Error): CliError {
-  return new CliError('UNREACHABLE', `The box at ${target.url} does not answer: ${error.message}.`);
+  if (!certificateCodes.has((error as NodeJS.ErrnoException).code ?? '')) return new CliError('UNREACHABLE', `The box at ${target.url} does not answer: ${error.message}.`);
+  if (target.certificate) {
+    return new CliError('CERTIFICATE_CHANGED', `The box at ${target.url} no longer presents the certificate signed in with (${new X509Certificate(target.certificate).fingerprint256}). If its certificate was renewed, sign in again; otherwise something between you and the box may be listening. Nothing was sent.`);
+  }
+  return new CliError('CERTIFICATE_UNKNOWN', `No authority on this machine vouches for the certificate of the box at ${target.url} (${error.message}). Sign in with \`bivouac login\`, which pins it, or set BIVOUAC_FINGERPRINT. Nothing was sent.`);
+}
+
+function parseJson(target: Target, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CliError('BAD_ANSWER', `The box at ${target.url} answered with something that is not JSON; is it a Bivouac box?`);
+  }
 }
 
 /** One request; the whole answer as text. */
@@ -71,7 +87,7 @@ export function send(target: Target, method: string, path: string, body?: string
 function answerError(status: number, text: string): CliError {
   let error: { code?: unknown; message?: unknown; details?: unknown } | undefined;
   try {
-    error = (JSON.parse(text) as { error?: typeof error }).error;
+    error = (JSON.parse(text) as { error?: typeof error } | null)?.error;
   } catch {
     error = undefined;
   }
@@ -90,7 +106,7 @@ export async function call<N extends RouteName>(target: Target, name: N, ...args
   const answer = await send(target, route.method, routeUrl(name, input), input.body === undefined ? undefined : JSON.stringify(input.body));
   if (answer.status < 200 || answer.status >= 300) throw answerError(answer.status, answer.text);
   if (answer.status === 204) return null as RouteOutput<N>;
-  const parsed = route.response.safeParse(JSON.parse(answer.text));
+  const parsed = route.response.safeParse(parseJson(target, answer.text));
   if (!parsed.success) throw new CliError('BAD_ANSWER', `The box's answer to ${name} is not what this CLI expects (${parsed.error.issues[0]?.message}); the box may run another version.`);
   return parsed.data as RouteOutput<N>;
 }
@@ -100,7 +116,7 @@ export async function withSession<T>(target: Target, username: string, password:
   const signedIn = await send(target, 'POST', routeUrl('login', {}), JSON.stringify({ username, password }));
   if (signedIn.status !== 200) throw answerError(signedIn.status, signedIn.text);
   const cookie = String(signedIn.headers['set-cookie']?.[0] ?? '').split(';')[0]!;
-  const { csrfToken } = JSON.parse(signedIn.text) as { csrfToken: string };
+  const { csrfToken } = parseJson(target, signedIn.text) as { csrfToken: string };
   const headers = { cookie, 'x-csrf-token': csrfToken };
   try {
     return await use(headers);
@@ -113,7 +129,7 @@ export async function withSession<T>(target: Target, username: string, password:
 export async function sessionCall<T>(target: Target, headers: OutgoingHttpHeaders, method: string, path: string, body: unknown): Promise<T> {
   const answer = await send(target, method, path, JSON.stringify(body), headers);
   if (answer.status < 200 || answer.status >= 300) throw answerError(answer.status, answer.text);
-  return JSON.parse(answer.text) as T;
+  return parseJson(target, answer.text) as T;
 }
 
 /**
@@ -122,8 +138,9 @@ export async function sessionCall<T>(target: Target, headers: OutgoingHttpHeader
  */
 export function presentedCertificate(url: string): Promise<{ pem: string; fingerprint: string; trusted: boolean }> {
   const { hostname, port } = new URL(url);
+  const host = hostname.replace(/^\[(.*)\]$/, '$1'); // an IPv6 address without its brackets
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: hostname, port: Number(port || 443), servername: /^[\d.]+$|:/.test(hostname) ? undefined : hostname, rejectUnauthorized: false }, () => {
+    const socket = connect({ host, port: Number(port || 443), servername: isIP(host) ? undefined : host, rejectUnauthorized: false }, () => {
       const peer = socket.getPeerCertificate();
       socket.end();
       if (!peer.raw) return reject(new CliError('UNREACHABLE', `The box at ${url} presented no certificate.`));
@@ -162,13 +179,21 @@ export function followEvents(
     request.on('response', (response) => {
       if (response.statusCode !== 200) return finish(false, new CliError('BAD_ANSWER', `The box's event stream answered ${response.statusCode}.`));
       let buffered = '';
-      response.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        buffered += chunk;
         let end: number;
         while ((end = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, end);
           buffered = buffered.slice(end + 1);
-          if (line.startsWith('data: ') && until(JSON.parse(line.slice(6)))) return finish(true);
+          if (!line.startsWith('data: ')) continue;
+          let event: Parameters<typeof until>[0];
+          try {
+            event = parseJson(target, line.slice(6)) as Parameters<typeof until>[0];
+          } catch (error) {
+            return finish(false, error as CliError);
+          }
+          if (until(event)) return finish(true);
         }
       });
       response.on('end', () => finish(false, new CliError('UNREACHABLE', `The box at ${target.url} closed its event stream.`)));
