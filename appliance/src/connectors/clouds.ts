@@ -208,10 +208,21 @@ export class Clouds {
     return previous !== undefined && (previous.reachable !== status.reachable || previous.lastError !== status.lastError);
   }
 
+  /** Every signed-in screen hears it, so the status goes as everyone may see it; screens reload for more. */
   private announce(type: string, id: string): void {
-    const status = this.statuses.get(id) ?? null;
+    const cloud = this.all().find((candidate) => candidate.id === id);
+    const status = cloud ? publicStatus(this.view(cloud)) : null;
     this.events.append({ type, subject: { kind: 'cloud', id }, access: visibleToAll('system'), data: { status } });
   }
+}
+
+/**
+ * A cloud's status as anyone may see it: the hypervisor's own error names hosts and users, so
+ * only that there is one is said, and where an administrator finds it.
+ */
+export function publicStatus(view: CloudView): CloudStatus {
+  const { status } = view;
+  return status.lastError === null ? status : { ...status, lastError: `${view.name} does not answer; an administrator sees why on the Clouds page.` };
 }
 
 function notFound(id: string): BivouacError {

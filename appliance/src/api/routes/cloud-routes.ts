@@ -1,18 +1,21 @@
-import type { Clouds } from '../../connectors/clouds.ts';
+import { publicStatus, type Clouds, type CloudView } from '../../connectors/clouds.ts';
+import type { Subject } from '../../domain/access.ts';
 import { signedIn, type Handlers } from '../register-routes.ts';
 
 /**
- * Clouds: list with health, add, test, remove. A cloud's config names hosts and users (its URI),
- * so only administrators see it.
+ * What a user sees of a cloud. Its config names hosts and users (its URI), and so do the errors
+ * its hypervisor gives, so only administrators see either; others see whether it answers.
  */
+function shownTo(subject: Subject, view: CloudView): CloudView {
+  return subject.role === 'admin' ? view : { ...view, config: null, status: publicStatus(view) };
+}
+
+/** Clouds: list with health, add, test, remove. */
 export function cloudHandlers(clouds: Clouds): Pick<Handlers, 'listClouds' | 'addCloud' | 'testCloud' | 'removeCloud'> {
   return {
-    listClouds: async (_input, context) => {
-      const views = await clouds.list();
-      return signedIn(context).subject.role === 'admin' ? views : views.map((view) => ({ ...view, config: null }));
-    },
+    listClouds: async (_input, context) => (await clouds.list()).map((view) => shownTo(signedIn(context).subject, view)),
     addCloud: async ({ body }, context) => clouds.add(body.name, body.kind, body.config, signedIn(context).user.id),
-    testCloud: async ({ params }) => clouds.test(params.id),
+    testCloud: async ({ params }, context) => shownTo(signedIn(context).subject, await clouds.test(params.id)),
     removeCloud: async ({ params }) => {
       await clouds.remove(params.id);
       return null;
