@@ -2,7 +2,14 @@ import { expect, test, type Locator, type Page } from '@playwright/test';
 import { rm } from 'node:fs/promises';
 import { adminApi, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
-import { expectDarkTheme, expectFitsSmallScreen, importPlaceholderImage, shot, signIn as signInAs } from '../fixtures/ui-session.ts';
+import {
+  expectDarkTheme,
+  expectFitsSmallScreen,
+  importPlaceholderImage,
+  sessionApi,
+  shot,
+  signIn as signInAs,
+} from '../fixtures/ui-session.ts';
 
 /**
  * The Modules workspace against the real appliance (libvirt's test driver; nothing is deployed):
@@ -264,6 +271,20 @@ test('an administrator builds a project, an image with its recipe, versions, a d
   const asked = publish.getByRole('table', { name: 'Inputs the deploy form asks for' });
   await asked.getByLabel('Ask for web:greeting').check();
   await asked.getByLabel('Label of web:greeting').fill('Your greeting');
+  // The operator may choose how many web instances, within bounds checked as they are typed by
+  // the box's own rules, and web stays on the box.
+  const nodes = publish.getByRole('table', { name: 'Nodes: instances and clouds' });
+  await nodes.getByLabel('Ask how many (now 1)').check();
+  await nodes.getByLabel('At most').fill('0');
+  await expect(publish.getByRole('alert', { name: 'Problems with the deploy form' })).toHaveText(
+    'web:instances, at most: must be at least the minimum (1)',
+  );
+  await expect(publish.getByRole('button', { name: 'Publish' })).toBeDisabled();
+  await nodes.getByLabel('At most').fill('3');
+  await expect(publish.getByRole('alert', { name: 'Problems with the deploy form' })).toHaveCount(
+    0,
+  );
+  await nodes.getByLabel('Where web runs').selectOption({ label: 'The box only' });
   await shot(page, 'modules-publish');
   await publish.getByRole('button', { name: 'Publish' }).click();
   await expect(publish.getByRole('status')).toContainText(
@@ -275,6 +296,13 @@ test('an administrator builds a project, an image with its recipe, versions, a d
   await expect(page.getByRole('heading', { level: 1, name: 'Demo site' })).toBeVisible();
   await page.getByRole('link', { name: 'Deploy' }).click();
   await expect(page.getByLabel(/Your greeting/)).toHaveValue('Hello from the modules test');
+  const instances = page.getByLabel(/Web instances/);
+  await expect(instances).toHaveValue('1');
+  await expect(instances).toHaveAttribute('max', '3');
+  const app = (await sessionApi(page.request, appliance.url, 'GET', '/apps/site')) as {
+    clouds: Record<string, string>;
+  };
+  expect(app.clouds).toEqual({ web: 'box' });
   await section(page, 'App Store').click();
   const apps = page.getByRole('list', { name: 'Apps' }).getByRole('link');
   await expect(apps.filter({ hasText: 'Demo site' })).toBeVisible();

@@ -209,8 +209,45 @@ describe('the app store', () => {
     const sizedOnly = await publish({ module: '/apps/hello/web@1', form: [{ key: 'web:password', label: 'Instances', type: 'number', sets: 'multiplicity' }] });
     expect(sizedOnly.json()).toMatchObject({ error: { code: 'FORM_INCOMPLETE' } });
     expect(box.services.store.data.apps.map((app) => app.id)).toEqual(['hello-web']);
-    // The deployment maps the password to a value: nothing has to be asked.
-    expect((await publish({ id: 'my-app', module: '/apps/hello/app@1' })).statusCode).toBe(201);
+    // A form that does not fit the version is refused, each problem where it is.
+    const misfit = await publish({
+      id: 'my-app',
+      module: '/apps/hello/app@1',
+      form: [
+        { key: 'web:colour', label: 'Colour', type: 'string' },
+        { key: 'db:count', label: 'Databases', type: 'number', sets: 'multiplicity' },
+        { key: 'web:count', label: 'Webs', type: 'string', sets: 'multiplicity', min: 3, max: 2, default: '9' },
+        { key: 'web:count', label: 'Again', type: 'number', sets: 'multiplicity', max: 4, default: '9' },
+      ],
+      clouds: { cache: 'box' },
+    });
+    expect(misfit.statusCode).toBe(400);
+    expect(misfit.json()).toMatchObject({
+      error: {
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining('The deploy form does not fit /apps/hello/app@1: form.0.key web:colour is not an input'),
+        details: {
+          fields: [
+            { field: 'form.0.key', message: "web:colour is not an input this version's form can ask for (an input wired to another node's output is filled in by the run)" },
+            { field: 'form.1.key', message: 'db is not a node of this version; its nodes: web' },
+            { field: 'form.2.type', message: 'an instance count is a number' },
+            { field: 'form.2.max', message: 'must be at least the minimum (3)' },
+            { field: 'form.3.key', message: 'web:count is asked twice' },
+            { field: 'form.3.default', message: 'must be a whole number from 0 to 4' },
+            { field: 'clouds.cache', message: 'cache is not a node of this version; its nodes: web' },
+          ],
+        },
+      },
+    });
+    expect(box.services.store.data.apps.map((app) => app.id)).toEqual(['hello-web']);
+    // The deployment maps the password to a value: nothing has to be asked. The operator may
+    // choose how many web instances (1 to 3), on the box only.
+    const sized = await publish({ id: 'my-app', module: '/apps/hello/app@1', form: [{ key: 'web:count', label: 'Web servers', type: 'number', sets: 'multiplicity', min: 1, max: 3, default: '2' }], clouds: { web: 'box' } });
+    expect(sized.statusCode).toBe(201);
+    expect((await box.app.inject({ method: 'GET', url: '/api/v1/apps/my-app', headers: as(admin) })).json()).toMatchObject({
+      form: [{ key: 'web:count', sets: 'multiplicity', min: 1, max: 3, default: '2' }],
+      clouds: { web: 'box' },
+    });
     const published = await publish({ module: '/apps/hello/web@1', form: [{ key: 'web:password', label: 'Password', type: 'password', generate: true }] });
     expect(published.json()).toMatchObject({ id: 'my-web', version: '1.0.0', module: '/apps/hello/web@1', published: true });
     const list = async () => (await box.app.inject({ method: 'GET', url: '/api/v1/apps', headers: as(admin) })).json<{ id: string; module: string }[]>();

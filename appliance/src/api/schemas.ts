@@ -407,6 +407,7 @@ export const PublishApp = z.strictObject({
   description: z.string().max(20_000).default(''),
   categories: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/)).max(10).default([]),
   form: z.array(FormField).max(50).default([]),
+  clouds: z.record(z.string().max(64), z.enum(['box', 'any'])).default({}).describe("Per node, where the operator may place it: only on the box, or on any cloud (the default)"),
 });
 export const SetPublished = z.strictObject({ published: z.boolean() });
 export const ExportQuery = z.strictObject({ images: z.enum(['true', 'false']).default('false').describe('include the base images the app uses') });

@@ -6,7 +6,7 @@ import { Transform, type Readable, type Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { privateTo, visibleToAll, type AclRule, type Subject } from '../domain/access.ts';
 import { describeRefusal, resourceLabels, resources, type Amounts } from '../domain/capacity.ts';
-import { deployedNodes, formCandidates, unaskedInputs } from '../domain/deploy-form.ts';
+import { deployedNodes, formCandidates, formProblems, unaskedInputs } from '../domain/deploy-form.ts';
 import type { ModuleContent } from '../domain/modules.ts';
 import { footprint } from '../domain/runs.ts';
 import { BivouacError } from '../errors.ts';
@@ -319,11 +319,13 @@ export class Apps {
   // ---- publish ----
 
   /** Publishes a module version as an app (without a bundle); a new version of an existing app. */
-  async publish(subject: Subject, request: { id: string; module: string; title: string; summary: string; description: string; categories: string[]; form: FormField[] }): Promise<StoredApp> {
+  async publish(subject: Subject, request: { id: string; module: string; title: string; summary: string; description: string; categories: string[]; form: FormField[]; clouds: Record<string, 'box' | 'any'> }): Promise<StoredApp> {
     const module = this.modules.get(subject, request.module);
     if (module.kind === 'project') throw new BivouacError('VALIDATION_FAILED', `${module.path} is a project; publish an image or a deployment.`, { fields: [{ field: 'module', message: 'must be an image or a deployment' }] });
     const nodes = deployedNodes(module.path, module.version, module.content);
     const candidates = formCandidates(nodes, nodes.nodes.map((node) => this.modules.resolveImage(node.image)));
+    const problems = formProblems(nodes, candidates, request.form, request.clouds);
+    if (problems.length > 0) throw new BivouacError('VALIDATION_FAILED', `The deploy form does not fit ${module.path}@${module.version}: ${problems.map((problem) => `${problem.field} ${problem.message}`).join('; ')}.`, { fields: problems });
     const unasked = unaskedInputs(candidates, request.form.filter((field) => field.sets === 'input').map((field) => field.key));
     if (unasked.length > 0) {
       throw new BivouacError('FORM_INCOMPLETE', `The deploy form must ask for ${unasked.join(', ')}: ${unasked.length === 1 ? 'it has' : 'they have'} no value from a default or a mapping, and a run cannot start without ${unasked.length === 1 ? 'it' : 'them'}.`, { inputs: unasked });
@@ -333,7 +335,7 @@ export class Apps {
     const manifest = Manifest.parse({
       format: 1,
       app: { id: request.id, version, title: request.title, summary: request.summary, description: request.description, categories: request.categories, publisher: 'This box' },
-      deploy: { module: module.path, form: request.form },
+      deploy: { module: module.path, form: request.form, clouds: request.clouds },
     });
     const app = await this.store.update((document) => {
       const stored = document.apps.find((candidate) => candidate.id === request.id) ?? { id: request.id, published: true, versions: [] };

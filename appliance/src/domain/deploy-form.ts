@@ -49,3 +49,53 @@ export function unaskedInputs(candidates: readonly FormCandidate[], asked: reado
   const keys = new Set(asked);
   return candidates.filter((candidate) => candidate.current === undefined && !keys.has(candidate.key)).map((candidate) => candidate.key);
 }
+
+/** What the rules below need of a deploy form's field. */
+export interface FormFieldShape {
+  key: string;
+  type: string;
+  sets: 'input' | 'multiplicity';
+  default?: string | undefined;
+  min?: number | undefined;
+  max?: number | undefined;
+}
+
+/** The most instances a node may have (as a deployment's own multiplicity). */
+const maxInstances = 64;
+
+/**
+ * What is wrong with a deploy form and its per-node cloud choices for the nodes a version deploys
+ * (`field` is where, as the publish request names it): every input field asks for an input the
+ * form may ask for, once; an instance-count field names a node, is a number, and its bounds and
+ * default are whole numbers from 0 to 64 in order; cloud choices name nodes.
+ */
+export function formProblems(content: DeploymentContent, candidates: readonly FormCandidate[], form: readonly FormFieldShape[], clouds: Readonly<Record<string, string>>): { field: string; message: string }[] {
+  const problems: { field: string; message: string }[] = [];
+  const nodes = content.nodes.map((node) => node.name);
+  const notANode = (name: string) => `${name} is not a node of this version; its nodes: ${nodes.join(', ') || 'none'}`;
+  const askable = new Set(candidates.map((candidate) => candidate.key));
+  const seen = new Set<string>();
+  form.forEach((field, index) => {
+    const at = `form.${index}`;
+    if (seen.has(field.key)) problems.push({ field: `${at}.key`, message: `${field.key} is asked twice` });
+    seen.add(field.key);
+    if (field.sets === 'input') {
+      if (!askable.has(field.key)) problems.push({ field: `${at}.key`, message: `${field.key} is not an input this version's form can ask for (an input wired to another node's output is filled in by the run)` });
+      return;
+    }
+    const node = field.key.slice(0, field.key.indexOf(':'));
+    if (!nodes.includes(node)) problems.push({ field: `${at}.key`, message: notANode(node) });
+    if (field.type !== 'number') problems.push({ field: `${at}.type`, message: 'an instance count is a number' });
+    const whole = (value: number | undefined) => value === undefined || (Number.isInteger(value) && value >= 0 && value <= maxInstances);
+    if (!whole(field.min)) problems.push({ field: `${at}.min`, message: `must be a whole number from 0 to ${maxInstances}` });
+    if (!whole(field.max)) problems.push({ field: `${at}.max`, message: `must be a whole number from 0 to ${maxInstances}` });
+    const low = field.min ?? 0;
+    const high = field.max ?? maxInstances;
+    if (low > high) problems.push({ field: `${at}.max`, message: `must be at least the minimum (${low})` });
+    else if (field.default !== undefined && !(/^\d+$/.test(field.default) && Number(field.default) >= low && Number(field.default) <= high)) {
+      problems.push({ field: `${at}.default`, message: `must be a whole number from ${low} to ${high}` });
+    }
+  });
+  for (const node of Object.keys(clouds)) if (!nodes.includes(node)) problems.push({ field: `clouds.${node}`, message: notANode(node) });
+  return problems;
+}

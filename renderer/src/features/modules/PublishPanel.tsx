@@ -6,7 +6,7 @@ import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { DeployFormPicker } from './DeployFormPicker.tsx';
 import { splitList, suggestedAppId } from './module-draft.ts';
-import type { FormField } from './publish-form.ts';
+import type { DeployFormChoice } from './publish-form.ts';
 import { TextAreaField } from './TextAreaField.tsx';
 import { useLiveList } from '../../app/use-live-list.ts';
 
@@ -29,8 +29,8 @@ export function PublishPanel({
   const [error, setError] = useState<ApiError | null>(null);
   const [published, setPublished] = useState<RouteOutput<'publishApp'> | null>(null);
   const [asking, setAsking] = useState<AppSummary | null>(null);
-  /** Null until the picker knows every input (a partial form is never sent). */
-  const [deployForm, setDeployForm] = useState<FormField[] | null>(null);
+  /** Null until the picker knows every input and the form fits (a partial form is never sent). */
+  const [deployForm, setDeployForm] = useState<DeployFormChoice | null>(null);
   const [form, setForm] = useState({
     id: suggestedAppId(path),
     version: latestVersion,
@@ -65,7 +65,8 @@ export function PublishPanel({
         summary: form.summary.trim(),
         description: form.description,
         categories: splitList(form.categories),
-        form: deployForm,
+        form: deployForm.form,
+        clouds: deployForm.clouds,
       },
     });
     setError(result.ok ? null : result.error);

@@ -36,3 +36,41 @@ export function formFields(
       sets: 'input' as const,
     }));
 }
+
+/** Where a node may run, as the publish route takes it. */
+export type CloudChoice = RouteInput<'publishApp'>['body']['clouds'][string];
+
+/** A node whose instance count the form asks for, with the bounds typed so far. */
+export interface AskedCount {
+  label: string;
+  min: string;
+  max: string;
+}
+
+/**
+ * The field that lets the operator choose how many instances `node` gets: a number between the
+ * bounds, starting at the deployment's own count. A bound left empty is no bound; one that is
+ * not a number stays as typed (NaN), so the rules of the publish flag it.
+ */
+export function countField(node: string, multiplicity: number, asked: AskedCount): FormField {
+  const bound = (text: string) => (text.trim() === '' ? {} : { value: Number(text) });
+  const min = bound(asked.min);
+  const max = bound(asked.max);
+  return {
+    key: `${node}:instances`,
+    label: asked.label.trim() || `${labelFor(node)} instances`,
+    type: 'number',
+    default: String(multiplicity),
+    required: false,
+    generate: false,
+    sets: 'multiplicity',
+    ...('value' in min ? { min: min.value } : {}),
+    ...('value' in max ? { max: max.value } : {}),
+  };
+}
+
+/** What the picker hands the publish: the form's fields and each node's cloud choice. */
+export interface DeployFormChoice {
+  form: FormField[];
+  clouds: Record<string, CloudChoice>;
+}
