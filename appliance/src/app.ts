@@ -22,6 +22,7 @@ import { agentHandlers, runHandlers } from './api/routes/run-routes.ts';
 import { vmHandlers } from './api/routes/vm-routes.ts';
 import { sessionHandlers } from './api/routes/session-routes.ts';
 import { userHandlers } from './api/routes/user-routes.ts';
+import { privateTo } from './domain/access.ts';
 import type { Amounts } from './domain/capacity.ts';
 import { BivouacError, errorBody } from './errors.ts';
 import { Clouds } from './connectors/clouds.ts';
@@ -141,6 +142,10 @@ export function createServices(options: ServiceOptions): Services {
   });
   // Wrong kiosk PINs and wrong passwords are throttled by the same rules (under their own keys).
   const throttle = options.throttle ?? new LoginThrottle();
+  // Each new log line goes live to administrators' open streams (the Box page's log follows it).
+  options.logs?.onLine((line) => {
+    options.events.broadcast({ type: 'box.log', subject: { kind: 'box', id: 'box' }, access: privateTo('system'), data: { line } });
+  });
   const reconciler = new Reconciler(clouds, vms, reservations, options.events, {
     onVanished: (vm) => runs.vmVanished(vm.runId, vm.instance, vm.goneReason ?? 'vanished'),
     isHeld: (reservation) => runs.holds(reservation),

@@ -88,9 +88,9 @@ test('clouds: an administrator adds a second cloud, tests it, sees it healthy an
   await expect(box.getByRole('button', { name: 'Remove' })).toHaveCount(0);
   // The test driver's own domain is not Bivouac's: it is listed as foreign, once the reconciler has seen it.
   const foreignOnBox = async () =>
-    ((await api('GET', '/vms')).body as { foreign: { cloudId: string; name: string }[] }).foreign.filter(
-      (vm) => vm.cloudId === 'box',
-    );
+    (
+      (await api('GET', '/vms')).body as { foreign: { cloudId: string; name: string }[] }
+    ).foreign.filter((vm) => vm.cloudId === 'box');
   await expect.poll(async () => (await foreignOnBox()).length).toBeGreaterThan(0);
   for (const foreign of await foreignOnBox())
     await expect(
@@ -109,11 +109,15 @@ test('clouds: an administrator adds a second cloud, tests it, sees it healthy an
       config: { uri: 'qemu+ssh://root@rack-2/sys', accelerator: 'auto', callTimeoutSeconds: 30 },
     }),
   });
-  const apiError = ((await refusal.json()) as {
-    error: { code: string; details: { fields: { field: string; message: string }[] } };
-  }).error;
+  const apiError = (
+    (await refusal.json()) as {
+      error: { code: string; details: { fields: { field: string; message: string }[] } };
+    }
+  ).error;
   expect(apiError.code).toBe('VALIDATION_FAILED');
-  const uriRule = apiError.details.fields.find((field) => field.field === 'body.config.uri')!.message;
+  const uriRule = apiError.details.fields.find(
+    (field) => field.field === 'body.config.uri',
+  )!.message;
   for (const refused of ['http://rack-2/system', 'qemu+ssh://root@rack-2/sys']) {
     await form.getByLabel('URI').fill(refused);
     await form.getByLabel('URI').blur();
@@ -240,6 +244,19 @@ test('box: host facts that match the API, logs, images, bundles and a refused po
     .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-level')));
   expect(levels.length).toBeGreaterThan(0);
   expect(levels.every((level) => ['warn', 'error', 'fatal'].includes(level ?? ''))).toBe(true);
+  // A new line arrives as it is written, on top, without a reload: a cloud added while its host
+  // does not answer makes the reconciler warn.
+  await page.evaluate(() => Object.assign(window, { isSamePage: true }));
+  const added = await api('POST', '/clouds', {
+    name: 'Nowhere',
+    kind: 'libvirt',
+    config: { uri: 'qemu+tcp://127.0.0.1:1/system', callTimeoutSeconds: 1 },
+  });
+  await expect(logs.locator('tbody tr').first()).toContainText('cannot reconcile a cloud', {
+    timeout: 15_000,
+  });
+  expect(await page.evaluate(() => (window as { isSamePage?: boolean }).isSamePage)).toBe(true);
+  await api('DELETE', `/clouds/${(added.body as { id: string }).id}`);
 
   // Import from a path on the box: progress shows in the list, then the image is ready.
   const images = page.getByRole('table', { name: 'Base images' });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../renderer/src/api/client.ts';
 import type { LiveEvent } from '../../renderer/src/api/events.ts';
 import { formatFields, formatUptime, imageNameOf } from '../../renderer/src/features/box/box-format.ts';
+import { useBox, type LogLine } from '../../renderer/src/features/box/box-store.ts';
 import { percentDone, progressAfter, type ProgressMap } from '../../renderer/src/features/box/import-progress.ts';
 import { addCloudBody, cloudFormProblems, emptyCloudForm, serverProblems } from '../../renderer/src/features/clouds/cloud-form.ts';
 import { vmsOfCloud, type VmList } from '../../renderer/src/features/clouds/clouds-store.ts';
@@ -156,5 +157,22 @@ describe('box page formatting', () => {
   it('writes log fields as key=value and names an uploaded image after its file', () => {
     expect(formatFields({ component: 'http', urls: ['http://a'], code: 3 })).toBe('component=http urls=["http://a"] code=3');
     expect(imageNameOf('debian 12 generic.qcow2')).toBe('debian-12-generic');
+  });
+});
+
+describe('the Box page log as lines arrive', () => {
+  const entry = (message: string, level: LogLine['level'] = 'info', time = '2026-11-29T10:00:00.000Z'): LogLine => ({ time, level, message, fields: {} });
+
+  it('puts a new line on top at the level shown, once, and nothing before the log is loaded', () => {
+    useBox.setState({ logs: { value: null, error: null }, logLevel: '' });
+    useBox.getState().addLogLine(entry('too early'));
+    expect(useBox.getState().logs.value).toBeNull();
+
+    useBox.setState({ logs: { value: [entry('older')], error: null }, logLevel: 'warn' });
+    useBox.getState().addLogLine(entry('chatter', 'info'));
+    useBox.getState().addLogLine(entry('disk nearly full', 'warn'));
+    useBox.getState().addLogLine(entry('disk nearly full', 'warn')); // a load answered with it already
+    useBox.getState().addLogLine(entry('gone', 'error', '2026-11-29T10:00:01.000Z'));
+    expect(useBox.getState().logs.value!.map((line) => line.message)).toEqual(['gone', 'disk nearly full', 'older']);
   });
 });

@@ -40,4 +40,19 @@ describe('the ring of recent log lines', () => {
     expect(written).toEqual([chunk]);
     expect(ring.recent(1)[0]?.message).toBe('hello');
   });
+
+  it('tells listeners of each new line, once, even when a listener writes a line itself', () => {
+    const ring = new LogRing(10);
+    const told: string[] = [];
+    const stop = ring.onLine((entry) => {
+      told.push(entry.message);
+      ring.write(line(40, 2000, `about ${entry.message}`)); // kept, not told again
+    });
+    ring.write(line(30, 1000, 'one') + line(30, 1001, 'two'));
+    expect(told).toEqual(['one', 'two']);
+    expect(ring.recent(10).map((entry) => entry.message)).toEqual(['about two', 'two', 'about one', 'one']);
+    stop();
+    ring.write(line(30, 3000, 'three'));
+    expect(told).toEqual(['one', 'two']);
+  });
 });

@@ -26,6 +26,9 @@ const maxLineBytes = 16 * 1024;
 export class LogRing {
   private readonly lines: LogLine[] = [];
   private start = 0;
+  private readonly listeners = new Set<(line: LogLine) => void>();
+  /** Set while listeners run: a line they cause themselves is kept but not passed on again. */
+  private telling = false;
 
   constructor(readonly capacity = 1000) {}
 
@@ -40,6 +43,23 @@ export class LogRing {
         this.lines[this.start] = line;
         this.start = (this.start + 1) % this.capacity;
       }
+      this.tell(line);
+    }
+  }
+
+  /** Calls `listener` with every new line; returns the unsubscribe. */
+  onLine(listener: (line: LogLine) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private tell(line: LogLine): void {
+    if (this.telling) return;
+    this.telling = true;
+    try {
+      for (const listener of this.listeners) listener(line);
+    } finally {
+      this.telling = false;
     }
   }
 

@@ -1,7 +1,7 @@
 import { useCallback } from 'react';
 import { ErrorText } from '../../ui/ErrorText.tsx';
-import { useLiveLoad } from '../../app/live.ts';
-import { logLevels, useBox, type LogLevel } from './box-store.ts';
+import { useEventStream, useLiveLoad } from '../../app/live.ts';
+import { logLevels, useBox, type LogLevel, type LogLine } from './box-store.ts';
 import { formatFields } from './box-format.ts';
 
 const tone: Record<LogLevel, string> = {
@@ -13,13 +13,9 @@ const tone: Record<LogLevel, string> = {
   fatal: 'bad',
 };
 
-/** Events that come in streams and say nothing the log would not: they do not reload it. */
-const isChatter = (type: string): boolean =>
-  type.endsWith('progress') || type === 'box.metrics' || type === 'run.param';
-
 /**
- * The appliance's recent log lines, newest first, from a chosen level up. They reload when
- * something happens on the box (an event), since that is when new lines are written.
+ * The appliance's recent log lines, newest first, from a chosen level up: loaded once (and after
+ * a gap in the event stream), then each new line arrives as it is written (`box.log`).
  */
 export function LogsPanel() {
   const logs = useBox((state) => state.logs);
@@ -28,7 +24,14 @@ export function LogsPanel() {
   const loadLogs = useBox((state) => state.loadLogs);
   // A new level makes a new loader, which loads at once.
   const load = useCallback(() => loadLogs(), [loadLogs, level]);
-  useLiveLoad(load, (event) => !isChatter(event.type));
+  const addLogLine = useBox((state) => state.addLogLine);
+  useLiveLoad(load, () => false);
+  useEventStream(
+    (event) => {
+      if (event.type === 'box.log') addLogLine((event.data as { line: LogLine }).line);
+    },
+    () => undefined,
+  );
 
   return (
     <div className="panel">

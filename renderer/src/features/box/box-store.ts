@@ -15,6 +15,9 @@ export type Image = RouteOutput<'listImages'>[number];
 export type Publisher = RouteOutput<'listPublishers'>[number];
 export type BundleSource = RouteOutput<'appSources'>[number];
 
+/** How many log lines the Box page shows. */
+const shownLines = 300;
+
 /** The levels the log filter offers, lowest first. */
 export const logLevels = LogLevelSchema.options;
 
@@ -33,6 +36,8 @@ interface BoxState {
   forgetProgress(key: string): void;
   loadFacts(): Promise<void>;
   loadLogs(): Promise<void>;
+  /** A line as the box announces it (`box.log`): on top, if it is at the level shown. */
+  addLogLine(line: LogLine): void;
   setLogLevel(level: LogLevel | ''): void;
   loadImages(): Promise<void>;
   loadTrust(): Promise<void>;
@@ -66,8 +71,22 @@ export const useBox = forgetOnSignOut(
         return parts.load(
           'logs',
           async () =>
-            (await call('boxLogs', { query: { limit: 300, ...(level ? { level } : {}) } })).lines,
+            (await call('boxLogs', { query: { limit: shownLines, ...(level ? { level } : {}) } }))
+              .lines,
         );
+      },
+      addLogLine(line) {
+        const { logs, logLevel } = get();
+        if (
+          !logs.value ||
+          (logLevel && logLevels.indexOf(line.level) < logLevels.indexOf(logLevel))
+        )
+          return;
+        // A load answered just now may hold it already.
+        const same = (other: LogLine) =>
+          other.time === line.time && other.level === line.level && other.message === line.message;
+        if (logs.value.slice(0, shownLines).some(same)) return;
+        set({ logs: { ...logs, value: [line, ...logs.value].slice(0, shownLines) } });
       },
       setLogLevel(level) {
         set({ logLevel: level });
