@@ -63,6 +63,10 @@ describe('sessions and roles', () => {
     const forbidden = await box.app.inject({ method: 'GET', url: '/api/v1/users', headers: { cookie: olga.cookie } });
     expect(forbidden.statusCode).toBe(403);
     expect(forbidden.json().error.code).toBe('FORBIDDEN');
+    // Names alone are for everyone signed in: who owns a run, whom to share with.
+    const names = await box.app.inject({ method: 'GET', url: '/api/v1/users/names', headers: { cookie: olga.cookie } });
+    expect(names.json()).toEqual([{ id: admin.userId, username: 'admin' }, { id: olga.userId, username: 'olga' }]);
+    expect((await box.app.inject({ method: 'GET', url: '/api/v1/users/names' })).statusCode).toBe(401);
   });
 
   it('answers 401 without credentials and with a forged cookie', async () => {

@@ -64,6 +64,11 @@ export const contract = {
     method: 'GET', path: '/users', tag: 'users', auth: 'admin',
     summary: 'List users', response: s.User.array(),
   },
+  userNames: {
+    method: 'GET', path: '/users/names', tag: 'users', auth: 'user',
+    summary: "Every user's name, for showing owners and for sharing with someone by name (no roles or states)",
+    response: s.UserName.array(),
+  },
   createUser: {
     method: 'POST', path: '/users', tag: 'users', auth: 'admin', status: 201,
     summary: 'Create a user', body: s.CreateUser, response: s.User,

@@ -33,6 +33,7 @@ export const User = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+export const UserName = z.object({ id: Id, username: z.string() });
 
 export const SessionInfo = z.object({
   user: User,

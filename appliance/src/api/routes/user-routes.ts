@@ -4,9 +4,10 @@ import { signedIn, type Handlers } from '../register-routes.ts';
 /** Users (admin) and one's own API tokens. */
 export function userHandlers(
   accounts: Accounts,
-): Pick<Handlers, 'listUsers' | 'createUser' | 'updateUser' | 'deleteUser' | 'listTokens' | 'createToken' | 'revokeToken'> {
+): Pick<Handlers, 'listUsers' | 'userNames' | 'createUser' | 'updateUser' | 'deleteUser' | 'listTokens' | 'createToken' | 'revokeToken'> {
   return {
     listUsers: async () => accounts.list(),
+    userNames: async () => accounts.list().map(({ id, username }) => ({ id, username })),
     createUser: async ({ body }, context) =>
       accounts.createUser(body.username, body.password, body.role, signedIn(context).user.id),
     updateUser: async ({ params, body }, context) => accounts.updateUser(signedIn(context).subject, params.id, body),
