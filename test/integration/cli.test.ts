@@ -175,6 +175,31 @@ describe('the bivouac CLI', () => {
     expect(help.out).toMatch(/^Usage: bivouac COMMAND \[options\]\n(.*\n)* {2}deploy APP /);
   });
 
+  it('exports and imports modules as YAML, and adds, tests and removes a cloud', async () => {
+    const exported = await cli(['modules', 'export', '/apps/hello-web']);
+    expect(exported.code).toBe(0);
+    expect(exported.out).toContain('path: /apps/hello-web/web\n');
+    const copy = exported.out.replaceAll('/apps/hello-web', '/cli-copy');
+    expect((await cli(['modules', 'import', '-'], { stdin: copy })).err).toContain('USAGE: modules import needs --message');
+    const imported = await cli(['modules', 'import', '-', '-m', 'copied from the store'], { stdin: copy });
+    expect(imported).toMatchObject({ code: 0, err: '' });
+    expect(imported.out.trim().split('\n')).toContain('/cli-copy/web@1');
+    expect((await cli(['modules', '/cli-copy'])).out).toMatch(/\n\/cli-copy\/web\s+image\s+1\n/);
+    expect((await cli(['modules', 'import', join(dataDir, 'no-such.yaml'), '-m', 'x'])).err).toMatch(/^FILE_UNREADABLE: /);
+
+    const added = await cli(['clouds', 'add', 'Rack 2', 'test:///default', '--json']);
+    expect(added.code).toBe(0);
+    const cloud = JSON.parse(added.out) as { id: string; name: string };
+    expect(cloud.name).toBe('Rack 2');
+    expect((await cli(['clouds', 'test', cloud.id])).out).toMatch(/^Rack 2: reachable, [\d.]+ ms\.\n$/);
+    const unsure = await cli(['clouds', 'remove', cloud.id]);
+    expect(unsure.code).toBe(2);
+    expect(unsure.err).toContain('say --yes to go on');
+    expect((await cli(['clouds'])).out).toContain('Rack 2');
+    expect(await cli(['clouds', 'remove', cloud.id, '--yes'])).toMatchObject({ code: 0, out: `Cloud ${cloud.id} removed.\n` });
+    expect((await cli(['clouds'])).out).not.toContain('Rack 2');
+  });
+
   it('takes a token from the environment for scripts, pinned by BIVOUAC_FINGERPRINT', async () => {
     const { token } = JSON.parse(await readFile(config, 'utf8')) as { token: string };
     const env = { BIVOUAC_URL: appliance.url, BIVOUAC_TOKEN: token, BIVOUAC_CLI_CONFIG: join(dataDir, 'none.json') };

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { RouteOutput } from '../api/contract.ts';
@@ -13,6 +14,8 @@ export interface Io {
   err(text: string): void;
   /** The password, from standard input or a prompt that does not echo. */
   password(fromStdin: boolean): Promise<string>;
+  /** All of standard input. */
+  stdin(): Promise<string>;
 }
 
 const usage = `Usage: bivouac COMMAND [options]
@@ -33,7 +36,12 @@ const usage = `Usage: bivouac COMMAND [options]
   abort ID REASON              abort it with a reason
   scale ID NODE COUNT          resize a node of a Ready run
   modules [PATH]               the module tree
+  modules export PATH          a subtree as YAML, to standard output
+  modules import FILE -m TEXT  save a YAML subtree (FILE or - for standard input), all or nothing
   clouds                       the clouds and their health
+  clouds add NAME URI          add a remote libvirt host (qemu+ssh://root@host/system)
+  clouds test ID               check a cloud's connection now
+  clouds remove ID --yes       stop offering a cloud for deployments
 
   --json prints the box's answer as JSON. BIVOUAC_URL with BIVOUAC_TOKEN (an API token from
   the Users page) replaces login for scripts. Exit codes: 0 done, 1 refused or failed, 2 usage.`;
@@ -53,6 +61,8 @@ const options = {
   state: { type: 'string' },
   tag: { type: 'string' },
   text: { type: 'string' },
+  message: { type: 'string', short: 'm' },
+  yes: { type: 'boolean' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
@@ -96,6 +106,15 @@ function table(header: string[], rows: string[][]): string {
 }
 
 type Run = RouteOutput<'getRun'>;
+type Cloud = RouteOutput<'listClouds'>[number];
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new CliError('FILE_UNREADABLE', `${file} cannot be read: ${(error as Error).message}.`);
+  }
+}
 
 function describeRun(run: Run): string {
   const lines = [`${run.id}  ${run.title}`, `state    ${run.terminating && !isFinal(run.state) ? `${run.state} (terminating)` : run.state}`, `module   ${run.module.resolved}`];
@@ -217,10 +236,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (!command) throw usageError('Say what to do.');
     const path = configPath(io.env);
     const show = (value: unknown, human: () => string) => io.out(flags.json ? JSON.stringify(value, null, 2) : human());
-    const needs = (count: number, names: string) => {
-      if (rest.length !== count) throw usageError(`${command} needs ${names}.`);
-      return rest;
+    const needsOf = (args: string[], count: number, message: string) => {
+      if (args.length !== count) throw usageError(`${message}.`);
+      return args;
     };
+    const needs = (count: number, names: string) => needsOf(rest, count, `${command} needs ${names}`);
     if (command === 'login') {
       io.out(await login(io, path, rest, flags));
       return 0;
@@ -314,14 +334,51 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return 0;
       }
       case 'modules': {
-        if (rest.length > 1) throw usageError('modules takes at most one path.');
+        const [action, ...args] = rest;
+        if (action === 'export') {
+          const [path] = needsOf(args, 1, 'modules export needs a path');
+          const exported = await call(target, 'exportModules', { query: { path: path! } });
+          io.out(flags.json ? JSON.stringify(exported, null, 2) : exported.yaml.trimEnd());
+          return 0;
+        }
+        if (action === 'import') {
+          const [file] = needsOf(args, 1, 'modules import needs a YAML file (- for standard input)');
+          if (!flags.message) throw usageError('modules import needs --message: each module saved gets a version with it.');
+          const yaml = file === '-' ? await io.stdin() : await readText(file!);
+          const saved = await call(target, 'importModules', { body: { yaml, message: flags.message } });
+          show(saved, () => saved.map((module) => `${module.path}@${module.version}`).join('\n'));
+          return 0;
+        }
+        if (rest.length > 1) throw usageError('modules takes at most one path, or export PATH, or import FILE.');
         const modules = await call(target, 'listModules', { query: rest[0] ? { under: rest[0] } : {} });
         show(modules, () => table(['PATH', 'KIND', 'VERSION'], modules.map((module) => [module.path, module.kind, String(module.latestVersion)])));
         return 0;
       }
       case 'clouds': {
+        const [action, ...args] = rest;
+        const health = (cloud: Cloud) => (cloud.status.reachable ? `reachable${cloud.status.latencyMs === null ? '' : `, ${cloud.status.latencyMs} ms`}` : `unreachable${cloud.status.lastError ? `: ${cloud.status.lastError}` : ''}`);
+        if (action === 'add') {
+          const [name, uri] = needsOf(args, 2, 'clouds add needs a name and a libvirt URI (qemu+ssh://root@host/system)');
+          const cloud = await call(target, 'addCloud', { body: { name: name!, kind: 'libvirt', config: { uri: uri! } } });
+          show(cloud, () => `Cloud ${cloud.id} (${cloud.name}) added: ${health(cloud)}.`);
+          return 0;
+        }
+        if (action === 'test') {
+          const [id] = needsOf(args, 1, 'clouds test needs a cloud id');
+          const cloud = await call(target, 'testCloud', { params: { id: id! } });
+          show(cloud, () => `${cloud.name}: ${health(cloud)}.`);
+          return 0;
+        }
+        if (action === 'remove') {
+          const [id] = needsOf(args, 1, 'clouds remove needs a cloud id');
+          if (!flags.yes) throw usageError(`Removing cloud ${id} stops offering it for deployments; say --yes to go on.`);
+          await call(target, 'removeCloud', { params: { id: id! } });
+          io.out(flags.json ? JSON.stringify({ removed: id }) : `Cloud ${id} removed.`);
+          return 0;
+        }
+        if (action !== undefined) throw usageError(`clouds ${action}: expected add, test or remove.`);
         const clouds = await call(target, 'listClouds');
-        show(clouds, () => table(['CLOUD', 'NAME', 'KIND', 'HEALTH'], clouds.map((cloud) => [cloud.id, cloud.name, cloud.kind, cloud.status.reachable ? `reachable${cloud.status.latencyMs === null ? '' : `, ${cloud.status.latencyMs} ms`}` : `unreachable${cloud.status.lastError ? `: ${cloud.status.lastError}` : ''}`])));
+        show(clouds, () => table(['CLOUD', 'NAME', 'KIND', 'HEALTH'], clouds.map((cloud) => [cloud.id, cloud.name, cloud.kind, health(cloud)])));
         return 0;
       }
       default:

@@ -9,7 +9,7 @@ import { CliError } from './http.ts';
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Reads a password from the terminal without echoing it. */
@@ -41,7 +41,7 @@ function prompt(question: string): Promise<string> {
 }
 
 async function password(fromStdin: boolean): Promise<string> {
-  if (fromStdin) return readStdin();
+  if (fromStdin) return (await readStdin()).replace(/\r?\n$/, '');
   if (!process.stdin.isTTY) throw new CliError('USAGE', 'No terminal to ask the password on: pipe it with --password-stdin.', {}, 2);
   return prompt('Password: ');
 }
@@ -51,4 +51,5 @@ process.exitCode = await main(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
   password,
+  stdin: readStdin,
 });
