@@ -9,9 +9,10 @@ set -euo pipefail
 answers() { timeout 10 virsh -q -c qemu:///system uri >/dev/null 2>&1; }
 say() { echo "libvirtd: $*" >&2; }
 with_systemd() { [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; }
-# Without systemd a socket file proves nothing: one left by a daemon that was killed (a
-# machine restored from a snapshot, a container restarted) refuses connections.
-virtlogd_runs() { with_systemd || pgrep -x virtlogd >/dev/null; }
+# Without systemd neither a socket file nor a process name proves virtlogd serves: a socket left
+# by a daemon that was killed (a machine restored from a snapshot, a container restarted) refuses
+# connections, and a killed daemon may linger as a zombie. So it is asked.
+virtlogd_runs() { with_systemd || timeout 5 virt-admin -q -c virtlogd:///system version >/dev/null 2>&1; }
 
 if answers && virtlogd_runs; then echo qemu:///system; exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then say "qemu:///system (libvirtd and virtlogd) is not running and only root can start it"; exit 1; fi
