@@ -251,14 +251,21 @@ describe('runs and their orchestration (test driver, guests played by a harness)
   });
 
   it('aborts when a node loses more instances than it tolerates, naming the instance and why', async () => {
-    // A stand-in for a cloud that refuses every launch: the test driver itself never refuses one.
-    const refuse = vi.spyOn(box.services.clouds.connector('box'), 'launch').mockRejectedValue(new Error('Failed to connect socket to /run/libvirt/virtlogd-sock'));
+    // A stand-in for a cloud that fails every launch part way, its domain already made: the test
+    // driver itself never fails one.
+    const connector = box.services.clouds.connector('box');
+    const launch = connector.launch.bind(connector);
+    const refuse = vi.spyOn(connector, 'launch').mockImplementation(async (specs) => {
+      await launch(specs);
+      throw new Error('Failed to connect socket to /run/libvirt/virtlogd-sock');
+    });
     const id = (await deploy({ module: '/t/db', parameters: { password: 'x' } })).json<RunBody>().id;
     await box.services.runs.idle();
     refuse.mockRestore();
     const ended = await run(id);
     expect(ended.state).toBe('Aborted');
     expect(ended.abort).toMatchObject({ source: 'launch', message: 'node db has more failed instances than its maxFailures (0); db.1: Failed to connect socket to /run/libvirt/virtlogd-sock' });
+    expect(await domainsOf(id)).toEqual([]); // what the failed launch made is gone
     expect(box.services.reservations.all()).toEqual([]);
   });
 

@@ -728,6 +728,11 @@ export class Runs {
   }
 
   private async failInstance(runId: string, instanceName: string, message: string): Promise<void> {
+    // A launch that failed part way may have left a domain, disk or seed behind: none is kept
+    // (best effort: an unreachable cloud is left to the reconciler, which reports what it finds).
+    const run = this.runOf(runId);
+    const node = run.nodes.find((candidate) => candidate.name === instanceOf(run, instanceName).node)!;
+    await this.clouds.connector(node.cloudId).terminate([vmName(runId, instanceName)]).catch(() => undefined);
     await this.change(runId, 'appliance', (run) => {
       const instance = instanceOf(run, instanceName);
       instance.state = 'failed';

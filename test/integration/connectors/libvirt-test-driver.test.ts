@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Hypervisor } from '@unraid/libvirt';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { buildDomainXml, readOwnership } from '../../../appliance/src/connectors/libvirt/domain-xml.ts';
 import { LibvirtConnector, libvirtKind } from '../../../appliance/src/connectors/libvirt/libvirt-connector.ts';
@@ -113,5 +114,23 @@ describe('never hang, always recover', () => {
     const second = await connector.ping().catch((error: unknown) => error);
     expect(second).toMatchObject({ code: 'CLOUD_UNREACHABLE', details: { retryInMs: expect.any(Number) } });
     expect(connector.lastConnectionError).toMatch(/127\.0\.0\.1/);
+  });
+
+  it('keeps the connection when the daemon itself fails a start, and leaves no domain behind', async () => {
+    const { connector, stateDir } = await testDriver();
+    // A stand-in for libvirtd unable to reach virtlogd: the test driver starts every domain, so
+    // its start is made to fail with the words libvirt uses then. The daemon itself still answers.
+    const start = vi.spyOn(Hypervisor.prototype, 'domainCreate').mockRejectedValueOnce(Object.assign(new Error("Failed to connect socket to '/run/libvirt/virtlogd-sock': Connection refused"), { code: 38 }));
+    try {
+      const failed = await connector.launch([spec('bvc-run-9-web-1')]).catch((error: unknown) => error);
+      expect(failed).toMatchObject({ code: 'CLOUD_REFUSED', message: expect.stringContaining('refused start: Failed to connect socket') });
+    } finally {
+      start.mockRestore();
+    }
+    expect((await connector.list()).map((vm) => vm.name)).not.toContain('bvc-run-9-web-1');
+    expect(await readdir(stateDir)).toEqual([]);
+    // Not taken for a lost connection: no backoff, the next call goes through at once.
+    expect(await connector.ping()).toBeGreaterThan(0);
+    expect(connector.lastConnectionError).toBeNull();
   });
 });

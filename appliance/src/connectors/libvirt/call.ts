@@ -18,14 +18,18 @@ export function isConnectionError(error: unknown): boolean {
   return (code !== undefined && connectionCodes.has(code)) || /socket|connection|closed|broken pipe|end of file/i.test(message ?? '');
 }
 
-/** Maps a libvirt failure onto the registry's typed errors. */
-export function toTypedError(error: unknown, cloud: string, what: string, nativeId?: string): BivouacError {
+/**
+ * Maps a libvirt failure onto the registry's typed errors. `connected`: the daemon was seen to
+ * answer after the failure, so a failure that reads like a broken connection is one of its own
+ * (it could not reach virtlogd, say), a refusal.
+ */
+export function toTypedError(error: unknown, cloud: string, what: string, nativeId?: string, connected = false): BivouacError {
   if (error instanceof BivouacError) return error;
   const { code, message } = (error ?? {}) as LibvirtLikeError;
   if (code === noDomain || /domain not found|no domain with matching/i.test(message ?? '')) {
     return new BivouacError('VM_NOT_FOUND', `The cloud ${cloud} has no VM ${nativeId ?? ''}`.trim() + '.', { cloud, nativeId: nativeId ?? null });
   }
-  if (isConnectionError(error)) {
+  if (isConnectionError(error) && !connected) {
     return new BivouacError('CLOUD_UNREACHABLE', `The cloud ${cloud} is unreachable (${what}): ${message ?? String(error)}`, { cloud, reason: message ?? String(error) });
   }
   return new BivouacError('CLOUD_REFUSED', `The cloud ${cloud} refused ${what}: ${message ?? String(error)}`, { cloud, reason: message ?? String(error), code: code ?? null });

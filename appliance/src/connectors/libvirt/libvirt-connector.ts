@@ -291,9 +291,22 @@ export class LibvirtConnector implements Connector {
     try {
       return await withTimeout(work(hypervisor), this.timeoutMs, this.config.uri, what);
     } catch (error) {
-      const typed = toTypedError(error, this.config.uri, what, nativeId);
-      if (typed.code === 'CLOUD_UNREACHABLE' || isConnectionError(error)) this.drop(typed);
+      // What reads like a lost connection may be the daemon's own trouble (virtlogd down): if the
+      // daemon still answers, the connection is kept and the failure is its refusal.
+      const connected = isConnectionError(error) && (await this.answers(hypervisor));
+      const typed = toTypedError(error, this.config.uri, what, nativeId, connected);
+      if (typed.code === 'CLOUD_UNREACHABLE') this.drop(typed);
       throw typed;
+    }
+  }
+
+  /** Does the daemon answer on this connection, within a short while? */
+  private async answers(hypervisor: Hypervisor): Promise<boolean> {
+    try {
+      await withTimeout(hypervisor.connectGetHostname(), Math.min(this.timeoutMs, 2000), this.config.uri, 'ping');
+      return true;
+    } catch {
+      return false;
     }
   }
 
