@@ -218,6 +218,7 @@ describe('the app store', () => {
         { key: 'db:count', label: 'Databases', type: 'number', sets: 'multiplicity' },
         { key: 'web:count', label: 'Webs', type: 'string', sets: 'multiplicity', min: 3, max: 2, default: '9' },
         { key: 'web:count', label: 'Again', type: 'number', sets: 'multiplicity', max: 4, default: '9' },
+        { key: 'web:size', label: 'Size', type: 'number', sets: 'multiplicity', generate: true },
       ],
       clouds: { cache: 'box' },
     });
@@ -234,6 +235,8 @@ describe('the app store', () => {
             { field: 'form.2.max', message: 'must be at least the minimum (3)' },
             { field: 'form.3.key', message: 'web:count is asked twice' },
             { field: 'form.3.default', message: 'must be a whole number from 0 to 4' },
+            { field: 'form.4.key', message: "web's instances are already asked by another field" },
+            { field: 'form.4.generate', message: 'an instance count is typed, neither generated nor chosen from options' },
             { field: 'clouds.cache', message: 'cache is not a node of this version; its nodes: web' },
           ],
         },
@@ -248,6 +251,19 @@ describe('the app store', () => {
       form: [{ key: 'web:count', sets: 'multiplicity', min: 1, max: 3, default: '2' }],
       clouds: { web: 'box' },
     });
+    // The bounds hold at deploy whatever the client: the count field, or the node's multiplicity.
+    const runsBefore = box.services.store.data.runs.length;
+    for (const [payload, field] of [
+      [{ parameters: { 'web:count': '60' } }, 'parameters.web:count'],
+      [{ parameters: { 'web:count': 'two' } }, 'parameters.web:count'],
+      [{ multiplicity: { web: 0 } }, 'multiplicity.web'],
+    ] as const) {
+      const refused = await box.app.inject({ method: 'POST', url: '/api/v1/apps/my-app/deploy', headers: as(admin), payload });
+      expect(refused.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: { fields: [{ field, message: 'must be a whole number from 1 to 3' }] } } });
+    }
+    const preflightRefused = await box.app.inject({ method: 'POST', url: '/api/v1/apps/my-app/preflight', headers: as(admin), payload: { multiplicity: { web: 4 } } });
+    expect(preflightRefused.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: { fields: [{ field: 'multiplicity.web' }] } } });
+    expect(box.services.store.data.runs.length).toBe(runsBefore);
     const published = await publish({ module: '/apps/hello/web@1', form: [{ key: 'web:password', label: 'Password', type: 'password', generate: true }] });
     expect(published.json()).toMatchObject({ id: 'my-web', version: '1.0.0', module: '/apps/hello/web@1', published: true });
     const list = async () => (await box.app.inject({ method: 'GET', url: '/api/v1/apps', headers: as(admin) })).json<{ id: string; module: string }[]>();

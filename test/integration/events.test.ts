@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { readFile } from 'node:fs/promises';
+import { get as httpGet, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { privateTo, visibleToAll } from '../../appliance/src/domain/access.ts';
@@ -145,6 +146,32 @@ describe('GET /api/v1/events', () => {
       expect(box.services.events.latestId).toBe(latestBefore);
       await adminStream.close();
       await veraStream.close();
+    });
+
+    it('are skipped for a client that stops reading, never the durable events after them', async () => {
+      const admin = await setupAdmin(box.app);
+      // A client that opens the stream and does not read it (a stalled screen, a dead link).
+      const { port } = new URL(base);
+      const stalled = await new Promise<IncomingMessage>((resolve) =>
+        httpGet({ host: '127.0.0.1', port, path: '/api/v1/events', headers: { cookie: admin.cookie } }, (response) => {
+          response.pause();
+          resolve(response);
+        }),
+      );
+      // Far more live data than the stream may hold unsent (1 MiB), then one durable change.
+      const line = 'x'.repeat(16 * 1024);
+      for (let n = 0; n < 400; n += 1) box.services.events.broadcast({ type: 'test.tick', subject: { kind: 'test', id: 'tick' }, access: visibleToAll('system'), data: { n, line } });
+      await createUser(box.app, admin, 'dora', 'viewer');
+
+      let text = '';
+      stalled.setEncoding('utf8');
+      stalled.on('data', (chunk: string) => (text += chunk));
+      stalled.resume();
+      await expect.poll(() => text.includes('"user.created"'), { timeout: 10_000 }).toBe(true);
+      const sent = text.split('\n\n').filter((frame) => frame.includes('"test.tick"')).length;
+      expect(sent).toBeGreaterThan(0);
+      expect(sent).toBeLessThan(400); // the rest were skipped, not held in memory
+      stalled.destroy();
     });
 
     it('never make a client resuming with Last-Event-ID miss a durable event', async () => {

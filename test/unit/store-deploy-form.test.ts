@@ -72,6 +72,13 @@ describe("the deploy form's rules", () => {
     ];
     expect(multiplicities(form, { 'member:count': '3', 'web:title': '' })).toEqual({ member: 3 });
     expect(multiplicities(form, { 'member:count': '', 'web:title': '' })).toEqual({});
+    // Outside the field's bounds it is not sent: the box would refuse it, the field says why.
+    const bounded = [
+      field({ key: 'member:count', type: 'number', sets: 'multiplicity', min: 1, max: 3 }),
+    ];
+    expect(multiplicities(bounded, { 'member:count': '4' })).toEqual({});
+    expect(multiplicities(bounded, { 'member:count': '0' })).toEqual({});
+    expect(multiplicities(bounded, { 'member:count': '3' })).toEqual({ member: 3 });
     expect(parametersOf(form, { 'member:count': '3', 'web:title': ' ' })).toEqual({
       'member:count': '3',
     });

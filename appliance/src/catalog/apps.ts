@@ -6,7 +6,7 @@ import { Transform, type Readable, type Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { privateTo, visibleToAll, type AclRule, type Subject } from '../domain/access.ts';
 import { describeRefusal, resourceLabels, resources, type Amounts } from '../domain/capacity.ts';
-import { deployedNodes, formCandidates, formProblems, unaskedInputs } from '../domain/deploy-form.ts';
+import { askedCounts, deployedNodes, formCandidates, formProblems, unaskedInputs } from '../domain/deploy-form.ts';
 import type { ModuleContent } from '../domain/modules.ts';
 import { footprint } from '../domain/runs.ts';
 import { BivouacError } from '../errors.ts';
@@ -325,7 +325,7 @@ export class Apps {
     const nodes = deployedNodes(module.path, module.version, module.content);
     const candidates = formCandidates(nodes, nodes.nodes.map((node) => this.modules.resolveImage(node.image)));
     const problems = formProblems(nodes, candidates, request.form, request.clouds);
-    if (problems.length > 0) throw new BivouacError('VALIDATION_FAILED', `The deploy form does not fit ${module.path}@${module.version}: ${problems.map((problem) => `${problem.field} ${problem.message}`).join('; ')}.`, { fields: problems });
+    if (problems.length > 0) throw misfit(`The deploy form does not fit ${module.path}@${module.version}`, problems);
     const unasked = unaskedInputs(candidates, request.form.filter((field) => field.sets === 'input').map((field) => field.key));
     if (unasked.length > 0) {
       throw new BivouacError('FORM_INCOMPLETE', `The deploy form must ask for ${unasked.join(', ')}: ${unasked.length === 1 ? 'it has' : 'they have'} no value from a default or a mapping, and a run cannot start without ${unasked.length === 1 ? 'it' : 'them'}.`, { inputs: unasked });
@@ -367,6 +367,8 @@ export class Apps {
   async preflight(subject: Subject, id: string, request: { placement: Record<string, string>; multiplicity: Record<string, number> }): Promise<{ ok: boolean; checks: PreflightCheck[]; footprint: Amounts; nodes: PreflightNode[] }> {
     const app = this.get(id);
     const version = app.versions.at(-1)!;
+    const { problems } = askedCounts(version.manifest.deploy.form, {}, request.multiplicity);
+    if (problems.length > 0) throw misfit('Instance counts out of bounds', problems);
     const reference = `${version.modules[0]!.path}@${version.modules[0]!.version}`;
     const nodes = this.runs.resolve(subject, reference, request.placement, request.multiplicity);
     const needed = footprint(nodes);
@@ -416,26 +418,22 @@ export class Apps {
 
   async deploy(subject: Subject, id: string, request: { title?: string | undefined; parameters: Record<string, string>; placement: Record<string, string>; multiplicity: Record<string, number> }) {
     const version = this.get(id).versions.at(-1)!;
-    const sized = { ...request.multiplicity };
-    for (const field of version.manifest.deploy.form) {
-      const value = request.parameters[field.key] ?? field.default;
-      if (field.sets === 'multiplicity' && value !== undefined) sized[field.key.slice(0, field.key.indexOf(':'))] ??= Number(value);
-    }
-    const preflight = await this.preflight(subject, id, { placement: request.placement, multiplicity: sized });
+    const { counts: multiplicity, problems } = askedCounts(version.manifest.deploy.form, request.parameters, request.multiplicity);
+    if (problems.length > 0) throw misfit('Instance counts out of bounds', problems);
+    const preflight = await this.preflight(subject, id, { placement: request.placement, multiplicity });
     if (!preflight.ok) {
       const failed = preflight.checks.filter((check) => !check.ok);
       throw new BivouacError('PREFLIGHT_FAILED', `Cannot deploy: ${failed.map((check) => check.message).join('; ')}.`, { checks: failed });
     }
     const parameters = { ...request.parameters };
-    const multiplicity = { ...request.multiplicity };
     for (const field of version.manifest.deploy.form) {
+      // A count field sizes its node (above); it is no input of the run.
+      if (field.sets === 'multiplicity') {
+        delete parameters[field.key];
+        continue;
+      }
       if (parameters[field.key] === undefined && field.generate) parameters[field.key] = randomBytes(18).toString('base64url');
       if (parameters[field.key] === undefined && field.default !== undefined) parameters[field.key] = field.default;
-      if (field.sets === 'multiplicity') {
-        const value = parameters[field.key];
-        delete parameters[field.key];
-        if (value !== undefined) multiplicity[field.key.slice(0, field.key.indexOf(':'))] ??= Number(value);
-      }
     }
     return this.runs.create(subject, {
       module: `${version.modules[0]!.path}@${version.modules[0]!.version}`,
@@ -550,4 +548,9 @@ async function listFiles(root: string, prefix = ''): Promise<string[]> {
     else if (entry.isFile()) files.push(path);
   }
   return files;
+}
+
+/** VALIDATION_FAILED for `problems`, each named where it is. */
+function misfit(what: string, problems: { field: string; message: string }[]): BivouacError {
+  return new BivouacError('VALIDATION_FAILED', `${what}: ${problems.map((problem) => `${problem.field} ${problem.message}`).join('; ')}.`, { fields: problems });
 }

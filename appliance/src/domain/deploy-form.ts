@@ -58,6 +58,8 @@ export interface FormFieldShape {
   default?: string | undefined;
   min?: number | undefined;
   max?: number | undefined;
+  generate?: boolean | undefined;
+  options?: readonly string[] | undefined;
 }
 
 /** The most instances a node may have (as a deployment's own multiplicity). */
@@ -75,9 +77,11 @@ export function formProblems(content: DeploymentContent, candidates: readonly Fo
   const notANode = (name: string) => `${name} is not a node of this version; its nodes: ${nodes.join(', ') || 'none'}`;
   const askable = new Set(candidates.map((candidate) => candidate.key));
   const seen = new Set<string>();
+  const counted = new Set<string>();
   form.forEach((field, index) => {
     const at = `form.${index}`;
-    if (seen.has(field.key)) problems.push({ field: `${at}.key`, message: `${field.key} is asked twice` });
+    const repeated = seen.has(field.key);
+    if (repeated) problems.push({ field: `${at}.key`, message: `${field.key} is asked twice` });
     seen.add(field.key);
     if (field.sets === 'input') {
       if (!askable.has(field.key)) problems.push({ field: `${at}.key`, message: `${field.key} is not an input this version's form can ask for (an input wired to another node's output is filled in by the run)` });
@@ -85,7 +89,10 @@ export function formProblems(content: DeploymentContent, candidates: readonly Fo
     }
     const node = field.key.slice(0, field.key.indexOf(':'));
     if (!nodes.includes(node)) problems.push({ field: `${at}.key`, message: notANode(node) });
+    if (!repeated && counted.has(node)) problems.push({ field: `${at}.key`, message: `${node}'s instances are already asked by another field` });
+    counted.add(node);
     if (field.type !== 'number') problems.push({ field: `${at}.type`, message: 'an instance count is a number' });
+    if (field.generate || field.options) problems.push({ field: `${at}.${field.generate ? 'generate' : 'options'}`, message: 'an instance count is typed, neither generated nor chosen from options' });
     const whole = (value: number | undefined) => value === undefined || (Number.isInteger(value) && value >= 0 && value <= maxInstances);
     if (!whole(field.min)) problems.push({ field: `${at}.min`, message: `must be a whole number from 0 to ${maxInstances}` });
     if (!whole(field.max)) problems.push({ field: `${at}.max`, message: `must be a whole number from 0 to ${maxInstances}` });
@@ -98,4 +105,32 @@ export function formProblems(content: DeploymentContent, candidates: readonly Fo
   });
   for (const node of Object.keys(clouds)) if (!nodes.includes(node)) problems.push({ field: `clouds.${node}`, message: notANode(node) });
   return problems;
+}
+
+/**
+ * The instance counts a deploy asks for: a node's own `multiplicity` entry, else its count
+ * field's value (the form's default when left empty). Each must be a whole number within the
+ * field's bounds; what is not is a problem named where it was given.
+ */
+export function askedCounts(form: readonly FormFieldShape[], parameters: Readonly<Record<string, string>>, multiplicity: Readonly<Record<string, number>>): { counts: Record<string, number>; problems: { field: string; message: string }[] } {
+  const counts: Record<string, number> = { ...multiplicity };
+  const problems: { field: string; message: string }[] = [];
+  for (const field of form) {
+    if (field.sets !== 'multiplicity') continue;
+    const node = field.key.slice(0, field.key.indexOf(':'));
+    const low = field.min ?? 0;
+    const high = field.max ?? maxInstances;
+    const given = parameters[field.key]?.trim() || undefined;
+    const within = (value: number) => Number.isInteger(value) && value >= low && value <= high;
+    const message = `must be a whole number from ${low} to ${high}`;
+    if (multiplicity[node] !== undefined) {
+      if (!within(multiplicity[node])) problems.push({ field: `multiplicity.${node}`, message });
+      continue;
+    }
+    const text = given ?? field.default;
+    if (text === undefined) continue;
+    if (!/^\d+$/.test(text) || !within(Number(text))) problems.push({ field: `parameters.${field.key}`, message });
+    else counts[node] = Number(text);
+  }
+  return { counts, problems };
 }

@@ -730,9 +730,15 @@ export class Runs {
   private async failInstance(runId: string, instanceName: string, message: string): Promise<void> {
     // A launch that failed part way may have left a domain, disk or seed behind: none is kept
     // (best effort: an unreachable cloud is left to the reconciler, which reports what it finds).
+    // A VM the tracker follows (a launch that did succeed, one adopted, one under way) is left to
+    // the paths that follow it.
     const run = this.runOf(runId);
-    const node = run.nodes.find((candidate) => candidate.name === instanceOf(run, instanceName).node)!;
-    await this.clouds.connector(node.cloudId).terminate([vmName(runId, instanceName)]).catch(() => undefined);
+    const instance = instanceOf(run, instanceName);
+    const node = run.nodes.find((candidate) => candidate.name === instance.node)!;
+    const tracked = this.vms.findByNative(node.cloudId, vmName(runId, instanceName));
+    if (instance.state !== 'running' && instance.vmId === null && !tracked) {
+      await this.clouds.connector(node.cloudId).terminate([vmName(runId, instanceName)]).catch(() => undefined);
+    }
     await this.change(runId, 'appliance', (run) => {
       const instance = instanceOf(run, instanceName);
       instance.state = 'failed';

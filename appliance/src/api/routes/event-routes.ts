@@ -34,6 +34,9 @@ function lastEventId(header: string | string[] | undefined, query: unknown): num
   return id;
 }
 
+/** What a stream may hold unsent before live-only events are skipped for it. */
+const liveBacklogBytes = 1024 * 1024;
+
 /**
  * `GET /api/v1/events`: Server-Sent Events. Replays what a reconnecting client missed (bounded
  * by the log's window; beyond it the client gets a `reset` event and reloads), sends heartbeats,
@@ -66,6 +69,10 @@ export function registerEventStream(app: FastifyInstance, options: EventStreamOp
       return true;
     };
     const send = (event: DeliveredEvent): void => {
+      // A client that cannot keep up (a megabyte unsent) misses live-only events (log lines,
+      // metric ticks, progress) rather than having them pile up in memory; durable ones are
+      // always sent, as a reconnecting client replays them.
+      if (event.id === undefined && raw.writableLength > liveBacklogBytes) return;
       if (canAccess(principal.subject, event.access, 'view')) raw.write(wireFormat(event));
     };
 

@@ -295,7 +295,8 @@ export class LibvirtConnector implements Connector {
       // daemon still answers, the connection is kept and the failure is its refusal.
       const connected = isConnectionError(error) && (await this.answers(hypervisor));
       const typed = toTypedError(error, this.config.uri, what, nativeId, connected);
-      if (typed.code === 'CLOUD_UNREACHABLE') this.drop(typed);
+      // A connection another call has opened since is not this failure's to drop.
+      if (typed.code === 'CLOUD_UNREACHABLE' && this.hypervisor === hypervisor) this.drop(typed);
       throw typed;
     }
   }

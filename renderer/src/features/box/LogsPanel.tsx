@@ -1,4 +1,5 @@
-import { useCallback } from 'react';
+import { useCallback, useEffect, useRef } from 'react';
+import { useApp } from '../../app/store.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useEventStream, useLiveLoad } from '../../app/live.ts';
 import { logLevels, useBox, type LogLevel, type LogLine } from './box-store.ts';
@@ -14,8 +15,8 @@ const tone: Record<LogLevel, string> = {
 };
 
 /**
- * The appliance's recent log lines, newest first, from a chosen level up: loaded once (and after
- * a gap in the event stream), then each new line arrives as it is written (`box.log`).
+ * The appliance's recent log lines, newest first, from a chosen level up: loaded once (and again
+ * after the event stream was down), then each new line arrives as it is written (`box.log`).
  */
 export function LogsPanel() {
   const logs = useBox((state) => state.logs);
@@ -26,6 +27,13 @@ export function LogsPanel() {
   const load = useCallback(() => loadLogs(), [loadLogs, level]);
   const addLogLine = useBox((state) => state.addLogLine);
   useLiveLoad(load, () => false);
+  // Live lines are not replayed: lines written while the stream was down come with a reload.
+  const connected = useApp((state) => state.connected);
+  const wasConnected = useRef(connected);
+  useEffect(() => {
+    if (connected && !wasConnected.current) void load();
+    wasConnected.current = connected;
+  }, [connected, load]);
   useEventStream(
     (event) => {
       if (event.type === 'box.log') addLogLine((event.data as { line: LogLine }).line);

@@ -180,7 +180,13 @@ export function PublishPanel({
             spellCheck={false}
           />
         </label>
-        <DeployFormPicker path={path} version={form.version} onChange={setDeployForm} />
+        {/* A new version starts a new choice: its nodes and inputs may differ. */}
+        <DeployFormPicker
+          key={`${path}@${form.version}`}
+          path={path}
+          version={form.version}
+          onChange={setDeployForm}
+        />
         <div className="actions">
           <button type="submit" disabled={deployForm === null}>
             Publish

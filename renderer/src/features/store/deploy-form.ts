@@ -83,7 +83,10 @@ export function formProblems(
   return problems;
 }
 
-/** The instance counts that size fields set, by node, for the pre-flight. */
+/**
+ * The instance counts that size fields set, by node, for the pre-flight: only those within the
+ * field's bounds (the box refuses others; the field itself says what is wrong with them).
+ */
 export function multiplicities(
   form: readonly FormField[],
   values: Record<string, string>,
@@ -95,8 +98,8 @@ export function multiplicities(
       field.sets === 'multiplicity' &&
       values[field.key]?.trim() &&
       Number.isInteger(number) &&
-      number >= 0 &&
-      number <= 64
+      number >= (field.min ?? 0) &&
+      number <= (field.max ?? 64)
     )
       sizes[nodeOf(field)] = number;
   }
