@@ -85,6 +85,11 @@ describe('clouds API (libvirt test driver)', () => {
     const tested = await box.app.inject({ method: 'POST', url: `/api/v1/clouds/${cloud.id}/test`, headers: as(olga) });
     expect(tested.statusCode).toBe(200);
     expect(tested.json<CloudBody>().status.reachable).toBe(false);
+    // A failure kept beside a run or a VM names the cloud, not where it is.
+    expect(box.services.clouds.redact(cloud.id, cloud.status.lastError!)).not.toMatch(/127\.0\.0\.1|qemu\+tcp/);
+    expect(box.services.clouds.redact(cloud.id, "The cloud qemu+tcp://127.0.0.1:1/system refused start: unable to connect to server at '127.0.0.1:1'")).toBe(
+      "The cloud Dead host refused start: unable to connect to server at 'Dead host:1'",
+    );
   });
 
   it('refuses bad input with a clear error and stores nothing', async () => {

@@ -257,14 +257,15 @@ describe('runs and their orchestration (test driver, guests played by a harness)
     const launch = connector.launch.bind(connector);
     const refuse = vi.spyOn(connector, 'launch').mockImplementation(async (specs) => {
       await launch(specs);
-      throw new Error('Failed to connect socket to /run/libvirt/virtlogd-sock');
+      throw new Error('The cloud test:///default refused start: Failed to connect socket to /run/libvirt/virtlogd-sock');
     });
     const id = (await deploy({ module: '/t/db', parameters: { password: 'x' } })).json<RunBody>().id;
     await box.services.runs.idle();
     refuse.mockRestore();
     const ended = await run(id);
     expect(ended.state).toBe('Aborted');
-    expect(ended.abort).toMatchObject({ source: 'launch', message: 'node db has more failed instances than its maxFailures (0); db.1: Failed to connect socket to /run/libvirt/virtlogd-sock' });
+    // The cloud is named by its name: where it is (its URI) is for administrators only.
+    expect(ended.abort).toMatchObject({ source: 'launch', message: 'node db has more failed instances than its maxFailures (0); db.1: The cloud This box refused start: Failed to connect socket to /run/libvirt/virtlogd-sock' });
     expect(await domainsOf(id)).toEqual([]); // what the failed launch made is gone
     expect(box.services.reservations.all()).toEqual([]);
   });

@@ -66,6 +66,24 @@ export class Clouds {
     return created;
   }
 
+  /**
+   * `text` (a failure to keep beside a run or a VM, which their owners read) with the cloud's
+   * URI and host named by the cloud's name instead: only administrators see where a cloud is.
+   */
+  redact(id: string, text: string): string {
+    const cloud = this.all().find((candidate) => candidate.id === id);
+    const uri = (cloud?.config as { uri?: unknown } | undefined)?.uri;
+    if (!cloud || typeof uri !== 'string' || uri === '') return text;
+    let host = '';
+    try {
+      host = new URL(uri).hostname.replace(/^\[(.*)\]$/, '$1');
+    } catch {
+      host = '';
+    }
+    const named = text.replaceAll(uri, cloud.name);
+    return host ? named.replaceAll(host, cloud.name) : named;
+  }
+
   /** Every cloud's id, the box's first. */
   ids(): string[] {
     return this.all().map((cloud) => cloud.id);

@@ -739,18 +739,23 @@ export class Runs {
     if (instance.state !== 'running' && instance.vmId === null && !tracked) {
       await this.clouds.connector(node.cloudId).terminate([vmName(runId, instanceName)]).catch(() => undefined);
     }
+    const said = this.clouds.redact(node.cloudId, message);
     await this.change(runId, 'appliance', (run) => {
       const instance = instanceOf(run, instanceName);
       instance.state = 'failed';
-      instance.error = message;
-      log(run, 'appliance', 'launch failed', `${instanceName}: ${message}`, this.now());
+      instance.error = said;
+      log(run, 'appliance', 'launch failed', `${instanceName}: ${said}`, this.now());
     });
     await this.plan(runId);
   }
 
   private async gaveUp(job: StoredJob, error: Error): Promise<void> {
     if (job.kind === 'launch') await this.failInstance(job.runId, job.target, error.message);
-    else await this.abortRun(job.runId, { source: 'reconciler', message: `could not terminate ${job.target}: ${error.message}`, by: 'appliance', at: this.now().toISOString() });
+    else {
+      const run = this.runOf(job.runId);
+      const cloudId = run.nodes.find((node) => node.name === instanceOf(run, job.target).node)!.cloudId;
+      await this.abortRun(job.runId, { source: 'reconciler', message: `could not terminate ${job.target}: ${this.clouds.redact(cloudId, error.message)}`, by: 'appliance', at: this.now().toISOString() });
+    }
   }
 
   private async checkDeadlines(): Promise<void> {

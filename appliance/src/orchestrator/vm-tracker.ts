@@ -88,7 +88,7 @@ export class VmTracker {
       const [described] = await connector.describe([nativeId ?? spec.name]);
       return await this.update(record.id, { nativeId: nativeId ?? spec.name, state: described?.state ?? 'unknown', ips: described?.ips ?? [] });
     } catch (error) {
-      await this.markGone(record.id, `launch failed: ${(error as Error).message}`);
+      await this.markGone(record.id, `launch failed: ${this.clouds.redact(cloudId, (error as Error).message)}`);
       throw error;
     } finally {
       this.launching.delete(record.id);
