@@ -74,12 +74,7 @@ export class Clouds {
     const cloud = this.all().find((candidate) => candidate.id === id);
     const uri = (cloud?.config as { uri?: unknown } | undefined)?.uri;
     if (!cloud || typeof uri !== 'string' || uri === '') return text;
-    let host = '';
-    try {
-      host = new URL(uri).hostname.replace(/^\[(.*)\]$/, '$1');
-    } catch {
-      host = '';
-    }
+    const host = URL.canParse(uri) ? new URL(uri).hostname.replace(/^\[(.*)\]$/, '$1') : '';
     const named = text.replaceAll(uri, cloud.name);
     return host ? named.replaceAll(host, cloud.name) : named;
   }
