@@ -79,6 +79,11 @@ describe("the deploy form's rules", () => {
     expect(multiplicities(bounded, { 'member:count': '4' })).toEqual({});
     expect(multiplicities(bounded, { 'member:count': '0' })).toEqual({});
     expect(multiplicities(bounded, { 'member:count': '3' })).toEqual({ member: 3 });
+    // Left empty, the field's default is what the deploy uses, so the pre-flight checks it too.
+    const withDefault = [
+      field({ key: 'member:count', type: 'number', sets: 'multiplicity', default: '2' }),
+    ];
+    expect(multiplicities(withDefault, { 'member:count': ' ' })).toEqual({ member: 2 });
     expect(parametersOf(form, { 'member:count': '3', 'web:title': ' ' })).toEqual({
       'member:count': '3',
     });

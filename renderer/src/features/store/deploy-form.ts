@@ -4,6 +4,7 @@ import {
   resources,
   type Resource,
 } from '../../../../appliance/src/domain/capacity.ts';
+import { askedCounts } from '../../../../appliance/src/domain/deploy-form.ts';
 import { checkValue } from '../../../../appliance/src/domain/modules.ts';
 
 /** One field of an app's deploy form, as the API describes it. */
@@ -84,26 +85,15 @@ export function formProblems(
 }
 
 /**
- * The instance counts that size fields set, by node, for the pre-flight: only those within the
- * field's bounds (the box refuses others; the field itself says what is wrong with them).
+ * The instance counts that size fields set, by node, for the pre-flight: the box's own rule for
+ * a deploy (`askedCounts`), so the pre-flight checks the sizes the deploy will use. A count
+ * outside its field's bounds is left out (the box refuses it; the field itself says why).
  */
 export function multiplicities(
   form: readonly FormField[],
   values: Record<string, string>,
 ): Record<string, number> {
-  const sizes: Record<string, number> = {};
-  for (const field of form) {
-    const number = Number(values[field.key]);
-    if (
-      field.sets === 'multiplicity' &&
-      values[field.key]?.trim() &&
-      Number.isInteger(number) &&
-      number >= (field.min ?? 0) &&
-      number <= (field.max ?? 64)
-    )
-      sizes[nodeOf(field)] = number;
-  }
-  return sizes;
+  return askedCounts(form, values, {}).counts;
 }
 
 /** The values to send: empty fields are left out, so the box uses the default or generates one. */
