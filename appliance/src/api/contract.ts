@@ -383,6 +383,9 @@ export interface RouteInput<N extends RouteName> {
   body: Infer<Contract[N] extends { body: infer B } ? B : undefined>;
 }
 
+/** What a caller passes for `name`: only the parts (params, query, body) the route has. */
+export type CallInput<N extends RouteName> = { [K in keyof RouteInput<N> as RouteInput<N>[K] extends undefined ? never : K]: RouteInput<N>[K] };
+
 /** What a call to `name` answers. */
 export type RouteOutput<N extends RouteName> = z.infer<Contract[N]['response']>;
 

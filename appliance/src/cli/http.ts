@@ -3,7 +3,7 @@ import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders 
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { isIP } from 'node:net';
 import { connect, type PeerCertificate } from 'node:tls';
-import { contract, routeUrl, type RouteInput, type RouteName, type RouteOutput, type SentInput } from '../api/contract.ts';
+import { contract, routeUrl, type CallInput, type RouteName, type RouteOutput, type SentInput } from '../api/contract.ts';
 
 /** Where the CLI talks to: the box's address, the bearer token, and a pinned self-signed certificate. */
 export interface Target {
@@ -97,10 +97,9 @@ function answerError(status: number, text: string): CliError {
   return new CliError('BAD_ANSWER', `The box answered ${status} with no error it explains.`);
 }
 
-type Input<N extends RouteName> = { [K in keyof RouteInput<N> as RouteInput<N>[K] extends undefined ? never : K]: RouteInput<N>[K] };
 
 /** Calls a route of the contract by name; the answer is checked with the route's schema. */
-export async function call<N extends RouteName>(target: Target, name: N, ...args: keyof Input<N> extends never ? [] : [Input<N>]): Promise<RouteOutput<N>> {
+export async function call<N extends RouteName>(target: Target, name: N, ...args: keyof CallInput<N> extends never ? [] : [CallInput<N>]): Promise<RouteOutput<N>> {
   const input = (args[0] ?? {}) as SentInput;
   const route = contract[name];
   const answer = await send(target, route.method, routeUrl(name, input), input.body === undefined ? undefined : JSON.stringify(input.body));

@@ -1,4 +1,4 @@
-import { contract, routeUrl, type Contract, type RouteInput, type RouteName, type RouteOutput, type SentInput } from '../../../appliance/src/api/contract.ts';
+import { contract, routeUrl, type CallInput, type Contract, type RouteName, type RouteOutput, type SentInput } from '../../../appliance/src/api/contract.ts';
 
 /** An error the appliance answered with: `{ error: { code, message, details } }`. */
 export class ApiError extends Error {
@@ -19,7 +19,6 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
-type Input<N extends RouteName> = { [K in keyof RouteInput<N> as RouteInput<N>[K] extends undefined ? never : K]: RouteInput<N>[K] };
 type Sent = SentInput;
 
 /** Sends, then turns the answer into the route's output or an ApiError. */
@@ -47,7 +46,7 @@ async function exchange<N extends RouteName>(name: N, input: Sent, body: BodyIni
  * Calls a route of the contract by name: the URL from its path and params, the query string,
  * a JSON body, the CSRF header on changes; the answer is checked with the route's schema.
  */
-export async function call<N extends RouteName>(name: N, ...args: keyof Input<N> extends never ? [] : [Input<N>]): Promise<RouteOutput<N>> {
+export async function call<N extends RouteName>(name: N, ...args: keyof CallInput<N> extends never ? [] : [CallInput<N>]): Promise<RouteOutput<N>> {
   const input = (args[0] ?? {}) as Sent;
   return exchange(name, input, input.body !== undefined ? JSON.stringify(input.body) : undefined, input.body !== undefined ? 'application/json' : undefined);
 }
@@ -59,7 +58,7 @@ type UploadRoute = { [N in RouteName]: Contract[N] extends { upload: true } ? N 
  * Sends a file to an upload route as the raw body: the browser streams it from disk, the
  * appliance reads it as it arrives (its events report the progress).
  */
-export async function upload<N extends UploadRoute>(name: N, file: Blob, ...args: keyof Input<N> extends never ? [] : [Input<N>]): Promise<RouteOutput<N>> {
+export async function upload<N extends UploadRoute>(name: N, file: Blob, ...args: keyof CallInput<N> extends never ? [] : [CallInput<N>]): Promise<RouteOutput<N>> {
   return exchange(name, (args[0] ?? {}) as Sent, file, 'application/octet-stream');
 }
 
@@ -80,11 +79,11 @@ async function asResult<T>(answer: Promise<T>): Promise<Result<T>> {
 }
 
 /** The same call as a result, for forms that show the error beside the field. */
-export async function callSafe<N extends RouteName>(name: N, ...args: keyof Input<N> extends never ? [] : [Input<N>]): Promise<Result<RouteOutput<N>>> {
+export async function callSafe<N extends RouteName>(name: N, ...args: keyof CallInput<N> extends never ? [] : [CallInput<N>]): Promise<Result<RouteOutput<N>>> {
   return asResult(call(name, ...args));
 }
 
 /** The same upload as a result. */
-export async function uploadSafe<N extends UploadRoute>(name: N, file: Blob, ...args: keyof Input<N> extends never ? [] : [Input<N>]): Promise<Result<RouteOutput<N>>> {
+export async function uploadSafe<N extends UploadRoute>(name: N, file: Blob, ...args: keyof CallInput<N> extends never ? [] : [CallInput<N>]): Promise<Result<RouteOutput<N>>> {
   return asResult(upload(name, file, ...args));
 }
