@@ -411,7 +411,7 @@ export class Runs {
   consoleLog(subject: Subject, id: string, instanceName: string): string | null {
     const run = this.get(subject, id);
     const instance = instanceOf(run, instanceName);
-    const node = run.nodes.find((candidate) => candidate.name === instance.node)!;
+    const node = nodeOf(run, instance);
     return this.clouds.connector(node.cloudId).consoleLog?.(vmName(run.id, instance.name)) ?? null;
   }
 
@@ -616,7 +616,7 @@ export class Runs {
       if (instance.state === 'launching') await this.adoptOrForget(run, instance);
       return;
     }
-    const node = run.nodes.find((candidate) => candidate.name === instance.node)!;
+    const node = nodeOf(run, instance);
     // A launch a crash interrupted: the VM may exist. Adopt it, or launch afresh.
     if (instance.state === 'launching' && (await this.adoptOrForget(run, instance))) return;
     const token = newSecret('bvi');
@@ -685,7 +685,7 @@ export class Runs {
 
   /** Adopts a VM an interrupted launch left, or puts the instance back to pending. True if adopted. */
   private async adoptOrForget(run: StoredRun, instance: RunInstance): Promise<boolean> {
-    const node = run.nodes.find((candidate) => candidate.name === instance.node)!;
+    const node = nodeOf(run, instance);
     const vm = this.vms.findByNative(node.cloudId, vmName(run.id, instance.name));
     if (vm && vm.state !== 'launching') {
       await this.change(run.id, 'appliance', (stored) => {
@@ -709,7 +709,7 @@ export class Runs {
     const run = this.store.data.runs.find((candidate) => candidate.id === job.runId);
     if (!run) return;
     const instance = instanceOf(run, job.target);
-    const node = run.nodes.find((candidate) => candidate.name === instance.node)!;
+    const node = nodeOf(run, instance);
     const vm = instance.vmId ? this.vms.all().find((candidate) => candidate.id === instance.vmId) : this.vms.findByNative(node.cloudId, vmName(run.id, instance.name));
     // A launch under way is let finish first (the queue retries this job), so the two never race.
     if (vm && this.vms.isLaunching(vm.id)) throw new Error(`${instance.name} is still launching`);
@@ -734,7 +734,7 @@ export class Runs {
     // the paths that follow it.
     const run = this.runOf(runId);
     const instance = instanceOf(run, instanceName);
-    const node = run.nodes.find((candidate) => candidate.name === instance.node)!;
+    const node = nodeOf(run, instance);
     const tracked = this.vms.findByNative(node.cloudId, vmName(runId, instanceName));
     if (instance.state !== 'running' && instance.vmId === null && !tracked) {
       await this.clouds.connector(node.cloudId).terminate([vmName(runId, instanceName)]).catch(() => undefined);
@@ -753,7 +753,7 @@ export class Runs {
     if (job.kind === 'launch') await this.failInstance(job.runId, job.target, error.message);
     else {
       const run = this.runOf(job.runId);
-      const cloudId = run.nodes.find((node) => node.name === instanceOf(run, job.target).node)!.cloudId;
+      const { cloudId } = nodeOf(run, instanceOf(run, job.target));
       await this.abortRun(job.runId, { source: 'reconciler', message: `could not terminate ${job.target}: ${this.clouds.redact(cloudId, error.message)}`, by: 'appliance', at: this.now().toISOString() });
     }
   }
@@ -886,6 +886,11 @@ export class Runs {
 
 function access(run: StoredRun): Access {
   return { owner: run.owner, acl: run.acl };
+}
+
+/** The node an instance belongs to. */
+function nodeOf(run: StoredRun, instance: RunInstance): RunNode {
+  return run.nodes.find((candidate) => candidate.name === instance.node)!;
 }
 
 function instanceOf(run: StoredRun, name: string): RunInstance {
