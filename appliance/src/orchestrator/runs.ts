@@ -4,7 +4,8 @@ import type { Clouds } from '../connectors/clouds.ts';
 import type { VmSpec } from '../connectors/contract.ts';
 import { canAccess, sameRules, type Access, type AclRule, type Action, type Subject } from '../domain/access.ts';
 import type { Reservation } from '../domain/capacity.ts';
-import { checkValue, imageNode, isSecret, parseReference, type DeploymentNode, type ModuleContent } from '../domain/modules.ts';
+import { deployedNodes } from '../domain/deploy-form.ts';
+import { checkValue, isSecret, parseReference, type ModuleContent } from '../domain/modules.ts';
 import { isLink, valueTooLong, maxValueBytes } from '../domain/params.ts';
 import {
   canTransition,
@@ -791,8 +792,7 @@ export class Runs {
 
   private resolveNodes(path: string, version: number, content: ModuleContent, request: CreateRun): RunNode[] {
     if (content.kind === 'project') throw invalid('module', `${path} is a project; deploy an image or a deployment`);
-    const declared: DeploymentNode[] =
-      content.kind === 'image' ? [imageNode(path, version)] : content.nodes;
+    const declared = deployedNodes(path, version, content).nodes;
     for (const name of [...Object.keys(request.placement), ...Object.keys(request.multiplicity)]) {
       if (!declared.some((node) => node.name === name)) throw invalid(`placement.${name}`, `no node ${name}; nodes: ${declared.map((node) => node.name).join(', ')}`);
     }
