@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import type { RouteOutput } from '../api/contract.ts';
 import { routeUrl } from '../api/contract.ts';
 import { isFinal, type RunState } from '../domain/run-states.ts';
-import { configPath, currentTarget, forgetLogin, readLogin, writeLogin, type SavedLogin } from './config.ts';
-import { call, CliError, followEvents, normalFingerprint, presentedCertificate, sessionCall, withSession, type Target } from './http.ts';
+import { configPath, currentTarget, forgetLogin, readLogin, savedTarget, writeLogin, type SavedLogin } from './config.ts';
+import { call, CliError, followEvents, pinned, presentedCertificate, sessionCall, withSession, type Target } from './http.ts';
 
 /** What a command reads and writes: injected, so tests drive the CLI as a user would. */
 export interface Io {
@@ -131,13 +131,19 @@ function describeRun(run: Run): string {
  */
 async function waitFor(target: Target, id: string, states: readonly RunState[], timeoutSeconds: number): Promise<Run> {
   const arrived = (state: RunState) => states.includes(state) || isFinal(state);
+  // The run as the look once the stream was open found it: when that ended the wait, it is the answer.
+  let looked: Run | null = null;
   const seen = await followEvents(
     target,
     (event) => event.subject.kind === 'run' && event.subject.id === id && event.type === 'run.state' && arrived(event.data.state as RunState),
-    async () => arrived((await call(target, 'getRun', { params: { id } })).state),
+    async () => {
+      looked = await call(target, 'getRun', { params: { id } });
+      return arrived(looked.state);
+    },
     timeoutSeconds * 1000,
   );
-  const run = await call(target, 'getRun', { params: { id } });
+  const settled = looked as Run | null;
+  const run = seen && settled && arrived(settled.state) ? settled : await call(target, 'getRun', { params: { id } });
   if (!seen) throw new CliError('TIMEOUT', `Run ${id} is still ${run.state} after ${timeoutSeconds} s; it goes on without the CLI (see \`bivouac run ${id}\`).`, { state: run.state });
   return run;
 }
@@ -169,12 +175,7 @@ async function login(io: Io, path: string, positionals: string[], flags: Flags):
       throw new CliError('CERTIFICATE_UNKNOWN', `The box presents a certificate no authority on this machine vouches for. Its SHA-256 fingerprint is\n  ${presented.fingerprint}\nCompare it with the one the box shows (Box page, or its first-run screen); if they are the same, sign in again adding --fingerprint ${presented.fingerprint}`, { fingerprint: presented.fingerprint });
     }
     // A fingerprint given is always checked, even for a certificate an authority vouches for.
-    if (flags.fingerprint !== undefined) {
-      if (normalFingerprint(flags.fingerprint) !== presented.fingerprint) {
-        throw new CliError('CERTIFICATE_MISMATCH', `The box presents the certificate ${presented.fingerprint}, not ${normalFingerprint(flags.fingerprint)}: something between you and the box may be listening. Nothing was sent.`, { fingerprint: presented.fingerprint });
-      }
-      target.certificate = presented.pem;
-    }
+    if (flags.fingerprint !== undefined) target.certificate = pinned(presented, flags.fingerprint);
   } else if (flags.fingerprint !== undefined) {
     throw usageError('--fingerprint is for https:// addresses.');
   }
@@ -194,10 +195,6 @@ async function login(io: Io, path: string, positionals: string[], flags: Flags):
   // The login this one replaces gives its token back (best effort: it may be revoked already).
   if (previous) await revoke(previous).catch(() => undefined);
   return `Signed in to ${target.url} as ${flags.user}. The API token "${created.name}" is kept in ${path}.`;
-}
-
-function savedTarget(saved: SavedLogin): Target {
-  return { url: saved.url, token: saved.token, ...(saved.certificate ? { certificate: saved.certificate } : {}) };
 }
 
 async function revoke(saved: SavedLogin): Promise<void> {

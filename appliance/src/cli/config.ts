@@ -1,8 +1,9 @@
-import { open, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { CliError, normalFingerprint, presentedCertificate, type Target } from './http.ts';
+import { readText, writeFileDurably } from '../store/durable-json-file.ts';
+import { CliError, pinned, presentedCertificate, type Target } from './http.ts';
 
 /** What `bivouac login` keeps: where the box is, the API token it made, and the box's certificate if pinned. */
 const SavedLogin = z.strictObject({
@@ -21,13 +22,13 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The saved login, or null when there is none; a file that is not one is an error that says so. */
 export async function readLogin(path: string): Promise<SavedLogin | null> {
-  let text: string;
+  let text: string | null;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readText(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new CliError('BAD_CONFIG', `${path} cannot be read: ${(error as Error).message}.`);
   }
+  if (text === null) return null;
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -42,30 +43,17 @@ export async function readLogin(path: string): Promise<SavedLogin | null> {
   return parsed.data;
 }
 
-/** Keeps the login for its user alone (mode 0600), written whole or not at all. */
+/** Keeps the login for its user alone (mode 0600), written whole or not at all, as the box's store is. */
 export async function writeLogin(path: string, login: SavedLogin): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.tmp`;
-  // Made new (never an existing file or link, which would keep its own mode), then renamed.
+  // Made new (never an existing file or link, which would keep its own mode).
   await rm(temporary, { force: true });
   try {
-    const file = await open(temporary, 'wx', 0o600);
-    try {
-      await file.writeFile(`${JSON.stringify(login, null, 2)}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, path);
+    await writeFileDurably(path, `${JSON.stringify(login, null, 2)}\n`, temporary);
   } catch (error) {
     await rm(temporary, { force: true });
     throw new CliError('CONFIG_NOT_WRITTEN', `The login could not be kept in ${path}: ${(error as Error).message}.`);
-  }
-  const folder = await open(dirname(path), 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
   }
 }
 
@@ -81,13 +69,14 @@ export async function currentTarget(env: NodeJS.ProcessEnv, path: string): Promi
   if (env.BIVOUAC_URL && env.BIVOUAC_TOKEN) {
     const target: Target = { url: env.BIVOUAC_URL, token: env.BIVOUAC_TOKEN };
     if (!env.BIVOUAC_FINGERPRINT) return target;
-    const presented = await presentedCertificate(env.BIVOUAC_URL);
-    if (presented.fingerprint !== normalFingerprint(env.BIVOUAC_FINGERPRINT)) {
-      throw new CliError('CERTIFICATE_MISMATCH', `The box presents the certificate ${presented.fingerprint}, not BIVOUAC_FINGERPRINT ${normalFingerprint(env.BIVOUAC_FINGERPRINT)}. Nothing was sent.`, { fingerprint: presented.fingerprint });
-    }
-    return { ...target, certificate: presented.pem };
+    return { ...target, certificate: pinned(await presentedCertificate(env.BIVOUAC_URL), env.BIVOUAC_FINGERPRINT, 'BIVOUAC_FINGERPRINT ') };
   }
   const login = await readLogin(path);
   if (!login) throw new CliError('NOT_SIGNED_IN', 'Not signed in: run `bivouac login URL --user NAME` first, or set BIVOUAC_URL and BIVOUAC_TOKEN.');
-  return { url: login.url, token: login.token, ...(login.certificate ? { certificate: login.certificate } : {}) };
+  return savedTarget(login);
+}
+
+/** Where a saved login's commands go. */
+export function savedTarget(saved: SavedLogin): Target {
+  return { url: saved.url, token: saved.token, ...(saved.certificate ? { certificate: saved.certificate } : {}) };
 }

@@ -132,6 +132,15 @@ export async function sessionCall<T>(target: Target, headers: OutgoingHttpHeader
 }
 
 /**
+ * The certificate a box presented (`presentedCertificate`), to be pinned, when it is the one
+ * `fingerprint` names (`given` says where that came from, for the message); nothing has been sent.
+ */
+export function pinned(presented: { pem: string; fingerprint: string }, fingerprint: string, given = ''): string {
+  if (normalFingerprint(fingerprint) === presented.fingerprint) return presented.pem;
+  throw new CliError('CERTIFICATE_MISMATCH', `The box presents the certificate ${presented.fingerprint}, not ${given}${normalFingerprint(fingerprint)}: something between you and the box may be listening. Nothing was sent.`, { fingerprint: presented.fingerprint });
+}
+
+/**
  * The certificate a box presents, read before anything is sent to it, and whether an authority
  * the system trusts vouches for it.
  */
@@ -143,8 +152,7 @@ export function presentedCertificate(url: string): Promise<{ pem: string; finger
       const peer = socket.getPeerCertificate();
       socket.end();
       if (!peer.raw) return reject(new CliError('UNREACHABLE', `The box at ${url} presented no certificate.`));
-      const pem = `-----BEGIN CERTIFICATE-----\n${peer.raw.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
-      resolve({ pem, fingerprint: peer.fingerprint256, trusted: socket.authorized });
+      resolve({ pem: new X509Certificate(peer.raw).toString(), fingerprint: peer.fingerprint256, trusted: socket.authorized });
     });
     socket.setTimeout(15_000, () => socket.destroy(new Error('no answer within 15 s')));
     socket.on('error', (error) => reject(new CliError('UNREACHABLE', `The box at ${url} does not answer: ${error.message}.`)));
