@@ -65,6 +65,21 @@ export interface FormFieldShape {
 /** The most instances a node may have (as a deployment's own multiplicity). */
 const maxInstances = 64;
 
+/** The node a field belongs to: `web` of `web:instances`. */
+export const fieldNode = (field: { key: string }): string => field.key.slice(0, field.key.indexOf(':'));
+
+/** The instance counts a count field allows, and how to say so. */
+function countBounds(field: FormFieldShape): { low: number; high: number; within(text: string | number): boolean; message: string } {
+  const low = field.min ?? 0;
+  const high = field.max ?? maxInstances;
+  return {
+    low,
+    high,
+    within: (value) => (typeof value === 'number' || /^\d+$/.test(value)) && Number.isInteger(Number(value)) && Number(value) >= low && Number(value) <= high,
+    message: `must be a whole number from ${low} to ${high}`,
+  };
+}
+
 /**
  * What is wrong with a deploy form and its per-node cloud choices for the nodes a version deploys
  * (`field` is where, as the publish request names it): every input field asks for an input the
@@ -87,7 +102,7 @@ export function formProblems(content: DeploymentContent, candidates: readonly Fo
       if (!askable.has(field.key)) problems.push({ field: `${at}.key`, message: `${field.key} is not an input this version's form can ask for (an input wired to another node's output is filled in by the run)` });
       return;
     }
-    const node = field.key.slice(0, field.key.indexOf(':'));
+    const node = fieldNode(field);
     if (!nodes.includes(node)) problems.push({ field: `${at}.key`, message: notANode(node) });
     if (!repeated && counted.has(node)) problems.push({ field: `${at}.key`, message: `${node}'s instances are already asked by another field` });
     counted.add(node);
@@ -96,12 +111,9 @@ export function formProblems(content: DeploymentContent, candidates: readonly Fo
     const whole = (value: number | undefined) => value === undefined || (Number.isInteger(value) && value >= 0 && value <= maxInstances);
     if (!whole(field.min)) problems.push({ field: `${at}.min`, message: `must be a whole number from 0 to ${maxInstances}` });
     if (!whole(field.max)) problems.push({ field: `${at}.max`, message: `must be a whole number from 0 to ${maxInstances}` });
-    const low = field.min ?? 0;
-    const high = field.max ?? maxInstances;
-    if (low > high) problems.push({ field: `${at}.max`, message: `must be at least the minimum (${low})` });
-    else if (field.default !== undefined && !(/^\d+$/.test(field.default) && Number(field.default) >= low && Number(field.default) <= high)) {
-      problems.push({ field: `${at}.default`, message: `must be a whole number from ${low} to ${high}` });
-    }
+    const bounds = countBounds(field);
+    if (bounds.low > bounds.high) problems.push({ field: `${at}.max`, message: `must be at least the minimum (${bounds.low})` });
+    else if (field.default !== undefined && !bounds.within(field.default)) problems.push({ field: `${at}.default`, message: bounds.message });
   });
   for (const node of Object.keys(clouds)) if (!nodes.includes(node)) problems.push({ field: `clouds.${node}`, message: notANode(node) });
   return problems;
@@ -117,19 +129,15 @@ export function askedCounts(form: readonly FormFieldShape[], parameters: Readonl
   const problems: { field: string; message: string }[] = [];
   for (const field of form) {
     if (field.sets !== 'multiplicity') continue;
-    const node = field.key.slice(0, field.key.indexOf(':'));
-    const low = field.min ?? 0;
-    const high = field.max ?? maxInstances;
-    const given = parameters[field.key]?.trim() || undefined;
-    const within = (value: number) => Number.isInteger(value) && value >= low && value <= high;
-    const message = `must be a whole number from ${low} to ${high}`;
+    const node = fieldNode(field);
+    const { within, message } = countBounds(field);
     if (multiplicity[node] !== undefined) {
       if (!within(multiplicity[node])) problems.push({ field: `multiplicity.${node}`, message });
       continue;
     }
-    const text = given ?? field.default;
+    const text = parameters[field.key]?.trim() || field.default;
     if (text === undefined) continue;
-    if (!/^\d+$/.test(text) || !within(Number(text))) problems.push({ field: `parameters.${field.key}`, message });
+    if (!within(text)) problems.push({ field: `parameters.${field.key}`, message });
     else counts[node] = Number(text);
   }
   return { counts, problems };

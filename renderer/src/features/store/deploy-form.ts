@@ -4,16 +4,13 @@ import {
   resources,
   type Resource,
 } from '../../../../appliance/src/domain/capacity.ts';
-import { askedCounts } from '../../../../appliance/src/domain/deploy-form.ts';
+import { askedCounts, fieldNode } from '../../../../appliance/src/domain/deploy-form.ts';
 import { checkValue } from '../../../../appliance/src/domain/modules.ts';
 
 /** One field of an app's deploy form, as the API describes it. */
 export type FormField = RouteOutput<'getApp'>['form'][number];
 
 export type Preflight = RouteOutput<'preflightApp'>;
-
-/** The node a field belongs to: `web` of `web:greeting`. */
-export const nodeOf = (field: FormField): string => field.key.slice(0, field.key.indexOf(':'));
 
 /** What each field starts with: its default, the first option, `false`, or empty. */
 export function initialValues(form: readonly FormField[]): Record<string, string> {
@@ -127,7 +124,7 @@ export function sizeLimits(
   if (!preflight) return limits;
   for (const field of form) {
     if (field.sets !== 'multiplicity') continue;
-    const node = preflight.nodes.find((candidate) => candidate.name === nodeOf(field));
+    const node = preflight.nodes.find((candidate) => candidate.name === fieldNode(field));
     if (!node) continue;
     let best: SizeLimit | null = null;
     for (const resource of resources) {
