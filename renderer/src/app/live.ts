@@ -49,7 +49,11 @@ export function coalesced(load: () => Promise<void>): () => void {
   return run;
 }
 
-/** Loads now, and again whenever an event `matches` (or the stream was reset): live, never polled. */
+/**
+ * Loads now, and again whenever an event `matches` (or the stream was reset): live, never polled.
+ * Progress ticks (`*.progress`, several a second during an import) never reload anything: what
+ * follows them is read from the events themselves, and the end of the work is its own event.
+ */
 export function useLiveLoad(
   load: () => Promise<void>,
   matches: (event: LiveEvent) => boolean,
@@ -63,6 +67,6 @@ export function useLiveLoad(
     refresh();
   }, [refresh]);
   useEventStream((event) => {
-    if (matcher.current(event)) refresh();
+    if (!event.type.endsWith('.progress') && matcher.current(event)) refresh();
   }, refresh);
 }

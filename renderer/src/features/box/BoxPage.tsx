@@ -19,9 +19,9 @@ export function BoxPage() {
   const loadFacts = useBox((state) => state.loadFacts);
   const trackProgress = useBox((state) => state.trackProgress);
   const isAdmin = useApp((state) => state.session?.user.role === 'admin');
-  // The host changes little: its facts are read again after the box's own events (power), not
-  // on every metrics sample, which would have the host read every few seconds.
-  useLiveLoad(loadFacts, (event) => event.subject.kind === 'box' && event.type !== 'box.metrics');
+  // The host changes little: its facts are read again after a power action, not on every
+  // metrics sample or log line, which would have the host read every few seconds.
+  useLiveLoad(loadFacts, (event) => event.type === 'box.power');
   useEventStream(trackProgress, () => undefined);
 
   const parts = [

@@ -19,10 +19,7 @@ export function ImagesPanel({ isAdmin }: { isAdmin: boolean }) {
   const loadImages = useBox((state) => state.loadImages);
   const [deleting, setDeleting] = useState<Image | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  useLiveLoad(
-    loadImages,
-    (event) => event.subject.kind === 'image' && event.type !== 'image.progress',
-  );
+  useLiveLoad(loadImages, (event) => event.subject.kind === 'image');
 
   async function remove(image: Image) {
     setDeleting(null);
