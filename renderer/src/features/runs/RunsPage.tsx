@@ -1,4 +1,4 @@
-import { useCallback, useEffect, type FormEvent } from 'react';
+import { useCallback, useMemo, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { runStates, type RunState } from '../../../../appliance/src/domain/run-states.ts';
 import { useApp } from '../../app/store.ts';
@@ -19,21 +19,14 @@ import './runs.css';
 
 /** Every run you may view, newest first, filtered and paged; it follows the event stream. */
 export function RunsPage() {
-  const filter = useRuns((state) => state.filter);
+  const filter = useRunFilter();
   const list = useRuns((state) => state.list);
   const listError = useRuns((state) => state.listError);
   const pending = useRuns((state) => state.pending);
   const loadList = useRuns((state) => state.loadList);
   const names = useUserNames();
-  const setFilter = useRuns((state) => state.setFilter);
-  // The filters live in the address (`/runs?state=Ready`, from the Dashboard's links too).
-  const [search] = useSearchParams();
-  const searchText = search.toString();
-  useEffect(() => {
-    setFilter({ ...noFilter, ...filterFromSearch(new URLSearchParams(searchText)) });
-  }, [searchText, setFilter]);
   // A new filter makes a new loader, which loads at once; run events reload the same page.
-  const load = useCallback(() => loadList(), [loadList, filter]);
+  const load = useCallback(() => loadList(filter), [loadList, filter]);
   useLiveLoad(load, (event) => event.subject.kind === 'run' && event.type !== 'run.param');
 
   const total = list?.total ?? 0;
@@ -108,18 +101,28 @@ export function RunsPage() {
   );
 }
 
+/** The list's filters, as the address names them (`/runs?state=Ready`, the Dashboard's links too). */
+function useRunFilter(): RunFilter {
+  const [search] = useSearchParams();
+  const searchText = search.toString();
+  return useMemo(
+    () => ({ ...noFilter, ...filterFromSearch(new URLSearchParams(searchText)) }),
+    [searchText],
+  );
+}
+
 /**
  * Changes filters by changing the address, so Back returns to the previous ones; any change but
  * the page's starts again at the first page.
  */
 function useChangeFilter(): (change: Partial<RunFilter>) => void {
-  const filter = useRuns((state) => state.filter);
+  const filter = useRunFilter();
   const [, setSearch] = useSearchParams();
   return (change) => setSearch(searchFromFilter({ ...filter, offset: 0, ...change }));
 }
 
 function Pager({ total }: { total: number }) {
-  const offset = useRuns((state) => state.filter.offset);
+  const { offset } = useRunFilter();
   const setFilter = useChangeFilter();
   return (
     <>
@@ -145,7 +148,7 @@ function Pager({ total }: { total: number }) {
 
 /** The filters, applied as you change them (text fields on Enter or leaving the field). */
 function Filters({ names }: { names: Map<string, string> }) {
-  const filter = useRuns((state) => state.filter);
+  const filter = useRunFilter();
   const setFilter = useChangeFilter();
   const session = useApp((state) => state.session);
   const isAdmin = session?.user.role === 'admin';

@@ -41,14 +41,12 @@ export const pageSize = 20;
 export const noFilter: RunFilter = { state: '', owner: '', module: '', tag: '', q: '', offset: 0 };
 
 interface RunsState {
-  filter: RunFilter;
   list: RouteOutput<'listRuns'> | null;
   listError: ApiError | null;
   pending: PendingDeploy[];
   detail: RunDetail | null;
-  /** Takes the filter the address names (RunsPage keeps the two in step). */
-  setFilter(filter: RunFilter): void;
-  loadList(): Promise<void>;
+  /** Loads the page of the list that `filter` (the address's, see RunsPage) asks for. */
+  loadList(filter: RunFilter): Promise<void>;
   addPending(deploy: PendingDeploy): void;
   removePending(key: string): void;
   /** Loads what `parts` names of run `id` (all of it for a new id). */
@@ -110,18 +108,14 @@ const listRequests = latestWins<'list'>();
 /** Runs: the filtered list, deploys in flight, and the open run's page, all fed by the event stream. */
 export const useRuns = forgetOnSignOut(
   create<RunsState>((set, get) => ({
-    filter: noFilter,
     list: null,
     listError: null,
     pending: [],
     detail: null,
-    setFilter(filter) {
-      set({ filter });
-    },
-    async loadList() {
+    async loadList(filter) {
       const isLatest = listRequests.start('list');
       try {
-        const list = await call('listRuns', { query: listQuery(get().filter) });
+        const list = await call('listRuns', { query: listQuery(filter) });
         if (isLatest()) set({ list, listError: null });
       } catch (error) {
         if (isLatest()) set({ listError: asApiError(error) });
