@@ -62,6 +62,12 @@ export async function upload<N extends UploadRoute>(name: N, file: Blob, ...args
   return exchange(name, (args[0] ?? {}) as Sent, file, 'application/octet-stream');
 }
 
+/** The problems the box named in an error's details (`{ fields: [{ field, message }] }`). */
+export function detailProblems(error: ApiError | null): { field: string; message: string }[] {
+  const fields = error?.details.fields;
+  return Array.isArray(fields) ? (fields as { field: string; message: string }[]) : [];
+}
+
 /** What a form does with an answer: the value, or the error to show beside the field. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ApiError };
 

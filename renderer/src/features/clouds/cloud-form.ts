@@ -1,6 +1,6 @@
 import type { RouteInput } from '../../../../appliance/src/api/contract.ts';
 import { isLibvirtUri, libvirtUriRule } from '../../../../appliance/src/domain/libvirt-uri.ts';
-import type { ApiError } from '../../api/client.ts';
+import { detailProblems, type ApiError } from '../../api/client.ts';
 
 /** The add-a-cloud form as it holds its fields (numbers as typed). */
 export interface CloudForm {
@@ -69,8 +69,7 @@ const fieldOfPath: Record<string, CloudField> = {
 /** The appliance's refusal, placed beside the fields it names (`details.fields`, or `details.field`). */
 export function serverProblems(error: ApiError): CloudProblems {
   const problems: CloudProblems = {};
-  const fields = (error.details.fields ?? []) as { field: string; message: string }[];
-  for (const { field, message } of fields) {
+  for (const { field, message } of detailProblems(error)) {
     const target = fieldOfPath[field];
     if (target) problems[target] = `It ${message}.`;
   }

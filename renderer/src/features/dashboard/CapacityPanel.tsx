@@ -1,13 +1,9 @@
+import type { ResourceUsage } from '../../../../appliance/src/domain/capacity.ts';
 import { useApp } from '../../app/store.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useLiveLoad } from '../../app/live.ts';
 import { useUserNames } from '../../app/use-user-names.ts';
-import {
-  capacityShare,
-  formatFigure,
-  type FigureUnit,
-  type ResourceUsage,
-} from './dashboard-format.ts';
+import { capacityShare, formatFigure, type FigureUnit } from './dashboard-format.ts';
 import { useDashboard, type Capacity } from './dashboard-store.ts';
 import { Meter } from './Meter.tsx';
 

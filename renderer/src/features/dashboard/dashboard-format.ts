@@ -4,6 +4,7 @@
  */
 
 import { formatBytes } from '../../ui/format-bytes.ts';
+import type { ResourceUsage } from '../../../../appliance/src/domain/capacity.ts';
 
 /** A transfer rate, or "not measured yet" (rates need two samples). */
 export function formatRate(bytesPerSecond: number | null): string {
@@ -35,14 +36,6 @@ export function formatFigure(value: number, unit: FigureUnit): string {
     default:
       return String(Math.round(value * 100) / 100);
   }
-}
-
-/** One resource of the capacity report (used: running VMs; reserved: VMs not launched yet). */
-export interface ResourceUsage {
-  total: number | null;
-  used: number;
-  reserved: number;
-  free: number | null;
 }
 
 /** What a capacity meter draws and says. */

@@ -366,11 +366,7 @@ function MappingTable({
                       ))}
                     </select>
                   )}
-                  {messages && (
-                    <span id={problemId} className="field-problem error">
-                      ✗ {messages.join(' ')}
-                    </span>
-                  )}
+                  <FieldProblem id={problemId} messages={messages} />
                 </td>
               </tr>
             );

@@ -1,10 +1,4 @@
-import type { ApiError } from '../../api/client.ts';
-
-/** The problems the box named in an error's details (`{ fields: [{ field, message }] }`). */
-export function detailProblems(error: ApiError | null): { field: string; message: string }[] {
-  const fields = error?.details.fields;
-  return Array.isArray(fields) ? (fields as { field: string; message: string }[]) : [];
-}
+import { detailProblems, type ApiError } from '../../api/client.ts';
 
 /** Each field the box refused and why, under its error message. */
 export function ProblemList({ error }: { error: ApiError | null }) {

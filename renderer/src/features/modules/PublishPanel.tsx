@@ -1,6 +1,7 @@
 import { useCallback, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
+import { parseReference } from '../../../../appliance/src/domain/modules.ts';
 import { callSafe, type ApiError } from '../../api/client.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
@@ -48,9 +49,7 @@ export function PublishPanel({
     loadApps,
     (event) => event.subject.kind === 'app',
   );
-  const fromModule = allApps.filter(
-    (app) => app.module.slice(0, app.module.lastIndexOf('@')) === path,
-  );
+  const fromModule = allApps.filter((app) => parseReference(app.module).path === path);
   const apps = fromModule.filter((app) => app.published);
   const hidden = fromModule.filter((app) => !app.published);
 

@@ -1,4 +1,5 @@
 import {
+  formatReference,
   ModuleError,
   parseReference,
   resolveImage,
@@ -21,7 +22,7 @@ export type LoadedModules = ReadonlyMap<string, { version: number; content: Modu
 
 /** A lookup over the loaded versions; a reference not loaded yet is reported as missing. */
 export function lookupFrom(loaded: LoadedModules): ModuleLookup {
-  return (path, version) => loaded.get(version === null ? path : `${path}@${version}`) ?? null;
+  return (path, version) => loaded.get(formatReference({ path, version })) ?? null;
 }
 
 /**
