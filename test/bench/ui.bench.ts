@@ -96,7 +96,7 @@ async function timeFirstRender(
         // Each panel once it shows what it loaded (not its "Loading…").
         const panelsShown = [
           '.dashboard-capacity [role="meter"]',
-          '.dashboard-host .dashboard-facts',
+          '.dashboard-host .facts',
           '.dashboard-runs .state-counts',
           '.dashboard-clouds table',
           '.dashboard-history canvas, .dashboard-history .history-empty',

@@ -16,7 +16,7 @@ export function CloudHealth() {
       {!clouds.value ? (
         !clouds.error && <p role="status">Loading…</p>
       ) : (
-        <div className="dashboard-scroll">
+        <div className="table-scroll">
           <table aria-labelledby="cloud-health-title">
             <thead>
               <tr>
@@ -36,7 +36,9 @@ export function CloudHealth() {
                     <CloudHealthBadge status={cloud.status} />
                   </td>
                   <td>{cloud.status.latencyMs === null ? '—' : `${cloud.status.latencyMs} ms`}</td>
-                  <td className="cloud-error">{cloud.status.lastError ?? 'none'}</td>
+                  <td className={cloud.status.lastError ? 'cloud-error' : undefined}>
+                    {cloud.status.lastError ?? 'none'}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -48,7 +48,7 @@ export function HostPanel() {
               text={`${formatBytes(sample.disk.usedBytes)} used of ${formatBytes(sample.disk.totalBytes)}`}
             />
           )}
-          <dl className="dashboard-facts">
+          <dl className="facts">
             {sample.network && (
               <>
                 <dt>Network in</dt>
