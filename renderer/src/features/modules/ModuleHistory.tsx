@@ -63,7 +63,7 @@ export function ModuleHistory({ path }: { path: string }) {
         </div>
       )}
       {versions && versions.length >= 2 && (
-        <DiffPanel path={path} latest={versions.at(-1)!.version} />
+        <DiffPanel key={versions.at(-1)!.version} path={path} latest={versions.at(-1)!.version} />
       )}
       {versions && versions.length < 2 && (
         <p className="muted">A diff needs two versions; save another to compare.</p>
@@ -72,16 +72,12 @@ export function ModuleHistory({ path }: { path: string }) {
   );
 }
 
+/** The comparison of two versions; a new version (`key`) starts it again at the newest pair. */
 function DiffPanel({ path, latest }: { path: string; latest: number }) {
   const [range, setRange] = useState({ from: latest - 1, to: latest });
   const [asked, setAsked] = useState(range);
   const [diff, setDiff] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  // A new version moves the comparison to the newest pair, as it was when the page opened.
-  useEffect(() => {
-    setRange({ from: latest - 1, to: latest });
-    setAsked({ from: latest - 1, to: latest });
-  }, [latest]);
   useEffect(() => {
     let isCurrent = true;
     void callSafe('diffModule', { query: { path, from: asked.from, to: asked.to } }).then(
