@@ -8,6 +8,7 @@ import { Accounts } from './api/auth/accounts.ts';
 import { Kiosk } from './api/auth/kiosk.ts';
 import { LoginThrottle } from './api/auth/login-throttle.ts';
 import { installErrorHandling } from './api/errors-http.ts';
+import type { ListenerRole } from './api/listener.ts';
 import { buildOpenApi } from './api/openapi.ts';
 import { apiPrefix, registerRoutes } from './api/register-routes.ts';
 import { registerEventStream } from './api/routes/event-routes.ts';
@@ -199,6 +200,8 @@ const noPowerControl: PowerControl = {
 export interface BuildOptions {
   https?: { key: string; cert: string };
   logger?: FastifyBaseLogger;
+  /** Which listener this app serves (see api/listener.ts); `public` by default. */
+  listener?: ListenerRole;
 }
 
 /** JSON bodies above this are refused with BODY_TOO_LARGE. */
@@ -224,6 +227,12 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
+
+  const listener: ListenerRole = options.listener ?? 'public';
+  app.decorateRequest('listener', 'public');
+  app.addHook('onRequest', async (request) => {
+    request.listener = listener;
+  });
 
   installErrorHandling(app, jsonBodyLimit);
   // The API speaks JSON only; any other body is refused as UNSUPPORTED_MEDIA_TYPE.

@@ -127,7 +127,7 @@ export async function start(): Promise<void> {
     if (!isLoopback(parseHostPort(config.localListen).host)) {
       throw new ConfigError(`localListen ${config.localListen} is not a loopback address; plain HTTP is served only on loopback.`);
     }
-    listeners.push(await listen(await build(services, { logger }), config.localListen, 'http'));
+    listeners.push(await listen(await build(services, { logger, listener: 'local' }), config.localListen, 'http'));
   }
   logger.info({ urls: listeners.map((listener) => listener.url), libvirtUri: hypervisor.uri }, 'listening');
 
