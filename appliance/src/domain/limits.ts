@@ -1,0 +1,28 @@
+/**
+ * The bounds on work one client can make the box do, stated once. Routes, the orchestrator and the
+ * catalog read them from here; README's "Limits" table lists the same figures. A limit is sized so
+ * that one browser (every page's stream), the CLI's `--wait`, a peer box's bridge and a run's
+ * agents fit inside it with room to spare, while a client that loops cannot exhaust the box.
+ */
+export const limits = {
+  /** JSON request bodies, refused (413) before they are buffered. */
+  jsonBodyBytes: 256 * 1024,
+  /** Time to receive a whole request, headers and body. */
+  requestTimeoutMs: 30_000,
+  /** Open event streams (`/api/v1/events`) per user. */
+  eventStreamsPerUser: 8,
+  /** Server-side waits an agent token holds at once (`bivouac-get --timeout`). */
+  agentWaitsPerInstance: 8,
+  /** Longest server-side wait of one agent call, seconds. */
+  agentWaitSeconds: 600,
+  /** Console waits (`/vms/:id/console?wait=`) per user at once. */
+  consoleWaitsPerUser: 4,
+  /** Longest console wait, seconds. */
+  consoleWaitSeconds: 60,
+  /** A module diff gives up beyond this many edits, or after this long, answering DIFF_TOO_LARGE. */
+  diffMaxEdits: 10_000,
+  diffTimeoutMs: 2_000,
+  /** Runtime parameters of one run: how many keys, and their bytes in all. */
+  paramsPerRun: 512,
+  paramBytesPerRun: 1024 * 1024,
+} as const;
