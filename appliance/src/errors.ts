@@ -19,6 +19,10 @@ export const errorRegistry = {
     status: 413,
     description: 'The request body is larger than the limit for this endpoint; details.limitBytes gives the limit.',
   },
+  DIFF_TOO_LARGE: {
+    status: 422,
+    description: 'The two module versions are too different to diff within the bounds (details.maxEdits changed lines, details.timeoutMs of work); read the versions instead.',
+  },
   UNAUTHENTICATED: {
     status: 401,
     description: 'No valid session cookie or API token came with the request.',

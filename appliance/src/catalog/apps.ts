@@ -318,12 +318,22 @@ export class Apps {
 
   // ---- publish ----
 
-  /** Publishes a module version as an app (without a bundle); a new version of an existing app. */
+  /**
+   * Publishes a module version as an app (without a bundle); a new version of an existing app.
+   * Its modules are resolved as the publishing administrator, who must be able to view and run
+   * each, and the app version pins every one it reaches (the module, node images, parent chains)
+   * at its exact version: deploying the app reaches those on the publisher's authority.
+   */
   async publish(subject: Subject, request: { id: string; module: string; title: string; summary: string; description: string; categories: string[]; form: FormField[]; clouds: Record<string, 'box' | 'any'> }): Promise<StoredApp> {
-    const module = this.modules.get(subject, request.module);
-    if (module.kind === 'project') throw new BivouacError('VALIDATION_FAILED', `${module.path} is a project; publish an image or a deployment.`, { fields: [{ field: 'module', message: 'must be an image or a deployment' }] });
+    const reach = { subject, action: 'run' as const };
+    const module = this.modules.reached(reach, request.module);
+    if (module.content.kind === 'project') throw new BivouacError('VALIDATION_FAILED', `${module.path} is a project; publish an image or a deployment.`, { fields: [{ field: 'module', message: 'must be an image or a deployment' }] });
     const nodes = deployedNodes(module.path, module.version, module.content);
-    const candidates = formCandidates(nodes, nodes.nodes.map((node) => this.modules.resolveImage(node.image)));
+    const images = nodes.nodes.map((node) => this.modules.resolveImage(node.image, reach));
+    const pinned = [{ path: module.path, version: module.version }, ...images.flatMap((image) => image.chain.map(pinOf))].filter(
+      (pin, index, all) => all.findIndex((other) => other.path === pin.path && other.version === pin.version) === index,
+    );
+    const candidates = formCandidates(nodes, images);
     const problems = formProblems(nodes, candidates, request.form, request.clouds);
     if (problems.length > 0) throw misfit(`The deploy form does not fit ${module.path}@${module.version}`, problems);
     const unasked = unaskedInputs(candidates, request.form.filter((field) => field.sets === 'input').map((field) => field.key));
@@ -339,7 +349,7 @@ export class Apps {
     });
     const app = await this.store.update((document) => {
       const stored = document.apps.find((candidate) => candidate.id === request.id) ?? { id: request.id, published: true, versions: [] };
-      stored.versions.push({ version, manifest, modules: [{ path: module.path, version: module.version }], signed: false, publisher: null, installedAt: this.now().toISOString(), installedBy: subject.userId });
+      stored.versions.push({ version, manifest, modules: pinned, signed: false, publisher: null, installedAt: this.now().toISOString(), installedBy: subject.userId });
       stored.published = true;
       if (!document.apps.includes(stored)) document.apps.push(stored);
       return structuredClone(stored);
@@ -370,7 +380,7 @@ export class Apps {
     const { problems } = askedCounts(version.manifest.deploy.form, {}, request.multiplicity);
     if (problems.length > 0) throw misfit('Instance counts out of bounds', problems);
     const reference = `${version.modules[0]!.path}@${version.modules[0]!.version}`;
-    const nodes = this.runs.resolve(subject, reference, request.placement, request.multiplicity);
+    const nodes = this.runs.resolve(subject, reference, request.placement, request.multiplicity, version.modules);
     const needed = footprint(nodes);
     const checks: PreflightCheck[] = [];
     const refusal = this.reservations.check(subject.userId, needed);
@@ -443,7 +453,7 @@ export class Apps {
       multiplicity,
       tags: [`app:${id}`],
       keepRunning: 'always',
-    });
+    }, null, version.modules);
   }
 
   // ---- export ----
@@ -452,7 +462,7 @@ export class Apps {
   async export(id: string, output: Writable, withImages: boolean): Promise<void> {
     const version = this.get(id).versions.at(-1)!;
     const manifest = structuredClone(version.manifest);
-    const modules = version.modules.map(({ path, version: number }) => ({ path, content: this.modules.lookup(path, number)!.content }));
+    const modules = version.modules.map(({ path, version: number }) => ({ path, content: this.modules.pinnedContent(path, number)! }));
     const entries: BundleEntry[] = [{ path: 'modules.yaml', data: Buffer.from(modules.map((module) => stringify(module)).join('---\n')) }];
     const assets = join(this.options.directory, id, version.version);
     for (const file of [manifest.app.icon, ...manifest.app.screenshots]) {
@@ -548,6 +558,12 @@ async function listFiles(root: string, prefix = ''): Promise<string[]> {
     else if (entry.isFile()) files.push(path);
   }
   return files;
+}
+
+/** A resolved chain's label (`/a/b@3`) as a pin. */
+function pinOf(label: string): { path: string; version: number } {
+  const at = label.lastIndexOf('@');
+  return { path: label.slice(0, at), version: Number(label.slice(at + 1)) };
 }
 
 /** VALIDATION_FAILED for `problems`, each named where it is. */

@@ -1,13 +1,17 @@
 import { createTwoFilesPatch } from 'diff';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments, Parser, stringify } from 'yaml';
 import { canAccess, sameRules, type Access, type AclRule, type Action, type Subject } from '../domain/access.ts';
+import { limits } from '../domain/limits.ts';
 import {
+  isSecret,
   isValidPath,
+  maskedValue,
   ModuleError,
   parseReference,
   resolveImage,
   validateDeployment,
   validateImage,
+  type ImageContent,
   type ModuleContent,
   type ModuleLookup,
   type Problem,
@@ -49,11 +53,42 @@ export interface ModuleSummary {
 /** Parses YAML (export/import) without trusting it: the caller validates each document. */
 export type ContentParser = (value: unknown, field: string) => ModuleContent;
 
+/** One exact module version, as an app version pins it. */
+export interface ModulePin {
+  path: string;
+  version: number;
+}
+
 /**
- * The module tree: every save is a new immutable version (1, 2, 3… per module) with author,
+ * On whose authority references are followed. A user reaches the modules they may view (and
+ * run, to deploy); one they may not view is missing for them. `granted` are exact versions
+ * reached on someone else's authority: an app version's pinned modules, which the administrator
+ * who published or installed the app checked; a floating reference to a granted path means the
+ * newest granted version of it.
+ */
+export interface Reach {
+  subject: Subject;
+  action: 'view' | 'run';
+  granted?: readonly ModulePin[];
+}
+
+/** A module version as references reach it. */
+export interface ReachedModule {
+  path: string;
+  version: number;
+  content: ModuleContent;
+}
+
+/**
+ * The module tree: every save is a new immutable version (1, 2, 3… per path) with author,
  * time and message. Images are checked for inheritance (parent exists, no cycle) and
  * deployments for their mappings before a version is kept. Access is owner + ACL per module;
  * a new module starts with its project's ACL.
+ *
+ * Deleting hides a module but keeps its versions, and a path's version numbers are never used
+ * twice: a module made again at a deleted path goes on from the highest number the path ever
+ * had, its history shows only its own versions, and a pinned reference (`/p/img@2`) still finds
+ * the deleted module's version, with that module's access.
  */
 export class Modules {
   constructor(
@@ -62,13 +97,46 @@ export class Modules {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** The lookup that domain functions resolve references with (deleted modules excluded). */
-  readonly lookup: ModuleLookup = (path, version) => {
-    const module = this.find(path);
-    if (!module) return null;
-    const found = version === null ? module.versions.at(-1) : module.versions.find((candidate) => candidate.version === version);
-    return found ? { version: found.version, content: found.content } : null;
-  };
+  /**
+   * The lookup domain functions resolve references with, as `reach` may follow them: a module
+   * the subject may not view is missing (null, exactly like one that does not exist); one they
+   * may view but not run, when deploying, is refused with FORBIDDEN. A floating reference names
+   * the live module's newest version, a pinned one any version ever kept at the path.
+   */
+  lookupAs(reach: Reach): ModuleLookup {
+    return (path, version) => {
+      const grant = granted(reach, path, version);
+      const held = grant === undefined ? this.held(path, version) : this.holding(path, grant);
+      if (!held) return null;
+      if (grant === undefined) {
+        if (!canAccess(reach.subject, held.module, 'view')) return null;
+        if (reach.action === 'run' && !canAccess(reach.subject, held.module, 'run')) throw forbidden(path, 'run');
+      }
+      return { version: held.version.version, content: held.version.content };
+    };
+  }
+
+  /**
+   * The module version a reference names, as `reach` may reach it: the top of a run or of an
+   * app. Missing and not viewable answer the same NOT_FOUND as reading it would.
+   */
+  reached(reach: Reach, reference: string): ReachedModule {
+    const parsed = this.reference(reference);
+    const grant = granted(reach, parsed.path, parsed.version);
+    const held = grant === undefined ? undefined : this.holding(parsed.path, grant);
+    if (held) return { path: parsed.path, version: held.version.version, content: held.version.content };
+    const { module, version } = this.visibleVersion(reach.subject, parsed);
+    if (reach.action === 'run' && !canAccess(reach.subject, module, 'run')) throw forbidden(parsed.path, 'run');
+    return { path: module.path, version: version.version, content: version.content };
+  }
+
+  /**
+   * A version by its exact number, deleted or not, without access checks: for what the box
+   * itself holds on its own authority (an app's pinned modules when it exports them).
+   */
+  pinnedContent(path: string, version: number): ModuleContent | null {
+    return this.holding(path, version)?.version.content ?? null;
+  }
 
   list(subject: Subject, under = '/'): ModuleSummary[] {
     const prefix = under === '/' ? '/' : `${under}/`;
@@ -82,26 +150,42 @@ export class Modules {
       .sort((a, b) => a.path.localeCompare(b.path));
   }
 
-  /** A version (`path` or `path@N`) you may view. */
+  /**
+   * A version (`path` or `path@N`) you may view. Secret input defaults and the literal values
+   * given to secret inputs are masked unless you may edit the module.
+   */
   get(subject: Subject, reference: string): ModuleView {
-    const parsed = this.reference(reference);
-    const module = this.visible(subject, parsed.path, 'view');
-    const version = parsed.version === null ? module.versions.at(-1)! : module.versions.find((candidate) => candidate.version === parsed.version);
-    if (!version) {
-      throw new BivouacError('NOT_FOUND', `${parsed.path} has no version ${parsed.version}; it has 1 to ${module.versions.length}.`, { resource: 'module', path: parsed.path, version: parsed.version });
-    }
-    return view(module, version);
+    const { module, version } = this.visibleVersion(subject, this.reference(reference));
+    return this.shown(subject, module, version);
   }
 
+  /** The live module's versions (a module made again at a deleted path starts past its numbers). */
   versions(subject: Subject, path: string): Omit<ModuleVersion, 'content'>[] {
     return this.visible(subject, path, 'view').versions.map(({ content: _content, ...rest }) => rest);
   }
 
-  /** A unified diff of two versions' YAML. */
+  /**
+   * A unified diff of two versions' YAML (masked as `get` masks them). Bounded: beyond
+   * `limits.diffMaxEdits` changed lines or `limits.diffTimeoutMs` it gives up with
+   * DIFF_TOO_LARGE instead of holding the box's one thread.
+   */
   diff(subject: Subject, path: string, from: number, to: number): string {
     const a = this.get(subject, `${path}@${from}`);
     const b = this.get(subject, `${path}@${to}`);
-    return createTwoFilesPatch(`${path}@${from}`, `${path}@${to}`, stringify(a.content), stringify(b.content), a.time, b.time);
+    const patch = createTwoFilesPatch(`${path}@${from}`, `${path}@${to}`, stringify(a.content), stringify(b.content), a.time, b.time, {
+      maxEditLength: limits.diffMaxEdits,
+      timeout: limits.diffTimeoutMs,
+    });
+    if (patch === undefined) {
+      throw new BivouacError('DIFF_TOO_LARGE', `${path}@${from} and @${to} are too different to show as a diff (more than ${limits.diffMaxEdits} changed lines, or more than ${limits.diffTimeoutMs} ms of work); read the two versions instead.`, {
+        path,
+        from,
+        to,
+        maxEdits: limits.diffMaxEdits,
+        timeoutMs: limits.diffTimeoutMs,
+      });
+    }
+    return patch;
   }
 
   /**
@@ -130,11 +214,12 @@ export class Modules {
    * step). With `pin`, references between these modules are pinned to the versions being saved
    * and a module identical to its latest version is not saved again.
    */
-  prepare(subject: Subject, pending: Map<string, ModuleContent>, message: string, options: { pin: boolean; acl?: AclRule[] }): PreparedSave {
-    const paths = [...pending.keys()].sort((a, b) => a.split('/').length - b.split('/').length);
+  prepare(subject: Subject, given: Map<string, ModuleContent>, message: string, options: { pin: boolean; acl?: AclRule[] }): PreparedSave {
+    const paths = [...given.keys()].sort((a, b) => a.split('/').length - b.split('/').length);
+    const pending = new Map(paths.map((path) => [path, this.unmasked(subject, path, given.get(path)!)]));
     for (const path of paths) {
       this.authorize(subject, path, pending.get(path)!, pending);
-      this.check(path, pending.get(path)!, pending);
+      this.check(subject, path, pending.get(path)!, pending);
     }
     const apply = (document: MainDocument): ModuleView[] => {
       const versionOf = new Map<string, number>();
@@ -148,7 +233,7 @@ export class Modules {
             const existing = document.modules.find((candidate) => candidate.path === path && !candidate.deleted);
             const latest = existing?.versions.at(-1);
             const content = pinned(contents.get(path)!, versionOf, paths, document);
-            versionOf.set(path, latest && sameContent(latest.content, content) ? latest.version : (existing?.versions.length ?? 0) + 1);
+            versionOf.set(path, latest && sameContent(latest.content, content) ? latest.version : nextNumber(document, path));
             contents.set(path, content);
             undecided.delete(path);
           }
@@ -164,7 +249,7 @@ export class Modules {
         }
         const latest = module.versions.at(-1);
         if (options.pin && latest && sameContent(latest.content, contents.get(path)!)) return view(module, latest);
-        const version: ModuleVersion = { version: module.versions.length + 1, author: subject.userId, time: this.now().toISOString(), message, content: contents.get(path)! };
+        const version: ModuleVersion = { version: nextNumber(document, path), author: subject.userId, time: this.now().toISOString(), message, content: contents.get(path)! };
         module.versions.push(version);
         return view(module, version);
       });
@@ -211,7 +296,7 @@ export class Modules {
       stored.acl = structuredClone(acl);
       return stored;
     });
-    const shared = view(module, module.versions.at(-1)!);
+    const shared = this.shown(subject, module, module.versions.at(-1)!);
     this.events.append({ type: 'module.shared', subject: { kind: 'module', id: path }, access: access(module), data: { path, acl: shared.acl } });
     return structuredClone(shared);
   }
@@ -229,10 +314,10 @@ export class Modules {
     this.events.append({ type: 'module.deleted', subject: { kind: 'module', id: path }, access: module, data: { path } });
   }
 
-  /** An image with its parents merged, as a run resolves it. */
-  resolveImage(reference: string): ResolvedImage {
+  /** An image with its parents merged, as a run resolves it, following references as `reach` may. */
+  resolveImage(reference: string, reach: Reach): ResolvedImage {
     try {
-      return resolveImage(reference, this.lookup);
+      return resolveImage(reference, this.lookupAs(reach));
     } catch (error) {
       if (error instanceof ModuleError) throw invalid(error.field, error.message);
       throw error;
@@ -241,7 +326,7 @@ export class Modules {
 
   /** The latest version of every module under `path` you may view, as one YAML stream. */
   export(subject: Subject, path: string): string {
-    const modules = this.list(subject, path).map((summary) => this.get(subject, summary.path));
+    const modules = this.list(subject, path).map((summary) => this.get(subject, summary.path)); // masked as `get` masks
     if (modules.length === 0) throw new BivouacError('NOT_FOUND', `No module at ${path}.`, { resource: 'module', path });
     return modules.map((module) => stringify({ path: module.path, content: module.content })).join('---\n');
   }
@@ -256,6 +341,7 @@ export class Modules {
 
   /** The modules of a YAML stream (one `{ path, content }` document each), each content validated. */
   parseStream(yamlText: string, parse: ContentParser): Map<string, ModuleContent> {
+    refuseDeepNesting(yamlText);
     const documents = parseAllDocuments(yamlText);
     const entries = (Array.isArray(documents) ? documents : [documents]).map((document, index) => {
       if (document.errors.length > 0) throw invalid(`documents.${index}`, `YAML error: ${document.errors[0]!.message}`);
@@ -277,13 +363,18 @@ export class Modules {
     return pending;
   }
 
-  private check(path: string, content: ModuleContent, pending: Map<string, ModuleContent>): void {
-    // Check against the tree as it would be with the pending versions saved.
+  /**
+   * Checks a module against the tree as it would be with the pending versions saved, following
+   * references as `subject`: a module they may not view is reported exactly like a missing one,
+   * so neither its existence nor its inputs and outputs show in the problems.
+   */
+  private check(subject: Subject, path: string, content: ModuleContent, pending: Map<string, ModuleContent>): void {
+    const saved = this.lookupAs({ subject, action: 'view' });
     const lookup: ModuleLookup = (candidate, version) => {
       const next = pending.get(candidate);
-      if (!next) return this.lookup(candidate, version);
-      const number = (this.find(candidate)?.versions.length ?? 0) + 1;
-      return version === null || version === number ? { version: number, content: next } : this.lookup(candidate, version);
+      if (!next) return saved(candidate, version);
+      const number = nextNumber(this.store.data, candidate);
+      return version === null || version === number ? { version: number, content: next } : saved(candidate, version);
     };
     let problems: Problem[] = [];
     if (content.kind === 'image') {
@@ -311,8 +402,95 @@ export class Modules {
     }
   }
 
+  /** The live module at `path`. */
   private find(path: string): StoredModule | undefined {
     return this.store.data.modules.find((module) => module.path === path && !module.deleted);
+  }
+
+  /** The module, live or deleted, that holds version `number` of `path` (numbers are never reused). */
+  private holding(path: string, number: number): { module: StoredModule; version: ModuleVersion } | undefined {
+    for (const module of this.store.data.modules) {
+      if (module.path !== path) continue;
+      const version = module.versions.find((candidate) => candidate.version === number);
+      if (version) return { module, version };
+    }
+    return undefined;
+  }
+
+  /** A floating reference's live newest version, or a pinned one's version wherever it is kept. */
+  private held(path: string, number: number | null): { module: StoredModule; version: ModuleVersion } | undefined {
+    if (number !== null) return this.holding(path, number);
+    const module = this.find(path);
+    return module ? { module, version: module.versions.at(-1)! } : undefined;
+  }
+
+  /** The version a reference names, if `subject` may view the module that holds it; NOT_FOUND otherwise, the same whether it is missing or hidden. */
+  private visibleVersion(subject: Subject, reference: { path: string; version: number | null }): { module: StoredModule; version: ModuleVersion } {
+    const held = this.held(reference.path, reference.version);
+    if (held && canAccess(subject, held.module, 'view')) return held;
+    const live = this.find(reference.path);
+    if (reference.version !== null && live && canAccess(subject, live, 'view')) {
+      const first = live.versions[0]!.version;
+      const last = live.versions.at(-1)!.version;
+      throw new BivouacError('NOT_FOUND', `${reference.path} has no version ${reference.version}; it has ${first} to ${last}.`, { resource: 'module', path: reference.path, version: reference.version });
+    }
+    throw new BivouacError('NOT_FOUND', `No module at ${reference.path}.`, { resource: 'module', path: reference.path });
+  }
+
+  /** The view of a version for `subject`: secrets masked unless they may edit the module. */
+  private shown(subject: Subject, module: StoredModule, version: ModuleVersion): ModuleView {
+    const shown = view(module, version);
+    if (canAccess(subject, module, 'edit')) return shown;
+    return { ...shown, content: maskSecrets(version.content, (reference) => this.resolveInputs(subject, reference)) };
+  }
+
+  /** The inputs of the image a reference names, as `subject` sees it; null when it does not resolve for them. */
+  private resolveInputs(subject: Subject, reference: string): ImageContent['inputs'] | null {
+    try {
+      return resolveImage(reference, this.lookupAs({ subject, action: 'view' })).inputs;
+    } catch (error) {
+      if (error instanceof ModuleError) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * The content with every masked secret (a secret input's default, a literal value given to a
+   * secret input) replaced by the value the live module has for it: an editor who saves what a
+   * masked view showed keeps the secret instead of storing the mask.
+   */
+  private unmasked(subject: Subject, path: string, content: ModuleContent): ModuleContent {
+    const previous = this.find(path)?.versions.at(-1)?.content;
+    if (!previous || previous.kind !== content.kind) return content;
+    if (content.kind === 'image' && previous.kind === 'image') {
+      const before = new Map(previous.inputs.map((input) => [input.name, input]));
+      return {
+        ...content,
+        inputs: content.inputs.map((input) => {
+          const old = before.get(input.name);
+          return input.default === maskedValue && isSecret(input) && old?.default !== undefined ? { ...input, default: old.default } : input;
+        }),
+      };
+    }
+    if (content.kind === 'deployment' && previous.kind === 'deployment') {
+      return {
+        ...content,
+        nodes: content.nodes.map((node) => {
+          const old = previous.nodes.find((candidate) => candidate.name === node.name);
+          const masked = Object.entries(node.mappings).filter(([, mapping]) => 'value' in mapping && mapping.value === maskedValue);
+          if (!old || masked.length === 0) return node;
+          const inputs = this.resolveInputs(subject, node.image);
+          const mappings = { ...node.mappings };
+          for (const [name] of masked) {
+            const kept = old.mappings[name];
+            const input = inputs?.find((candidate) => candidate.name === name);
+            if (kept && 'value' in kept && input && isSecret(input)) mappings[name] = kept;
+          }
+          return { ...node, mappings };
+        }),
+      };
+    }
+    return content;
   }
 
   /** The module, if it exists and `subject` may do `action`; a module you may not view does not exist for you. */
@@ -321,6 +499,67 @@ export class Modules {
     if (!module || !canAccess(subject, module, 'view')) throw new BivouacError('NOT_FOUND', `No module at ${path}.`, { resource: 'module', path });
     if (!canAccess(subject, module, action)) throw forbidden(path, action);
     return module;
+  }
+}
+
+/** The version a grant gives a reference: a pinned one if granted, a floating one the newest granted. */
+function granted(reach: Reach, path: string, version: number | null): number | undefined {
+  const numbers = (reach.granted ?? []).filter((pin) => pin.path === path).map((pin) => pin.version);
+  if (version !== null) return numbers.find((number) => number === version);
+  return numbers.length > 0 ? Math.max(...numbers) : undefined;
+}
+
+/** The number the next version saved at `path` gets: one more than any version the path ever had. */
+function nextNumber(document: MainDocument, path: string): number {
+  let highest = 0;
+  for (const module of document.modules) if (module.path === path) highest = Math.max(highest, module.versions.at(-1)?.version ?? 0);
+  return highest + 1;
+}
+
+/**
+ * The content as someone who may not edit it sees it: secret inputs' defaults, and literal values
+ * given to secret inputs of a deployment's nodes, replaced by the mask. A node whose image does
+ * not resolve for them has every literal value masked.
+ */
+function maskSecrets(content: ModuleContent, inputsOf: (reference: string) => ImageContent['inputs'] | null): ModuleContent {
+  if (content.kind === 'image') {
+    return { ...content, inputs: content.inputs.map((input) => (isSecret(input) && input.default !== undefined ? { ...input, default: maskedValue } : input)) };
+  }
+  if (content.kind === 'deployment') {
+    return {
+      ...content,
+      nodes: content.nodes.map((node) => {
+        const inputs = inputsOf(node.image);
+        const secret = (name: string) => inputs === null || inputs.some((input) => input.name === name && isSecret(input));
+        return { ...node, mappings: Object.fromEntries(Object.entries(node.mappings).map(([name, mapping]) => [name, 'value' in mapping && secret(name) ? { value: maskedValue } : mapping])) };
+      }),
+    };
+  }
+  return content;
+}
+
+/**
+ * Refuses YAML whose collections nest deeper than `limits.yamlMaxDepth` before it is composed:
+ * composing and converting recurse once per level, so a deep document would exhaust the stack.
+ * The parser's syntax tree is walked with a list instead of recursion.
+ */
+function refuseDeepNesting(yamlText: string): void {
+  const pending: { token: unknown; depth: number }[] = [];
+  for (const token of new Parser().parse(yamlText)) pending.push({ token, depth: 0 });
+  while (pending.length > 0) {
+    const { token, depth } = pending.pop()!;
+    if (!token || typeof token !== 'object') continue;
+    const node = token as { type?: string; value?: unknown; items?: { key?: unknown; value?: unknown }[] };
+    if (node.type === 'document') {
+      pending.push({ token: node.value, depth });
+      continue;
+    }
+    if (!Array.isArray(node.items) || !['block-map', 'block-seq', 'flow-collection'].includes(node.type ?? '')) continue;
+    if (depth + 1 > limits.yamlMaxDepth) {
+      const message = `the YAML nests collections deeper than ${limits.yamlMaxDepth} levels; module documents need far fewer`;
+      throw new BivouacError('VALIDATION_FAILED', `YAML refused: ${message}.`, { fields: [{ field: 'yaml', message }], maxDepth: limits.yamlMaxDepth });
+    }
+    for (const item of node.items) pending.push({ token: item.key, depth: depth + 1 }, { token: item.value, depth: depth + 1 });
   }
 }
 
@@ -342,7 +581,7 @@ function pinned(content: ModuleContent, versionOf: Map<string, number>, paths: s
   const pin = (reference: string): string => {
     if (reference.includes('@') || !paths.includes(reference)) return reference;
     const known = versionOf.get(reference);
-    const fallback = (document.modules.find((module) => module.path === reference && !module.deleted)?.versions.length ?? 0) + 1;
+    const fallback = nextNumber(document, reference);
     return `${reference}@${known ?? fallback}`;
   };
   if (content.kind === 'image') return { ...content, parent: content.parent === null ? null : pin(content.parent) };
@@ -357,7 +596,7 @@ function view(module: StoredModule, version: ModuleVersion): ModuleView {
     owner: module.owner,
     acl: module.acl,
     version: version.version,
-    latestVersion: module.versions.length,
+    latestVersion: module.versions.at(-1)!.version,
     author: version.author,
     time: version.time,
     message: version.message,

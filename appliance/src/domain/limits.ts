@@ -22,6 +22,8 @@ export const limits = {
   /** A module diff gives up beyond this many edits, or after this long, answering DIFF_TOO_LARGE. */
   diffMaxEdits: 10_000,
   diffTimeoutMs: 2_000,
+  /** How deep collections may nest in YAML a client sends (module import), refused beyond. */
+  yamlMaxDepth: 64,
   /** Runtime parameters of one run: how many keys, and their bytes in all. */
   paramsPerRun: 512,
   paramBytesPerRun: 1024 * 1024,

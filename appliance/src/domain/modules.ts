@@ -295,6 +295,9 @@ export function validateImage(content: Pick<ImageContent, 'inputs' | 'outputs' |
   return problems;
 }
 
+/** What is shown instead of a secret value. */
+export const maskedValue = '********';
+
 /** Is this input's value kept from the API and the logs? */
 export function isSecret(input: InputParameter): boolean {
   return input.secret === true || input.type === 'secret' || input.type === 'password';

@@ -1,5 +1,5 @@
 import { hashSecret, newSecret } from '../api/auth/secrets.ts';
-import type { Modules } from '../catalog/modules.ts';
+import type { ModulePin, Modules, Reach } from '../catalog/modules.ts';
 import type { Clouds } from '../connectors/clouds.ts';
 import type { VmSpec } from '../connectors/contract.ts';
 import { canAccess, sameRules, type Access, type AclRule, type Action, type Subject } from '../domain/access.ts';
@@ -159,12 +159,17 @@ export class Runs {
 
   // ---- creating and reading ----
 
-  async create(subject: Subject, request: CreateRun, upgradeOf: string | null = null): Promise<StoredRun> {
+  /**
+   * Deploys a module version. Every module it reaches (the module, node images, parent chains)
+   * needs view and run rights of `subject`, except the exact versions in `granted`: an app's
+   * pinned modules, which deploying the app may reach on its publisher's authority.
+   */
+  async create(subject: Subject, request: CreateRun, upgradeOf: string | null = null, granted: readonly ModulePin[] = []): Promise<StoredRun> {
     if (subject.role === 'viewer') throw new BivouacError('FORBIDDEN', 'Viewers may not deploy.', { requiredRole: 'operator' });
-    const reference = parseOrInvalid(request.module);
-    const module = this.modules.get(subject, request.module);
-    if (!canAccess(subject, module, 'run') && subject.userId !== module.owner) throw new BivouacError('FORBIDDEN', `You may not run ${reference.path}.`, { path: reference.path });
-    const nodes = this.resolveNodes(module.path, module.version, module.content, request);
+    parseOrInvalid(request.module);
+    const reach: Reach = { subject, action: 'run', granted };
+    const module = this.modules.reached(reach, request.module);
+    const nodes = this.resolveNodes(module.path, module.version, module.content, request, reach);
     const instances = planInstances(nodes);
     const given = this.checkParameters(nodes, request.parameters, module.content.kind === 'image');
     const params: Record<string, string> = {};
@@ -211,10 +216,11 @@ export class Runs {
     return this.get(subject, id);
   }
 
-  /** The nodes a deployment of `reference` would have, without deploying (pre-flight). */
-  resolve(subject: Subject, reference: string, placement: Record<string, string>, multiplicity: Record<string, number>): RunNode[] {
-    const module = this.modules.get(subject, reference);
-    return this.resolveNodes(module.path, module.version, module.content, { module: reference, parameters: {}, placement, multiplicity, tags: [], keepRunning: 'always' });
+  /** The nodes a deployment of `reference` would have, without deploying (pre-flight); reached as `create` reaches them. */
+  resolve(subject: Subject, reference: string, placement: Record<string, string>, multiplicity: Record<string, number>, granted: readonly ModulePin[] = []): RunNode[] {
+    const reach: Reach = { subject, action: 'run', granted };
+    const module = this.modules.reached(reach, reference);
+    return this.resolveNodes(module.path, module.version, module.content, { module: reference, parameters: {}, placement, multiplicity, tags: [], keepRunning: 'always' }, reach);
   }
 
   get(subject: Subject, id: string, action: Action = 'view'): StoredRun {
@@ -790,14 +796,14 @@ export class Runs {
 
   // ---- helpers ----
 
-  private resolveNodes(path: string, version: number, content: ModuleContent, request: CreateRun): RunNode[] {
+  private resolveNodes(path: string, version: number, content: ModuleContent, request: CreateRun, reach: Reach): RunNode[] {
     if (content.kind === 'project') throw invalid('module', `${path} is a project; deploy an image or a deployment`);
     const declared = deployedNodes(path, version, content).nodes;
     for (const name of [...Object.keys(request.placement), ...Object.keys(request.multiplicity)]) {
       if (!declared.some((node) => node.name === name)) throw invalid(`placement.${name}`, `no node ${name}; nodes: ${declared.map((node) => node.name).join(', ')}`);
     }
     return declared.map((node) => {
-      const image = this.modules.resolveImage(node.image);
+      const image = this.modules.resolveImage(node.image, reach);
       const cloudId = request.placement[node.name] ?? node.cloud ?? 'box';
       if (!this.clouds.ids().includes(cloudId)) throw invalid(`placement.${node.name}`, `no cloud ${cloudId}; clouds: ${this.clouds.ids().join(', ')}`);
       const multiplicity = request.multiplicity[node.name] ?? node.multiplicity;
