@@ -63,7 +63,11 @@ export function ModuleHistory({ path }: { path: string }) {
         </div>
       )}
       {versions && versions.length >= 2 && (
-        <DiffPanel key={versions.at(-1)!.version} path={path} latest={versions.at(-1)!.version} />
+        <DiffPanel
+          key={versions.at(-1)!.version}
+          path={path}
+          numbers={versions.map((entry) => entry.version)}
+        />
       )}
       {versions && versions.length < 2 && (
         <p className="muted">A diff needs two versions; save another to compare.</p>
@@ -72,9 +76,14 @@ export function ModuleHistory({ path }: { path: string }) {
   );
 }
 
-/** The comparison of two versions; a new version (`key`) starts it again at the newest pair. */
-function DiffPanel({ path, latest }: { path: string; latest: number }) {
-  const [range, setRange] = useState({ from: latest - 1, to: latest });
+/**
+ * The comparison of two versions; a new version (`key`) starts it again at the newest pair.
+ * `numbers` are the module's versions, oldest first (a module made again at a deleted path
+ * starts past the numbers the path had). Two versions too different to diff within the box's
+ * bounds (DIFF_TOO_LARGE) are said to be so, not shown as an error.
+ */
+function DiffPanel({ path, numbers }: { path: string; numbers: number[] }) {
+  const [range, setRange] = useState({ from: numbers.at(-2)!, to: numbers.at(-1)! });
   const [asked, setAsked] = useState(range);
   const [diff, setDiff] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -93,7 +102,8 @@ function DiffPanel({ path, latest }: { path: string; latest: number }) {
   }, [path, asked]);
   const lines = useMemo(() => diffLines(diff ?? ''), [diff]);
   const counts = diffCounts(lines);
-  const choices = Array.from({ length: latest }, (_, index) => index + 1);
+  const choices = numbers;
+  const isTooDifferent = error?.code === 'DIFF_TOO_LARGE';
   function compare(event: FormEvent) {
     event.preventDefault();
     setAsked(range);
@@ -121,7 +131,14 @@ function DiffPanel({ path, latest }: { path: string; latest: number }) {
           Compare
         </button>
       </form>
-      <ErrorText error={error} />
+      {isTooDifferent ? (
+        <p role="status">
+          v{asked.from} and v{asked.to} are too different to show as a diff; open each version
+          to read it.
+        </p>
+      ) : (
+        <ErrorText error={error} />
+      )}
       {diff !== null && (
         <>
           <p role="status">
