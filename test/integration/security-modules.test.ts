@@ -181,6 +181,30 @@ describe('module references and views hold tenant boundaries', () => {
     });
   });
 
+  it('apps published before pinning keep deploying for operators after the upgrade, at the versions they reached then', async () => {
+    await saveOk('/shop', { kind: 'project' });
+    await saveOk('/shop/web', { kind: 'image', parent: '/alice/db', recipes: { deploy: 'serve-web' } });
+    await share('/shop/web', [{ role: 'operator', allow: ['view', 'run'] }], admin);
+    expect((await post('/apps/publish', { id: 'shop-web', module: '/shop/web', title: 'Shop', summary: 'A shop', form: [] })).statusCode).toBe(201);
+    await box.services.store.flush();
+    // As the old code stored it: the app pinned only the module it deploys.
+    const document = JSON.parse(await readFile(join(box.dataDir, 'bivouac.json'), 'utf8'));
+    document.apps[0].versions[0].modules = [{ path: '/shop/web', version: 1 }];
+    document.schemaVersion = 10;
+    const dataDir = await tempDir();
+    await writeFile(join(dataDir, 'bivouac.json'), JSON.stringify(document));
+    const upgraded = await makeAppliance({ dataDir });
+    try {
+      const bob = await login(upgraded.app, 'bob', 'bob-password-1');
+      const deployed = await upgraded.app.inject({ method: 'POST', url: '/api/v1/apps/shop-web/deploy', headers: as(bob), payload: { parameters: {} } });
+      expect(deployed.statusCode, deployed.body).toBe(201);
+      expect(deployed.json<RunAnswer>().nodes[0]!.image).toEqual(['/shop/web@1', '/alice/db@1']);
+    } finally {
+      await upgraded.services.clouds.close();
+      await upgraded.close();
+    }
+  });
+
   describe('M14', () => {
     const recipe = (content: { content: { recipes: { deploy: string } } }) => content.content.recipes.deploy;
 

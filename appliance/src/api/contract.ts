@@ -147,7 +147,7 @@ export const contract = {
   },
   getModule: {
     method: 'GET', path: '/modules/version', tag: 'modules', auth: 'user',
-    summary: 'One version of a module: ?ref=/a/b (latest) or /a/b@3', query: s.ModuleRefQuery, response: s.ModuleView,
+    summary: 'One version of a module: ?ref=/a/b (latest) or /a/b@3 (also of a deleted module); secret defaults masked unless you may edit it', query: s.ModuleRefQuery, response: s.ModuleView,
   },
   saveModule: {
     method: 'PUT', path: '/modules', tag: 'modules', auth: 'user',
@@ -160,7 +160,7 @@ export const contract = {
   },
   diffModule: {
     method: 'GET', path: '/modules/diff', tag: 'modules', auth: 'user',
-    summary: 'A unified diff of two versions', query: s.ModuleDiffQuery, response: s.ModuleDiff,
+    summary: 'A unified diff of two versions; DIFF_TOO_LARGE when they are too different to diff within the bounds', query: s.ModuleDiffQuery, response: s.ModuleDiff,
   },
   setModuleAcl: {
     method: 'PUT', path: '/modules/acl', tag: 'modules', auth: 'user',
