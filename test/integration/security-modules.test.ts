@@ -82,6 +82,11 @@ describe('module references and views hold tenant boundaries', () => {
       expect(hidden.json<ErrorAnswer>().error).toMatchObject({ code: 'VALIDATION_FAILED', message: '/mallory/steal cannot be saved: content.parent: No module /alice/db..' });
       expect(shape(hidden.body, '/alice/db')).toBe(shape(missing.body, '/alice/nothing'));
       expect((await get('/modules/version?ref=/mallory/steal', mallory)).statusCode).toBe(404);
+      // Saving under a hidden project answers as under a missing one.
+      const underHidden = await save('/alice/mine', { kind: 'project' }, mallory);
+      const underMissing = await save('/nobody/mine', { kind: 'project' }, mallory);
+      expect(underHidden.json<ErrorAnswer>().error.code).toBe('VALIDATION_FAILED');
+      expect(shape(underHidden.body, '/alice')).toBe(shape(underMissing.body, '/nobody'));
     });
 
     it('H3: validation errors do not list the inputs or outputs of a deployment node image one may not view', async () => {
@@ -277,10 +282,18 @@ describe('module references and views hold tenant boundaries', () => {
       expect(diff.statusCode).toBe(422);
       expect(diff.json<ErrorAnswer>().error).toMatchObject({ code: 'DIFF_TOO_LARGE', details: { path: '/mallory/big', from: 1, to: 2 } });
       expect(health.statusCode).toBe(200);
+      // The same lines in reverse order: nothing is added or removed overall, yet the diff would
+      // be as long; jsdiff's own bounds (edits, time) end it.
+      const reversed = (prefix: string, recipe: number) => lines(prefix, recipe).split('\n').reverse().join('\n');
+      await saveOk('/mallory/big', { kind: 'image', recipes: { preInstall: reversed('b', 0), deploy: reversed('b', 1), report: reversed('b', 2) } }, mallory);
+      const [reorder, stillHealthy] = await Promise.all([get('/modules/diff?path=/mallory/big&from=2&to=3', mallory), box.app.inject({ method: 'GET', url: '/healthz' })]);
+      expect(reorder.json<ErrorAnswer>().error.code).toBe('DIFF_TOO_LARGE');
+      expect(stillHealthy.statusCode).toBe(200);
+
       // A small change still diffs.
       await saveOk('/mallory/big', { kind: 'image', recipes: { ...recipes('b'), deploy: 'short' } }, mallory);
       await saveOk('/mallory/big', { kind: 'image', recipes: { ...recipes('b'), deploy: 'shorter' } }, mallory);
-      expect((await get('/modules/diff?path=/mallory/big&from=3&to=4', mallory)).json<{ diff: string }>().diff).toContain('-  deploy: short\n+  deploy: shorter');
+      expect((await get('/modules/diff?path=/mallory/big&from=4&to=5', mallory)).json<{ diff: string }>().diff).toContain('-  deploy: short\n+  deploy: shorter');
     });
   });
 

@@ -172,7 +172,9 @@ export class Modules {
   diff(subject: Subject, path: string, from: number, to: number): string {
     const a = this.get(subject, `${path}@${from}`);
     const b = this.get(subject, `${path}@${to}`);
-    const patch = createTwoFilesPatch(`${path}@${from}`, `${path}@${to}`, stringify(a.content), stringify(b.content), a.time, b.time, {
+    const before = stringify(a.content);
+    const after = stringify(b.content);
+    const patch = surelyTooDifferent(before, after) ? undefined : createTwoFilesPatch(`${path}@${from}`, `${path}@${to}`, before, after, a.time, b.time, {
       maxEditLength: limits.diffMaxEdits,
       timeout: limits.diffTimeoutMs,
     });
@@ -262,23 +264,31 @@ export class Modules {
     return { apply, announce };
   }
 
+  /**
+   * May `subject` save `content` at `path`? A module or project they may not view counts as
+   * missing: saving under a hidden project is refused as under a missing one, not as forbidden.
+   */
   private authorize(subject: Subject, path: string, content: ModuleContent, pending: Map<string, ModuleContent>): void {
     if (!isValidPath(path)) throw invalid('path', `"${path}" is not a module path: /project/name, lowercase letters, digits, ".", "_", "-".`);
     const existing = this.find(path);
     const parentPath = path.slice(0, path.lastIndexOf('/')) || null;
-    if (existing) {
-      if (!canAccess(subject, existing, 'view')) throw new BivouacError('NOT_FOUND', `No module at ${path}.`, { resource: 'module', path });
+    if (existing && canAccess(subject, existing, 'view')) {
       if (!canAccess(subject, existing, 'edit')) throw forbidden(path, 'edit');
       const kind = existing.versions.at(-1)!.content.kind;
       if (kind !== content.kind) throw invalid('content.kind', `${path} is a ${kind}; a module's kind never changes (save a new module instead).`);
-    } else if (parentPath) {
-      const parent = this.find(parentPath);
+      return;
+    }
+    if (parentPath) {
+      const found = this.find(parentPath);
+      const parent = found && canAccess(subject, found, 'view') ? found : undefined;
       const parentKind = pending.get(parentPath)?.kind ?? parent?.versions.at(-1)!.content.kind;
       if (parentKind !== 'project') throw invalid('path', `${parentPath} is not a project; create the project first.`);
       if (parent && !canAccess(subject, parent, 'edit')) throw forbidden(parentPath, 'edit');
     } else if (subject.role === 'viewer') {
       throw forbidden(path, 'edit');
     }
+    // Taken by a module hidden from them (in a project they may edit): it cannot be made again.
+    if (existing) throw new BivouacError('NOT_FOUND', `No module at ${path}.`, { resource: 'module', path });
   }
 
   /**
@@ -507,6 +517,20 @@ function granted(reach: Reach, path: string, version: number | null): number | u
   const numbers = (reach.granted ?? []).filter((pin) => pin.path === path).map((pin) => pin.version);
   if (version !== null) return numbers.find((number) => number === version);
   return numbers.length > 0 ? Math.max(...numbers) : undefined;
+}
+
+/**
+ * Whether two texts surely need more than `limits.diffMaxEdits` line edits, found in one pass:
+ * every line of one without a partner in the other must be removed or added, whatever the diff
+ * (the last line, which has no newline, may count once more on each side).
+ */
+function surelyTooDifferent(before: string, after: string): boolean {
+  const unmatched = new Map<string, number>();
+  for (const line of before.split('\n')) unmatched.set(line, (unmatched.get(line) ?? 0) + 1);
+  for (const line of after.split('\n')) unmatched.set(line, (unmatched.get(line) ?? 0) - 1);
+  let edits = 0;
+  for (const count of unmatched.values()) edits += Math.abs(count);
+  return edits - 2 > limits.diffMaxEdits;
 }
 
 /** The number the next version saved at `path` gets: one more than any version the path ever had. */
