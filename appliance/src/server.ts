@@ -105,6 +105,9 @@ export async function start(): Promise<void> {
     logs,
     runs: { publicHost: publicHostOf(config) },
   });
+  // Stored clouds were checked against today's URI rule when the services were made, before the
+  // reconciler, runs and health checks below can contact one: a refused one stays disabled.
+  for (const cloud of services.clouds.disabledClouds()) logger.warn(cloud, 'a stored cloud is disabled and never contacted: its config is refused');
   await services.images.recover();
   await services.apps.recover();
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.

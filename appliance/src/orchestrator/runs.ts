@@ -799,6 +799,7 @@ export class Runs {
     return declared.map((node) => {
       const image = this.modules.resolveImage(node.image);
       const cloudId = request.placement[node.name] ?? node.cloud ?? 'box';
+      if (this.clouds.isDisabled(cloudId)) this.clouds.checkUsable(cloudId);
       if (!this.clouds.ids().includes(cloudId)) throw invalid(`placement.${node.name}`, `no cloud ${cloudId}; clouds: ${this.clouds.ids().join(', ')}`);
       const multiplicity = request.multiplicity[node.name] ?? node.multiplicity;
       if (!Number.isInteger(multiplicity) || multiplicity < 0 || multiplicity > 64) throw invalid(`multiplicity.${node.name}`, 'must be a whole number from 0 to 64');
