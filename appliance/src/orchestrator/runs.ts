@@ -671,7 +671,7 @@ export class Runs {
     if (!connector.publish) return;
     for (const port of node.ports) {
       const published = await connector.publish(vmName(runId, instanceName), port.port).catch(async (error: unknown) => {
-        await this.change(runId, 'appliance', (run) => log(run, 'appliance', 'publish failed', `${instanceName} port ${port.port}: ${(error as Error).message}`, this.now()));
+        await this.change(runId, 'appliance', (run) => log(run, 'appliance', 'publish failed', `${instanceName} port ${port.port}: ${this.clouds.redact(node.cloudId, (error as Error).message)}`, this.now()));
         return null;
       });
       if (!published) continue;
