@@ -107,7 +107,7 @@ export const errorRegistry = {
   CLOUD_DISABLED: {
     status: 409,
     description:
-      "A stored cloud's config no longer passes the rules (checked at start-up), so the box never contacts it; details.reason says why. Remove it and add it again with an allowed URI.",
+      "A stored cloud's config no longer passes the rules (checked at start-up), so the box never contacts it (no health check, reconciliation, run or test); an administrator testing it gets details.reason. Remove it and add it again with an allowed URI.",
   },
   CLOUD_NAME_TAKEN: {
     status: 409,

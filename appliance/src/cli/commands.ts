@@ -357,7 +357,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         if (action === 'add') {
           const [name, uri] = needsOf(args, 2, 'clouds add needs a name and a libvirt URI (qemu+ssh://root@host/system)');
           const cloud = await call(target, 'addCloud', { body: { name: name!, kind: 'libvirt', config: { uri: uri! } } });
-          show(cloud, () => `Cloud ${cloud.id} (${cloud.name}) added: ${health(cloud)}.`);
+          show(cloud, () => `Cloud ${cloud.id} (${cloud.name}) added${cloud.target ? `; it ${cloud.target.summary}` : ''}: ${health(cloud)}.`);
           return 0;
         }
         if (action === 'test') {

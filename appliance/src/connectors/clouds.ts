@@ -103,13 +103,17 @@ export class Clouds {
     return this.refused.has(id);
   }
 
-  /** Throws CLOUD_DISABLED for a disabled cloud (NOT_FOUND for none), so callers say why they skip it. */
-  checkUsable(id: string): void {
+  /**
+   * Throws CLOUD_DISABLED for a disabled cloud (NOT_FOUND for none), so callers say why they skip
+   * it. The refusal's own words name paths and parameters of the config, so they are given only
+   * `forAdministrator`; others (a run's log, an operator's deployment) are told where to look.
+   */
+  checkUsable(id: string, forAdministrator = false): void {
     const cloud = this.find(id);
     const reason = this.refused.get(id);
-    if (reason !== undefined) {
-      throw new BivouacError('CLOUD_DISABLED', `The cloud ${cloud.name} is disabled and never contacted: ${reason}`, { cloud: id, reason });
-    }
+    if (reason === undefined) return;
+    if (forAdministrator) throw new BivouacError('CLOUD_DISABLED', `The cloud ${cloud.name} is disabled and never contacted: ${reason}`, { cloud: id, reason });
+    throw new BivouacError('CLOUD_DISABLED', `The cloud ${cloud.name} is disabled and never contacted: its config is refused; an administrator sees why on the Clouds page.`, { cloud: id });
   }
 
   /** The connector of a cloud, created on first use; never one for a disabled cloud. */
@@ -200,7 +204,7 @@ export class Clouds {
    */
   async test(id: string): Promise<CloudView> {
     const cloud = this.find(id);
-    this.checkUsable(id);
+    this.checkUsable(id, true);
     const changed = await this.refreshStatus(id, true);
     this.announce('cloud.status', id, changed ? 'append' : 'broadcast');
     return this.view(cloud);
