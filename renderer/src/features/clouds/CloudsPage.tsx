@@ -109,12 +109,6 @@ function CloudCard({ cloud, isAdmin }: { cloud: Cloud; isAdmin: boolean }) {
             </dd>
           </>
         )}
-        {cloud.target && (
-          <>
-            <dt>Connects</dt>
-            <dd>{cloud.target.summary}</dd>
-          </>
-        )}
         <dt>Latency</dt>
         <dd>{status.latencyMs === null ? '—' : `${status.latencyMs} ms`}</dd>
         <dt>Last error</dt>
@@ -129,6 +123,12 @@ function CloudCard({ cloud, isAdmin }: { cloud: Cloud; isAdmin: boolean }) {
             <dd>
               {tracking === 'push' ? 'pushed as they happen' : 'polled (no event stream right now)'}
             </dd>
+          </>
+        )}
+        {cloud.target && (
+          <>
+            <dt>Connects</dt>
+            <dd>{cloud.target.summary}</dd>
           </>
         )}
       </dl>
