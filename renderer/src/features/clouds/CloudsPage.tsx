@@ -128,7 +128,7 @@ function CloudCard({ cloud, isAdmin }: { cloud: Cloud; isAdmin: boolean }) {
         {cloud.target && (
           <>
             <dt>Connects</dt>
-            <dd>{cloud.target.summary}</dd>
+            <dd>{cloud.target.summary.replace(/^connects /, '')}</dd>
           </>
         )}
       </dl>
