@@ -114,6 +114,8 @@ describe('the libvirt URI rule (domain/libvirt-uri.ts)', () => {
     expect(refusalOf('qemu+ssh://h/system?keyfile=/var/lib/bivouac/keys/a%00')).toMatchObject({ part: 'parameter' });
     expect(refusalOf('qemu+ssh://h/system?keyfile=/var/lib/bivouac/keys/a+b')).toMatchObject({ part: 'parameter' });
     expect(refusalOf('qemu+ssh://h/system?%6=1')).toMatchObject({ part: 'parameter' });
+    // The Kelvin sign lower-cases to "k" in JavaScript but not in libvirt: refused, not taken for keyfile.
+    expect(refusalOf('qemu+ssh://h/system?%E2%84%AAeyfile=/var/lib/bivouac/keys/a')).toMatchObject({ part: 'parameter', parameter: null });
     expect(refusalOf('qemu+ssh://h/system?no_tty')).toMatchObject({ part: 'parameter' });
     expect(refusalOf('qemu+ssh://h/system?no_tty=1;command=/bin/sh')).toMatchObject({ part: 'characters' });
     expect(refusalOf('qemu+ssh://h/system?no_tty=1#x')).toMatchObject({ part: 'characters' });

@@ -139,9 +139,11 @@ export function parseLibvirtUri(uri: string, place: LibvirtUriPlace): LibvirtUri
     for (const piece of query.split('&')) {
       const equals = piece.indexOf('=');
       if (equals <= 0) return refuse('parameter', `has a parameter without name=value (${JSON.stringify(piece)}); ${parameterRule(place)}`);
-      const name = decode(piece.slice(0, equals))?.toLowerCase();
+      // libvirt compares names ignoring ASCII case only, so anything else in a name is refused.
+      const decodedName = decode(piece.slice(0, equals));
+      const name = decodedName !== undefined && /^[A-Za-z_]{1,32}$/.test(decodedName) ? decodedName.toLowerCase() : undefined;
       const value = decode(piece.slice(equals + 1));
-      if (name === undefined || value === undefined || !/^[a-z_]{1,32}$/.test(name) || !valueCharacters.test(value)) {
+      if (name === undefined || value === undefined || !valueCharacters.test(value)) {
         return refuse('parameter', `has a parameter that decodes into characters that are not allowed (${JSON.stringify(piece)}): names are letters and "_", values letters, digits, ".", "_", "-" and "/"`, name ?? null);
       }
       if (Object.hasOwn(parameters, name)) return refuse('parameter', `names the parameter ${name} twice (names count case-insensitively); name it once`, name);
