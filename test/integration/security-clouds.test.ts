@@ -168,6 +168,34 @@ describe('cloud URIs are parsed, not passed (H2, L2, L11)', () => {
   });
 });
 
+describe('a disabled cloud with VMs (H2)', () => {
+  it('H2: a VM on a disabled cloud is let go without contacting it, so the cloud can be removed', async () => {
+    const { script, mark } = await proofScript();
+    const dataDir = await tempDir('bivouac-upgraded-vms-');
+    const { store } = await openStore(dataDir);
+    const stamp = '2026-01-01T00:00:00.000Z';
+    await store.update((document) => {
+      document.clouds.push({ id: 'oldcloud0002', name: 'Old rack', kind: 'libvirt', config: { uri: `qemu+ssh://x/system?command=/bin/sh&keyfile=${script}` }, createdAt: stamp, createdBy: 'admin' });
+      document.vms.push({ id: 'oldvm0000001', cloudId: 'oldcloud0002', nativeId: 'bvc-old-web-1', runId: 'oldrun', instance: 'web.1', owner: 'admin', reservationId: null, imageId: null, state: 'running', ips: [], vcpu: 1, memoryMiB: 128, diskGiB: 1, createdAt: stamp, updatedAt: stamp, goneReason: null });
+    });
+    await store.flush();
+    const box = await makeAppliance({ dataDir });
+    try {
+      const admin = await setupAdmin(box.app);
+      expect(box.services.clouds.disabledClouds()).toEqual([{ id: 'oldcloud0002', name: 'Old rack', reason: expect.stringMatching(/command/) }]);
+      const refused = await box.app.inject({ method: 'DELETE', url: '/api/v1/clouds/oldcloud0002', headers: as(admin) });
+      expect(refused.json()).toMatchObject({ error: { code: 'CLOUD_IN_USE' } });
+      const gone = await box.services.vms.terminate('oldvm0000001');
+      expect(gone).toMatchObject({ state: 'gone', goneReason: expect.stringMatching(/disabled/) });
+      expect((await box.app.inject({ method: 'DELETE', url: '/api/v1/clouds/oldcloud0002', headers: as(admin) })).statusCode).toBe(204);
+      expect(await exists(mark)).toBe(false);
+    } finally {
+      await box.services.clouds.close();
+      await box.close();
+    }
+  });
+});
+
 describe('stored clouds are checked again at start (H2)', () => {
   let appliance: ApplianceProcess | undefined;
   afterEach(async () => {
