@@ -163,11 +163,6 @@ export function parseLibvirtUri(uri: string, place: LibvirtUriPlace): LibvirtUri
   };
 }
 
-/** Does `uri` pass the rule? */
-export function isLibvirtUri(uri: string, place: LibvirtUriPlace): boolean {
-  return parseLibvirtUri(uri, place).ok;
-}
-
 /**
  * Who and where a target connects as, for people: "connects over ssh as root to 10.0.0.2, port 22".
  */
