@@ -26,6 +26,7 @@ import { userHandlers } from './api/routes/user-routes.ts';
 import { privateTo } from './domain/access.ts';
 import type { Amounts } from './domain/capacity.ts';
 import { BivouacError, errorBody } from './errors.ts';
+import { keysDirOf } from './config.ts';
 import { Clouds } from './connectors/clouds.ts';
 import { isDryRunUri } from './connectors/libvirt/default-uri.ts';
 import { libvirtKind } from './connectors/libvirt/libvirt-connector.ts';
@@ -58,6 +59,8 @@ export interface Services {
   kiosk: Kiosk;
   reservations: Reservations;
   clouds: Clouds;
+  /** The folder cloud URIs may name key files in (`keyfile=`, `known_hosts=`). */
+  cloudKeysDir: string;
   vms: VmTracker;
   reconciler: Reconciler;
   images: ImageStore;
@@ -126,7 +129,7 @@ export const defaultBox: Amounts = { vms: 8, vcpu: 16, memoryMiB: 16 * 1024, dis
 export function createServices(options: ServiceOptions): Services {
   const libvirtUri = options.libvirtUri ?? 'test:///default';
   const registry = new ConnectorRegistry();
-  registry.register(libvirtKind({ stateDir: options.vmDir ?? join(tmpdir(), 'bivouac-vms') }));
+  registry.register(libvirtKind({ stateDir: options.vmDir ?? join(tmpdir(), 'bivouac-vms'), keysDir: keysDirOf(options.dataDir) }));
   const reservations = new Reservations(options.store, options.events, options.box ?? defaultBox);
   const clouds = new Clouds(options.store, options.events, registry, { kind: 'libvirt', config: { uri: libvirtUri }, name: 'This box' });
   const vms = new VmTracker(options.store, options.events, clouds);
@@ -164,6 +167,7 @@ export function createServices(options: ServiceOptions): Services {
     kiosk: new Kiosk({ store: options.store, events: options.events, throttle }),
     reservations,
     clouds,
+    cloudKeysDir: keysDirOf(options.dataDir),
     vms,
     reconciler,
     images,
@@ -256,7 +260,7 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     ...sessionHandlers(services.accounts, { tlsFingerprint: services.tlsFingerprint, version, isDryRun: services.isDryRun }),
     ...userHandlers(services.accounts),
     ...capacityHandlers(services.reservations),
-    ...cloudHandlers(services.clouds),
+    ...cloudHandlers(services.clouds, services.cloudKeysDir),
     ...vmHandlers(services.vms, services.reconciler),
     ...imageHandlers(services.images),
     ...moduleHandlers(services.modules),

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseLibvirtUri } from './domain/libvirt-uri.ts';
 import { readText } from './store/durable-json-file.ts';
 
 const hostPort = z
@@ -100,7 +101,20 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       .join('; ');
     throw new ConfigError(`Config from ${path} and BIVOUAC_* environment is invalid: ${problems}`);
   }
+  // The box's own URI passes the same rule as every cloud's before anything connects with it.
+  if (parsed.data.libvirtUri !== null) {
+    const verdict = parseLibvirtUri(parsed.data.libvirtUri, { keysDir: keysDirOf(dataDir) });
+    if (!verdict.ok) {
+      const source = env.BIVOUAC_LIBVIRT_URI ? 'BIVOUAC_LIBVIRT_URI' : `libvirtUri in ${path}`;
+      throw new ConfigError(`${source} is refused: it ${verdict.refusal.message}.`);
+    }
+  }
   return { ...parsed.data, dataDir, adminPassword: env.BIVOUAC_ADMIN_PASSWORD || null };
+}
+
+/** The folder libvirt URIs may name key and known-hosts files in (`keyfile=`, `known_hosts=`). */
+export function keysDirOf(dataDir: string): string {
+  return join(dataDir, 'keys');
 }
 
 export function parseHostPort(value: string): { host: string; port: number } {

@@ -103,6 +103,16 @@ export const errorRegistry = {
     status: 502,
     description: 'The cloud refused the request; details.reason carries its own message.',
   },
+  CLOUD_URI_REFUSED: {
+    status: 400,
+    description:
+      'A libvirt URI names something the box never passes to libvirt (a program to run, a key outside the keys folder, no host-key check, an unknown or repeated parameter, a password); details.part and details.parameter say what, and the message lists what is allowed.',
+  },
+  CLOUD_DISABLED: {
+    status: 409,
+    description:
+      "A stored cloud's config no longer passes the rules (checked at start-up), so the box never contacts it (no health check, reconciliation, run or test); an administrator testing it gets details.reason. Remove it and add it again with an allowed URI.",
+  },
   CLOUD_NAME_TAKEN: {
     status: 409,
     description: 'Another cloud already has this name.',

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import { mkdir } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { acceleratorOf, build, createServices } from './app.ts';
-import { ConfigError, isLoopback, loadConfig, parseHostPort, type Config } from './config.ts';
+import { ConfigError, isLoopback, keysDirOf, loadConfig, parseHostPort, type Config } from './config.ts';
 import { BivouacError } from './errors.ts';
 import { pickLibvirtUri } from './connectors/libvirt/default-uri.ts';
 import { boxCapacity } from './host/box-capacity.ts';
@@ -75,6 +76,9 @@ export async function start(): Promise<void> {
   const { store, file, migratedFrom, backup } = await openStore(config.dataDir);
   if (migratedFrom !== null) logger.info({ file, from: migratedFrom, to: store.data.schemaVersion, backup }, 'store migrated');
   const events = await EventLog.open({ directory: join(config.dataDir, 'events'), replayLimit: config.eventReplayLimit });
+  // Where administrators put the SSH keys and known-hosts files cloud URIs may name; only the
+  // appliance's user reads it.
+  await mkdir(keysDirOf(config.dataDir), { recursive: true, mode: 0o700 });
   const tls = await ensureTlsIdentity(config.dataDir);
   logger.info({ fingerprint: tls.fingerprint, created: tls.created }, 'HTTPS certificate (SHA-256 fingerprint)');
 
@@ -105,6 +109,9 @@ export async function start(): Promise<void> {
     logs,
     runs: { publicHost: publicHostOf(config) },
   });
+  // Stored clouds were checked against today's URI rule when the services were made, before the
+  // reconciler, runs and health checks below can contact one: a refused one stays disabled.
+  for (const cloud of services.clouds.disabledClouds()) logger.warn(cloud, 'a stored cloud is disabled and never contacted: its config is refused');
   await services.images.recover();
   await services.apps.recover();
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.

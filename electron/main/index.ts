@@ -9,6 +9,7 @@ import { app, dialog, session, shell, type BrowserWindow, type Event } from 'ele
 import { fileURLToPath } from 'node:url';
 import { parseShellArguments } from './arguments.ts';
 import { DisposerStack, type Disposer } from './disposer.ts';
+import { handleDownloads } from './downloads.ts';
 import { registerIpcHandlers } from './ipc.ts';
 import { guardNavigation } from './navigation.ts';
 import { restrictPermissions } from './permissions.ts';
@@ -135,6 +136,8 @@ export function startShell(options: ShellOptions): Disposer {
 
   const openWindow = async (appOrigin: string): Promise<void> => {
     stack.add(restrictPermissions(session.defaultSession, appOrigin));
+    // Downloads never open a file dialog: cancelled on the kiosk screen, else saved to Downloads.
+    stack.add(handleDownloads(session.defaultSession, { kiosk, folder: app.getPath('downloads') }));
     stack.add(
       registerIpcHandlers({
         appOrigin,

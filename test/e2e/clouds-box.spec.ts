@@ -100,30 +100,38 @@ test('clouds: an administrator adds a second cloud, tests it, sees it healthy an
   const form = page.getByRole('form', { name: 'Add a remote libvirt host' });
   // Checked as each field is left, before anything is sent, by the appliance's own URI rule: the
   // form says what the appliance would answer.
-  const refusal = await fetch(`${appliance.url}/api/v1/clouds`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...bearer },
-    body: JSON.stringify({
-      name: 'Rack 2',
-      kind: 'libvirt',
-      config: { uri: 'qemu+ssh://root@rack-2/sys', accelerator: 'auto', callTimeoutSeconds: 30 },
-    }),
-  });
-  const apiError = (
-    (await refusal.json()) as {
-      error: { code: string; details: { fields: { field: string; message: string }[] } };
-    }
-  ).error;
-  expect(apiError.code).toBe('VALIDATION_FAILED');
-  const uriRule = apiError.details.fields.find(
-    (field) => field.field === 'body.config.uri',
-  )!.message;
-  for (const refused of ['http://rack-2/system', 'qemu+ssh://root@rack-2/sys']) {
+  const refusalOf = async (uri: string): Promise<string> => {
+    const refusal = await fetch(`${appliance.url}/api/v1/clouds`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer },
+      body: JSON.stringify({
+        name: 'Rack 2',
+        kind: 'libvirt',
+        config: { uri, accelerator: 'auto', callTimeoutSeconds: 30 },
+      }),
+    });
+    const apiError = (
+      (await refusal.json()) as {
+        error: { code: string; details: { fields: { field: string; message: string }[] } };
+      }
+    ).error;
+    expect(apiError.code).toBe('VALIDATION_FAILED');
+    return apiError.details.fields.find((field) => field.field === 'body.config.uri')!.message;
+  };
+  for (const refused of [
+    'http://rack-2/system',
+    'qemu+ssh://root@rack-2/sys',
+    'qemu+ssh://x/system?command=/bin/sh',
+  ]) {
+    const uriRule = await refusalOf(refused);
     await form.getByLabel('URI').fill(refused);
     await form.getByLabel('URI').blur();
     await expect(form.getByLabel('URI')).toHaveAttribute('aria-invalid', 'true');
     await expect(form.getByText(`It ${uriRule}.`, { exact: true })).toBeVisible();
   }
+  // Where an accepted URI connects shows as it is typed.
+  await form.getByLabel('URI').fill('qemu+ssh://root@10.0.0.2/system');
+  await expect(form.getByText('It connects over ssh as root to 10.0.0.2, port 22.')).toBeVisible();
   // What the appliance accepts, the form accepts too.
   for (const accepted of ['qemu+unix:///system', 'test+tcp://rack-2/default', 'qemu:///session']) {
     await form.getByLabel('URI').fill(accepted);

@@ -6,7 +6,10 @@ import { useBox, type LogLine } from '../../renderer/src/features/box/box-store.
 import { percentDone, progressAfter, type ProgressMap } from '../../renderer/src/features/box/import-progress.ts';
 import { addCloudBody, cloudFormProblems, emptyCloudForm, serverProblems } from '../../renderer/src/features/clouds/cloud-form.ts';
 import { vmsOfCloud, type VmList } from '../../renderer/src/features/clouds/clouds-store.ts';
-import { libvirtConfig } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
+import { libvirtConfigSchema } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
+
+const place = { keysDir: '/var/lib/bivouac/keys' };
+const libvirtConfig = libvirtConfigSchema(place.keysDir);
 
 const form = (overrides: Partial<typeof emptyCloudForm>) => ({ ...emptyCloudForm, name: 'Rack 2', uri: 'qemu+ssh://root@10.0.0.2/system', ...overrides });
 
@@ -21,9 +24,11 @@ describe('the add-a-cloud form', () => {
       'qemu:///session',
       'qemu+ssh://user@rack-2/session',
       'qemu+ssh://root@h/system?keyfile=/root/.ssh/id_ed25519',
+      'qemu+ssh://root@h/system?keyfile=/var/lib/bivouac/keys/id_ed25519',
       'test:///default',
       'test+tcp://h/default',
       'test+unix:///default?socket=/run/libvirt/test-sock',
+      'test+unix:///default?socket=/tmp/x/libvirt-sock',
       'qemu+ssh://h/anything',
       'qemu+ssh://root@rack-2/sys',
       'qemu+ssh://h /system',
@@ -40,7 +45,7 @@ describe('the add-a-cloud form', () => {
     // The connector judges what the form would send (the form trims what was typed).
     const verdicts = uris.map((uri) => ({
       uri,
-      form: cloudFormProblems(form({ uri }), []).uri === undefined,
+      form: cloudFormProblems(form({ uri }), [], place).uri === undefined,
       connector: libvirtConfig.safeParse(addCloudBody(form({ uri })).config).success,
     }));
     expect(verdicts.filter((verdict) => verdict.form !== verdict.connector)).toEqual([]);
@@ -49,17 +54,17 @@ describe('the add-a-cloud form', () => {
   });
 
   it('names each field that is wrong, before anything is sent', () => {
-    expect(cloudFormProblems({ ...emptyCloudForm, callTimeoutSeconds: '0' }, [])).toEqual({
+    expect(cloudFormProblems({ ...emptyCloudForm, callTimeoutSeconds: '0' }, [], place)).toEqual({
       name: 'Give the cloud a name.',
       uri: 'Give the libvirt URI of the host.',
       callTimeoutSeconds: 'From 1 to 600 seconds.',
     });
     // Worded as the appliance's own refusal of the field.
     const refusal = libvirtConfig.safeParse({ uri: 'http://h/system' }).error!.issues[0]!.message;
-    expect(cloudFormProblems(form({ uri: 'http://h/system' }), []).uri).toBe(`It ${refusal}.`);
-    expect(cloudFormProblems(form({ name: 'this box' }), ['This box']).name).toBe('A cloud of this name exists already.');
-    expect(cloudFormProblems(form({ name: 'x'.repeat(65) }), []).name).toBe('At most 64 characters.');
-    expect(cloudFormProblems(form({ callTimeoutSeconds: '601' }), []).callTimeoutSeconds).toBeDefined();
+    expect(cloudFormProblems(form({ uri: 'http://h/system' }), [], place).uri).toBe(`It ${refusal}.`);
+    expect(cloudFormProblems(form({ name: 'this box' }), ['This box'], place).name).toBe('A cloud of this name exists already.');
+    expect(cloudFormProblems(form({ name: 'x'.repeat(65) }), [], place).name).toBe('At most 64 characters.');
+    expect(cloudFormProblems(form({ callTimeoutSeconds: '601' }), [], place).callTimeoutSeconds).toBeDefined();
   });
 
   it('sends a libvirt config with the timeout as a number', () => {

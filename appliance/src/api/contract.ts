@@ -112,11 +112,16 @@ export const contract = {
   },
   addCloud: {
     method: 'POST', path: '/clouds', tag: 'clouds', auth: 'admin', status: 201,
-    summary: 'Add a cloud: a connector kind plus its config', body: s.AddCloud, response: s.Cloud,
+    summary: 'Add a cloud: a connector kind plus its config; the answer says who and where it connects as (target). A libvirt URI is parsed and only allowed parameters pass', body: s.AddCloud, response: s.Cloud,
+  },
+  cloudRules: {
+    method: 'GET', path: '/clouds/rules', tag: 'clouds', auth: 'admin',
+    summary: "What a cloud's config may name on this box (the keys folder for keyfile= and known_hosts=), so a form can check a URI as it is typed",
+    response: s.CloudRules,
   },
   testCloud: {
-    method: 'POST', path: '/clouds/:id/test', tag: 'clouds', auth: 'user',
-    summary: 'Check the connection to a cloud now', params: s.IdParams, response: s.Cloud,
+    method: 'POST', path: '/clouds/:id/test', tag: 'clouds', auth: 'admin',
+    summary: 'Check the connection to a cloud now (it opens a connection on demand: administrators only); a disabled cloud is never contacted (CLOUD_DISABLED)', params: s.IdParams, response: s.Cloud,
   },
   removeCloud: {
     method: 'DELETE', path: '/clouds/:id', tag: 'clouds', auth: 'admin', status: 204,

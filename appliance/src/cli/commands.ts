@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { RouteOutput } from '../api/contract.ts';
 import { routeUrl } from '../api/contract.ts';
 import { isFinal, type RunState } from '../domain/run-states.ts';
-import { configPath, currentTarget, forgetLogin, readLogin, savedTarget, writeLogin, type SavedLogin } from './config.ts';
+import { configPath, currentTarget, forgetLogin, isLoopbackHostname, readLogin, savedTarget, writeLogin, type SavedLogin } from './config.ts';
 import { call, CliError, followEvents, pinned, presentedCertificate, sessionCall, withSession, type Target } from './http.ts';
 
 /** What a command reads and writes: injected, so tests drive the CLI as a user would. */
@@ -165,7 +165,7 @@ async function login(io: Io, path: string, positionals: string[], flags: Flags):
     throw usageError(`${address} is not an address like https://box:8443.`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw usageError(`${address}: the address must start with https://.`);
-  if (url.protocol === 'http:' && !['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname)) {
+  if (url.protocol === 'http:' && !isLoopbackHostname(url.hostname)) {
     throw usageError(`${address}: over http:// the password and the token would travel in clear; use https:// (http:// is for this machine's own loopback address only).`);
   }
   const target: Target = { url: url.origin };
@@ -357,7 +357,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         if (action === 'add') {
           const [name, uri] = needsOf(args, 2, 'clouds add needs a name and a libvirt URI (qemu+ssh://root@host/system)');
           const cloud = await call(target, 'addCloud', { body: { name: name!, kind: 'libvirt', config: { uri: uri! } } });
-          show(cloud, () => `Cloud ${cloud.id} (${cloud.name}) added: ${health(cloud)}.`);
+          show(cloud, () => `Cloud ${cloud.id} (${cloud.name}) added${cloud.target ? `; it ${cloud.target.summary}` : ''}: ${health(cloud)}.`);
           return 0;
         }
         if (action === 'test') {

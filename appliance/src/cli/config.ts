@@ -67,6 +67,21 @@ export async function forgetLogin(path: string): Promise<void> {
  */
 export async function currentTarget(env: NodeJS.ProcessEnv, path: string): Promise<Target> {
   if (env.BIVOUAC_URL && env.BIVOUAC_TOKEN) {
+    let url: URL;
+    try {
+      url = new URL(env.BIVOUAC_URL);
+    } catch {
+      throw new CliError('BAD_CONFIG', `BIVOUAC_URL ${env.BIVOUAC_URL} is not an address like https://box:8443.`);
+    }
+    // The token goes with every request: never in clear beyond this machine, as `login` refuses too.
+    if (url.protocol === 'http:' && !isLoopbackHostname(url.hostname)) {
+      throw new CliError(
+        'INSECURE_URL',
+        `BIVOUAC_URL ${url.origin}: over http:// the token would travel in clear; use https:// (http:// is for this machine's own loopback address only). Nothing was sent.`,
+        { url: url.origin },
+      );
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('BAD_CONFIG', `BIVOUAC_URL ${env.BIVOUAC_URL}: the address must start with https://.`);
     const target: Target = { url: env.BIVOUAC_URL, token: env.BIVOUAC_TOKEN };
     if (!env.BIVOUAC_FINGERPRINT) return target;
     return { ...target, certificate: pinned(await presentedCertificate(env.BIVOUAC_URL), env.BIVOUAC_FINGERPRINT, 'BIVOUAC_FINGERPRINT ') };
@@ -74,6 +89,11 @@ export async function currentTarget(env: NodeJS.ProcessEnv, path: string): Promi
   const login = await readLogin(path);
   if (!login) throw new CliError('NOT_SIGNED_IN', 'Not signed in: run `bivouac login URL --user NAME` first, or set BIVOUAC_URL and BIVOUAC_TOKEN.');
   return savedTarget(login);
+}
+
+/** Is this URL host name (as `URL.hostname` gives it) this machine's own loopback? */
+export function isLoopbackHostname(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 /** Where a saved login's commands go. */

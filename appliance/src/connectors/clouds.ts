@@ -4,7 +4,7 @@ import { newId } from '../ids.ts';
 import type { MainDocument, StoredCloud } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
 import type { Store } from '../store/store.ts';
-import type { Connector } from './contract.ts';
+import type { ConnectionTarget, Connector } from './contract.ts';
 import type { ConnectorRegistry } from './registry.ts';
 
 export interface CloudStatus {
@@ -19,8 +19,19 @@ export interface CloudView {
   name: string;
   kind: string;
   config: unknown;
+  /** Who and where it connects as (administrators only); null when disabled or its kind cannot say. */
+  target: ConnectionTarget | null;
   builtIn: boolean;
+  /** Set when its config no longer passes the rules: the box never contacts it. */
+  disabled: { reason: string } | null;
   status: CloudStatus;
+}
+
+/** A cloud the box will not contact, and why. */
+export interface DisabledCloud {
+  id: string;
+  name: string;
+  reason: string;
 }
 
 /** The box's own hypervisor: always there, never removed. */
@@ -45,6 +56,8 @@ const pingCapMs = 3000;
 export class Clouds {
   private readonly connectors = new Map<string, Connector>();
   private readonly statuses = new Map<string, CloudStatus>();
+  /** Clouds whose config did not pass the rules when checked, by id, with why. */
+  private readonly refused = new Map<string, string>();
   private readonly changeListeners: (() => void)[] = [];
   private health: { options: HealthCheckOptions; timer: NodeJS.Timeout | null; running: Promise<void> | null } | null = null;
 
@@ -54,13 +67,61 @@ export class Clouds {
     private readonly registry: ConnectorRegistry,
     private readonly box: { kind: string; config: unknown; name: string },
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.recheck();
+  }
 
-  /** The connector of a cloud, created on first use. */
+  /**
+   * Checks every cloud's config against today's rules before anything connects: clouds stored
+   * by an older version (or configured before a rule tightened) may name what is now refused,
+   * such as a libvirt URI with `command=`. Those are disabled: listed with the reason, never
+   * contacted. Runs at construction (start-up); returns the disabled ones for the log.
+   */
+  recheck(): DisabledCloud[] {
+    this.refused.clear();
+    for (const cloud of this.all()) {
+      try {
+        this.registry.validateConfig(cloud.kind, cloud.config);
+        this.registry.target(cloud.kind, cloud.config);
+      } catch (error) {
+        this.refused.set(cloud.id, refusalReason(error));
+      }
+    }
+    return this.disabledClouds();
+  }
+
+  /** The clouds the box will not contact, with why. */
+  disabledClouds(): DisabledCloud[] {
+    return this.all().flatMap((cloud) => {
+      const reason = this.refused.get(cloud.id);
+      return reason === undefined ? [] : [{ id: cloud.id, name: cloud.name, reason }];
+    });
+  }
+
+  /** Is this cloud disabled (its config refused), so nothing contacts it? */
+  isDisabled(id: string): boolean {
+    return this.refused.has(id);
+  }
+
+  /**
+   * Throws CLOUD_DISABLED for a disabled cloud (NOT_FOUND for none), so callers say why they skip
+   * it. The refusal's own words name paths and parameters of the config, so they are given only
+   * `forAdministrator`; others (a run's log, an operator's deployment) are told where to look.
+   */
+  checkUsable(id: string, forAdministrator = false): void {
+    const cloud = this.find(id);
+    const reason = this.refused.get(id);
+    if (reason === undefined) return;
+    if (forAdministrator) throw new BivouacError('CLOUD_DISABLED', `The cloud ${cloud.name} is disabled and never contacted: ${reason}`, { cloud: id, reason });
+    throw new BivouacError('CLOUD_DISABLED', `The cloud ${cloud.name} is disabled and never contacted: its config is refused; an administrator sees why on the Clouds page.`, { cloud: id });
+  }
+
+  /** The connector of a cloud, created on first use; never one for a disabled cloud. */
   connector(id: string): Connector {
     const existing = this.connectors.get(id);
     if (existing) return existing;
     const cloud = this.find(id);
+    this.checkUsable(id);
     const created = this.registry.create(cloud.kind, cloud.config);
     this.connectors.set(id, created);
     return created;
@@ -74,14 +135,20 @@ export class Clouds {
     const cloud = this.all().find((candidate) => candidate.id === id);
     const uri = (cloud?.config as { uri?: unknown } | undefined)?.uri;
     if (!cloud || typeof uri !== 'string' || uri === '') return text;
-    const host = URL.canParse(uri) ? new URL(uri).hostname.replace(/^\[(.*)\]$/, '$1') : '';
-    const named = text.replaceAll(uri, cloud.name);
+    const parsed = URL.canParse(uri) ? new URL(uri) : null;
+    const host = parsed ? parsed.hostname.replace(/^\[(.*)\]$/, '$1') : '';
+    const user = parsed ? decodeURIComponent(parsed.username) : '';
+    let named = text.replaceAll(uri, cloud.name);
+    // `user@host` first, so the user does not stay beside the name.
+    if (host && user) named = named.replaceAll(`${user}@${host}`, cloud.name).replaceAll(`${user}@${parsed!.hostname}`, cloud.name);
     return host ? named.replaceAll(host, cloud.name) : named;
   }
 
-  /** Every cloud's id, the box's first. */
+  /** Every usable cloud's id, the box's first; disabled clouds are left out (nothing follows them). */
   ids(): string[] {
-    return this.all().map((cloud) => cloud.id);
+    return this.all()
+      .filter((cloud) => !this.refused.has(cloud.id))
+      .map((cloud) => cloud.id);
   }
 
   /** Called after a cloud is added or removed (the reconciler follows the change). */
@@ -91,7 +158,7 @@ export class Clouds {
 
   async list(): Promise<CloudView[]> {
     const all = this.all();
-    await Promise.all(all.map((cloud) => this.follow(cloud.id, false)));
+    await Promise.all(all.filter((cloud) => !this.refused.has(cloud.id)).map((cloud) => this.follow(cloud.id, false)));
     return all.map((cloud) => this.view(cloud));
   }
 
@@ -124,16 +191,22 @@ export class Clouds {
     await this.connectors.get(id)?.close();
     this.connectors.delete(id);
     this.statuses.delete(id);
+    this.refused.delete(id);
     this.announce('cloud.removed', id);
     for (const listener of this.changeListeners) listener();
     this.scheduleHealthCheck();
   }
 
-  /** Checks the connection now, whatever the cache says; every screen hears the answer. */
+  /**
+   * Checks the connection now, whatever the cache says. Every screen hears the answer, but only
+   * a change of health is kept for replay: repeated tests must not push other changes out of the
+   * replay window.
+   */
   async test(id: string): Promise<CloudView> {
     const cloud = this.find(id);
-    await this.refreshStatus(id, true);
-    this.announce('cloud.status', id);
+    this.checkUsable(id, true);
+    const changed = await this.refreshStatus(id, true);
+    this.announce('cloud.status', id, changed ? 'append' : 'broadcast');
     return this.view(cloud);
   }
 
@@ -172,8 +245,19 @@ export class Clouds {
   }
 
   private view(cloud: StoredCloud): CloudView {
+    const reason = this.refused.get(cloud.id);
+    if (reason !== undefined) {
+      const status = { reachable: false, latencyMs: null, lastError: `Disabled, never contacted: ${reason}`, checkedAt: null };
+      return { id: cloud.id, name: cloud.name, kind: cloud.kind, config: cloud.config, target: null, builtIn: cloud.id === boxCloudId, disabled: { reason }, status };
+    }
     const status = this.statuses.get(cloud.id) ?? { reachable: false, latencyMs: null, lastError: null, checkedAt: null };
-    return { id: cloud.id, name: cloud.name, kind: cloud.kind, config: cloud.config, builtIn: cloud.id === boxCloudId, status };
+    const target = this.registry.target(cloud.kind, cloud.config);
+    return { id: cloud.id, name: cloud.name, kind: cloud.kind, config: cloud.config, target, builtIn: cloud.id === boxCloudId, disabled: null, status };
+  }
+
+  /** The stored clouds the box contacts. */
+  private usableStored(): StoredCloud[] {
+    return this.store.data.clouds.filter((cloud) => !this.refused.has(cloud.id));
   }
 
   /** (Re)arms the next background check, or none when there is no remote cloud to check. */
@@ -182,11 +266,11 @@ export class Clouds {
     if (!health || health.running) return;
     if (health.timer) clearTimeout(health.timer);
     health.timer = null;
-    if (this.store.data.clouds.length === 0) return;
+    if (this.usableStored().length === 0) return;
     const delay = this.events.listenerCount > 0 ? health.options.watchedMs : health.options.idleMs;
     health.timer = setTimeout(() => {
       health.timer = null;
-      health.running = Promise.all(this.store.data.clouds.map((cloud) => this.follow(cloud.id, true))).then(() => undefined);
+      health.running = Promise.all(this.usableStored().map((cloud) => this.follow(cloud.id, true))).then(() => undefined);
       void health.running.finally(() => {
         health.running = null;
         if (this.health === health) this.scheduleHealthCheck();
@@ -202,6 +286,7 @@ export class Clouds {
 
   /** Asks the cloud now (or uses a fresh answer); true when reachability or last error changed. */
   private async refreshStatus(id: string, force: boolean): Promise<boolean> {
+    if (this.refused.has(id)) return false;
     const cached = this.statuses.get(id);
     if (!force && cached?.checkedAt && this.now().getTime() - Date.parse(cached.checkedAt) < statusTtlMs) return false;
     let status: CloudStatus;
@@ -221,11 +306,14 @@ export class Clouds {
     return previous !== undefined && (previous.reachable !== status.reachable || previous.lastError !== status.lastError);
   }
 
-  /** Every signed-in screen hears it, so the status goes as everyone may see it; screens reload for more. */
-  private announce(type: string, id: string): void {
+  /**
+   * Every signed-in screen hears it, so the status goes as everyone may see it; screens reload
+   * for more. `broadcast`: only the open streams hear it, nothing is kept for replay.
+   */
+  private announce(type: string, id: string, how: 'append' | 'broadcast' = 'append'): void {
     const cloud = this.all().find((candidate) => candidate.id === id);
     const status = cloud ? publicStatus(this.view(cloud)) : null;
-    this.events.append({ type, subject: { kind: 'cloud', id }, access: visibleToAll('system'), data: { status } });
+    this.events[how]({ type, subject: { kind: 'cloud', id }, access: visibleToAll('system'), data: { status } });
   }
 }
 
@@ -236,6 +324,16 @@ export class Clouds {
 export function publicStatus(view: CloudView): CloudStatus {
   const { status } = view;
   return status.lastError === null ? status : { ...status, lastError: `${view.name} does not answer; an administrator sees why on the Clouds page.` };
+}
+
+/** Why a config was refused, in words for the Clouds page (fields named without the request's `body.`). */
+function refusalReason(error: unknown): string {
+  if (!(error instanceof BivouacError)) return (error as Error).message;
+  const fields = error.details.fields;
+  if (Array.isArray(fields) && fields.length > 0) {
+    return (fields as { field: string; message: string }[]).map((problem) => `${problem.field.replace(/^body\./, '')} ${problem.message}`).join('; ');
+  }
+  return error.message;
 }
 
 function notFound(id: string): BivouacError {

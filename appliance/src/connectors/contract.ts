@@ -113,8 +113,23 @@ export interface Connector {
   close(): Promise<void>;
 }
 
+/** Who and where an instance connects as, for administrators to check before it is used. */
+export interface ConnectionTarget {
+  transport: string;
+  /** Null: the transport's default user. */
+  user: string | null;
+  /** Null: the box itself. */
+  host: string | null;
+  port: number | null;
+  /** The same in words: "connects over ssh as root to 10.0.0.2, port 22". */
+  summary: string;
+}
+
 /** What a kind hands the registry. */
 export interface ConnectorKind<Config = unknown> {
   manifest: ConnectorManifest<Config>;
+  /** Makes an instance; throws a typed error for a config it will not connect with. */
   create(config: Config): Connector;
+  /** Where a valid config connects; throws a typed error for one it will not connect with. */
+  target?(config: Config): ConnectionTarget;
 }

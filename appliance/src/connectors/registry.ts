@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { validationError } from '../api/errors-http.ts';
 import { BivouacError } from '../errors.ts';
-import { capabilities, requiredCapabilities, type Connector, type ConnectorKind, type ConnectorManifest } from './contract.ts';
+import { capabilities, requiredCapabilities, type ConnectionTarget, type Connector, type ConnectorKind, type ConnectorManifest } from './contract.ts';
 
 /** A manifest that breaks the contract: a bug in the connector, refused at registration. */
 export class ManifestError extends Error {
@@ -40,6 +40,12 @@ export class ConnectorRegistry {
   /** Validates `config` with the kind's schema (a clear 400 naming the field) and creates an instance. */
   create(kindName: string, config: unknown): Connector {
     return this.kindOf(kindName).create(this.validateConfig(kindName, config));
+  }
+
+  /** Where a config connects, when its kind can say; the config is validated first. */
+  target(kindName: string, config: unknown): ConnectionTarget | null {
+    const valid = this.validateConfig(kindName, config);
+    return this.kindOf(kindName).target?.(valid) ?? null;
   }
 
   validateConfig(kindName: string, config: unknown): unknown {

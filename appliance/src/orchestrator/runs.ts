@@ -677,7 +677,7 @@ export class Runs {
     if (!connector.publish) return;
     for (const port of node.ports) {
       const published = await connector.publish(vmName(runId, instanceName), port.port).catch(async (error: unknown) => {
-        await this.change(runId, 'appliance', (run) => log(run, 'appliance', 'publish failed', `${instanceName} port ${port.port}: ${(error as Error).message}`, this.now()));
+        await this.change(runId, 'appliance', (run) => log(run, 'appliance', 'publish failed', `${instanceName} port ${port.port}: ${this.clouds.redact(node.cloudId, (error as Error).message)}`, this.now()));
         return null;
       });
       if (!published) continue;
@@ -805,6 +805,7 @@ export class Runs {
     return declared.map((node) => {
       const image = this.modules.resolveImage(node.image, reach);
       const cloudId = request.placement[node.name] ?? node.cloud ?? 'box';
+      if (this.clouds.isDisabled(cloudId)) this.clouds.checkUsable(cloudId);
       if (!this.clouds.ids().includes(cloudId)) throw invalid(`placement.${node.name}`, `no cloud ${cloudId}; clouds: ${this.clouds.ids().join(', ')}`);
       const multiplicity = request.multiplicity[node.name] ?? node.multiplicity;
       if (!Number.isInteger(multiplicity) || multiplicity < 0 || multiplicity > 64) throw invalid(`multiplicity.${node.name}`, 'must be a whole number from 0 to 64');

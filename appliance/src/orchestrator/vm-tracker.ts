@@ -99,6 +99,9 @@ export class VmTracker {
   async terminate(id: string): Promise<VmRecord> {
     const vm = this.get(id);
     if (!isLive(vm)) return vm;
+    // A cloud whose config is refused is never contacted: its VM is let go, so its run can end and
+    // the cloud be removed; whatever still runs there is the host administrator's to stop.
+    if (this.clouds.isDisabled(vm.cloudId)) return this.markGone(id, 'let go without contacting its cloud, which is disabled: the VM may still run on that host');
     this.terminating.add(id);
     try {
       await this.clouds.connector(vm.cloudId).terminate([vm.nativeId]);

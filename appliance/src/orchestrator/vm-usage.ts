@@ -22,6 +22,7 @@ export class VmUsageMeter {
     for (const vm of live) byCloud.set(vm.cloudId, [...(byCloud.get(vm.cloudId) ?? []), vm]);
     const usage: VmUsage[] = [];
     for (const [cloudId, vms] of byCloud) {
+      if (this.clouds.isDisabled(cloudId)) continue; // never contacted
       const connector = this.clouds.connector(cloudId);
       if (!connector.usage) continue;
       const read = await connector.usage(vms.map((vm) => vm.nativeId)).catch(() => []);

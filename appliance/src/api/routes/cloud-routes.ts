@@ -7,15 +7,18 @@ import { signedIn, type Handlers } from '../register-routes.ts';
  * its hypervisor gives, so only administrators see either; others see whether it answers.
  */
 function shownTo(subject: Subject, view: CloudView): CloudView {
-  return subject.role === 'admin' ? view : { ...view, config: null, status: publicStatus(view) };
+  if (subject.role === 'admin') return view;
+  const disabled = view.disabled && { reason: 'Its config is not allowed; an administrator sees why on the Clouds page.' };
+  return { ...view, config: null, target: null, disabled, status: publicStatus(view) };
 }
 
-/** Clouds: list with health, add, test, remove. */
-export function cloudHandlers(clouds: Clouds): Pick<Handlers, 'listClouds' | 'addCloud' | 'testCloud' | 'removeCloud'> {
+/** Clouds: list with health, the rules of their configs, add, test, remove. */
+export function cloudHandlers(clouds: Clouds, keysDir: string): Pick<Handlers, 'listClouds' | 'cloudRules' | 'addCloud' | 'testCloud' | 'removeCloud'> {
   return {
+    cloudRules: async () => ({ keysDir }),
     listClouds: async (_input, context) => (await clouds.list()).map((view) => shownTo(signedIn(context).subject, view)),
     addCloud: async ({ body }, context) => clouds.add(body.name, body.kind, body.config, signedIn(context).user.id),
-    testCloud: async ({ params }, context) => shownTo(signedIn(context).subject, await clouds.test(params.id)),
+    testCloud: async ({ params }) => clouds.test(params.id),
     removeCloud: async ({ params }) => {
       await clouds.remove(params.id);
       return null;

@@ -5,7 +5,7 @@ import { access, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
-import { libvirtUriPattern, libvirtUriRule } from '../../domain/libvirt-uri.ts';
+import { describeLibvirtTarget, parseLibvirtUri, type LibvirtTarget } from '../../domain/libvirt-uri.ts';
 import { BivouacError } from '../../errors.ts';
 import type { Connector, ConnectorKind, ConnectorManifest, VmDescription, VmSpec, VmState, WatchHandlers } from '../contract.ts';
 import { chooseDomainType } from './accelerator.ts';
@@ -16,24 +16,38 @@ import { VirshEventStream } from './virsh-events.ts';
 
 const run = promisify(execFile);
 
-export const libvirtConfig = z.strictObject({
-  uri: z.string().regex(libvirtUriPattern, libvirtUriRule),
-  accelerator: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
-  callTimeoutSeconds: z.number().min(1).max(600).default(30),
-});
+/**
+ * A libvirt cloud's config; its URI is parsed by the rule in domain/libvirt-uri.ts, where
+ * `keyfile` and `known_hosts` must name files in `keysDir` (the data dir's `keys/`).
+ */
+export function libvirtConfigSchema(keysDir: string | null) {
+  return z.strictObject({
+    uri: z.string().superRefine((uri, context) => {
+      const verdict = parseLibvirtUri(uri, { keysDir });
+      if (!verdict.ok) context.addIssue({ code: 'custom', message: verdict.refusal.message });
+    }),
+    accelerator: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+    callTimeoutSeconds: z.number().min(1).max(600).default(30),
+  });
+}
+/** The config without a keys folder (no `keyfile` allowed), for callers that have no data dir. */
+export const libvirtConfig = libvirtConfigSchema(null);
 export type LibvirtConfig = z.infer<typeof libvirtConfig>;
 
-export const libvirtManifest: ConnectorManifest<LibvirtConfig> = {
+const manifestOf = (keysDir: string | null): ConnectorManifest<LibvirtConfig> => ({
   kind: 'libvirt',
   version: '1.0.0',
   capabilities: ['launch', 'terminate', 'describe', 'list', 'watch'],
-  configSchema: libvirtConfig,
+  configSchema: libvirtConfigSchema(keysDir),
   description: 'A libvirt/QEMU host: the box itself, another host over TCP, SSH or TLS, or the test driver for dry runs.',
-};
+});
+export const libvirtManifest = manifestOf(null);
 
 export interface LibvirtDependencies {
   /** Where overlays, seeds and console logs of this cloud's VMs live, one folder per VM. */
   stateDir: string;
+  /** The folder `keyfile=` and `known_hosts=` may name files in; none: neither is allowed. */
+  keysDir?: string | null;
   /** Overrides for the event stream (tests): its command and restart backoff. */
   eventStream?: { command?: readonly string[]; minBackoffMs?: number; maxBackoffMs?: number };
   /** Reconnection backoff bounds. */
@@ -69,10 +83,15 @@ export class LibvirtConnector implements Connector {
   /** The message of the failure that started the current wait, repeated while it lasts. */
   private lastFailure = '';
 
+  /** Where the URI connects; the URI has passed the rule before anything can connect. */
+  readonly target: LibvirtTarget;
+
   constructor(
     readonly config: LibvirtConfig,
     private readonly deps: LibvirtDependencies,
-  ) {}
+  ) {
+    this.target = checkedTarget(config.uri, deps.keysDir ?? null);
+  }
 
   private get timeoutMs(): number {
     return this.config.callTimeoutSeconds * 1000;
@@ -380,7 +399,25 @@ export function parseDomifaddr(output: string): string[] {
     .filter((address): address is string => address !== undefined);
 }
 
-/** The kind to register; `stateDir` comes from the appliance's data dir. */
+/**
+ * Where `uri` connects, or CLOUD_URI_REFUSED: every libvirt connection, virsh call and event
+ * stream goes through a connector, and a connector is made only for a URI that passed.
+ */
+export function checkedTarget(uri: string, keysDir: string | null): LibvirtTarget {
+  const verdict = parseLibvirtUri(uri, { keysDir });
+  if (verdict.ok) return verdict.target;
+  const { part, parameter, message } = verdict.refusal;
+  throw new BivouacError('CLOUD_URI_REFUSED', `The libvirt URI ${message}.`, { part, parameter, fields: [{ field: 'uri', message }] });
+}
+
+/** The kind to register; `stateDir` and `keysDir` come from the appliance's data dir. */
 export function libvirtKind(deps: LibvirtDependencies): ConnectorKind<LibvirtConfig> {
-  return { manifest: libvirtManifest, create: (config) => new LibvirtConnector(config, deps) };
+  return {
+    manifest: manifestOf(deps.keysDir ?? null),
+    create: (config) => new LibvirtConnector(config, deps),
+    target: (config) => {
+      const target = checkedTarget(config.uri, deps.keysDir ?? null);
+      return { transport: target.transport, user: target.user, host: target.host, port: target.port, summary: describeLibvirtTarget(target) };
+    },
+  };
 }

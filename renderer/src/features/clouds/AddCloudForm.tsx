@@ -4,6 +4,7 @@ import { ErrorText } from '../../ui/ErrorText.tsx';
 import {
   addCloudBody,
   cloudFormProblems,
+  cloudTargetOf,
   emptyCloudForm,
   serverProblems,
   type CloudField,
@@ -12,19 +13,30 @@ import {
 } from './cloud-form.ts';
 
 /**
- * Adds a remote libvirt host. Fields are checked as they are left (and all at once on Add);
- * the appliance's refusal is shown beside the field it names and in full below the form.
+ * Adds a remote libvirt host. Fields are checked as they are left (and all at once on Add); the
+ * URI as it is typed, with who and where it would connect as. The appliance's refusal is shown
+ * beside the field it names and in full below the form.
  */
-export function AddCloudForm({ takenNames }: { takenNames: readonly string[] }) {
+export function AddCloudForm({
+  takenNames,
+  keysDir,
+}: {
+  takenNames: readonly string[];
+  keysDir: string;
+}) {
   const [form, setForm] = useState<CloudForm>(emptyCloudForm);
   const [touched, setTouched] = useState<Partial<Record<CloudField, boolean>>>({});
   const [fromServer, setFromServer] = useState<CloudProblems>({});
   const [error, setError] = useState<ApiError | null>(null);
   const [added, setAdded] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const problems = cloudFormProblems(form, takenNames);
+  const place = { keysDir };
+  const problems = cloudFormProblems(form, takenNames, place);
+  const target = cloudTargetOf(form, place);
+  // The URI is judged as it is typed; the other fields once left.
   const shown = (field: CloudField): string | undefined =>
-    fromServer[field] ?? (touched[field] ? problems[field] : undefined);
+    fromServer[field] ??
+    (touched[field] || (field === 'uri' && form.uri.trim() !== '') ? problems[field] : undefined);
 
   function change(field: CloudField, value: string) {
     setForm({ ...form, [field]: value });
@@ -124,7 +136,12 @@ export function AddCloudForm({ takenNames }: { takenNames: readonly string[] }) 
               autoComplete="off"
             />
           ),
-          'qemu+ssh://user@host/system, qemu+tcp://host/system, qemu+tls://host/system, or test:///default for a dry run',
+          `qemu+ssh://user@host/system (a key: ?keyfile=${keysDir.replace(/\/$/, '')}/…), qemu+tcp://host/system, qemu+tls://host/system, or test:///default for a dry run`,
+        )}
+        {target && !fromServer.uri && (
+          <p className="cloud-target" role="status">
+            {target}
+          </p>
         )}
         {field(
           'accelerator',

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { callSafe, type ApiError } from '../../api/client.ts';
 import { useApp } from '../../app/store.ts';
@@ -21,6 +21,11 @@ export function CloudsPage() {
   const load = useClouds((state) => state.load);
   const loadVms = useClouds((state) => state.loadVms);
   const isAdmin = useApp((state) => state.session?.user.role === 'admin');
+  const rules = useClouds((state) => state.rules);
+  const loadRules = useClouds((state) => state.loadRules);
+  useEffect(() => {
+    if (isAdmin) void loadRules();
+  }, [isAdmin, loadRules]);
   useLiveLoad(load, (event) => event.subject.kind === 'cloud');
   useLiveLoad(loadVms, (event) => event.subject.kind === 'vm' || event.subject.kind === 'cloud');
 
@@ -40,7 +45,9 @@ export function CloudsPage() {
           </li>
         ))}
       </ul>
-      {isAdmin && clouds && <AddCloudForm takenNames={clouds.map((cloud) => cloud.name)} />}
+      {isAdmin && clouds && rules && (
+        <AddCloudForm takenNames={clouds.map((cloud) => cloud.name)} keysDir={rules.keysDir} />
+      )}
     </section>
   );
 }
@@ -83,7 +90,14 @@ function CloudCard({ cloud, isAdmin }: { cloud: Cloud; isAdmin: boolean }) {
         <h2 id={titleId}>{cloud.name}</h2>
         <CloudHealthBadge status={status} />
         {cloud.builtIn && <span className="badge state-done">This box</span>}
+        {cloud.disabled && <span className="badge state-bad">Disabled</span>}
       </div>
+      {cloud.disabled && (
+        <p className="cloud-error" role="note">
+          Disabled, never contacted: {cloud.disabled.reason} Remove it and add it again with an
+          allowed URI.
+        </p>
+      )}
       <dl className="facts">
         <dt>Kind</dt>
         <dd>{cloud.kind}</dd>
@@ -111,6 +125,12 @@ function CloudCard({ cloud, isAdmin }: { cloud: Cloud; isAdmin: boolean }) {
             </dd>
           </>
         )}
+        {cloud.target && (
+          <>
+            <dt>Connects</dt>
+            <dd>{cloud.target.summary.replace(/^connects /, '')}</dd>
+          </>
+        )}
       </dl>
       {isAdmin && (
         <div className="action-row cloud-actions">
@@ -118,7 +138,7 @@ function CloudCard({ cloud, isAdmin }: { cloud: Cloud; isAdmin: boolean }) {
             type="button"
             className="secondary"
             onClick={() => void test()}
-            disabled={testing}
+            disabled={testing || cloud.disabled !== null}
           >
             {testing ? 'Testing…' : 'Test connection'}
           </button>

@@ -1,5 +1,9 @@
 import type { RouteInput } from '../../../../appliance/src/api/contract.ts';
-import { isLibvirtUri, libvirtUriRule } from '../../../../appliance/src/domain/libvirt-uri.ts';
+import {
+  describeLibvirtTarget,
+  parseLibvirtUri,
+  type LibvirtUriPlace,
+} from '../../../../appliance/src/domain/libvirt-uri.ts';
 import { detailProblems, type ApiError } from '../../api/client.ts';
 
 /** The add-a-cloud form as it holds its fields (numbers as typed). */
@@ -22,10 +26,15 @@ export const emptyCloudForm: CloudForm = {
 
 /**
  * What is wrong with the form before it is sent: the checks that need nothing but the form and
- * the names taken, the URI by the connector's own rule (domain/libvirt-uri.ts). The appliance
- * checks everything again and its answer is shown too.
+ * the names taken, the URI by the connector's own rule (domain/libvirt-uri.ts, with the box's
+ * keys folder from GET /clouds/rules). The appliance checks everything again and its answer is
+ * shown too.
  */
-export function cloudFormProblems(form: CloudForm, takenNames: readonly string[]): CloudProblems {
+export function cloudFormProblems(
+  form: CloudForm,
+  takenNames: readonly string[],
+  place: LibvirtUriPlace,
+): CloudProblems {
   const problems: CloudProblems = {};
   const name = form.name.trim();
   if (name === '') problems.name = 'Give the cloud a name.';
@@ -34,7 +43,10 @@ export function cloudFormProblems(form: CloudForm, takenNames: readonly string[]
     problems.name = 'A cloud of this name exists already.';
   const uri = form.uri.trim();
   if (uri === '') problems.uri = 'Give the libvirt URI of the host.';
-  else if (!isLibvirtUri(uri)) problems.uri = `It ${libvirtUriRule}.`;
+  else {
+    const verdict = parseLibvirtUri(uri, place);
+    if (!verdict.ok) problems.uri = `It ${verdict.refusal.message}.`;
+  }
   const timeout = Number(form.callTimeoutSeconds);
   if (
     form.callTimeoutSeconds.trim() === '' ||
@@ -44,6 +56,15 @@ export function cloudFormProblems(form: CloudForm, takenNames: readonly string[]
   )
     problems.callTimeoutSeconds = 'From 1 to 600 seconds.';
   return problems;
+}
+
+/**
+ * Who and where the typed URI connects as ("connects over ssh as root to 10.0.0.2, port 22"),
+ * or null while it does not pass the rule.
+ */
+export function cloudTargetOf(form: CloudForm, place: LibvirtUriPlace): string | null {
+  const verdict = parseLibvirtUri(form.uri.trim(), place);
+  return verdict.ok ? `It ${describeLibvirtTarget(verdict.target)}.` : null;
 }
 
 /** The request body for the form. */
@@ -74,5 +95,6 @@ export function serverProblems(error: ApiError): CloudProblems {
     if (target) problems[target] = `It ${message}.`;
   }
   if (error.details.field === 'name') problems.name = error.message;
+  if (error.code === 'CLOUD_URI_REFUSED') problems.uri = error.message;
   return problems;
 }

@@ -5,6 +5,7 @@ import { forgetOnSignOut } from '../../api/user-data.ts';
 
 export type Cloud = RouteOutput<'listClouds'>[number];
 export type VmList = RouteOutput<'listVms'>;
+export type CloudRules = RouteOutput<'cloudRules'>;
 
 /** One line of a cloud's VM list: a Bivouac VM, or one the reconciler reports. */
 export interface CloudVm {
@@ -22,7 +23,10 @@ interface CloudsState {
   error: ApiError | null;
   vms: VmList | null;
   vmsError: ApiError | null;
+  /** What a cloud's URI may name on this box (administrators only). */
+  rules: CloudRules | null;
   load(): Promise<void>;
+  loadRules(): Promise<void>;
   loadVms(): Promise<void>;
 }
 
@@ -33,6 +37,14 @@ export const useClouds = forgetOnSignOut(
     error: null,
     vms: null,
     vmsError: null,
+    rules: null,
+    async loadRules() {
+      try {
+        set({ rules: await call('cloudRules') });
+      } catch (error) {
+        set({ error: asApiError(error) });
+      }
+    },
     async load() {
       try {
         set({ clouds: await call('listClouds'), error: null });
