@@ -23,6 +23,15 @@ export function xmlSafe(text: string): string {
 }
 
 /**
+ * A domain title: libvirt refuses one with a newline ("Domain title can't contain newlines"), so
+ * every control character (a run title stored before titles were checked, an app's title from a
+ * bundle) becomes a space.
+ */
+export function oneLine(text: string): string {
+  return xmlSafe(text.replace(/\p{Cc}+/gu, ' '));
+}
+
+/**
  * Domain XML for one spec, built with an XML library (never by concatenation): every
  * user-supplied string is escaped. Context goes in as SMBIOS OEM strings, which any image can
  * read from /sys/firmware/dmi/entries/11-0/raw.
@@ -30,7 +39,7 @@ export function xmlSafe(text: string): string {
 export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' | 'qemu'): string {
   const domain = create({ version: '1.0' }).ele('domain', { type: domainType });
   domain.ele('name').txt(spec.name);
-  domain.ele('title').txt(xmlSafe(spec.title));
+  domain.ele('title').txt(oneLine(spec.title));
   domain
     .ele('metadata')
     .ele(metadataNamespace, 'bivouac:vm', { run: xmlSafe(spec.runId), instance: xmlSafe(spec.instance), owner: xmlSafe(spec.owner) });
