@@ -55,7 +55,7 @@ export function isLink(key: ParameterKey): boolean {
  */
 export function isServiceUrl(value: string): boolean {
   // eslint-disable-next-line no-control-regex
-  if (value.length > 2048 || /[\u0000-\u0020\u007f]/.test(value)) return false;
+  if (value.length > 2048 || /[\u0000-\u001f\u007f]/.test(value)) return false;
   let url: URL;
   try {
     url = new URL(value);

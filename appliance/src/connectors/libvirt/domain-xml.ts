@@ -11,6 +11,22 @@ export interface VmFiles {
   /** NoCloud seed ISO, when the spec asks for one. */
   seed: string | null;
   consoleLog: string;
+  /**
+   * The VM's context (`key=value` lines, the agent token among them) in a file only the box may
+   * read, handed to the guest as the fw_cfg file `opt/bivouac/context`: QEMU's command line names
+   * the file, never the token.
+   */
+  context?: string;
+}
+
+/** The fw_cfg name the guest agent reads its context from (/sys/firmware/qemu_fw_cfg/by_name/…). */
+export const contextFwCfgName = 'opt/bivouac/context';
+
+/** The context file's text: one `key=value` line each, no value able to start a line of its own. */
+export function contextText(context: Record<string, string>): string {
+  return Object.entries(context)
+    .map(([key, value]) => `${key}=${value.replace(/[\r\n]/g, '')}\n`)
+    .join('');
 }
 
 /**
@@ -33,8 +49,9 @@ export function oneLine(text: string): string {
 
 /**
  * Domain XML for one spec, built with an XML library (never by concatenation): every
- * user-supplied string is escaped. Context goes in as SMBIOS OEM strings, which any image can
- * read from /sys/firmware/dmi/entries/11-0/raw.
+ * user-supplied string is escaped. The context goes in as a fw_cfg file (libvirt 6.5 and later),
+ * which the guest's root reads from /sys/firmware/qemu_fw_cfg: unlike SMBIOS OEM strings it
+ * appears on no command line, in the host's process list or in the guest's DMI tables.
  */
 export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' | 'qemu'): string {
   const domain = create({ version: '1.0' }).ele('domain', { type: domainType });
@@ -46,8 +63,7 @@ export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' |
   domain.ele('memory', { unit: 'MiB' }).txt(String(spec.memoryMiB));
   domain.ele('vcpu').txt(String(spec.vcpu));
 
-  const oem = domain.ele('sysinfo', { type: 'smbios' }).ele('oemStrings');
-  for (const [key, value] of Object.entries(spec.context)) oem.ele('entry').txt(xmlSafe(`${key}=${value}`));
+  if (files.context) domain.ele('sysinfo', { type: 'fwcfg' }).ele('entry', { name: contextFwCfgName, file: files.context });
 
   const os = domain.ele('os');
   os.ele('type', { arch: 'x86_64', machine: 'pc' }).txt('hvm');
@@ -58,7 +74,6 @@ export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' |
   } else {
     os.ele('boot', { dev: 'hd' });
   }
-  os.ele('smbios', { mode: 'sysinfo' });
   domain.ele('features').ele('acpi');
   if (domainType === 'kvm') domain.ele('cpu', { mode: 'host-passthrough' });
   domain.ele('on_poweroff').txt('destroy');
