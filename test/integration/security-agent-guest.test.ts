@@ -85,15 +85,15 @@ describe('real guest: the agent token stays inside its VM', () => {
     }
     // The guest's bivouac-get still waits: look at the host now.
     const vmFolder = join(dataDir, 'vms', (await readdir(join(dataDir, 'vms'))).find((name) => name.includes(id.slice(0, 12)))!);
+    const host = await hostCommandLines();
+    // (Other tests share this host's daemon: this run's QEMU is the one looked at.)
+    const qemu = host.split('\n').find((line) => line.includes(`guest=bvc-${id.slice(0, 12)}`));
+    expect(qemu).not.toMatch(/bivouac\.token|bvi_/);
+    expect(qemu).toContain(`name=opt/bivouac/context,file=${join(vmFolder, 'context')}`);
     const context = await readFile(join(vmFolder, 'context'), 'utf8');
     const token = /^bivouac\.token=(bvi_\S+)$/m.exec(context)![1]!;
     expect((await stat(join(vmFolder, 'context'))).mode & 0o777).toBe(0o600);
-    const host = await hostCommandLines();
     expect(host).not.toContain(token);
-    // (Other tests share this host's daemon: only this run's QEMU is looked at more closely.)
-    const qemu = host.split('\n').find((line) => line.includes(`guest=bvc-${id.slice(0, 12)}`));
-    expect(qemu).toContain(`name=opt/bivouac/context,file=${join(vmFolder, 'context')}`);
-    expect(qemu).not.toMatch(/bivouac\.token|bvi_/);
 
     await expect.poll(async () => JSON.stringify((await api('GET', `/runs/${id}/log`)).body), { timeout: 90_000, interval: 1000 }).toContain('done waiting');
     const log = ((await api('GET', `/runs/${id}/log`)).body as unknown as { detail: string }[]).map((entry) => entry.detail).join('\n');
