@@ -113,6 +113,8 @@ export class Runs {
   private readonly queue: JobQueue;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly agents = new Map<string, AgentIdentity>();
+  /** The token hashes indexed for each run, so a change retires the run's old ones without a scan. */
+  private readonly tokensOfRun = new Map<string, Set<string>>();
   /** One timer, for the next state deadline of any run (none while nothing can time out). */
   private ticker: NodeJS.Timeout | null = null;
   private started = false;
@@ -939,8 +941,10 @@ export class Runs {
   /** Keeps the token index in step with the run: current tokens in, retired ones out. */
   private indexTokens(run: StoredRun): void {
     const current = new Set(run.instances.flatMap((instance) => (instance.tokenHash && !isFinal(run.state) ? [instance.tokenHash] : [])));
-    for (const [hash, identity] of this.agents) if (identity.runId === run.id && !current.has(hash)) this.agents.delete(hash);
+    for (const hash of this.tokensOfRun.get(run.id) ?? []) if (!current.has(hash)) this.agents.delete(hash);
     for (const instance of run.instances) if (instance.tokenHash && current.has(instance.tokenHash)) this.agents.set(instance.tokenHash, { runId: run.id, instance: instance.name });
+    if (current.size > 0) this.tokensOfRun.set(run.id, current);
+    else this.tokensOfRun.delete(run.id);
   }
 
   private waitFor(key: string, ms: number): Promise<void> {
