@@ -10,7 +10,8 @@
 # `cmdline`, and `image.json` (what the appliance imports as the image named "tiny").
 #
 # Inside the guest, /init mounts the basics, loads the modules, brings eth0 up with DHCP and
-# starts the agent, which reads its context from the SMBIOS OEM strings and runs the recipes.
+# starts the agent, which reads its context from the fw_cfg file opt/bivouac/context (root only;
+# qemu_fw_cfg is among the modules) and runs the recipes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

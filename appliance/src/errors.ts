@@ -177,6 +177,23 @@ export const errorRegistry = {
     status: 404,
     description: 'The runtime parameter is not set (after waiting, if a wait was asked).',
   },
+  PARAM_FORBIDDEN: {
+    status: 403,
+    description:
+      "The key is not this agent's: an instance writes only its own declared outputs (and url.<port> of its declared ports), never run: keys or another instance's, and reads secrets only of its own instance. details.key names it.",
+  },
+  PARAM_UNKNOWN: {
+    status: 422,
+    description: "The key names a node, instance or output the run does not have; details.allowed lists the keys this instance may set.",
+  },
+  PARAM_BAD_URL: {
+    status: 422,
+    description: 'A url.* value that is not an http://, https:// or tcp:// URL with a host (and no user name or password in it).',
+  },
+  PARAMS_FULL: {
+    status: 409,
+    description: 'The run holds as many runtime parameters as it may (details.maxKeys keys, details.maxBytes bytes of keys and values); nothing was set.',
+  },
   KIOSK_LOCKED: {
     status: 403,
     description: "This session is in kiosk mode: only the app store is open. Leave it with the administrator's kiosk PIN (POST /api/v1/kiosk/unlock).",

@@ -64,12 +64,15 @@ const { id: waitRun } = await deployEight();
 const reader = await guests.agent(waitRun, 'web.1');
 const writer = await guests.agent(waitRun, 'web.2');
 const latencies: number[] = [];
+// One declared output changing value, followed the way agents follow a key (`--unless`).
+let previous = 'start';
+await writer.set('web.2:ready', previous);
 for (let i = 0; i < 200; i += 1) {
-  const key = `web.2:ready${i}`;
-  const waiting = reader.get(key, 10).then(() => performance.now());
+  const waiting = reader.get('web.2:ready', 10, previous).then(() => performance.now());
   await new Promise((resolve) => setTimeout(resolve, 2));
   const setAt = performance.now();
-  await writer.set(key, 'yes');
+  previous = `yes ${i}`;
+  await writer.set('web.2:ready', previous);
   latencies.push((await waiting) - setAt);
 }
 emit('param-wait-wakeup-p50', percentile(latencies, 50), 'ms', null);

@@ -1,5 +1,5 @@
 import { Hypervisor } from '@unraid/libvirt';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ const password = 'crash test password';
  * a random moment of a 3-VM deployment. After each restart the run must end Ready (then be
  * terminated to Done) or Aborted, leaving no domain and no reservation behind. The test driver
  * runs no guest code, so this test plays the guests through the agent API, reading each VM's
- * token from its domain's SMBIOS strings as a guest would.
+ * token from the context file its domain hands the guest as fw_cfg, as a guest would.
  */
 describe('crash recovery: SIGKILL at random points of a deployment', () => {
   let daemon: PrivateLibvirtd;
@@ -53,7 +53,7 @@ describe('crash recovery: SIGKILL at random points of a deployment', () => {
     await daemon?.stop();
   });
 
-  /** The agent token of every Bivouac domain, read from its SMBIOS strings. */
+  /** The agent token of every Bivouac domain, read from its fw_cfg context file. */
   async function guestTokens(): Promise<Map<string, string>> {
     const hypervisor = new Hypervisor({ uri: daemon.uri });
     await hypervisor.connectOpen();
@@ -61,8 +61,10 @@ describe('crash recovery: SIGKILL at random points of a deployment', () => {
     try {
       for (const domain of await hypervisor.connectListAllDomains()) {
         const xml = await hypervisor.domainGetXMLDesc(domain).catch(() => '');
-        const instance = /<entry>bivouac\.instance=([^<]*)<\/entry>/.exec(xml)?.[1];
-        const secret = /<entry>bivouac\.token=([^<]*)<\/entry>/.exec(xml)?.[1];
+        const file = /<entry name=["']opt\/bivouac\/context["'] file=["']([^"']+)["']/.exec(xml)?.[1];
+        const context = file ? await readFile(file, 'utf8').catch(() => '') : '';
+        const instance = /^bivouac\.instance=(.*)$/m.exec(context)?.[1];
+        const secret = /^bivouac\.token=(.*)$/m.exec(context)?.[1];
         if (instance && secret) tokens.set(`${await hypervisor.domainGetName(domain)} ${instance}`, secret);
       }
     } finally {

@@ -10,10 +10,10 @@ import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.
 const agentScript = fileURLToPath(new URL('../../appliance/src/guest/bivouac-agent', import.meta.url));
 
 /**
- * The guest agent, run on this host under busybox's sh and wget (PATH holds only busybox
+ * The guest agent, run on this host under busybox's sh and nc (PATH holds only busybox
  * applets), against the real appliance over HTTP. The VMs are libvirt test-driver domains that
- * run nothing, so each agent gets its instance's context — read from the domain's SMBIOS OEM
- * strings, as in a guest — through a context file instead of DMI.
+ * run nothing, so each agent gets its instance's context — the file the domain hands its guest
+ * as fw_cfg — through a context file instead of /sys/firmware.
  */
 describe('the guest agent under busybox (test-driver VMs; agents run on the host)', () => {
   let box: TestAppliance;

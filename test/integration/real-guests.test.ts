@@ -73,7 +73,7 @@ describe('real guests: agent, context, runtime parameters, service URLs', () => 
     const resources = { vcpu: 1, memoryMiB: 128, diskGiB: 1 };
     await saveModule('/t', { kind: 'project' });
     await saveModule('/t/fail', { kind: 'image', nativeImages: native, resources, recipes: { deploy: 'echo about to fail\nexit 3' } });
-    await saveModule('/t/slow', { kind: 'image', nativeImages: native, resources, recipes: { deploy: 'bivouac-set "$BIVOUAC_INSTANCE:deploying" yes\nsleep 8\necho slept' } });
+    await saveModule('/t/slow', { kind: 'image', nativeImages: native, resources, outputs: [{ name: 'deploying' }], recipes: { deploy: 'bivouac-set "$BIVOUAC_INSTANCE:deploying" yes\nsleep 8\necho slept' } });
   }, 120_000);
   afterAll(async () => {
     await appliance?.stop();

@@ -64,7 +64,7 @@ describe('real QEMU guests through the libvirt connector', () => {
       expect(domainsNamed(uri, prefix).sort()).toEqual([`${prefix}a`, `${prefix}b`]);
 
       // The guests really run: the tiny guest's init reports on the serial console, which the
-      // box keeps, and its agent reads the context given as SMBIOS OEM strings.
+      // box keeps, and its agent reads the context given as a fw_cfg file.
       const vmFolder = join(files, 'vms');
       for (const vm of [one!, two!]) {
         const log = join(vmFolder, vm.nativeId!, 'console.log');

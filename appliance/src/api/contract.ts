@@ -246,13 +246,13 @@ export const contract = {
   },
   agentGetParam: {
     method: 'GET', path: '/agent/params/:key', tag: 'agent', auth: 'agent',
-    summary: 'Read a runtime parameter of your run, waiting up to ?wait seconds for it to be set',
+    summary: 'Read a runtime parameter of your run (a secret only of your own instance), waiting up to ?wait seconds for it to be set; 503 SHUTTING_DOWN while the box stops: retry',
     params: s.ParamKeyParams, query: s.ParamWaitQuery, response: s.ParamValue,
   },
   agentSetParam: {
     // POST, not PUT: busybox wget, which tiny guests have, only does GET and POST.
     method: 'POST', path: '/agent/params/:key', tag: 'agent', auth: 'agent', status: 204,
-    summary: 'Set a runtime parameter; an output also sets the inputs mapped to it', params: s.ParamKeyParams, body: s.SetParam, response: s.Empty,
+    summary: "Set one of your own instance's declared outputs (or url.<port> of a declared port, as an http(s) or tcp URL); it also sets the inputs mapped to it", params: s.ParamKeyParams, body: s.SetParam, response: s.Empty,
   },
   agentComplete: {
     method: 'POST', path: '/agent/complete', tag: 'agent', auth: 'agent', status: 204,

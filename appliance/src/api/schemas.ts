@@ -275,10 +275,17 @@ export const ModuleExport = z.object({ yaml: z.string().describe('One YAML docum
 export const ModuleImport = z.strictObject({ yaml: z.string().max(4 * 1024 * 1024), message: z.string().trim().min(1).max(500) });
 
 const RunState = z.enum(runStates);
+/** A run's (or an app's) title: one line, since it becomes the VMs' domain titles, which libvirt keeps to one line. */
+const OneLineTitle = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .regex(/^[^\p{Cc}]*$/u, 'must be one line without control characters (no newline or tab)');
 const ParamKey = z.string().max(140);
 export const CreateRun = z.strictObject({
   module: ModuleRef.describe('/project/name (latest) or /project/name@version'),
-  title: z.string().trim().max(200).optional(),
+  title: OneLineTitle(200).optional(),
   parameters: z.record(z.string().max(140), z.string().max(4096)).default({}).describe('node:input → value (for an image, input → value)'),
   placement: z.record(z.string().max(64), Id).default({}).describe('node → cloud id; default the deployment\'s choice, else the box'),
   multiplicity: z.record(z.string().max(64), z.number().int().min(0).max(64)).default({}),
@@ -406,7 +413,7 @@ export const Placement = z.strictObject({
   multiplicity: z.record(z.string().max(64), z.number().int().min(0).max(64)).default({}),
 });
 export const DeployApp = Placement.extend({
-  title: z.string().trim().max(200).optional(),
+  title: OneLineTitle(200).optional(),
   parameters: z.record(z.string().max(140), z.string().max(4096)).default({}),
 });
 export const Preflight = z.object({
@@ -420,7 +427,7 @@ export const Preflight = z.object({
 export const PublishApp = z.strictObject({
   id: AppId,
   module: ModuleRef,
-  title: z.string().trim().min(1).max(100),
+  title: OneLineTitle(100).min(1),
   summary: z.string().trim().min(1).max(200),
   description: z.string().max(20_000).default(''),
   categories: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/)).max(10).default([]),

@@ -6,7 +6,8 @@ import { canAccess, sameRules, type Access, type AclRule, type Action, type Subj
 import type { Reservation } from '../domain/capacity.ts';
 import { deployedNodes } from '../domain/deploy-form.ts';
 import { checkValue, isSecret, parseReference, type ModuleContent } from '../domain/modules.ts';
-import { isLink, valueTooLong, maxValueBytes } from '../domain/params.ts';
+import { limits } from '../domain/limits.ts';
+import { isLink, parseKey, valueTooLong, maxValueBytes } from '../domain/params.ts';
 import {
   canTransition,
   defaultStateTimeouts,
@@ -23,6 +24,8 @@ import {
   type StateTimeouts,
 } from '../domain/run-states.ts';
 import {
+  agentReadRefusal,
+  agentWriteRefusal,
   barrierPassed,
   canonicalKey,
   holdsVm,
@@ -31,10 +34,15 @@ import {
   footprint,
   initialParams,
   mappedTargets,
+  masked,
   nodeBeyondFailures,
+  paramsSize,
   planInstances,
+  redactSecrets,
+  runSecretKeys,
   secretKeysOf,
   visibleParams,
+  type ParamRefusal,
   type RunInstance,
   type RunNode,
   type StoredRun,
@@ -105,6 +113,8 @@ export class Runs {
   private readonly queue: JobQueue;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly agents = new Map<string, AgentIdentity>();
+  /** The token hashes indexed for each run, so a change retires the run's old ones without a scan. */
+  private readonly tokensOfRun = new Map<string, Set<string>>();
   /** One timer, for the next state deadline of any run (none while nothing can time out). */
   private ticker: NodeJS.Timeout | null = null;
   private started = false;
@@ -260,6 +270,12 @@ export class Runs {
     return visibleParams(this.get(subject, id));
   }
 
+  /** The run's log as shown to people: no current secret value in it, however old the entry. */
+  log(subject: Subject, id: string): StoredRun['log'] {
+    const run = this.get(subject, id);
+    return run.log.map((entry) => ({ ...entry, detail: redactSecrets(run, entry.detail) }));
+  }
+
   // ---- actions ----
 
   /** Ends the run from any state, leaving no VM behind. Repeating it is harmless. */
@@ -365,6 +381,7 @@ export class Runs {
       throw new BivouacError('WRONG_STATE', `Run ${id} is ${run.terminating ? 'terminating' : run.state}; only a Ready run can be upgraded.`, { state: run.state });
     }
     if (run.upgrade?.state === 'deploying') throw new BivouacError('WRONG_STATE', `Run ${id} is already being upgraded to ${run.upgrade.to}.`, { state: run.state, upgrade: run.upgrade.to });
+    if (subject.userId !== run.owner) this.checkSecretsStaySecret(subject, run, module);
     const parameters = run.module.kind === 'image' ? Object.fromEntries(Object.entries(run.given).map(([key, value]) => [key.slice(key.indexOf(':') + 1), value])) : run.given;
     const newer = await this.create(
       subject,
@@ -385,6 +402,35 @@ export class Runs {
       log(stored, subject.userId, 'upgrade', `to ${newer.module.resolved} as run ${newer.id}`, this.now());
     });
     return this.get(subject, id);
+  }
+
+  /**
+   * An upgrade feeds the values the owner gave into a module chosen by whoever upgrades. Someone
+   * other than the owner may do that only to a module that declares secret every input whose
+   * value was secret; otherwise the new run (theirs) would show the owner's secrets.
+   */
+  private checkSecretsStaySecret(subject: Subject, run: StoredRun, module: string): void {
+    const secret = runSecretKeys(run);
+    const wereSecret = Object.keys(run.given).filter((given) => {
+      const [node, input] = given.split(':') as [string, string];
+      return run.instances.some((instance) => instance.node === node && secret.has(`${instance.name}:${input}`)) || run.nodes.some((candidate) => candidate.name === node && candidate.inputs.some((declared) => declared.name === input && isSecret(declared)));
+    });
+    if (wereSecret.length === 0) return;
+    const nodes = this.resolve(subject, module, {}, {});
+    const exposed = wereSecret.filter((given) => {
+      const [node, input] = given.split(':') as [string, string];
+      // An image run's values go to the new image's one node, whatever its name.
+      const target = run.module.kind === 'image' ? nodes[0] : nodes.find((candidate) => candidate.name === node);
+      const declared = target?.inputs.find((candidate) => candidate.name === input);
+      return declared !== undefined && !isSecret(declared);
+    });
+    if (exposed.length > 0) {
+      throw new BivouacError(
+        'FORBIDDEN',
+        `${module} declares ${exposed.join(', ')} as plain input${exposed.length === 1 ? '' : 's'}, but the owner gave ${exposed.length === 1 ? 'it' : 'them'} as secret; only the run's owner may upgrade to it (or declare them secret).`,
+        { inputs: exposed, requiredUser: run.owner },
+      );
+    }
   }
 
   /** Follows an upgrade's new run: switch over when it is Ready, roll back when it fails. */
@@ -424,13 +470,19 @@ export class Runs {
 
   // ---- the agent side ----
 
-  /** The instance an agent token stands for, while its run is live. */
+  /**
+   * The instance an agent token stands for, while its run is live and the token is the one the
+   * instance's current VM was given (a relaunch or removal retires the old one).
+   */
   authenticateAgent(token: string | undefined): AgentIdentity | null {
     if (!token) return null;
-    const identity = this.agents.get(hashSecret(token));
+    const hash = hashSecret(token);
+    const identity = this.agents.get(hash);
     if (!identity) return null;
     const run = this.store.data.runs.find((candidate) => candidate.id === identity.runId);
-    return run && !isFinal(run.state) ? identity : null;
+    const instance = run?.instances.find((candidate) => candidate.name === identity.instance);
+    if (!run || isFinal(run.state) || !instance || instance.tokenHash !== hash || !holdsVm(instance) || instance.state === 'removing') return null;
+    return identity;
   }
 
   /** The run an agent belongs to. */
@@ -441,38 +493,65 @@ export class Runs {
   /**
    * Reads a parameter of the agent's own run, waiting server-side up to `waitSeconds` for it to
    * be set (or, with `unless`, to hold another value than that). Resolves null when the wait ends
-   * without one.
+   * without one. A secret is read only by its own instance; while the appliance stops, waits end
+   * with SHUTTING_DOWN (the agent retries) instead of "not set".
    */
-  async getParam(runId: string, key: string, waitSeconds: number, unless?: string): Promise<string | null> {
+  async getParam(agent: AgentIdentity, key: string, waitSeconds: number, unless?: string): Promise<string | null> {
     const canonical = keyOrInvalid(key);
     const deadline = Date.now() + Math.min(waitSeconds, maxWaitSeconds) * 1000;
     for (;;) {
-      const run = this.runOf(runId);
+      if (this.stopping) throw shuttingDown();
+      const run = this.runOf(agent.runId);
+      // Checked on every turn: a scale-up or an instance's removal may change the answer.
+      refuse(agentReadRefusal(run, agent.instance, parseKey(canonical)), canonical);
       const value = run.params[canonical];
       if (value !== undefined && value !== unless) return value;
       const left = deadline - Date.now();
-      if (left <= 0 || isFinal(run.state) || this.stopping) return null;
-      await this.waitFor(`${runId} ${canonical}`, left);
+      if (left <= 0 || isFinal(run.state)) return null;
+      await this.waitFor(`${agent.runId} ${canonical}`, left);
     }
   }
 
+  /**
+   * An agent sets a parameter: only its own instance's declared outputs (and `url.<port>` of its
+   * declared ports, as a well-formed URL); the inputs mapped to an output follow.
+   */
+  async agentSetParam(agent: AgentIdentity, key: string, value: string): Promise<void> {
+    const canonical = keyOrInvalid(key);
+    refuse(agentWriteRefusal(this.runOf(agent.runId), agent.instance, parseKey(canonical), value), canonical);
+    await this.setParam(agent.runId, canonical, value, agent.instance);
+  }
+
+  /**
+   * Sets a parameter and the inputs mapped to it, within the run's bounds (`limits.paramsPerRun`
+   * keys, `limits.paramBytesPerRun` bytes): a change that would pass them is refused whole.
+   */
   async setParam(runId: string, key: string, value: string, actor: string): Promise<void> {
     const canonical = keyOrInvalid(key);
     if (valueTooLong(value)) throw invalid('value', `must be at most ${maxValueBytes} bytes`);
     if (canonical.startsWith('run:') && ['run:state', 'run:abort'].includes(canonical)) throw invalid('key', `${canonical} is kept by the appliance; use abort to abort`);
     const changed: string[] = [];
     await this.change(runId, actor, (run) => {
-      for (const target of [canonical, ...mappedTargets(run, canonical)]) {
-        if (run.params[target] === value) continue;
+      const targets = [canonical, ...mappedTargets(run, canonical)].filter((target) => run.params[target] !== value);
+      const before = paramsSize(run.params);
+      const after = paramsSize({ ...run.params, ...Object.fromEntries(targets.map((target) => [target, value])) });
+      if ((after.keys > limits.paramsPerRun && after.keys > before.keys) || (after.bytes > limits.paramBytesPerRun && after.bytes > before.bytes)) {
+        throw new BivouacError(
+          'PARAMS_FULL',
+          `Run ${runId} may hold at most ${limits.paramsPerRun} runtime parameters of ${limits.paramBytesPerRun} bytes in all (keys and values); setting ${canonical} would make ${after.keys} of ${after.bytes} bytes.`,
+          { key: canonical, maxKeys: limits.paramsPerRun, maxBytes: limits.paramBytesPerRun, keys: before.keys, bytes: before.bytes },
+        );
+      }
+      for (const target of targets) {
         run.params[target] = value;
         changed.push(target);
       }
     });
     const run = this.runOf(runId);
-    const secret = new Set(run.secretKeys);
+    const secret = runSecretKeys(run);
     for (const target of changed) {
       this.wake(`${runId} ${target}`);
-      const shown = secret.has(target) ? '********' : value;
+      const shown = secret.has(target) ? masked : value;
       this.announce(run, 'run.param', { key: target, value: shown, link: isLink(keyParts(target)) });
     }
   }
@@ -511,6 +590,7 @@ export class Runs {
     await this.change(runId, 'appliance', (stored) => {
       const target = instanceOf(stored, instanceName);
       target.state = 'failed';
+      target.tokenHash = null;
       target.error = reason;
       setAbort(stored, abort, this.now());
     });
@@ -725,6 +805,7 @@ export class Runs {
     await this.change(run.id, 'appliance', (stored) => {
       const target = instanceOf(stored, instance.name);
       target.state = 'removed';
+      target.tokenHash = null;
       log(stored, 'appliance', 'terminated', instance.name, this.now());
     });
     const after = this.runOf(run.id);
@@ -750,6 +831,7 @@ export class Runs {
     await this.change(runId, 'appliance', (run) => {
       const instance = instanceOf(run, instanceName);
       instance.state = 'failed';
+      instance.tokenHash = null;
       instance.error = said;
       log(run, 'appliance', 'launch failed', `${instanceName}: ${said}`, this.now());
     });
@@ -863,8 +945,13 @@ export class Runs {
     return run;
   }
 
+  /** Keeps the token index in step with the run: current tokens in, retired ones out. */
   private indexTokens(run: StoredRun): void {
-    for (const instance of run.instances) if (instance.tokenHash) this.agents.set(instance.tokenHash, { runId: run.id, instance: instance.name });
+    const current = new Set(run.instances.flatMap((instance) => (instance.tokenHash && !isFinal(run.state) ? [instance.tokenHash] : [])));
+    for (const hash of this.tokensOfRun.get(run.id) ?? []) if (!current.has(hash)) this.agents.delete(hash);
+    for (const instance of run.instances) if (instance.tokenHash && current.has(instance.tokenHash)) this.agents.set(instance.tokenHash, { runId: run.id, instance: instance.name });
+    if (current.size > 0) this.tokensOfRun.set(run.id, current);
+    else this.tokensOfRun.delete(run.id);
   }
 
   private waitFor(key: string, ms: number): Promise<void> {
@@ -912,16 +999,27 @@ export function vmName(runId: string, instance: string): string {
 }
 
 /** Records the first abort of a live run; later ones change nothing. */
-function setAbort(run: StoredRun, reason: AbortReason, now: Date): void {
+function setAbort(run: StoredRun, given: AbortReason, now: Date): void {
   if (isFinal(run.state) || run.abort) return;
+  const reason = { ...given, message: redactSecrets(run, given.message) };
   run.abort = firstAbort(run.abort, reason);
   run.params['run:abort'] = reason.message;
   log(run, reason.by, 'abort', `${reason.source}: ${reason.message}`, now);
 }
 
 function log(run: StoredRun, actor: string, action: string, detail: string, now: Date): void {
-  run.log.push({ time: now.toISOString(), actor, action, detail: detail.slice(0, 4096) });
+  // Recipe output and reasons pass through here: no current secret value is kept in the log.
+  run.log.push({ time: now.toISOString(), actor, action, detail: redactSecrets(run, detail).slice(0, 4096) });
   if (run.log.length > logLimit) run.log.splice(0, run.log.length - logLimit);
+}
+
+/** Throws the refusal, if there is one, as its typed error. */
+function refuse(refusal: ParamRefusal | null, key: string): void {
+  if (refusal) throw new BivouacError(refusal.code, `${refusal.message}.`, { key, ...(refusal.allowed ? { allowed: refusal.allowed } : {}) });
+}
+
+function shuttingDown(): BivouacError {
+  return new BivouacError('SHUTTING_DOWN', 'The appliance is shutting down; ask again once it is back.', {});
 }
 
 function invalid(field: string, message: string): BivouacError {

@@ -1,5 +1,5 @@
 import { recipeNames } from '../../domain/modules.ts';
-import { visibleParams } from '../../domain/runs.ts';
+import { redactSecrets, visibleParams } from '../../domain/runs.ts';
 import { BivouacError } from '../../errors.ts';
 import { readConsole } from '../../host/console-log.ts';
 import type { Runs } from '../../orchestrator/runs.ts';
@@ -10,7 +10,11 @@ type AgentHandlers = 'agentContext' | 'agentRecipe' | 'agentGetParam' | 'agentSe
 
 /** Runs as people see them; parameters are always shown masked. */
 export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
-  const shown = <T extends Parameters<typeof visibleParams>[0]>(run: T) => ({ ...run, params: visibleParams(run) });
+  const shown = <T extends Parameters<typeof redactSecrets>[0] & { abort: { message: string } | null }>(run: T) => ({
+    ...run,
+    params: visibleParams(run),
+    abort: run.abort && { ...run.abort, message: redactSecrets(run, run.abort.message) },
+  });
   return {
     createRun: async ({ body }, context) => shown(await runs.create(signedIn(context).subject, body)),
     listRuns: async ({ query }, context) =>
@@ -27,13 +31,15 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
     scaleRun: async ({ params, body }, context) => shown(await runs.scale(signedIn(context).subject, params.id, body.node, body.multiplicity)),
     upgradeRun: async ({ params, body }, context) => shown(await runs.upgrade(signedIn(context).subject, params.id, body.module)),
     instanceConsole: async ({ params, query }, context) => {
-      const path = runs.consoleLog(signedIn(context).subject, params.id, params.instance);
+      const subject = signedIn(context).subject;
+      const path = runs.consoleLog(subject, params.id, params.instance);
       const read = path ? await readConsole(path, { after: query.after, waitMs: query.wait * 1000, tail: query.tail }) : null;
       if (!read) throw new BivouacError('NO_CONSOLE', `No console log is kept here for ${params.instance} (not launched yet, or on a remote cloud).`, { instance: params.instance });
-      return { instance: params.instance, ...read };
+      // A recipe may echo a secret to the console: the run's current secret values are masked.
+      return { instance: params.instance, ...read, text: redactSecrets(runs.get(subject, params.id), read.text) };
     },
     runParams: async ({ params }, context) => runs.params(signedIn(context).subject, params.id),
-    runLog: async ({ params }, context) => runs.get(signedIn(context).subject, params.id).log,
+    runLog: async ({ params }, context) => runs.log(signedIn(context).subject, params.id),
   };
 }
 
@@ -65,13 +71,13 @@ export function agentHandlers(runs: Runs): Pick<Handlers, AgentHandlers> {
     },
     agentGetParam: async ({ params, query }, context) => {
       const agent = asAgent(context);
-      const value = await runs.getParam(agent.runId, params.key, query.wait, query.unless);
+      const value = await runs.getParam(agent, params.key, query.wait, query.unless);
       if (value === null) throw new BivouacError('PARAM_NOT_SET', `${params.key} is not set${query.wait > 0 ? ` after waiting ${query.wait} s` : ''}.`, { key: params.key, waitedSeconds: query.wait });
       return { key: params.key, value };
     },
     agentSetParam: async ({ params, body }, context) => {
       const agent = asAgent(context);
-      await runs.setParam(agent.runId, params.key, body.value, agent.instance);
+      await runs.agentSetParam(agent, params.key, body.value);
       return null;
     },
     agentComplete: async ({ body }, context) => {

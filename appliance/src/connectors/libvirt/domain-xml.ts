@@ -11,6 +11,22 @@ export interface VmFiles {
   /** NoCloud seed ISO, when the spec asks for one. */
   seed: string | null;
   consoleLog: string;
+  /**
+   * The VM's context (`key=value` lines, the agent token among them) in a file only the box may
+   * read, handed to the guest as the fw_cfg file `opt/bivouac/context`: QEMU's command line names
+   * the file, never the token.
+   */
+  context?: string;
+}
+
+/** The fw_cfg name the guest agent reads its context from (/sys/firmware/qemu_fw_cfg/by_name/…). */
+export const contextFwCfgName = 'opt/bivouac/context';
+
+/** The context file's text: one `key=value` line each, no value able to start a line of its own. */
+export function contextText(context: Record<string, string>): string {
+  return Object.entries(context)
+    .map(([key, value]) => `${key}=${value.replace(/[\r\n]/g, '')}\n`)
+    .join('');
 }
 
 /**
@@ -23,22 +39,31 @@ export function xmlSafe(text: string): string {
 }
 
 /**
+ * A domain title: libvirt refuses one with a newline ("Domain title can't contain newlines"), so
+ * every control character (a run title stored before titles were checked, an app's title from a
+ * bundle) becomes a space.
+ */
+export function oneLine(text: string): string {
+  return xmlSafe(text.replace(/\p{Cc}+/gu, ' '));
+}
+
+/**
  * Domain XML for one spec, built with an XML library (never by concatenation): every
- * user-supplied string is escaped. Context goes in as SMBIOS OEM strings, which any image can
- * read from /sys/firmware/dmi/entries/11-0/raw.
+ * user-supplied string is escaped. The context goes in as a fw_cfg file (libvirt 6.5 and later),
+ * which the guest's root reads from /sys/firmware/qemu_fw_cfg: unlike SMBIOS OEM strings it
+ * appears on no command line, in the host's process list or in the guest's DMI tables.
  */
 export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' | 'qemu'): string {
   const domain = create({ version: '1.0' }).ele('domain', { type: domainType });
   domain.ele('name').txt(spec.name);
-  domain.ele('title').txt(xmlSafe(spec.title));
+  domain.ele('title').txt(oneLine(spec.title));
   domain
     .ele('metadata')
     .ele(metadataNamespace, 'bivouac:vm', { run: xmlSafe(spec.runId), instance: xmlSafe(spec.instance), owner: xmlSafe(spec.owner) });
   domain.ele('memory', { unit: 'MiB' }).txt(String(spec.memoryMiB));
   domain.ele('vcpu').txt(String(spec.vcpu));
 
-  const oem = domain.ele('sysinfo', { type: 'smbios' }).ele('oemStrings');
-  for (const [key, value] of Object.entries(spec.context)) oem.ele('entry').txt(xmlSafe(`${key}=${value}`));
+  if (files.context) domain.ele('sysinfo', { type: 'fwcfg' }).ele('entry', { name: contextFwCfgName, file: files.context });
 
   const os = domain.ele('os');
   os.ele('type', { arch: 'x86_64', machine: 'pc' }).txt('hvm');
@@ -49,7 +74,6 @@ export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' |
   } else {
     os.ele('boot', { dev: 'hd' });
   }
-  os.ele('smbios', { mode: 'sysinfo' });
   domain.ele('features').ele('acpi');
   if (domainType === 'kvm') domain.ele('cpu', { mode: 'host-passthrough' });
   domain.ele('on_poweroff').txt('destroy');

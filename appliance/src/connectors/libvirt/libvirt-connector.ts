@@ -1,7 +1,7 @@
 import { DomainState, Hypervisor, type Domain } from '@unraid/libvirt';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
-import { access, mkdir, rm } from 'node:fs/promises';
+import { access, chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
@@ -10,7 +10,7 @@ import { BivouacError } from '../../errors.ts';
 import type { Connector, ConnectorKind, ConnectorManifest, VmDescription, VmSpec, VmState, WatchHandlers } from '../contract.ts';
 import { chooseDomainType } from './accelerator.ts';
 import { isConnectionError, toTypedError, withTimeout } from './call.ts';
-import { buildDomainXml, readFiles, readOwnership } from './domain-xml.ts';
+import { buildDomainXml, contextText, readFiles, readOwnership } from './domain-xml.ts';
 import { buildSeed } from './nocloud.ts';
 import { VirshEventStream } from './virsh-events.ts';
 
@@ -228,8 +228,13 @@ export class LibvirtConnector implements Connector {
       // Disk images are cloud images: cloud-init reads the context and agent from a NoCloud seed.
       const seed = spec.image.kind === 'disk' && !this.config.uri.startsWith('test') ? await buildSeed(folder, spec.name, spec.name, spec.context) : null;
       if (spec.image.kind === 'kernel') await this.checkReadable(spec.image.kernel, spec.image.initrd);
+      // The context holds the agent token: a file the box's user alone reads (libvirt hands it to
+      // QEMU, relabelling it for QEMU's user where it runs as another), never a command line.
+      const context = join(folder, 'context');
+      await writeFile(context, contextText(spec.context), { mode: 0o600 });
+      await chmod(context, 0o600); // whatever the umask
       const domainType = await chooseDomainType(spec.accelerator, this.config.uri);
-      const xml = buildDomainXml(spec, { overlay, seed, consoleLog: join(folder, 'console.log') }, domainType);
+      const xml = buildDomainXml(spec, { overlay, seed, consoleLog: join(folder, 'console.log'), context }, domainType);
       const domain = await this.call('define', (h) => h.domainDefineXML(xml), spec.name);
       try {
         await this.call('start', (h) => h.domainCreate(domain), spec.name);

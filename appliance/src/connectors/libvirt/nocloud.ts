@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
@@ -52,6 +52,7 @@ export async function buildSeed(folder: string, instanceId: string, hostname: st
   const iso = join(folder, 'seed.iso');
   try {
     await run('xorriso', ['-as', 'mkisofs', '-quiet', '-output', iso, '-volid', 'CIDATA', '-joliet', '-rock', join(staging, 'user-data'), join(staging, 'meta-data')], { timeout: 30_000 });
+    await chmod(iso, 0o600); // it holds the agent token; xorriso follows the umask
   } catch (error) {
     throw new BivouacError('CLOUD_REFUSED', `Cannot make the NoCloud seed: ${(error as { stderr?: string }).stderr || (error as Error).message}`, { reason: 'xorriso failed' });
   } finally {
