@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { connect, createServer as createTcpServer, type Server } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -205,6 +205,44 @@ describe('M1: the UI is never served under the host of the apps\' services', () 
     const api = await app.inject({ url: '/api/v1/setup', headers: { host: '10.1.2.3:8443' } });
     expect(api.json().error).toMatchObject({ code: 'UI_NOT_ON_SERVICE_HOST', details: { uiUrl: 'https://box.example:8443/' } });
     expect((await app.inject({ url: '/healthz', headers: { host: '10.1.2.3:8443' } })).statusCode).toBe(200);
+  });
+});
+
+/** An HTTPS request to the test's own appliance (its certificate is self-signed). */
+function httpsCall(url: string, options: { method?: string; headers?: Record<string, string>; body?: object } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const request = httpsRequest(url, { method: options.method ?? 'GET', rejectUnauthorized: false, headers: { ...options.headers, ...(payload ? { 'content-type': 'application/json' } : {}) } }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+    });
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+describe('M1: the cookie prefix (defence in depth)', () => {
+  it('M1: over HTTPS the session cookie is __Host-bivouac_session: Secure, Path=/, no Domain, and it signs in', async () => {
+    box = await makeAppliance();
+    const tls = await ensureTlsIdentity(box.dataDir);
+    const app = await build(box.services, { https: { key: tls.key, cert: tls.cert } });
+    const url = `https://127.0.0.1:${await listenOn(app)}/api/v1`;
+    const created = await httpsCall(`${url}/setup`, { method: 'POST', body: { ...setupBody, setupCode: testSetupCode } });
+    expect(created.status).toBe(201);
+    const cookie = String(created.headers['set-cookie']);
+    expect(cookie).toMatch(/^__Host-bivouac_session=bvs_[^;]+; /);
+    expect(cookie).toContain('; Secure');
+    expect(cookie).toContain('; Path=/');
+    expect(cookie).not.toMatch(/Domain=/i);
+    const pair = cookie.split(';')[0]!;
+    expect((await httpsCall(`${url}/session`, { headers: { cookie: pair } })).status).toBe(200);
+    // The plain name, which a plain-HTTP page of the same host could set, is no session over HTTPS.
+    expect((await httpsCall(`${url}/session`, { headers: { cookie: pair.replace('__Host-', '') } })).status).toBe(401);
+    const { csrfToken } = JSON.parse(created.body) as { csrfToken: string };
+    const out = await httpsCall(`${url}/session`, { method: 'DELETE', headers: { cookie: pair, 'x-csrf-token': csrfToken } });
+    expect(out.status).toBe(204);
+    expect(String(out.headers['set-cookie'])).toMatch(/^__Host-bivouac_session=;.*Secure/);
   });
 });
 

@@ -62,7 +62,7 @@ export function sessionHandlers(
     logout: async (_input, context) => {
       const { session } = signedIn(context);
       if (session) await accounts.logout(session.id);
-      clearSessionCookie(context.reply);
+      clearSessionCookie(context.request, context.reply);
       return null;
     },
   };
