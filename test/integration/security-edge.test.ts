@@ -228,8 +228,9 @@ describe('M1: the cookie prefix (defence in depth)', () => {
     const tls = await ensureTlsIdentity(box.dataDir);
     const app = await build(box.services, { https: { key: tls.key, cert: tls.cert } });
     const url = `https://127.0.0.1:${await listenOn(app)}/api/v1`;
-    const created = await httpsCall(`${url}/setup`, { method: 'POST', body: { ...setupBody, setupCode: testSetupCode } });
-    expect(created.status).toBe(201);
+    await box.services.accounts.createUser(setupBody.username, setupBody.password, 'admin', null);
+    const created = await httpsCall(`${url}/session`, { method: 'POST', body: setupBody });
+    expect(created.status).toBe(200);
     const cookie = String(created.headers['set-cookie']);
     expect(cookie).toMatch(/^__Host-bivouac_session=bvs_[^;]+; /);
     expect(cookie).toContain('; Secure');
