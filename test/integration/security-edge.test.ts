@@ -9,6 +9,7 @@ import { request as playwrightRequest } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { build } from '../../appliance/src/app.ts';
 import { limits } from '../../appliance/src/domain/limits.ts';
+import { watchedConsoleLogs } from '../../appliance/src/host/console-log.ts';
 import { ensureTlsIdentity } from '../../appliance/src/host/tls.ts';
 import { freePort, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { as, makeAppliance, setupAdmin, tempDir, testSetupCode, type TestAppliance } from '../fixtures/appliance.ts';
@@ -297,10 +298,13 @@ describe('M10: bounded work per request', () => {
     const extra = await wait();
     expect(extra.statusCode).toBe(429);
     expect(extra.json().error).toMatchObject({ code: 'TOO_MANY_WAITS', details: { limit: limits.consoleWaitsPerUser } });
+    // The waits share one watcher on the file instead of each polling it.
+    expect(watchedConsoleLogs()).toBe(1);
     const started = Date.now();
     await appendFile(log, 'login:\n');
     for (const answer of await Promise.all(waiting)) expect(answer.json()).toMatchObject({ text: 'login:\n', fromBytes: 5 });
     expect(Date.now() - started).toBeLessThan(5000);
+    expect(watchedConsoleLogs()).toBe(0);
     // Waits that ended give their slots back.
     const next = box.app.inject({ url: '/api/v1/runs/run1/console/web.1?after=12&wait=1', headers: as(admin) });
     expect((await next).statusCode).toBe(200);
