@@ -1,6 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -259,6 +259,14 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: limits.paramLength },
+    // The router's own refusals (a path parameter too long, bad percent-encoding) in the registry's form.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const refused = new BivouacError('VALIDATION_FAILED', tooLong ? `A path parameter is longer than ${limits.paramLength} characters.` : 'The path is not a valid URL (check its percent-encoding).', {
+        fields: [{ field: 'params', message: tooLong ? `must be at most ${limits.paramLength} characters` : 'must be valid percent-encoding' }],
+      });
+      void reply.code(refused.status).send(errorBody(refused));
+    },
     // A connection silent both ways for longer than any wait a client may ask for is closed.
     connectionTimeout: limits.idleConnectionMs,
   }) as unknown as FastifyInstance;

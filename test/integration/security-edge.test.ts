@@ -390,5 +390,9 @@ describe('Range-416 and L9', () => {
       expect(response.statusCode, encoded).toBe(401);
       expect(response.json().error.code).toBe('UNAUTHENTICATED');
     }
+    // Beyond the limit, the router's refusal has the registry's form.
+    const tooLong = await box.app.inject({ url: `/api/v1/agent/params/${'k'.repeat(limits.paramLength + 1)}` });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: { fields: [{ field: 'params' }] } });
   });
 });
