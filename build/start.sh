@@ -20,6 +20,13 @@ export BIVOUAC_DATA_DIR="${BIVOUAC_DATA_DIR:-$PWD/.data}"
 export BIVOUAC_LOCAL_LISTEN="${BIVOUAC_LOCAL_LISTEN:-127.0.0.1:8080}"
 url="http://${BIVOUAC_LOCAL_LISTEN}"
 
+# Until an administrator exists, the UI on this machine creates one; another machine needs the
+# one-time setup code printed here (the appliance prints the same code in its log).
+if ! node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.exit(d.users.some((u) => u.role === "admin") ? 0 : 1)' "$BIVOUAC_DATA_DIR/bivouac.json" 2>/dev/null; then
+  export BIVOUAC_SETUP_CODE="${BIVOUAC_SETUP_CODE:-$(node -e 'const c = require("crypto"), a = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"; const g = () => Array.from({ length: 4 }, () => a[c.randomInt(a.length)]).join(""); console.log([g(), g(), g()].join("-"))')}"
+  echo "bivouac: no administrator yet: create one in the UI on this machine, or from another machine with the setup code $BIVOUAC_SETUP_CODE"
+fi
+
 has_electron() { node -e "require('fs').accessSync(require('electron'))" 2>/dev/null; }
 # npm does not run Electron's download script (package.json allowScripts); try it once, briefly.
 has_electron || timeout 120 node node_modules/electron/install.js >/dev/null 2>&1 || true

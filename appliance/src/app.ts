@@ -1,13 +1,15 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Accounts } from './api/auth/accounts.ts';
 import { Kiosk } from './api/auth/kiosk.ts';
 import { LoginThrottle } from './api/auth/login-throttle.ts';
+import { SetupCode } from './api/auth/setup-code.ts';
 import { installErrorHandling } from './api/errors-http.ts';
+import { hostOnlyPolicy, installHostCheck, type HostPolicy } from './api/host-check.ts';
 import type { ListenerRole } from './api/listener.ts';
 import { buildOpenApi } from './api/openapi.ts';
 import { apiPrefix, registerRoutes } from './api/register-routes.ts';
@@ -25,6 +27,7 @@ import { sessionHandlers } from './api/routes/session-routes.ts';
 import { userHandlers } from './api/routes/user-routes.ts';
 import { privateTo } from './domain/access.ts';
 import type { Amounts } from './domain/capacity.ts';
+import { limits } from './domain/limits.ts';
 import { BivouacError, errorBody } from './errors.ts';
 import { keysDirOf } from './config.ts';
 import { Clouds } from './connectors/clouds.ts';
@@ -57,6 +60,8 @@ export interface Services {
   accounts: Accounts;
   /** Kiosk mode of the box's screen: the PIN and the sessions locked to the app store. */
   kiosk: Kiosk;
+  /** The one-time code for creating the first administrator from another machine. */
+  setupCode: SetupCode;
   reservations: Reservations;
   clouds: Clouds;
   /** The folder cloud URIs may name key files in (`keyfile=`, `known_hosts=`). */
@@ -97,6 +102,8 @@ export interface ServiceOptions {
   tlsFingerprint?: string | null;
   rendererDir?: string | null;
   throttle?: LoginThrottle;
+  /** The first-run setup code (server.ts: `BIVOUAC_SETUP_CODE`); a new random one by default. */
+  setupCode?: string;
   /** The box's capacity (from host facts in `server.ts`). */
   box?: Amounts;
   /** The box's own hypervisor. */
@@ -165,6 +172,7 @@ export function createServices(options: ServiceOptions): Services {
       throttle,
     }),
     kiosk: new Kiosk({ store: options.store, events: options.events, throttle }),
+    setupCode: new SetupCode(options.setupCode),
     reservations,
     clouds,
     cloudKeysDir: keysDirOf(options.dataDir),
@@ -206,10 +214,12 @@ export interface BuildOptions {
   logger?: FastifyBaseLogger;
   /** Which listener this app serves (see api/listener.ts); `public` by default. */
   listener?: ListenerRole;
+  /** The names the box answers to and its service host; by default the host's own names only. */
+  hosts?: HostPolicy;
 }
 
 /** JSON bodies above this are refused with BODY_TOO_LARGE. */
-export const jsonBodyLimit = 256 * 1024;
+export const jsonBodyLimit = limits.jsonBodyBytes;
 
 const contentSecurityPolicy = [
   "default-src 'self'",
@@ -221,6 +231,28 @@ const contentSecurityPolicy = [
   "form-action 'self'",
 ].join('; ');
 
+/**
+ * A JSON request (headers and body) must arrive within `limits.requestTimeoutMs`, so a client
+ * that trickles a body cannot hold a socket and a buffer. Uploads stream for as long as they
+ * move (bounded by the idle-connection limit), and replies may take as long as their handler.
+ */
+function limitRequestTime(app: FastifyInstance): void {
+  const timers = new WeakMap<object, NodeJS.Timeout>();
+  const clear = async (request: { raw: object }): Promise<void> => {
+    clearTimeout(timers.get(request.raw));
+    timers.delete(request.raw);
+  };
+  app.addHook('onRequest', async (request) => {
+    if (request.headers['content-type'] === 'application/octet-stream') return;
+    const timer = setTimeout(() => request.raw.destroy(), limits.requestTimeoutMs);
+    timer.unref();
+    timers.set(request.raw, timer);
+  });
+  app.addHook('preHandler', clear);
+  app.addHook('onResponse', clear);
+  app.addHook('onRequestAbort', clear);
+}
+
 /** Builds the HTTP app without listening: tests call `inject()`, `server.ts` calls `listen()`. */
 export async function build(services: Services, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -230,7 +262,24 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     ...(options.logger ? { loggerInstance: options.logger.child({ component: 'http' }, { level: 'warn' }) } : { logger: false }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: limits.paramLength },
+    // The router's own refusals (a path parameter too long, bad percent-encoding) in the registry's form.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const refused = new BivouacError('VALIDATION_FAILED', tooLong ? `A path parameter is longer than ${limits.paramLength} characters.` : 'The path is not a valid URL (check its percent-encoding).', {
+        fields: [{ field: 'params', message: tooLong ? `must be at most ${limits.paramLength} characters` : 'must be valid percent-encoding' }],
+      });
+      void reply.code(refused.status).send(errorBody(refused));
+    },
+    // A connection silent both ways for longer than any wait a client may ask for is closed.
+    connectionTimeout: limits.idleConnectionMs,
   }) as unknown as FastifyInstance;
+  app.server.headersTimeout = limits.headersTimeoutMs;
+
+  // Before anything else: a name that is not the box's (DNS rebinding), or the UI under the
+  // apps' service host, is refused here.
+  installHostCheck(app, options.hosts ?? hostOnlyPolicy);
+  limitRequestTime(app);
 
   const listener: ListenerRole = options.listener ?? 'public';
   app.decorateRequest('listener', 'public');
@@ -257,7 +306,7 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
   app.get(`${apiPrefix}/openapi.json`, async () => openApi);
 
   registerRoutes(app, services.accounts, {
-    ...sessionHandlers(services.accounts, { tlsFingerprint: services.tlsFingerprint, version, isDryRun: services.isDryRun }),
+    ...sessionHandlers(services.accounts, { tlsFingerprint: services.tlsFingerprint, version, isDryRun: services.isDryRun, setupCode: services.setupCode }),
     ...userHandlers(services.accounts),
     ...capacityHandlers(services.reservations),
     ...cloudHandlers(services.clouds, services.cloudKeysDir),

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseLibvirtUri } from './domain/libvirt-uri.ts';
+import { setupCodePattern } from './api/auth/setup-code.ts';
 import { readText } from './store/durable-json-file.ts';
 
 const hostPort = z
@@ -16,8 +17,17 @@ export const configSchema = z.strictObject({
   localListen: z.union([hostPort, z.literal('off')]).default('127.0.0.1:8080'),
   /** `auto`: HTTPS on non-loopback addresses; `always`: HTTPS on `listen` even on loopback. */
   tls: z.enum(['auto', 'always']).default('auto'),
-  /** The box's name or address in service URLs (forwarded guest ports); null: found from the host. */
+  /**
+   * The box's name or address in service URLs (published guest ports); null: its first LAN IPv4
+   * address. The UI is never served under it (cookies have no port scope), so it must not be a
+   * loopback address nor one of `hostNames`.
+   */
   publicHost: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or an IP address').nullable().default(null),
+  /**
+   * Further names the box answers to (its DNS names); requests under any other name than these,
+   * the host's own name, `localhost` and the box's addresses are refused (DNS rebinding).
+   */
+  hostNames: z.array(z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a host name')).max(32).default([]),
   /** libvirt URI of the box's own hypervisor; null picks the embedded default. */
   libvirtUri: z.string().min(1).nullable().default(null),
   sessionHours: z.number().int().min(1).max(24 * 90).default(24 * 7),
@@ -56,6 +66,8 @@ export interface Config extends FileConfig {
   dataDir: string;
   /** Creates the first admin unattended when none exists. Never stored. */
   adminPassword: string | null;
+  /** The one-time code for setting up from another machine (`build/start.sh` makes one); null: the box makes one. */
+  setupCode: string | null;
 }
 
 export class ConfigError extends Error {
@@ -94,6 +106,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     cloudHealthSeconds: env.BIVOUAC_CLOUD_HEALTH_SECONDS,
   };
   for (const [key, value] of Object.entries(fromEnv)) if (value) raw[key] = value;
+  if (env.BIVOUAC_HOST_NAMES) raw.hostNames = env.BIVOUAC_HOST_NAMES.split(',').map((name) => name.trim()).filter((name) => name !== '');
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues
@@ -109,7 +122,16 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       throw new ConfigError(`${source} is refused: it ${verdict.refusal.message}.`);
     }
   }
-  return { ...parsed.data, dataDir, adminPassword: env.BIVOUAC_ADMIN_PASSWORD || null };
+  const setupCode = env.BIVOUAC_SETUP_CODE || null;
+  if (setupCode !== null && !setupCodePattern.test(setupCode)) {
+    throw new ConfigError('BIVOUAC_SETUP_CODE must look like ABCD-EFGH-JKMN: three groups of four capital letters and digits, without 0, O, 1 and I.');
+  }
+  const config = { ...parsed.data, dataDir, adminPassword: env.BIVOUAC_ADMIN_PASSWORD || null, setupCode };
+  const publicHost = config.publicHost?.toLowerCase();
+  if (publicHost && (isLoopback(publicHost) || config.hostNames.some((name) => name.toLowerCase() === publicHost))) {
+    throw new ConfigError(`publicHost ${config.publicHost} is a name the UI is served under (a loopback address or one of hostNames); the apps' services need a host of their own, such as the box's LAN address.`);
+  }
+  return config;
 }
 
 /** The folder libvirt URIs may name key and known-hosts files in (`keyfile=`, `known_hosts=`). */

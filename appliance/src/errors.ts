@@ -23,6 +23,14 @@ export const errorRegistry = {
     status: 422,
     description: 'The two module versions are too different to diff within the bounds (details.maxEdits changed lines, details.timeoutMs of work); read the versions instead.',
   },
+  HOST_NOT_ALLOWED: {
+    status: 421,
+    description: "The request's Host (or :authority) is none of the box's names or addresses (a guard against DNS rebinding); details.host names what was sent.",
+  },
+  UI_NOT_ON_SERVICE_HOST: {
+    status: 421,
+    description: "This host name serves the apps' published ports, never the UI or the API (a session cookie there would reach every app); details.uiUrl is where the UI is.",
+  },
   UNAUTHENTICATED: {
     status: 401,
     description: 'No valid session cookie or API token came with the request.',
@@ -34,6 +42,14 @@ export const errorRegistry = {
   LOGIN_THROTTLED: {
     status: 429,
     description: 'Too many failed logins; details.retryAfterSeconds says when to try again.',
+  },
+  TOO_MANY_STREAMS: {
+    status: 429,
+    description: 'This user already has the most event streams open at once; details.limit gives how many. Close one (a tab, a CLI --wait) first.',
+  },
+  TOO_MANY_WAITS: {
+    status: 429,
+    description: 'This caller already holds the most waiting requests at once (console waits per user, parameter waits per agent token); details.limit gives how many.',
   },
   CSRF_FAILED: {
     status: 403,
@@ -51,6 +67,10 @@ export const errorRegistry = {
     status: 409,
     description: 'An administrator already exists; first-run setup cannot be repeated.',
   },
+  SETUP_CODE_REQUIRED: {
+    status: 403,
+    description: "Creating the first administrator from another machine needs the one-time setup code the box prints in its log and shows on its own screen (details.field is setupCode); on the box's own screen none is needed.",
+  },
   NOT_FOUND: {
     status: 404,
     description: 'No such route or resource; details.resource names what was looked for.',
@@ -58,6 +78,10 @@ export const errorRegistry = {
   METHOD_NOT_ALLOWED: {
     status: 405,
     description: 'The route exists but not with this HTTP method.',
+  },
+  RANGE_NOT_SATISFIABLE: {
+    status: 416,
+    description: 'The Range header asks for bytes the file does not have (or is malformed, such as bytes=5-1).',
   },
   USERNAME_TAKEN: {
     status: 409,

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { mkdir } from 'node:fs/promises';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { acceleratorOf, build, createServices } from './app.ts';
+import type { HostPolicy } from './api/host-check.ts';
 import { ConfigError, isLoopback, keysDirOf, loadConfig, parseHostPort, type Config } from './config.ts';
 import { BivouacError } from './errors.ts';
 import { pickLibvirtUri } from './connectors/libvirt/default-uri.ts';
@@ -41,7 +42,7 @@ async function listen(app: FastifyInstance, address: string, scheme: 'http' | 'h
 async function ensureAdmin(config: Config, services: ReturnType<typeof createServices>, logger: Logger): Promise<void> {
   if (!config.adminPassword || !services.accounts.needsAdmin) return;
   const username = process.env.BIVOUAC_ADMIN_USER || 'admin';
-  await services.accounts.createUser(username, config.adminPassword, 'admin', null);
+  await services.accounts.createUser(username, config.adminPassword, 'admin', null, { onlyIfNoAdmin: true });
   logger.info({ username }, 'created the first administrator from BIVOUAC_ADMIN_PASSWORD');
 }
 
@@ -56,13 +57,36 @@ function agentUrlOf(config: Config): string {
   return `${https ? 'https' : 'http'}://10.0.2.2:${port}`;
 }
 
-/** The host in service URLs: configured, else the listen address, else the first LAN IPv4 address. */
+/**
+ * The host in service URLs, which the UI is never served under (cookies have no port scope):
+ * configured, else the listen address when it is a LAN address, else the first LAN IPv4 address,
+ * else (no network) a loopback address the box's screen does not use.
+ */
 function publicHostOf(config: Config): string {
   if (config.publicHost) return config.publicHost;
   const { host } = parseHostPort(config.listen);
-  if (host !== '0.0.0.0' && host !== '::') return host;
+  if (host !== '0.0.0.0' && host !== '::' && !isLoopback(host)) return host;
   const lan = Object.values(networkInterfaces()).flat().find((address) => address && address.family === 'IPv4' && !address.internal);
-  return lan?.address ?? '127.0.0.1';
+  return lan?.address ?? '127.0.0.2';
+}
+
+/**
+ * The names the box answers to: its listen addresses, the configured names, the guests' way in,
+ * and (added by the host check) the host's own name, `localhost` and its interfaces' addresses.
+ * The UI's link for a browser that came under the service host uses the first configured name,
+ * else the host's name.
+ */
+function hostPolicyOf(config: Config, serviceHost: string, agentUrl: string, mainIsHttps: boolean): HostPolicy {
+  const listenHosts = [config.listen, ...(config.localListen === 'off' ? [] : [config.localListen])]
+    .map((address) => parseHostPort(address).host)
+    .filter((host) => host !== '0.0.0.0' && host !== '::');
+  const { port } = parseHostPort(config.listen);
+  const uiHost = config.hostNames[0] ?? hostname();
+  return {
+    names: [...listenHosts, ...config.hostNames, new URL(agentUrl).hostname],
+    serviceHost,
+    uiUrl: `${mainIsHttps ? 'https' : 'http'}://${uiHost}:${port}/`,
+  };
 }
 
 /** Wires the real adapters, listens, and stops cleanly on SIGTERM/SIGINT. */
@@ -87,6 +111,11 @@ export async function start(): Promise<void> {
   else logger.info({ libvirtUri: hypervisor.uri, reason: hypervisor.reason }, 'hypervisor');
 
   const listeners: Listener[] = [];
+  const main = parseHostPort(config.listen);
+  const mainIsHttps = config.tls === 'always' || !isLoopback(main.host);
+  const serviceHost = publicHostOf(config);
+  const agentUrl = agentUrlOf(config);
+  const hosts = hostPolicyOf(config, serviceHost, agentUrl, mainIsHttps);
   const history = await History.open({ directory: join(config.dataDir, 'history'), log: (level, details, message) => logger[level](details, message) });
   const services = createServices({
     dataDir: config.dataDir,
@@ -103,11 +132,12 @@ export async function start(): Promise<void> {
     imageDir: join(config.dataDir, 'images'),
     appsDir: join(config.dataDir, 'apps'),
     reconciler: { log: (level, details, message) => logger[level](details, message) },
-    agentUrl: agentUrlOf(config),
+    agentUrl,
+    ...(config.setupCode ? { setupCode: config.setupCode } : {}),
     ...(config.powerControl === 'host' ? { power: hostPowerControl() } : {}),
     facts: hostFacts({ dataDir: config.dataDir, listening: () => listeners.map((listener) => listener.url), accelerator: () => acceleratorOf(hypervisor.uri) }),
     logs,
-    runs: { publicHost: publicHostOf(config) },
+    runs: { publicHost: serviceHost },
   });
   // Stored clouds were checked against today's URI rule when the services were made, before the
   // reconciler, runs and health checks below can contact one: a refused one stays disabled.
@@ -123,18 +153,22 @@ export async function start(): Promise<void> {
   const stopSampler = sampler.start();
   services.vms.onGone((vm) => void history.forget(`vm.${vm.id}.`));
   await ensureAdmin(config, services, logger);
-  if (services.accounts.needsAdmin) logger.warn('no administrator yet: open the UI to create one');
-
-  const main = parseHostPort(config.listen);
-  const mainIsHttps = config.tls === 'always' || !isLoopback(main.host);
+  if (services.accounts.needsAdmin) {
+    // Only someone who sees the box's screen or its log can set it up from another machine.
+    logger.warn(
+      { setupCode: services.setupCode.current },
+      `no administrator yet: create one on the box's own screen, or from another machine with the setup code ${services.setupCode.current}`,
+    );
+  }
+  logger.info({ uiUrl: hosts.uiUrl, serviceHost, hostNames: hosts.names }, "the UI answers under the box's names; the apps' services under the service host");
   listeners.push(
-    await listen(await build(services, { logger, ...(mainIsHttps ? { https: tls } : {}) }), config.listen, mainIsHttps ? 'https' : 'http'),
+    await listen(await build(services, { logger, hosts, ...(mainIsHttps ? { https: tls } : {}) }), config.listen, mainIsHttps ? 'https' : 'http'),
   );
   if (config.localListen !== 'off' && config.localListen !== config.listen) {
     if (!isLoopback(parseHostPort(config.localListen).host)) {
       throw new ConfigError(`localListen ${config.localListen} is not a loopback address; plain HTTP is served only on loopback.`);
     }
-    listeners.push(await listen(await build(services, { logger, listener: 'local' }), config.localListen, 'http'));
+    listeners.push(await listen(await build(services, { logger, hosts, listener: 'local' }), config.localListen, 'http'));
   }
   logger.info({ urls: listeners.map((listener) => listener.url), libvirtUri: hypervisor.uri }, 'listening');
 

@@ -42,6 +42,7 @@ test('first run, sign in, deploy Hello web from the store on a real guest, open 
   await page.goto(appliance.url);
   await page.getByLabel('Administrator name').fill('admin');
   await page.getByLabel(/^Password/).fill(password);
+  await page.getByLabel(/^Setup code/).fill(appliance.setupCode!);
   await page.getByRole('button', { name: 'Create administrator' }).click();
   await page.getByRole('button', { name: 'Sign out' }).click();
 

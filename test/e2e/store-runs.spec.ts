@@ -112,6 +112,7 @@ test('the store: the built-in catalog, search, categories and an app page with s
   await page.goto(appliance.url);
   await page.getByLabel('Administrator name').fill('admin');
   await page.getByLabel('Password (at least 10 characters)').fill(adminPassword);
+  await page.getByLabel(/^Setup code/).fill(appliance.setupCode!);
   await page.getByRole('button', { name: 'Create administrator' }).click();
 
   await expect(page.getByRole('heading', { level: 1, name: 'App Store' })).toBeVisible();

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LoginThrottle } from '../../appliance/src/api/auth/login-throttle.ts';
-import { as, login, makeAppliance, setupAdmin, type TestAppliance } from '../fixtures/appliance.ts';
+import { as, login, makeAppliance, setupAdmin, testSetupCode, type TestAppliance } from '../fixtures/appliance.ts';
 
 let box: TestAppliance;
 
@@ -31,7 +31,7 @@ describe('first run', () => {
   });
 
   it('sets an HttpOnly, SameSite=Strict cookie, not Secure over plain HTTP', async () => {
-    const response = await box.app.inject({ method: 'POST', url: '/api/v1/setup', payload: { username: 'admin', password: 'correct horse battery' } });
+    const response = await box.app.inject({ method: 'POST', url: '/api/v1/setup', payload: { username: 'admin', password: 'correct horse battery', setupCode: testSetupCode } });
     const cookie = String(response.headers['set-cookie']);
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Strict');

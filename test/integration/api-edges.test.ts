@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { contract } from '../../appliance/src/api/contract.ts';
 import { errorCodes, errorRegistry } from '../../appliance/src/errors.ts';
+import { limits } from '../../appliance/src/domain/limits.ts';
 import { as, makeAppliance, setupAdmin, tempDir, type TestAppliance } from '../fixtures/appliance.ts';
 
 let box: TestAppliance | undefined;
@@ -50,7 +51,8 @@ describe('bad input', () => {
     box = await makeAppliance();
     const response = await box.app.inject({ method: 'POST', url: '/api/v1/setup', payload: { username: 'admin', password: 'x'.repeat(300 * 1024) } });
     expect(response.statusCode).toBe(413);
-    expect(response.json().error).toMatchObject({ code: 'BODY_TOO_LARGE', details: { limitBytes: 256 * 1024 } });
+    // Setup and sign-in, which anyone may call, take small bodies only (M10).
+    expect(response.json().error).toMatchObject({ code: 'BODY_TOO_LARGE', details: { limitBytes: limits.unauthenticatedBodyBytes } });
   });
 
   it('refuses a body that is not JSON', async () => {

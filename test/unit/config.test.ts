@@ -27,6 +27,17 @@ describe('loadConfig', () => {
     await expect(loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_CLOUD_HEALTH_SECONDS: '0' })).rejects.toThrow(/cloudHealthSeconds/);
   });
 
+  it('M1/M9: takes host names and a setup code, and refuses a service host the UI is served under', async () => {
+    const dataDir = await tempDir();
+    expect(await loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_HOST_NAMES: 'box.lan, box', BIVOUAC_SETUP_CODE: 'ABCD-EFGH-JKMN' })).toMatchObject({ hostNames: ['box.lan', 'box'], setupCode: 'ABCD-EFGH-JKMN' });
+    expect(await loadConfig({ BIVOUAC_DATA_DIR: dataDir })).toMatchObject({ hostNames: [], setupCode: null });
+    await expect(loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_SETUP_CODE: 'password' })).rejects.toThrow(/BIVOUAC_SETUP_CODE/);
+    for (const publicHost of ['127.0.0.1', 'localhost', 'BOX.lan']) {
+      await expect(loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_PUBLIC_HOST: publicHost, BIVOUAC_HOST_NAMES: 'box.lan' }), publicHost).rejects.toThrow(/publicHost/);
+    }
+    expect(await loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_PUBLIC_HOST: '10.0.0.6', BIVOUAC_HOST_NAMES: 'box.lan' })).toMatchObject({ publicHost: '10.0.0.6' });
+  });
+
   it('reads the file, and the environment wins over it', async () => {
     const dataDir = await tempDir();
     await writeFile(join(dataDir, 'config.json'), JSON.stringify({ listen: '10.0.0.5:9443', sessionHours: 12, libvirtUri: 'qemu:///system' }));

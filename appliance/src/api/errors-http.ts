@@ -14,6 +14,10 @@ function fromFastify(error: FastifyError, bodyLimit: number): BivouacError | nul
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new BivouacError('INVALID_JSON', 'The request says application/json but its body is empty.');
     default:
+      // A file served with a Range it does not have (`bytes=5-1`, or past its end).
+      if (error.statusCode === 416 || (error as { status?: number }).status === 416) {
+        return new BivouacError('RANGE_NOT_SATISFIABLE', 'The Range header asks for bytes this file does not have; ask for bytes=start-end within its size, or send no Range.');
+      }
       return null;
   }
 }
@@ -42,7 +46,8 @@ export function validationError(where: 'body' | 'query' | 'params', error: z.Zod
 /** Installs the one error handler and the not-found handler for the API. */
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const known = error instanceof BivouacError ? error : fromFastify(error, bodyLimit);
+    // A route may have a smaller limit than the app's (those anyone may call).
+    const known = error instanceof BivouacError ? error : fromFastify(error, request.routeOptions.bodyLimit ?? bodyLimit);
     if (known) {
       void reply.code(known.status).send(errorBody(known));
       return;

@@ -93,7 +93,7 @@ function generate(version: string): JsonSchema {
     paths,
     components: {
       securitySchemes: {
-        session: { type: 'apiKey', in: 'cookie', name: 'bivouac_session', description: 'Changes also need the x-csrf-token header.' },
+        session: { type: 'apiKey', in: 'cookie', name: 'bivouac_session', description: 'Over HTTPS the cookie is __Host-bivouac_session. Changes also need the x-csrf-token header.' },
         bearer: { type: 'http', scheme: 'bearer', description: 'An API token from POST /api/v1/tokens.' },
       },
       schemas: {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { limits } from '../domain/limits.ts';
 import { BivouacError } from '../errors.ts';
 import type { Accounts, Principal } from './auth/accounts.ts';
 import { isLocked } from './auth/kiosk.ts';
@@ -63,28 +64,49 @@ export function registerRoutes(app: FastifyInstance, accounts: Accounts, handler
   });
 }
 
+interface Caller {
+  principal: Principal | null;
+  agent: AgentPrincipal | null;
+}
+
+/**
+ * The setup gate, authentication, role, CSRF and the kiosk lock: everything about who calls,
+ * settled before the body is read, so a client that may not call a route never has a body
+ * buffered for it.
+ */
+function identify(accounts: Accounts, agents: AgentAuthenticator, route: RouteContract, request: FastifyRequest): Caller {
+  if (!route.duringSetup && accounts.needsAdmin) {
+    throw new BivouacError('SETUP_REQUIRED', 'No administrator exists yet: create one first (POST /api/v1/setup).');
+  }
+  const agent = route.auth === 'agent' ? agents(bearerOf(request)) : null;
+  if (route.auth === 'agent' && !agent) throw new BivouacError('UNAUTHENTICATED', "Send this instance's agent token (Authorization: Bearer); it is valid only while its run is live.");
+  const principal = route.auth === 'none' || route.auth === 'agent' ? null : authenticate(accounts, request);
+  if (route.auth === 'user' || route.auth === 'admin') {
+    if (!principal) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
+    if (route.auth === 'admin' && principal.subject.role !== 'admin') {
+      throw new BivouacError('FORBIDDEN', 'Only an administrator may do this.', { requiredRole: 'admin' });
+    }
+    requireCsrf(request, principal);
+    if (isLocked(principal) && !route.inKiosk) {
+      throw new BivouacError('KIOSK_LOCKED', 'This screen is in kiosk mode: only the app store is open. Leave kiosk mode with the PIN first.');
+    }
+  }
+  return { principal, agent };
+}
+
 function defineRoute(app: FastifyInstance, accounts: Accounts, agents: AgentAuthenticator, name: RouteName, route: RouteContract, handlers: Handlers): void {
   const handler = handlers[name] as (input: unknown, context: HandlerContext) => Promise<unknown>;
+  const callers = new WeakMap<FastifyRequest, Caller>();
   app.route({
     method: route.method,
     url: `${apiPrefix}${route.path}`,
+    // Routes anyone may call take small bodies only (sign-in, first-run setup).
+    ...(route.auth === 'none' ? { bodyLimit: limits.unauthenticatedBodyBytes } : {}),
+    onRequest: async (request) => {
+      callers.set(request, identify(accounts, agents, route, request));
+    },
     handler: async (request, reply) => {
-      if (!route.duringSetup && accounts.needsAdmin) {
-        throw new BivouacError('SETUP_REQUIRED', 'No administrator exists yet: create one first (POST /api/v1/setup).');
-      }
-      const agent = route.auth === 'agent' ? agents(bearerOf(request)) : null;
-      if (route.auth === 'agent' && !agent) throw new BivouacError('UNAUTHENTICATED', "Send this instance's agent token (Authorization: Bearer); it is valid only while its run is live.");
-      const principal = route.auth === 'none' || route.auth === 'agent' ? null : authenticate(accounts, request);
-      if (route.auth === 'user' || route.auth === 'admin') {
-        if (!principal) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
-        if (route.auth === 'admin' && principal.subject.role !== 'admin') {
-          throw new BivouacError('FORBIDDEN', 'Only an administrator may do this.', { requiredRole: 'admin' });
-        }
-        requireCsrf(request, principal);
-        if (isLocked(principal) && !route.inKiosk) {
-          throw new BivouacError('KIOSK_LOCKED', 'This screen is in kiosk mode: only the app store is open. Leave kiosk mode with the PIN first.');
-        }
-      }
+      const { principal, agent } = callers.get(request) ?? identify(accounts, agents, route, request);
       if (route.upload && request.headers['content-type'] !== 'application/octet-stream') {
         throw new BivouacError('UNSUPPORTED_MEDIA_TYPE', 'Send the bytes as the body with Content-Type: application/octet-stream.', { allowed: ['application/octet-stream'] });
       }

@@ -46,10 +46,23 @@ export const SetupStatus = z.object({
   tlsFingerprint: z.string().nullable().describe('SHA-256 of the HTTPS certificate remote administrators should see.'),
   version: z.string(),
   dryRun: z.boolean().describe("True when the box's hypervisor is libvirt's test driver: no real VMs run."),
+  setupCodeRequired: z.boolean().describe("True where creating the first administrator needs the setup code: everywhere but the box's own screen."),
+  setupCode: z
+    .string()
+    .nullable()
+    .describe("The one-time setup code, shown only on the box's own screen (the local listener) while no administrator exists, to set up from another machine."),
 });
 
 export const Credentials = z.strictObject({ username: Username, password: z.string().min(1).max(256) });
-export const CreateAdmin = z.strictObject({ username: Username, password: Password });
+export const CreateAdmin = z.strictObject({
+  username: Username,
+  password: Password,
+  setupCode: z
+    .string()
+    .max(32)
+    .optional()
+    .describe("The one-time code the box prints in its log and shows on its own screen; needed everywhere but on the box's own screen."),
+});
 export const CreateUser = z.strictObject({ username: Username, password: Password, role: Role });
 export const UpdateUser = z
   .strictObject({

@@ -5,10 +5,28 @@
  * agents fit inside it with room to spare, while a client that loops cannot exhaust the box.
  */
 export const limits = {
-  /** JSON request bodies, refused (413) before they are buffered. */
+  /**
+   * JSON request bodies, refused (413) before they are buffered; authenticated routes check the
+   * caller before reading any body.
+   */
   jsonBodyBytes: 256 * 1024,
-  /** Time to receive a whole request, headers and body. */
+  /** JSON bodies of the routes anyone may call (sign-in, first-run setup). */
+  unauthenticatedBodyBytes: 4 * 1024,
+  /** Time to receive a JSON request, headers and body (uploads stream and are not bound by it). */
   requestTimeoutMs: 30_000,
+  /** Time to receive a request's headers. */
+  headersTimeoutMs: 30_000,
+  /**
+   * A connection with no traffic either way for this long is closed: longer than the longest
+   * silent wait a client may ask for (an agent's parameter wait), so no legitimate wait is cut.
+   */
+  idleConnectionMs: 660_000,
+  /**
+   * Longest path parameter in the URL as sent: a runtime-parameter key up to the 140 characters
+   * its schema allows (the longest valid one, `node.nnn:` and a 64-character name, is 101), with
+   * room for its colon percent-encoded.
+   */
+  paramLength: 160,
   /** Open event streams (`/api/v1/events`) per user. */
   eventStreamsPerUser: 8,
   /** Server-side waits an agent token holds at once (`bivouac-get --timeout`). */

@@ -62,15 +62,21 @@ export class Accounts {
     return this.store.data.users.map(toPublicUser);
   }
 
+  /** First-run setup: the first administrator, signed in. Concurrent calls make exactly one. */
   async createAdmin(username: string, password: string): Promise<IssuedSession> {
-    if (!this.needsAdmin) throw new BivouacError('ALREADY_SET_UP', 'An administrator already exists; sign in instead.');
-    const user = await this.createUser(username, password, 'admin', null);
+    if (!this.needsAdmin) throw alreadySetUp();
+    const user = await this.createUser(username, password, 'admin', null, { onlyIfNoAdmin: true });
     return this.openSession(user.id);
   }
 
-  async createUser(username: string, password: string, role: Role, actor: string | null): Promise<PublicUser> {
+  /**
+   * `onlyIfNoAdmin` makes this the first administrator or nothing: the check runs inside the same
+   * store update that saves the user, after the slow hash, so two setups at once cannot both pass.
+   */
+  async createUser(username: string, password: string, role: Role, actor: string | null, options: { onlyIfNoAdmin?: boolean } = {}): Promise<PublicUser> {
     const passwordHash = await hashPassword(password);
     const user = await this.store.update((document) => {
+      if (options.onlyIfNoAdmin && document.users.some((existing) => existing.role === 'admin')) throw alreadySetUp();
       if (document.users.some((existing) => existing.username === username)) {
         throw new BivouacError('USERNAME_TAKEN', `The user name "${username}" is taken; choose another.`, { field: 'username' });
       }
@@ -243,6 +249,10 @@ export class Accounts {
       data: { username: user.username, role: user.role, disabled: user.disabled, actor },
     });
   }
+}
+
+function alreadySetUp(): BivouacError {
+  return new BivouacError('ALREADY_SET_UP', 'An administrator already exists; sign in instead.');
 }
 
 function notFound(id: string): BivouacError {

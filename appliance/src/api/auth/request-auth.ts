@@ -3,6 +3,17 @@ import { BivouacError } from '../../errors.ts';
 import type { Accounts, IssuedSession, Principal } from './accounts.ts';
 
 export const sessionCookie = 'bivouac_session';
+/**
+ * The session cookie's name over HTTPS. Browsers take a `__Host-` cookie only from a secure origin,
+ * for this exact host and path `/`, so a plain-HTTP page on another port of the same host cannot
+ * set one to shadow or fix the session (defence in depth: keeping the UI off the apps' service
+ * host is what keeps the cookie from their ports).
+ */
+export const secureSessionCookie = '__Host-bivouac_session';
+
+function cookieName(request: FastifyRequest): string {
+  return request.protocol === 'https' ? secureSessionCookie : sessionCookie;
+}
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function bearerOf(request: FastifyRequest): string | undefined {
@@ -12,7 +23,7 @@ export function bearerOf(request: FastifyRequest): string | undefined {
 
 /** A bearer token wins over a cookie; an invalid bearer token is not rescued by a cookie. */
 export function authenticate(accounts: Accounts, request: FastifyRequest): Principal | null {
-  return accounts.authenticate({ bearer: bearerOf(request), cookie: request.cookies[sessionCookie] });
+  return accounts.authenticate({ bearer: bearerOf(request), cookie: request.cookies[cookieName(request)] });
 }
 
 /** Cookie-authenticated changes must echo the session's CSRF token in a header. */
@@ -24,7 +35,7 @@ export function requireCsrf(request: FastifyRequest, principal: Principal): void
 }
 
 export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, issued: IssuedSession): void {
-  void reply.setCookie(sessionCookie, issued.cookieValue, {
+  void reply.setCookie(cookieName(request), issued.cookieValue, {
     httpOnly: true,
     sameSite: 'strict',
     secure: request.protocol === 'https',
@@ -33,6 +44,6 @@ export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, i
   });
 }
 
-export function clearSessionCookie(reply: FastifyReply): void {
-  void reply.clearCookie(sessionCookie, { path: '/' });
+export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
+  void reply.clearCookie(cookieName(request), { path: '/', ...(request.protocol === 'https' ? { secure: true } : {}) });
 }

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { canAccess } from '../../domain/access.ts';
 import type { DeliveredEvent } from '../../domain/events.ts';
+import { limits } from '../../domain/limits.ts';
 import { BivouacError } from '../../errors.ts';
 import type { EventLog } from '../../store/event-log.ts';
 import type { Accounts, Principal } from '../auth/accounts.ts';
 import { authenticate } from '../auth/request-auth.ts';
+import { ConcurrencyCap } from '../concurrency-cap.ts';
 import { apiPrefix } from '../register-routes.ts';
 
 export interface EventStreamOptions {
@@ -44,6 +46,8 @@ const liveBacklogBytes = 1024 * 1024;
  */
 export function registerEventStream(app: FastifyInstance, options: EventStreamOptions): () => void {
   const open = new Set<() => void>();
+  // Streams per user: one browser, a CLI --wait and a peer's bridge fit; a looping client does not.
+  const streamsPerUser = new ConcurrencyCap(limits.eventStreamsPerUser, 'TOO_MANY_STREAMS', 'event streams per user');
 
   app.get(`${apiPrefix}/events`, async (request, reply) => {
     if (options.accounts.needsAdmin) throw new BivouacError('SETUP_REQUIRED', 'No administrator exists yet: create one first.');
@@ -51,6 +55,7 @@ export function registerEventStream(app: FastifyInstance, options: EventStreamOp
     if (!first) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
     const resumeFrom = lastEventId(request.headers['last-event-id'], request.query);
     let principal: Principal = first;
+    const release = streamsPerUser.take(first.user.id);
 
     reply.hijack();
     const raw = reply.raw;
@@ -91,6 +96,7 @@ export function registerEventStream(app: FastifyInstance, options: EventStreamOp
     }, options.heartbeatMs);
 
     function close(): void {
+      release();
       clearInterval(heartbeat);
       unsubscribe();
       open.delete(close);

@@ -1,8 +1,10 @@
+import { limits } from '../../domain/limits.ts';
 import { recipeNames } from '../../domain/modules.ts';
 import { redactSecrets, visibleParams } from '../../domain/runs.ts';
 import { BivouacError } from '../../errors.ts';
 import { readConsole } from '../../host/console-log.ts';
 import type { Runs } from '../../orchestrator/runs.ts';
+import { ConcurrencyCap } from '../concurrency-cap.ts';
 import { asAgent, signedIn, type Handlers } from '../register-routes.ts';
 
 type RunHandlers = 'createRun' | 'listRuns' | 'runCounts' | 'getRun' | 'terminateRun' | 'setRunAcl' | 'abortRun' | 'scaleRun' | 'upgradeRun' | 'instanceConsole' | 'runParams' | 'runLog';
@@ -15,6 +17,7 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
     params: visibleParams(run),
     abort: run.abort && { ...run.abort, message: redactSecrets(run, run.abort.message) },
   });
+  const consoleWaits = new ConcurrencyCap(limits.consoleWaitsPerUser, 'TOO_MANY_WAITS', 'console waits per user');
   return {
     createRun: async ({ body }, context) => shown(await runs.create(signedIn(context).subject, body)),
     listRuns: async ({ query }, context) =>
@@ -31,9 +34,11 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
     scaleRun: async ({ params, body }, context) => shown(await runs.scale(signedIn(context).subject, params.id, body.node, body.multiplicity)),
     upgradeRun: async ({ params, body }, context) => shown(await runs.upgrade(signedIn(context).subject, params.id, body.module)),
     instanceConsole: async ({ params, query }, context) => {
-      const subject = signedIn(context).subject;
+      const { subject } = signedIn(context);
       const path = runs.consoleLog(subject, params.id, params.instance);
-      const read = path ? await readConsole(path, { after: query.after, waitMs: query.wait * 1000, tail: query.tail }) : null;
+      const readNow = async () => (path ? readConsole(path, { after: query.after, waitMs: query.wait * 1000, tail: query.tail }) : null);
+      const waits = path !== null && query.after !== undefined && query.wait > 0;
+      const read = waits ? await consoleWaits.with(subject.userId, readNow) : await readNow();
       if (!read) throw new BivouacError('NO_CONSOLE', `No console log is kept here for ${params.instance} (not launched yet, or on a remote cloud).`, { instance: params.instance });
       // A recipe may echo a secret to the console: the run's current secret values are masked.
       return { instance: params.instance, ...read, text: redactSecrets(runs.get(subject, params.id), read.text) };
@@ -45,6 +50,8 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
 
 /** The guest side: an instance's agent, with its own token, on its own run only. */
 export function agentHandlers(runs: Runs): Pick<Handlers, AgentHandlers> {
+  // Waits per agent token (one instance): a recipe's few `bivouac-get --timeout` fit, a loop does not.
+  const waits = new ConcurrencyCap(limits.agentWaitsPerInstance, 'TOO_MANY_WAITS', 'parameter waits per instance');
   return {
     agentContext: async (_input, context) => {
       const agent = asAgent(context);
@@ -71,7 +78,8 @@ export function agentHandlers(runs: Runs): Pick<Handlers, AgentHandlers> {
     },
     agentGetParam: async ({ params, query }, context) => {
       const agent = asAgent(context);
-      const value = await runs.getParam(agent, params.key, query.wait, query.unless);
+      const get = () => runs.getParam(agent, params.key, query.wait, query.unless);
+      const value = query.wait > 0 ? await waits.with(`${agent.runId}/${agent.instance}`, get) : await get();
       if (value === null) throw new BivouacError('PARAM_NOT_SET', `${params.key} is not set${query.wait > 0 ? ` after waiting ${query.wait} s` : ''}.`, { key: params.key, waitedSeconds: query.wait });
       return { key: params.key, value };
     },

@@ -3,10 +3,13 @@ import { useApp } from '../../app/store.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useCredentials } from './use-credentials.ts';
 
-/** Until an administrator exists, this is the only screen. */
+/**
+ * Until an administrator exists, this is the only screen. On the box's own screen it shows the
+ * one-time setup code (for setting up from another machine instead); elsewhere it asks for it.
+ */
 export function FirstRun() {
   const setup = useApp((state) => state.setup);
-  const { username, setUsername, password, setPassword, error, busy, submit } = useCredentials('createAdmin', 'admin');
+  const { username, setUsername, password, setPassword, setupCode, setSetupCode, error, busy, submit } = useCredentials('createAdmin', 'admin');
 
   return (
     <main className="centered">
@@ -21,10 +24,21 @@ export function FirstRun() {
           Password (at least {passwordMinLength} characters)
           <input type="password" value={password} onChange={(event) => setPassword(event.target.value)} autoComplete="new-password" required minLength={passwordMinLength} />
         </label>
+        {setup?.setupCodeRequired && (
+          <label>
+            Setup code (printed in the box&apos;s log and shown on its own screen)
+            <input value={setupCode} onChange={(event) => setSetupCode(event.target.value)} autoComplete="off" spellCheck={false} required />
+          </label>
+        )}
         <ErrorText error={error} />
         <button type="submit" disabled={busy}>
           Create administrator
         </button>
+        {setup?.setupCode && (
+          <p className="setup-code">
+            To set up this box from another machine instead, open it there and enter the setup code <code>{setup.setupCode}</code>
+          </p>
+        )}
         {setup?.tlsFingerprint && <Fingerprint value={setup.tlsFingerprint} />}
       </form>
     </main>
