@@ -165,6 +165,7 @@ export class Runs {
     const module = this.modules.get(subject, request.module);
     if (!canAccess(subject, module, 'run') && subject.userId !== module.owner) throw new BivouacError('FORBIDDEN', `You may not run ${reference.path}.`, { path: reference.path });
     const nodes = this.resolveNodes(module.path, module.version, module.content, request);
+    for (const node of nodes) this.images.refuseUnusable(node.nativeImages.libvirt?.imageId);
     const instances = planInstances(nodes);
     const given = this.checkParameters(nodes, request.parameters, module.content.kind === 'image');
     const params: Record<string, string> = {};
