@@ -17,7 +17,6 @@ import { as, login, makeAppliance, setupAdmin, tempDir, type Client, type TestAp
  */
 
 const publisher = newSigningKey();
-const kernel = Buffer.concat([Buffer.from('7f454c46', 'hex'), Buffer.alloc(2048, 1)]);
 const initrd = gzipSync(Buffer.from('070701 tiny'));
 
 function qemuImg(...args: string[]): void {
