@@ -39,8 +39,8 @@ function evilImage(dir: string, kind: Evil): string {
   return path;
 }
 
-/** A signed bundle of one image module on `image`, which it carries as a disk. */
-async function bundleWithDisk(dir: string, disk: string, name = 'evil'): Promise<string> {
+/** A signed bundle of one image module on the image `name`, which it carries as a disk (unless `disk` is null). */
+async function bundleWithDisk(dir: string, disk: string | null, name = 'evil'): Promise<string> {
   const modules = [
     { path: '/apps', content: { kind: 'project' } },
     { path: '/apps/evil', content: { kind: 'project' } },
@@ -50,12 +50,12 @@ async function bundleWithDisk(dir: string, disk: string, name = 'evil'): Promise
     format: 1,
     app: { id: 'evil-app', version: '1.0.0', title: 'Evil', summary: 'Reads the host', categories: ['demo'], publisher: 'Bivouac' },
     deploy: { module: '/apps/evil/vm', form: [], clouds: {} },
-    images: [{ name, kind: 'disk', disk: 'images/evil/disk.qcow2' }],
+    images: disk === null ? [] : [{ name, kind: 'disk', disk: 'images/evil/disk.qcow2' }],
   };
   const entries: BundleEntry[] = [
     { path: 'manifest.yaml', data: Buffer.from(stringify(manifest)) },
     { path: 'modules.yaml', data: Buffer.from(modules.map((module) => stringify(module)).join('---\n')) },
-    { path: 'images/evil/disk.qcow2', data: await readFile(disk) },
+    ...(disk === null ? [] : [{ path: 'images/evil/disk.qcow2', data: await readFile(disk) }]),
   ];
   const path = join(dir, `${name.replace(/[^A-Za-z0-9_-]/g, '-')}.bvc`);
   await writeBundle(createWriteStream(path), entries, publisher);
@@ -176,6 +176,26 @@ describe('the image store takes data only', () => {
     expect(result.installed).toEqual([]);
     expect(result.failed).toEqual([{ image: 'odd', error: expect.stringMatching(/not of the declared format|could not read/) }]);
     await nothingStored();
+  });
+
+  it('H1: a pre-flight and a deploy that need an image the start-up check found unusable are refused with IMAGE_UNUSABLE', async () => {
+    // An image as older versions stored it, unchecked.
+    await mkdir(join(imageDir, 'old'), { recursive: true });
+    qemuImg('-f', 'qcow2', '-b', '/etc/passwd', '-F', 'raw', '-u', join(imageDir, 'old', 'disk.qcow2'), '1M');
+    await box.services.store.update((document) => {
+      document.images.push({ id: 'old', name: 'evil', kind: 'disk', status: 'ready', error: null, sizeBytes: 0, sha256: {}, cmdline: null, createdAt: new Date().toISOString(), createdBy: 'system' });
+    });
+    expect((await importApp(await bundleWithDisk(usb, null))).statusCode).toBe(201);
+    expect(await box.services.images.recheck()).toEqual({ unusable: [{ image: 'evil', reason: expect.stringMatching(/names a backing file/) }] });
+    expect(await listImages(operator)).toEqual([expect.objectContaining({ name: 'evil', status: 'unusable' })]);
+
+    const preflight = await box.app.inject({ method: 'POST', url: '/api/v1/apps/evil-app/preflight', headers: as(operator), payload: {} });
+    expect(preflight.json()).toMatchObject({ ok: false });
+    expect(preflight.json<{ checks: unknown[] }>().checks).toContainEqual(expect.objectContaining({ check: 'image.vm', ok: false, details: expect.objectContaining({ code: 'IMAGE_UNUSABLE' }) }));
+    const deployed = await box.app.inject({ method: 'POST', url: '/api/v1/apps/evil-app/deploy', headers: as(operator), payload: {} });
+    expect(deployed.json()).toMatchObject({ error: { code: 'PREFLIGHT_FAILED', details: { checks: [expect.objectContaining({ details: expect.objectContaining({ code: 'IMAGE_UNUSABLE' }) })] } } });
+    const run = await box.app.inject({ method: 'POST', url: '/api/v1/runs', headers: as(operator), payload: { module: '/apps/evil/vm' } });
+    expect(run.json()).toMatchObject({ error: { code: 'IMAGE_UNUSABLE', details: { image: 'evil' } } });
   });
 
   it('H1-path: a path outside removable media and the import folders is refused with IMPORT_PATH_REFUSED, whether it exists or not', async () => {
