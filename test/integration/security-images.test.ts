@@ -286,7 +286,7 @@ describe('the image store takes data only', () => {
   it("L9: administrators' import paths and failures never reach other users' event streams", async () => {
     await writeFile(join(usb, 'broken.bvc'), 'not a bundle');
     await importApp(join(usb, 'broken.bvc'));
-    const started = await importImage({ kind: 'disk', name: 'evil', path: evilImage(usb, 'backing') });
+    const started = await importImage({ kind: 'disk', name: 'wrong', path: evilImage(usb, 'safe'), sha256: '0'.repeat(64) });
     await failureOf(started.json<{ id: string }>().id);
     const adminHeard = heard.filter((event) => JSON.stringify(event.data).includes(usb)).map((event) => event.type);
     expect(adminHeard).toEqual(expect.arrayContaining(['app.importing', 'app.import.failed', 'image.failed']));
