@@ -23,7 +23,7 @@ export async function inspectImage(path: string, expected: 'qcow2' | 'raw'): Pro
       execFile(
         'prlimit',
         [`--as=${imageLimits.checkMemoryBytes}`, `--cpu=${imageLimits.checkCpuSeconds}`, '--', 'qemu-img', 'info', '--output=json', '-U', path],
-        { timeout: imageLimits.checkSeconds * 1000, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } },
+        { timeout: imageLimits.checkSeconds * 1000, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', MALLOC_ARENA_MAX: '2' } },
         (error, stdout) => (error ? reject(error) : resolve(stdout)),
       );
     });
