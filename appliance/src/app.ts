@@ -39,6 +39,7 @@ import { Modules } from './catalog/modules.ts';
 import { chooseDomainType } from './connectors/libvirt/accelerator.ts';
 import { hostFacts, type BoxFactsSource } from './host/facts.ts';
 import { ImageStore } from './host/images.ts';
+import { ImportFolders, removableMediaRoots } from './host/import-files.ts';
 import type { LogRing } from './host/log-ring.ts';
 import type { MetricsSampler } from './host/metrics.ts';
 import type { PowerControl } from './host/power.ts';
@@ -69,6 +70,8 @@ export interface Services {
   vms: VmTracker;
   reconciler: Reconciler;
   images: ImageStore;
+  /** The only folders an import by path reads from: removable media and the configured import folders. */
+  importFolders: ImportFolders;
   modules: Modules;
   runs: Runs;
   apps: Apps;
@@ -112,6 +115,8 @@ export interface ServiceOptions {
   vmDir?: string;
   /** Where base images live; a temporary folder by default. */
   imageDir?: string;
+  /** Folders besides removable media that imports by path may read from (`importDirs`). */
+  importDirs?: readonly string[];
   /** Free-space check of the image store (tests). */
   imageFreeBytes?: (directory: string) => Promise<number>;
   history?: History;
@@ -147,6 +152,11 @@ export function createServices(options: ServiceOptions): Services {
     ...(options.imageFreeBytes ? { freeBytes: options.imageFreeBytes } : {}),
   });
   const modules = new Modules(options.store, options.events);
+  const importFolders = new ImportFolders({
+    roots: [...removableMediaRoots, ...(options.importDirs ?? [])],
+    // The data dir holds other tenants' disks, the store and the keys: never an import source.
+    excluded: [options.dataDir, ...[options.imageDir, options.vmDir, options.appsDir].filter((dir): dir is string => dir !== undefined)],
+  });
   const runs = new Runs(options.store, options.events, modules, clouds, reservations, vms, images, {
     agentUrl: options.agentUrl ?? 'http://10.0.2.2:8080',
     ...options.runs,
@@ -179,6 +189,7 @@ export function createServices(options: ServiceOptions): Services {
     vms,
     reconciler,
     images,
+    importFolders,
     modules,
     runs,
     apps: new Apps(options.store, options.events, modules, images, reservations, runs, { directory: options.appsDir ?? join(tmpdir(), 'bivouac-apps'), parseContent }),
@@ -311,11 +322,11 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     ...capacityHandlers(services.reservations),
     ...cloudHandlers(services.clouds, services.cloudKeysDir),
     ...vmHandlers(services.vms, services.reconciler),
-    ...imageHandlers(services.images),
+    ...imageHandlers(services.images, services.importFolders),
     ...moduleHandlers(services.modules),
     ...runHandlers(services.runs),
     ...agentHandlers(services.runs),
-    ...appHandlers(services.apps),
+    ...appHandlers(services.apps, services.importFolders),
     ...kioskHandlers(services.kiosk),
     ...boxHandlers({
       history: services.history,

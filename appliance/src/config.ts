@@ -52,6 +52,11 @@ export const configSchema = z.strictObject({
       diskGiB: z.number().min(0).nullable().default(null),
     })
     .prefault({}),
+  /**
+   * Folders besides removable media (/media, /mnt, /run/media) that imports by path may read
+   * images and bundles from; never inside the data dir.
+   */
+  importDirs: z.array(z.string().startsWith('/', 'must be absolute paths').max(4096)).max(16).default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * `host`: an administrator's power off and reboot reach the host; `off`: they are refused (an
@@ -104,6 +109,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     logLevel: env.BIVOUAC_LOG_LEVEL,
     powerControl: env.BIVOUAC_POWER_CONTROL,
     cloudHealthSeconds: env.BIVOUAC_CLOUD_HEALTH_SECONDS,
+    importDirs: env.BIVOUAC_IMPORT_DIRS ? env.BIVOUAC_IMPORT_DIRS.split(':').filter((dir) => dir !== '') : undefined,
   };
   for (const [key, value] of Object.entries(fromEnv)) if (value) raw[key] = value;
   if (env.BIVOUAC_HOST_NAMES) raw.hostNames = env.BIVOUAC_HOST_NAMES.split(',').map((name) => name.trim()).filter((name) => name !== '');

@@ -119,6 +119,31 @@ export const errorRegistry = {
     status: 400,
     description: 'A base image is missing, unreadable or of the wrong format; details.image names it.',
   },
+  IMAGE_UNSAFE: {
+    status: 422,
+    description:
+      'A file offered to the image store is not plain image data: details.found lists what qemu-img found (backing-file, data-file, encrypted, format, virtual-size, unreadable) and details.file which file. Only self-contained qcow2 disks (and plain kernel and initrd files) are kept; nothing was stored.',
+  },
+  IMAGE_UNUSABLE: {
+    status: 409,
+    description: 'The base image failed the image check when the appliance started and cannot be used; details.reason says what was found. Delete it and import a safe one.',
+  },
+  IMPORT_PATH_REFUSED: {
+    status: 403,
+    description: 'An import by path names a file outside the folders the box imports from (removable media and the configured import folders), once symbolic links are resolved; details.allowed lists those folders.',
+  },
+  NOT_A_REGULAR_FILE: {
+    status: 422,
+    description: 'An import by path names something other than a regular file (a folder, a device, a FIFO or a socket); details.type says what it is.',
+  },
+  FILE_TOO_LARGE: {
+    status: 413,
+    description: 'A file named for import is larger than the box takes; details.sizeBytes and details.limitBytes give both sizes.',
+  },
+  IMPORT_TIMEOUT: {
+    status: 504,
+    description: 'Reading a file for an import made no progress for details.stallSeconds seconds (a hung or failing device); the import was abandoned and nothing was kept.',
+  },
   POWER_FAILED: {
     status: 500,
     description: 'The box could not power off or reboot (no rights, or no init system to ask); details.reason carries the command\'s words.',

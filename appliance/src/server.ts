@@ -129,6 +129,7 @@ export async function start(): Promise<void> {
     box: await boxCapacity(config.capacity, config.dataDir),
     libvirtUri: hypervisor.uri,
     vmDir: join(config.dataDir, 'vms'),
+    importDirs: config.importDirs,
     imageDir: join(config.dataDir, 'images'),
     appsDir: join(config.dataDir, 'apps'),
     reconciler: { log: (level, details, message) => logger[level](details, message) },
@@ -143,6 +144,9 @@ export async function start(): Promise<void> {
   // reconciler, runs and health checks below can contact one: a refused one stays disabled.
   for (const cloud of services.clouds.disabledClouds()) logger.warn(cloud, 'a stored cloud is disabled and never contacted: its config is refused');
   await services.images.recover();
+  // Images stored by older versions pass the image rule again before any run can launch on them.
+  const { unusable } = await services.images.recheck();
+  for (const refused of unusable) logger.error(refused, 'a stored base image failed the image check and is marked unusable');
   await services.apps.recover();
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.
   void services.reconciler.start();
@@ -200,9 +204,11 @@ export async function start(): Promise<void> {
       process.exit(1);
     }, shutdownDeadlineMs);
     deadline.unref();
+    // Imports under way are abandoned (they leave nothing behind), so none holds up the exit.
+    services.apps.close();
+    await services.images.close();
     // Long-polling agents are answered first, so closing the listeners does not wait for them.
     await catalogInstalled;
-    await services.images.close();
     await imagesInstalled;
     const runsStopped = services.runs.stop();
     await Promise.all(listeners.map((listener) => listener.app.close()));

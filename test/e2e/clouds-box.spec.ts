@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -64,10 +65,13 @@ const section = (page: Page, name: string) =>
   page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name });
 const cloudCard = (page: Page, name: string) => page.getByRole('article', { name, exact: true });
 
-/** A file that starts like a qcow2 disk (the test driver never reads it), `bytes` long and sparse. */
+/**
+ * A real, empty qcow2 disk made by qemu-img (the test driver never boots it), padded to `bytes`
+ * long and sparse so that its import takes long enough to show progress.
+ */
 async function placeholderDisk(name: string, bytes: number): Promise<string> {
   const path = join(filesDir, name);
-  await writeFile(path, Buffer.concat([Buffer.from('514649fb00000003', 'hex'), Buffer.alloc(504)]));
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path, '1G']);
   const handle = await open(path, 'r+');
   await handle.truncate(bytes);
   await handle.close();

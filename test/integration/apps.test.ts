@@ -83,9 +83,9 @@ describe('the app store', () => {
     const progress = progressEvents.map((event) => event.data);
     // Every event of the install names its source, its end too.
     const source = progressEvents[0]!.data.source as string;
-    expect(heard.filter((event) => ['app.importing', 'app.installed'].includes(event.type)).map((event) => [event.type, event.data.source])).toEqual([
+    expect(heard.filter((event) => ['app.importing', 'app.import.done'].includes(event.type)).map((event) => [event.type, event.data.source])).toEqual([
       ['app.importing', source],
-      ['app.installed', source],
+      ['app.import.done', source],
     ]);
     expect(progress.at(-1)).toMatchObject({ staged: true, receivedBytes: expect.any(Number) });
     expect(progress.at(-1)!.receivedBytes).toBe(progress.at(-1)!.totalBytes);
@@ -154,7 +154,7 @@ describe('the app store', () => {
     const badModule = helloEntries('1.0.0', 'x');
     badModule[1] = { path: 'modules.yaml', data: Buffer.from(stringify({ path: '/apps', content: { kind: 'project' } }) + '---\n' + stringify({ path: '/apps/hello', content: { kind: 'deployment', nodes: [{ name: 'web', image: '/apps/nowhere' }] } })) };
     expect((await importPath(await bundle(badModule))).statusCode).toBeGreaterThanOrEqual(400);
-    expect((await importPath('/nonexistent/app.bvc')).json()).toMatchObject({ error: { code: 'BAD_BUNDLE' } });
+    expect((await importPath('/nonexistent/app.bvc')).json()).toMatchObject({ error: { code: 'IMPORT_PATH_REFUSED' } });
     nothingInstalled();
     expect((await readdir(join(box.services.apps['options'].directory))).filter((entry) => entry.startsWith('.staging'))).toEqual([]);
 

@@ -57,6 +57,11 @@ describe('the image store', () => {
     await expect.poll(async () => (await images()).find((image) => image.id === id)?.status).not.toBe('importing');
     return (await images()).find((image) => image.id === id)!;
   };
+  /** The administrators' image.failed event of an import by path, once it came. */
+  const failure = async (id: string) => {
+    await expect.poll(() => heard.some((event) => event.type === 'image.failed' && event.subject.id === id)).toBe(true);
+    return heard.find((event) => event.type === 'image.failed' && event.subject.id === id)!;
+  };
   const eventTypes = () => heard.filter((event) => event.subject.kind === 'image').map((event) => event.type);
   const progressEvents = () => heard.filter((event) => event.type === 'image.progress');
 
@@ -96,16 +101,17 @@ describe('the image store', () => {
     expect(progress.at(-1)).toMatchObject({ file: 'initrd', receivedBytes: kernel.length + initrd.length, totalBytes: kernel.length + initrd.length });
   });
 
-  it('refuses a file whose sha256 differs, keeping only a failed record', async () => {
+  it('refuses a file whose sha256 differs, leaving nothing behind but the administrators\' event', async () => {
     const path = await qcow2('altered.qcow2');
     const started = await importImage({ kind: 'disk', name: 'altered', path, sha256: '0'.repeat(64) });
-    const image = await settled(started.json<ImageBody>().id);
-    expect(image.status).toBe('failed');
-    expect(image.error).toMatch(/sha256 .* not the expected 0{64}/);
+    const failed = await failure(started.json<ImageBody>().id);
+    expect(failed.data).toMatchObject({ status: 'failed', code: 'CHECKSUM_MISMATCH', error: expect.stringMatching(/sha256 .* not the expected 0{64}/) });
+    expect(failed.access).toEqual({ owner: admin.userId, acl: [] });
+    expect(await images()).toEqual([]);
     expect(await readdir(imageDir)).toEqual([]);
-    expect(() => box.services.images.bootImage(image.id)).toThrow(/not ready/);
+    expect(() => box.services.images.bootImage(started.json<ImageBody>().id)).toThrow(/No base image/);
 
-    // Importing again under the same name replaces the failed attempt.
+    // The name is free again.
     const again = await importImage({ kind: 'disk', name: 'altered', path });
     expect((await settled(again.json<ImageBody>().id)).status).toBe('ready');
     expect((await images()).map((candidate) => candidate.name)).toEqual(['altered']);
@@ -114,8 +120,9 @@ describe('the image store', () => {
   it('refuses files that are not what they claim to be', async () => {
     await writeFile(join(files, 'notes.txt'), 'not a disk at all');
     const started = await importImage({ kind: 'disk', name: 'notes', path: join(files, 'notes.txt') });
-    const image = await settled(started.json<ImageBody>().id);
-    expect(image).toMatchObject({ status: 'failed', error: expect.stringMatching(/is not a qcow2 disk/) });
+    const failed = await failure(started.json<ImageBody>().id);
+    expect(failed.data).toMatchObject({ code: 'IMAGE_UNSAFE', details: { found: ['format'] }, error: expect.stringMatching(/is not a qcow2 disk/) });
+    expect(await images()).toEqual([]);
     expect(await readdir(imageDir)).toEqual([]);
   });
 
@@ -129,8 +136,10 @@ describe('the image store', () => {
 
     const relative = await importImage({ kind: 'disk', name: 'x', path: 'images/x.qcow2' });
     expect(relative.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: { fields: [expect.objectContaining({ field: 'body.path' })] } } });
-    const missing = await importImage({ kind: 'disk', name: 'x', path: '/nonexistent/x.qcow2' });
-    expect(missing.json()).toMatchObject({ error: { code: 'BAD_IMAGE' } });
+    const outside = await importImage({ kind: 'disk', name: 'x', path: '/nonexistent/x.qcow2' });
+    expect(outside.json()).toMatchObject({ error: { code: 'IMPORT_PATH_REFUSED' } });
+    const missing = await importImage({ kind: 'disk', name: 'x', path: join(files, 'missing.qcow2') });
+    expect(missing.json()).toMatchObject({ error: { code: 'NOT_FOUND', details: { resource: 'file' } } });
     expect(await images()).toEqual([]);
   });
 
@@ -166,14 +175,15 @@ describe('the image store', () => {
     expect(await readdir(imageDir)).toHaveLength(1);
   });
 
-  it('marks imports a restart interrupted as failed and sweeps their files', async () => {
+  it('removes imports a restart interrupted, tells the administrators, and sweeps their files', async () => {
     await mkdir(join(imageDir, '.incoming-abc'), { recursive: true });
     await writeFile(join(imageDir, '.incoming-abc', 'disk.qcow2'), 'partial');
     await box.services.store.update((document) => {
       document.images.push({ id: 'abc', name: 'half', kind: 'disk', status: 'importing', error: null, sizeBytes: 7, sha256: {}, cmdline: null, createdAt: new Date().toISOString(), createdBy: admin.userId });
     });
     await box.services.images.recover();
-    expect(await images()).toEqual([expect.objectContaining({ id: 'abc', status: 'failed', error: expect.stringMatching(/interrupted/) })]);
+    expect(await images()).toEqual([]);
+    expect((await failure('abc')).data).toMatchObject({ status: 'failed', error: expect.stringMatching(/interrupted/) });
     expect(await readdir(imageDir)).toEqual([]);
   });
 });

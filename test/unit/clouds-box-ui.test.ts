@@ -129,6 +129,8 @@ describe('import progress from the event stream', () => {
     expect(percentDone(during['bundle:/media/usb/a.bvc']!)).toBeNull();
     expect(progressAfter(during, event('run.state', 'run', 'r1', {}))).toBe(during);
     expect(progressAfter(during, event('app.import.failed', 'app', '/media/usb/a.bvc', { source: '/media/usb/a.bvc' }))).toEqual({});
+    // The administrators' end of an install names its source too.
+    expect(progressAfter(during, event('app.import.done', 'app', 'hello-web', { app: 'hello-web', version: '1.0.0', source: '/media/usb/a.bvc' }))).toEqual({});
   });
 
   it("ends a bundle's progress when it is installed, even after a late progress event, so the next install starts afresh", () => {

@@ -38,6 +38,15 @@ describe('loadConfig', () => {
     expect(await loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_PUBLIC_HOST: '10.0.0.6', BIVOUAC_HOST_NAMES: 'box.lan' })).toMatchObject({ publicHost: '10.0.0.6' });
   });
 
+  it('takes the import folders from the file or the environment (":"-separated), and refuses relative ones', async () => {
+    const dataDir = await tempDir();
+    expect(await loadConfig({ BIVOUAC_DATA_DIR: dataDir })).toMatchObject({ importDirs: [] });
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ importDirs: ['/srv/field'] }));
+    expect(await loadConfig({ BIVOUAC_DATA_DIR: dataDir })).toMatchObject({ importDirs: ['/srv/field'] });
+    expect(await loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_IMPORT_DIRS: '/srv/a:/srv/b' })).toMatchObject({ importDirs: ['/srv/a', '/srv/b'] });
+    await expect(loadConfig({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_IMPORT_DIRS: 'usb' })).rejects.toThrow(/importDirs/);
+  });
+
   it('reads the file, and the environment wins over it', async () => {
     const dataDir = await tempDir();
     await writeFile(join(dataDir, 'config.json'), JSON.stringify({ listen: '10.0.0.5:9443', sessionHours: 12, libvirtUri: 'qemu:///system' }));

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { FormField } from '../catalog/manifest.ts';
 import { logLevels } from '../host/log-ring.ts';
 import { actions, roles } from '../domain/access.ts';
+import { imageNamePattern, imageNameRule } from '../domain/images.ts';
 import { parameterTypes, recipeNames } from '../domain/modules.ts';
 import { keepRunningPolicies, runStates } from '../domain/run-states.ts';
 import { passwordMinLength, usernamePattern } from '../domain/users.ts';
@@ -181,13 +182,13 @@ export const VmList = z.object({
 });
 
 const Sha256 = z.string().regex(/^[A-Fa-f0-9]{64}$/, 'must be 64 hexadecimal digits');
-const ImageName = z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters');
+const ImageName = z.string().trim().regex(imageNamePattern, imageNameRule);
 const HostPath = z.string().startsWith('/', 'must be an absolute path on the box').max(4096);
 export const Image = z.object({
   id: Id,
   name: z.string(),
   kind: z.enum(['disk', 'kernel']).describe('disk: one qcow2 file; kernel: a kernel and initrd for direct boot'),
-  status: z.enum(['importing', 'ready', 'failed']),
+  status: z.enum(['importing', 'ready', 'unusable']).describe('importing: administrators only, until it is ready; unusable: it failed the image check at start (error says why)'),
   error: z.string().nullable(),
   sizeBytes: z.number(),
   sha256: z.record(z.string(), z.string()).describe('Per file (disk, kernel, initrd), once verified'),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
@@ -180,10 +180,12 @@ export class Apps {
    * leaves nothing behind.
    */
   async install(subject: Subject, input: Readable, label: string, totalBytes: number | null = null): Promise<{ app: StoredApp; version: AppVersion; warning: string | null }> {
+    if (this.closed) throw new BivouacError('SHUTTING_DOWN', 'The appliance is shutting down; import the bundle again once it is back.');
     const staging = join(this.options.directory, `.staging-${newId()}`);
     await mkdir(staging, { recursive: true, mode: 0o700 });
     const importedImages: string[] = [];
-    this.announce('app.importing', label, { source: label });
+    this.reading.add(input);
+    this.announceImport('app.importing', label, { source: label });
     try {
       let received = 0;
       let lastProgress = 0;
@@ -255,16 +257,27 @@ export class Apps {
       });
       await this.keepAssets(staging, join(this.options.directory, manifest.app.id, manifest.app.version), manifest);
       const warning = verdict.signed ? null : `Installed unsigned: ${verdict.reason}.`;
-      // The source, as in every event of this install, so screens end its progress by the event.
-      this.announce('app.installed', manifest.app.id, { app: manifest.app.id, version: manifest.app.version, signed: verdict.signed, warning, source: label });
+      this.announce('app.installed', manifest.app.id, { app: manifest.app.id, version: manifest.app.version, signed: verdict.signed, warning });
+      // The source, as in every event of this install, so administrators' screens end its progress by the event.
+      this.announceImport('app.import.done', manifest.app.id, { app: manifest.app.id, version: manifest.app.version, source: label });
       return { app: result.app, version: result.version, warning };
     } catch (error) {
       for (const id of importedImages) await this.images.delete(id).catch(() => undefined);
-      this.announce('app.import.failed', label, { source: label, error: (error as Error).message });
+      this.announceImport('app.import.failed', label, { source: label, error: (error as Error).message });
       throw error;
     } finally {
+      this.reading.delete(input);
       await rm(staging, { recursive: true, force: true });
     }
+  }
+
+  private readonly reading = new Set<Readable>();
+  private closed = false;
+
+  /** Shutdown: installs still reading their bundle are abandoned (they leave nothing behind), new ones refused. */
+  close(): void {
+    this.closed = true;
+    for (const input of this.reading) input.destroy(new BivouacError('SHUTTING_DOWN', 'The appliance is shutting down; import the bundle again once it is back.'));
   }
 
   private queue: Promise<unknown> = Promise.resolve();
@@ -415,11 +428,16 @@ export class Apps {
       const image = imageName ? this.images.find(imageName) : undefined;
       const ok = image?.status === 'ready';
       const hint = version.manifest.deploy.requires.find((required) => required.image === imageName)?.hint;
+      const unusable = image?.status === 'unusable';
       checks.push({
         check: `image.${node.name}`,
         ok,
-        message: ok ? `base image ${image.name} is ready` : `base image ${imageName ?? '(none)'} is not in the image store${hint ? `: ${hint}` : ''}`,
-        details: { node: node.name, image: imageName ?? null },
+        message: ok
+          ? `base image ${image.name} is ready`
+          : unusable
+            ? `base image ${image.name} cannot be used: ${image.error ?? 'it failed the image check'}`
+            : `base image ${imageName ?? '(none)'} is not in the image store${hint ? `: ${hint}` : ''}`,
+        details: { node: node.name, image: imageName ?? null, ...(unusable ? { code: 'IMAGE_UNUSABLE', reason: image.error } : {}) },
       });
     }
     const placed = nodes.map((node) => ({ name: node.name, cloudId: node.cloudId, multiplicity: node.multiplicity, resources: node.resources, cloudChoice: clouds[node.name] ?? 'any' }));
@@ -518,29 +536,18 @@ export class Apps {
     return { installed, failed };
   }
 
-  /** Bundles (`*.bvc`) on mounted removable media, for import by path. */
-  async removableBundles(roots: readonly string[] = ['/media', '/mnt', '/run/media']): Promise<{ path: string; sizeBytes: number }[]> {
-    const found: { path: string; sizeBytes: number }[] = [];
-    const walk = async (dir: string, depth: number): Promise<void> => {
-      if (depth > 3) return;
-      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-      for (const entry of entries) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) await walk(path, depth + 1);
-        else if (entry.isFile() && entry.name.endsWith('.bvc')) found.push({ path, sizeBytes: (await stat(path)).size });
-      }
-    };
-    for (const root of roots) await walk(root, 0);
-    return found;
-  }
-
   private announce(type: string, id: string, data: Record<string, unknown>): void {
     this.events.append({ type, subject: { kind: 'app', id }, access: visibleToAll('system'), data });
   }
 
+  /** An install under way and how it ended: administrators' business (the source is a path on the box). */
+  private announceImport(type: string, id: string, data: Record<string, unknown>): void {
+    this.events.append({ type, subject: { kind: 'app', id }, access: privateTo('system'), data });
+  }
+
   /** Progress is transient: live screens show it, the log and its replay window never hold it. */
   private reportProgress(source: string, data: Record<string, unknown>): void {
-    this.events.broadcast({ type: 'app.import.progress', subject: { kind: 'app', id: source }, access: visibleToAll('system'), data });
+    this.events.broadcast({ type: 'app.import.progress', subject: { kind: 'app', id: source }, access: privateTo('system'), data });
   }
 
   /** Who and what bundles are trusted is for administrators' screens only. */

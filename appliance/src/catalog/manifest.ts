@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { imageNamePattern, imageNameRule } from '../domain/images.ts';
 import { parameterTypes } from '../domain/modules.ts';
 
 /** A path inside the bundle. */
 const BundlePath = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/, 'must be a relative path inside the bundle');
 const ModulePath = z.string().regex(/^(\/[a-z0-9][a-z0-9._-]{0,63}){1,16}$/, 'must be a module path like /apps/name');
+const ImageName = z.string().regex(imageNamePattern, imageNameRule);
 
 /** One field of the deploy form: it sets `node:input` of the deployment. */
 export const FormField = z.strictObject({
@@ -50,8 +52,8 @@ export const Manifest = z.strictObject({
   images: z
     .array(
       z.discriminatedUnion('kind', [
-        z.strictObject({ name: z.string().min(1).max(64), kind: z.literal('disk'), disk: BundlePath }),
-        z.strictObject({ name: z.string().min(1).max(64), kind: z.literal('kernel'), kernel: BundlePath, initrd: BundlePath, cmdline: z.string().max(1024).default('console=ttyS0') }),
+        z.strictObject({ name: ImageName, kind: z.literal('disk'), disk: BundlePath }),
+        z.strictObject({ name: ImageName, kind: z.literal('kernel'), kernel: BundlePath, initrd: BundlePath, cmdline: z.string().max(1024).default('console=ttyS0') }),
       ]),
     )
     .max(10)

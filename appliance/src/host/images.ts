@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, statfs } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { visibleToAll } from '../domain/access.ts';
+import { privateTo, visibleToAll, type Subject } from '../domain/access.ts';
+import { describeFindings, imageLimits, imageNamePattern, imageNameRule, type ImageFinding } from '../domain/images.ts';
 import { BivouacError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { BootImage } from '../connectors/contract.ts';
@@ -13,7 +14,9 @@ import type { DomainEvent } from '../domain/events.ts';
 import type { MainDocument, StoredImage } from '../store/document.ts';
 import { syncDirectory } from '../store/durable-json-file.ts';
 import type { EventLog } from '../store/event-log.ts';
+import type { ImportFile } from './import-files.ts';
 import type { Store } from '../store/store.ts';
+import { inspectImage, unsafeImage, type ImageVerdict } from './image-check.ts';
 
 /** The files an image is made of: one qcow2 disk, or a kernel and its initrd. */
 export type ImageRole = 'disk' | 'kernel' | 'initrd';
@@ -50,8 +53,10 @@ const baseImageDirMode = 0o755;
 
 /**
  * Base images in the data dir, one folder each. An import streams every file through a sha256
- * into a hidden folder, checks checksums and formats, then renames the folder into place and
- * records the image; a failed or interrupted import leaves nothing but a `failed` record.
+ * into a hidden folder, checks checksums and the image rule (`qemu-img info`: no backing file, no
+ * external data file, no encryption, the declared format, a bounded virtual size), then renames
+ * the folder into place and records the image; a failed or interrupted import leaves nothing
+ * behind but an `image.failed` event for administrators.
  */
 export class ImageStore {
   private readonly active = new Map<string, AbortController>();
@@ -62,23 +67,69 @@ export class ImageStore {
     private readonly options: ImageStoreOptions,
   ) {}
 
-  /** Marks imports a restart interrupted as failed and sweeps their temporary folders. */
+  /**
+   * Removes imports a restart interrupted (telling administrators by an `image.failed` event),
+   * failed records older versions kept, and the temporary folders.
+   */
   async recover(): Promise<void> {
     await mkdir(this.options.directory, { recursive: true, mode: baseImageDirMode });
     for (const entry of await readdir(this.options.directory)) {
       if (entry.startsWith('.incoming-')) await rm(join(this.options.directory, entry), { recursive: true, force: true });
     }
     const interrupted = this.store.data.images.filter((image) => image.status === 'importing');
-    if (interrupted.length === 0) return;
+    const isKept = (image: StoredImage): boolean => image.status === 'ready' || image.status === 'unusable';
+    if (this.store.data.images.every(isKept)) return;
     await this.store.update((document) => {
-      for (const image of document.images) {
-        if (image.status === 'importing') Object.assign(image, { status: 'failed', error: 'interrupted by a restart; import it again' });
-      }
+      document.images = document.images.filter(isKept);
     });
+    for (const image of interrupted) {
+      await rm(join(this.options.directory, image.id), { recursive: true, force: true });
+      this.announce('image.failed', image, { status: 'failed', error: `The import of ${image.name} was interrupted by a restart; import it again.`, code: 'BAD_IMAGE' });
+    }
   }
 
-  list(): readonly StoredImage[] {
-    return this.store.data.images;
+  /**
+   * Checks every stored image again by the image rule (boxes keep images imported before the rule
+   * existed). One that fails is marked `unusable` with the reason, and no run can use it; one that
+   * passes again is `ready`. Runs at start, before anything launches a VM.
+   */
+  async recheck(): Promise<{ unusable: { image: string; reason: string }[] }> {
+    const unusable: { image: string; reason: string }[] = [];
+    for (const image of this.store.data.images.filter((candidate) => candidate.status === 'ready' || candidate.status === 'unusable')) {
+      const reason = await this.problemOf(image);
+      if ((reason === null ? 'ready' : 'unusable') === image.status && reason === image.error) continue;
+      const changed = await this.finish(image.id, reason === null ? { status: 'ready', error: null } : { status: 'unusable', error: reason });
+      if (reason !== null) unusable.push({ image: image.name, reason });
+      this.announce(reason === null ? 'image.ready' : 'image.unusable', changed, reason === null ? {} : { reason });
+    }
+    return { unusable };
+  }
+
+  /** Why a stored image's files fail the rule, in words that name no host path; null if they pass. */
+  private async problemOf(image: StoredImage): Promise<string | null> {
+    const roles: ImageRole[] = image.kind === 'disk' ? ['disk'] : ['kernel', 'initrd'];
+    for (const role of roles) {
+      const path = join(this.options.directory, image.id, fileNames[role]);
+      const info = await lstat(path).catch(() => null);
+      if (!info?.isFile()) return `its ${role} file is missing from the image store`;
+      try {
+        await checkFormat(role, path, `The ${role} file`);
+      } catch (error) {
+        return `the ${role} file ${error instanceof BivouacError ? describeFindings(['format'], expectedFormat(role)) : 'cannot be read'}`;
+      }
+      const verdict = await inspectImage(path, expectedFormat(role));
+      if (verdict.found.length > 0) return `the ${role} file was refused: ${verdict.reason}`;
+    }
+    return null;
+  }
+
+  /**
+   * The images `subject` may list: administrators every one; others those that are or were ready
+   * (an import under way is its administrator's business until it is ready).
+   */
+  list(subject?: Subject): readonly StoredImage[] {
+    if (!subject || subject.role === 'admin') return this.store.data.images;
+    return this.store.data.images.filter((image) => image.status === 'ready' || image.status === 'unusable');
   }
 
   get(id: string): StoredImage {
@@ -93,7 +144,19 @@ export class ImageStore {
    */
   find(idOrName: string): StoredImage | undefined {
     const images = this.store.data.images;
-    return images.find((image) => image.id === idOrName) ?? images.find((image) => image.name === idOrName && image.status === 'ready');
+    return (
+      images.find((image) => image.id === idOrName) ??
+      images.find((image) => image.name === idOrName && image.status === 'ready') ??
+      images.find((image) => image.name === idOrName && image.status === 'unusable')
+    );
+  }
+
+  /** Refuses a run or a deploy that names an image the start-up check found unsafe. */
+  refuseUnusable(idOrName: string | null | undefined): void {
+    const image = idOrName ? this.find(idOrName) : undefined;
+    if (image?.status === 'unusable') {
+      throw new BivouacError('IMAGE_UNUSABLE', `Base image ${image.name} cannot be used: ${image.error ?? 'it failed the image check'}. Delete it and import a safe one.`, { image: image.name, reason: image.error });
+    }
   }
 
   /** What a connector needs to boot from a ready image (by id or name). */
@@ -101,6 +164,7 @@ export class ImageStore {
     const image = this.find(idOrName);
     if (!image) throw new BivouacError('BAD_IMAGE', `No base image "${idOrName}" in the image store; import it first.`, { image: idOrName });
     const id = image.id;
+    this.refuseUnusable(id);
     if (image.status !== 'ready') throw new BivouacError('BAD_IMAGE', `Image ${image.name} is not ready (${image.status}).`, { image: id, status: image.status });
     const folder = join(this.options.directory, id);
     return image.kind === 'disk'
@@ -130,10 +194,9 @@ export class ImageStore {
       createdBy: actor,
     };
     await this.store.update((document) => {
-      if (document.images.some((existing) => existing.name === name && existing.status !== 'failed')) {
+      if (document.images.some((existing) => existing.name === name)) {
         throw new BivouacError('IMAGE_NAME_TAKEN', `An image named "${name}" exists already; choose another name or delete it first.`, { field: 'name' });
       }
-      document.images = document.images.filter((existing) => existing.name !== name); // a failed attempt is replaced
       document.images.push(image);
     });
     this.announce('image.importing', image, { receivedBytes: 0, totalBytes: total });
@@ -170,7 +233,7 @@ export class ImageStore {
       if (description === null) continue;
       try {
         const shipped = BuiltInImage.parse(JSON.parse(description));
-        const existing = this.store.data.images.find((image) => image.name === shipped.name && image.status !== 'failed');
+        const existing = this.store.data.images.find((image) => image.name === shipped.name);
         if (existing && existing.sha256.kernel === shipped.sha256.kernel && existing.sha256.initrd === shipped.sha256.initrd) continue;
         if (existing?.status === 'importing' || (existing && this.options.usage(existing.id) > 0)) continue;
         if (existing) await this.delete(existing.id);
@@ -246,6 +309,8 @@ export class ImageStore {
           });
         }
         await checkFormat(role, target, source.label);
+        const verdict: ImageVerdict = await inspectImage(target, expectedFormat(role));
+        if (verdict.found.length > 0) throw unsafeImage(source.label, role, verdict);
         await fsyncFile(target);
         sha256[role] = digest;
         this.reportProgress(image, { file: role, receivedBytes: received, totalBytes: total });
@@ -259,8 +324,14 @@ export class ImageStore {
     } catch (error) {
       await rm(incoming, { recursive: true, force: true });
       const typed = asTypedError(error, signal);
-      const failed = await this.finish(image.id, { status: 'failed', error: typed.message }).catch(() => ({ ...image, status: 'failed' as const, error: typed.message }));
-      this.announce('image.failed', failed, { error: typed.message, code: typed.code });
+      // Nothing is left behind: the caller hears why (the answer, or for an import by path the
+      // administrators' image.failed event), and the record goes.
+      await this.store
+        .update((document) => {
+          document.images = document.images.filter((candidate) => candidate.id !== image.id);
+        })
+        .catch(() => undefined);
+      this.announce('image.failed', image, { status: 'failed', error: typed.message, code: typed.code, details: typed.details });
       throw typed;
     }
   }
@@ -284,14 +355,25 @@ export class ImageStore {
   }
 }
 
+/**
+ * An import under way and how it ended are for administrators (their messages name host paths,
+ * and a checksum mismatch the file's real sha256); what the store holds is for everyone.
+ */
+const adminOnlyEvents = new Set(['image.importing', 'image.progress', 'image.failed']);
+
 function imageEvent(type: string, image: StoredImage, data: Record<string, unknown>): DomainEvent {
-  return { type, subject: { kind: 'image', id: image.id }, access: visibleToAll(image.createdBy), data: { name: image.name, status: image.status, ...data } };
+  const access = adminOnlyEvents.has(type) ? privateTo(image.createdBy) : visibleToAll(image.createdBy);
+  return { type, subject: { kind: 'image', id: image.id }, access, data: { name: image.name, status: image.status, ...data } };
+}
+
+function expectedFormat(role: ImageRole): 'qcow2' | 'raw' {
+  return role === 'disk' ? 'qcow2' : 'raw';
 }
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
 /** `image.json` of an image shipped with the product (files beside it, by plain name). */
 const BuiltInImage = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+  name: z.string().regex(imageNamePattern, imageNameRule),
   kind: z.literal('kernel'),
   kernel: z.string().regex(/^[A-Za-z0-9._-]+$/),
   initrd: z.string().regex(/^[A-Za-z0-9._-]+$/),
@@ -311,11 +393,20 @@ function filesOf(sources: ImageSources): [ImageRole, Source][] {
   return sources.kind === 'disk' ? [['disk', sources.disk]] : [['kernel', sources.kernel], ['initrd', sources.initrd]];
 }
 
-/** A file on this machine (a USB stick, a folder) as a source. */
+/**
+ * A file the appliance itself placed (a staged bundle's image, a built-in image) as a source.
+ * Files an administrator names by path come through `ImportFolders` instead.
+ */
 export async function fileSource(path: string, sha256?: string): Promise<Source> {
-  const info = await stat(path).catch(() => null);
+  const info = await lstat(path).catch(() => null);
   if (!info?.isFile()) throw new BivouacError('BAD_IMAGE', `${path} is not a readable file.`, { path });
+  if (info.size > imageLimits.fileBytes) throw new BivouacError('FILE_TOO_LARGE', `${path} is ${info.size} bytes; an image file may be at most ${imageLimits.fileBytes}.`, { path, sizeBytes: info.size, limitBytes: imageLimits.fileBytes });
   return { open: () => createReadStream(path), sizeBytes: info.size, sha256, label: path };
+}
+
+/** An administrator's file on removable media or in an import folder, already checked, as a source. */
+export function importSource(file: ImportFile, sha256?: string): Source {
+  return { open: () => file.open(), sizeBytes: file.sizeBytes, sha256, label: file.label };
 }
 
 async function freeBytesOf(directory: string): Promise<number> {
@@ -353,7 +444,7 @@ async function checkFormat(role: ImageRole, path: string, label: string): Promis
         : starts('1f8b') || starts('fd377a585a00') || starts('28b52ffd') || starts('02214c18') || starts('04224d18') || head.subarray(0, 6).toString('latin1') === '070701';
   if (!ok) {
     const wanted = role === 'disk' ? 'a qcow2 disk' : role === 'kernel' ? 'a Linux kernel (bzImage or vmlinux)' : 'an initrd (compressed or plain cpio)';
-    throw new BivouacError('BAD_IMAGE', `${label} is not ${wanted}.`, { file: role, wanted });
+    throw new BivouacError('IMAGE_UNSAFE', `${label} is not ${wanted}.`, { file: role, found: ['format'] satisfies ImageFinding[], wanted });
   }
 }
 

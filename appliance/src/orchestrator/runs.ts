@@ -180,6 +180,7 @@ export class Runs {
     const reach: Reach = { subject, action: 'run', granted };
     const module = this.modules.reached(reach, request.module);
     const nodes = this.resolveNodes(module.path, module.version, module.content, request, reach);
+    for (const node of nodes) this.images.refuseUnusable(node.nativeImages.libvirt?.imageId);
     const instances = planInstances(nodes);
     const given = this.checkParameters(nodes, request.parameters, module.content.kind === 'image');
     const params: Record<string, string> = {};

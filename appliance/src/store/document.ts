@@ -98,7 +98,11 @@ export interface StoredImage {
   id: string;
   name: string;
   kind: 'disk' | 'kernel';
-  status: 'importing' | 'ready' | 'failed';
+  /**
+   * `unusable`: the start-up check found it unsafe (`error` says why). Stores of older versions
+   * also hold `failed` records of failed imports; they are removed at start (ImageStore.recover).
+   */
+  status: 'importing' | 'ready' | 'unusable';
   error: string | null;
   sizeBytes: number;
   /** Per file, once verified. */

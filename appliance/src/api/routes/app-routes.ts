@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Apps, AppVersion, StoredApp } from '../../catalog/apps.ts';
-import { publisherKey } from '../../catalog/bundle.ts';
+import { defaultLimits, publisherKey } from '../../catalog/bundle.ts';
+import type { ImportFolders } from '../../host/import-files.ts';
 import { BivouacError } from '../../errors.ts';
 import type { Accounts } from '../auth/accounts.ts';
 import { authenticate } from '../auth/request-auth.ts';
@@ -47,21 +47,17 @@ function detail(app: StoredApp) {
 }
 
 /** The app store: listing, install, pre-flight, deploy, publishing and trust. */
-export function appHandlers(apps: Apps): Pick<Handlers, AppHandlers> {
+export function appHandlers(apps: Apps, folders: ImportFolders): Pick<Handlers, AppHandlers> {
   const installed = (result: { app: StoredApp; version: AppVersion; warning: string | null }) => ({ app: summary(result.app, result.version), warning: result.warning });
   return {
     // Unpublished apps are for administrators (to publish them again); others get the store as it is.
     listApps: async ({ query }, context) => apps.list(query.include === 'unpublished' && signedIn(context).subject.role === 'admin').map(({ app, latest }) => summary(app, latest)),
     getApp: async ({ params }) => detail(apps.get(params.id)),
-    appSources: async () => apps.removableBundles(),
+    appSources: async () => folders.list('.bvc'),
     importApp: async ({ body }, context) => {
-      const stream = createReadStream(body.path);
-      await new Promise<void>((resolve, reject) => {
-        stream.once('open', () => resolve());
-        stream.once('error', (error) => reject(new BivouacError('BAD_BUNDLE', `Cannot read ${body.path}: ${error.message}`, { path: body.path })));
-      });
-      const size = (await stat(body.path)).size;
-      return installed(await apps.install(signedIn(context).subject, stream, body.path, size));
+      // Only a regular file inside removable media or an import folder, no larger than a bundle may unpack to.
+      const file = await folders.file(body.path, defaultLimits.maxTotalBytes);
+      return installed(await apps.install(signedIn(context).subject, await file.open(), body.path, file.sizeBytes));
     },
     uploadApp: async (_input, context) => {
       const length = Number(context.request.headers['content-length']);

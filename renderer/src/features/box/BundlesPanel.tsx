@@ -226,7 +226,7 @@ function InstallBundles() {
           </li>
         ))}
         {sources.value?.length === 0 && (
-          <li>No bundles on mounted media (/media, /mnt, /run/media).</li>
+          <li>No bundles on mounted media (/media, /mnt, /run/media) or in the import folders.</li>
         )}
       </ul>
       <button type="button" className="secondary" onClick={() => void loadSources()}>

@@ -4,7 +4,7 @@ import { callSafe, uploadSafe, type ApiError } from '../../api/client.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { formatBytes } from '../../ui/format-bytes.ts';
-import { useLiveLoad } from '../../app/live.ts';
+import { useEventStream, useLiveLoad } from '../../app/live.ts';
 import { useBox, type Image } from './box-store.ts';
 import { imageNameOf } from './box-format.ts';
 import { ImportMeter } from './ImportMeter.tsx';
@@ -63,7 +63,7 @@ export function ImagesPanel({ isAdmin }: { isAdmin: boolean }) {
                       <span className="badge state-good">ready</span>
                     ) : (
                       <>
-                        <span className="badge state-bad">failed</span>{' '}
+                        <span className="badge state-bad">unusable</span>{' '}
                         <span className="error">{image.error}</span>
                       </>
                     )}
@@ -128,10 +128,21 @@ function ImportImageForm() {
     sha256: '',
   });
   const [error, setError] = useState<ApiError | null>(null);
-  const [started, setStarted] = useState<string | null>(null);
+  const [started, setStarted] = useState<{ id: string; message: string } | null>(null);
+  const [failed, setFailed] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const set = (key: keyof typeof fields) => (value: string) =>
     setFields({ ...fields, [key]: value });
+  // An import by path ends after its answer: a failure reaches the administrator as an event.
+  useEventStream(
+    (event) => {
+      if (event.type === 'image.failed' && event.subject.id === started?.id) {
+        setStarted(null);
+        setFailed(typeof event.data.error === 'string' ? event.data.error : 'The import failed.');
+      }
+    },
+    () => undefined,
+  );
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -149,11 +160,15 @@ function ImportImageForm() {
           };
     setBusy(true);
     setStarted(null);
+    setFailed(null);
     const result = await callSafe('importImage', { body });
     setBusy(false);
     setError(result.ok ? null : result.error);
     if (result.ok) {
-      setStarted(`Importing ${result.value.name}; its progress shows in the list.`);
+      setStarted({
+        id: result.value.id,
+        message: `Importing ${result.value.name}; its progress shows in the list.`,
+      });
       setFields({ ...fields, name: '', path: '', kernel: '', initrd: '', sha256: '' });
     }
   }
@@ -224,7 +239,12 @@ function ImportImageForm() {
         </>
       )}
       <ErrorText error={error} />
-      {started && <p role="status">{started}</p>}
+      {failed && (
+        <p role="alert" className="error">
+          {failed}
+        </p>
+      )}
+      {started && <p role="status">{started.message}</p>}
       <button type="submit" disabled={busy}>
         Import
       </button>
