@@ -9,6 +9,7 @@ import { migration as runs } from './0007-runs.ts';
 import { migration as runUpgrades } from './0008-run-upgrades.ts';
 import { migration as apps } from './0009-apps.ts';
 import { migration as kiosk } from './0010-kiosk.ts';
+import { migration as appPublishers } from './0011-app-publishers.ts';
 
 /** Every migration, in order. Append new files; never edit or reorder a released one. */
-export const migrations: readonly Migration[] = [initial, capacity, clouds, vms, images, modules, runs, runUpgrades, apps, kiosk];
+export const migrations: readonly Migration[] = [initial, capacity, clouds, vms, images, modules, runs, runUpgrades, apps, kiosk, appPublishers];

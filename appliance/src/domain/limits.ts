@@ -7,6 +7,23 @@
 export const limits = {
   /** JSON request bodies, refused (413) before they are buffered. */
   jsonBodyBytes: 256 * 1024,
+  /**
+   * App bundles (upload or import by path): their size as sent, and what they may unpack to —
+   * in all, per file, and per byte received (a gzip bomb stops at the ratio, not at the disk's
+   * end). The files read into memory (CHECKSUMS, SIGNATURE, manifest.yaml, modules.yaml) are
+   * refused from their tar header when larger; nothing is read whole without a cap.
+   */
+  bundleBytes: 32 * 1024 ** 3,
+  bundleUnpackedBytes: 64 * 1024 ** 3,
+  bundleFileBytes: 32 * 1024 ** 3,
+  bundleEntries: 2000,
+  bundleRatio: 100,
+  /** Unpacked bytes allowed beyond the ratio, so small bundles of text are not refused. */
+  bundleRatioAllowanceBytes: 64 * 1024 ** 2,
+  bundleHeadFileBytes: 1024 * 1024,
+  bundleModulesBytes: 4 * 1024 * 1024,
+  /** Disk space an import leaves free (bundles and images), so the box keeps working. */
+  diskReserveBytes: 1024 ** 3,
   /** Time to receive a whole request, headers and body. */
   requestTimeoutMs: 30_000,
   /** Open event streams (`/api/v1/events`) per user. */

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
-import type { Apps, AppVersion, StoredApp } from '../../catalog/apps.ts';
+import { latestOf, type Apps, type AppVersion, type StoredApp } from '../../catalog/apps.ts';
 import { publisherKey } from '../../catalog/bundle.ts';
 import { BivouacError } from '../../errors.ts';
 import type { Accounts } from '../auth/accounts.ts';
@@ -24,7 +24,8 @@ function summary(app: StoredApp, version: AppVersion) {
     title: manifest.app.title,
     summary: manifest.app.summary,
     categories: manifest.app.categories,
-    publisher: manifest.app.publisher,
+    // The trusted key's name, never the manifest's own words; none for an unsigned install.
+    publisher: version.publisherName,
     signed: version.signed,
     iconUrl: manifest.app.icon ? assetUrl(app, version, manifest.app.icon) : null,
     requires: manifest.deploy.requires,
@@ -34,7 +35,7 @@ function summary(app: StoredApp, version: AppVersion) {
 }
 
 function detail(app: StoredApp) {
-  const version = app.versions.at(-1)!;
+  const version = latestOf(app);
   const { manifest } = version;
   return {
     ...summary(app, version),
@@ -42,7 +43,7 @@ function detail(app: StoredApp) {
     screenshotUrls: manifest.app.screenshots.map((file) => assetUrl(app, version, file)),
     form: manifest.deploy.form,
     clouds: manifest.deploy.clouds,
-    versions: app.versions.map((candidate) => ({ version: candidate.version, installedAt: candidate.installedAt, signed: candidate.signed })),
+    versions: app.versions.map((candidate) => ({ version: candidate.version, installedAt: candidate.installedAt, signed: candidate.signed, publisher: candidate.publisherName })),
   };
 }
 
@@ -61,11 +62,11 @@ export function appHandlers(apps: Apps): Pick<Handlers, AppHandlers> {
         stream.once('error', (error) => reject(new BivouacError('BAD_BUNDLE', `Cannot read ${body.path}: ${error.message}`, { path: body.path })));
       });
       const size = (await stat(body.path)).size;
-      return installed(await apps.install(signedIn(context).subject, stream, body.path, size));
+      return installed(await apps.install(signedIn(context).subject, stream, body.path, size, body.allowDowngrade));
     },
-    uploadApp: async (_input, context) => {
+    uploadApp: async ({ query }, context) => {
       const length = Number(context.request.headers['content-length']);
-      return installed(await apps.install(signedIn(context).subject, context.request.body as Readable, 'upload', Number.isSafeInteger(length) ? length : null));
+      return installed(await apps.install(signedIn(context).subject, context.request.body as Readable, 'upload', Number.isSafeInteger(length) ? length : null, query.allowDowngrade === 'true'));
     },
     preflightApp: async ({ params, body }, context) => apps.preflight(signedIn(context).subject, params.id, body),
     deployApp: async ({ params, body }, context) => {
@@ -78,7 +79,7 @@ export function appHandlers(apps: Apps): Pick<Handlers, AppHandlers> {
       return body;
     },
     listPublishers: async () => [...apps.publishers()],
-    trustPublisher: async ({ body }) => apps.trust(body.name, publisherKey(body.publicKey)),
+    trustPublisher: async ({ body }) => apps.trust(body.name, publisherKey(body.publicKey), body.appIds),
     distrustPublisher: async ({ params }) => {
       await apps.distrust(params.id);
       return null;
@@ -114,7 +115,7 @@ export function registerAppFiles(app: FastifyInstance, accounts: Accounts, apps:
     void apps.export(id, out, withImages).catch((error: unknown) => out.destroy(error as Error));
     return reply
       .header('content-type', 'application/octet-stream')
-      .header('content-disposition', `attachment; filename="${found.id}-${found.versions.at(-1)!.version}.bvc"`)
+      .header('content-disposition', `attachment; filename="${found.id}-${latestOf(found).version}.bvc"`)
       .send(out);
   });
 }
