@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, ReadStream } from 'node:fs';
 import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -308,6 +308,8 @@ export class Apps {
       this.announceImport('app.import.done', label, { app: manifest.app.id, version: manifest.app.version, signed: verdict.signed, warning, source: label });
       return { app: result.app, version: result.version, warning };
     } catch (error) {
+      // A file refused before its end is closed now; an upload's request is the HTTP server's to end.
+      if (input instanceof ReadStream) input.destroy();
       for (const id of importedImages) await this.images.delete(id).catch(() => undefined);
       this.announceImport('app.import.failed', label, { source: label, error: (error as Error).message });
       throw error;
