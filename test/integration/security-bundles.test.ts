@@ -13,6 +13,7 @@ import { newSigningKey, writeBundle, type BundleEntry, type SigningKey } from '.
 import { as, login, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
 import { importPlaceholderImage } from '../fixtures/guest-harness.ts';
 import { migrations } from '../../appliance/migrations/index.ts';
+import { canAccess } from '../../appliance/src/domain/access.ts';
 import { openStore } from '../../appliance/src/store/open-store.ts';
 
 /**
@@ -206,6 +207,23 @@ describe('bundles bound to their publisher (H4) and judged before they reach the
     expect(run.json()).toMatchObject({ module: { resolved: '/apps/acme-crm/web@2' } });
     const exported = await box.app.inject({ method: 'GET', url: '/api/v1/apps/acme-crm/export', headers: as(admin) });
     expect(exported.headers['content-disposition']).toBe('attachment; filename="acme-crm-1.10.0.bvc"');
+  });
+
+  it("L9: an import's events (its host path, its errors) reach administrators only; everyone hears the app installed", async () => {
+    const after = box.services.events.latestId;
+    const path = await bundle();
+    expect((await importPath(path)).statusCode).toBe(201);
+    const refused = await bundle({ id: 'hello-web' });
+    expect((await importPath(refused)).statusCode).toBe(403);
+    const events = (box.services.events.since(after) ?? []).filter((event) => event.type.startsWith('app.'));
+    expect(events.map((event) => event.type)).toEqual(['app.importing', 'app.installed', 'app.import.done', 'app.importing', 'app.import.failed']);
+    const operator = { userId: 'someone', role: 'operator' as const };
+    for (const event of events) {
+      const isPublic = event.type === 'app.installed';
+      expect(canAccess(operator, event.access, 'view'), event.type).toBe(isPublic);
+      expect(canAccess({ userId: admin.userId, role: 'admin' }, event.access, 'view')).toBe(true);
+      if (isPublic) expect(JSON.stringify(event.data)).not.toContain('bivouac-usb-');
+    }
   });
 
   /**
