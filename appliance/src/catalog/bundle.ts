@@ -110,6 +110,9 @@ function refused(message: string, details: Record<string, unknown> = {}): Bivoua
   return new BivouacError('BAD_BUNDLE', message, details);
 }
 
+/** How often a file being written checks the free space again. */
+const spaceCheckBytes = 256 * 1024 ** 2;
+
 const mib = (bytes: number): string => `${Math.round((bytes / 1024 ** 2) * 10) / 10} MiB`;
 
 /**
@@ -224,10 +227,19 @@ export async function readBundle<Key extends PublisherKey>(input: Readable, stag
     }
     const target = join(staging, name);
     const hash = createHash('sha256');
+    let written = 0;
+    let checkedAt = 0;
     const hasher = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         hash.update(chunk);
-        callback(null, chunk);
+        written += chunk.length;
+        if (written - checkedAt < spaceCheckBytes) return callback(null, chunk);
+        // The disk is shared: what is left of the file must still fit as it streams.
+        checkedAt = written;
+        options.spaceLeft().then(
+          (now) => callback(now < size - written ? new BivouacError('NO_SPACE', `The disk filled up while "${name}" was written: ${mib(size - written)} more are needed, ${mib(Math.max(0, now))} can be written.`, { entry: name, neededBytes: size - written, freeBytes: Math.max(0, now) }) : null, chunk),
+          (error: unknown) => callback(error as Error),
+        );
       },
     });
     await mkdir(dirname(target), { recursive: true, mode: 0o700 });
