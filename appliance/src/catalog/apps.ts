@@ -93,6 +93,12 @@ export interface AppsOptions {
   now?: () => Date;
 }
 
+/** A bundle's head, judged: its manifest and who signed it. */
+interface Admission {
+  manifest: Manifest;
+  verdict: Verdict<TrustedPublisher>;
+}
+
 /** The name the box's own key is trusted under when the box first makes it. */
 const boxKeyName = 'This box';
 
@@ -227,7 +233,8 @@ export class Apps {
       if (totalBytes !== null) await this.checkBundleSize(totalBytes);
       let lastProgress = 0;
       let received = 0;
-      let admitted: { manifest: Manifest; verdict: Verdict<TrustedPublisher> } | null = null;
+      // What `admit` decided on the bundle's head; readBundle resolves only after it has.
+      const decided: { admission?: Admission } = {};
       const read = await readBundle(input, staging, {
         trusted: this.publishers(),
         spaceLeft: () => this.spaceLeft(),
@@ -238,11 +245,12 @@ export class Apps {
           this.reportProgress(label, { source: label, receivedBytes: received, totalBytes });
         },
         admit: async (head) => {
-          admitted = this.admit(head, allowDowngrade, label);
-          return { inMemory: new Map([[admitted.manifest.modules, limits.bundleModulesBytes]]) };
+          decided.admission = this.admit(head, allowDowngrade, label);
+          return { inMemory: new Map([[decided.admission.manifest.modules, limits.bundleModulesBytes]]) };
         },
       });
-      const { manifest, verdict } = admitted as unknown as { manifest: Manifest; verdict: Verdict<TrustedPublisher> };
+      if (!decided.admission) throw new Error('bug: a bundle was read without a decision on its head');
+      const { manifest, verdict } = decided.admission;
       this.reportProgress(label, { source: label, receivedBytes: received, totalBytes, staged: true });
       const modulesText = read.inMemory.get(manifest.modules);
       const onDisk = [manifest.app.icon, ...manifest.app.screenshots, ...manifest.images.flatMap((image) => (image.kind === 'disk' ? [image.disk] : [image.kernel, image.initrd]))];
@@ -346,7 +354,7 @@ export class Apps {
    * allowed), a valid manifest naming only files CHECKSUMS lists, and a publisher and version the
    * app may take.
    */
-  private admit(head: BundleHead<TrustedPublisher>, allowDowngrade: boolean, label: string): { manifest: Manifest; verdict: Verdict<TrustedPublisher> } {
+  private admit(head: BundleHead<TrustedPublisher>, allowDowngrade: boolean, label: string): Admission {
     const { verdict } = head;
     if (!verdict.signed && !this.allowUnsigned) {
       throw new BivouacError('UNTRUSTED_BUNDLE', `${label} is not signed by a trusted publisher (${verdict.reason}); an administrator can trust its publisher, or allow unsigned bundles.`, { reason: verdict.reason });
