@@ -231,7 +231,7 @@ describe('bundles bound to their publisher (H4) and judged before they reach the
    * watching the staging folders: the answer must come while the rest of the bundle is unsent,
    * and no file of the bundle may have been written meanwhile.
    */
-  async function holdUpload(head: Buffer, headers: Record<string, string> = {}): Promise<{ status: number | null; body: { error?: { code: string; message: string } } | null; staged: string[] }> {
+  async function holdUpload(head: Buffer, headers: Record<string, string> = {}): Promise<{ status: number | null; body: { error?: { code: string; message: string } } | null; connection?: string | undefined; staged: string[] }> {
     await box.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = box.app.server.address() as AddressInfo;
     const staged = new Set<string>();
@@ -246,12 +246,12 @@ describe('bundles bound to their publisher (H4) and judged before they reach the
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     })();
-    const answer = await new Promise<{ status: number | null; body: { error?: { code: string; message: string } } | null }>((resolve) => {
+    const answer = await new Promise<{ status: number | null; body: { error?: { code: string; message: string } } | null; connection?: string | undefined }>((resolve) => {
       const sent = request({ host: '127.0.0.1', port, agent: false, method: 'POST', path: '/api/v1/apps/upload', headers: { ...as(admin), 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked', ...headers } }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () => {
-          resolve({ status: response.statusCode ?? null, body: JSON.parse(Buffer.concat(chunks).toString() || 'null') as { error?: { code: string; message: string } } | null });
+          resolve({ status: response.statusCode ?? null, body: JSON.parse(Buffer.concat(chunks).toString() || 'null') as { error?: { code: string; message: string } } | null, connection: response.headers.connection });
           sent.destroy();
         });
       });
@@ -284,6 +284,8 @@ describe('bundles bound to their publisher (H4) and judged before they reach the
     const answer = await holdUpload(head);
     expect(answer.body?.error).toMatchObject({ code: 'BAD_BUNDLE', message: `The signature does not match: the bundle was altered after ${acme.keyId} signed it.` });
     expect(answer.staged).toEqual([]);
+    // The rest of the upload is not read: the connection closes after the answer.
+    expect(answer.connection).toBe('close');
     expect((await readdir(appsDir)).filter((name) => name.startsWith('.staging-'))).toEqual([]);
   });
 

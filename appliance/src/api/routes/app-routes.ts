@@ -66,7 +66,14 @@ export function appHandlers(apps: Apps): Pick<Handlers, AppHandlers> {
     },
     uploadApp: async ({ query }, context) => {
       const length = Number(context.request.headers['content-length']);
-      return installed(await apps.install(signedIn(context).subject, context.request.body as Readable, 'upload', Number.isSafeInteger(length) ? length : null, query.allowDowngrade === 'true'));
+      try {
+        return installed(await apps.install(signedIn(context).subject, context.request.body as Readable, 'upload', Number.isSafeInteger(length) ? length : null, query.allowDowngrade === 'true'));
+      } catch (error) {
+        // A refused bundle may be refused long before its end: the connection closes after the
+        // answer instead of reading (and dropping) the rest of it.
+        void context.reply.header('connection', 'close');
+        throw error;
+      }
     },
     preflightApp: async ({ params, body }, context) => apps.preflight(signedIn(context).subject, params.id, body),
     deployApp: async ({ params, body }, context) => {
