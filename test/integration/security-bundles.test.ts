@@ -213,8 +213,8 @@ describe('bundles bound to their publisher (H4) and judged before they reach the
     const after = box.services.events.latestId;
     const path = await bundle();
     expect((await importPath(path)).statusCode).toBe(201);
-    const refused = await bundle({ id: 'hello-web' });
-    expect((await importPath(refused)).statusCode).toBe(403);
+    const refused = await bundle({ version: '2.0.0', signer: newSigningKey() });
+    expect((await importPath(refused)).json()).toMatchObject({ error: { code: 'UNTRUSTED_BUNDLE' } });
     const events = (box.services.events.since(after) ?? []).filter((event) => event.type.startsWith('app.'));
     expect(events.map((event) => event.type)).toEqual(['app.importing', 'app.installed', 'app.import.done', 'app.importing', 'app.import.failed']);
     const operator = { userId: 'someone', role: 'operator' as const };
