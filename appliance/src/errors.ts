@@ -206,6 +206,26 @@ export const errorRegistry = {
     status: 422,
     description: 'The bundle is unsigned or signed by a publisher the box does not trust, and unsigned bundles are not allowed.',
   },
+  PUBLISHER_NOT_ALLOWED: {
+    status: 403,
+    description: "The bundle's signing key is trusted, but not for this app id (the appIds it was trusted with); details.appIds lists what it signs for. Nothing was written.",
+  },
+  PUBLISHER_MISMATCH: {
+    status: 422,
+    description: "The manifest's publisher is not the name the signing key is trusted under; details.claimed and details.trustedAs give both. Nothing was written.",
+  },
+  APP_OTHER_PUBLISHER: {
+    status: 409,
+    description: 'The app is bound to the key of its first signed install (or of this box, for an app published here); a version signed by another key, or unsigned, is refused. details.boundKeyId names the key.',
+  },
+  APP_DOWNGRADE: {
+    status: 409,
+    description: "The bundle's version is older than the newest installed; an administrator may still install it with allowDowngrade, and it never becomes the newest. details.newest gives the newest.",
+  },
+  MODULE_OUTSIDE_APP: {
+    status: 422,
+    description: "A module of the bundle lies outside /apps/<app id>/, or names a module outside it; details.fields says which. Nothing was installed.",
+  },
   FORM_INCOMPLETE: {
     status: 422,
     description: 'A publish whose deploy form leaves out inputs that have no value from a default or a mapping; details.inputs names each (node:input).',

@@ -32,7 +32,6 @@ const manifest = {
   images: [{ name: 'big-disk', kind: 'disk', disk: 'images/big/disk.qcow2' }],
 };
 const modules = [
-  { path: '/apps', content: { kind: 'project' } },
   { path: '/apps/big', content: { kind: 'project' } },
   { path: '/apps/big/vm', content: { kind: 'image', nativeImages: { libvirt: { imageId: 'big-disk' } } } },
 ];
@@ -51,7 +50,7 @@ const bundleBytes = (await stat(bundlePath)).size;
 const box = await makeAppliance({ appsDir: join(dir, 'apps'), imageDir: join(dir, 'images') });
 await box.services.apps.recover();
 const admin = await setupAdmin(box.app);
-await box.app.inject({ method: 'POST', url: '/api/v1/publishers', headers: as(admin), payload: { name: 'Bench', publicKey: key.publicKey } });
+await box.app.inject({ method: 'POST', url: '/api/v1/publishers', headers: as(admin), payload: { name: 'Bench', publicKey: key.publicKey, appIds: ['big'] } });
 
 global.gc?.();
 const rssBefore = process.memoryUsage().rss;

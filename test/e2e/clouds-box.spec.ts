@@ -333,9 +333,13 @@ test('box: host facts that match the API, logs, images, bundles and a refused po
   const trust = page.getByRole('form', { name: 'Trust a publisher' });
   await trust.getByLabel('Publisher name').fill('Field team');
   await trust.getByLabel('Public key (base64 ed25519)').fill(key.publicKey);
+  await trust.getByLabel('App ids it signs').fill('field-*, survey');
   await trust.getByRole('button', { name: 'Trust' }).click();
   await expect(page.getByRole('listitem').filter({ hasText: 'Field team' })).toContainText(
     key.keyId,
+  );
+  await expect(page.getByRole('listitem').filter({ hasText: 'Field team' })).toContainText(
+    'signs field-*, survey',
   );
   await page.getByRole('button', { name: 'Stop trusting Field team' }).click();
   await page

@@ -16,15 +16,14 @@ const icon = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="8" heig
 /** A "Hello web" bundle: one tiny VM serving a page; `recipe` varies between versions. */
 function helloEntries(version: string, recipe: string, manifestChanges: Record<string, unknown> = {}): BundleEntry[] {
   const modules = [
-    { path: '/apps', content: { kind: 'project' } },
-    { path: '/apps/hello', content: { kind: 'project' } },
-    { path: '/apps/hello/web', content: { kind: 'image', nativeImages: { libvirt: { imageId: 'tiny' } }, inputs: [{ name: 'greeting', type: 'string', default: 'Hello' }, { name: 'password', type: 'password' }], recipes: { deploy: recipe }, ports: [{ name: 'http', port: 80, protocol: 'http' }] } },
-    { path: '/apps/hello/app', content: { kind: 'deployment', nodes: [{ name: 'web', image: '/apps/hello/web', mappings: { password: { value: 'unset' } } }] } },
+    { path: '/apps/hello-web', content: { kind: 'project' } },
+    { path: '/apps/hello-web/web', content: { kind: 'image', nativeImages: { libvirt: { imageId: 'tiny' } }, inputs: [{ name: 'greeting', type: 'string', default: 'Hello' }, { name: 'password', type: 'password' }], recipes: { deploy: recipe }, ports: [{ name: 'http', port: 80, protocol: 'http' }] } },
+    { path: '/apps/hello-web/app', content: { kind: 'deployment', nodes: [{ name: 'web', image: '/apps/hello-web/web', mappings: { password: { value: 'unset' } } }] } },
   ];
   const manifest = {
     format: 1,
     app: { id: 'hello-web', version, title: 'Hello web', summary: 'One tiny VM serving a page', categories: ['demo'], publisher: 'Bivouac', icon: 'icon.svg' },
-    deploy: { module: '/apps/hello/app', form: [{ key: 'web:greeting', label: 'Greeting', type: 'string', default: 'Hello' }, { key: 'web:password', label: 'Password', type: 'password', generate: true }], clouds: { web: 'any' } },
+    deploy: { module: '/apps/hello-web/app', form: [{ key: 'web:greeting', label: 'Greeting', type: 'string', default: 'Hello' }, { key: 'web:password', label: 'Password', type: 'password', generate: true }], clouds: { web: 'any' } },
     images: [{ name: 'tiny', kind: 'kernel', kernel: 'images/tiny/kernel', initrd: 'images/tiny/initrd' }],
     ...manifestChanges,
   };
@@ -51,7 +50,7 @@ describe('the app store', () => {
     const made = await makeAppliance({ appsDir: join(await tempDir('bivouac-apps-'), 'apps') });
     await made.services.apps.recover();
     const client = await setupAdmin(made.app);
-    await made.app.inject({ method: 'POST', url: '/api/v1/publishers', headers: as(client), payload: { name: 'Bivouac', publicKey: publisher.publicKey } });
+    await made.app.inject({ method: 'POST', url: '/api/v1/publishers', headers: as(client), payload: { name: 'Bivouac', publicKey: publisher.publicKey, appIds: ['hello-*'] } });
     return { box: made, admin: client };
   }
 
@@ -87,6 +86,8 @@ describe('the app store', () => {
       ['app.importing', source],
       ['app.import.done', source],
     ]);
+    // Everyone hears that the app is there, without the import's source.
+    expect(heard.filter((event) => event.type === 'app.installed').map((event) => event.data)).toEqual([{ app: 'hello-web', version: '1.0.0', signed: true }]);
     expect(progress.at(-1)).toMatchObject({ staged: true, receivedBytes: expect.any(Number) });
     expect(progress.at(-1)!.receivedBytes).toBe(progress.at(-1)!.totalBytes);
     expect(installed.json()).toMatchObject({ app: { id: 'hello-web', version: '1.0.0', signed: true }, warning: null });
@@ -97,7 +98,7 @@ describe('the app store', () => {
     expect(iconResponse.headers['content-type']).toBe('image/svg+xml');
     expect(iconResponse.rawPayload.equals(icon)).toBe(true);
     const detail = (await box.app.inject({ method: 'GET', url: '/api/v1/apps/hello-web', headers: as(admin) })).json<{ module: string; form: { key: string }[] }>();
-    expect(detail.module).toBe('/apps/hello/app@1');
+    expect(detail.module).toBe('/apps/hello-web/app@1');
     expect(detail.form.map((field) => field.key)).toEqual(['web:greeting', 'web:password']);
 
     const preflight = (await box.app.inject({ method: 'POST', url: '/api/v1/apps/hello-web/preflight', headers: as(admin), payload: {} })).json<{ ok: boolean; checks: { check: string; ok: boolean; message: string }[] }>();
@@ -108,7 +109,7 @@ describe('the app store', () => {
 
     const deployed = await box.app.inject({ method: 'POST', url: '/api/v1/apps/hello-web/deploy', headers: as(admin), payload: { parameters: { 'web:greeting': 'Hi' } } });
     expect(deployed.statusCode).toBe(201);
-    expect(deployed.json()).toMatchObject({ module: { resolved: '/apps/hello/app@1' }, tags: ['app:hello-web'], params: { 'web.1:greeting': 'Hi', 'web.1:password': '********' } });
+    expect(deployed.json()).toMatchObject({ module: { resolved: '/apps/hello-web/app@1' }, tags: ['app:hello-web'], params: { 'web.1:greeting': 'Hi', 'web.1:password': '********' } });
     const secret = box.services.store.data.runs[0]!.params['web.1:password']!;
     expect(secret).toMatch(/^[A-Za-z0-9_-]{24}$/); // generated, not the module's placeholder
   });
@@ -126,10 +127,13 @@ describe('the app store', () => {
       const refused = await importPath(file, other.box, other.admin);
       expect(refused.json()).toMatchObject({ error: { code: 'UNTRUSTED_BUNDLE' } }); // signed by the first box
       const boxKey = (await box.app.inject({ method: 'GET', url: '/api/v1/publishers', headers: as(admin) })).json<{ name: string; publicKey: string }[]>().find((key) => key.name === 'This box')!;
-      await other.box.app.inject({ method: 'POST', url: '/api/v1/publishers', headers: as(other.admin), payload: { name: 'Field box 1', publicKey: boxKey.publicKey } });
+      // The export names the box that signed it as its publisher, by the name it trusts its own key under.
+      await other.box.app.inject({ method: 'POST', url: '/api/v1/publishers', headers: as(other.admin), payload: { name: 'Field box 1', publicKey: boxKey.publicKey, appIds: ['*'] } });
+      expect((await importPath(file, other.box, other.admin)).json()).toMatchObject({ error: { code: 'PUBLISHER_MISMATCH', details: { claimed: 'This box', trustedAs: 'Field box 1' } } });
+      await other.box.app.inject({ method: 'POST', url: '/api/v1/publishers', headers: as(other.admin), payload: { name: 'This box', publicKey: boxKey.publicKey, appIds: ['*'] } });
       const accepted = await importPath(file, other.box, other.admin);
       expect(accepted.json()).toMatchObject({ app: { id: 'hello-web', version: '1.0.0', signed: true } });
-      const recipe = (await other.box.app.inject({ method: 'GET', url: '/api/v1/modules/version?ref=/apps/hello/web', headers: as(other.admin) })).json<{ content: { recipes: { deploy: string } } }>();
+      const recipe = (await other.box.app.inject({ method: 'GET', url: '/api/v1/modules/version?ref=/apps/hello-web/web', headers: as(other.admin) })).json<{ content: { recipes: { deploy: string } } }>();
       expect(recipe.content.recipes.deploy).toBe('serve v1');
       expect(other.box.services.images.list().map((image) => image.name)).toEqual(['tiny']);
     } finally {
@@ -167,21 +171,21 @@ describe('the app store', () => {
     const [first, again] = await Promise.all([importPath(await bundle(helloEntries('1.0.0', 'serve v1'))), importPath(await bundle(helloEntries('1.0.0', 'serve v1')))]);
     expect([first.statusCode, again.statusCode].sort()).toEqual([201, 422]);
     const run = await box.app.inject({ method: 'POST', url: '/api/v1/apps/hello-web/deploy', headers: as(admin), payload: {} });
-    expect(run.json()).toMatchObject({ module: { resolved: '/apps/hello/app@1' } });
+    expect(run.json()).toMatchObject({ module: { resolved: '/apps/hello-web/app@1' } });
 
     expect((await importPath(await bundle(helloEntries('1.1.0', 'serve v2')))).statusCode).toBe(201);
     const detail = (await box.app.inject({ method: 'GET', url: '/api/v1/apps/hello-web', headers: as(admin) })).json<{ version: string; module: string; versions: unknown[] }>();
-    expect(detail).toMatchObject({ version: '1.1.0', module: '/apps/hello/app@2' });
+    expect(detail).toMatchObject({ version: '1.1.0', module: '/apps/hello-web/app@2' });
     expect(detail.versions).toHaveLength(2);
-    const history = (await box.app.inject({ method: 'GET', url: '/api/v1/modules/history?path=/apps/hello/web', headers: as(admin) })).json<unknown[]>();
+    const history = (await box.app.inject({ method: 'GET', url: '/api/v1/modules/history?path=/apps/hello-web/web', headers: as(admin) })).json<unknown[]>();
     expect(history).toHaveLength(2); // the version the first run uses is kept
-    const v2 = (await box.app.inject({ method: 'GET', url: '/api/v1/modules/version?ref=/apps/hello/app@2', headers: as(admin) })).json<{ content: { nodes: { image: string }[] } }>();
-    expect(v2.content.nodes[0]!.image).toBe('/apps/hello/web@2'); // pinned to what the bundle shipped
+    const v2 = (await box.app.inject({ method: 'GET', url: '/api/v1/modules/version?ref=/apps/hello-web/app@2', headers: as(admin) })).json<{ content: { nodes: { image: string }[] } }>();
+    expect(v2.content.nodes[0]!.image).toBe('/apps/hello-web/web@2'); // pinned to what the bundle shipped
     expect((await box.app.inject({ method: 'GET', url: '/api/v1/modules/history?path=/apps', headers: as(admin) })).json()).toHaveLength(1); // unchanged: not saved again
   });
 
   it('pre-flight says what is missing, and deploy refuses', async () => {
-    await importPath(await bundle(helloEntries('1.0.0', 'x', { images: [], deploy: { module: '/apps/hello/app', requires: [{ image: 'tiny', hint: 'import the tiny guest image' }] } })));
+    await importPath(await bundle(helloEntries('1.0.0', 'x', { images: [], deploy: { module: '/apps/hello-web/app', requires: [{ image: 'tiny', hint: 'import the tiny guest image' }] } })));
     const preflight = (await box.app.inject({ method: 'POST', url: '/api/v1/apps/hello-web/preflight', headers: as(admin), payload: { multiplicity: { web: 9 } } })).json<{ ok: boolean; checks: { check: string; ok: boolean; message: string }[] }>();
     expect(preflight.ok).toBe(false);
     expect(preflight.checks.filter((check) => !check.ok).map((check) => check.message)).toEqual([
@@ -200,19 +204,19 @@ describe('the app store', () => {
     await importPath(await bundle(helloEntries('1.0.0', 'x')));
     const publish = (payload: Record<string, unknown>) => box.app.inject({ method: 'POST', url: '/api/v1/apps/publish', headers: as(admin), payload: { id: 'my-web', title: 'My web', summary: 'Mine', ...payload } });
     // The image alone: its password has no default and nothing maps it, so the form must ask for it.
-    const incomplete = await publish({ module: '/apps/hello/web@1' });
+    const incomplete = await publish({ module: '/apps/hello-web/web@1' });
     expect(incomplete.statusCode).toBe(422);
     expect(incomplete.json()).toMatchObject({ error: { code: 'FORM_INCOMPLETE', message: expect.stringContaining('must ask for web:password'), details: { inputs: ['web:password'] } } });
-    const onlyGreeting = await publish({ module: '/apps/hello/web@1', form: [{ key: 'web:greeting', label: 'Greeting', type: 'string' }] });
+    const onlyGreeting = await publish({ module: '/apps/hello-web/web@1', form: [{ key: 'web:greeting', label: 'Greeting', type: 'string' }] });
     expect(onlyGreeting.json()).toMatchObject({ error: { code: 'FORM_INCOMPLETE', details: { inputs: ['web:password'] } } });
     // A field that sets the node's instances does not give the input a value.
-    const sizedOnly = await publish({ module: '/apps/hello/web@1', form: [{ key: 'web:password', label: 'Instances', type: 'number', sets: 'multiplicity' }] });
+    const sizedOnly = await publish({ module: '/apps/hello-web/web@1', form: [{ key: 'web:password', label: 'Instances', type: 'number', sets: 'multiplicity' }] });
     expect(sizedOnly.json()).toMatchObject({ error: { code: 'FORM_INCOMPLETE' } });
     expect(box.services.store.data.apps.map((app) => app.id)).toEqual(['hello-web']);
     // A form that does not fit the version is refused, each problem where it is.
     const misfit = await publish({
       id: 'my-app',
-      module: '/apps/hello/app@1',
+      module: '/apps/hello-web/app@1',
       form: [
         { key: 'web:colour', label: 'Colour', type: 'string' },
         { key: 'db:count', label: 'Databases', type: 'number', sets: 'multiplicity' },
@@ -226,7 +230,7 @@ describe('the app store', () => {
     expect(misfit.json()).toMatchObject({
       error: {
         code: 'VALIDATION_FAILED',
-        message: expect.stringContaining('The deploy form does not fit /apps/hello/app@1: form.0.key web:colour is not an input'),
+        message: expect.stringContaining('The deploy form does not fit /apps/hello-web/app@1: form.0.key web:colour is not an input'),
         details: {
           fields: [
             { field: 'form.0.key', message: "web:colour is not an input this version's form can ask for (an input wired to another node's output is filled in by the run)" },
@@ -245,7 +249,7 @@ describe('the app store', () => {
     expect(box.services.store.data.apps.map((app) => app.id)).toEqual(['hello-web']);
     // The deployment maps the password to a value: nothing has to be asked. The operator may
     // choose how many web instances (1 to 3), on the box only.
-    const sized = await publish({ id: 'my-app', module: '/apps/hello/app@1', form: [{ key: 'web:count', label: 'Web servers', type: 'number', sets: 'multiplicity', min: 1, max: 3, default: '2' }], clouds: { web: 'box' } });
+    const sized = await publish({ id: 'my-app', module: '/apps/hello-web/app@1', form: [{ key: 'web:count', label: 'Web servers', type: 'number', sets: 'multiplicity', min: 1, max: 3, default: '2' }], clouds: { web: 'box' } });
     expect(sized.statusCode).toBe(201);
     expect((await box.app.inject({ method: 'GET', url: '/api/v1/apps/my-app', headers: as(admin) })).json()).toMatchObject({
       form: [{ key: 'web:count', sets: 'multiplicity', min: 1, max: 3, default: '2' }],
@@ -264,20 +268,20 @@ describe('the app store', () => {
     const preflightRefused = await box.app.inject({ method: 'POST', url: '/api/v1/apps/my-app/preflight', headers: as(admin), payload: { multiplicity: { web: 4 } } });
     expect(preflightRefused.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: { fields: [{ field: 'multiplicity.web' }] } } });
     expect(box.services.store.data.runs.length).toBe(runsBefore);
-    const published = await publish({ module: '/apps/hello/web@1', form: [{ key: 'web:password', label: 'Password', type: 'password', generate: true }] });
-    expect(published.json()).toMatchObject({ id: 'my-web', version: '1.0.0', module: '/apps/hello/web@1', published: true });
+    const published = await publish({ module: '/apps/hello-web/web@1', form: [{ key: 'web:password', label: 'Password', type: 'password', generate: true }] });
+    expect(published.json()).toMatchObject({ id: 'my-web', version: '1.0.0', module: '/apps/hello-web/web@1', published: true });
     const list = async () => (await box.app.inject({ method: 'GET', url: '/api/v1/apps', headers: as(admin) })).json<{ id: string; module: string }[]>();
     const ids = async () => (await list()).map((app) => app.id);
     expect(await ids()).toEqual(['hello-web', 'my-app', 'my-web']);
     // The list names the module version each app deploys, so the module's page finds its apps.
-    expect((await list()).find((app) => app.id === 'my-web')?.module).toBe('/apps/hello/web@1');
+    expect((await list()).find((app) => app.id === 'my-web')?.module).toBe('/apps/hello-web/web@1');
     await box.app.inject({ method: 'PUT', url: '/api/v1/apps/my-web/published', headers: as(admin), payload: { published: false } });
     expect(await ids()).toEqual(['hello-web', 'my-app']);
     // An administrator may still list it, to publish it again; others see the store as it is.
     const withUnpublished = (client: Client) => box.app.inject({ method: 'GET', url: '/api/v1/apps?include=unpublished', headers: as(client) });
     const everything = (await withUnpublished(admin)).json<{ id: string; published: boolean; module: string }[]>();
     expect(everything.map((app) => [app.id, app.published])).toEqual([['hello-web', true], ['my-app', true], ['my-web', false]]);
-    expect(everything.find((app) => app.id === 'my-web')?.module).toBe('/apps/hello/web@1');
+    expect(everything.find((app) => app.id === 'my-web')?.module).toBe('/apps/hello-web/web@1');
     const operator = await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username: 'olga', password: 'operator password 1', role: 'operator' } });
     expect(operator.statusCode).toBe(201);
     const olga = await login(box.app, 'olga', 'operator password 1');

@@ -1,12 +1,12 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack, type Header as TarHeaders } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { newSigningKey, stageBundle, verifyBundle, writeBundle, type BundleEntry } from '../../appliance/src/catalog/bundle.ts';
+import { checksumsFile, defaultLimits, newSigningKey, readBundle, writeBundle, type BundleEntry, type BundleLimits } from '../../appliance/src/catalog/bundle.ts';
 import { tempDir } from '../fixtures/appliance.ts';
 
 const key = newSigningKey();
@@ -29,40 +29,81 @@ async function rawTar(entries: (Partial<TarHeaders> & { name: string; body?: str
   return path;
 }
 
-async function stage(path: string, limits?: Parameters<typeof stageBundle>[2]) {
+/** CHECKSUMS over `files`, as the writer makes it. */
+function checksumsOf(files: Record<string, string>): string {
+  return Object.entries(files).map(([name, body]) => `${createHash('sha256').update(body).digest('hex')}  ${name}\n`).join('');
+}
+
+/** A tar that starts as the reader wants (CHECKSUMS, then manifest.yaml), unsigned, then `rest`. */
+async function headedTar(rest: (Partial<TarHeaders> & { name: string; body?: string })[], listed: Record<string, string> = {}): Promise<string> {
+  const manifest = 'format: 1\n';
+  return rawTar([{ name: checksumsFile, body: checksumsOf({ 'manifest.yaml': manifest, ...listed }) }, { name: 'manifest.yaml', body: manifest }, ...rest]);
+}
+
+async function stage(path: string, limits?: Partial<BundleLimits>, inMemory: ReadonlyMap<string, number> = new Map()) {
   const staging = await tempDir('bivouac-staging-');
-  const files = await stageBundle(createReadStream(path), staging, limits);
-  return { staging, files };
+  const read = await readBundle(createReadStream(path), staging, { trusted, limits: { ...defaultLimits, ...limits }, spaceLeft: async () => 1024 ** 4, admit: async () => ({ inMemory }) });
+  return { staging, ...read };
 }
 
 describe('bundles', () => {
-  it('round-trips: written, signed, staged and verified', async () => {
+  it('round-trips: written, signed, read and verified', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'disk.qcow2'), Buffer.alloc(300_000, 7));
     const path = await bundleFile([
-      { path: 'manifest.yaml', data: Buffer.from('format: 1\n') },
       { path: 'images/tiny/disk.qcow2', file: join(dir, 'disk.qcow2') },
+      { path: 'modules.yaml', data: Buffer.from('[]\n') },
+      { path: 'manifest.yaml', data: Buffer.from('format: 1\n') },
     ]);
-    const { staging, files } = await stage(path);
-    expect([...files.keys()].sort()).toEqual(['CHECKSUMS', 'SIGNATURE', 'images/tiny/disk.qcow2', 'manifest.yaml']);
-    expect(files.get('images/tiny/disk.qcow2')?.sizeBytes).toBe(300_000);
-    expect(await verifyBundle(staging, files, trusted)).toEqual({ signed: true, publisher: trusted[0] });
-    expect(await verifyBundle(staging, files, [])).toEqual({ signed: false, reason: `signed by ${key.keyId}, which is not a trusted publisher` });
+    const read = await stage(path, {}, new Map([['modules.yaml', 1024]]));
+    expect([...read.files.keys()]).toEqual(['images/tiny/disk.qcow2']);
+    expect(read.files.get('images/tiny/disk.qcow2')?.sizeBytes).toBe(300_000);
+    expect(read.inMemory.get('modules.yaml')?.toString()).toBe('[]\n');
+    expect(read.manifest.toString()).toBe('format: 1\n');
+    expect(read.verdict).toEqual({ signed: true, publisher: trusted[0] });
+    expect(await readdir(read.staging)).toEqual(['images']);
+    const untrusted = await readBundle(createReadStream(path), await tempDir(), { trusted: [], spaceLeft: async () => 1024 ** 4, admit: async () => ({ inMemory: new Map() }) });
+    expect(untrusted.verdict).toEqual({ signed: false, reason: `signed by ${key.keyId}, which is not a trusted publisher` });
   });
 
   it('refuses a bundle whose files were altered after signing', async () => {
-    const honest = await stage(await bundleFile([{ path: 'manifest.yaml', data: Buffer.from('format: 1\n') }]));
-    const checksums = await readFile(join(honest.staging, 'CHECKSUMS'), 'utf8');
-    const signature = await readFile(join(honest.staging, 'SIGNATURE'), 'utf8');
-    const content = await stage(await rawTar([{ name: 'manifest.yaml', body: 'format: 1\nextra: evil\n' }, { name: 'CHECKSUMS', body: checksums }, { name: 'SIGNATURE', body: signature }]));
-    await expect(verifyBundle(content.staging, content.files, trusted)).rejects.toThrow('"manifest.yaml" does not match CHECKSUMS');
+    const honest = await bundleFile([{ path: 'manifest.yaml', data: Buffer.from('format: 1\n') }]);
+    const entries: Record<string, string> = {};
+    const { extract } = await import('tar-stream');
+    const reader = extract();
+    reader.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk) => chunks.push(chunk as Buffer));
+      stream.on('end', () => {
+        entries[header.name] = Buffer.concat(chunks).toString();
+        next();
+      });
+    });
+    await pipeline(createReadStream(honest), (await import('node:zlib')).createGunzip(), reader);
+    const { CHECKSUMS: checksums, SIGNATURE: signature } = entries as { CHECKSUMS: string; SIGNATURE: string };
+    await expect(stage(await rawTar([{ name: 'CHECKSUMS', body: checksums }, { name: 'SIGNATURE', body: signature }, { name: 'manifest.yaml', body: 'format: 1\nextra: evil\n' }]))).rejects.toThrow('"manifest.yaml" does not match CHECKSUMS');
 
     const forged = `${createHash('sha256').update('format: 1\nextra: evil\n').digest('hex')}  manifest.yaml\n`;
-    const resigned = await stage(await rawTar([{ name: 'manifest.yaml', body: 'format: 1\nextra: evil\n' }, { name: 'CHECKSUMS', body: forged }, { name: 'SIGNATURE', body: signature }]));
-    await expect(verifyBundle(resigned.staging, resigned.files, trusted)).rejects.toThrow(`The signature does not match: the bundle was altered after ${key.keyId} signed it.`);
+    await expect(stage(await rawTar([{ name: 'CHECKSUMS', body: forged }, { name: 'SIGNATURE', body: signature }, { name: 'manifest.yaml', body: 'format: 1\nextra: evil\n' }]))).rejects.toThrow(
+      `The signature does not match: the bundle was altered after ${key.keyId} signed it.`,
+    );
 
-    const extra = await stage(await rawTar([{ name: 'manifest.yaml', body: 'format: 1\n' }, { name: 'extra.sh', body: 'rm -rf /' }, { name: 'CHECKSUMS', body: checksums }]));
-    await expect(verifyBundle(extra.staging, extra.files, trusted)).rejects.toThrow('"extra.sh" is in the bundle but not in CHECKSUMS');
+    await expect(stage(await rawTar([{ name: 'CHECKSUMS', body: checksums }, { name: 'SIGNATURE', body: signature }, { name: 'manifest.yaml', body: 'format: 1\n' }, { name: 'extra.sh', body: 'rm -rf /' }]))).rejects.toThrow(
+      '"extra.sh" is in the bundle but not in CHECKSUMS',
+    );
+    await expect(stage(await headedTar([], { 'icon.svg': '<svg/>' }))).rejects.toThrow('"icon.svg" is listed in CHECKSUMS but missing from the bundle.');
+    await expect(stage(await headedTar([{ name: 'icon.svg', body: '<svg onload=x/>' }], { 'icon.svg': '<svg/>' }))).rejects.toThrow('"icon.svg" does not match CHECKSUMS');
+  });
+
+  it('refuses a bundle whose CHECKSUMS, SIGNATURE and manifest.yaml do not come first', async () => {
+    const manifest = 'format: 1\n';
+    await expect(stage(await rawTar([{ name: 'manifest.yaml', body: manifest }, { name: 'CHECKSUMS', body: checksumsOf({ 'manifest.yaml': manifest }) }]))).rejects.toThrow('The bundle must start with CHECKSUMS');
+    await expect(stage(await rawTar([{ name: 'CHECKSUMS', body: checksumsOf({ 'manifest.yaml': manifest, 'a.txt': 'a' }) }, { name: 'a.txt', body: 'a' }, { name: 'manifest.yaml', body: manifest }]))).rejects.toThrow(
+      'manifest.yaml must follow CHECKSUMS and SIGNATURE in the bundle; "a.txt" comes first.',
+    );
+    await expect(stage(await headedTar([{ name: 'SIGNATURE', body: '{}' }]))).rejects.toThrow('SIGNATURE must come before manifest.yaml and the other files.');
+    await expect(stage(await rawTar([]))).rejects.toThrow('The bundle has no CHECKSUMS file.');
+    await expect(stage(await rawTar([{ name: 'CHECKSUMS', body: '' }]))).rejects.toThrow('The bundle has no manifest.yaml.');
   });
 
   it.each([
@@ -77,18 +118,23 @@ describe('bundles', () => {
     const parent = await tempDir('bivouac-parent-');
     const staging = join(parent, 'staging');
     await mkdir(staging);
-    await expect(stageBundle(createReadStream(await rawTar(entries)), staging)).rejects.toThrow(message);
+    const path = await headedTar(entries, { a: '1' });
+    await expect(readBundle(createReadStream(path), staging, { trusted, spaceLeft: async () => 1024 ** 4, admit: async () => ({ inMemory: new Map() }) })).rejects.toThrow(message);
     expect(await readdir(parent)).toEqual(['staging']);
   });
 
   it('enforces size and entry-count limits, and refuses what is not a tar file', async () => {
-    const big = await rawTar([{ name: 'big', body: 'x'.repeat(2000) }]);
-    await expect(stage(big, { maxEntries: 10, maxFileBytes: 1000, maxTotalBytes: 10_000 })).rejects.toThrow('Entry "big" is 2000 bytes; at most 1000 are allowed.');
-    const many = await rawTar(Array.from({ length: 12 }, (_, i) => ({ name: `f${i}`, body: 'x' })));
-    await expect(stage(many, { maxEntries: 10, maxFileBytes: 1000, maxTotalBytes: 10_000 })).rejects.toThrow('more than 10 entries');
-    const total = await rawTar(Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, body: 'x'.repeat(900) })));
-    await expect(stage(total, { maxEntries: 10, maxFileBytes: 1000, maxTotalBytes: 4000 })).rejects.toThrow('unpacks to more than 4000 bytes');
+    const small = { maxEntries: 10, maxFileBytes: 1000, maxTotalBytes: 10_000 };
+    const big = await headedTar([{ name: 'big', body: 'x'.repeat(2000) }], { big: 'x'.repeat(2000) });
+    await expect(stage(big, small)).rejects.toThrow('Entry "big" is 2000 bytes; at most 1000 are allowed.');
+    const files = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${i}`, 'x']));
+    const many = await headedTar(Object.entries(files).map(([name, body]) => ({ name, body })), files);
+    await expect(stage(many, small)).rejects.toThrow('more than 10 entries');
+    const large = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`f${i}`, 'x'.repeat(900)]));
+    const total = await headedTar(Object.entries(large).map(([name, body]) => ({ name, body })), large);
+    await expect(stage(total, { ...small, maxTotalBytes: 4000 })).rejects.toThrow('unpacks to more than 4000 bytes');
+    await expect(stage(await headedTar([{ name: 'modules.yaml', body: 'x'.repeat(2000) }], { 'modules.yaml': 'x'.repeat(2000) }), {}, new Map([['modules.yaml', 1000]]))).rejects.toThrow('modules.yaml is 2000 bytes; at most 1000 are allowed.');
     const staging = await tempDir();
-    await expect(stageBundle(Readable.from([Buffer.from('this is not a tar file at all, just text '.repeat(40))]), staging)).rejects.toMatchObject({ code: 'BAD_BUNDLE' });
+    await expect(readBundle(Readable.from([Buffer.from('this is not a tar file at all, just text '.repeat(40))]), staging, { trusted, spaceLeft: async () => 1024 ** 4, admit: async () => ({ inMemory: new Map() }) })).rejects.toMatchObject({ code: 'BAD_BUNDLE' });
   });
 });

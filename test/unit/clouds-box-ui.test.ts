@@ -143,8 +143,8 @@ describe('import progress from the event stream', () => {
     const { [key]: _dropped, ...afterAnswer } = progress;
     progress = progressAfter(afterAnswer, event('app.import.progress', 'app', source, { source, receivedBytes: 400, totalBytes: 400, staged: true }));
     expect(percentDone(progress[key]!)).toBe(100);
-    // The install's end names its source and clears it (the app is the event's subject).
-    progress = progressAfter(progress, event('app.installed', 'app', 'hello-web', { app: 'hello-web', version: '1.0.0', signed: true, warning: null, source }));
+    // The install's end names its source and clears it.
+    progress = progressAfter(progress, event('app.import.done', 'app', source, { app: 'hello-web', version: '1.0.0', signed: true, warning: null, source }));
     expect(progress).toEqual({});
     // The same source again starts at nothing.
     progress = progressAfter(progress, event('app.importing', 'app', source, { source }));

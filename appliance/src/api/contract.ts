@@ -284,7 +284,7 @@ export const contract = {
   },
   uploadApp: {
     method: 'POST', path: '/apps/upload', tag: 'apps', auth: 'admin', status: 201, upload: true,
-    summary: 'Install a bundle sent as the raw request body', response: s.InstalledApp,
+    summary: 'Install a bundle sent as the raw request body', query: s.UploadAppQuery, response: s.InstalledApp,
   },
   preflightApp: {
     method: 'POST', path: '/apps/:id/preflight', tag: 'apps', auth: 'user', inKiosk: true,

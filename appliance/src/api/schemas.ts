@@ -3,6 +3,7 @@ import { FormField } from '../catalog/manifest.ts';
 import { logLevels } from '../host/log-ring.ts';
 import { actions, roles } from '../domain/access.ts';
 import { imageNamePattern, imageNameRule } from '../domain/images.ts';
+import { appIdsPattern } from '../domain/app-trust.ts';
 import { parameterTypes, recipeNames } from '../domain/modules.ts';
 import { keepRunningPolicies, runStates } from '../domain/run-states.ts';
 import { passwordMinLength, usernamePattern } from '../domain/users.ts';
@@ -405,7 +406,7 @@ export const AppSummary = z.object({
   title: z.string(),
   summary: z.string(),
   categories: z.array(z.string()),
-  publisher: z.string(),
+  publisher: z.string().nullable().describe("The name the signing key is trusted under (this box's, for an app published here); null when installed unsigned"),
   signed: z.boolean(),
   iconUrl: z.string().nullable(),
   requires: z.array(z.object({ image: z.string(), hint: z.string() })),
@@ -417,9 +418,14 @@ export const AppDetail = AppSummary.extend({
   screenshotUrls: z.array(z.string()),
   form: z.array(FormField),
   clouds: z.record(z.string(), z.enum(['box', 'any'])),
-  versions: z.array(z.object({ version: z.string(), installedAt: z.string(), signed: z.boolean() })),
+  versions: z.array(z.object({ version: z.string(), installedAt: z.string(), signed: z.boolean(), publisher: z.string().nullable() })).describe('In the order they were installed; the app shows the highest version'),
 });
-export const ImportApp = z.strictObject({ path: z.string().startsWith('/', 'must be an absolute path on the box').max(4096) });
+const AllowDowngrade = 'install a version older than the newest installed (it never becomes the newest)';
+export const ImportApp = z.strictObject({
+  path: z.string().startsWith('/', 'must be an absolute path on the box').max(4096),
+  allowDowngrade: z.boolean().default(false).describe(AllowDowngrade),
+});
+export const UploadAppQuery = z.strictObject({ allowDowngrade: z.enum(['true', 'false']).default('false').describe(AllowDowngrade) });
 export const InstalledApp = z.object({ app: AppSummary, warning: z.string().nullable().describe('Set when the bundle was unsigned or its publisher untrusted') });
 export const BundleSource = z.object({ path: z.string(), sizeBytes: z.number() });
 export const Placement = z.strictObject({
@@ -450,8 +456,17 @@ export const PublishApp = z.strictObject({
 });
 export const SetPublished = z.strictObject({ published: z.boolean() });
 export const ExportQuery = z.strictObject({ images: z.enum(['true', 'false']).default('false').describe('include the base images the app uses') });
-export const Publisher = z.object({ keyId: z.string(), publicKey: z.string(), name: z.string(), addedAt: z.string() });
-export const TrustPublisher = z.strictObject({ name: z.string().trim().min(1).max(100), publicKey: z.string().max(100).describe('base64 of the raw 32-byte ed25519 public key') });
+const AppIds = z
+  .array(z.string().regex(appIdsPattern, 'must be an app id (acme-crm), a prefix ending in * (acme-*), or * for every app'))
+  .min(1, 'name at least one app id or prefix the key signs for')
+  .max(50)
+  .describe('The app ids the key signs for: exact ids, prefixes ending in * (acme-*), or * for every app');
+export const Publisher = z.object({ keyId: z.string(), publicKey: z.string(), name: z.string(), appIds: z.array(z.string()), addedAt: z.string() });
+export const TrustPublisher = z.strictObject({
+  name: z.string().trim().min(1).max(100).describe("What the store shows as the publisher; the key's bundles must name the same in their manifest"),
+  publicKey: z.string().max(100).describe('base64 of the raw 32-byte ed25519 public key'),
+  appIds: AppIds,
+});
 export const KeyIdParams = z.strictObject({ id: z.string().regex(/^[0-9a-f]{16}$/, 'must be a 16-hex-digit key id') });
 export const BundleSettings = z.strictObject({ allowUnsigned: z.boolean().describe('install bundles that are unsigned or signed by an untrusted publisher, with a warning') });
 

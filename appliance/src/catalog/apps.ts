@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, ReadStream } from 'node:fs';
 import { access, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { privateTo, visibleToAll, type AclRule, type Subject } from '../domain/access.ts';
 import { describeRefusal, resourceLabels, resources, type Amounts } from '../domain/capacity.ts';
+import { appFolder, compareVersions, newestVersion, nextMajorVersion, outsideAppFolder, signsFor } from '../domain/app-trust.ts';
 import { askedCounts, deployedNodes, formCandidates, formProblems, unaskedInputs } from '../domain/deploy-form.ts';
+import { limits } from '../domain/limits.ts';
 import type { ModuleContent } from '../domain/modules.ts';
 import { footprint } from '../domain/runs.ts';
 import { BivouacError } from '../errors.ts';
@@ -17,7 +19,7 @@ import type { Runs } from '../orchestrator/runs.ts';
 import type { MainDocument } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
 import type { Store } from '../store/store.ts';
-import { newSigningKey, stageBundle, verifyBundle, writeBundle, type BundleEntry, type PublisherKey, type SigningKey, type StagedFile } from './bundle.ts';
+import { manifestFile, newSigningKey, readBundle, writeBundle, type BundleEntry, type BundleHead, type PublisherKey, type SigningKey, type Verdict } from './bundle.ts';
 import { Manifest, type FormField } from './manifest.ts';
 import type { ContentParser, Modules } from './modules.ts';
 
@@ -35,8 +37,12 @@ export interface AppVersion {
   manifest: Manifest;
   /** The modules it installed, at their exact versions; the first is what it deploys. */
   modules: { path: string; version: number }[];
+  /** Installed from a bundle whose signature by a trusted key was checked. */
   signed: boolean;
+  /** The key id that vouches for it: the bundle's signer, or this box's key for an app published here; null when unsigned. */
   publisher: string | null;
+  /** That key's trusted name when it was installed: what the store shows as the publisher (never the manifest's words). */
+  publisherName: string | null;
   installedAt: string;
   installedBy: string;
 }
@@ -44,11 +50,20 @@ export interface AppVersion {
 export interface StoredApp {
   id: string;
   published: boolean;
+  /**
+   * The key the app is bound to, recorded by its first signed install (or its first publish on
+   * this box): later versions must be signed by it. Null while the app has only unsigned versions.
+   */
+  publisherKeyId: string | null;
+  /** In the order they were installed; the newest is the highest version (`newestVersion`). */
   versions: AppVersion[];
 }
 
 export interface TrustedPublisher extends PublisherKey {
+  /** What the store shows as the publisher of its apps; a bundle's manifest must name the same. */
   name: string;
+  /** The app ids the key signs for: `acme-crm`, `acme-*`, or `*` (see domain/app-trust.ts). */
+  appIds: string[];
   addedAt: string;
 }
 
@@ -73,8 +88,19 @@ export interface AppsOptions {
   /** `<dataDir>/apps`: assets of installed versions, staging of imports, the box's signing key. */
   directory: string;
   parseContent: ContentParser;
+  /** Disk space an install leaves free (default: limits.diskReserveBytes). */
+  reserveBytes?: number;
   now?: () => Date;
 }
+
+/** A bundle's head, judged: its manifest and who signed it. */
+interface Admission {
+  manifest: Manifest;
+  verdict: Verdict<TrustedPublisher>;
+}
+
+/** The name the box's own key is trusted under when the box first makes it. */
+const boxKeyName = 'This box';
 
 /**
  * The offline app store: bundles imported (verified, all or nothing), published module versions,
@@ -105,7 +131,7 @@ export class Apps {
 
   /** The apps in the store, latest version each; with `includeUnpublished`, also those taken out (for administrators, to publish them again). */
   list(includeUnpublished = false): { app: StoredApp; latest: AppVersion }[] {
-    return this.store.data.apps.filter((app) => includeUnpublished || app.published).map((app) => ({ app, latest: app.versions.at(-1)! }));
+    return this.store.data.apps.filter((app) => includeUnpublished || app.published).map((app) => ({ app, latest: latestOf(app) }));
   }
 
   get(id: string): StoredApp {
@@ -129,12 +155,16 @@ export class Apps {
     return this.store.data.publishers;
   }
 
-  async trust(name: string, key: PublisherKey): Promise<TrustedPublisher> {
-    const publisher: TrustedPublisher = { ...key, name, addedAt: this.now().toISOString() };
+  /**
+   * Trusts a key to sign the apps whose ids `appIds` covers, shown under `name`; trusting a key
+   * again replaces its name and app ids. Apps already bound to the key stay bound to it.
+   */
+  async trust(name: string, key: PublisherKey, appIds: readonly string[]): Promise<TrustedPublisher> {
+    const publisher: TrustedPublisher = { keyId: key.keyId, publicKey: key.publicKey, name, appIds: [...new Set(appIds)], addedAt: this.now().toISOString() };
     await this.store.update((document) => {
       document.publishers = [...document.publishers.filter((candidate) => candidate.keyId !== key.keyId), publisher];
     });
-    this.announceTrust('publisher.trusted', { kind: 'publisher', id: key.keyId }, { name });
+    this.announceTrust('publisher.trusted', { kind: 'publisher', id: key.keyId }, { name, appIds: publisher.appIds });
     return publisher;
   }
 
@@ -167,19 +197,34 @@ export class Apps {
     const key = newSigningKey();
     await writeFile(path, JSON.stringify(key), { mode: 0o600, flag: 'wx' }).catch(async () => undefined);
     const kept = JSON.parse(await readFile(path, 'utf8')) as SigningKey;
-    if (!this.publishers().some((publisher) => publisher.keyId === kept.keyId)) await this.trust('This box', kept);
+    // It signs the shipped catalog and this box's exports, whatever their app ids.
+    if (!this.publishers().some((publisher) => publisher.keyId === kept.keyId)) await this.trust(boxKeyName, kept, ['*']);
     return kept;
+  }
+
+  /** The box's own key as it is trusted: its key id and the name its apps show. */
+  private async boxPublisher(): Promise<{ key: SigningKey; name: string }> {
+    const key = await this.signingKey();
+    return { key, name: this.publishers().find((publisher) => publisher.keyId === key.keyId)?.name ?? boxKeyName };
+  }
+
+  /** Bytes an install may still write: free space less the reserve. */
+  private async spaceLeft(): Promise<number> {
+    return (await this.images.freeSpace()) - (this.options.reserveBytes ?? limits.diskReserveBytes);
   }
 
   // ---- install ----
 
   /**
-   * Installs a bundle: staged with every safety check, verified (checksums, then signature by a
-   * trusted publisher unless unsigned bundles are allowed), its manifest and modules validated,
-   * its images imported, then modules and the app recorded in one durable step. Any failure
-   * leaves nothing behind.
+   * Installs a bundle. Its signature (by a trusted key, unless unsigned bundles are allowed) and
+   * its manifest are checked before anything of it is written to disk: the key must sign for the
+   * app's id and be the one the app is bound to, the manifest must name the key's publisher, and
+   * the version must be newer than the newest installed (unless `allowDowngrade`). Only then are
+   * its files staged, each checked against CHECKSUMS as it streams, within the free space; its
+   * modules must stay inside `/apps/<id>/`; its images are imported, then modules and the app
+   * recorded in one durable step. Any failure leaves nothing behind.
    */
-  async install(subject: Subject, input: Readable, label: string, totalBytes: number | null = null): Promise<{ app: StoredApp; version: AppVersion; warning: string | null }> {
+  async install(subject: Subject, input: Readable, label: string, totalBytes: number | null = null, allowDowngrade = false): Promise<{ app: StoredApp; version: AppVersion; warning: string | null }> {
     if (this.closed) throw new BivouacError('SHUTTING_DOWN', 'The appliance is shutting down; import the bundle again once it is back.');
     const staging = join(this.options.directory, `.staging-${newId()}`);
     await mkdir(staging, { recursive: true, mode: 0o700 });
@@ -187,33 +232,38 @@ export class Apps {
     this.reading.add(input);
     this.announceImport('app.importing', label, { source: label });
     try {
-      let received = 0;
+      if (totalBytes !== null) await this.checkBundleSize(totalBytes);
       let lastProgress = 0;
-      const counted = new Transform({
-        transform: (chunk: Buffer, _encoding, callback) => {
-          received += chunk.length;
-          if (Date.now() - lastProgress >= 250) {
-            lastProgress = Date.now();
-            this.reportProgress(label, { source: label, receivedBytes: received, totalBytes });
-          }
-          callback(null, chunk);
+      let received = 0;
+      // What `admit` decided on the bundle's head; readBundle resolves only after it has.
+      const decided: { admission?: Admission } = {};
+      const read = await readBundle(input, staging, {
+        trusted: this.publishers(),
+        spaceLeft: () => this.spaceLeft(),
+        onReceived: (bytes) => {
+          received = bytes;
+          if (Date.now() - lastProgress < 250) return;
+          lastProgress = Date.now();
+          this.reportProgress(label, { source: label, receivedBytes: received, totalBytes });
+        },
+        admit: async (head) => {
+          decided.admission = this.admit(head, allowDowngrade, label);
+          return { inMemory: new Map([[decided.admission.manifest.modules, limits.bundleModulesBytes]]) };
         },
       });
-      input.on('error', (error) => counted.destroy(error));
-      const files = await stageBundle(input.pipe(counted), staging);
+      if (!decided.admission) throw new Error('bug: a bundle was read without a decision on its head');
+      const { manifest, verdict } = decided.admission;
       this.reportProgress(label, { source: label, receivedBytes: received, totalBytes, staged: true });
-      const verdict = await verifyBundle(staging, files, this.publishers());
-      if (!verdict.signed && !this.allowUnsigned) {
-        throw new BivouacError('UNTRUSTED_BUNDLE', `${label} is not signed by a trusted publisher (${verdict.reason}); an administrator can trust its publisher, or allow unsigned bundles.`, { reason: verdict.reason });
-      }
-      const manifest = await this.readManifest(staging, files);
-      const contents = await this.readModules(staging, files, manifest);
+      const modulesText = read.inMemory.get(manifest.modules);
+      const onDisk = [manifest.app.icon, ...manifest.app.screenshots, ...manifest.images.flatMap((image) => (image.kind === 'disk' ? [image.disk] : [image.kernel, image.initrd]))];
+      for (const file of onDisk) if (file && !read.files.has(file)) throw new BivouacError('BAD_BUNDLE', `manifest.yaml names ${file}, which is not in the bundle.`, { entry: file });
+      if (!modulesText) throw new BivouacError('BAD_BUNDLE', `manifest.yaml names ${manifest.modules}, which is not in the bundle.`, { entry: manifest.modules });
+      const contents = this.readModules(modulesText.toString('utf8'), manifest);
       // Staging and checking run side by side; installing is one at a time, so two imports of
       // the same app or image never race.
       const result = await this.serialized(async () => {
-        if (this.store.data.apps.some((app) => app.id === manifest.app.id && app.versions.some((candidate) => candidate.version === manifest.app.version))) {
-          throw new BivouacError('BAD_BUNDLE', `${manifest.app.title} ${manifest.app.version} is installed already; a newer version needs a higher version number.`, { app: manifest.app.id, version: manifest.app.version });
-        }
+        this.checkPublisher(this.store.data, manifest, verdict, allowDowngrade);
+        const files = read.files;
         for (const image of manifest.images) {
           const existing = this.images.list().find((candidate) => candidate.name === image.name && candidate.status === 'ready');
           const wanted = image.kind === 'disk' ? { disk: files.get(image.disk)!.sha256 } : { kernel: files.get(image.kernel)!.sha256, initrd: files.get(image.initrd)!.sha256 };
@@ -227,26 +277,32 @@ export class Apps {
           importedImages.push(started.image.id);
           await started.done;
         }
+        // The box makes the store's folders itself; a bundle writes only inside its app's folder.
+        const pending = new Map(contents);
+        const folder = appFolder(manifest.app.id);
+        if (!this.modules.exists('/apps')) pending.set('/apps', { kind: 'project', description: 'Apps installed from the store' });
+        if (!pending.has(folder) && !this.modules.exists(folder)) pending.set(folder, { kind: 'project' });
         // What the store installs, everyone may see and operators may deploy.
-        const prepared = this.modules.prepare(subject, contents, `installed ${manifest.app.id} ${manifest.app.version}`, { pin: true, acl: storeAcl });
+        const prepared = this.modules.prepare(subject, pending, `installed ${manifest.app.id} ${manifest.app.version}`, { pin: true, acl: storeAcl });
         const stamp = this.now().toISOString();
         const result = await this.store.update((document) => {
+          this.checkPublisher(document, manifest, verdict, allowDowngrade);
           const app = document.apps.find((candidate) => candidate.id === manifest.app.id);
-          if (app?.versions.some((candidate) => candidate.version === manifest.app.version)) {
-            throw new BivouacError('BAD_BUNDLE', `${manifest.app.title} ${manifest.app.version} is installed already; a newer version needs a higher version number.`, { app: manifest.app.id, version: manifest.app.version });
-          }
           const saved = prepared.apply(document);
           const deployed = saved.find((module) => module.path === manifest.deploy.module)!;
           const version: AppVersion = {
             version: manifest.app.version,
             manifest,
-            modules: [{ path: deployed.path, version: deployed.version }, ...saved.filter((module) => module !== deployed).map((module) => ({ path: module.path, version: module.version }))],
+            modules: [{ path: deployed.path, version: deployed.version }, ...saved.filter((module) => module !== deployed && contents.has(module.path)).map((module) => ({ path: module.path, version: module.version }))],
             signed: verdict.signed,
             publisher: verdict.signed ? verdict.publisher.keyId : null,
+            publisherName: verdict.signed ? verdict.publisher.name : null,
             installedAt: stamp,
             installedBy: subject.userId,
           };
-          const stored = app ?? { id: manifest.app.id, published: true, versions: [] };
+          const stored: StoredApp = app ?? { id: manifest.app.id, published: true, publisherKeyId: null, versions: [] };
+          // The first signed install binds the app to its key.
+          if (stored.publisherKeyId === null && verdict.signed) stored.publisherKeyId = verdict.publisher.keyId;
           stored.versions.push(version);
           stored.published = true;
           if (!app) document.apps.push(stored);
@@ -257,11 +313,13 @@ export class Apps {
       });
       await this.keepAssets(staging, join(this.options.directory, manifest.app.id, manifest.app.version), manifest);
       const warning = verdict.signed ? null : `Installed unsigned: ${verdict.reason}.`;
-      this.announce('app.installed', manifest.app.id, { app: manifest.app.id, version: manifest.app.version, signed: verdict.signed, warning });
-      // The source, as in every event of this install, so administrators' screens end its progress by the event.
-      this.announceImport('app.import.done', manifest.app.id, { app: manifest.app.id, version: manifest.app.version, source: label });
+      this.announce('app.installed', manifest.app.id, { app: manifest.app.id, version: manifest.app.version, signed: verdict.signed });
+      // The source, as in every event of this install, so screens end its progress by the event.
+      this.announceImport('app.import.done', label, { app: manifest.app.id, version: manifest.app.version, signed: verdict.signed, warning, source: label });
       return { app: result.app, version: result.version, warning };
     } catch (error) {
+      // A file refused before its end is closed now; an upload's request is the HTTP server's to end.
+      if (input instanceof ReadStream) input.destroy();
       for (const id of importedImages) await this.images.delete(id).catch(() => undefined);
       this.announceImport('app.import.failed', label, { source: label, error: (error as Error).message });
       throw error;
@@ -280,6 +338,20 @@ export class Apps {
     for (const input of this.reading) input.destroy(new BivouacError('SHUTTING_DOWN', 'The appliance is shutting down; import the bundle again once it is back.'));
   }
 
+  /** Refuses a bundle announced larger than the box takes, or than the disk can hold, before reading it. */
+  private async checkBundleSize(totalBytes: number): Promise<void> {
+    if (totalBytes > limits.bundleBytes) throw new BivouacError('BODY_TOO_LARGE', `The bundle is ${totalBytes} bytes; the box takes bundles of at most ${limits.bundleBytes} bytes.`, { limitBytes: limits.bundleBytes });
+    const left = await this.spaceLeft();
+    if (totalBytes > left) {
+      const reserve = this.options.reserveBytes ?? limits.diskReserveBytes;
+      throw new BivouacError('NO_SPACE', `Not enough disk space for the bundle: it is ${mib(totalBytes)} MiB and ${mib(reserve)} MiB must stay free, but only ${mib(left + reserve)} MiB are free.`, {
+        neededBytes: totalBytes,
+        freeBytes: left + reserve,
+        reserveBytes: reserve,
+      });
+    }
+  }
+
   private queue: Promise<unknown> = Promise.resolve();
 
   /** Runs `work` after every install started before it has finished. */
@@ -289,29 +361,63 @@ export class Apps {
     return run;
   }
 
-  private async readManifest(staging: string, files: Map<string, StagedFile>): Promise<Manifest> {
-    if (!files.has('manifest.yaml')) throw new BivouacError('BAD_BUNDLE', 'The bundle has no manifest.yaml.', {});
-    let raw: unknown;
-    try {
-      raw = parse(await readFile(join(staging, 'manifest.yaml'), 'utf8'), { maxAliasCount: 0 });
-    } catch (error) {
-      throw new BivouacError('BAD_BUNDLE', `manifest.yaml is not valid YAML: ${(error as Error).message}`, {});
+  /**
+   * The decision on a bundle's head, before any of its files is written: trusted (or unsigned and
+   * allowed), a valid manifest naming only files CHECKSUMS lists, and a publisher and version the
+   * app may take.
+   */
+  private admit(head: BundleHead<TrustedPublisher>, allowDowngrade: boolean, label: string): Admission {
+    const { verdict } = head;
+    if (!verdict.signed && !this.allowUnsigned) {
+      throw new BivouacError('UNTRUSTED_BUNDLE', `${label} is not signed by a trusted publisher (${verdict.reason}); an administrator can trust its publisher, or allow unsigned bundles.`, { reason: verdict.reason });
     }
-    const result = Manifest.safeParse(raw);
-    if (!result.success) {
-      const problems = result.error.issues.map((issue) => ({ field: `manifest.${issue.path.join('.')}`, message: issue.message }));
-      throw new BivouacError('BAD_BUNDLE', `manifest.yaml is invalid: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}.`, { fields: problems });
-    }
-    const manifest = result.data;
+    const manifest = parseManifest(head.manifest);
     const named = [manifest.modules, manifest.app.icon, ...manifest.app.screenshots, ...manifest.images.flatMap((image) => (image.kind === 'disk' ? [image.disk] : [image.kernel, image.initrd]))];
-    for (const file of named) if (file && !files.has(file)) throw new BivouacError('BAD_BUNDLE', `manifest.yaml names ${file}, which is not in the bundle.`, { entry: file });
-    return manifest;
+    for (const file of named) if (file && (!head.listed.has(file) || file === manifestFile)) throw new BivouacError('BAD_BUNDLE', `manifest.yaml names ${file}, which is not in the bundle.`, { entry: file });
+    this.checkPublisher(this.store.data, manifest, verdict, allowDowngrade);
+    return { manifest, verdict };
   }
 
-  private async readModules(staging: string, files: Map<string, StagedFile>, manifest: Manifest): Promise<Map<string, ModuleContent>> {
-    const text = await readFile(join(staging, manifest.modules), 'utf8');
-    if (files.get(manifest.modules)!.sizeBytes > 4 * 1024 * 1024) throw new BivouacError('BAD_BUNDLE', `${manifest.modules} is larger than 4 MiB.`, {});
+  /**
+   * The rules that bind an app to its publisher, checked against `document` (at admission, and
+   * again inside the install's store update): the key signs for the app id, the manifest names
+   * the key's publisher, a bound app takes versions only from its key, and versions only grow.
+   */
+  private checkPublisher(document: MainDocument, manifest: Manifest, verdict: Verdict<TrustedPublisher>, allowDowngrade: boolean): void {
+    const { id, version } = manifest.app;
+    const key = verdict.signed ? document.publishers.find((candidate) => candidate.keyId === verdict.publisher.keyId) : undefined;
+    if (verdict.signed && !key) throw new BivouacError('UNTRUSTED_BUNDLE', `The bundle is signed by ${verdict.publisher.keyId}, which is no longer a trusted publisher.`, { reason: 'distrusted' });
+    if (key && !signsFor(key.appIds, id)) {
+      throw new BivouacError('PUBLISHER_NOT_ALLOWED', `${key.name} (${key.keyId}) is trusted to sign only ${key.appIds.join(', ')}, not the app ${id}; an administrator can trust the key for more app ids.`, { app: id, keyId: key.keyId, appIds: key.appIds });
+    }
+    if (key && manifest.app.publisher !== key.name) {
+      throw new BivouacError('PUBLISHER_MISMATCH', `manifest.yaml says the publisher is "${manifest.app.publisher}", but the bundle is signed by ${key.keyId}, trusted as "${key.name}": a bundle names the publisher whose key signs it.`, { app: id, keyId: key.keyId, claimed: manifest.app.publisher, trustedAs: key.name });
+    }
+    const app = document.apps.find((candidate) => candidate.id === id);
+    if (!app) return;
+    if (app.publisherKeyId !== null && key?.keyId !== app.publisherKeyId) {
+      const owner = document.publishers.find((candidate) => candidate.keyId === app.publisherKeyId);
+      const by = key ? `by ${key.name} (${key.keyId})` : 'unsigned';
+      throw new BivouacError('APP_OTHER_PUBLISHER', `${id} is published by ${owner ? `${owner.name} (${app.publisherKeyId})` : `the key ${app.publisherKeyId}`}; only that key may sign its new versions, and this bundle is ${by}.`, { app: id, boundKeyId: app.publisherKeyId, keyId: key?.keyId ?? null });
+    }
+    if (app.versions.some((candidate) => candidate.version === version)) {
+      throw new BivouacError('BAD_BUNDLE', `${manifest.app.title} ${version} is installed already; a newer version needs a higher version number.`, { app: id, version });
+    }
+    const newest = newestVersion(app.versions);
+    if (newest && compareVersions(version, newest.version) < 0 && !allowDowngrade) {
+      throw new BivouacError('APP_DOWNGRADE', `${id} ${version} is older than ${newest.version}, the newest installed; installing an older version is an administrator's explicit choice (allowDowngrade), and it never becomes the newest.`, { app: id, version, newest: newest.version });
+    }
+  }
+
+  private readModules(text: string, manifest: Manifest): Map<string, ModuleContent> {
     const contents = this.modules.parseStream(text, this.options.parseContent);
+    const outside = outsideAppFolder(manifest.app.id, contents);
+    if (outside.length > 0) {
+      throw new BivouacError('MODULE_OUTSIDE_APP', `${manifest.modules} reaches outside ${appFolder(manifest.app.id)}: ${outside.map((problem) => problem.message).join('; ')}.`, {
+        app: manifest.app.id,
+        fields: outside.map((problem) => ({ field: `${problem.module}.${problem.field}`, message: problem.message })),
+      });
+    }
     const deployed = contents.get(manifest.deploy.module);
     if (!deployed || deployed.kind === 'project') {
       throw new BivouacError('BAD_BUNDLE', `deploy.module ${manifest.deploy.module} must be an image or a deployment in ${manifest.modules}.`, { module: manifest.deploy.module });
@@ -353,21 +459,31 @@ export class Apps {
     if (unasked.length > 0) {
       throw new BivouacError('FORM_INCOMPLETE', `The deploy form must ask for ${unasked.join(', ')}: ${unasked.length === 1 ? 'it has' : 'they have'} no value from a default or a mapping, and a run cannot start without ${unasked.length === 1 ? 'it' : 'them'}.`, { inputs: unasked });
     }
-    const existing = this.store.data.apps.find((app) => app.id === request.id);
-    const version = `${(existing?.versions.length ?? 0) + 1}.0.0`;
+    // An app published here is this box's: bound to its key, shown under its name.
+    const box = await this.boxPublisher();
+    const bindable = (apps: readonly StoredApp[]): StoredApp | undefined => {
+      const existing = apps.find((app) => app.id === request.id);
+      if (existing && existing.publisherKeyId !== null && existing.publisherKeyId !== box.key.keyId) {
+        throw new BivouacError('APP_OTHER_PUBLISHER', `${request.id} is published by the key ${existing.publisherKeyId}; publish under another app id.`, { app: request.id, boundKeyId: existing.publisherKeyId, keyId: box.key.keyId });
+      }
+      return existing;
+    };
+    const version = nextMajorVersion(bindable(this.store.data.apps)?.versions ?? []);
     const manifest = Manifest.parse({
       format: 1,
-      app: { id: request.id, version, title: request.title, summary: request.summary, description: request.description, categories: request.categories, publisher: 'This box' },
+      app: { id: request.id, version, title: request.title, summary: request.summary, description: request.description, categories: request.categories, publisher: box.name },
       deploy: { module: module.path, form: request.form, clouds: request.clouds },
     });
     const app = await this.store.update((document) => {
-      const stored = document.apps.find((candidate) => candidate.id === request.id) ?? { id: request.id, published: true, versions: [] };
-      stored.versions.push({ version, manifest, modules: pinned, signed: false, publisher: null, installedAt: this.now().toISOString(), installedBy: subject.userId });
+      const stored: StoredApp = bindable(document.apps) ?? { id: request.id, published: true, publisherKeyId: null, versions: [] };
+      const numbered = nextMajorVersion(stored.versions);
+      stored.versions.push({ version: numbered, manifest: { ...manifest, app: { ...manifest.app, version: numbered } }, modules: pinned, signed: false, publisher: box.key.keyId, publisherName: box.name, installedAt: this.now().toISOString(), installedBy: subject.userId });
+      stored.publisherKeyId = box.key.keyId;
       stored.published = true;
       if (!document.apps.includes(stored)) document.apps.push(stored);
       return structuredClone(stored);
     });
-    this.announce('app.published', request.id, { app: request.id, version });
+    this.announce('app.published', request.id, { app: request.id, version: latestOf(app).version });
     return app;
   }
 
@@ -388,8 +504,7 @@ export class Apps {
    * chosen clouds, and the placement allowed.
    */
   async preflight(subject: Subject, id: string, request: { placement: Record<string, string>; multiplicity: Record<string, number> }): Promise<{ ok: boolean; checks: PreflightCheck[]; footprint: Amounts; nodes: PreflightNode[] }> {
-    const app = this.get(id);
-    const version = app.versions.at(-1)!;
+    const version = latestOf(this.get(id));
     const { problems } = askedCounts(version.manifest.deploy.form, {}, request.multiplicity);
     if (problems.length > 0) throw misfit('Instance counts out of bounds', problems);
     const reference = `${version.modules[0]!.path}@${version.modules[0]!.version}`;
@@ -445,7 +560,7 @@ export class Apps {
   }
 
   async deploy(subject: Subject, id: string, request: { title?: string | undefined; parameters: Record<string, string>; placement: Record<string, string>; multiplicity: Record<string, number> }) {
-    const version = this.get(id).versions.at(-1)!;
+    const version = latestOf(this.get(id));
     const { counts: multiplicity, problems } = askedCounts(version.manifest.deploy.form, request.parameters, request.multiplicity);
     if (problems.length > 0) throw misfit('Instance counts out of bounds', problems);
     const preflight = await this.preflight(subject, id, { placement: request.placement, multiplicity });
@@ -478,9 +593,15 @@ export class Apps {
 
   /** Writes the app's latest version as a bundle signed by this box, with its images if asked. */
   async export(id: string, output: Writable, withImages: boolean): Promise<void> {
-    const version = this.get(id).versions.at(-1)!;
+    const version = latestOf(this.get(id));
+    const box = await this.boxPublisher();
     const manifest = structuredClone(version.manifest);
-    const modules = version.modules.map(({ path, version: number }) => ({ path, content: this.modules.pinnedContent(path, number)! }));
+    // The bundle is signed by this box, so it names this box as its publisher; it carries the
+    // modules inside the app's folder (the store's own folder, /apps, the reader's box makes).
+    manifest.app.publisher = box.name;
+    const folder = appFolder(id);
+    const shipped = version.modules.filter((module, index) => index === 0 || module.path === folder || module.path.startsWith(`${folder}/`));
+    const modules = shipped.map(({ path, version: number }) => ({ path, content: this.modules.pinnedContent(path, number)! }));
     const entries: BundleEntry[] = [{ path: 'modules.yaml', data: Buffer.from(modules.map((module) => stringify(module)).join('---\n')) }];
     const assets = join(this.options.directory, id, version.version);
     for (const file of [manifest.app.icon, ...manifest.app.screenshots]) {
@@ -502,8 +623,8 @@ export class Apps {
         }
       }
     }
-    entries.push({ path: 'manifest.yaml', data: Buffer.from(stringify(manifest)) });
-    await writeBundle(output, entries, await this.signingKey());
+    entries.push({ path: manifestFile, data: Buffer.from(stringify(manifest)) });
+    await writeBundle(output, entries, box.key);
   }
 
   /**
@@ -514,13 +635,20 @@ export class Apps {
   async installBuiltIn(sourceDir: string): Promise<{ installed: string[]; failed: { app: string; error: string }[] }> {
     const installed: string[] = [];
     const failed: { app: string; error: string }[] = [];
-    const key = await this.signingKey();
+    const { key, name } = await this.boxPublisher();
     for (const folder of (await readdir(sourceDir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()) {
       const root = join(sourceDir, folder);
       try {
-        const manifest = Manifest.parse(parse(await readFile(join(root, 'manifest.yaml'), 'utf8')));
-        if (this.store.data.apps.some((app) => app.id === manifest.app.id && app.versions.some((version) => version.version === manifest.app.version))) continue;
-        const entries: BundleEntry[] = (await listFiles(root)).map((file) => ({ path: file, file: join(root, file) }));
+        const manifest = Manifest.parse(parse(await readFile(join(root, manifestFile), 'utf8')));
+        const installedApp = this.store.data.apps.find((app) => app.id === manifest.app.id);
+        // Installed already, or a newer version is: the shipped one is not installed again.
+        if (installedApp && installedApp.versions.some((version) => compareVersions(version.version, manifest.app.version) >= 0)) continue;
+        // Signed by this box, so it names this box's key as its publisher, whatever the file says.
+        manifest.app.publisher = name;
+        const entries: BundleEntry[] = [
+          { path: manifestFile, data: Buffer.from(stringify(manifest)) },
+          ...(await listFiles(root)).filter((file) => file !== manifestFile).map((file) => ({ path: file, file: join(root, file) })),
+        ];
         const bundlePath = join(this.options.directory, `.staging-built-in-${newId()}.bvc`);
         try {
           await writeBundle(createWriteStream(bundlePath), entries, key);
@@ -540,12 +668,15 @@ export class Apps {
     this.events.append({ type, subject: { kind: 'app', id }, access: visibleToAll('system'), data });
   }
 
-  /** An install under way and how it ended: administrators' business (the source is a path on the box). */
-  private announceImport(type: string, id: string, data: Record<string, unknown>): void {
-    this.events.append({ type, subject: { kind: 'app', id }, access: privateTo('system'), data });
+  /**
+   * An import's own events (started, done, failed) name its source, a path on the box, and carry
+   * its errors: only administrators, who import, hear them. Everyone hears `app.installed`.
+   */
+  private announceImport(type: string, source: string, data: Record<string, unknown>): void {
+    this.events.append({ type, subject: { kind: 'app', id: source }, access: privateTo('system'), data });
   }
 
-  /** Progress is transient: live screens show it, the log and its replay window never hold it. */
+  /** Progress is transient: live screens show it, the log and its replay window never hold it. For administrators, as the import's other events. */
   private reportProgress(source: string, data: Record<string, unknown>): void {
     this.events.broadcast({ type: 'app.import.progress', subject: { kind: 'app', id: source }, access: privateTo('system'), data });
   }
@@ -555,6 +686,29 @@ export class Apps {
     this.events.append({ type, subject, access: privateTo('system'), data });
   }
 }
+
+/** An app's newest version (the highest version number): what the store shows, deploys and exports. */
+export function latestOf(app: StoredApp): AppVersion {
+  return newestVersion(app.versions)!;
+}
+
+/** manifest.yaml's bytes, parsed without aliases and validated. */
+function parseManifest(bytes: Buffer): Manifest {
+  let raw: unknown;
+  try {
+    raw = parse(bytes.toString('utf8'), { maxAliasCount: 0 });
+  } catch (error) {
+    throw new BivouacError('BAD_BUNDLE', `manifest.yaml is not valid YAML: ${(error as Error).message}`, {});
+  }
+  const result = Manifest.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => ({ field: `manifest.${issue.path.join('.')}`, message: issue.message }));
+    throw new BivouacError('BAD_BUNDLE', `manifest.yaml is invalid: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}.`, { fields: problems });
+  }
+  return result.data;
+}
+
+const mib = (bytes: number): number => Math.floor(bytes / 1024 ** 2);
 
 /** Every file under `root`, as bundle paths. */
 async function listFiles(root: string, prefix = ''): Promise<string[]> {

@@ -30,7 +30,7 @@ export const Manifest = z.strictObject({
   format: z.literal(1),
   app: z.strictObject({
     id: z.string().regex(/^[a-z][a-z0-9-]{1,63}$/, 'must be lowercase letters, digits and "-"'),
-    version: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be a version like 1.2.0'),
+    version: z.string().regex(/^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/, 'must be a version like 1.2.0 (numbers of up to 9 digits, without leading zeros)'),
     title: z.string().min(1).max(100),
     summary: z.string().min(1).max(200),
     description: z.string().max(20_000).default(''),

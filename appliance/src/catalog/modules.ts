@@ -138,6 +138,11 @@ export class Modules {
     return this.holding(path, version)?.version.content ?? null;
   }
 
+  /** Whether a live module is at `path`, whoever may view it: for the folders the box makes itself (`/apps`). */
+  exists(path: string): boolean {
+    return this.find(path) !== undefined;
+  }
+
   list(subject: Subject, under = '/'): ModuleSummary[] {
     const prefix = under === '/' ? '/' : `${under}/`;
     return this.store.data.modules

@@ -12,6 +12,23 @@ export const limits = {
   jsonBodyBytes: 256 * 1024,
   /** JSON bodies of the routes anyone may call (sign-in, first-run setup). */
   unauthenticatedBodyBytes: 4 * 1024,
+  /**
+   * App bundles (upload or import by path): their size as sent, and what they may unpack to —
+   * in all, per file, and per byte received (a gzip bomb stops at the ratio, not at the disk's
+   * end). The files read into memory (CHECKSUMS, SIGNATURE, manifest.yaml, modules.yaml) are
+   * refused from their tar header when larger; nothing is read whole without a cap.
+   */
+  bundleBytes: 32 * 1024 ** 3,
+  bundleUnpackedBytes: 64 * 1024 ** 3,
+  bundleFileBytes: 32 * 1024 ** 3,
+  bundleEntries: 2000,
+  bundleRatio: 100,
+  /** Unpacked bytes allowed beyond the ratio, so small bundles of text are not refused. */
+  bundleRatioAllowanceBytes: 64 * 1024 ** 2,
+  bundleHeadFileBytes: 1024 * 1024,
+  bundleModulesBytes: 4 * 1024 * 1024,
+  /** Disk space an import leaves free (bundles and images), so the box keeps working. */
+  diskReserveBytes: 1024 ** 3,
   /** Time to receive a JSON request, headers and body (uploads stream and are not bound by it). */
   requestTimeoutMs: 30_000,
   /** Time to receive a request's headers. */

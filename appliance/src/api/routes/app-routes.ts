@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
-import type { Apps, AppVersion, StoredApp } from '../../catalog/apps.ts';
-import { defaultLimits, publisherKey } from '../../catalog/bundle.ts';
+import { latestOf, type Apps, type AppVersion, type StoredApp } from '../../catalog/apps.ts';
+import { publisherKey } from '../../catalog/bundle.ts';
+import { limits } from '../../domain/limits.ts';
 import type { ImportFolders } from '../../host/import-files.ts';
 import { BivouacError } from '../../errors.ts';
 import type { Accounts } from '../auth/accounts.ts';
@@ -24,7 +25,8 @@ function summary(app: StoredApp, version: AppVersion) {
     title: manifest.app.title,
     summary: manifest.app.summary,
     categories: manifest.app.categories,
-    publisher: manifest.app.publisher,
+    // The trusted key's name, never the manifest's own words; none for an unsigned install.
+    publisher: version.publisherName,
     signed: version.signed,
     iconUrl: manifest.app.icon ? assetUrl(app, version, manifest.app.icon) : null,
     requires: manifest.deploy.requires,
@@ -34,7 +36,7 @@ function summary(app: StoredApp, version: AppVersion) {
 }
 
 function detail(app: StoredApp) {
-  const version = app.versions.at(-1)!;
+  const version = latestOf(app);
   const { manifest } = version;
   return {
     ...summary(app, version),
@@ -42,7 +44,7 @@ function detail(app: StoredApp) {
     screenshotUrls: manifest.app.screenshots.map((file) => assetUrl(app, version, file)),
     form: manifest.deploy.form,
     clouds: manifest.deploy.clouds,
-    versions: app.versions.map((candidate) => ({ version: candidate.version, installedAt: candidate.installedAt, signed: candidate.signed })),
+    versions: app.versions.map((candidate) => ({ version: candidate.version, installedAt: candidate.installedAt, signed: candidate.signed, publisher: candidate.publisherName })),
   };
 }
 
@@ -55,13 +57,20 @@ export function appHandlers(apps: Apps, folders: ImportFolders): Pick<Handlers, 
     getApp: async ({ params }) => detail(apps.get(params.id)),
     appSources: async () => folders.list('.bvc'),
     importApp: async ({ body }, context) => {
-      // Only a regular file inside removable media or an import folder, no larger than a bundle may unpack to.
-      const file = await folders.file(body.path, defaultLimits.maxTotalBytes);
-      return installed(await apps.install(signedIn(context).subject, await file.open(), body.path, file.sizeBytes));
+      // Only a regular file inside removable media or an import folder, no larger than a bundle may be.
+      const file = await folders.file(body.path, limits.bundleBytes);
+      return installed(await apps.install(signedIn(context).subject, await file.open(), body.path, file.sizeBytes, body.allowDowngrade));
     },
-    uploadApp: async (_input, context) => {
+    uploadApp: async ({ query }, context) => {
       const length = Number(context.request.headers['content-length']);
-      return installed(await apps.install(signedIn(context).subject, context.request.body as Readable, 'upload', Number.isSafeInteger(length) ? length : null));
+      try {
+        return installed(await apps.install(signedIn(context).subject, context.request.body as Readable, 'upload', Number.isSafeInteger(length) ? length : null, query.allowDowngrade === 'true'));
+      } catch (error) {
+        // A refused bundle may be refused long before its end: the connection closes after the
+        // answer instead of reading (and dropping) the rest of it.
+        void context.reply.header('connection', 'close');
+        throw error;
+      }
     },
     preflightApp: async ({ params, body }, context) => apps.preflight(signedIn(context).subject, params.id, body),
     deployApp: async ({ params, body }, context) => {
@@ -74,7 +83,7 @@ export function appHandlers(apps: Apps, folders: ImportFolders): Pick<Handlers, 
       return body;
     },
     listPublishers: async () => [...apps.publishers()],
-    trustPublisher: async ({ body }) => apps.trust(body.name, publisherKey(body.publicKey)),
+    trustPublisher: async ({ body }) => apps.trust(body.name, publisherKey(body.publicKey), body.appIds),
     distrustPublisher: async ({ params }) => {
       await apps.distrust(params.id);
       return null;
@@ -110,7 +119,7 @@ export function registerAppFiles(app: FastifyInstance, accounts: Accounts, apps:
     void apps.export(id, out, withImages).catch((error: unknown) => out.destroy(error as Error));
     return reply
       .header('content-type', 'application/octet-stream')
-      .header('content-disposition', `attachment; filename="${found.id}-${found.versions.at(-1)!.version}.bvc"`)
+      .header('content-disposition', `attachment; filename="${found.id}-${latestOf(found).version}.bvc"`)
       .send(out);
   });
 }

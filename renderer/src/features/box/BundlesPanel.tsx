@@ -89,17 +89,21 @@ function UnsignedSetting() {
 
 function Publishers() {
   const publishers = useBox((state) => state.publishers);
-  const [form, setForm] = useState({ name: '', publicKey: '' });
+  const [form, setForm] = useState({ name: '', publicKey: '', appIds: '' });
   const [removing, setRemoving] = useState<Publisher | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
 
   async function trust(event: FormEvent) {
     event.preventDefault();
     const result = await callSafe('trustPublisher', {
-      body: { name: form.name.trim(), publicKey: form.publicKey.trim() },
+      body: {
+        name: form.name.trim(),
+        publicKey: form.publicKey.trim(),
+        appIds: form.appIds.split(/[\s,]+/).filter(Boolean),
+      },
     });
     setError(result.ok ? null : result.error);
-    if (result.ok) setForm({ name: '', publicKey: '' });
+    if (result.ok) setForm({ name: '', publicKey: '', appIds: '' });
   }
   async function distrust(publisher: Publisher) {
     setRemoving(null);
@@ -115,7 +119,10 @@ function Publishers() {
         {publishers.value?.map((publisher) => (
           <li key={publisher.keyId}>
             <span>{publisher.name}</span> <code>{publisher.keyId}</code>{' '}
-            <small>since {new Date(publisher.addedAt).toLocaleDateString()}</small>
+            <small>
+              signs {publisher.appIds.includes('*') ? 'every app' : publisher.appIds.join(', ')} ·
+              since {new Date(publisher.addedAt).toLocaleDateString()}
+            </small>
             <button
               type="button"
               className="danger"
@@ -152,8 +159,24 @@ function Publishers() {
             spellCheck={false}
           />
         </label>
+        <label>
+          App ids it signs
+          <input
+            value={form.appIds}
+            onChange={(event) => setForm({ ...form, appIds: event.target.value })}
+            required
+            placeholder="acme-*"
+            title="App ids (acme-crm), prefixes ending in * (acme-*), or * for every app; separated by commas or spaces"
+            spellCheck={false}
+          />
+        </label>
         <button type="submit">Trust</button>
       </form>
+      <p className="muted">
+        The name is what the store shows as the publisher, and must be the one its bundles name in
+        their manifest. A key signs only the app ids given (<code>acme-*</code> for every id
+        starting with <code>acme-</code>); an app stays with the key of its first install.
+      </p>
       <ErrorText error={error} />
       <Confirm
         open={removing !== null}
@@ -177,6 +200,7 @@ function InstallBundles() {
   const [answer, setAnswer] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [file, setFile] = useState<File | null>(null);
+  const [allowDowngrade, setAllowDowngrade] = useState(false);
   useLiveLoad(loadSources, () => false);
 
   async function install(source: string, action: () => Promise<Result<Installed>>) {
@@ -192,7 +216,8 @@ function InstallBundles() {
     event.preventDefault();
     const form = event.currentTarget;
     if (!file) return;
-    void install('upload', () => uploadSafe('uploadApp', file)).then(() => {
+    const query = { allowDowngrade: allowDowngrade ? ('true' as const) : ('false' as const) };
+    void install('upload', () => uploadSafe('uploadApp', file, { query })).then(() => {
       form.reset();
       setFile(null);
     });
@@ -211,7 +236,7 @@ function InstallBundles() {
               disabled={busy !== null}
               onClick={() =>
                 void install(source.path, () =>
-                  callSafe('importApp', { body: { path: source.path } }),
+                  callSafe('importApp', { body: { path: source.path, allowDowngrade } }),
                 )
               }
             >
@@ -232,6 +257,14 @@ function InstallBundles() {
       <button type="button" className="secondary" onClick={() => void loadSources()}>
         Look again
       </button>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={allowDowngrade}
+          onChange={(event) => setAllowDowngrade(event.target.checked)}
+        />
+        Allow an older version than the one installed (it never becomes the app&apos;s version)
+      </label>
       <form className="inline box-upload" onSubmit={sendFile} aria-label="Upload a bundle">
         <label>
           Bundle file

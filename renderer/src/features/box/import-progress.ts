@@ -27,15 +27,14 @@ const ended = new Set([
   'image.ready',
   'image.failed',
   'image.deleted',
-  'app.installed',
   'app.import.done',
   'app.import.failed',
 ]);
 
 /**
  * The imports under way after `event`: an importing or progress event sets its entry, an end
- * (ready, installed, failed, deleted) removes it; anything else leaves the map as it is. Every
- * administrators' event of a bundle install names its source, its end (`app.import.done`) too: a progress event
+ * (ready, done, failed, deleted) removes it; anything else leaves the map as it is. Every
+ * event of a bundle install names its source, so its end is an event too: a progress event
  * arriving after the install's answer is cleared by the end that follows it on the stream.
  */
 export function progressAfter(progress: ProgressMap, event: LiveEvent): ProgressMap {

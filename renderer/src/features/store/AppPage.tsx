@@ -48,7 +48,8 @@ export function AppPage() {
           <h1 id="app-title">{app.title}</h1>
           <p>{app.summary}</p>
           <p className="muted">
-            {app.publisher} · version {app.version} · {app.signed ? 'signed' : 'unsigned'}
+            {app.publisher ?? 'No publisher'} · version {app.version} ·{' '}
+            {app.signed ? 'signed' : 'unsigned'}
             {app.categories.length > 0 && ` · ${app.categories.join(', ')}`}
           </p>
         </div>

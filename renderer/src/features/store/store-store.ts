@@ -54,7 +54,7 @@ export function visibleApps(
   return apps
     .filter((app) => category === null || app.categories.includes(category))
     .filter((app) => {
-      const text = [app.title, app.summary, app.publisher, app.id, ...app.categories]
+      const text = [app.title, app.summary, app.publisher ?? '', app.id, ...app.categories]
         .join(' ')
         .toLowerCase();
       return words.every((word) => text.includes(word));
