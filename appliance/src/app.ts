@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Accounts } from './api/auth/accounts.ts';
 import { Kiosk } from './api/auth/kiosk.ts';
-import { LoginThrottle } from './api/auth/login-throttle.ts';
+import type { LoginThrottle } from './api/auth/login-throttle.ts';
+import { PasswordChecks } from './api/auth/password-checks.ts';
 import { installErrorHandling } from './api/errors-http.ts';
 import type { ListenerRole } from './api/listener.ts';
 import { buildOpenApi } from './api/openapi.ts';
@@ -56,6 +57,8 @@ export interface Services {
   accounts: Accounts;
   /** Kiosk mode of the box's screen: the PIN and the sessions locked to the app store. */
   kiosk: Kiosk;
+  /** Every password and PIN check: the throttle and the box-wide cap on hashes in flight. */
+  passwordChecks: PasswordChecks;
   reservations: Reservations;
   clouds: Clouds;
   vms: VmTracker;
@@ -141,8 +144,9 @@ export function createServices(options: ServiceOptions): Services {
     agentUrl: options.agentUrl ?? 'http://10.0.2.2:8080',
     ...options.runs,
   });
-  // Wrong kiosk PINs and wrong passwords are throttled by the same rules (under their own keys).
-  const throttle = options.throttle ?? new LoginThrottle();
+  // Wrong kiosk PINs and wrong passwords are throttled by the same rules (under their own keys),
+  // and share the one cap on scrypt hashes in flight.
+  const passwordChecks = new PasswordChecks(options.throttle ? { throttle: options.throttle } : {});
   // Each new log line goes live to administrators' open streams (the Box page's log follows it).
   options.logs?.onLine((line) => {
     options.events.broadcast({ type: 'box.log', subject: { kind: 'box', id: 'box' }, access: privateTo('system'), data: { line } });
@@ -159,9 +163,10 @@ export function createServices(options: ServiceOptions): Services {
       store: options.store,
       events: options.events,
       sessionHours: options.sessionHours ?? 24 * 7,
-      throttle,
+      checks: passwordChecks,
     }),
-    kiosk: new Kiosk({ store: options.store, events: options.events, throttle }),
+    kiosk: new Kiosk({ store: options.store, events: options.events, checks: passwordChecks }),
+    passwordChecks,
     reservations,
     clouds,
     vms,
@@ -252,6 +257,8 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
   const openApi = buildOpenApi(version);
   app.get(`${apiPrefix}/openapi.json`, async () => openApi);
 
+  // Which screen started a run, for the kiosk lock's scoping of run reads and events.
+  const runScreens = (runId: string): string | null => services.store.data.runs.find((run) => run.id === runId)?.screenId ?? null;
   registerRoutes(app, services.accounts, {
     ...sessionHandlers(services.accounts, { tlsFingerprint: services.tlsFingerprint, version, isDryRun: services.isDryRun }),
     ...userHandlers(services.accounts),
@@ -274,12 +281,13 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
       logs: () => services.logs,
       identity: { version, tlsFingerprint: services.tlsFingerprint, hypervisorUri: services.hypervisorUri, isDryRun: services.isDryRun },
     }),
-  }, (bearer) => services.runs.authenticateAgent(bearer));
+  }, (bearer) => services.runs.authenticateAgent(bearer), runScreens);
   registerAppFiles(app, services.accounts, services.apps);
   const closeStreams = registerEventStream(app, {
     accounts: services.accounts,
     events: services.events,
     heartbeatMs: services.heartbeatMs,
+    runScreens,
   });
   app.addHook('preClose', async () => closeStreams());
 

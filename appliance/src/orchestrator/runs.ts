@@ -159,7 +159,8 @@ export class Runs {
 
   // ---- creating and reading ----
 
-  async create(subject: Subject, request: CreateRun, upgradeOf: string | null = null): Promise<StoredRun> {
+  /** `screenId`: the box screen (kiosk session) it is started from, kept on the run. */
+  async create(subject: Subject, request: CreateRun, upgradeOf: string | null = null, screenId: string | null = null): Promise<StoredRun> {
     if (subject.role === 'viewer') throw new BivouacError('FORBIDDEN', 'Viewers may not deploy.', { requiredRole: 'operator' });
     const reference = parseOrInvalid(request.module);
     const module = this.modules.get(subject, request.module);
@@ -193,6 +194,7 @@ export class Runs {
       given,
       upgrade: null,
       upgradeOf,
+      ...(screenId === null ? {} : { screenId }),
       log: [{ time: stamp, actor: subject.userId, action: 'created', detail: `from ${module.path}@${module.version}` }],
       createdAt: stamp,
       updatedAt: stamp,

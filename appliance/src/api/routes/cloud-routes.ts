@@ -1,19 +1,21 @@
 import { publicStatus, type Clouds, type CloudView } from '../../connectors/clouds.ts';
 import type { Subject } from '../../domain/access.ts';
+import { isLocked } from '../auth/kiosk.ts';
 import { signedIn, type Handlers } from '../register-routes.ts';
 
 /**
  * What a user sees of a cloud. Its config names hosts and users (its URI), and so do the errors
  * its hypervisor gives, so only administrators see either; others see whether it answers.
  */
-function shownTo(subject: Subject, view: CloudView): CloudView {
-  return subject.role === 'admin' ? view : { ...view, config: null, status: publicStatus(view) };
+function shownTo(subject: Subject, view: CloudView, isKioskLocked = false): CloudView {
+  return subject.role === 'admin' && !isKioskLocked ? view : { ...view, config: null, status: publicStatus(view) };
 }
 
 /** Clouds: list with health, add, test, remove. */
 export function cloudHandlers(clouds: Clouds): Pick<Handlers, 'listClouds' | 'addCloud' | 'testCloud' | 'removeCloud'> {
   return {
-    listClouds: async (_input, context) => (await clouds.list()).map((view) => shownTo(signedIn(context).subject, view)),
+    // A screen locked to the app store sees what anyone may, even when an administrator signed it in.
+    listClouds: async (_input, context) => (await clouds.list()).map((view) => shownTo(signedIn(context).subject, view, isLocked(context.principal))),
     addCloud: async ({ body }, context) => clouds.add(body.name, body.kind, body.config, signedIn(context).user.id),
     testCloud: async ({ params }, context) => shownTo(signedIn(context).subject, await clouds.test(params.id)),
     removeCloud: async ({ params }) => {

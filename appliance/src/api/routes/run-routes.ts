@@ -3,6 +3,7 @@ import { visibleParams } from '../../domain/runs.ts';
 import { BivouacError } from '../../errors.ts';
 import { readConsole } from '../../host/console-log.ts';
 import type { Runs } from '../../orchestrator/runs.ts';
+import { screenOf } from '../auth/kiosk.ts';
 import { asAgent, signedIn, type Handlers } from '../register-routes.ts';
 
 type RunHandlers = 'createRun' | 'listRuns' | 'runCounts' | 'getRun' | 'terminateRun' | 'setRunAcl' | 'abortRun' | 'scaleRun' | 'upgradeRun' | 'instanceConsole' | 'runParams' | 'runLog';
@@ -12,7 +13,7 @@ type AgentHandlers = 'agentContext' | 'agentRecipe' | 'agentGetParam' | 'agentSe
 export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
   const shown = <T extends Parameters<typeof visibleParams>[0]>(run: T) => ({ ...run, params: visibleParams(run) });
   return {
-    createRun: async ({ body }, context) => shown(await runs.create(signedIn(context).subject, body)),
+    createRun: async ({ body }, context) => shown(await runs.create(signedIn(context).subject, body, null, screenOf(context.principal))),
     listRuns: async ({ query }, context) =>
       runs.list(signedIn(context).subject, { state: query.state, owner: query.owner, module: query.module, tag: query.tag, text: query.q, limit: query.limit, offset: query.offset }),
     runCounts: async (_input, context) => {
