@@ -32,13 +32,6 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
-/** The scrypt parameters a stored hash was made with (N, r, p), or null for another format. */
-export function hashParameters(stored: string): { N: number; r: number; p: number } | null {
-  const [scheme, N, r, p] = stored.split('$');
-  if (scheme !== 'scrypt') return null;
-  return { N: Number(N), r: Number(r), p: Number(p) };
-}
-
 /** A hash to check against when the user does not exist, so both answers take as long. */
 export const decoyHash = await hashPassword(randomBytes(12).toString('base64'));
 
