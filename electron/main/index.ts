@@ -12,6 +12,7 @@ import { DisposerStack, type Disposer } from './disposer.ts';
 import { registerIpcHandlers } from './ipc.ts';
 import { guardNavigation } from './navigation.ts';
 import { restrictPermissions } from './permissions.ts';
+import { loadScreenId } from './screen-id.ts';
 import { createWindow } from './window.ts';
 import {
   applianceLaunch,
@@ -135,10 +136,12 @@ export function startShell(options: ShellOptions): Disposer {
 
   const openWindow = async (appOrigin: string): Promise<void> => {
     stack.add(restrictPermissions(session.defaultSession, appOrigin));
+    // The box's own screen names itself to the appliance with an id kept in the user data.
+    const screenId = kiosk ? await loadScreenId(app.getPath('userData')) : null;
     stack.add(
       registerIpcHandlers({
         appOrigin,
-        shellInfo: { kiosk, version: app.getVersion(), platform: process.platform },
+        shellInfo: { kiosk, version: app.getVersion(), platform: process.platform, screenId },
         ...(openExternal ? { openExternal } : {}),
       }),
     );

@@ -3,8 +3,11 @@ import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { callSafe, type ApiError } from '../../api/client.ts';
 import { useApp } from '../../app/store.ts';
 
-/** A name-and-password form that signs in on success: first run (createAdmin) or login. */
-export function useCredentials(route: 'createAdmin' | 'login', initialName = '') {
+/**
+ * A name-and-password form that signs in on success: first run (createAdmin) or login. `screenId`
+ * (login only) opens a kiosk session for the box's own screen.
+ */
+export function useCredentials(route: 'createAdmin' | 'login', initialName = '', screenId: () => Promise<string | null> = async () => null) {
   const signedIn = useApp((state) => state.signedIn);
   const [username, setUsername] = useState(initialName);
   const [password, setPassword] = useState('');
@@ -14,7 +17,8 @@ export function useCredentials(route: 'createAdmin' | 'login', initialName = '')
   async function submit(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
-    const result = await callSafe(route, { body: { username, password } });
+    const id = route === 'login' ? await screenId() : null;
+    const result = await callSafe(route, { body: { username, password, ...(id === null ? {} : { screenId: id }) } });
     setBusy(false);
     if (result.ok) signedIn(result.value as RouteOutput<'login'>);
     else setError(result.error);
