@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { BivouacError } from '../../errors.ts';
 import { LoginThrottle, type ThrottleKey } from './login-throttle.ts';
 
@@ -10,8 +11,13 @@ export interface PasswordChecksOptions {
 /** How a refused guess is told: the code and wording of sign-in, password change or PIN. */
 export type ThrottledError = (retryAfterSeconds: number) => BivouacError;
 
-/** Hashes in flight at most: scrypt runs on libuv's pool of 4 threads, which file I/O shares. */
-export const maxHashesInFlight = 4;
+/**
+ * Hashes in flight at most: 4, and no more than half the box's cores. scrypt runs on libuv's pool
+ * of 4 threads, which file I/O shares, and each hash keeps a core busy for tens of milliseconds:
+ * so hashing never takes the whole pool, nor more than half the CPU from the event loop (on a
+ * 2-core box, one hash at a time).
+ */
+export const maxHashesInFlight = Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
 
 /**
  * Every check of a password or PIN goes through here. Two bounds: the throttle, which counts an
@@ -46,7 +52,7 @@ export class PasswordChecks {
     const { attempt } = reservation;
     if (!this.tryEnter()) {
       attempt.cancel();
-      throw new BivouacError('AUTH_BUSY', `Too many passwords are being checked at this moment (at most ${this.maxInFlight} at once); try again in a second.`, {
+      throw new BivouacError('AUTH_BUSY', `Too many passwords are being checked at this moment (${this.maxInFlight} at once at most); try again in a second.`, {
         retryAfterSeconds: 1,
       });
     }
