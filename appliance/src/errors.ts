@@ -33,7 +33,7 @@ export const errorRegistry = {
   },
   AUTH_BUSY: {
     status: 429,
-    description: 'Too many passwords or PINs are being checked at this moment, box-wide (at most 4 at once, fewer on a box with few cores); the guess was not checked and not counted. details.retryAfterSeconds says when to try again.',
+    description: 'Too many passwords or PINs are being checked at this moment, box-wide (at most 4 at once, fewer with few cores or a small thread pool); the guess was not checked and not counted. details.retryAfterSeconds says when to try again.',
   },
   CSRF_FAILED: {
     status: 403,

@@ -11,13 +11,16 @@ export interface PasswordChecksOptions {
 /** How a refused guess is told: the code and wording of sign-in, password change or PIN. */
 export type ThrottledError = (retryAfterSeconds: number) => BivouacError;
 
+/** libuv's thread pool, which scrypt shares with file I/O (4 threads unless UV_THREADPOOL_SIZE says). */
+const threadPoolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+
 /**
- * Hashes in flight at most: 4, and no more than half the box's cores. scrypt runs on libuv's pool
- * of 4 threads, which file I/O shares, and each hash keeps a core busy for tens of milliseconds:
- * so hashing never takes the whole pool, nor more than half the CPU from the event loop (on a
- * 2-core box, one hash at a time).
+ * Hashes in flight at most: 4, and no more than half the thread pool nor half the box's cores.
+ * Each hash keeps a pool thread and a core busy for tens of milliseconds, so hashing never holds
+ * up file I/O (store writes) for long nor takes the CPU from the event loop: on a 2-core box one
+ * hash at a time, with the default pool two.
  */
-export const maxHashesInFlight = Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
+export const maxHashesInFlight = Math.max(1, Math.min(4, Math.floor(threadPoolSize / 2), Math.floor(availableParallelism() / 2)));
 
 /**
  * Every check of a password or PIN goes through here. Two bounds: the throttle, which counts an
