@@ -16,6 +16,12 @@ export interface ShellInfo {
   version: string;
   /** `process.platform` of the shell, e.g. `linux`. */
   platform: string;
+  /**
+   * In kiosk mode, the id of this screen (kept across restarts of the shell): the renderer signs
+   * in with it, which makes the session a kiosk session, the one kind that can be locked to the
+   * app store. Null outside kiosk mode.
+   */
+  screenId: string | null;
 }
 
 /**

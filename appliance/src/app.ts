@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Accounts } from './api/auth/accounts.ts';
 import { Kiosk } from './api/auth/kiosk.ts';
-import { LoginThrottle } from './api/auth/login-throttle.ts';
+import type { LoginThrottle } from './api/auth/login-throttle.ts';
+import { PasswordChecks } from './api/auth/password-checks.ts';
 import { SetupCode } from './api/auth/setup-code.ts';
 import { installErrorHandling } from './api/errors-http.ts';
 import { hostOnlyPolicy, installHostCheck, type HostPolicy } from './api/host-check.ts';
@@ -63,6 +64,8 @@ export interface Services {
   kiosk: Kiosk;
   /** The one-time code for creating the first administrator from another machine. */
   setupCode: SetupCode;
+  /** Every password and PIN check: the throttle and the box-wide cap on hashes in flight. */
+  passwordChecks: PasswordChecks;
   reservations: Reservations;
   clouds: Clouds;
   /** The folder cloud URIs may name key files in (`keyfile=`, `known_hosts=`). */
@@ -161,8 +164,9 @@ export function createServices(options: ServiceOptions): Services {
     agentUrl: options.agentUrl ?? 'http://10.0.2.2:8080',
     ...options.runs,
   });
-  // Wrong kiosk PINs and wrong passwords are throttled by the same rules (under their own keys).
-  const throttle = options.throttle ?? new LoginThrottle();
+  // Wrong kiosk PINs and wrong passwords are throttled by the same rules (under their own keys),
+  // and share the one cap on scrypt hashes in flight.
+  const passwordChecks = new PasswordChecks(options.throttle ? { throttle: options.throttle } : {});
   // Each new log line goes live to administrators' open streams (the Box page's log follows it).
   options.logs?.onLine((line) => {
     options.events.broadcast({ type: 'box.log', subject: { kind: 'box', id: 'box' }, access: privateTo('system'), data: { line } });
@@ -179,10 +183,11 @@ export function createServices(options: ServiceOptions): Services {
       store: options.store,
       events: options.events,
       sessionHours: options.sessionHours ?? 24 * 7,
-      throttle,
+      checks: passwordChecks,
     }),
-    kiosk: new Kiosk({ store: options.store, events: options.events, throttle }),
+    kiosk: new Kiosk({ store: options.store, events: options.events, checks: passwordChecks }),
     setupCode: new SetupCode(options.setupCode),
+    passwordChecks,
     reservations,
     clouds,
     cloudKeysDir: keysDirOf(options.dataDir),
@@ -316,6 +321,8 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
   const openApi = buildOpenApi(version);
   app.get(`${apiPrefix}/openapi.json`, async () => openApi);
 
+  // Which screen started a run, for the kiosk lock's scoping of run reads and events.
+  const runScreens = (runId: string): string | null => services.store.data.runs.find((run) => run.id === runId)?.screenId ?? null;
   registerRoutes(app, services.accounts, {
     ...sessionHandlers(services.accounts, { tlsFingerprint: services.tlsFingerprint, version, isDryRun: services.isDryRun, setupCode: services.setupCode }),
     ...userHandlers(services.accounts),
@@ -338,12 +345,13 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
       logs: () => services.logs,
       identity: { version, tlsFingerprint: services.tlsFingerprint, hypervisorUri: services.hypervisorUri, isDryRun: services.isDryRun },
     }),
-  }, (bearer) => services.runs.authenticateAgent(bearer));
+  }, (bearer) => services.runs.authenticateAgent(bearer), runScreens);
   registerAppFiles(app, services.accounts, services.apps);
   const closeStreams = registerEventStream(app, {
     accounts: services.accounts,
     events: services.events,
     heartbeatMs: services.heartbeatMs,
+    runScreens,
   });
   app.addHook('preClose', async () => closeStreams());
 

@@ -51,6 +51,10 @@ export const errorRegistry = {
     status: 429,
     description: 'This caller already holds the most waiting requests at once (console waits per user, parameter waits per agent token); details.limit gives how many.',
   },
+  AUTH_BUSY: {
+    status: 429,
+    description: 'Too many passwords or PINs are being checked at this moment, box-wide (at most 4 at once, fewer with few cores or a small thread pool); the guess was not checked and not counted. details.retryAfterSeconds says when to try again.',
+  },
   CSRF_FAILED: {
     status: 403,
     description: 'A cookie-authenticated change came without the session\'s x-csrf-token header.',
@@ -266,6 +270,10 @@ export const errorRegistry = {
   KIOSK_LOCKED: {
     status: 403,
     description: "This session is in kiosk mode: only the app store is open. Leave it with the administrator's kiosk PIN (POST /api/v1/kiosk/unlock).",
+  },
+  KIOSK_SCREEN_ONLY: {
+    status: 403,
+    description: "Only a kiosk session (the box's own screen, signed in on the local listener with its screen id) may do this: lock itself, try the kiosk PIN, or sign in with a screen id.",
   },
   KIOSK_PIN_NOT_SET: {
     status: 409,

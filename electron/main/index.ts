@@ -13,6 +13,7 @@ import { handleDownloads } from './downloads.ts';
 import { registerIpcHandlers } from './ipc.ts';
 import { guardNavigation } from './navigation.ts';
 import { restrictPermissions } from './permissions.ts';
+import { loadScreenId } from './screen-id.ts';
 import { createWindow } from './window.ts';
 import {
   applianceLaunch,
@@ -138,10 +139,12 @@ export function startShell(options: ShellOptions): Disposer {
     stack.add(restrictPermissions(session.defaultSession, appOrigin));
     // Downloads never open a file dialog: cancelled on the kiosk screen, else saved to Downloads.
     stack.add(handleDownloads(session.defaultSession, { kiosk, folder: app.getPath('downloads') }));
+    // The box's own screen names itself to the appliance with an id kept in the user data.
+    const screenId = kiosk ? await loadScreenId(app.getPath('userData')) : null;
     stack.add(
       registerIpcHandlers({
         appOrigin,
-        shellInfo: { kiosk, version: app.getVersion(), platform: process.platform },
+        shellInfo: { kiosk, version: app.getVersion(), platform: process.platform, screenId },
         ...(openExternal ? { openExternal } : {}),
       }),
     );

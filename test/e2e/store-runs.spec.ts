@@ -1,7 +1,7 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
+import { freePort, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
 import {
   importPlaceholderImage,
@@ -24,6 +24,8 @@ import {
 
 let daemon: PrivateLibvirtd;
 let appliance: ApplianceProcess;
+/** The appliance's local listener (loopback HTTP), where the box's own screen signs in. */
+let screenUrl: string;
 let dataDir: string;
 let imageDir: string;
 const adminPassword = 'correct horse battery staple';
@@ -35,9 +37,14 @@ test.beforeAll(async () => {
   dataDir = await tempDir('bivouac-e2e-store-');
   // No image is shipped to this appliance: the test imports a placeholder `tiny` when it needs one.
   imageDir = await tempDir('bivouac-e2e-images-');
+  // The box's screen is served as on a box, by the local listener, under another loopback name
+  // than the public listener so that their cookies stay apart.
+  const localPort = await freePort();
+  screenUrl = `http://localhost:${localPort}`;
   appliance = await startAppliance(dataDir, {
     BIVOUAC_LIBVIRT_URI: daemon.uri,
     BIVOUAC_BUILTIN_IMAGES_DIR: join(imageDir, 'none'),
+    BIVOUAC_LOCAL_LISTEN: `127.0.0.1:${localPort}`,
   });
 });
 test.afterAll(async () => {
@@ -467,7 +474,21 @@ test('a viewer sees the store and their runs, and no action', async ({ page, bro
 });
 
 test('kiosk mode: only the store with large targets, and the PIN to leave', async ({ page }) => {
+  // Signed in elsewhere, a session cannot be locked: only the box's own screen can.
   await signIn(page);
+  await page.getByRole('link', { name: 'Kiosk mode' }).click();
+  await expect(page.getByText("Only the box's own screen can be locked")).toBeVisible();
+  await expect(
+    page.getByRole('button', { name: 'Lock this screen to the App Store' }),
+  ).toBeDisabled();
+
+  // A browser on the box's screen signs in on the local listener as the box's screen.
+  await page.goto(screenUrl);
+  await page.getByLabel('Name').fill('admin');
+  await page.getByLabel('Password').fill(adminPassword);
+  await page.getByLabel("This is the box's own screen").check();
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
   await page.getByRole('link', { name: 'Kiosk mode' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Kiosk mode' })).toBeVisible();
   await expect(
@@ -491,13 +512,13 @@ test('kiosk mode: only the store with large targets, and the PIN to leave', asyn
   await shot(page, 'kiosk');
 
   // A reload, or another address, still shows only the store; the API refuses the rest.
-  await page.goto(`${appliance.url}/users`);
+  await page.goto(`${screenUrl}/users`);
   await expect(page.getByRole('heading', { level: 1, name: 'App Store' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Leave kiosk mode' })).toBeVisible();
-  const { csrfToken } = (await (
-    await page.request.get(`${appliance.url}/api/v1/session`)
-  ).json()) as { csrfToken: string };
-  const refused = await page.request.get(`${appliance.url}/api/v1/users`, {
+  const { csrfToken } = (await (await page.request.get(`${screenUrl}/api/v1/session`)).json()) as {
+    csrfToken: string;
+  };
+  const refused = await page.request.get(`${screenUrl}/api/v1/users`, {
     headers: { 'x-csrf-token': csrfToken },
   });
   expect(refused.status()).toBe(403);

@@ -41,7 +41,7 @@ describe('first run', () => {
   it('stores scrypt hashes, never passwords', async () => {
     await setupAdmin(box.app, 'admin', 'correct horse battery');
     const [user] = box.services.store.data.users;
-    expect(user?.passwordHash).toMatch(/^scrypt\$16384\$8\$1\$/);
+    expect(user?.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$/);
     expect(JSON.stringify(box.services.store.data)).not.toContain('correct horse battery');
   });
 });

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
 import { LoginThrottle } from '../../appliance/src/api/auth/login-throttle.ts';
+import { build } from '../../appliance/src/app.ts';
 import type { MainDocument } from '../../appliance/src/store/document.ts';
 import {
   as,
@@ -16,9 +18,14 @@ import {
 
 const builtIn = fileURLToPath(new URL('../../appliance/apps', import.meta.url));
 
+/** The id the box's screen sends when it signs in (the shell keeps it in a file). */
+const screenId = 'screen-0123456789abcdef';
+
 /** Kiosk mode of the box's screen: a session locked to the app store until the admin's PIN is given. */
 describe('kiosk mode', () => {
   let box: TestAppliance;
+  /** The same appliance on its local listener, where the box's own screen signs in. */
+  let local: FastifyInstance;
   let admin: Client;
   let now = 0;
 
@@ -29,20 +36,26 @@ describe('kiosk mode', () => {
       throttle: new LoginThrottle({ freeFailures: 3, now: () => now }),
     });
     await box.services.apps.recover();
+    local = await build(box.services, { listener: 'local' });
     admin = await setupAdmin(box.app);
   });
   afterEach(async () => {
+    await local.close();
     await box.services.clouds.close();
     await box.close();
   });
+
+  /** Signs in on the local listener as the box's screen: a kiosk session. */
+  const screenLogin = () => login(local, 'admin', 'correct horse battery', screenId);
 
   const call = (
     client: Client | { authorization: string },
     method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     url: string,
     payload?: object,
+    app: FastifyInstance = box.app,
   ) =>
-    box.app.inject({
+    app.inject({
       method,
       url: `/api/v1${url}`,
       headers: 'cookie' in client ? as(client) : client,
@@ -50,7 +63,7 @@ describe('kiosk mode', () => {
     });
 
   it('keeps the PIN scrypt-hashed, set and cleared by administrators only', async () => {
-    expect((await call(admin, 'GET', '/kiosk')).json()).toEqual({ pinSet: false, locked: false });
+    expect((await call(admin, 'GET', '/kiosk')).json()).toEqual({ pinSet: false, locked: false, isScreen: false });
     await call(admin, 'POST', '/users', {
       username: 'olga',
       password: 'operator password',
@@ -67,17 +80,18 @@ describe('kiosk mode', () => {
 
     const set = await call(admin, 'PUT', '/kiosk/pin', { pin: '2468' });
     expect(set.statusCode).toBe(200);
-    expect(set.json()).toEqual({ pinSet: true, locked: false });
+    expect(set.json()).toEqual({ pinSet: true, locked: false, isScreen: false });
     expect(box.services.store.data.settings.kioskPinHash).toMatch(/^scrypt\$/);
     expect(JSON.stringify(box.services.store.data)).not.toContain('2468');
-    expect((await call(olga, 'GET', '/kiosk')).json()).toEqual({ pinSet: true, locked: false });
+    expect((await call(olga, 'GET', '/kiosk')).json()).toEqual({ pinSet: true, locked: false, isScreen: false });
 
     expect((await call(admin, 'DELETE', '/kiosk/pin')).statusCode).toBe(204);
     expect(box.services.store.data.settings.kioskPinHash).toBeNull();
   });
 
   it('refuses to lock without a PIN to leave with, and locks only browser sessions', async () => {
-    const withoutPin = await call(admin, 'POST', '/kiosk/lock');
+    const screen = await screenLogin();
+    const withoutPin = await call(screen, 'POST', '/kiosk/lock', undefined, local);
     expect(withoutPin.statusCode).toBe(409);
     expect(withoutPin.json().error.code).toBe('KIOSK_PIN_NOT_SET');
 
@@ -93,16 +107,16 @@ describe('kiosk mode', () => {
   it('opens only the app store while locked, for admins too, until the PIN is given', async () => {
     await box.services.apps.installBuiltIn(builtIn);
     await call(admin, 'PUT', '/kiosk/pin', { pin: '2468' });
-    const screen = await login(box.app, 'admin', 'correct horse battery');
-    const locked = await call(screen, 'POST', '/kiosk/lock');
-    expect(locked.json()).toEqual({ pinSet: true, locked: true });
+    const screen = await screenLogin();
+    const locked = await call(screen, 'POST', '/kiosk/lock', undefined, local);
+    expect(locked.json()).toEqual({ pinSet: true, locked: true, isScreen: true });
     const events = box.services.events.since(0)!.filter((event) => event.subject.kind === 'kiosk');
     expect(events.map((event) => event.type)).toEqual(['kiosk.pin-set', 'kiosk.locked']);
 
     for (const url of ['/apps', '/apps/hello-web', '/clouds', '/session', '/kiosk']) {
-      expect((await call(screen, 'GET', url)).statusCode, url).toBe(200);
+      expect((await call(screen, 'GET', url, undefined, local)).statusCode, url).toBe(200);
     }
-    expect((await call(screen, 'POST', '/apps/hello-web/preflight', {})).statusCode).toBe(200);
+    expect((await call(screen, 'POST', '/apps/hello-web/preflight', {}, local)).statusCode).toBe(200);
     for (const [method, url] of [
       ['GET', '/users'],
       ['GET', '/runs'],
@@ -116,6 +130,7 @@ describe('kiosk mode', () => {
         method,
         url,
         method === 'POST' ? { name: 'x' } : undefined,
+        local,
       );
       expect(response.statusCode, url).toBe(403);
       expect(response.json().error.code, url).toBe('KIOSK_LOCKED');
@@ -123,24 +138,24 @@ describe('kiosk mode', () => {
     // The lock belongs to that session only: the administrator elsewhere is not locked.
     expect((await call(admin, 'GET', '/users')).statusCode).toBe(200);
 
-    const wrong = await call(screen, 'POST', '/kiosk/unlock', { pin: '1357' });
+    const wrong = await call(screen, 'POST', '/kiosk/unlock', { pin: '1357' }, local);
     expect(wrong.statusCode).toBe(403);
     expect(wrong.json().error).toMatchObject({ code: 'WRONG_PIN', message: 'Wrong PIN.' });
-    const right = await call(screen, 'POST', '/kiosk/unlock', { pin: '2468' });
+    const right = await call(screen, 'POST', '/kiosk/unlock', { pin: '2468' }, local);
     expect(right.statusCode).toBe(200);
-    expect(right.json()).toEqual({ pinSet: true, locked: false });
-    expect((await call(screen, 'GET', '/users')).statusCode).toBe(200);
+    expect(right.json()).toEqual({ pinSet: true, locked: false, isScreen: true });
+    expect((await call(screen, 'GET', '/users', undefined, local)).statusCode).toBe(200);
   });
 
   it('throttles wrong PINs like sign-ins', async () => {
     await call(admin, 'PUT', '/kiosk/pin', { pin: '2468' });
-    const screen = await login(box.app, 'admin', 'correct horse battery');
-    await call(screen, 'POST', '/kiosk/lock');
+    const screen = await screenLogin();
+    await call(screen, 'POST', '/kiosk/lock', undefined, local);
     for (let attempt = 0; attempt < 4; attempt += 1)
-      expect((await call(screen, 'POST', '/kiosk/unlock', { pin: '0000' })).json().error.code).toBe(
+      expect((await call(screen, 'POST', '/kiosk/unlock', { pin: '0000' }, local)).json().error.code).toBe(
         'WRONG_PIN',
       );
-    const throttled = await call(screen, 'POST', '/kiosk/unlock', { pin: '2468' });
+    const throttled = await call(screen, 'POST', '/kiosk/unlock', { pin: '2468' }, local);
     expect(throttled.statusCode).toBe(429);
     expect(throttled.json().error).toMatchObject({
       code: 'PIN_THROTTLED',
@@ -157,16 +172,17 @@ describe('kiosk mode', () => {
       ).statusCode,
     ).toBe(200);
     now += 1500;
-    expect((await call(screen, 'POST', '/kiosk/unlock', { pin: '2468' })).json()).toEqual({
+    expect((await call(screen, 'POST', '/kiosk/unlock', { pin: '2468' }, local)).json()).toEqual({
       pinSet: true,
       locked: false,
+      isScreen: true,
     });
   });
 
   it('stays locked across a restart, and clearing the PIN releases locked screens', async () => {
     await call(admin, 'PUT', '/kiosk/pin', { pin: '2468' });
-    const screen = await login(box.app, 'admin', 'correct horse battery');
-    await call(screen, 'POST', '/kiosk/lock');
+    const screen = await screenLogin();
+    await call(screen, 'POST', '/kiosk/lock', undefined, local);
     const onDisk = JSON.parse(
       await readFile(join(box.dataDir, 'bivouac.json'), 'utf8'),
     ) as MainDocument;
@@ -174,8 +190,8 @@ describe('kiosk mode', () => {
     expect(onDisk.settings.kioskPinHash).toMatch(/^scrypt\$/);
 
     expect((await call(admin, 'DELETE', '/kiosk/pin')).statusCode).toBe(204);
-    expect((await call(screen, 'GET', '/kiosk')).json()).toEqual({ pinSet: false, locked: false });
-    expect((await call(screen, 'GET', '/users')).statusCode).toBe(200);
+    expect((await call(screen, 'GET', '/kiosk', undefined, local)).json()).toEqual({ pinSet: false, locked: false, isScreen: true });
+    expect((await call(screen, 'GET', '/users', undefined, local)).statusCode).toBe(200);
   });
 });
 

@@ -19,8 +19,11 @@ export interface RouteContract {
   auth: RouteAuth;
   /** Allowed before the first administrator exists. */
   duringSetup?: boolean;
-  /** Allowed in a session locked to the app store (kiosk mode); every other route is refused. */
-  inKiosk?: true;
+  /**
+   * Allowed in a session locked to the app store (kiosk mode); every other route is refused.
+   * `screen-run`: only for a run (`:id`) started from that same screen; others are not found.
+   */
+  inKiosk?: true | 'screen-run';
   status?: 200 | 201 | 202 | 204;
   /**
    * The body is raw bytes (`application/octet-stream`, Content-Length required), handed to the
@@ -198,7 +201,7 @@ export const contract = {
     summary: 'How many runs you may view are in each state, in one answer', response: s.RunCounts,
   },
   getRun: {
-    method: 'GET', path: '/runs/:id', tag: 'runs', auth: 'user', inKiosk: true,
+    method: 'GET', path: '/runs/:id', tag: 'runs', auth: 'user', inKiosk: 'screen-run',
     summary: 'A run: state, nodes, instances and parameters (secrets masked)', params: s.IdParams, response: s.RunView,
   },
   terminateRun: {
@@ -229,11 +232,11 @@ export const contract = {
     params: s.ConsoleParams, query: s.ConsoleQuery, response: s.ConsoleText,
   },
   runParams: {
-    method: 'GET', path: '/runs/:id/params', tag: 'runs', auth: 'user', inKiosk: true,
+    method: 'GET', path: '/runs/:id/params', tag: 'runs', auth: 'user', inKiosk: 'screen-run',
     summary: 'Runtime parameters (secrets masked)', params: s.IdParams, response: s.Params,
   },
   runLog: {
-    method: 'GET', path: '/runs/:id/log', tag: 'runs', auth: 'user', inKiosk: true,
+    method: 'GET', path: '/runs/:id/log', tag: 'runs', auth: 'user', inKiosk: 'screen-run',
     summary: 'Who did what and when, with recipe output', params: s.IdParams, response: s.RunLog,
   },
   agentContext: {

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { limits } from '../domain/limits.ts';
 import { BivouacError } from '../errors.ts';
 import type { Accounts, Principal } from './auth/accounts.ts';
-import { isLocked } from './auth/kiosk.ts';
+import { isLocked, kioskLocked, screenOf, type RunScreens } from './auth/kiosk.ts';
 import { authenticate, bearerOf, requireCsrf } from './auth/request-auth.ts';
 import { contract, type RouteContract, type RouteInput, type RouteName, type RouteOutput } from './contract.ts';
 import { validationError } from './errors-http.ts';
@@ -51,16 +51,17 @@ function parse(where: 'body' | 'query' | 'params', schema: z.ZodType | undefined
  * CSRF, the kiosk lock, validation of params, query and body, the handler, then the response
  * shaped by its schema (so a field not in the schema can never leak).
  */
-export function registerRoutes(app: FastifyInstance, accounts: Accounts, handlers: Handlers, agents: AgentAuthenticator): void {
+export function registerRoutes(app: FastifyInstance, accounts: Accounts, handlers: Handlers, agents: AgentAuthenticator, runScreens: RunScreens): void {
   const uploads: [RouteName, RouteContract][] = [];
+  const pipeline: Pipeline = { accounts, agents, runScreens };
   for (const [name, route] of Object.entries(contract) as [RouteName, RouteContract][]) {
     if (route.upload) uploads.push([name, route]);
-    else defineRoute(app, accounts, agents, name, route, handlers);
+    else defineRoute(app, pipeline, name, route, handlers);
   }
   // Upload routes take raw bytes, unread, as a stream; only inside this scope is that allowed.
   void app.register(async (scope) => {
     scope.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
-    for (const [name, route] of uploads) defineRoute(scope, accounts, agents, name, route, handlers);
+    for (const [name, route] of uploads) defineRoute(scope, pipeline, name, route, handlers);
   });
 }
 
@@ -87,14 +88,19 @@ function identify(accounts: Accounts, agents: AgentAuthenticator, route: RouteCo
       throw new BivouacError('FORBIDDEN', 'Only an administrator may do this.', { requiredRole: 'admin' });
     }
     requireCsrf(request, principal);
-    if (isLocked(principal) && !route.inKiosk) {
-      throw new BivouacError('KIOSK_LOCKED', 'This screen is in kiosk mode: only the app store is open. Leave kiosk mode with the PIN first.');
-    }
+    if (isLocked(principal) && !route.inKiosk) throw kioskLocked();
   }
   return { principal, agent };
 }
 
-function defineRoute(app: FastifyInstance, accounts: Accounts, agents: AgentAuthenticator, name: RouteName, route: RouteContract, handlers: Handlers): void {
+/** What the pipeline consults besides the route: accounts, agent tokens, which screen started a run. */
+interface Pipeline {
+  accounts: Accounts;
+  agents: AgentAuthenticator;
+  runScreens: RunScreens;
+}
+
+function defineRoute(app: FastifyInstance, { accounts, agents, runScreens }: Pipeline, name: RouteName, route: RouteContract, handlers: Handlers): void {
   const handler = handlers[name] as (input: unknown, context: HandlerContext) => Promise<unknown>;
   const callers = new WeakMap<FastifyRequest, Caller>();
   app.route({
@@ -115,6 +121,11 @@ function defineRoute(app: FastifyInstance, accounts: Accounts, agents: AgentAuth
         query: parse('query', route.query, request.query),
         body: parse('body', route.body, request.body),
       };
+      // A locked screen reads only the runs it started; any other is answered like a missing one.
+      if (route.inKiosk === 'screen-run' && isLocked(principal)) {
+        const runId = (input.params as { id: string }).id;
+        if (runScreens(runId) !== screenOf(principal)) throw new BivouacError('NOT_FOUND', `No run ${runId}.`, { resource: 'run', id: runId });
+      }
       const result = await handler(input, { principal, agent, request, reply });
       const status = route.status ?? 200;
       if (status === 204) return reply.code(204).send();

@@ -55,7 +55,15 @@ export const SetupStatus = z.object({
     .describe("The one-time setup code, shown only on the box's own screen (the local listener) while no administrator exists, to set up from another machine."),
 });
 
-export const Credentials = z.strictObject({ username: Username, password: z.string().min(1).max(256) });
+/** The id the box's own screen keeps across restarts (the shell makes it once, at random). */
+export const ScreenId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'must be 16 to 64 letters, digits, _ or -');
+export const Credentials = z.strictObject({
+  username: Username,
+  password: z.string().min(1).max(256),
+  screenId: ScreenId.optional().describe(
+    "Given by the box's own screen to open a kiosk session (one that can be locked to the app store); accepted only on the local listener.",
+  ),
+});
 export const CreateAdmin = z.strictObject({
   username: Username,
   password: Password,
@@ -341,6 +349,7 @@ export const UpgradeRun = z.strictObject({ module: ModuleRef.describe('the newer
 export const RunView = RunSummary.extend({
   upgrade: z.object({ to: Id, state: z.enum(['deploying', 'switched', 'rolled-back']), reason: z.string().nullable() }).nullable(),
   upgradeOf: Id.nullable(),
+  screenId: ScreenId.optional().describe("The box's screen (a kiosk session) this run was started from"),
   acl: z.array(AclRule),
   keepRunning: z.enum(keepRunningPolicies),
   nodes: z.array(z.object({ name: z.string(), image: z.array(z.string()), cloudId: z.string(), multiplicity: z.number(), maxFailures: z.number(), resources: z.object({ vcpu: z.number(), memoryMiB: z.number(), diskGiB: z.number() }) })),
@@ -473,6 +482,7 @@ export const BundleSettings = z.strictObject({ allowUnsigned: z.boolean().descri
 export const KioskStatus = z.object({
   pinSet: z.boolean().describe('An administrator has set the PIN that leaves kiosk mode'),
   locked: z.boolean().describe('This session is locked to the app store'),
+  isScreen: z.boolean().describe("This session is the box's own screen (a kiosk session), the only kind that can lock"),
 });
 export const KioskPin = z.strictObject({ pin: z.string().regex(/^[0-9]{4,12}$/, 'must be 4 to 12 digits') });
 

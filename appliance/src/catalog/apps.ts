@@ -559,7 +559,8 @@ export class Apps {
     return { ok: checks.every((check) => check.ok), checks, footprint: needed, nodes: placed };
   }
 
-  async deploy(subject: Subject, id: string, request: { title?: string | undefined; parameters: Record<string, string>; placement: Record<string, string>; multiplicity: Record<string, number> }) {
+  /** `screenId`: the box screen (kiosk session) deploying, kept on the run. */
+  async deploy(subject: Subject, id: string, request: { title?: string | undefined; parameters: Record<string, string>; placement: Record<string, string>; multiplicity: Record<string, number> }, screenId: string | null = null) {
     const version = latestOf(this.get(id));
     const { counts: multiplicity, problems } = askedCounts(version.manifest.deploy.form, request.parameters, request.multiplicity);
     if (problems.length > 0) throw misfit('Instance counts out of bounds', problems);
@@ -586,7 +587,7 @@ export class Apps {
       multiplicity,
       tags: [`app:${id}`],
       keepRunning: 'always',
-    }, null, version.modules);
+    }, null, version.modules, screenId);
   }
 
   // ---- export ----

@@ -80,6 +80,8 @@ export interface StoredRun {
   upgrade: { to: string; state: 'deploying' | 'switched' | 'rolled-back'; reason: string | null } | null;
   /** The run this one upgrades. */
   upgradeOf: string | null;
+  /** The box screen (a kiosk session's screen id) this run was started from; absent otherwise. */
+  screenId?: string;
   log: RunLogEntry[];
   createdAt: string;
   updatedAt: string;

@@ -173,8 +173,9 @@ export class Runs {
    * Deploys a module version. Every module it reaches (the module, node images, parent chains)
    * needs view and run rights of `subject`, except the exact versions in `granted`: an app's
    * pinned modules, which deploying the app may reach on its publisher's authority.
+   * `screenId`: the box screen (kiosk session) it is started from, kept on the run.
    */
-  async create(subject: Subject, request: CreateRun, upgradeOf: string | null = null, granted: readonly ModulePin[] = []): Promise<StoredRun> {
+  async create(subject: Subject, request: CreateRun, upgradeOf: string | null = null, granted: readonly ModulePin[] = [], screenId: string | null = null): Promise<StoredRun> {
     if (subject.role === 'viewer') throw new BivouacError('FORBIDDEN', 'Viewers may not deploy.', { requiredRole: 'operator' });
     parseOrInvalid(request.module);
     const reach: Reach = { subject, action: 'run', granted };
@@ -209,6 +210,7 @@ export class Runs {
       given,
       upgrade: null,
       upgradeOf,
+      ...(screenId === null ? {} : { screenId }),
       log: [{ time: stamp, actor: subject.userId, action: 'created', detail: `from ${module.path}@${module.version}` }],
       createdAt: stamp,
       updatedAt: stamp,

@@ -18,6 +18,12 @@ export interface Session {
   expiresAt: string;
   /** Locked to the app store (the box's screen) until the kiosk PIN is given. */
   kiosk?: boolean;
+  /**
+   * Set on a kiosk session: one the box's own screen opened on the local listener, naming the
+   * screen (an id the shell keeps across restarts). Only such a session may lock itself or try
+   * the PIN, and it is valid only on the local listener.
+   */
+  screenId?: string;
 }
 
 /** A bearer token for the CLI and scripts. Shown once at creation; only its hash is kept. */

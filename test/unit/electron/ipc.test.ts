@@ -22,7 +22,7 @@ const { createIpcHandlers, isTrustedSender, registerIpcHandlers, IpcRefusedError
   await import('../../../electron/main/ipc.ts');
 
 const appOrigin = 'http://127.0.0.1:8080';
-const shellInfo = { kiosk: false, version: '0.1.0', platform: 'linux' };
+const shellInfo = { kiosk: false, version: '0.1.0', platform: 'linux', screenId: null };
 
 type Sender = Pick<IpcMainInvokeEvent, 'senderFrame'>;
 function fromFrame(url: string, isMainFrame = true): Sender {

@@ -6,13 +6,14 @@ import type { EventLog } from '../../store/event-log.ts';
 import type { Store } from '../../store/store.ts';
 import { newId } from '../../ids.ts';
 import { decoyHash, hashPassword, hashSecret, newSecret, verifyPassword } from './secrets.ts';
-import { LoginThrottle } from './login-throttle.ts';
+import { PasswordChecks } from './password-checks.ts';
 
 export interface AccountsOptions {
   store: Store<MainDocument>;
   events: EventLog;
   sessionHours: number;
-  throttle?: LoginThrottle;
+  /** Throttling and the box-wide cap on hashing, shared with the kiosk PIN. */
+  checks?: PasswordChecks;
   now?: () => Date;
 }
 
@@ -30,6 +31,27 @@ export interface Principal {
   session?: Session;
 }
 
+/** Where a sign-in comes from: the client's address, and the box's own screen if it is one. */
+export interface SignInOrigin {
+  clientAddress: string;
+  /** The screen id of the box's own screen opening a kiosk session (local listener only). */
+  screenId?: string | undefined;
+}
+
+/**
+ * The throttle keys of a password guess. Per user name *and* address, so guesses from elsewhere
+ * never lock the real user out of their own address; and per address with a larger allowance,
+ * so one address cannot spray many names. Never per user name alone: that would let anyone lock
+ * the administrator out from anywhere.
+ */
+function passwordKeys(username: string, clientAddress: string) {
+  return [`password:${username}@${clientAddress}`, { id: `password:address:${clientAddress}`, freeFailures: 19 }];
+}
+
+function signInThrottled(retryAfterSeconds: number): BivouacError {
+  return new BivouacError('LOGIN_THROTTLED', `Too many failed sign-ins; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+}
+
 /** Events about a user go to admins and to that user. */
 function userAccess(user: User): Access {
   return privateTo(user.id);
@@ -43,14 +65,14 @@ export class Accounts {
   private readonly store: Store<MainDocument>;
   private readonly events: EventLog;
   private readonly sessionMs: number;
-  private readonly throttle: LoginThrottle;
+  private readonly checks: PasswordChecks;
   private readonly now: () => Date;
 
   constructor(options: AccountsOptions) {
     this.store = options.store;
     this.events = options.events;
     this.sessionMs = options.sessionHours * 3600_000;
-    this.throttle = options.throttle ?? new LoginThrottle();
+    this.checks = options.checks ?? new PasswordChecks();
     this.now = options.now ?? (() => new Date());
   }
 
@@ -74,7 +96,7 @@ export class Accounts {
    * store update that saves the user, after the slow hash, so two setups at once cannot both pass.
    */
   async createUser(username: string, password: string, role: Role, actor: string | null, options: { onlyIfNoAdmin?: boolean } = {}): Promise<PublicUser> {
-    const passwordHash = await hashPassword(password);
+    const passwordHash = await this.checks.hash(() => hashPassword(password));
     const user = await this.store.update((document) => {
       if (options.onlyIfNoAdmin && document.users.some((existing) => existing.role === 'admin')) throw alreadySetUp();
       if (document.users.some((existing) => existing.username === username)) {
@@ -93,6 +115,7 @@ export class Accounts {
     actor: Subject,
     id: string,
     change: { role?: Role | undefined; disabled?: boolean | undefined; password?: string | undefined; currentPassword?: string | undefined },
+    clientAddress: string,
   ): Promise<PublicUser> {
     const target = this.find(id);
     const isSelf = actor.userId === id;
@@ -101,13 +124,19 @@ export class Accounts {
       throw new BivouacError('FORBIDDEN', 'Only an administrator may change roles, disable users or set other users\' passwords.');
     }
     if (change.password !== undefined && isSelf) {
-      if (change.currentPassword === undefined || !(await verifyPassword(change.currentPassword, target.passwordHash))) {
+      // Throttled like sign-in, under the same keys: a stolen session cannot guess the password faster.
+      const { currentPassword } = change;
+      const isRight =
+        currentPassword !== undefined &&
+        (await this.checks.check(passwordKeys(target.username, clientAddress), signInThrottled, () => verifyPassword(currentPassword, target.passwordHash)));
+      if (!isRight) {
         throw new BivouacError('WRONG_PASSWORD', 'To change your own password, give your current password in currentPassword.', {
           field: 'currentPassword',
         });
       }
     }
-    const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
+    const newPassword = change.password;
+    const passwordHash = newPassword === undefined ? undefined : await this.checks.hash(() => hashPassword(newPassword));
     const updated = await this.store.update((document) => {
       const user = document.users.find((candidate) => candidate.id === id);
       if (!user) throw notFound(id);
@@ -117,10 +146,11 @@ export class Accounts {
       }
       Object.assign(user, next, { updatedAt: this.now().toISOString() });
       if (passwordHash !== undefined) user.passwordHash = passwordHash;
+      // A new password ends every way in that the old one opened: sessions and API tokens alike.
       if (user.disabled || passwordHash !== undefined) {
         document.sessions = document.sessions.filter((session) => session.userId !== id);
+        document.apiTokens = document.apiTokens.filter((token) => token.userId !== id);
       }
-      if (user.disabled) document.apiTokens = document.apiTokens.filter((token) => token.userId !== id);
       return { ...user };
     });
     this.announce('user.updated', updated, actor.userId);
@@ -144,22 +174,19 @@ export class Accounts {
     this.announce('user.deleted', removed, actor.userId);
   }
 
-  /** Checks credentials with throttling; the same error for an unknown user and a wrong password. */
-  async login(username: string, password: string, clientAddress: string): Promise<IssuedSession> {
-    const keys = [`user:${username}`, `ip:${clientAddress}`];
-    const waitMs = this.throttle.waitMs(keys);
-    if (waitMs > 0) {
-      const retryAfterSeconds = Math.ceil(waitMs / 1000);
-      throw new BivouacError('LOGIN_THROTTLED', `Too many failed sign-ins; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
-    }
+  /**
+   * Checks credentials with throttling; the same error for an unknown user and a wrong password.
+   * With a screen id the session is the box's own screen (a kiosk session); the caller checks
+   * that the request came in on the local listener.
+   */
+  async login(username: string, password: string, origin: SignInOrigin): Promise<IssuedSession> {
     const user = this.store.data.users.find((candidate) => candidate.username === username);
-    const matches = await verifyPassword(password, user?.passwordHash ?? decoyHash);
-    if (!user || !matches || user.disabled) {
-      this.throttle.recordFailure(keys);
-      throw new BivouacError('INVALID_CREDENTIALS', 'Wrong user name or password.');
-    }
-    this.throttle.recordSuccess(keys);
-    return this.openSession(user.id);
+    const isRight = await this.checks.check(passwordKeys(username, origin.clientAddress), signInThrottled, async () => {
+      const matches = await verifyPassword(password, user?.passwordHash ?? decoyHash);
+      return user !== undefined && matches && !user.disabled;
+    });
+    if (!isRight || !user) throw new BivouacError('INVALID_CREDENTIALS', 'Wrong user name or password.');
+    return this.openSession(user.id, origin.screenId);
   }
 
   async logout(sessionId: string): Promise<void> {
@@ -210,7 +237,7 @@ export class Accounts {
     this.events.append({ type: 'token.revoked', subject: { kind: 'token', id }, access: privateTo(userId), data: {} });
   }
 
-  private async openSession(userId: string): Promise<IssuedSession> {
+  private async openSession(userId: string, screenId?: string): Promise<IssuedSession> {
     const cookieValue = newSecret('bvs');
     const now = this.now();
     const session: Session = {
@@ -220,6 +247,7 @@ export class Accounts {
       csrfToken: newSecret('csrf'),
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + this.sessionMs).toISOString(),
+      ...(screenId === undefined ? {} : { screenId }),
     };
     const user = await this.store.update((document) => {
       document.sessions = document.sessions.filter((existing) => Date.parse(existing.expiresAt) > now.getTime());

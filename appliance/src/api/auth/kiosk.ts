@@ -4,7 +4,7 @@ import type { MainDocument } from '../../store/document.ts';
 import type { EventLog } from '../../store/event-log.ts';
 import type { Store } from '../../store/store.ts';
 import type { Principal } from './accounts.ts';
-import { LoginThrottle } from './login-throttle.ts';
+import { PasswordChecks } from './password-checks.ts';
 import { hashPassword, verifyPassword } from './secrets.ts';
 
 export interface KioskStatus {
@@ -12,30 +12,35 @@ export interface KioskStatus {
   pinSet: boolean;
   /** The asking session is locked to the app store. */
   locked: boolean;
+  /** The asking session is the box's own screen (a kiosk session), the only kind that can lock. */
+  isScreen: boolean;
 }
 
 export interface KioskOptions {
   store: Store<MainDocument>;
   events: EventLog;
-  /** Shared with sign-in so tests can tune it; the kiosk's keys have their own prefix. */
-  throttle?: LoginThrottle;
+  /** Shared with sign-in (one throttle, one cap on hashing); the kiosk's keys have their own prefix. */
+  checks?: PasswordChecks;
 }
 
 /**
  * Kiosk mode for the box's screen: a browser session locked to the app store until someone
  * gives the administrator's PIN. The lock lives on the session in the store, so a reload or a
- * restart of the appliance does not open the rest of the UI; the PIN is kept scrypt-hashed and
- * guesses are throttled like sign-ins (a PIN is short, so every wrong guess counts box-wide).
+ * restart of the appliance does not open the rest of the UI; the PIN is kept scrypt-hashed.
+ *
+ * Only a kiosk session (the box's own screen: signed in on the local listener with its screen id)
+ * can lock itself or try the PIN, so no other session is a PIN oracle. Guesses are throttled per
+ * screen and per user, never box-wide, so wrong guesses elsewhere cannot keep a screen locked.
  */
 export class Kiosk {
   private readonly store: Store<MainDocument>;
   private readonly events: EventLog;
-  private readonly throttle: LoginThrottle;
+  private readonly checks: PasswordChecks;
 
   constructor(options: KioskOptions) {
     this.store = options.store;
     this.events = options.events;
-    this.throttle = options.throttle ?? new LoginThrottle();
+    this.checks = options.checks ?? new PasswordChecks();
   }
 
   get pinSet(): boolean {
@@ -43,11 +48,11 @@ export class Kiosk {
   }
 
   status(principal: Principal): KioskStatus {
-    return { pinSet: this.pinSet, locked: isLocked(principal) };
+    return { pinSet: this.pinSet, locked: isLocked(principal), isScreen: screenOf(principal) !== null };
   }
 
   async setPin(principal: Principal, pin: string): Promise<KioskStatus> {
-    const hash = await hashPassword(pin);
+    const hash = await this.checks.hash(() => hashPassword(pin));
     await this.store.update((document) => {
       document.settings.kioskPinHash = hash;
     });
@@ -64,7 +69,7 @@ export class Kiosk {
     this.announce('kiosk.pin-cleared', principal.user.id);
   }
 
-  /** Locks the asking browser session to the store; refused until there is a PIN to leave with. */
+  /** Locks the asking kiosk session to the store; refused until there is a PIN to leave with. */
   async lock(principal: Principal): Promise<KioskStatus> {
     const sessionId = principal.session?.id;
     if (!sessionId) {
@@ -73,6 +78,7 @@ export class Kiosk {
         'Kiosk mode is for a signed-in browser session, not an API token.',
       );
     }
+    requireScreen(principal);
     if (!this.pinSet) {
       throw new BivouacError(
         'KIOSK_PIN_NOT_SET',
@@ -81,32 +87,28 @@ export class Kiosk {
     }
     await this.setLocked(sessionId, true);
     this.announce('kiosk.locked', principal.user.id);
-    return { pinSet: true, locked: true };
+    return { pinSet: true, locked: true, isScreen: true };
   }
 
-  /** Leaves kiosk mode with the PIN; wrong guesses are throttled. Unlocked sessions just get their status. */
-  async unlock(principal: Principal, pin: string, clientAddress: string): Promise<KioskStatus> {
+  /**
+   * Leaves kiosk mode with the PIN. Only a kiosk session may try; an unlocked one just gets its
+   * status. Guesses are counted before they are checked, per screen and per user.
+   */
+  async unlock(principal: Principal, pin: string): Promise<KioskStatus> {
+    const screenId = requireScreen(principal);
     const sessionId = principal.session?.id;
     if (!sessionId || !isLocked(principal)) return this.status(principal);
-    const keys = ['kiosk:box', `kiosk:ip:${clientAddress}`];
-    const waitMs = this.throttle.waitMs(keys);
-    if (waitMs > 0) {
-      const retryAfterSeconds = Math.ceil(waitMs / 1000);
-      throw new BivouacError(
-        'PIN_THROTTLED',
-        `Too many wrong PINs; try again in ${retryAfterSeconds} s.`,
-        { retryAfterSeconds },
-      );
-    }
     const hash = this.store.data.settings.kioskPinHash;
-    if (hash === null || !(await verifyPassword(pin, hash))) {
-      this.throttle.recordFailure(keys);
-      throw new BivouacError('WRONG_PIN', 'Wrong PIN.');
-    }
-    this.throttle.recordSuccess(keys);
+    const keys = [`pin:screen:${screenId}`, `pin:user:${principal.user.id}`];
+    const isRight = await this.checks.check(
+      keys,
+      (retryAfterSeconds) => new BivouacError('PIN_THROTTLED', `Too many wrong PINs; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds }),
+      async () => hash !== null && (await verifyPassword(pin, hash)),
+    );
+    if (!isRight) throw new BivouacError('WRONG_PIN', 'Wrong PIN.');
     await this.setLocked(sessionId, false);
     this.announce('kiosk.unlocked', principal.user.id);
-    return { pinSet: true, locked: false };
+    return { pinSet: true, locked: false, isScreen: true };
   }
 
   private async setLocked(sessionId: string, locked: boolean): Promise<void> {
@@ -133,4 +135,42 @@ export class Kiosk {
 /** Is this principal's session locked to the app store? */
 export function isLocked(principal: Principal | null): boolean {
   return principal?.session?.kiosk === true;
+}
+
+/** What every route outside the app store answers a session locked to it. */
+export function kioskLocked(): BivouacError {
+  return new BivouacError('KIOSK_LOCKED', 'This screen is in kiosk mode: only the app store is open. Leave kiosk mode with the PIN first.');
+}
+
+/** The box screen a kiosk session belongs to, or null for any other session or token. */
+export function screenOf(principal: Principal | null): string | null {
+  return principal?.session?.screenId ?? null;
+}
+
+function requireScreen(principal: Principal): string {
+  const screenId = screenOf(principal);
+  if (screenId === null) {
+    throw new BivouacError(
+      'KIOSK_SCREEN_ONLY',
+      "Only the box's own screen can be locked to the app store or unlocked with the PIN: sign in there (the local listener) as a kiosk screen.",
+    );
+  }
+  return screenId;
+}
+
+/** The screen a run was started from (null: from no screen, or no such run). */
+export type RunScreens = (runId: string) => string | null;
+
+/** What a session locked to the app store may still hear about: what its routes may read. */
+const kindsShownWhenLocked = new Set(['app', 'kiosk', 'cloud', 'capacity']);
+
+/**
+ * Whether an event goes to a session locked to the app store: the store's own kinds, and the
+ * runs started from this very screen. Everything else (users, modules, other runs, the box's log)
+ * stays with the unlocked UI, whoever signed the screen in.
+ */
+export function isShownWhenLocked(event: { subject: { kind: string; id: string } }, principal: Principal, runScreens: RunScreens): boolean {
+  if (kindsShownWhenLocked.has(event.subject.kind)) return true;
+  const screenId = screenOf(principal);
+  return event.subject.kind === 'run' && screenId !== null && runScreens(event.subject.id) === screenId;
 }

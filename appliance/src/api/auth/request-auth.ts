@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BivouacError } from '../../errors.ts';
+import { listenerOf } from '../listener.ts';
 import type { Accounts, IssuedSession, Principal } from './accounts.ts';
+import { sameSecret } from './secrets.ts';
 
 export const sessionCookie = 'bivouac_session';
 /**
@@ -21,15 +23,23 @@ export function bearerOf(request: FastifyRequest): string | undefined {
   return header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
 }
 
-/** A bearer token wins over a cookie; an invalid bearer token is not rescued by a cookie. */
+/**
+ * A bearer token wins over a cookie; an invalid bearer token is not rescued by a cookie. A kiosk
+ * session (the box's own screen) counts only on the local listener it was opened on, so its
+ * cookie is worth nothing from the network.
+ */
 export function authenticate(accounts: Accounts, request: FastifyRequest): Principal | null {
-  return accounts.authenticate({ bearer: bearerOf(request), cookie: request.cookies[cookieName(request)] });
+  const principal = accounts.authenticate({ bearer: bearerOf(request), cookie: request.cookies[cookieName(request)] });
+  if (principal?.session?.screenId !== undefined && listenerOf(request) !== 'local') return null;
+  return principal;
 }
 
 /** Cookie-authenticated changes must echo the session's CSRF token in a header. */
 export function requireCsrf(request: FastifyRequest, principal: Principal): void {
   if (principal.via !== 'session' || safeMethods.has(request.method)) return;
-  if (request.headers['x-csrf-token'] !== principal.session?.csrfToken) {
+  const given = request.headers['x-csrf-token'];
+  const expected = principal.session?.csrfToken;
+  if (typeof given !== 'string' || expected === undefined || !sameSecret(given, expected)) {
     throw new BivouacError('CSRF_FAILED', 'Send the x-csrf-token header from GET /api/v1/session with every change.');
   }
 }

@@ -7,6 +7,7 @@ import { limits } from '../../domain/limits.ts';
 import type { ImportFolders } from '../../host/import-files.ts';
 import { BivouacError } from '../../errors.ts';
 import type { Accounts } from '../auth/accounts.ts';
+import { isLocked, kioskLocked, screenOf } from '../auth/kiosk.ts';
 import { authenticate } from '../auth/request-auth.ts';
 import { apiPrefix, signedIn, type Handlers } from '../register-routes.ts';
 import { visibleParams } from '../../domain/runs.ts';
@@ -74,7 +75,7 @@ export function appHandlers(apps: Apps, folders: ImportFolders): Pick<Handlers, 
     },
     preflightApp: async ({ params, body }, context) => apps.preflight(signedIn(context).subject, params.id, body),
     deployApp: async ({ params, body }, context) => {
-      const run = await apps.deploy(signedIn(context).subject, params.id, body);
+      const run = await apps.deploy(signedIn(context).subject, params.id, body, screenOf(context.principal));
       return { ...run, params: visibleParams(run) };
     },
     publishApp: async ({ body }, context) => detail(await apps.publish(signedIn(context).subject, body)),
@@ -111,6 +112,8 @@ export function registerAppFiles(app: FastifyInstance, accounts: Accounts, apps:
   app.get(`${apiPrefix}/apps/:id/export`, async (request, reply) => {
     const principal = authenticate(accounts, request);
     if (!principal) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
+    // Registered outside the one pipeline, so the kiosk lock is checked here (icons above are the store's own).
+    if (isLocked(principal)) throw kioskLocked();
     if (principal.subject.role !== 'admin') throw new BivouacError('FORBIDDEN', 'Only an administrator may do this.', { requiredRole: 'admin' });
     const { id } = request.params as { id: string };
     const withImages = (request.query as { images?: string }).images === 'true';

@@ -1,13 +1,14 @@
 import { publicStatus, type Clouds, type CloudView } from '../../connectors/clouds.ts';
 import type { Subject } from '../../domain/access.ts';
+import { isLocked } from '../auth/kiosk.ts';
 import { signedIn, type Handlers } from '../register-routes.ts';
 
 /**
  * What a user sees of a cloud. Its config names hosts and users (its URI), and so do the errors
  * its hypervisor gives, so only administrators see either; others see whether it answers.
  */
-function shownTo(subject: Subject, view: CloudView): CloudView {
-  if (subject.role === 'admin') return view;
+function shownTo(subject: Subject, view: CloudView, isKioskLocked = false): CloudView {
+  if (subject.role === 'admin' && !isKioskLocked) return view;
   const disabled = view.disabled && { reason: 'Its config is not allowed; an administrator sees why on the Clouds page.' };
   return { ...view, config: null, target: null, disabled, status: publicStatus(view) };
 }
@@ -16,7 +17,8 @@ function shownTo(subject: Subject, view: CloudView): CloudView {
 export function cloudHandlers(clouds: Clouds, keysDir: string): Pick<Handlers, 'listClouds' | 'cloudRules' | 'addCloud' | 'testCloud' | 'removeCloud'> {
   return {
     cloudRules: async () => ({ keysDir }),
-    listClouds: async (_input, context) => (await clouds.list()).map((view) => shownTo(signedIn(context).subject, view)),
+    // A screen locked to the app store sees what anyone may, even when an administrator signed it in.
+    listClouds: async (_input, context) => (await clouds.list()).map((view) => shownTo(signedIn(context).subject, view, isLocked(context.principal))),
     addCloud: async ({ body }, context) => clouds.add(body.name, body.kind, body.config, signedIn(context).user.id),
     testCloud: async ({ params }) => clouds.test(params.id),
     removeCloud: async ({ params }) => {

@@ -5,6 +5,7 @@ import { limits } from '../../domain/limits.ts';
 import { BivouacError } from '../../errors.ts';
 import type { EventLog } from '../../store/event-log.ts';
 import type { Accounts, Principal } from '../auth/accounts.ts';
+import { isLocked, isShownWhenLocked, type RunScreens } from '../auth/kiosk.ts';
 import { authenticate } from '../auth/request-auth.ts';
 import { ConcurrencyCap } from '../concurrency-cap.ts';
 import { apiPrefix } from '../register-routes.ts';
@@ -13,6 +14,8 @@ export interface EventStreamOptions {
   accounts: Accounts;
   events: EventLog;
   heartbeatMs: number;
+  /** Which screen started a run: a session locked to the app store hears only of its own runs. */
+  runScreens: RunScreens;
 }
 
 /**
@@ -78,7 +81,10 @@ export function registerEventStream(app: FastifyInstance, options: EventStreamOp
       // metric ticks, progress) rather than having them pile up in memory; durable ones are
       // always sent, as a reconnecting client replays them.
       if (event.id === undefined && raw.writableLength > liveBacklogBytes) return;
-      if (canAccess(principal.subject, event.access, 'view')) raw.write(wireFormat(event));
+      if (!canAccess(principal.subject, event.access, 'view')) return;
+      // The kiosk lock holds here too: a locked screen hears only what its routes may read.
+      if (isLocked(principal) && !isShownWhenLocked(event, principal, options.runScreens)) return;
+      raw.write(wireFormat(event));
     };
 
     if (resumeFrom !== null) {

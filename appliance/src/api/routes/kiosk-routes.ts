@@ -13,7 +13,6 @@ export function kioskHandlers(kiosk: Kiosk): Pick<Handlers, KioskHandlers> {
       return null;
     },
     lockKiosk: async (_input, context) => kiosk.lock(signedIn(context)),
-    unlockKiosk: async ({ body }, context) =>
-      kiosk.unlock(signedIn(context), body.pin, context.request.ip),
+    unlockKiosk: async ({ body }, context) => kiosk.unlock(signedIn(context), body.pin),
   };
 }

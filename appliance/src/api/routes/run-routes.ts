@@ -5,6 +5,7 @@ import { BivouacError } from '../../errors.ts';
 import { readConsole } from '../../host/console-log.ts';
 import type { Runs } from '../../orchestrator/runs.ts';
 import { ConcurrencyCap } from '../concurrency-cap.ts';
+import { screenOf } from '../auth/kiosk.ts';
 import { asAgent, signedIn, type Handlers } from '../register-routes.ts';
 
 type RunHandlers = 'createRun' | 'listRuns' | 'runCounts' | 'getRun' | 'terminateRun' | 'setRunAcl' | 'abortRun' | 'scaleRun' | 'upgradeRun' | 'instanceConsole' | 'runParams' | 'runLog';
@@ -19,7 +20,7 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
   });
   const consoleWaits = new ConcurrencyCap(limits.consoleWaitsPerUser, 'TOO_MANY_WAITS', 'console waits per user');
   return {
-    createRun: async ({ body }, context) => shown(await runs.create(signedIn(context).subject, body)),
+    createRun: async ({ body }, context) => shown(await runs.create(signedIn(context).subject, body, null, [], screenOf(context.principal))),
     listRuns: async ({ query }, context) =>
       runs.list(signedIn(context).subject, { state: query.state, owner: query.owner, module: query.module, tag: query.tag, text: query.q, limit: query.limit, offset: query.offset }),
     runCounts: async (_input, context) => {

@@ -3,6 +3,7 @@ import { BivouacError } from '../../errors.ts';
 import type { Accounts, IssuedSession } from '../auth/accounts.ts';
 import type { SetupCode } from '../auth/setup-code.ts';
 import { clearSessionCookie, setSessionCookie } from '../auth/request-auth.ts';
+import { listenerOf } from '../listener.ts';
 import { signedIn, type Handlers } from '../register-routes.ts';
 
 function sessionInfo({ user, session }: Pick<IssuedSession, 'user' | 'session'>) {
@@ -48,7 +49,15 @@ export function sessionHandlers(
       return sessionInfo(issued);
     },
     login: async ({ body }, { request, reply }) => {
-      const issued = await accounts.login(body.username, body.password, request.ip);
+      // A kiosk session is the box's own screen: only the loopback listener it uses may open one.
+      if (body.screenId !== undefined && listenerOf(request) !== 'local') {
+        throw new BivouacError(
+          'KIOSK_SCREEN_ONLY',
+          "Only the box's own screen opens a kiosk session (a screenId), on its local listener; sign in without screenId here.",
+          { field: 'screenId' },
+        );
+      }
+      const issued = await accounts.login(body.username, body.password, { clientAddress: request.ip, screenId: body.screenId });
       setSessionCookie(request, reply, issued);
       return sessionInfo(issued);
     },

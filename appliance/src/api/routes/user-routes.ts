@@ -10,7 +10,7 @@ export function userHandlers(
     userNames: async () => accounts.list().map(({ id, username }) => ({ id, username })),
     createUser: async ({ body }, context) =>
       accounts.createUser(body.username, body.password, body.role, signedIn(context).user.id),
-    updateUser: async ({ params, body }, context) => accounts.updateUser(signedIn(context).subject, params.id, body),
+    updateUser: async ({ params, body }, context) => accounts.updateUser(signedIn(context).subject, params.id, body, context.request.ip),
     deleteUser: async ({ params }, context) => {
       await accounts.deleteUser(signedIn(context).subject, params.id);
       return null;

@@ -13,6 +13,7 @@ const asApiError = (error: unknown): ApiError =>
 export function KioskSettings() {
   const isAdmin = useApp((state) => state.session?.user.role === 'admin');
   const pinSet = useKiosk((state) => state.pinSet);
+  const isScreen = useKiosk((state) => state.isScreen);
   const { lock, setPin, clearPin } = useKiosk.getState();
   const [pin, setPinValue] = useState('');
   const [notice, setNotice] = useState<string | null>(null);
@@ -73,14 +74,16 @@ export function KioskSettings() {
       <div className="panel">
         <h2>This screen</h2>
         <p>
-          {pinSet
-            ? 'Lock this screen to the App Store; the PIN unlocks it.'
-            : 'An administrator sets a PIN first.'}
+          {!isScreen
+            ? "Only the box's own screen can be locked: sign in there, on the box's local address (the kiosk shell does so by itself, a browser at http://localhost:8080 by ticking \"This is the box's own screen\")."
+            : pinSet
+              ? 'Lock this screen to the App Store; the PIN unlocks it.'
+              : 'An administrator sets a PIN first.'}
         </p>
         <button
           type="button"
           className="large"
-          disabled={!pinSet}
+          disabled={!pinSet || !isScreen}
           onClick={() => void attempt(lock, '')}
         >
           Lock this screen to the App Store

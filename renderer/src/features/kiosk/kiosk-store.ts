@@ -6,6 +6,8 @@ interface KioskState {
   /** null until the appliance answered for this session. */
   locked: boolean | null;
   pinSet: boolean;
+  /** This session is the box's own screen (a kiosk session), the only kind that can lock. */
+  isScreen: boolean;
   /** Asks the appliance; a kiosk event from another screen (a PIN set or cleared) asks again. */
   load(): Promise<void>;
   lock(): Promise<void>;
@@ -23,6 +25,7 @@ export const useKiosk = forgetOnSignOut(
   create<KioskState>((set) => ({
     locked: null,
     pinSet: false,
+    isScreen: false,
     async load() {
       const status = await call('getKiosk');
       set(status);
