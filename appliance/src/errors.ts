@@ -99,6 +99,10 @@ export const errorRegistry = {
     status: 502,
     description: 'The cloud refused the request; details.reason carries its own message.',
   },
+  NETWORK_FAILED: {
+    status: 502,
+    description: "A run's private network (its libvirt network, firewall table or agent listener) could not be made, changed or removed on the box; details.reason carries the tool's own message.",
+  },
   CLOUD_NAME_TAKEN: {
     status: 409,
     description: 'Another cloud already has this name.',
