@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { networkInterfaces } from 'node:os';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -7,6 +8,9 @@ import { acceleratorOf, build, createServices } from './app.ts';
 import { ConfigError, isLoopback, loadConfig, parseHostPort, type Config } from './config.ts';
 import { BivouacError } from './errors.ts';
 import { pickLibvirtUri } from './connectors/libvirt/default-uri.ts';
+import { AgentServers } from './api/agent-listeners.ts';
+import { canFirewall } from './host/firewall.ts';
+import { RunNetworks } from './orchestrator/run-networks.ts';
 import { boxCapacity } from './host/box-capacity.ts';
 import { hostFacts } from './host/facts.ts';
 import { LogRing, teeDestination } from './host/log-ring.ts';
@@ -60,8 +64,34 @@ function publicHostOf(config: Config): string {
   if (config.publicHost) return config.publicHost;
   const { host } = parseHostPort(config.listen);
   if (host !== '0.0.0.0' && host !== '::') return host;
-  const lan = Object.values(networkInterfaces()).flat().find((address) => address && address.family === 'IPv4' && !address.internal);
-  return lan?.address ?? '127.0.0.1';
+  return firstLanAddress() ?? '127.0.0.1';
+}
+
+/** The box's IPv4 address on its LAN, where published ports are DNAT from. */
+function lanAddressOf(publicHost: string): string | null {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(publicHost) && !publicHost.startsWith('127.')) return publicHost;
+  return firstLanAddress();
+}
+
+/** The first IPv4 address of a LAN interface (not loopback, not a run network's bridge). */
+function firstLanAddress(): string | null {
+  const lan = Object.entries(networkInterfaces())
+    .filter(([name]) => !name.startsWith('bvn-') && !name.startsWith('virbr'))
+    .flatMap(([, addresses]) => addresses ?? [])
+    .find((address) => address.family === 'IPv4' && !address.internal);
+  return lan?.address ?? null;
+}
+
+/**
+ * Private networks per run where the box allows them: its own hypervisor on this machine
+ * (`qemu:///system`), run as root with nftables and dnsmasq at hand; else null (user networking,
+ * restricted to the agent listener).
+ */
+async function privateNetworksOf(uri: string, publicHost: string, listeners: AgentServers): Promise<RunNetworks | null> {
+  const publicAddress = lanAddressOf(publicHost);
+  if (uri !== 'qemu:///system' || process.getuid?.() !== 0 || !publicAddress || !(await canFirewall())) return null;
+  if (!(await access('/usr/sbin/dnsmasq').then(() => true, () => false))) return null;
+  return new RunNetworks({ uri, publicAddress, listeners });
 }
 
 /** Wires the real adapters, listens, and stops cleanly on SIGTERM/SIGINT. */
@@ -83,6 +113,12 @@ export async function start(): Promise<void> {
   else logger.info({ libvirtUri: hypervisor.uri, reason: hypervisor.reason }, 'hypervisor');
 
   const listeners: Listener[] = [];
+  // Guests reach the appliance only here: the agent API on their run network's gateway (or a
+  // loopback port their restricted user networking forwards to).
+  const agentServers = new AgentServers();
+  const publicHost = publicHostOf(config);
+  const networks = hypervisor.dryRun ? null : await privateNetworksOf(hypervisor.uri, publicHost, agentServers);
+  logger.info({ networks: networks ? 'private per run' : 'user networking, restricted' }, 'guest networking');
   const history = await History.open({ directory: join(config.dataDir, 'history'), log: (level, details, message) => logger[level](details, message) });
   const services = createServices({
     dataDir: config.dataDir,
@@ -103,8 +139,10 @@ export async function start(): Promise<void> {
     ...(config.powerControl === 'host' ? { power: hostPowerControl() } : {}),
     facts: hostFacts({ dataDir: config.dataDir, listening: () => listeners.map((listener) => listener.url), accelerator: () => acceleratorOf(hypervisor.uri) }),
     logs,
-    runs: { publicHost: publicHostOf(config) },
+    runs: { publicHost, networks, agentListeners: hypervisor.dryRun ? null : agentServers },
   });
+  const agentApp = await build(services, { logger, listener: 'agent' });
+  agentServers.serve(agentApp);
   await services.images.recover();
   await services.apps.recover();
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.
@@ -165,6 +203,8 @@ export async function start(): Promise<void> {
     await imagesInstalled;
     const runsStopped = services.runs.stop();
     await Promise.all(listeners.map((listener) => listener.app.close()));
+    await agentServers.closeAll();
+    await agentApp.close();
     await runsStopped;
     await services.reconciler.stop();
     await stopCloudHealth();

@@ -14,8 +14,11 @@ export type RunNetwork =
       mode: 'private';
       /** The libvirt network, its bridge and its firewall table: `bvn-` and 11 hex digits. */
       name: string;
-      /** The subnet's first three octets: `10.201.17`; the gateway is `.1`, instances `.2`… */
-      prefix: string;
+      /**
+       * The subnet's first three octets: `10.201.17`; the gateway is `.1`, instances `.2`…
+       * Null until the network is made (the subnet is chosen then, among those free on the box).
+       */
+      prefix: string | null;
     }
   | { mode: 'user' };
 

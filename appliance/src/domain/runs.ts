@@ -8,6 +8,7 @@ import type { InputParameter, Mapping, NativeImages, OutputParameter, Port, Reci
 import { isSecret } from './modules.ts';
 import { formatKey, parseKey } from './params.ts';
 import type { AbortReason, KeepRunning, RunState, StateTimeouts } from './run-states.ts';
+import type { RunNetwork } from './run-network.ts';
 
 /** A node as the run resolved it: exact versions, merged image, placement, multiplicity. */
 export interface RunNode {
@@ -81,6 +82,8 @@ export interface StoredRun {
   /** The run this one upgrades. */
   upgradeOf: string | null;
   log: RunLogEntry[];
+  /** Where its guests live: a private network of its own, or user networking; absent on runs made before (user). */
+  network?: RunNetwork;
   createdAt: string;
   updatedAt: string;
 }

@@ -4,6 +4,9 @@ import type { VmOwnership, VmSpec } from '../contract.ts';
 /** The namespace of Bivouac's `<metadata>` element in domain XML. */
 export const metadataNamespace = 'urn:bivouac:domain:1';
 
+/** The namespace of QEMU command-line additions in domain XML. */
+const qemuNamespace = 'http://libvirt.org/schemas/domain/qemu/1.0';
+
 /** Files the connector made for one VM, named in its XML. */
 export interface VmFiles {
   /** qcow2 overlay on the base image (disk images only). */
@@ -28,12 +31,18 @@ export function xmlSafe(text: string): string {
  * read from /sys/firmware/dmi/entries/11-0/raw.
  */
 export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' | 'qemu'): string {
-  const domain = create({ version: '1.0' }).ele('domain', { type: domainType });
+  const isRestricted = spec.network.mode === 'user' && spec.network.agentForward !== undefined;
+  const domain = create({ version: '1.0' }).ele('domain', { type: domainType, ...(isRestricted ? { 'xmlns:qemu': qemuNamespace } : {}) });
   domain.ele('name').txt(spec.name);
   domain.ele('title').txt(xmlSafe(spec.title));
   domain
     .ele('metadata')
-    .ele(metadataNamespace, 'bivouac:vm', { run: xmlSafe(spec.runId), instance: xmlSafe(spec.instance), owner: xmlSafe(spec.owner) });
+    .ele(metadataNamespace, 'bivouac:vm', {
+      run: xmlSafe(spec.runId),
+      instance: xmlSafe(spec.instance),
+      owner: xmlSafe(spec.owner),
+      ...(spec.network.mode === 'network' && spec.network.address ? { address: spec.network.address } : {}),
+    });
   domain.ele('memory', { unit: 'MiB' }).txt(String(spec.memoryMiB));
   domain.ele('vcpu').txt(String(spec.vcpu));
 
@@ -69,12 +78,23 @@ export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' |
     cdrom.ele('target', { dev: 'hdc', bus: 'ide' });
     cdrom.ele('readonly');
   }
-  const nic =
-    spec.network.mode === 'user'
-      ? devices.ele('interface', { type: 'user' })
-      : devices.ele('interface', { type: 'network' }).ele('source', { network: xmlSafe(spec.network.name) }).up();
-  nic.ele('model', { type: 'virtio' });
-  nic.ele('rom', { enabled: 'no' }); // no network boot: skips loading iPXE at every start
+  if (spec.network.mode === 'user' && spec.network.agentForward) {
+    // Restricted user networking (libvirt's XML cannot say `restrict`): the guest reaches only
+    // the forward to the agent listener; published ports are still added with hostfwd_add.
+    const { guestAddress, guestPort, hostPort } = spec.network.agentForward;
+    const commandline = domain.ele(qemuNamespace, 'qemu:commandline');
+    for (const value of ['-netdev', `user,id=hostnet0,restrict=on,guestfwd=tcp:${guestAddress}:${guestPort}-tcp:127.0.0.1:${hostPort}`, '-device', 'virtio-net-pci,netdev=hostnet0,romfile=']) {
+      commandline.ele(qemuNamespace, 'qemu:arg', { value });
+    }
+  } else {
+    const nic =
+      spec.network.mode === 'user'
+        ? devices.ele('interface', { type: 'user' })
+        : devices.ele('interface', { type: 'network' }).ele('source', { network: xmlSafe(spec.network.name) }).up();
+    if (spec.network.mode === 'network' && spec.network.mac) nic.ele('mac', { address: spec.network.mac });
+    nic.ele('model', { type: 'virtio' });
+    nic.ele('rom', { enabled: 'no' }); // no network boot: skips loading iPXE at every start
+  }
   const serial = devices.ele('serial', { type: 'pty' });
   serial.ele('log', { file: files.consoleLog, append: 'off' });
   serial.ele('target', { port: '0' });
@@ -96,6 +116,17 @@ export function readOwnership(xml: string): VmOwnership | null {
   const instance = mark?.getAttribute('instance');
   const owner = mark?.getAttribute('owner');
   return runId && instance && owner ? { runId, instance, owner } : null;
+}
+
+/** The fixed address a VM was given on its run's network (none for user networking). */
+export function readAddress(xml: string): string | null {
+  const mark = elements(xml).find((element) => element.namespaceURI === metadataNamespace && element.localName === 'vm');
+  return mark?.getAttribute('address') || null;
+}
+
+/** Is the VM on user networking (plain or restricted), where ports are published by hostfwd? */
+export function isUserNetworking(xml: string): boolean {
+  return /<interface type=["']user["']/.test(xml) || /id=hostnet0,restrict=on/.test(xml);
 }
 
 /** Paths of files named in a domain's XML (overlay, seed, console log), for cleanup. */
