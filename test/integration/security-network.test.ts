@@ -12,6 +12,14 @@ import { realQemu, removeDomains } from '../fixtures/real-qemu.ts';
 
 const password = 'private network password';
 
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not so after ${timeoutMs} ms: ${check.toString()}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /** The box's LAN address, as the appliance picks it (not loopback, not a run's bridge). */
 function lanAddress(): string {
   const found = Object.entries(networkInterfaces())
@@ -112,9 +120,8 @@ describe('private networks per run (real guests)', () => {
     boxPort = (boxService.address() as { port: number }).port;
     await start();
     api = await adminApi(() => appliance.url, password);
-    const ready = async () => ((await api('GET', '/images')).body as unknown as { name: string; status: string }[]).some((image) => image.name === 'tiny' && image.status === 'ready');
-    await expect.poll(ready, { timeout: 60_000, interval: 250 }).toBe(true);
-    await expect.poll(async () => ((await api('GET', '/apps')).body as unknown as { id: string }[]).some((app) => app.id === 'hello-web'), { timeout: 30_000 }).toBe(true);
+    await until(async () => ((await api('GET', '/images')).body as unknown as { name: string; status: string }[]).some((image) => image.name === 'tiny' && image.status === 'ready'), 60_000);
+    await until(async () => ((await api('GET', '/apps')).body as unknown as { id: string }[]).some((app) => app.id === 'hello-web'), 30_000);
     const native = { libvirt: { imageId: 'tiny' } };
     const resources = { vcpu: 1, memoryMiB: 128, diskGiB: 1 };
     await saveModule('/m7', { kind: 'project' });
@@ -131,7 +138,7 @@ describe('private networks per run (real guests)', () => {
       kind: 'image',
       nativeImages: native,
       resources,
-      inputs: ['lan', 'box_port', 'api_port', 'other', 'db_url'].map((name) => ({ name, type: 'string' })),
+      inputs: [...['lan', 'box_port', 'api_port', 'other'].map((name) => ({ name, type: 'string', default: 'none' })), { name: 'db_url', type: 'string' }],
       outputs: [{ name: 'results' }, { name: 'db_value' }, { name: 'db_named' }],
       recipes: { deploy: `bivouac-get db.1:ready --timeout 600 >/dev/null\n${probeRecipe}` },
     });
@@ -189,7 +196,7 @@ describe('private networks per run (real guests)', () => {
     const log = JSON.stringify((await api('GET', `/runs/${id}/log`)).body);
     for (const what of refused) expect(log).toContain(`probe: refused ${what.startsWith('agent') ? `agent listener ${what.slice(5)}` : what}`);
     // Instances have real addresses (the VM list's IP column).
-    const vms = (await api('GET', '/vms')).body as unknown as { runId: string; instance: string; ips: string[] }[];
+    const { vms } = (await api('GET', '/vms')).body as unknown as { vms: { runId: string; instance: string; ips: string[] }[] };
     expect(vms.find((vm) => vm.runId === id && vm.instance === 'db.1')?.ips).toEqual([dbAddress]);
 
     const name = networkName(id);
