@@ -310,8 +310,8 @@ export const RunView = RunSummary.extend({
   timeouts: z.object({ Initializing: z.number(), Provisioning: z.number(), Executing: z.number(), SendingReports: z.number(), Finalizing: z.number() }),
   network: z
     .object({ mode: z.enum(['private', 'user']) })
-    .default({ mode: 'user' })
-    .describe("private: the run's own network on the box (instances have addresses and find each other by node name; they reach only the agent API); user: QEMU's user networking, where bridges are not allowed"),
+    .optional()
+    .describe("private: the run's own network on the box (instances have addresses and find each other by node name; they reach only the agent API); user: QEMU's user networking, where bridges are not allowed; absent on runs made before networks were per run (user)"),
 });
 export const RunListQuery = z.strictObject({
   state: RunState.optional(),

@@ -102,7 +102,7 @@ export function RunPage() {
               <dd>{run.keepRunning}</dd>
               <dt>Network</dt>
               <dd>
-                {run.network.mode === 'private'
+                {run.network?.mode === 'private'
                   ? 'Private to this run: its instances reach each other and the agent API only'
                   : 'User networking (no private networks on this host)'}
               </dd>
