@@ -41,6 +41,11 @@ export const configSchema = z.strictObject({
       diskGiB: z.number().min(0).nullable().default(null),
     })
     .prefault({}),
+  /**
+   * `auto`: each run on the box gets a private network where the box allows bridges (root,
+   * nftables, dnsmasq), else restricted user networking; `off`: always restricted user networking.
+   */
+  privateNetworks: z.enum(['auto', 'off']).default('auto'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * `host`: an administrator's power off and reboot reach the host; `off`: they are refused (an
@@ -85,6 +90,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   const fromEnv: Record<string, unknown> = {
     listen: env.BIVOUAC_LISTEN,
     libvirtUri: env.BIVOUAC_LIBVIRT_URI,
+    privateNetworks: env.BIVOUAC_PRIVATE_NETWORKS,
     publicHost: env.BIVOUAC_PUBLIC_HOST,
     localListen: env.BIVOUAC_LOCAL_LISTEN,
     tls: env.BIVOUAC_TLS,

@@ -117,7 +117,7 @@ export async function start(): Promise<void> {
   // loopback port their restricted user networking forwards to).
   const agentServers = new AgentServers();
   const publicHost = publicHostOf(config);
-  const networks = hypervisor.dryRun ? null : await privateNetworksOf(hypervisor.uri, publicHost, agentServers);
+  const networks = hypervisor.dryRun || config.privateNetworks === 'off' ? null : await privateNetworksOf(hypervisor.uri, publicHost, agentServers);
   logger.info({ networks: networks ? 'private per run' : 'user networking, restricted' }, 'guest networking');
   const history = await History.open({ directory: join(config.dataDir, 'history'), log: (level, details, message) => logger[level](details, message) });
   const services = createServices({

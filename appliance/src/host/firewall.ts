@@ -79,8 +79,8 @@ export function tableScript(plan: FirewallPlan): string {
 /** Makes the table (replacing one a crash left behind). */
 export async function createTable(plan: FirewallPlan): Promise<void> {
   if (!tablePattern.test(plan.name)) throw new Error(`bug: not a run network name: ${plan.name}`);
-  await removeTable(plan.name);
-  await nft([tableScript(plan)], `make the firewall table of ${plan.name}`);
+  // One transaction: a table of that name is made (if missing), dropped, and made anew.
+  await nft([`add table inet ${plan.name}\ndelete table inet ${plan.name}\n${tableScript(plan)}`], `make the firewall table of ${plan.name}`);
 }
 
 /**

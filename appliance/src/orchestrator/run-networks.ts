@@ -118,8 +118,7 @@ export class RunNetworks {
   /** Removes the network, its firewall table and its agent listener; what is gone already is skipped. */
   async release(name: string, prefix: string | null): Promise<void> {
     if (prefix) await this.options.listeners.close(gatewayOf(prefix));
-    await removeTable(name);
-    await removeNetwork(this.options.uri, name);
+    await Promise.all([removeTable(name), removeNetwork(this.options.uri, name)]);
   }
 
   /**

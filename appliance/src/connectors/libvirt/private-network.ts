@@ -70,9 +70,13 @@ async function virsh(uri: string, args: string[], what: string): Promise<string>
  * libvirt; the caller tries another.
  */
 export async function createNetwork(uri: string, plan: NetworkPlan, hosts: readonly NetworkHost[]): Promise<boolean> {
-  if ((await listNetworks(uri)).includes(plan.name)) return false;
-  await createFromXml(uri, buildNetworkXml(plan, hosts), plan.name);
-  return true;
+  try {
+    await createFromXml(uri, buildNetworkXml(plan, hosts), plan.name);
+    return true;
+  } catch (error) {
+    if (/already exists/i.test(String((error as BivouacError).details?.reason))) return false;
+    throw error;
+  }
 }
 
 async function createFromXml(uri: string, xml: string, name: string): Promise<void> {
