@@ -43,7 +43,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /**
    * `auto`: each run on the box gets a private network where the box allows bridges (root,
-   * nftables, dnsmasq), else restricted user networking; `off`: always restricted user networking.
+   * nftables, dnsmasq), else user networking; `off`: always user networking.
    */
   privateNetworks: z.enum(['auto', 'off']).default('auto'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -85,7 +85,7 @@ function firstLanAddress(): string | null {
 /**
  * Private networks per run where the box allows them: its own hypervisor on this machine
  * (`qemu:///system`), run as root with nftables and dnsmasq at hand; else null (user networking,
- * restricted to the agent listener).
+ * whose guests reach the appliance through an agent-only listener on loopback).
  */
 async function privateNetworksOf(uri: string, publicHost: string, listeners: AgentServers): Promise<RunNetworks | null> {
   const publicAddress = lanAddressOf(publicHost);
@@ -114,11 +114,11 @@ export async function start(): Promise<void> {
 
   const listeners: Listener[] = [];
   // Guests reach the appliance only here: the agent API on their run network's gateway (or a
-  // loopback port their restricted user networking forwards to).
+  // loopback port, which user networking's 10.0.2.2 reaches).
   const agentServers = new AgentServers();
   const publicHost = publicHostOf(config);
   const networks = hypervisor.dryRun || config.privateNetworks === 'off' ? null : await privateNetworksOf(hypervisor.uri, publicHost, agentServers);
-  logger.info({ networks: networks ? 'private per run' : 'user networking, restricted' }, 'guest networking');
+  logger.info({ networks: networks ? 'private per run' : 'user networking' }, 'guest networking');
   const history = await History.open({ directory: join(config.dataDir, 'history'), log: (level, details, message) => logger[level](details, message) });
   const services = createServices({
     dataDir: config.dataDir,

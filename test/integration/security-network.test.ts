@@ -221,3 +221,74 @@ describe('private networks per run (real guests)', () => {
     await expect.poll(() => networksOnBox().includes(name) || firewallTables().includes(name), { timeout: 30_000 }).toBe(false);
   }, 120_000);
 });
+
+/**
+ * M7 where bridges are not allowed (here: BIVOUAC_PRIVATE_NETWORKS=off): the guest is on QEMU's
+ * user networking, and its agent URL is an agent-only listener on the host's loopback. (QEMU here
+ * cannot keep it from the rest of the loopback: see README, Guest networking.)
+ */
+describe('user networking fallback (real guest)', () => {
+  const { uri, imagesDir } = realQemu();
+  let dataDir: string;
+  let appliance: ApplianceProcess;
+  let api: (method: string, path: string, body?: unknown) => Promise<ApiAnswer>;
+  let boxService: Server;
+  let boxPort: number;
+  let runId = '';
+
+  beforeAll(async () => {
+    dataDir = await tempDir('bivouac-net-user-');
+    boxService = createServer((socket) => socket.end('box service\n'));
+    await new Promise<void>((resolve) => boxService.listen(0, '0.0.0.0', resolve));
+    boxPort = (boxService.address() as { port: number }).port;
+    appliance = await startAppliance(dataDir, { BIVOUAC_LIBVIRT_URI: uri, BIVOUAC_ADMIN_PASSWORD: password, BIVOUAC_BUILTIN_IMAGES_DIR: imagesDir, BIVOUAC_PRIVATE_NETWORKS: 'off' }, 60_000);
+    api = await adminApi(() => appliance.url, password);
+    await until(async () => ((await api('GET', '/images')).body as unknown as { name: string; status: string }[]).some((image) => image.name === 'tiny' && image.status === 'ready'), 60_000);
+  }, 120_000);
+  afterAll(async () => {
+    await appliance?.stop();
+    boxService?.close();
+    if (runId) removeDomains(uri, `bvc-${runId.slice(0, 12)}`);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("M7: on user networking a guest's agent calls work and its agent URL answers nothing but the agent API", async () => {
+    const recipe = `
+results=''
+probe() {
+  if nc -w 3 "$2" "$3" -e /bin/true >/dev/null 2>&1; then echo "probe: REACHED $1 ($2:$3)"; results="$results $1=reached"
+  else echo "probe: refused $1 ($2:$3)"; results="$results $1=refused"; fi
+}
+probe host-api 10.0.2.2 "$(bivouac-get "$BIVOUAC_INSTANCE:api_port")"
+probe host-box-service 10.0.2.2 "$(bivouac-get "$BIVOUAC_INSTANCE:box_port")"
+probe lan-box-service "$(bivouac-get "$BIVOUAC_INSTANCE:lan")" "$(bivouac-get "$BIVOUAC_INSTANCE:box_port")"
+probe outside 1.1.1.1 80
+for path in /healthz /api/v1/session; do
+  if wget -q -T 5 -O /dev/null "$BIVOUAC_URL$path" 2>/dev/null; then results="$results agent$path=reached"; else echo "probe: refused agent listener $path"; results="$results agent$path=refused"; fi
+done
+bivouac-set "$BIVOUAC_INSTANCE:results" "$results"
+`;
+    const saved = await api('PUT', '/modules?path=/m7u', { content: { kind: 'project' }, message: 'test' });
+    expect(saved.status).toBe(200);
+    const inputs = ['lan', 'box_port', 'api_port'].map((name) => ({ name, type: 'string', default: 'none' }));
+    const probe = await api('PUT', '/modules?path=/m7u/probe', { content: { kind: 'image', nativeImages: { libvirt: { imageId: 'tiny' } }, resources: { vcpu: 1, memoryMiB: 128, diskGiB: 1 }, inputs, outputs: [{ name: 'results' }], recipes: { deploy: recipe } }, message: 'test' });
+    expect(probe.status, JSON.stringify(probe.body)).toBe(200);
+    const created = await api('POST', '/runs', { module: '/m7u/probe', parameters: { lan: lanAddress(), box_port: String(boxPort), api_port: new URL(appliance.url).port } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    runId = created.body!.id as string;
+    const deadline = Date.now() + 180_000;
+    let run = created.body!;
+    while (!['Ready', 'Aborted'].includes(run.state as string) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      run = (await api('GET', `/runs/${runId}`)).body!;
+    }
+    expect(run.state, JSON.stringify((await api('GET', `/runs/${runId}/log`)).body)).toBe('Ready');
+    expect(run.network).toEqual({ mode: 'user' });
+    const params = (await api('GET', `/runs/${runId}/params`)).body as Record<string, string>;
+    // What it reached is in the run's log; the agent listener refused all but the agent API.
+    const results = params['probe.1:results']!.trim().split(' ');
+    expect(results).toEqual(expect.arrayContaining(['agent/healthz=refused', 'agent/api/v1/session=refused']));
+    expect(results).toHaveLength(6);
+    expect((await api('POST', `/runs/${runId}/terminate`)).status).toBe(202);
+  }, 300_000);
+});

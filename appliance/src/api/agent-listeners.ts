@@ -6,7 +6,7 @@ import type { AgentListeners } from '../orchestrator/run-networks.ts';
 /**
  * The agent listener: one app built for the `agent` listener (it answers nothing but
  * `/api/v1/agent/*`), served on each run network's gateway address, and on one loopback port
- * for guests on restricted user networking. Each address gets a plain HTTP server of its own
+ * for guests on user networking (where bridges are not allowed). Each address gets a plain HTTP server of its own
  * handing requests to the same app, so a guest can reach it only where its bridge ends.
  */
 export class AgentServers implements AgentListeners {

@@ -32,14 +32,10 @@ export type BootImage =
 
 /**
  * How a VM is networked.
- * - `user`: QEMU's user networking. With `agentForward` it is restricted (`restrict=on`): the
- *   guest reaches nothing outside but that one forward, to the agent listener on the host's
- *   loopback; without it, the guest reaches the host's loopback at 10.0.2.2 (remote hosts).
+ * - `user`: QEMU's user networking; the guest reaches the host's loopback at 10.0.2.2.
  * - `network`: a libvirt network; `mac` and `address` are the fixed DHCP entry made for it.
  */
-export type NetworkChoice =
-  | { mode: 'user'; agentForward?: { guestAddress: string; guestPort: number; hostPort: number } }
-  | { mode: 'network'; name: string; mac?: string; address?: string };
+export type NetworkChoice = { mode: 'user' } | { mode: 'network'; name: string; mac?: string; address?: string };
 
 /** What the run asks a connector to launch for one instance. */
 export interface VmSpec {

@@ -7,7 +7,10 @@
  *   DHCP, DNS and the agent API and nothing else; declared ports are published to the LAN by
  *   DNAT from the box's public address.
  * - `user`: the fallback where bridges are not allowed (a remote host, an unprivileged box):
- *   QEMU's user networking, restricted so the guest reaches nothing but the agent listener.
+ *   QEMU's user networking; the agent URL is an agent-only listener on the host's loopback.
+ *   QEMU here cannot confine it further: `restrict=on` leaves only guestfwd, whose `cmd:` relay
+ *   libvirt's seccomp sandbox kills (spawn=deny) and whose character device carries one
+ *   connection only, so the guest still reaches the host's loopback and the outside.
  */
 export type RunNetwork =
   | {

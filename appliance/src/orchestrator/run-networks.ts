@@ -14,7 +14,7 @@ export interface AgentListeners {
   open(address: string, port: number): Promise<void>;
   /** Stops serving on this address; one not open is not an error. */
   close(address: string): Promise<void>;
-  /** The loopback port guests of the user-networking fallback reach through their guestfwd. */
+  /** The loopback port guests on user networking reach at 10.0.2.2 (an agent-only listener). */
   loopbackPort(): Promise<number>;
 }
 

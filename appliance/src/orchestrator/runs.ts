@@ -85,12 +85,12 @@ export interface AgentIdentity {
 export interface RunsOptions {
   /**
    * The URL guests reach the appliance at (context `bivouac.url`) where neither a private network
-   * nor a restricted forward serves them: guests on remote hosts, and tests.
+   * nor the box's agent listeners serve them: guests on remote hosts, and tests.
    */
   agentUrl: string;
   /** Private networks per run, where the box allows them (root, bridges, nftables). */
   networks?: RunNetworks | null;
-  /** The agent listener on loopback, for restricted user networking on the box. */
+  /** The agent listener on loopback, for user networking on the box (where bridges are not allowed). */
   agentListeners?: AgentListeners | null;
   /** The box's name or address in the service URLs of ports it forwards. */
   publicHost?: string;
@@ -753,9 +753,9 @@ export class Runs {
 
   /**
    * Where an instance about to launch is networked and reaches the appliance: on its run's
-   * private network (made now if it is not there yet, with the instance's DHCP and DNS entries),
-   * or on user networking restricted to the agent listener (the box without bridges), or, on a
-   * remote host, plain user networking and the configured agent URL.
+   * private network (made now if it is not there yet, with the instance's DHCP and DNS entries);
+   * else on user networking, through the agent-only listener on the box's loopback (the box
+   * without bridges), or, on a remote host, the configured agent URL.
    */
   private async placeOnNetwork(runId: string, instanceName: string, cloudId: string): Promise<{ network: VmSpec['network']; agentUrl: string }> {
     const run = this.runOf(runId);
@@ -775,8 +775,8 @@ export class Runs {
       return { network: { mode: 'network', name: made.name, mac, address }, agentUrl: `http://${made.gateway}:${agentPort}` };
     }
     if (cloudId === boxCloudId && agentListeners) {
-      const hostPort = await agentListeners.loopbackPort();
-      return { network: { mode: 'user', agentForward: { guestAddress: restrictedAgentAddress, guestPort: 80, hostPort } }, agentUrl: `http://${restrictedAgentAddress}` };
+      // 10.0.2.2 is the host's loopback: the guest's agent URL is the agent-only listener there.
+      return { network: { mode: 'user' }, agentUrl: `http://10.0.2.2:${await agentListeners.loopbackPort()}` };
     }
     return { network: { mode: 'user' }, agentUrl: this.options.agentUrl };
   }
@@ -996,9 +996,6 @@ export class Runs {
     this.events.append({ type, subject: { kind: 'run', id: run.id }, access: access(run), data });
   }
 }
-
-/** Where a guest on restricted user networking finds the agent listener (its guestfwd). */
-const restrictedAgentAddress = '10.0.2.100';
 
 /** A port's link: `http://host:port/`, or `tcp://host:port`. */
 function linkTo(protocol: string, host: string, port: number): string {

@@ -4,9 +4,6 @@ import type { VmOwnership, VmSpec } from '../contract.ts';
 /** The namespace of Bivouac's `<metadata>` element in domain XML. */
 export const metadataNamespace = 'urn:bivouac:domain:1';
 
-/** The namespace of QEMU command-line additions in domain XML. */
-const qemuNamespace = 'http://libvirt.org/schemas/domain/qemu/1.0';
-
 /** Files the connector made for one VM, named in its XML. */
 export interface VmFiles {
   /** qcow2 overlay on the base image (disk images only). */
@@ -31,8 +28,7 @@ export function xmlSafe(text: string): string {
  * read from /sys/firmware/dmi/entries/11-0/raw.
  */
 export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' | 'qemu'): string {
-  const isRestricted = spec.network.mode === 'user' && spec.network.agentForward !== undefined;
-  const domain = create({ version: '1.0' }).ele('domain', { type: domainType, ...(isRestricted ? { 'xmlns:qemu': qemuNamespace } : {}) });
+  const domain = create({ version: '1.0' }).ele('domain', { type: domainType });
   domain.ele('name').txt(spec.name);
   domain.ele('title').txt(xmlSafe(spec.title));
   domain
@@ -78,23 +74,13 @@ export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' |
     cdrom.ele('target', { dev: 'hdc', bus: 'ide' });
     cdrom.ele('readonly');
   }
-  if (spec.network.mode === 'user' && spec.network.agentForward) {
-    // Restricted user networking (libvirt's XML cannot say `restrict`): the guest reaches only
-    // the forward to the agent listener; published ports are still added with hostfwd_add.
-    const { guestAddress, guestPort, hostPort } = spec.network.agentForward;
-    const commandline = domain.ele(qemuNamespace, 'qemu:commandline');
-    for (const value of ['-netdev', `user,id=hostnet0,restrict=on,guestfwd=tcp:${guestAddress}:${guestPort}-tcp:127.0.0.1:${hostPort}`, '-device', 'virtio-net-pci,netdev=hostnet0,romfile=']) {
-      commandline.ele(qemuNamespace, 'qemu:arg', { value });
-    }
-  } else {
-    const nic =
-      spec.network.mode === 'user'
-        ? devices.ele('interface', { type: 'user' })
-        : devices.ele('interface', { type: 'network' }).ele('source', { network: xmlSafe(spec.network.name) }).up();
-    if (spec.network.mode === 'network' && spec.network.mac) nic.ele('mac', { address: spec.network.mac });
-    nic.ele('model', { type: 'virtio' });
-    nic.ele('rom', { enabled: 'no' }); // no network boot: skips loading iPXE at every start
-  }
+  const nic =
+    spec.network.mode === 'user'
+      ? devices.ele('interface', { type: 'user' })
+      : devices.ele('interface', { type: 'network' }).ele('source', { network: xmlSafe(spec.network.name) }).up();
+  if (spec.network.mode === 'network' && spec.network.mac) nic.ele('mac', { address: spec.network.mac });
+  nic.ele('model', { type: 'virtio' });
+  nic.ele('rom', { enabled: 'no' }); // no network boot: skips loading iPXE at every start
   const serial = devices.ele('serial', { type: 'pty' });
   serial.ele('log', { file: files.consoleLog, append: 'off' });
   serial.ele('target', { port: '0' });
@@ -124,9 +110,9 @@ export function readAddress(xml: string): string | null {
   return mark?.getAttribute('address') || null;
 }
 
-/** Is the VM on user networking (plain or restricted), where ports are published by hostfwd? */
+/** Is the VM on user networking, where ports are published by hostfwd? */
 export function isUserNetworking(xml: string): boolean {
-  return /<interface type=["']user["']/.test(xml) || /id=hostnet0,restrict=on/.test(xml);
+  return /<interface type=["']user["']/.test(xml);
 }
 
 /** Paths of files named in a domain's XML (overlay, seed, console log), for cleanup. */
