@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { networkInterfaces } from 'node:os';
-import { access } from 'node:fs/promises';
+import { access, chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -103,6 +103,10 @@ export async function start(): Promise<void> {
   logger.info({ version, dataDir: config.dataDir }, 'starting');
 
   const { store, file, migratedFrom, backup } = await openStore(config.dataDir);
+  // QEMU runs as its own user (libvirt-qemu), which must pass through the data dir to the VMs'
+  // files and the base images (it may not list it).
+  const dataDirMode = (await stat(config.dataDir)).mode & 0o7777;
+  if ((dataDirMode & 0o001) === 0) await chmod(config.dataDir, dataDirMode | 0o001);
   if (migratedFrom !== null) logger.info({ file, from: migratedFrom, to: store.data.schemaVersion, backup }, 'store migrated');
   const events = await EventLog.open({ directory: join(config.dataDir, 'events'), replayLimit: config.eventReplayLimit });
   const tls = await ensureTlsIdentity(config.dataDir);
