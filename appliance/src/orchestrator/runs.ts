@@ -121,6 +121,7 @@ export class Runs {
   private stopping = false;
   /** Networks released by this process (so a run's release is asked once). */
   private readonly released = new Set<string>();
+  private lastSweep = 0;
 
   constructor(
     private readonly store: Store<MainDocument>,
@@ -151,7 +152,7 @@ export class Runs {
       const network = this.networkOf(run);
       if (network.mode === 'private' && network.prefix && this.options.networks) await this.options.networks.ensure(network, new Set()).catch(() => undefined);
     }
-    await this.sweepNetworks().catch(() => undefined);
+    await this.sweepNetworks(true).catch(() => undefined);
     for (const run of this.store.data.runs.filter((candidate) => !isFinal(candidate.state))) {
       await this.change(run.id, 'appliance', () => undefined);
       await this.plan(run.id);
@@ -790,9 +791,13 @@ export class Runs {
     await this.options.networks.release(network.name, network.prefix).catch(() => this.released.delete(network.name)); // the sweep tries again
   }
 
-  /** Removes networks and firewall tables ended runs left (a crash), and those of runs that ended now. */
-  async sweepNetworks(): Promise<void> {
-    if (!this.options.networks) return;
+  /**
+   * Removes networks and firewall tables ended runs left (a crash), and those of runs that ended
+   * now; at most every 30 s (the reconciler asks after each pass) unless `now`.
+   */
+  async sweepNetworks(now = false): Promise<void> {
+    if (!this.options.networks || (!now && Date.now() - this.lastSweep < 30_000)) return;
+    this.lastSweep = Date.now();
     const ended = this.store.data.runs.filter((run) => isFinal(run.state) && !run.instances.some(holdsVm) && run.network?.mode === 'private');
     await this.options.networks.sweep(new Set(ended.map((run) => (run.network as { name: string }).name)));
   }
