@@ -30,6 +30,34 @@ function lanAddress(): string {
   return found.address;
 }
 
+/**
+ * A machine on the box's LAN, played by a network namespace joined to the box by a veth pair
+ * and routed to the box's LAN address through it. Returns its stop.
+ */
+function lanClient(name: string, lan: string): { fetch(url: string): string; stop(): void } {
+  const slot = process.pid % 250;
+  const run = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' });
+  run('netns', 'add', name);
+  run('link', 'add', `${name}-h`, 'type', 'veth', 'peer', 'name', `${name}-c`);
+  run('link', 'set', `${name}-c`, 'netns', name);
+  run('addr', 'add', `10.254.${slot}.1/30`, 'dev', `${name}-h`);
+  run('link', 'set', `${name}-h`, 'up');
+  run('netns', 'exec', name, 'ip', 'addr', 'add', `10.254.${slot}.2/30`, 'dev', `${name}-c`);
+  run('netns', 'exec', name, 'ip', 'link', 'set', `${name}-c`, 'up');
+  run('netns', 'exec', name, 'ip', 'route', 'add', `${lan}/32`, 'via', `10.254.${slot}.1`);
+  return {
+    fetch: (url) => execFileSync('ip', ['netns', 'exec', name, process.execPath, '-e', 'fetch(process.argv[1], { signal: AbortSignal.timeout(10000) }).then((r) => r.text()).then((t) => process.stdout.write(t))', url], { encoding: 'utf8' }),
+    stop: () => {
+      try {
+        run('link', 'delete', `${name}-h`);
+      } catch {
+        // gone with the namespace
+      }
+      run('netns', 'delete', name);
+    },
+  };
+}
+
 function networksOnBox(): string[] {
   return execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'net-list', '--all', '--name'], { encoding: 'utf8' }).split('\n').map((line) => line.trim());
 }
@@ -167,6 +195,13 @@ describe('private networks per run (real guests)', () => {
     expect((await waitForState(otherId, ['Ready', 'Aborted'])).state).toBe('Ready');
     const otherUrl = ((await api('GET', `/runs/${otherId}/params`)).body as Record<string, string>)['run:url.service']!;
     expect(await (await fetch(otherUrl)).text()).toContain('other tenant'); // the box opens it
+    // And a machine on the LAN does (DNAT from the box's address).
+    const client = lanClient(`bvt${process.pid % 10000}`, lanAddress());
+    try {
+      expect(client.fetch(otherUrl)).toContain('other tenant');
+    } finally {
+      client.stop();
+    }
 
     const created = await api('POST', '/runs', {
       module: '/m7/app',
