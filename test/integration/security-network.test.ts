@@ -3,8 +3,8 @@ import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetwork } from '../../appliance/src/connectors/libvirt/private-network.ts';
-import { createTable } from '../../appliance/src/host/firewall.ts';
+import { createNetwork, removeNetwork } from '../../appliance/src/connectors/libvirt/private-network.ts';
+import { createTable, removeTable } from '../../appliance/src/host/firewall.ts';
 import { networkName } from '../../appliance/src/orchestrator/run-networks.ts';
 import { adminApi, freePort, startAppliance, type ApiAnswer, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
@@ -183,6 +183,8 @@ describe('private networks per run (real guests)', () => {
     await appliance?.stop();
     boxService?.close();
     for (const id of runIds) removeDomains(uri, `bvc-${id.slice(0, 12)}`);
+    // What a failed test leaves on the box: its runs' networks and firewall tables.
+    for (const id of runIds) await Promise.all([removeNetwork(uri, networkName(id)), removeTable(networkName(id))]).catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true });
   });
 
