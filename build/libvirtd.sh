@@ -2,7 +2,10 @@
 # Makes sure the box's hypervisor daemon answers at qemu:///system. With systemd, the packaged
 # service is started. Without it (containers, CI machines) libvirtd is started here, as root,
 # under `tini -s` (a subreaper, so QEMU children are reaped at once and a destroy takes 0.2 s
-# instead of 1.5 s), after the qemu.conf settings a root-run daemon without systemd needs.
+# instead of 1.5 s), after the qemu.conf settings such a daemon needs. QEMU itself runs as the
+# libvirt-qemu user, not root: libvirt's DAC driver gives it each VM's files (disks, backing
+# images, kernel, initrd, seed) for the VM's life and takes them back after. No MAC driver
+# (AppArmor, SELinux) is there to lean on in a container, so none is asked for.
 # Prints "qemu:///system" when the daemon answers; exits 1 (saying why) when it cannot.
 set -euo pipefail
 
@@ -26,17 +29,20 @@ command -v libvirtd >/dev/null || { say "libvirtd is not installed (build/instal
 if with_systemd; then
   systemctl start libvirtd.service || say "systemctl start libvirtd failed"
 else
-  # QEMU runs as root with no relabelling: there is no systemd to set up the libvirt-qemu
-  # user's rights and no security driver to lean on. Written once, in a marked block.
-  marker='# bivouac: root-run libvirtd without systemd'
-  if ! grep -qF "$marker" /etc/libvirt/qemu.conf; then
-    printf '\n%s\nuser = "root"\ngroup = "root"\ndynamic_ownership = 0\nremember_owner = 0\nsecurity_driver = "none"\n' "$marker" >>/etc/libvirt/qemu.conf
+  # libvirt 9 resolves this user before it reads qemu.conf; QEMU runs as it.
+  id libvirt-qemu >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin libvirt-qemu
+  # Written once, in a marked block; the block of earlier versions (QEMU as root, no relabelling) goes.
+  old_marker='# bivouac: root-run libvirtd without systemd'
+  if grep -qF "$old_marker" /etc/libvirt/qemu.conf; then
+    sed -i "/^$old_marker\$/,+5d" /etc/libvirt/qemu.conf
   fi
-  if ! grep -qF "$marker" /etc/libvirt/libvirtd.conf; then
+  marker='# bivouac: libvirtd without systemd, QEMU as libvirt-qemu'
+  if ! grep -qF "$marker" /etc/libvirt/qemu.conf; then
+    printf '\n%s\nuser = "libvirt-qemu"\ngroup = "%s"\ndynamic_ownership = 1\nremember_owner = 0\nsecurity_driver = "none"\n' "$marker" "$(id -gn libvirt-qemu)" >>/etc/libvirt/qemu.conf
+  fi
+  if ! grep -q '^auth_unix_rw = "none"' /etc/libvirt/libvirtd.conf; then
     printf '\n%s\nauth_unix_rw = "none"\n' "$marker" >>/etc/libvirt/libvirtd.conf
   fi
-  # libvirt 9 resolves this user before it reads qemu.conf.
-  id libvirt-qemu >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin libvirt-qemu
   mkdir -p /var/log/libvirt /var/lib/libvirt/qemu /run/libvirt
   # Console logs go through virtlogd, which systemd would socket-activate.
   if ! virtlogd_runs; then

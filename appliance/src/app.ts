@@ -132,7 +132,7 @@ export interface ServiceOptions {
   appsDir?: string;
   /** Where guests reach the appliance (user-mode networking: the host's loopback is 10.0.2.2). */
   agentUrl?: string;
-  /** Orchestrator tuning (tests). */
+  /** Orchestrator tuning (tests), and the box's private networks and agent listeners (server.ts). */
   runs?: Partial<RunsOptions>;
   /** Poll intervals, grace periods and the log of the reconciler. */
   reconciler?: ReconcilerOptions;
@@ -173,6 +173,7 @@ export function createServices(options: ServiceOptions): Services {
   });
   const reconciler = new Reconciler(clouds, vms, reservations, options.events, {
     onVanished: (vm) => runs.vmVanished(vm.runId, vm.instance, vm.goneReason ?? 'vanished'),
+    sweepBox: () => runs.sweepNetworks(),
     isHeld: (reservation) => runs.holds(reservation),
     ...options.reconciler,
   });
@@ -293,8 +294,10 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
   app.server.headersTimeout = limits.headersTimeoutMs;
 
   // Before anything else: a name that is not the box's (DNS rebinding), or the UI under the
-  // apps' service host, is refused here.
-  installHostCheck(app, options.hosts ?? hostOnlyPolicy);
+  // apps' service host, is refused here. The agent listener is left out: guests name it by their
+  // gateway or 10.0.2.2, it serves only agent calls with their bearer tokens, and no browser
+  // session or cookie is ever accepted there.
+  if (options.listener !== 'agent') installHostCheck(app, options.hosts ?? hostOnlyPolicy);
   limitRequestTime(app);
 
   const listener: ListenerRole = options.listener ?? 'public';
@@ -302,6 +305,17 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
   app.addHook('onRequest', async (request) => {
     request.listener = listener;
   });
+
+  if (listener === 'agent') {
+    // Guests reach this listener: it answers the agent API and nothing else (no sign-in, no
+    // setup, no UI), whatever else the app has routes for.
+    app.addHook('onRequest', async (request, reply) => {
+      const path = request.url.split('?')[0] ?? '';
+      if (path.startsWith(`${apiPrefix}/agent/`)) return;
+      const error = new BivouacError('NOT_FOUND', `No route ${request.method} ${path} here: this listener serves only ${apiPrefix}/agent/*.`, { resource: 'route', method: request.method, path });
+      return reply.code(404).send(errorBody(error));
+    });
+  }
 
   installErrorHandling(app, jsonBodyLimit);
   // The API speaks JSON only; any other body is refused as UNSUPPORTED_MEDIA_TYPE.

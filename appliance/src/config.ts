@@ -57,6 +57,11 @@ export const configSchema = z.strictObject({
    * images and bundles from; never inside the data dir.
    */
   importDirs: z.array(z.string().startsWith('/', 'must be absolute paths').max(4096)).max(16).default([]),
+  /**
+   * `auto`: each run on the box gets a private network where the box allows bridges (root,
+   * nftables, dnsmasq), else user networking; `off`: always user networking.
+   */
+  privateNetworks: z.enum(['auto', 'off']).default('auto'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * `host`: an administrator's power off and reboot reach the host; `off`: they are refused (an
@@ -103,6 +108,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   const fromEnv: Record<string, unknown> = {
     listen: env.BIVOUAC_LISTEN,
     libvirtUri: env.BIVOUAC_LIBVIRT_URI,
+    privateNetworks: env.BIVOUAC_PRIVATE_NETWORKS,
     publicHost: env.BIVOUAC_PUBLIC_HOST,
     localListen: env.BIVOUAC_LOCAL_LISTEN,
     tls: env.BIVOUAC_TLS,

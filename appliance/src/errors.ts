@@ -166,6 +166,10 @@ export const errorRegistry = {
     description:
       "A stored cloud's config no longer passes the rules (checked at start-up), so the box never contacts it (no health check, reconciliation, run or test); an administrator testing it gets details.reason. Remove it and add it again with an allowed URI.",
   },
+  NETWORK_FAILED: {
+    status: 502,
+    description: "A run's private network (its libvirt network, firewall table or agent listener) could not be made, changed or removed on the box; details.reason carries the tool's own message.",
+  },
   CLOUD_NAME_TAKEN: {
     status: 409,
     description: 'Another cloud already has this name.',

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { mkdir } from 'node:fs/promises';
+import { access, chmod, mkdir, stat } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,9 @@ import type { HostPolicy } from './api/host-check.ts';
 import { ConfigError, isLoopback, keysDirOf, loadConfig, parseHostPort, type Config } from './config.ts';
 import { BivouacError } from './errors.ts';
 import { pickLibvirtUri } from './connectors/libvirt/default-uri.ts';
+import { AgentServers } from './api/agent-listeners.ts';
+import { canFirewall } from './host/firewall.ts';
+import { RunNetworks } from './orchestrator/run-networks.ts';
 import { boxCapacity } from './host/box-capacity.ts';
 import { hostFacts } from './host/facts.ts';
 import { LogRing, teeDestination } from './host/log-ring.ts';
@@ -66,8 +69,34 @@ function publicHostOf(config: Config): string {
   if (config.publicHost) return config.publicHost;
   const { host } = parseHostPort(config.listen);
   if (host !== '0.0.0.0' && host !== '::' && !isLoopback(host)) return host;
-  const lan = Object.values(networkInterfaces()).flat().find((address) => address && address.family === 'IPv4' && !address.internal);
-  return lan?.address ?? '127.0.0.2';
+  return firstLanAddress() ?? '127.0.0.2';
+}
+
+/** The box's IPv4 address on its LAN, where published ports are DNAT from. */
+function lanAddressOf(publicHost: string): string | null {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(publicHost) && !publicHost.startsWith('127.')) return publicHost;
+  return firstLanAddress();
+}
+
+/** The first IPv4 address of a LAN interface (not loopback, not a run network's bridge). */
+function firstLanAddress(): string | null {
+  const lan = Object.entries(networkInterfaces())
+    .filter(([name]) => !name.startsWith('bvn-') && !name.startsWith('virbr'))
+    .flatMap(([, addresses]) => addresses ?? [])
+    .find((address) => address.family === 'IPv4' && !address.internal);
+  return lan?.address ?? null;
+}
+
+/**
+ * Private networks per run where the box allows them: its own hypervisor on this machine
+ * (`qemu:///system`), run as root with nftables and dnsmasq at hand; else null (user networking,
+ * whose guests reach the appliance through an agent-only listener on loopback).
+ */
+async function privateNetworksOf(uri: string, publicHost: string, listeners: AgentServers): Promise<RunNetworks | null> {
+  const publicAddress = lanAddressOf(publicHost);
+  if (uri !== 'qemu:///system' || process.getuid?.() !== 0 || !publicAddress || !(await canFirewall())) return null;
+  if (!(await access('/usr/sbin/dnsmasq').then(() => true, () => false))) return null;
+  return new RunNetworks({ uri, publicAddress, listeners });
 }
 
 /**
@@ -98,6 +127,10 @@ export async function start(): Promise<void> {
   logger.info({ version, dataDir: config.dataDir }, 'starting');
 
   const { store, file, migratedFrom, backup } = await openStore(config.dataDir);
+  // QEMU runs as its own user (libvirt-qemu), which must pass through the data dir to the VMs'
+  // files and the base images (it may not list it).
+  const dataDirMode = (await stat(config.dataDir)).mode & 0o7777;
+  if ((dataDirMode & 0o001) === 0) await chmod(config.dataDir, dataDirMode | 0o001);
   if (migratedFrom !== null) logger.info({ file, from: migratedFrom, to: store.data.schemaVersion, backup }, 'store migrated');
   const events = await EventLog.open({ directory: join(config.dataDir, 'events'), replayLimit: config.eventReplayLimit });
   // Where administrators put the SSH keys and known-hosts files cloud URIs may name; only the
@@ -116,6 +149,11 @@ export async function start(): Promise<void> {
   const serviceHost = publicHostOf(config);
   const agentUrl = agentUrlOf(config);
   const hosts = hostPolicyOf(config, serviceHost, agentUrl, mainIsHttps);
+  // Guests reach the appliance only here: the agent API on their run network's gateway (or a
+  // loopback port, which user networking's 10.0.2.2 reaches).
+  const agentServers = new AgentServers();
+    const networks = hypervisor.dryRun || config.privateNetworks === 'off' ? null : await privateNetworksOf(hypervisor.uri, serviceHost, agentServers);
+  logger.info({ networks: networks ? 'private per run' : 'user networking' }, 'guest networking');
   const history = await History.open({ directory: join(config.dataDir, 'history'), log: (level, details, message) => logger[level](details, message) });
   const services = createServices({
     dataDir: config.dataDir,
@@ -138,11 +176,13 @@ export async function start(): Promise<void> {
     ...(config.powerControl === 'host' ? { power: hostPowerControl() } : {}),
     facts: hostFacts({ dataDir: config.dataDir, listening: () => listeners.map((listener) => listener.url), accelerator: () => acceleratorOf(hypervisor.uri) }),
     logs,
-    runs: { publicHost: serviceHost },
+    runs: { publicHost: serviceHost, networks, agentListeners: hypervisor.dryRun ? null : agentServers },
   });
   // Stored clouds were checked against today's URI rule when the services were made, before the
   // reconciler, runs and health checks below can contact one: a refused one stays disabled.
   for (const cloud of services.clouds.disabledClouds()) logger.warn(cloud, 'a stored cloud is disabled and never contacted: its config is refused');
+  const agentApp = await build(services, { logger, listener: 'agent' });
+  agentServers.serve(agentApp);
   await services.images.recover();
   // Images stored by older versions pass the image rule again before any run can launch on them.
   const { unusable } = await services.images.recheck();
@@ -212,6 +252,8 @@ export async function start(): Promise<void> {
     await imagesInstalled;
     const runsStopped = services.runs.stop();
     await Promise.all(listeners.map((listener) => listener.app.close()));
+    await agentServers.closeAll();
+    await agentApp.close();
     await runsStopped;
     await services.reconciler.stop();
     await stopCloudHealth();

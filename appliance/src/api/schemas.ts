@@ -356,6 +356,10 @@ export const RunView = RunSummary.extend({
   instances: z.array(RunInstance),
   params: z.record(z.string(), z.string()).describe('Runtime parameters; secrets shown as ********'),
   timeouts: z.object({ Initializing: z.number(), Provisioning: z.number(), Executing: z.number(), SendingReports: z.number(), Finalizing: z.number() }),
+  network: z
+    .object({ mode: z.enum(['private', 'user']) })
+    .optional()
+    .describe("private: the run's own network on the box (instances have addresses and find each other by node name; they reach only the agent API); user: QEMU's user networking, where bridges are not allowed; absent on runs made before networks were per run (user)"),
 });
 export const RunListQuery = z.strictObject({
   state: RunState.optional(),

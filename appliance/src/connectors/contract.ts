@@ -30,7 +30,12 @@ export type BootImage =
   | { kind: 'disk'; path: string; format: 'qcow2' | 'raw' }
   | { kind: 'kernel'; kernel: string; initrd: string; cmdline: string };
 
-export type NetworkChoice = { mode: 'user' } | { mode: 'network'; name: string };
+/**
+ * How a VM is networked.
+ * - `user`: QEMU's user networking; the guest reaches the host's loopback at 10.0.2.2.
+ * - `network`: a libvirt network; `mac` and `address` are the fixed DHCP entry made for it.
+ */
+export type NetworkChoice = { mode: 'user' } | { mode: 'network'; name: string; mac?: string; address?: string };
 
 /** What the run asks a connector to launch for one instance. */
 export interface VmSpec {

@@ -8,6 +8,7 @@ import type { InputParameter, Mapping, NativeImages, OutputParameter, Port, Reci
 import { isSecret } from './modules.ts';
 import { formatKey, isLink, isServiceUrl, parseKey, type ParameterKey } from './params.ts';
 import type { AbortReason, KeepRunning, RunState, StateTimeouts } from './run-states.ts';
+import type { RunNetwork } from './run-network.ts';
 
 /** A node as the run resolved it: exact versions, merged image, placement, multiplicity. */
 export interface RunNode {
@@ -83,6 +84,8 @@ export interface StoredRun {
   /** The box screen (a kiosk session's screen id) this run was started from; absent otherwise. */
   screenId?: string;
   log: RunLogEntry[];
+  /** Where its guests live: a private network of its own, or user networking; absent on runs made before (user). */
+  network?: RunNetwork;
   createdAt: string;
   updatedAt: string;
 }

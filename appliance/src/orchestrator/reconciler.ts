@@ -1,7 +1,7 @@
 import { privateTo } from '../domain/access.ts';
 import { resources, type Reservation } from '../domain/capacity.ts';
 import { isLive, type VmRecord } from '../domain/vms.ts';
-import type { Clouds } from '../connectors/clouds.ts';
+import { boxCloudId, type Clouds } from '../connectors/clouds.ts';
 import type { VmDescription, VmEvent } from '../connectors/contract.ts';
 import type { EventLog } from '../store/event-log.ts';
 import type { Reservations } from './reservations.ts';
@@ -18,6 +18,11 @@ export interface ReconcilerOptions {
   onVanished?: (vm: VmRecord) => void | Promise<void>;
   /** True while something (a run) still holds this reservation even without live VMs. */
   isHeld?: (reservation: Reservation) => boolean;
+  /**
+   * Removes what ended runs left on the box besides VMs (their private networks and firewall
+   * tables, after a crash); called after each pass over the box's own cloud.
+   */
+  sweepBox?: () => Promise<void>;
   /** Where findings go besides events: the appliance's log. */
   log?: (level: 'info' | 'warn', details: Record<string, unknown>, message: string) => void;
   now?: () => Date;
@@ -193,6 +198,7 @@ export class Reconciler {
     follower.foreign = strays.filter((domain) => domain.runId === null);
     follower.lastError = null;
     await this.settleReservations();
+    if (cloudId === boxCloudId) await this.options.sweepBox?.();
   }
 
   private async vanished(vm: VmRecord): Promise<void> {

@@ -56,6 +56,9 @@ import type { Store } from '../store/store.ts';
 import { JobQueue } from './job-queue.ts';
 import type { Reservations } from './reservations.ts';
 import type { VmTracker } from './vm-tracker.ts';
+import type { AgentListeners, MadeNetwork, RunNetworks } from './run-networks.ts';
+import { boxCloudId } from '../connectors/clouds.ts';
+import { agentPort, gatewayOf, legacyNetwork, type RunNetwork } from '../domain/run-network.ts';
 
 export interface CreateRun {
   module: string;
@@ -88,8 +91,15 @@ export interface AgentIdentity {
 }
 
 export interface RunsOptions {
-  /** The URL guests reach the appliance at (context `bivouac.url`). */
+  /**
+   * The URL guests reach the appliance at (context `bivouac.url`) where neither a private network
+   * nor the box's agent listeners serve them: guests on remote hosts, and tests.
+   */
   agentUrl: string;
+  /** Private networks per run, where the box allows them (root, bridges, nftables). */
+  networks?: RunNetworks | null;
+  /** The agent listener on loopback, for user networking on the box (where bridges are not allowed). */
+  agentListeners?: AgentListeners | null;
   /** The box's name or address in the service URLs of ports it forwards. */
   publicHost?: string;
   /** Launches at once. */
@@ -119,6 +129,9 @@ export class Runs {
   private ticker: NodeJS.Timeout | null = null;
   private started = false;
   private stopping = false;
+  /** Networks released by this process (so a run's release is asked once). */
+  private readonly released = new Set<string>();
+  private lastSweep = 0;
 
   constructor(
     private readonly store: Store<MainDocument>,
@@ -144,6 +157,12 @@ export class Runs {
 
   /** Resumes every run: queued jobs run again, and each live run is advanced and re-planned. */
   async start(): Promise<void> {
+    // Live runs' networks serve their agents again (made anew if libvirt lost them); ended ones go.
+    for (const run of this.store.data.runs.filter((candidate) => !isFinal(candidate.state) || candidate.instances.some(holdsVm))) {
+      const network = this.networkOf(run);
+      if (network.mode === 'private' && network.prefix && this.options.networks) await this.options.networks.ensure(network, new Set()).catch(() => undefined);
+    }
+    await this.sweepNetworks(true).catch(() => undefined);
     for (const run of this.store.data.runs.filter((candidate) => !isFinal(candidate.state))) {
       await this.change(run.id, 'appliance', () => undefined);
       await this.plan(run.id);
@@ -212,6 +231,7 @@ export class Runs {
       upgradeOf,
       ...(screenId === null ? {} : { screenId }),
       log: [{ time: stamp, actor: subject.userId, action: 'created', detail: `from ${module.path}@${module.version}` }],
+      network: this.options.networks ? this.options.networks.choose(id, nodes.map((node) => node.cloudId), boxCloudId) : { mode: 'user' },
       createdAt: stamp,
       updatedAt: stamp,
     };
@@ -643,6 +663,7 @@ export class Runs {
       this.announce(after, 'run.updated', { state: after.state });
     }
     if (after.upgradeOf) await this.followUpgrade(after);
+    if (isFinal(after.state)) await this.releaseNetwork(after);
   }
 
   /** Moves the run as far as its instances and flags allow. Pure on the run object. */
@@ -719,6 +740,7 @@ export class Runs {
     const imageId = imageRef ? (this.images.find(imageRef)?.id ?? imageRef) : null;
     try {
       if (!imageId) throw new BivouacError('BAD_IMAGE', `Node ${node.name} has no libvirt image (nativeImages.libvirt.imageId).`, { node: node.name });
+      const where = await this.placeOnNetwork(run.id, instance.name, node.cloudId);
       const spec: VmSpec = {
         name: vmName(run.id, instance.name),
         title: `${run.title} ${instance.name}`,
@@ -729,8 +751,8 @@ export class Runs {
         memoryMiB: node.resources.memoryMiB,
         diskGiB: node.resources.diskGiB,
         image: this.images.bootImage(imageId),
-        context: { 'bivouac.url': this.options.agentUrl, 'bivouac.run': run.id, 'bivouac.instance': instance.name, 'bivouac.token': token },
-        network: { mode: 'user' },
+        context: { 'bivouac.url': where.agentUrl, 'bivouac.run': run.id, 'bivouac.instance': instance.name, 'bivouac.token': token },
+        network: where.network,
         accelerator: 'auto',
       };
       const vm = await this.vms.launch(node.cloudId, spec, run.reservationId, imageId);
@@ -756,6 +778,8 @@ export class Runs {
    * that cannot be published is logged, not fatal.
    */
   private async publishPorts(runId: string, instanceName: string, node: RunNode): Promise<void> {
+    const network = this.madeNetwork(this.runOf(runId));
+    if (network) return this.publishPrivate(runId, instanceName, node, network);
     const connector = this.clouds.connector(node.cloudId);
     if (!connector.publish) return;
     for (const port of node.ports) {
@@ -765,12 +789,106 @@ export class Runs {
       });
       if (!published) continue;
       const host = published.host || this.options.publicHost || '127.0.0.1';
-      const url = port.protocol === 'tcp' ? `tcp://${host}:${published.port}` : `${port.protocol}://${host}:${published.port}/`;
-      await this.setParam(runId, `${instanceName}:url.${port.name}`, url, 'appliance');
-      const run = this.runOf(runId);
-      if (port.protocol !== 'tcp' && run.params[`${instanceName}:url.service`] === undefined) await this.setParam(runId, `${instanceName}:url.service`, url, 'appliance');
-      if (port.protocol !== 'tcp' && this.runOf(runId).params['run:url.service'] === undefined) await this.setParam(runId, 'run:url.service', url, 'appliance');
+      await this.recordUrls(runId, instanceName, port, linkTo(port.protocol, host, published.port), null);
     }
+  }
+
+  /**
+   * On a private network: `<instance>:url.<port>` is the guest's own address on the run's
+   * network (what other tiers use, and what mappings carry); the port is also published to the
+   * LAN by DNAT from the box's address, as `<instance>:url.public.<port>` and the service URLs.
+   */
+  private async publishPrivate(runId: string, instanceName: string, node: RunNode, network: MadeNetwork): Promise<void> {
+    const instance = instanceOf(this.runOf(runId), instanceName);
+    const address = this.addressOf(runId, instance.name);
+    if (!address || !this.options.networks) return;
+    for (const port of node.ports) {
+      const published = await this.options.networks.publish(network, address, port.port).catch(async (error: unknown) => {
+        await this.change(runId, 'appliance', (run) => log(run, 'appliance', 'publish failed', `${instanceName} port ${port.port}: ${(error as Error).message}`, this.now()));
+        return null;
+      });
+      await this.setParam(runId, `${instanceName}:url.${port.name}`, linkTo(port.protocol, address, port.port), 'appliance');
+      // The LAN reaches it at the box's address: a configured public name stays in the link, loopback does not.
+      const host = this.options.publicHost && !/^(127\.|localhost$|::1$)/.test(this.options.publicHost) ? this.options.publicHost : published?.host;
+      if (published && host) await this.recordUrls(runId, instanceName, port, linkTo(port.protocol, host, published.port), `${instanceName}:url.public.${port.name}`);
+    }
+  }
+
+  /** Records a published port's link, and the first web one as the instance's and run's service URL. */
+  private async recordUrls(runId: string, instanceName: string, port: RunNode['ports'][number], url: string, key: string | null): Promise<void> {
+    await this.setParam(runId, key ?? `${instanceName}:url.${port.name}`, url, 'appliance');
+    const run = this.runOf(runId);
+    if (port.protocol !== 'tcp' && run.params[`${instanceName}:url.service`] === undefined) await this.setParam(runId, `${instanceName}:url.service`, url, 'appliance');
+    if (port.protocol !== 'tcp' && this.runOf(runId).params['run:url.service'] === undefined) await this.setParam(runId, 'run:url.service', url, 'appliance');
+  }
+
+  // ---- networks ----
+
+  /** The run's network; runs made before networks were per run have user networking. */
+  private networkOf(run: StoredRun): RunNetwork {
+    return run.network ?? legacyNetwork;
+  }
+
+  /** The run's private network once made (its subnet known), else null. */
+  private madeNetwork(run: StoredRun): MadeNetwork | null {
+    const network = this.networkOf(run);
+    return network.mode === 'private' && network.prefix ? { name: network.name, prefix: network.prefix, gateway: gatewayOf(network.prefix) } : null;
+  }
+
+  /** The fixed address of an instance on its run's private network. */
+  private addressOf(runId: string, instanceName: string): string | null {
+    const vm = this.vms.findByNative(nodeOf(this.runOf(runId), instanceOf(this.runOf(runId), instanceName)).cloudId, vmName(runId, instanceName));
+    return vm?.ips[0] ?? null;
+  }
+
+  /**
+   * Where an instance about to launch is networked and reaches the appliance: on its run's
+   * private network (made now if it is not there yet, with the instance's DHCP and DNS entries);
+   * else on user networking, through the agent-only listener on the box's loopback (the box
+   * without bridges), or, on a remote host, the configured agent URL.
+   */
+  private async placeOnNetwork(runId: string, instanceName: string, cloudId: string): Promise<{ network: VmSpec['network']; agentUrl: string }> {
+    const run = this.runOf(runId);
+    const network = this.networkOf(run);
+    const { networks, agentListeners } = this.options;
+    if (network.mode === 'private' && networks) {
+      const taken = new Set(this.store.data.runs.filter((other) => other.id !== runId && !isFinal(other.state) && other.network?.mode === 'private').map((other) => (other.network as { prefix: string | null }).prefix ?? ''));
+      const made = await networks.ensure(network, taken);
+      if (network.prefix !== made.prefix) {
+        await this.change(runId, 'appliance', (stored) => {
+          stored.network = { mode: 'private', name: made.name, prefix: made.prefix };
+          log(stored, 'appliance', 'network', `private network ${made.name} on ${made.prefix}.0/24`, this.now());
+        });
+      }
+      const position = run.instances.findIndex((candidate) => candidate.name === instanceName);
+      const { mac, address } = await networks.addInstance(made, instanceName, position);
+      return { network: { mode: 'network', name: made.name, mac, address }, agentUrl: `http://${made.gateway}:${agentPort}` };
+    }
+    if (cloudId === boxCloudId && agentListeners) {
+      // 10.0.2.2 is the host's loopback: the guest's agent URL is the agent-only listener there.
+      return { network: { mode: 'user' }, agentUrl: `http://10.0.2.2:${await agentListeners.loopbackPort()}` };
+    }
+    return { network: { mode: 'user' }, agentUrl: this.options.agentUrl };
+  }
+
+  /** Removes an ended run's private network once none of its VMs is left. */
+  private async releaseNetwork(run: StoredRun): Promise<void> {
+    const network = this.networkOf(run);
+    if (network.mode !== 'private' || !this.options.networks || !isFinal(run.state) || run.instances.some(holdsVm)) return;
+    if (this.released.has(network.name)) return;
+    this.released.add(network.name);
+    await this.options.networks.release(network.name, network.prefix).catch(() => this.released.delete(network.name)); // the sweep tries again
+  }
+
+  /**
+   * Removes networks and firewall tables ended runs left (a crash), and those of runs that ended
+   * now; at most every 30 s (the reconciler asks after each pass) unless `now`.
+   */
+  async sweepNetworks(now = false): Promise<void> {
+    if (!this.options.networks || (!now && Date.now() - this.lastSweep < 30_000)) return;
+    this.lastSweep = Date.now();
+    const ended = this.store.data.runs.filter((run) => isFinal(run.state) && !run.instances.some(holdsVm) && run.network?.mode === 'private');
+    await this.options.networks.sweep(new Set(ended.map((run) => (run.network as { name: string }).name)));
   }
 
   /** Adopts a VM an interrupted launch left, or puts the instance back to pending. True if adopted. */
@@ -979,6 +1097,11 @@ export class Runs {
   private announce(run: StoredRun, type: string, data: Record<string, unknown>): void {
     this.events.append({ type, subject: { kind: 'run', id: run.id }, access: access(run), data });
   }
+}
+
+/** A port's link: `http://host:port/`, or `tcp://host:port`. */
+function linkTo(protocol: string, host: string, port: number): string {
+  return protocol === 'tcp' ? `tcp://${host}:${port}` : `${protocol}://${host}:${port}/`;
 }
 
 function access(run: StoredRun): Access {

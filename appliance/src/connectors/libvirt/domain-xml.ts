@@ -59,7 +59,12 @@ export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' |
   domain.ele('title').txt(oneLine(spec.title));
   domain
     .ele('metadata')
-    .ele(metadataNamespace, 'bivouac:vm', { run: xmlSafe(spec.runId), instance: xmlSafe(spec.instance), owner: xmlSafe(spec.owner) });
+    .ele(metadataNamespace, 'bivouac:vm', {
+      run: xmlSafe(spec.runId),
+      instance: xmlSafe(spec.instance),
+      owner: xmlSafe(spec.owner),
+      ...(spec.network.mode === 'network' && spec.network.address ? { address: spec.network.address } : {}),
+    });
   domain.ele('memory', { unit: 'MiB' }).txt(String(spec.memoryMiB));
   domain.ele('vcpu').txt(String(spec.vcpu));
 
@@ -97,6 +102,7 @@ export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' |
     spec.network.mode === 'user'
       ? devices.ele('interface', { type: 'user' })
       : devices.ele('interface', { type: 'network' }).ele('source', { network: xmlSafe(spec.network.name) }).up();
+  if (spec.network.mode === 'network' && spec.network.mac) nic.ele('mac', { address: spec.network.mac });
   nic.ele('model', { type: 'virtio' });
   nic.ele('rom', { enabled: 'no' }); // no network boot: skips loading iPXE at every start
   const serial = devices.ele('serial', { type: 'pty' });
@@ -120,6 +126,17 @@ export function readOwnership(xml: string): VmOwnership | null {
   const instance = mark?.getAttribute('instance');
   const owner = mark?.getAttribute('owner');
   return runId && instance && owner ? { runId, instance, owner } : null;
+}
+
+/** The fixed address a VM was given on its run's network (none for user networking). */
+export function readAddress(xml: string): string | null {
+  const mark = elements(xml).find((element) => element.namespaceURI === metadataNamespace && element.localName === 'vm');
+  return mark?.getAttribute('address') || null;
+}
+
+/** Is the VM on user networking, where ports are published by hostfwd? */
+export function isUserNetworking(xml: string): boolean {
+  return /<interface type=["']user["']/.test(xml);
 }
 
 /** Paths of files named in a domain's XML (overlay, seed, console log), for cleanup. */

@@ -10,7 +10,7 @@ import { BivouacError } from '../../errors.ts';
 import type { Connector, ConnectorKind, ConnectorManifest, VmDescription, VmSpec, VmState, WatchHandlers } from '../contract.ts';
 import { chooseDomainType } from './accelerator.ts';
 import { isConnectionError, toTypedError, withTimeout } from './call.ts';
-import { buildDomainXml, contextText, readFiles, readOwnership } from './domain-xml.ts';
+import { buildDomainXml, contextText, isUserNetworking, readAddress, readFiles, readOwnership } from './domain-xml.ts';
 import { buildSeed } from './nocloud.ts';
 import { VirshEventStream } from './virsh-events.ts';
 
@@ -160,8 +160,8 @@ export class LibvirtConnector implements Connector {
     const domain = await this.lookup(nativeId);
     if (!domain) throw new BivouacError('VM_NOT_FOUND', `The cloud ${this.config.uri} has no VM ${nativeId}.`, { cloud: this.config.uri, nativeId });
     const xml = await this.call('get XML', (h) => h.domainGetXMLDesc(domain), nativeId);
-    if (!/<interface type=["']user["']/.test(xml)) {
-      const [address] = await this.leasedAddresses(nativeId);
+    if (!isUserNetworking(xml)) {
+      const [address] = readAddress(xml) ? [readAddress(xml)] : await this.leasedAddresses(nativeId);
       return address ? { host: address, port: guestPort } : null;
     }
     // User networking: a forward added to the running QEMU (it goes away with it). On this
@@ -277,7 +277,8 @@ export class LibvirtConnector implements Connector {
     const info = await this.call('get state', (h) => h.domainGetInfo(domain), name);
     const xml = await this.call('get XML', (h) => h.domainGetXMLDesc(domain), name);
     const state = states[info.state] ?? 'unknown';
-    const ips = state === 'running' && /<interface type=["']network["']/.test(xml) ? await this.leasedAddresses(name) : [];
+    const fixed = readAddress(xml);
+    const ips = state !== 'running' ? [] : fixed ? [fixed] : /<interface type=["']network["']/.test(xml) ? await this.leasedAddresses(name) : [];
     return { nativeId: name, name, state, ips, bivouac: readOwnership(xml) };
   }
 

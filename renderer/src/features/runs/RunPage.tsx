@@ -100,6 +100,12 @@ export function RunPage() {
               <dd>{time(run.stateEnteredAt)}</dd>
               <dt>Keep running</dt>
               <dd>{run.keepRunning}</dd>
+              <dt>Network</dt>
+              <dd>
+                {run.network?.mode === 'private'
+                  ? 'Private to this run: its instances reach each other and the agent API only'
+                  : 'User networking (no private networks on this host)'}
+              </dd>
               <dt>Tags</dt>
               <dd>{run.tags.join(', ') || '—'}</dd>
               <dt>Run id</dt>
