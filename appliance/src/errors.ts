@@ -263,10 +263,6 @@ export const errorRegistry = {
     status: 422,
     description: "The key names a node, instance or output the run does not have; details.allowed lists the keys this instance may set.",
   },
-  PARAM_BAD_URL: {
-    status: 422,
-    description: 'A url.* value that is not an http://, https:// or tcp:// URL with a host (and no user name or password in it).',
-  },
   PARAMS_FULL: {
     status: 409,
     description: 'The run holds as many runtime parameters as it may (details.maxKeys keys, details.maxBytes bytes of keys and values); nothing was set.',

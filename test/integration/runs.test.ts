@@ -84,7 +84,6 @@ describe('runs and their orchestration (test driver, guests played by a harness)
     for (const agent of [db, ...webs]) expect(await agent.complete('Executing')).toBe(204);
     expect(await db.complete('Executing')).toBe(204); // repeated: harmless
     expect((await run(id)).state).toBe('SendingReports');
-    await webs[0]!.set('web.1:url.service', 'http://10.0.0.5/');
     for (const agent of [db, ...webs]) await agent.complete('SendingReports');
     expect((await run(id)).state).toBe('Ready');
 

@@ -47,22 +47,3 @@ export function valueTooLong(value: string): boolean {
 export function isLink(key: ParameterKey): boolean {
   return key.name.startsWith('url.');
 }
-
-/**
- * Is this a value a `url.*` key may hold: an http(s) or tcp URL with a host and no user name or
- * password? The screens render these as links, so anything else (`javascript:`, a credential
- * phishing `https://box@evil/`) is refused.
- */
-export function isServiceUrl(value: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  if (value.length > 2048 || /[\u0000-\u001f\u007f]/.test(value)) return false;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  if (!['http:', 'https:', 'tcp:'].includes(url.protocol) || url.username !== '' || url.password !== '') return false;
-  if (url.protocol === 'tcp:') return /^tcp:\/\/[^/?#]+:\d+\/?$/.test(value) && url.hostname !== '';
-  return url.hostname !== '';
-}

@@ -6,7 +6,7 @@ import type { AclRule } from './access.ts';
 import type { Amounts } from './capacity.ts';
 import type { InputParameter, Mapping, NativeImages, OutputParameter, Port, RecipeName, Resources } from './modules.ts';
 import { isSecret } from './modules.ts';
-import { formatKey, isLink, isServiceUrl, parseKey, type ParameterKey } from './params.ts';
+import { formatKey, isLink, parseKey, type ParameterKey } from './params.ts';
 import type { AbortReason, KeepRunning, RunState, StateTimeouts } from './run-states.ts';
 import type { RunNetwork } from './run-network.ts';
 
@@ -249,7 +249,7 @@ export function canonicalKey(key: string): string {
 
 /** Why an agent may not read or write a key: the error code to answer with and what to say. */
 export interface ParamRefusal {
-  code: 'PARAM_FORBIDDEN' | 'PARAM_UNKNOWN' | 'PARAM_BAD_URL';
+  code: 'PARAM_FORBIDDEN' | 'PARAM_UNKNOWN';
   message: string;
   /** The keys the instance may set, when that helps. */
   allowed?: string[];
@@ -257,15 +257,17 @@ export interface ParamRefusal {
 
 /** The names an instance of `node` may set: its declared outputs and `url.<port>` of its declared ports. */
 export function writableNames(node: RunNode): string[] {
-  return [...new Set([...node.outputs.map((output) => output.name), ...node.ports.map((port) => `url.${port.name}`)])];
+  return [...new Set(node.outputs.map((output) => output.name).filter((name) => !name.startsWith('url.')))];
 }
 
 /**
- * May the agent of `instanceName` set `key` to `value`? An instance writes only its own declared
- * outputs (which also set the inputs mapped to them), and `url.*` only as an http(s) or tcp URL;
- * the `run:` namespace is the appliance's. Null when it may.
+ * May the agent of `instanceName` set `key`? An instance writes only its own declared outputs
+ * (which also set the inputs mapped to them). The `run:` namespace and every link (`url.*`) are the
+ * appliance's: links are made from the ports it publishes, so a screen's "Open" link never leads
+ * anywhere a guest chose (the UI's own host, which would receive a session cookie, or a phishing
+ * page). Null when it may.
  */
-export function agentWriteRefusal(run: StoredRun, instanceName: string, key: ParameterKey, value: string): ParamRefusal | null {
+export function agentWriteRefusal(run: StoredRun, instanceName: string, key: ParameterKey): ParamRefusal | null {
   const own = run.instances.find((candidate) => candidate.name === instanceName);
   const node = own && run.nodes.find((candidate) => candidate.name === own.node);
   if (!own || !node) return { code: 'PARAM_FORBIDDEN', message: `${instanceName} is no longer an instance of this run` };
@@ -274,12 +276,10 @@ export function agentWriteRefusal(run: StoredRun, instanceName: string, key: Par
   if (key.scope === 'run') return { code: 'PARAM_FORBIDDEN', message: `${text} is kept by the appliance; an instance sets only its own outputs (${allowed.join(', ') || 'none declared'})`, allowed };
   const target = run.instances.find((candidate) => candidate.node === key.node && candidate.index === key.index);
   if (!target) return { code: 'PARAM_UNKNOWN', message: `${text} names no instance of this run; ${instanceName} may set ${allowed.join(', ') || 'nothing (its image declares no output)'}`, allowed };
+  if (isLink(key)) return { code: 'PARAM_FORBIDDEN', message: `${text} is a link, which the appliance sets from the ports it publishes; ${instanceName} may set ${allowed.join(', ') || 'nothing (its image declares no output)'}`, allowed };
   if (target.name !== instanceName) return { code: 'PARAM_FORBIDDEN', message: `${text} belongs to ${target.name}; ${instanceName} sets only its own outputs (${allowed.join(', ') || 'none declared'})`, allowed };
   if (!writableNames(node).includes(key.name)) {
     return { code: 'PARAM_UNKNOWN', message: `${node.name} declares no output ${key.name}; ${instanceName} may set ${allowed.join(', ') || 'nothing (its image declares no output)'}`, allowed };
-  }
-  if (isLink(key) && !isServiceUrl(value)) {
-    return { code: 'PARAM_BAD_URL', message: `${text} must be an http://, https:// or tcp://host:port URL with a host and no user name or password` };
   }
   return null;
 }

@@ -419,6 +419,9 @@ export class Runs {
         timeouts: run.timeouts,
       },
       id,
+      [],
+      // The newer run belongs to the same screen, so a kiosk that started it keeps following it.
+      run.screenId ?? null,
     );
     await this.change(id, subject.userId, (stored) => {
       stored.upgrade = { to: newer.id, state: 'deploying', reason: null };
@@ -541,7 +544,7 @@ export class Runs {
    */
   async agentSetParam(agent: AgentIdentity, key: string, value: string): Promise<void> {
     const canonical = keyOrInvalid(key);
-    refuse(agentWriteRefusal(this.runOf(agent.runId), agent.instance, parseKey(canonical), value), canonical);
+    refuse(agentWriteRefusal(this.runOf(agent.runId), agent.instance, parseKey(canonical)), canonical);
     await this.setParam(agent.runId, canonical, value, agent.instance);
   }
 
