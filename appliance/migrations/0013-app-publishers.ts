@@ -12,7 +12,8 @@ function newer(a: string, b: string): boolean {
 /**
  * Apps are bound to their publisher. Each app is bound to the key that signed its newest version
  * (the highest version number, not the last installed); an app whose newest version was installed
- * unsigned, or published on the box before this version, stays unbound. Each version keeps the
+ * unsigned, or published on the box before this version, stays unbound (and so refuses every
+ * signed bundle: no key trusted here for `*` takes it over). Each version keeps the
  * name its key had, which the store shows instead of the manifest's words. Keys trusted before
  * signed for every app id, and keep doing so (`*`) until an administrator narrows them.
  */

@@ -224,7 +224,7 @@ export const errorRegistry = {
   },
   APP_OTHER_PUBLISHER: {
     status: 409,
-    description: 'The app is bound to the key of its first signed install (or of this box, for an app published here); a version signed by another key, or unsigned, is refused. details.boundKeyId names the key.',
+    description: 'The app is bound to the key of the signed install that created it (or of this box, for an app published here); a version signed by another key, or unsigned, is refused. An app bound to no key (created unsigned, or published here before apps were bound to keys; details.boundKeyId null) refuses every signed bundle: the publisher must ship it under another app id. details.boundKeyId names the key.',
   },
   APP_DOWNGRADE: {
     status: 409,

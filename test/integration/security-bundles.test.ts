@@ -439,4 +439,56 @@ describe('the start-up migration of apps (H4)', () => {
       await box.close();
     }
   });
+
+  it('H4: an app published on the box before the upgrade (bound to no key) refuses a signed bundle from a key trusted for every app', async () => {
+    const dataDir = await tempDir();
+    const before = await openStore(dataDir, migrations.filter((migration) => migration.version <= 10));
+    await before.store.update((document) => {
+      const old = document as unknown as Record<string, unknown>;
+      old.publishers = [{ keyId: acme.keyId, publicKey: acme.publicKey, name: 'Acme', addedAt: '2026-01-01T00:00:00.000Z' }];
+      // As the box stored what it published before apps were bound to keys: unsigned, no publisher.
+      old.apps = [
+        {
+          id: 'team-wiki',
+          published: true,
+          versions: [
+            {
+              version: '1.0.0',
+              manifest: {
+                format: 1,
+                app: { id: 'team-wiki', version: '1.0.0', title: 'Wiki', summary: 'old', description: '', categories: [], publisher: 'This box', screenshots: [] },
+                deploy: { module: '/apps/team-wiki/web', form: [], clouds: {}, requires: [] },
+                modules: 'modules.yaml',
+                images: [],
+              },
+              modules: [{ path: '/apps/team-wiki/web', version: 1 }],
+              signed: false,
+              publisher: null,
+              installedAt: '2026-01-01T00:00:00.000Z',
+              installedBy: 'someone',
+            },
+          ],
+        },
+      ];
+    });
+    await before.store.flush();
+
+    const box = await makeAppliance({ dataDir, appsDir: join(dataDir, 'apps') });
+    try {
+      const admin = await setupAdmin(box.app);
+      expect(box.services.store.data.apps.map((app) => [app.id, app.publisherKeyId])).toEqual([['team-wiki', null]]);
+      const path = join(await tempDir('bivouac-usb-'), 'takeover.bvc');
+      await writeBundle(createWriteStream(path), entries({ id: 'team-wiki', version: '2.0.0', publisher: 'Acme' }), acme);
+      const takeover = await box.app.inject({ method: 'POST', url: '/api/v1/apps/import', headers: as(admin), payload: { path } });
+      expect(takeover.statusCode).toBe(409);
+      expect(takeover.json()).toMatchObject({
+        error: { code: 'APP_OTHER_PUBLISHER', message: expect.stringContaining('another app id'), details: { app: 'team-wiki', boundKeyId: null, keyId: acme.keyId } },
+      });
+      // Nothing changed: the app keeps its one version, still bound to no key.
+      expect(box.services.store.data.apps.map((app) => [app.id, app.publisherKeyId, app.versions.map((version) => version.version)])).toEqual([['team-wiki', null, ['1.0.0']]]);
+    } finally {
+      await box.services.clouds.close();
+      await box.close();
+    }
+  });
 });

@@ -51,8 +51,9 @@ export interface StoredApp {
   id: string;
   published: boolean;
   /**
-   * The key the app is bound to, recorded by its first signed install (or its first publish on
-   * this box): later versions must be signed by it. Null while the app has only unsigned versions.
+   * The key the app is bound to, recorded when a signed install creates it (or by a publish on
+   * this box): later versions must be signed by it. Null for an app created unsigned (or published
+   * here before apps were bound to keys), which then refuses every signed bundle.
    */
   publisherKeyId: string | null;
   /** In the order they were installed; the newest is the highest version (`newestVersion`). */
@@ -301,8 +302,8 @@ export class Apps {
             installedBy: subject.userId,
           };
           const stored: StoredApp = app ?? { id: manifest.app.id, published: true, publisherKeyId: null, versions: [] };
-          // The first signed install binds the app to its key.
-          if (stored.publisherKeyId === null && verdict.signed) stored.publisherKeyId = verdict.publisher.keyId;
+          // A new app's first install binds it to its key, if signed (an unbound app refuses signed bundles).
+          if (!app && verdict.signed) stored.publisherKeyId = verdict.publisher.keyId;
           stored.versions.push(version);
           stored.published = true;
           if (!app) document.apps.push(stored);
@@ -395,6 +396,15 @@ export class Apps {
     }
     const app = document.apps.find((candidate) => candidate.id === id);
     if (!app) return;
+    // An app bound to no key (installed unsigned, or published on this box before apps were bound
+    // to keys) is no key's to take: a key trusted for `*` would otherwise take it over.
+    if (app.publisherKeyId === null && key) {
+      throw new BivouacError(
+        'APP_OTHER_PUBLISHER',
+        `${id} is not bound to a publisher key (it was installed unsigned, or published on this box before apps were bound to their keys), so no key may sign its new versions, and this bundle is signed by ${key.name} (${key.keyId}); the box has no way to hand an app to a key, so the publisher must ship it under another app id.`,
+        { app: id, boundKeyId: null, keyId: key.keyId },
+      );
+    }
     if (app.publisherKeyId !== null && key?.keyId !== app.publisherKeyId) {
       const owner = document.publishers.find((candidate) => candidate.keyId === app.publisherKeyId);
       const by = key ? `by ${key.name} (${key.keyId})` : 'unsigned';
