@@ -234,6 +234,10 @@ export const errorRegistry = {
     status: 422,
     description: "A module of the bundle lies outside /apps/<app id>/, or names a module outside it; details.fields says which. Nothing was installed.",
   },
+  APP_NOT_EXPORTABLE: {
+    status: 422,
+    description: "The app cannot be exported as a bundle that installs elsewhere: the module it deploys lies outside /apps/<app id>/ (an app published from a module elsewhere), or its modules name modules the bundle would not ship; details.problems says which.",
+  },
   FORM_INCOMPLETE: {
     status: 422,
     description: 'A publish whose deploy form leaves out inputs that have no value from a default or a mapping; details.inputs names each (node:input).',

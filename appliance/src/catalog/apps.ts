@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { privateTo, visibleToAll, type AclRule, type Subject } from '../domain/access.ts';
 import { describeRefusal, resourceLabels, resources, type Amounts } from '../domain/capacity.ts';
-import { appFolder, compareVersions, newestVersion, nextMajorVersion, outsideAppFolder, signsFor } from '../domain/app-trust.ts';
+import { appFolder, compareVersions, exportedModules, newestVersion, nextMajorVersion, outsideAppFolder, signsFor } from '../domain/app-trust.ts';
 import { askedCounts, deployedNodes, formCandidates, formProblems, unaskedInputs } from '../domain/deploy-form.ts';
 import { limits } from '../domain/limits.ts';
 import type { ModuleContent } from '../domain/modules.ts';
@@ -602,17 +602,27 @@ export class Apps {
 
   // ---- export ----
 
-  /** Writes the app's latest version as a bundle signed by this box, with its images if asked. */
-  async export(id: string, output: Writable, withImages: boolean): Promise<void> {
+  /**
+   * Writes the app's latest version as a bundle signed by this box, with its images if asked. An
+   * app that could not install elsewhere as it runs here is refused (APP_NOT_EXPORTABLE) before
+   * this returns, so the caller can answer with the error before it starts sending the bundle.
+   */
+  export(id: string, output: Writable, withImages: boolean): Promise<void> {
     const version = latestOf(this.get(id));
+    // It carries the modules inside the app's folder (the store's own folder, /apps, the reader's
+    // box makes), referring to each other without this box's version numbers.
+    const { modules, problems } = exportedModules(id, version.modules.map(({ path, version: number }) => ({ path, version: number, content: this.modules.pinnedContent(path, number)! })));
+    if (problems.length > 0) {
+      throw new BivouacError('APP_NOT_EXPORTABLE', `${id} ${version.version} cannot be exported: ${problems.join('; ')}.`, { app: id, version: version.version, problems });
+    }
+    return this.writeExport(id, version, modules, output, withImages);
+  }
+
+  private async writeExport(id: string, version: AppVersion, modules: { path: string; content: ModuleContent }[], output: Writable, withImages: boolean): Promise<void> {
     const box = await this.boxPublisher();
     const manifest = structuredClone(version.manifest);
-    // The bundle is signed by this box, so it names this box as its publisher; it carries the
-    // modules inside the app's folder (the store's own folder, /apps, the reader's box makes).
+    // The bundle is signed by this box, so it names this box as its publisher.
     manifest.app.publisher = box.name;
-    const folder = appFolder(id);
-    const shipped = version.modules.filter((module, index) => index === 0 || module.path === folder || module.path.startsWith(`${folder}/`));
-    const modules = shipped.map(({ path, version: number }) => ({ path, content: this.modules.pinnedContent(path, number)! }));
     const entries: BundleEntry[] = [{ path: 'modules.yaml', data: Buffer.from(modules.map((module) => stringify(module)).join('---\n')) }];
     const assets = join(this.options.directory, id, version.version);
     for (const file of [manifest.app.icon, ...manifest.app.screenshots]) {

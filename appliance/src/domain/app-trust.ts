@@ -56,6 +56,50 @@ export function outsideAppFolder(id: string, modules: ReadonlyMap<string, Module
   return problems;
 }
 
+/**
+ * The modules an export of app `id` ships, from the versions its latest version pins (the first
+ * is the module it deploys): those in the app's folder, with their references to each other made
+ * floating. This box's `@N` mean nothing on the importing box, which pins floating references to
+ * the versions it installs. `problems` says why the export could not install as it runs here: the
+ * deployed module outside the app's folder, a reference to a module the bundle does not ship (or
+ * ships at another version), one path pinned at two versions.
+ */
+export function exportedModules(id: string, pinned: readonly { path: string; version: number; content: ModuleContent }[]): { modules: { path: string; content: ModuleContent }[]; problems: string[] } {
+  const folder = appFolder(id);
+  const problems: string[] = [];
+  const top = pinned[0];
+  if (top && !inFolder(id, top.path)) problems.push(`${top.path}, the module the app deploys, is outside the app's folder ${folder}; only an app whose modules are under ${folder}/ can be exported (publish one from there)`);
+  const shipped = pinned.filter((module) => inFolder(id, module.path));
+  const versionOf = new Map<string, number>();
+  for (const module of shipped) {
+    const known = versionOf.get(module.path);
+    if (known !== undefined && known !== module.version) problems.push(`the app pins ${module.path} at versions ${known} and ${module.version}; a bundle holds one version of each module`);
+    versionOf.set(module.path, module.version);
+  }
+  const floating = (path: string, field: string, reference: string | null): string | null => {
+    if (reference === null) return null;
+    let target: { path: string; version: number | null };
+    try {
+      target = parseReference(reference);
+    } catch {
+      problems.push(`${path} ${field} names "${reference}", which is not a module reference`);
+      return reference;
+    }
+    const version = versionOf.get(target.path);
+    if (version === undefined) problems.push(`${path} ${field} names ${reference}, which the bundle does not ship (it ships only modules under ${folder}/)`);
+    else if (target.version !== null && target.version !== version) problems.push(`${path} ${field} names ${reference}, but the bundle ships ${target.path}@${version}`);
+    return version === undefined ? reference : target.path;
+  };
+  const modules = shipped
+    .filter((module, index) => shipped.findIndex((other) => other.path === module.path) === index)
+    .map(({ path, content }) => {
+      if (content.kind === 'image') return { path, content: { ...content, parent: floating(path, 'parent', content.parent) } };
+      if (content.kind === 'deployment') return { path, content: { ...content, nodes: content.nodes.map((node) => ({ ...node, image: floating(path, `node ${node.name} image`, node.image)! })) } };
+      return { path, content };
+    });
+  return { modules, problems };
+}
+
 /** A version `major.minor.patch` as three numbers (bundles' manifests allow nothing else). */
 function parts(version: string): number[] {
   return version.split('.').map((part) => Number(part));
