@@ -174,6 +174,34 @@ describe('GET /api/v1/events', () => {
       stalled.destroy();
     });
 
+    it("L11: 2000 token create/revoke rounds by a viewer leave an administrator's earlier durable event replayable", async () => {
+      const admin = await setupAdmin(box.app);
+      await createUser(box.app, admin, 'vera', 'viewer');
+      const vera = await login(box.app, 'vera', 'long enough password');
+      const veraStream = listen(`${base}/api/v1/events`, { cookie: vera.cookie });
+      await veraStream.waitFor(() => veraStream.status === 200);
+      const resumeFrom = box.services.events.latestId;
+      await createUser(box.app, admin, 'ann', 'viewer');
+
+      // More rounds than the replay window holds events (1000), twice over.
+      for (let round = 0; round < 2000; round += 1) {
+        const created = await box.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: as(vera), payload: { name: `churn ${round}` } });
+        expect(created.statusCode).toBe(201);
+        const revoked = await box.app.inject({ method: 'DELETE', url: `/api/v1/tokens/${created.json<{ id: string }>().id}`, headers: as(vera) });
+        expect(revoked.statusCode).toBe(204);
+      }
+      // Vera's own screens still hear each change live, to reload her token list.
+      await veraStream.waitFor(() => veraStream.events.filter((event) => event.type === 'token.revoked').length === 2000);
+      expect(veraStream.events.filter((event) => event.type === 'token.created')).toHaveLength(2000);
+      await veraStream.close();
+
+      const resumed = listen(`${base}/api/v1/events`, { cookie: admin.cookie, 'last-event-id': String(resumeFrom) });
+      await resumed.waitFor(() => resumed.events.some((event) => event.type === 'user.created'));
+      expect(resumed.frames.some((frame) => frame.startsWith('event: reset'))).toBe(false);
+      expect(resumed.events.map((event) => [event.type, event.data.username])).toEqual([['user.created', 'ann']]);
+      await resumed.close();
+    }, 120_000);
+
     it('never make a client resuming with Last-Event-ID miss a durable event', async () => {
       const admin = await setupAdmin(box.app);
       const first = listen(`${base}/api/v1/events`, { cookie: admin.cookie });

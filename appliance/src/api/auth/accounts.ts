@@ -224,7 +224,10 @@ export class Accounts {
     await this.store.update((document) => {
       document.apiTokens.push(record);
     });
-    this.events.append({ type: 'token.created', subject: { kind: 'token', id: record.id }, access: privateTo(userId), data: { name } });
+    // Transient: a user churning their own tokens must not push other users' durable events out
+    // of the shared replay window. Only their own screens follow it, and the token list reloads
+    // after a reconnect's reset or the page's own change.
+    this.events.broadcast({ type: 'token.created', subject: { kind: 'token', id: record.id }, access: privateTo(userId), data: { name } });
     return { ...record, token };
   }
 
@@ -234,7 +237,7 @@ export class Accounts {
       if (index < 0) throw new BivouacError('NOT_FOUND', `You have no API token with id ${id}.`, { resource: 'token', id });
       document.apiTokens.splice(index, 1);
     });
-    this.events.append({ type: 'token.revoked', subject: { kind: 'token', id }, access: privateTo(userId), data: {} });
+    this.events.broadcast({ type: 'token.revoked', subject: { kind: 'token', id }, access: privateTo(userId), data: {} });
   }
 
   private async openSession(userId: string, screenId?: string): Promise<IssuedSession> {
