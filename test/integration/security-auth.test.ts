@@ -13,6 +13,7 @@ import {
   type Client,
   type TestAppliance,
 } from '../fixtures/appliance.ts';
+import { GuestHarness } from '../fixtures/guest-harness.ts';
 import { listen } from '../fixtures/sse.ts';
 
 const builtIn = fileURLToPath(new URL('../../appliance/apps', import.meta.url));
@@ -342,6 +343,56 @@ describe('sign-in, sessions and kiosk mode', () => {
       // Unlocked, the same administrator reads every run again.
       await call(local, screen, 'POST', '/kiosk/unlock', { pin: '2468' });
       expect((await call(local, screen, 'GET', `/runs/${theirs.id}`)).statusCode).toBe(200);
+    });
+
+    it('M2-upgrade: a run started from the locked screen and upgraded by an administrator gives a newer run the screen still reads', async () => {
+      await installApps();
+      await box.services.runs.start();
+      try {
+        const guests = new GuestHarness(box.app, box.services);
+        /** Plays the run's guest through its recipes, so the run is Ready. */
+        const ready = async (runId: string): Promise<void> => {
+          await box.services.runs.idle();
+          const run = box.services.store.data.runs.find((candidate) => candidate.id === runId)!;
+          for (const instance of run.instances) {
+            const agent = await guests.agent(runId, instance.name);
+            await agent.complete('Executing');
+            await agent.complete('SendingReports');
+          }
+          await box.services.runs.idle();
+        };
+        const screen = await lockedScreen();
+        const mine = (await call(local, screen, 'POST', '/apps/hello-web/deploy', {})).json<{
+          id: string;
+        }>();
+        await ready(mine.id);
+        expect((await call(local, screen, 'GET', `/runs/${mine.id}`)).json()).toMatchObject({
+          state: 'Ready',
+          screenId,
+        });
+
+        const upgraded = await call(box.app, admin, 'POST', `/runs/${mine.id}/upgrade`, {
+          module: '/apps/hello-web/web',
+        });
+        expect(upgraded.statusCode).toBe(202);
+        const newer = upgraded.json<{ upgrade: { to: string } }>().upgrade.to;
+        const followed = await call(local, screen, 'GET', `/runs/${newer}`);
+        expect(followed.statusCode).toBe(200);
+        expect(followed.json()).toMatchObject({ id: newer, screenId });
+        // Once the newer run is Ready it replaces the old one, and the screen follows it still.
+        await ready(newer);
+        expect((await call(local, screen, 'GET', `/runs/${newer}`)).json()).toMatchObject({
+          id: newer,
+          state: 'Ready',
+          screenId,
+        });
+        expect((await call(local, screen, 'GET', `/runs/${mine.id}`)).json()).toMatchObject({
+          state: 'Done',
+          upgrade: { to: newer, state: 'switched' },
+        });
+      } finally {
+        await box.services.runs.stop();
+      }
     });
 
     it('M2: a locked screen lists clouds without their config, even when an administrator signed it in', async () => {
