@@ -21,7 +21,16 @@ const publisher = newSigningKey();
 const initrd = gzipSync(Buffer.from('070701 tiny'));
 
 function qemuImg(...args: string[]): void {
-  execFileSync('qemu-img', ['create', '-q', ...args]);
+  // A LUKS header times its key derivation by the thread's CPU time, which on a loaded machine
+  // can read as zero ("Unable to get accurate CPU usage"): that is tried again, anything else fails.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      execFileSync('qemu-img', ['create', '-q', ...args], { stdio: 'pipe' });
+      return;
+    } catch (error) {
+      if (attempt >= 5 || !String((error as { stderr?: Buffer }).stderr).includes('accurate CPU usage')) throw error;
+    }
+  }
 }
 
 type Evil = 'backing' | 'dataFile' | 'encrypted' | 'huge' | 'safe';
