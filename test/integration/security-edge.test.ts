@@ -288,11 +288,16 @@ describe('M10: bounded work per request', () => {
   it('M10: console waits per user are capped with TOO_MANY_WAITS, and a wait ends when the log grows', async () => {
     box = await makeAppliance();
     const admin = await setupAdmin(box.app);
+    const native = { libvirt: { imageId: await importPlaceholderImage(box.services, admin.userId) } };
+    const put = (path: string, content: object) => box!.app.inject({ method: 'PUT', url: `/api/v1/modules?path=${path}`, headers: as(admin), payload: { content, message: 'm' } });
+    await put('/c', { kind: 'project' });
+    await put('/c/web', { kind: 'image', nativeImages: native });
+    const run = (await box.app.inject({ method: 'POST', url: '/api/v1/runs', headers: as(admin), payload: { module: '/c/web' } })).json<{ id: string }>();
     // libvirt's test driver keeps no console logs: this run's console is a file of the test's own.
     const log = join(box.dataDir, 'console.log');
     await writeFile(log, 'boot\n');
     box.services.runs.consoleLog = () => log;
-    const wait = () => box!.app.inject({ url: '/api/v1/runs/run1/console/web.1?after=5&wait=8', headers: as(admin) });
+    const wait = () => box!.app.inject({ url: `/api/v1/runs/${run.id}/console/web.1?after=5&wait=8`, headers: as(admin) });
     const waiting = Array.from({ length: limits.consoleWaitsPerUser }, wait);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const extra = await wait();
@@ -306,7 +311,7 @@ describe('M10: bounded work per request', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(watchedConsoleLogs()).toBe(0);
     // Waits that ended give their slots back.
-    const next = box.app.inject({ url: '/api/v1/runs/run1/console/web.1?after=12&wait=1', headers: as(admin) });
+    const next = box.app.inject({ url: `/api/v1/runs/${run.id}/console/web.1?after=12&wait=1`, headers: as(admin) });
     expect((await next).statusCode).toBe(200);
   });
 

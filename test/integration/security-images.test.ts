@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { newSigningKey, writeBundle, type BundleEntry } from '../../appliance/src/catalog/bundle.ts';
 import { canAccess, type Subject } from '../../appliance/src/domain/access.ts';
 import type { DeliveredEvent } from '../../appliance/src/domain/events.ts';
+import { limits } from '../../appliance/src/domain/limits.ts';
 import { as, login, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
 
 /**
@@ -20,7 +21,16 @@ const publisher = newSigningKey();
 const initrd = gzipSync(Buffer.from('070701 tiny'));
 
 function qemuImg(...args: string[]): void {
-  execFileSync('qemu-img', ['create', '-q', ...args]);
+  // A LUKS header times its key derivation by the thread's CPU time, which on a loaded machine
+  // can read as zero ("Unable to get accurate CPU usage"): that is tried again, anything else fails.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      execFileSync('qemu-img', ['create', '-q', ...args], { stdio: 'pipe' });
+      return;
+    } catch (error) {
+      if (attempt >= 5 || !String((error as { stderr?: Buffer }).stderr).includes('accurate CPU usage')) throw error;
+    }
+  }
 }
 
 type Evil = 'backing' | 'dataFile' | 'encrypted' | 'huge' | 'safe';
@@ -42,14 +52,12 @@ function evilImage(dir: string, kind: Evil): string {
 /** A signed bundle of one image module on the image `name`, which it carries as a disk (unless `disk` is null). */
 async function bundleWithDisk(dir: string, disk: string | null, name = 'evil'): Promise<string> {
   const modules = [
-    { path: '/apps', content: { kind: 'project' } },
-    { path: '/apps/evil', content: { kind: 'project' } },
-    { path: '/apps/evil/vm', content: { kind: 'image', nativeImages: { libvirt: { imageId: name.replace(/[^A-Za-z0-9_-]/g, '-') } }, recipes: { deploy: 'true' } } },
+    { path: '/apps/evil-app/vm', content: { kind: 'image', nativeImages: { libvirt: { imageId: name.replace(/[^A-Za-z0-9_-]/g, '-') } }, recipes: { deploy: 'true' } } },
   ];
   const manifest = {
     format: 1,
     app: { id: 'evil-app', version: '1.0.0', title: 'Evil', summary: 'Reads the host', categories: ['demo'], publisher: 'Bivouac' },
-    deploy: { module: '/apps/evil/vm', form: [], clouds: {} },
+    deploy: { module: '/apps/evil-app/vm', form: [], clouds: {} },
     images: disk === null ? [] : [{ name, kind: 'disk', disk: 'images/evil/disk.qcow2' }],
   };
   const entries: BundleEntry[] = [
@@ -81,7 +89,7 @@ describe('the image store takes data only', () => {
     admin = await setupAdmin(box.app);
     await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username: 'olga', password: 'operator password 1', role: 'operator' } });
     operator = await login(box.app, 'olga', 'operator password 1');
-    await box.app.inject({ method: 'POST', url: '/api/v1/publishers', headers: as(admin), payload: { name: 'Bivouac', publicKey: publisher.publicKey } });
+    await box.app.inject({ method: 'POST', url: '/api/v1/publishers', headers: as(admin), payload: { name: 'Bivouac', publicKey: publisher.publicKey, appIds: ['evil-app'] } });
   });
   afterEach(async () => {
     await box.services.runs.stop();
@@ -194,7 +202,7 @@ describe('the image store takes data only', () => {
     expect(preflight.json<{ checks: unknown[] }>().checks).toContainEqual(expect.objectContaining({ check: 'image.vm', ok: false, details: expect.objectContaining({ code: 'IMAGE_UNUSABLE' }) }));
     const deployed = await box.app.inject({ method: 'POST', url: '/api/v1/apps/evil-app/deploy', headers: as(operator), payload: {} });
     expect(deployed.json()).toMatchObject({ error: { code: 'PREFLIGHT_FAILED', details: { checks: [expect.objectContaining({ details: expect.objectContaining({ code: 'IMAGE_UNUSABLE' }) })] } } });
-    const run = await box.app.inject({ method: 'POST', url: '/api/v1/runs', headers: as(operator), payload: { module: '/apps/evil/vm' } });
+    const run = await box.app.inject({ method: 'POST', url: '/api/v1/runs', headers: as(operator), payload: { module: '/apps/evil-app/vm' } });
     expect(run.json()).toMatchObject({ error: { code: 'IMAGE_UNUSABLE', details: { image: 'evil' } } });
   });
 
@@ -253,9 +261,9 @@ describe('the image store takes data only', () => {
 
   it('H1-path: a file beyond the size limit is refused with FILE_TOO_LARGE before a byte is read', async () => {
     const big = await open(join(usb, 'big.bvc'), 'w');
-    await big.truncate(65 * 1024 ** 3); // sparse: nothing is written
+    await big.truncate(limits.bundleBytes + 1); // sparse: nothing is written
     await big.close();
-    expect((await importApp(join(usb, 'big.bvc'))).json()).toMatchObject({ error: { code: 'FILE_TOO_LARGE', details: { limitBytes: 64 * 1024 ** 3 } } });
+    expect((await importApp(join(usb, 'big.bvc'))).json()).toMatchObject({ error: { code: 'FILE_TOO_LARGE', details: { limitBytes: limits.bundleBytes } } });
   });
 
   it('H1-path: GET /apps/sources lists bundles in the import folders, but no links, FIFOs or folders', async () => {

@@ -3,6 +3,7 @@ import { FormField } from '../catalog/manifest.ts';
 import { logLevels } from '../host/log-ring.ts';
 import { actions, roles } from '../domain/access.ts';
 import { imageNamePattern, imageNameRule } from '../domain/images.ts';
+import { limits } from '../domain/limits.ts';
 import { appIdsPattern } from '../domain/app-trust.ts';
 import { parameterTypes, recipeNames } from '../domain/modules.ts';
 import { keepRunningPolicies, runStates } from '../domain/run-states.ts';
@@ -382,13 +383,13 @@ export const Params = z.record(z.string(), z.string());
 export const ConsoleParams = z.strictObject({ id: Id, instance: z.string().regex(/^[a-z][a-z0-9-]{0,31}\.[1-9][0-9]{0,2}$/, 'must be an instance like web.1') });
 export const ConsoleQuery = z.strictObject({
   after: z.coerce.number().int().min(0).optional().describe('return what was written after this byte offset (the last answer\'s sizeBytes)'),
-  wait: z.coerce.number().min(0).max(60).default(0).describe('with after: wait up to this many seconds for new output'),
+  wait: z.coerce.number().min(0).max(limits.consoleWaitSeconds).default(0).describe('with after: wait up to this many seconds for new output'),
   tail: z.coerce.number().int().min(1).max(1024 * 1024).default(64 * 1024).describe('without after: the last bytes to return'),
 });
 export const ConsoleText = z.object({ instance: z.string(), text: z.string(), fromBytes: z.number(), sizeBytes: z.number() });
 export const ParamKeyParams = z.strictObject({ key: ParamKey });
 export const ParamWaitQuery = z.strictObject({
-  wait: z.coerce.number().min(0).max(600).default(0).describe('seconds to wait server-side for the value to be set'),
+  wait: z.coerce.number().min(0).max(limits.agentWaitSeconds).default(0).describe('seconds to wait server-side for the value to be set'),
   unless: z.string().max(4096).optional().describe('wait until the value differs from this one (to follow changes, e.g. run:scale)'),
 });
 export const ParamValue = z.object({ key: z.string(), value: z.string() });

@@ -295,7 +295,7 @@ export function validateImage(content: Pick<ImageContent, 'inputs' | 'outputs' |
   return problems;
 }
 
-/** What is shown instead of a secret value. */
+/** What a secret looks like wherever it is shown (module defaults, run parameters, logs). */
 export const maskedValue = '********';
 
 /** Is this input's value kept from the API and the logs? */

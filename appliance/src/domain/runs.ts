@@ -5,7 +5,7 @@
 import type { AclRule } from './access.ts';
 import type { Amounts } from './capacity.ts';
 import type { InputParameter, Mapping, NativeImages, OutputParameter, Port, RecipeName, Resources } from './modules.ts';
-import { isSecret } from './modules.ts';
+import { isSecret, maskedValue } from './modules.ts';
 import { formatKey, isLink, parseKey, type ParameterKey } from './params.ts';
 import type { AbortReason, KeepRunning, RunState, StateTimeouts } from './run-states.ts';
 import type { RunNetwork } from './run-network.ts';
@@ -216,11 +216,8 @@ export function mappedTargets(run: StoredRun, key: string): string[] {
 /** Parameters as the API shows them: secrets masked. */
 export function visibleParams(run: Pick<StoredRun, 'nodes' | 'instances' | 'secretKeys' | 'params'>): Record<string, string> {
   const secret = runSecretKeys(run);
-  return Object.fromEntries(Object.entries(run.params).map(([key, value]) => [key, secret.has(key) ? masked : value]));
+  return Object.fromEntries(Object.entries(run.params).map(([key, value]) => [key, secret.has(key) ? maskedValue : value]));
 }
-
-/** What a secret looks like wherever it is shown. */
-export const masked = '********';
 
 /**
  * Secret values shorter than this are not searched for in text: they would blank ordinary words
@@ -239,7 +236,7 @@ export function redactSecrets(run: Pick<StoredRun, 'nodes' | 'instances' | 'secr
     .filter((value) => value.length >= shortestRedacted)
     .sort((a, b) => b.length - a.length);
   let shown = text;
-  for (const value of values) shown = shown.split(value).join(masked);
+  for (const value of values) shown = shown.split(value).join(maskedValue);
   return shown;
 }
 

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { privateTo, visibleToAll, type Subject } from '../domain/access.ts';
 import { describeFindings, imageLimits, imageNamePattern, imageNameRule, type ImageFinding } from '../domain/images.ts';
+import { limits } from '../domain/limits.ts';
 import { BivouacError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { BootImage } from '../connectors/contract.ts';
@@ -36,7 +37,7 @@ export interface ImageStoreOptions {
   directory: string;
   /** How many live VMs use an image (delete is refused while any do). */
   usage: (imageId: string) => number;
-  /** Free space left after an import, so the box keeps working. */
+  /** Free space left after an import, so the box keeps working (default: limits.diskReserveBytes). */
   reserveBytes?: number;
   /** Free bytes on the images' filesystem (tests pass their own). */
   freeBytes?: (directory: string) => Promise<number>;
@@ -262,7 +263,7 @@ export class ImageStore {
   private async checkSpace(needed: number): Promise<void> {
     await mkdir(this.options.directory, { recursive: true, mode: baseImageDirMode });
     const free = await (this.options.freeBytes ?? freeBytesOf)(this.options.directory);
-    const reserve = this.options.reserveBytes ?? 1024 ** 3;
+    const reserve = this.options.reserveBytes ?? limits.diskReserveBytes;
     if (needed + reserve > free) {
       throw new BivouacError('NO_SPACE', `Not enough disk space: the image needs ${mib(needed)} MiB and ${mib(reserve)} MiB must stay free, but only ${mib(free)} MiB are free.`, {
         neededBytes: needed,

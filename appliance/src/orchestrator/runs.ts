@@ -5,7 +5,7 @@ import type { VmSpec } from '../connectors/contract.ts';
 import { canAccess, sameRules, type Access, type AclRule, type Action, type Subject } from '../domain/access.ts';
 import type { Reservation } from '../domain/capacity.ts';
 import { deployedNodes } from '../domain/deploy-form.ts';
-import { checkValue, isSecret, parseReference, type ModuleContent } from '../domain/modules.ts';
+import { checkValue, isSecret, maskedValue, parseReference, type ModuleContent } from '../domain/modules.ts';
 import { limits } from '../domain/limits.ts';
 import { isLink, parseKey, valueTooLong, maxValueBytes } from '../domain/params.ts';
 import {
@@ -34,7 +34,6 @@ import {
   footprint,
   initialParams,
   mappedTargets,
-  masked,
   nodeBeyondFailures,
   paramsSize,
   planInstances,
@@ -109,8 +108,6 @@ export interface RunsOptions {
   now?: () => Date;
 }
 
-/** Longest server-side wait of a parameter read. */
-export const maxWaitSeconds = 600;
 const logLimit = 1000;
 
 /**
@@ -524,7 +521,7 @@ export class Runs {
    */
   async getParam(agent: AgentIdentity, key: string, waitSeconds: number, unless?: string): Promise<string | null> {
     const canonical = keyOrInvalid(key);
-    const deadline = Date.now() + Math.min(waitSeconds, maxWaitSeconds) * 1000;
+    const deadline = Date.now() + Math.min(waitSeconds, limits.agentWaitSeconds) * 1000;
     for (;;) {
       if (this.stopping) throw shuttingDown();
       const run = this.runOf(agent.runId);
@@ -577,7 +574,7 @@ export class Runs {
     const secret = runSecretKeys(run);
     for (const target of changed) {
       this.wake(`${runId} ${target}`);
-      const shown = secret.has(target) ? masked : value;
+      const shown = secret.has(target) ? maskedValue : value;
       this.announce(run, 'run.param', { key: target, value: shown, link: isLink(keyParts(target)) });
     }
   }
