@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Accounts } from './api/auth/accounts.ts';
@@ -39,6 +40,7 @@ import { Apps } from './catalog/apps.ts';
 import { Modules } from './catalog/modules.ts';
 import { chooseDomainType } from './connectors/libvirt/accelerator.ts';
 import { hostFacts, type BoxFactsSource } from './host/facts.ts';
+import { isGuestSocket } from './host/guest-connections.ts';
 import { ImageStore } from './host/images.ts';
 import { ImportFolders, removableMediaRoots } from './host/import-files.ts';
 import type { LogRing } from './host/log-ring.ts';
@@ -94,6 +96,12 @@ export interface Services {
   isDryRun: boolean;
   tlsFingerprint: string | null;
   heartbeatMs: number;
+  /**
+   * The uid QEMU runs as, where it is not the appliance's own (libvirt-qemu): connections its
+   * sockets open are guests' (user networking reaches the host's loopback through QEMU) and are
+   * refused everywhere but on the agent listener. Null: no such check (test driver, QEMU as root).
+   */
+  guestUid: number | null;
   /** The built renderer (index.html and assets), or null to serve the API only. */
   rendererDir: string | null;
 }
@@ -105,6 +113,8 @@ export interface ServiceOptions {
   events: EventLog;
   sessionHours?: number;
   heartbeatSeconds?: number;
+  /** See Services.guestUid. */
+  guestUid?: number | null;
   tlsFingerprint?: string | null;
   rendererDir?: string | null;
   throttle?: LoginThrottle;
@@ -209,6 +219,7 @@ export function createServices(options: ServiceOptions): Services {
     isDryRun: isDryRunUri(libvirtUri),
     tlsFingerprint: options.tlsFingerprint ?? null,
     heartbeatMs: (options.heartbeatSeconds ?? 15) * 1000,
+    guestUid: options.guestUid ?? null,
     rendererDir: options.rendererDir ?? null,
   };
 }
@@ -298,6 +309,18 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
   // gateway or 10.0.2.2, it serves only agent calls with their bearer tokens, and no browser
   // session or cookie is ever accepted there.
   if (options.listener !== 'agent') installHostCheck(app, options.hosts ?? hostOnlyPolicy);
+  const guestUid = services.guestUid;
+  if (options.listener !== 'agent' && guestUid !== null) {
+    // A guest on user networking reaches the host's loopback and addresses through QEMU, so its
+    // connections look like the box's own: the kernel's owner of their other end tells them apart.
+    const guests = new WeakMap<Socket, boolean>();
+    app.addHook('onRequest', async (request) => {
+      const socket = request.raw.socket;
+      let isGuest = guests.get(socket);
+      if (isGuest === undefined) guests.set(socket, (isGuest = await isGuestSocket(socket, guestUid)));
+      if (isGuest) throw new BivouacError('GUEST_REFUSED', "This connection comes from a VM through QEMU's user networking; guests reach only the agent API, on their agent URL.");
+    });
+  }
   limitRequestTime(app);
 
   const listener: ListenerRole = options.listener ?? 'public';

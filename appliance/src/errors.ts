@@ -271,6 +271,10 @@ export const errorRegistry = {
     status: 409,
     description: 'The run holds as many runtime parameters as it may (details.maxKeys keys, details.maxBytes bytes of keys and values); nothing was set.',
   },
+  GUEST_REFUSED: {
+    status: 403,
+    description: "The connection comes from a VM: QEMU's user networking reaches the host's loopback and addresses, but guests may reach only the agent API, on their agent URL (checked where QEMU runs as its own user).",
+  },
   KIOSK_LOCKED: {
     status: 403,
     description: "This session is in kiosk mode: only the app store is open. Leave it with the administrator's kiosk PIN (POST /api/v1/kiosk/unlock).",

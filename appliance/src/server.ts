@@ -14,6 +14,7 @@ import { canFirewall } from './host/firewall.ts';
 import { RunNetworks } from './orchestrator/run-networks.ts';
 import { boxCapacity } from './host/box-capacity.ts';
 import { hostFacts } from './host/facts.ts';
+import { qemuUserId } from './host/guest-connections.ts';
 import { LogRing, teeDestination } from './host/log-ring.ts';
 import { announceSamples, MetricsSampler } from './host/metrics.ts';
 import { hostPowerControl } from './host/power.ts';
@@ -154,9 +155,14 @@ export async function start(): Promise<void> {
   const agentServers = new AgentServers();
     const networks = hypervisor.dryRun || config.privateNetworks === 'off' ? null : await privateNetworksOf(hypervisor.uri, serviceHost, agentServers);
   logger.info({ networks: networks ? 'private per run' : 'user networking' }, 'guest networking');
+  // Guests on user networking reach the host's loopback through QEMU; where QEMU runs as its own
+  // user, its connections are told apart and refused everywhere but on the agent listener.
+  const guestUid = hypervisor.dryRun || hypervisor.uri !== 'qemu:///system' ? null : await qemuUserId();
+  if (!hypervisor.dryRun) logger.info({ guestUid }, guestUid === null ? "QEMU runs as this appliance's user or root: guests on user networking are not told apart on loopback" : 'connections from QEMU are refused but on the agent listener');
   const history = await History.open({ directory: join(config.dataDir, 'history'), log: (level, details, message) => logger[level](details, message) });
   const services = createServices({
     dataDir: config.dataDir,
+    guestUid,
     history,
     store,
     events,

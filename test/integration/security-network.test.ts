@@ -300,6 +300,8 @@ probe host-api 10.0.2.2 "$(bivouac-get "$BIVOUAC_INSTANCE:api_port")"
 probe host-box-service 10.0.2.2 "$(bivouac-get "$BIVOUAC_INSTANCE:box_port")"
 probe lan-box-service "$(bivouac-get "$BIVOUAC_INSTANCE:lan")" "$(bivouac-get "$BIVOUAC_INSTANCE:box_port")"
 probe outside 1.1.1.1 80
+# The appliance's own listener through QEMU's way to the host's loopback: refused by the appliance.
+if wget -q -T 5 -O /dev/null "http://10.0.2.2:$(bivouac-get "$BIVOUAC_INSTANCE:api_port")/healthz" 2>/dev/null; then results="$results host-api-http=reached"; else echo "probe: refused host-api-http"; results="$results host-api-http=refused"; fi
 for path in /healthz /api/v1/session; do
   if wget -q -T 5 -O /dev/null "$BIVOUAC_URL$path" 2>/dev/null; then results="$results agent$path=reached"; else echo "probe: refused agent listener $path"; results="$results agent$path=refused"; fi
 done
@@ -324,8 +326,8 @@ bivouac-set "$BIVOUAC_INSTANCE:results" "$results"
     const params = (await api('GET', `/runs/${runId}/params`)).body as Record<string, string>;
     // What it reached is in the run's log; the agent listener refused all but the agent API.
     const results = params['probe.1:results']!.trim().split(' ');
-    expect(results).toEqual(expect.arrayContaining(['agent/healthz=refused', 'agent/api/v1/session=refused']));
-    expect(results).toHaveLength(6);
+    expect(results).toEqual(expect.arrayContaining(['agent/healthz=refused', 'agent/api/v1/session=refused', 'host-api-http=refused']));
+    expect(results).toHaveLength(7);
     expect((await api('POST', `/runs/${runId}/terminate`)).status).toBe(202);
   }, 300_000);
 });
