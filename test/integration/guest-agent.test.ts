@@ -41,9 +41,9 @@ describe('the guest agent under busybox (test-driver VMs; agents run on the host
           kind: 'image',
           nativeImages: native,
           inputs: [{ name: 'db_port', type: 'number' }],
-          outputs: [{ name: 'url.service' }],
+          outputs: [{ name: 'address' }],
           recipes: {
-            deploy: 'bivouac-get db.1:ready --timeout 30 >/dev/null\nvalue=$(bivouac-get db.1:value)\nbivouac-set "$BIVOUAC_INSTANCE:url.service" "http://web/$(bivouac-get $BIVOUAC_INSTANCE:db_port)/$value"',
+            deploy: 'bivouac-get db.1:ready --timeout 30 >/dev/null\nvalue=$(bivouac-get db.1:value)\nbivouac-set "$BIVOUAC_INSTANCE:address" "http://web/$(bivouac-get $BIVOUAC_INSTANCE:db_port)/$value"',
             report: 'echo reporting from $BIVOUAC_INSTANCE',
           },
         },
@@ -94,7 +94,7 @@ describe('the guest agent under busybox (test-driver VMs; agents run on the host
     await new Promise((resolve) => setTimeout(resolve, 300));
     await startAgent(id, 'db.1');
     await expect.poll(async () => (await run(id)).state, { timeout: 20_000, interval: 200 }).toBe('Ready');
-    expect((await run(id)).params['web.1:url.service']).toBe('http://web/5432/it\'s a "quoted" value');
+    expect((await run(id)).params['web.1:address']).toBe('http://web/5432/it\'s a "quoted" value');
     const log = (await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}/log`, headers: as(admin) })).json<{ actor: string; action: string; detail: string }[]>();
     expect(log).toContainEqual(expect.objectContaining({ actor: 'db.1', action: 'output', detail: '[deploy]\ndb is up' }));
     expect(log).toContainEqual(expect.objectContaining({ actor: 'web.1', action: 'output', detail: '[report]\nreporting from web.1' }));
