@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from '../../appliance/src/app.ts';
 import { as, makeAppliance, setupAdmin, tempDir } from '../fixtures/appliance.ts';
 import { freePort } from '../fixtures/appliance-process.ts';
 import { prepareRealQemu } from '../fixtures/real-qemu-setup.ts';
@@ -23,7 +24,9 @@ const box = await makeAppliance({
   appsDir: join(files, 'apps'),
   agentUrl: `http://10.0.2.2:${port}`,
 });
-await box.app.listen({ host: '127.0.0.1', port });
+// Guests call the agent listener, as on a box (the main listener refuses their 10.0.2.2 name).
+const agentApp = await build(box.services, { listener: 'agent' });
+await agentApp.listen({ host: '127.0.0.1', port });
 const admin = await setupAdmin(box.app);
 await box.services.images.recover();
 await box.services.apps.recover();
