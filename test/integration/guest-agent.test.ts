@@ -98,7 +98,8 @@ describe('the guest agent under busybox (test-driver VMs; agents run on the host
     const log = (await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}/log`, headers: as(admin) })).json<{ actor: string; action: string; detail: string }[]>();
     expect(log).toContainEqual(expect.objectContaining({ actor: 'db.1', action: 'output', detail: '[deploy]\ndb is up' }));
     expect(log).toContainEqual(expect.objectContaining({ actor: 'web.1', action: 'output', detail: '[report]\nreporting from web.1' }));
-    expect(web.output()).toContain('ready; following scaling');
+    // The agent says so once its last report is answered, which may be after the run reads Ready.
+    await expect.poll(() => web.output(), { timeout: 10_000 }).toContain('ready; following scaling');
   });
 
   it('aborts the run when a recipe fails, naming the recipe and its exit code', async () => {
