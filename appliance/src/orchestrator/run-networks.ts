@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
+import { freeHostPort } from '../host/free-port.ts';
 import { addNetworkHost, createNetwork, listNetworks, removeNetwork } from '../connectors/libvirt/private-network.ts';
 import { agentPort, gatewayOf, instanceAddress, instanceHostnames, instanceMac, subnetCandidates, type RunNetwork } from '../domain/run-network.ts';
 import { BivouacError } from '../errors.ts';
@@ -106,7 +106,7 @@ export class RunNetworks {
   async publish(network: MadeNetwork, guest: string, guestPort: number): Promise<{ host: string; port: number }> {
     const taken = new Set([...this.givenPorts, ...(await publishedPorts())]);
     for (let attempt = 0; attempt < 20; attempt += 1) {
-      const port = await freePort();
+      const port = await freeHostPort();
       if (taken.has(port)) continue;
       this.givenPorts.add(port);
       await addDnat(network.name, { publicAddress: this.options.publicAddress, publicPort: port, guest, guestPort });
@@ -135,16 +135,4 @@ export class RunNetworks {
     }
     return removed;
   }
-}
-
-/** A TCP port nobody listens on right now, on this machine. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '0.0.0.0', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

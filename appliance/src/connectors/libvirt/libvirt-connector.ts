@@ -1,6 +1,6 @@
 import { DomainState, Hypervisor, type Domain } from '@unraid/libvirt';
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freeHostPort } from '../../host/free-port.ts';
 import { access, chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -379,17 +379,6 @@ export class LibvirtConnector implements Connector {
   }
 }
 
-/** A TCP port nobody listens on right now, on this machine. */
-function freeHostPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '0.0.0.0', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The host of a remote URI (`qemu+ssh://root@rack2/system` → `rack2`), or '' for this machine. */
 export function remoteHost(uri: string): string {
