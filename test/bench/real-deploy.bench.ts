@@ -5,14 +5,13 @@
  * to its last report (boot, recipes and waiting on the other node, all inside the guest).
  */
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from '../../appliance/src/app.ts';
-import { as, makeAppliance, setupAdmin, tempDir } from '../fixtures/appliance.ts';
+import { as, makeAppliance, tempDir } from '../fixtures/appliance.ts';
 import { freePort } from '../fixtures/appliance-process.ts';
 import { prepareRealQemu } from '../fixtures/real-qemu-setup.ts';
 import { emit, median } from './lib.ts';
+import { startWithCatalog, until } from './real-box.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const { uri, imagesDir } = prepareRealQemu();
 
 const files = await tempDir('bivouac-bench-real-');
@@ -27,30 +26,17 @@ const box = await makeAppliance({
 // Guests call the agent listener, as on a box (the main listener refuses their 10.0.2.2 name).
 const agentApp = await build(box.services, { listener: 'agent' });
 await agentApp.listen({ host: '127.0.0.1', port });
-const admin = await setupAdmin(box.app);
-await box.services.images.recover();
-await box.services.apps.recover();
-const shipped = await box.services.images.installBuiltIn(imagesDir);
-if (shipped.failed.length > 0) throw new Error(JSON.stringify(shipped.failed));
-await box.services.apps.installBuiltIn(join(root, 'appliance/apps'));
-await box.services.runs.start();
-await box.services.reconciler.start();
+const admin = await startWithCatalog(box, imagesDir);
 
 const runOf = (id: string) => box.services.store.data.runs.find((run) => run.id === id)!;
-const until = async (check: () => boolean, what: string, timeoutMs = 120_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-};
+const waitMs = 120_000;
 
 async function deployOnce(): Promise<{ totalMs: number; overheadMs: number }> {
   const started = performance.now();
   const created = await box.app.inject({ method: 'POST', url: '/api/v1/apps/web-db/deploy', headers: as(admin), payload: { parameters: {} } });
   if (created.statusCode !== 201) throw new Error(created.body);
   const id = created.json<{ id: string }>().id;
-  await until(() => ['Ready', 'Aborted'].includes(runOf(id).state), `run ${id} to be Ready`);
+  await until(() => ['Ready', 'Aborted'].includes(runOf(id).state), `run ${id} to be Ready`, waitMs);
   const totalMs = performance.now() - started;
   const run = runOf(id);
   if (run.state !== 'Ready') throw new Error(`run ended ${run.state}: ${JSON.stringify(run.abort)}`);
@@ -62,7 +48,7 @@ async function deployOnce(): Promise<{ totalMs: number; overheadMs: number }> {
   const guestMs = Math.max(...spans);
   const terminated = await box.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/terminate`, headers: as(admin) });
   if (terminated.statusCode !== 202) throw new Error(terminated.body);
-  await until(() => ['Done', 'Aborted'].includes(runOf(id).state), `run ${id} to end`);
+  await until(() => ['Done', 'Aborted'].includes(runOf(id).state), `run ${id} to end`, waitMs);
   await box.services.runs.idle();
   return { totalMs, overheadMs: totalMs - guestMs };
 }
