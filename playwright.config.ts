@@ -7,6 +7,8 @@ export default defineConfig({
   timeout: 60_000,
   workers: 1,
   retries: 0,
+  // A stray test.only would silently drop every other test from the count: it fails the run instead.
+  forbidOnly: true,
   outputDir: 'test-results',
   use: {
     headless: true,

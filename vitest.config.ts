@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // A stray .only would silently drop every other test from the count: it fails the run instead.
+    allowOnly: false,
     globalSetup: ['test/fixtures/global-setup.ts'],
   },
 });
