@@ -12,33 +12,52 @@ export interface BenchFigure {
 }
 
 const prefix = 'BENCH ';
+/** How a value JSON cannot hold is written, so the runner can name the figure that went wrong. */
+const nonFinite = ['NaN', 'Infinity', '-Infinity'];
 
-/** Prints one figure as its own stdout line (value rounded to two decimals). */
+/**
+ * Prints one figure as its own stdout line with its raw value: the runner compares that, and
+ * rounds only for display. NaN and ±Infinity are written as strings (JSON has no such numbers),
+ * so they reach the runner and count as missed instead of vanishing.
+ */
 export function emit(name: string, value: number, unit: string, target: string | null): void {
-  const figure: BenchFigure = { name, value: Math.round(value * 100) / 100, unit, target };
-  process.stdout.write(`${prefix}${JSON.stringify(figure)}\n`);
+  const written = Number.isFinite(value) ? value : String(value);
+  process.stdout.write(`${prefix}${JSON.stringify({ name, value: written, unit, target })}\n`);
 }
 
-/** The figure on a stdout line, or null when the line is not a BENCH line. */
-export function parseFigure(line: string): BenchFigure | null {
+/** What a stdout line holds: not a BENCH line (null), a figure, or a BENCH line that cannot be read. */
+export type BenchLine = { figure: BenchFigure } | { unreadable: string };
+
+/** Reads one stdout line. A BENCH line the runner cannot read is kept, so it counts as missed. */
+export function parseBenchLine(line: string): BenchLine | null {
   if (!line.startsWith(prefix)) return null;
+  let parsed: Partial<Record<keyof BenchFigure, unknown>>;
   try {
-    const parsed = JSON.parse(line.slice(prefix.length)) as Partial<BenchFigure>;
-    if (
-      typeof parsed.name !== 'string' ||
-      typeof parsed.value !== 'number' ||
-      typeof parsed.unit !== 'string'
-    )
-      return null;
-    return {
+    parsed = JSON.parse(line.slice(prefix.length)) as Partial<Record<keyof BenchFigure, unknown>>;
+  } catch {
+    return { unreadable: line };
+  }
+  const value =
+    typeof parsed.value === 'number'
+      ? parsed.value
+      : typeof parsed.value === 'string' && nonFinite.includes(parsed.value)
+        ? Number(parsed.value)
+        : null;
+  if (
+    typeof parsed.name !== 'string' ||
+    value === null ||
+    typeof parsed.unit !== 'string' ||
+    (parsed.target !== null && typeof parsed.target !== 'string')
+  )
+    return { unreadable: line };
+  return {
+    figure: {
       name: parsed.name,
-      value: parsed.value,
+      value,
       unit: parsed.unit,
       target: typeof parsed.target === 'string' ? parsed.target : null,
-    };
-  } catch {
-    return null;
-  }
+    },
+  };
 }
 
 /** Nearest-rank percentile (p in 0..100) of a non-empty list. */

@@ -1,5 +1,5 @@
 /**
- * Runs the benchmarks, each `*.bench.ts` in this folder as its own process (`tsx <file>`), one
+ * Runs the benchmarks, each `*.bench.ts` in this folder as its own process, one
  * after the other so they do not compete for the CPU. Their output passes through; at the end a
  * summary says which targets were met.
  *
@@ -7,39 +7,44 @@
  *   npm run bench -- NAME [NAME…]      those whose file name contains a NAME
  *   npm run bench -- --no-fail         a missed target is reported but does not fail the run
  *
- * Exits non-zero when a benchmark crashed, and when a target was missed (unless --no-fail).
+ * Every bench declares the figures it prints in figures.ts; summary.ts judges them. Exits
+ * non-zero when a benchmark crashed, a declared figure is missing or not a number, a figure is
+ * not declared, and when a target was missed (unless --no-fail).
+ *
+ * Benches run as `node --expose-gc --import tsx <file>`: one process (a time-out kills the bench
+ * itself), and `global.gc` for benches that measure memory growth from a collected heap.
  */
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { meetsTarget, parseFigure, type BenchFigure } from './lib.ts';
+import { declaredFigures } from './figures.ts';
+import { parseBenchLine } from './lib.ts';
+import { isFailedRun, summarise, type BenchResult } from './summary.ts';
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const rootDir = fileURLToPath(new URL('../..', import.meta.url));
-const tsxCli = join(rootDir, 'node_modules', '.bin', 'tsx');
 const suffix = '.bench.ts';
 /** A benchmark that runs longer than this is stuck; it is killed and counted as crashed. */
 const benchTimeoutMs = 15 * 60_000;
 
-interface BenchResult {
-  name: string;
-  figures: BenchFigure[];
-  /** Why the benchmark counts as crashed, or null when it exited 0. */
-  failure: string | null;
-}
-
 function runBench(name: string): Promise<BenchResult> {
-  const figures: BenchFigure[] = [];
-  const child = spawn(process.execPath, [tsxCli, join(benchDir, `${name}${suffix}`)], {
-    cwd: rootDir,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const figures: BenchResult['figures'] = [];
+  const unreadable: string[] = [];
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', join(benchDir, `${name}${suffix}`)],
+    {
+      cwd: rootDir,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   createInterface({ input: child.stdout! }).on('line', (line) => {
     process.stdout.write(`${line}\n`);
-    const figure = parseFigure(line);
-    if (figure) figures.push(figure);
+    const read = parseBenchLine(line);
+    if (read && 'figure' in read) figures.push(read.figure);
+    else if (read) unreadable.push(read.unreadable);
   });
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -49,7 +54,7 @@ function runBench(name: string): Promise<BenchResult> {
   return new Promise((resolve) => {
     child.once('error', (error) => {
       clearTimeout(timer);
-      resolve({ name, figures, failure: `could not start: ${error.message}` });
+      resolve({ name, figures, unreadable, failure: `could not start: ${error.message}` });
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
@@ -57,19 +62,9 @@ function runBench(name: string): Promise<BenchResult> {
       if (timedOut) failure = `killed after ${benchTimeoutMs / 60_000} min`;
       else if (signal) failure = `killed by ${signal}`;
       else if (code !== 0) failure = `exit code ${code}`;
-      resolve({ name, figures, failure });
+      resolve({ name, figures, unreadable, failure });
     });
   });
-}
-
-/** A target the runner cannot read counts as missed, so a typo cannot pass. */
-function isTargetMet(figure: BenchFigure): boolean {
-  try {
-    return figure.target === null || meetsTarget(figure.value, figure.target);
-  } catch (error) {
-    process.stderr.write(`${figure.name}: ${(error as Error).message}\n`);
-    return false;
-  }
 }
 
 async function main(): Promise<number> {
@@ -108,31 +103,9 @@ async function main(): Promise<number> {
   }
 
   process.stdout.write('\n# summary\n');
-  let met = 0;
-  let missed = 0;
-  let crashed = 0;
-  for (const result of results) {
-    for (const figure of result.figures) {
-      if (figure.target === null) continue;
-      const isMet = isTargetMet(figure);
-      if (isMet) met += 1;
-      else missed += 1;
-      process.stdout.write(
-        `${isMet ? 'MET' : 'MISSED'} ${figure.name} ${figure.value} ${figure.unit} ${figure.target}\n`,
-      );
-    }
-    if (result.failure) {
-      crashed += 1;
-      process.stdout.write(`CRASHED ${result.name} ${result.failure}\n`);
-    } else if (result.figures.length === 0) {
-      crashed += 1;
-      process.stdout.write(`CRASHED ${result.name} printed no figure\n`);
-    }
-  }
-  process.stdout.write(
-    `${met} met, ${missed} missed, ${crashed} crashed (${results.length} benchmarks)\n`,
-  );
-  return crashed > 0 || (isFailOnMiss && missed > 0) ? 1 : 0;
+  const summary = summarise(results, declaredFigures);
+  for (const line of summary.lines) process.stdout.write(`${line}\n`);
+  return isFailedRun(summary, isFailOnMiss) ? 1 : 0;
 }
 
 process.exitCode = await main();
