@@ -35,7 +35,7 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'dist-electron/', 'reports/', 'test-results/', 'playwright-report/', '.data/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist-electron/', 'reports/', 'test-results/', 'playwright-report/', '.data/', '.bench-tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,9 +3,13 @@
  * 50 connections for 10 s after a 2 s warm-up, on loopback:
  * - GET /api/v1/session with a bearer token (authentication, a store lookup, a zod-checked JSON
  *   answer): req/s target >= 3000, p99 latency target < 20 ms;
- * - GET /healthz: the same figures, for the floor of the HTTP stack.
+ * - GET /healthz: the same figures, for the floor of the HTTP stack;
+ * - both again over HTTPS (`https-…`), as remote clients and scripts reach the box: the same data
+ *   folder served by the appliance's TLS listener (`BIVOUAC_TLS=always`, its own certificate).
+ *   autocannon keeps its connections open, so this is the cost of encryption on a warm
+ *   connection, not of handshakes; reported without a target.
  * The appliance's first administrator comes from BIVOUAC_ADMIN_PASSWORD; the token is created
- * through the API like a script would.
+ * through the API like a script would, over plain HTTP before the TLS run.
  */
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -108,19 +112,35 @@ async function createToken(url: string): Promise<string> {
   return (await json<{ token: string }>(created)).token;
 }
 
+/** Loads both endpoints of a running appliance and prints their figures, named from `scheme`. */
+async function measure(
+  url: string,
+  token: string,
+  scheme: 'http' | 'https',
+  targets: { throughput: string | null; p99: string | null },
+): Promise<void> {
+  const session = await load(`${url}/api/v1/session`, { authorization: `Bearer ${token}` });
+  const health = await load(`${url}/healthz`);
+  emit(
+    `${scheme}-session-bearer-throughput`,
+    session.requests.average,
+    'req/s',
+    targets.throughput,
+  );
+  emit(`${scheme}-session-bearer-p99`, session.latency.p99, 'ms', targets.p99);
+  emit(`${scheme}-healthz-throughput`, health.requests.average, 'req/s', targets.throughput);
+  emit(`${scheme}-healthz-p99`, health.latency.p99, 'ms', targets.p99);
+}
+
 const dataDir = await tempDir('bivouac-bench-http-');
-const appliance = await startAppliance(join(dataDir, 'data'), { BIVOUAC_ADMIN_PASSWORD: password });
+const env = { BIVOUAC_ADMIN_PASSWORD: password };
+let appliance = await startAppliance(join(dataDir, 'data'), env);
 try {
   const token = await createToken(appliance.url);
-  const session = await load(`${appliance.url}/api/v1/session`, {
-    authorization: `Bearer ${token}`,
-  });
-  const health = await load(`${appliance.url}/healthz`);
-
-  emit('http-session-bearer-throughput', session.requests.average, 'req/s', '>=3000');
-  emit('http-session-bearer-p99', session.latency.p99, 'ms', '<20');
-  emit('http-healthz-throughput', health.requests.average, 'req/s', '>=3000');
-  emit('http-healthz-p99', health.latency.p99, 'ms', '<20');
+  await measure(appliance.url, token, 'http', { throughput: '>=3000', p99: '<20' });
+  await appliance.stop();
+  appliance = await startAppliance(join(dataDir, 'data'), { ...env, BIVOUAC_TLS: 'always' });
+  await measure(appliance.url, token, 'https', { throughput: null, p99: null });
 } finally {
   await appliance.stop();
   await rm(dataDir, { recursive: true, force: true });

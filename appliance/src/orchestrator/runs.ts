@@ -514,6 +514,14 @@ export class Runs {
   }
 
   /**
+   * How many parameter reads of a run are parked waiting for `key` to change right now, so a
+   * measurement of the wake-up can be sure the read it times was waiting (the orchestration bench).
+   */
+  waitingReads(runId: string, key: string): number {
+    return this.waiters.get(`${runId} ${keyOrInvalid(key)}`)?.size ?? 0;
+  }
+
+  /**
    * Reads a parameter of the agent's own run, waiting server-side up to `waitSeconds` for it to
    * be set (or, with `unless`, to hold another value than that). Resolves null when the wait ends
    * without one. A secret is read only by its own instance; while the appliance stops, waits end
