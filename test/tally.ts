@@ -69,7 +69,12 @@ interface VitestFile {
 
 /** The parts of vitest's JSON report the count needs, or null when it is not one. */
 function readVitestReport(report: unknown): { numTotalTests: number; files: VitestFile[] } | null {
-  if (!isRecord(report) || typeof report.numTotalTests !== 'number' || !Array.isArray(report.testResults)) return null;
+  if (
+    !isRecord(report) ||
+    typeof report.numTotalTests !== 'number' ||
+    !Array.isArray(report.testResults)
+  )
+    return null;
   const files: VitestFile[] = [];
   for (const file of report.testResults) {
     if (!isRecord(file) || !Array.isArray(file.assertionResults)) return null;
@@ -77,7 +82,9 @@ function readVitestReport(report: unknown): { numTotalTests: number; files: Vite
       name: String(file.name),
       status: String(file.status),
       message: typeof file.message === 'string' ? file.message : '',
-      statuses: file.assertionResults.map((assertion) => (isRecord(assertion) ? String(assertion.status) : 'unreadable')),
+      statuses: file.assertionResults.map((assertion) =>
+        isRecord(assertion) ? String(assertion.status) : 'unreadable',
+      ),
     });
   }
   return { numTotalTests: report.numTotalTests, files };
@@ -98,17 +105,25 @@ export function tallyVitest(report: unknown, isExitOk: boolean, source = 'vitest
     const todo = count('todo');
     const unknown = file.statuses.length - passed - unfinished - skipped - todo - count('failed');
     let failed = count('failed') + unfinished + unknown;
-    if (unfinished > 0) tally.problems.push(`${file.name}: ${unfinished} test(s) never finished (the worker died?)`);
-    if (unknown > 0) tally.problems.push(`${file.name}: ${unknown} test(s) with a status this count does not know`);
+    if (unfinished > 0)
+      tally.problems.push(`${file.name}: ${unfinished} test(s) never finished (the worker died?)`);
+    if (unknown > 0)
+      tally.problems.push(
+        `${file.name}: ${unknown} test(s) with a status this count does not know`,
+      );
     if (file.status === 'failed') {
       const why = file.message ? `: ${file.message}` : '';
       if (skipped > 0) {
-        tally.problems.push(`${file.name}: ${skipped} test(s) did not run because the file failed${why}`);
+        tally.problems.push(
+          `${file.name}: ${skipped} test(s) did not run because the file failed${why}`,
+        );
         failed += skipped;
         skipped = 0;
       }
       if (failed === 0) {
-        tally.problems.push(`${file.name} failed${why || ' (no test in it failed: it did not load, or a hook threw)'}`);
+        tally.problems.push(
+          `${file.name} failed${why || ' (no test in it failed: it did not load, or a hook threw)'}`,
+        );
         failed = 1;
       }
     }
@@ -117,7 +132,9 @@ export function tallyVitest(report: unknown, isExitOk: boolean, source = 'vitest
     tally.skipped += skipped + todo;
   }
   if (read.numTotalTests > listed) {
-    tally.problems.push(`${read.numTotalTests - listed} test(s) counted by vitest are in no file of its report`);
+    tally.problems.push(
+      `${read.numTotalTests - listed} test(s) counted by vitest are in no file of its report`,
+    );
     tally.failed += read.numTotalTests - listed;
   }
   if (!isExitOk && tally.failed === 0) {
@@ -133,7 +150,10 @@ interface PlaywrightTest {
   results: { status: string }[];
 }
 
-function playwrightTests(suite: Record<string, unknown>, into: { title: string; test: PlaywrightTest }[]): void {
+function playwrightTests(
+  suite: Record<string, unknown>,
+  into: { title: string; test: PlaywrightTest }[],
+): void {
   for (const spec of Array.isArray(suite.specs) ? suite.specs : []) {
     if (!isRecord(spec) || !Array.isArray(spec.tests)) continue;
     for (const test of spec.tests) {
@@ -143,24 +163,35 @@ function playwrightTests(suite: Record<string, unknown>, into: { title: string; 
         test: {
           expectedStatus: String(test.expectedStatus),
           status: String(test.status),
-          results: Array.isArray(test.results) ? test.results.filter(isRecord).map((result) => ({ status: String(result.status) })) : [],
+          results: Array.isArray(test.results)
+            ? test.results.filter(isRecord).map((result) => ({ status: String(result.status) }))
+            : [],
         },
       });
     }
   }
-  for (const child of Array.isArray(suite.suites) ? suite.suites : []) if (isRecord(child)) playwrightTests(child, into);
+  for (const child of Array.isArray(suite.suites) ? suite.suites : [])
+    if (isRecord(child)) playwrightTests(child, into);
 }
 
 /** Counts Playwright's JSON report (`--reporter=json`); `report` is the parsed file or null. */
-export function tallyPlaywright(report: unknown, isExitOk: boolean, source = 'playwright report'): Tally {
-  if (!isRecord(report) || !Array.isArray(report.suites) || !Array.isArray(report.errors)) return failure(`${source} missing or unreadable`);
+export function tallyPlaywright(
+  report: unknown,
+  isExitOk: boolean,
+  source = 'playwright report',
+): Tally {
+  if (!isRecord(report) || !Array.isArray(report.suites) || !Array.isArray(report.errors))
+    return failure(`${source} missing or unreadable`);
   const tally = emptyTally();
   const tests: { title: string; test: PlaywrightTest }[] = [];
   for (const suite of report.suites) if (isRecord(suite)) playwrightTests(suite, tests);
   for (const { title, test } of tests) {
     if (test.status === 'expected' || test.status === 'flaky') tally.passed += 1;
     else if (test.status === 'skipped') {
-      const didRun = test.results.length > 0 && test.expectedStatus === 'skipped' && !test.results.some((result) => result.status === 'interrupted');
+      const didRun =
+        test.results.length > 0 &&
+        test.expectedStatus === 'skipped' &&
+        !test.results.some((result) => result.status === 'interrupted');
       if (didRun) tally.skipped += 1;
       else {
         tally.failed += 1;
@@ -170,7 +201,9 @@ export function tallyPlaywright(report: unknown, isExitOk: boolean, source = 'pl
   }
   for (const error of report.errors) {
     tally.failed += 1;
-    tally.problems.push(`playwright: ${isRecord(error) && typeof error.message === 'string' ? error.message.split('\n')[0] : 'an error outside any test'}`);
+    tally.problems.push(
+      `playwright: ${isRecord(error) && typeof error.message === 'string' ? error.message.split('\n')[0] : 'an error outside any test'}`,
+    );
   }
   if (!isExitOk && tally.failed === 0) {
     tally.problems.push('playwright exited with an error');
@@ -187,8 +220,13 @@ export function tallyPlaywright(report: unknown, isExitOk: boolean, source = 'pl
  */
 export function closingLines(tests: Tally, steps: readonly StepOutcome[]): string[] {
   const lines: string[] = [];
-  if (steps.length > 0) lines.push(`steps: ${steps.map((step) => `${step.name} ${step.isOk ? 'ok' : 'FAILED'}`).join(', ')}`);
+  if (steps.length > 0)
+    lines.push(
+      `steps: ${steps.map((step) => `${step.name} ${step.isOk ? 'ok' : 'FAILED'}`).join(', ')}`,
+    );
   const failedSteps = steps.filter((step) => !step.isOk).length;
-  lines.push(`${tests.passed} passed, ${tests.failed + failedSteps} failed, ${tests.skipped} skipped`);
+  lines.push(
+    `${tests.passed} passed, ${tests.failed + failedSteps} failed, ${tests.skipped} skipped`,
+  );
   return lines;
 }
