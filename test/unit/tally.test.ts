@@ -33,12 +33,12 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'CI' && key !== 'NODE_ENV' && key !== 'TEST'));
 }
 
-/** Runs vitest under the project's vitest.config.ts (only where tests are and without the global setup). */
+/** Runs vitest under the project's vitest.config.ts, with only where tests are and the set-up files left out. */
 async function runVitest(files: Record<string, string>): Promise<{ report: unknown; isExitOk: boolean }> {
   const dir = await scratch({
     ...files,
     'vitest.config.ts': `import config from ${JSON.stringify(join(root, 'vitest.config.ts'))};
-export default { ...config, test: { ...config.test, include: ['*.test.ts'], globalSetup: [] } };
+export default { ...config, test: { ...config.test, include: ['*.test.ts'], globalSetup: [], setupFiles: [] } };
 `,
   });
   const result = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--root', dir, '--reporter=json', '--outputFile.json=report.json'], {
@@ -50,12 +50,12 @@ export default { ...config, test: { ...config.test, include: ['*.test.ts'], glob
   return { report, isExitOk: result.status === 0 };
 }
 
-/** Runs Playwright under the project's playwright.config.ts (only where tests are). */
+/** Runs Playwright under the project's playwright.config.ts, with only where tests are and the set-up and server left out. */
 async function runPlaywright(files: Record<string, string>): Promise<{ report: unknown; isExitOk: boolean }> {
   const dir = await scratch({
     ...files,
     'playwright.config.ts': `import config from ${JSON.stringify(join(root, 'playwright.config.ts'))};
-export default { ...config, testDir: '.', testMatch: '*.spec.ts', outputDir: 'out' };
+export default { ...config, testDir: '.', testMatch: '*.spec.ts', outputDir: 'out', globalSetup: undefined, globalTeardown: undefined, webServer: undefined, projects: undefined };
 `,
   });
   const result = spawnSync(process.execPath, [join(root, 'node_modules/@playwright/test/cli.js'), 'test', '--reporter=json'], {
