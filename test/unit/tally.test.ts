@@ -148,19 +148,24 @@ it('would fail', () => expect(1).toBe(2));
 });
 
 describe("counting Playwright's report", runnerTimeout, () => {
-  it('counts serial tests that did not run after a failure as failed, a deliberate skip as skipped', async () => {
+  it('counts tests that did not run after a failure or a throwing beforeAll as failed, a deliberate skip as skipped', async () => {
     const { report, isExitOk } = await runPlaywright({
       'serial.spec.ts': `import { expect, test } from '@playwright/test';
 test.describe.configure({ mode: 'serial' });
 test('fails', () => expect(1).toBe(2));
 test('does not run', () => expect(1).toBe(1));
 `,
+      'broken-setup.spec.ts': `import { expect, test } from '@playwright/test';
+test.beforeAll(() => { throw new Error('the browser could not start'); });
+test('first', () => expect(1).toBe(1));
+test('second', () => expect(1).toBe(1));
+`,
       'plain.spec.ts': `import { expect, test } from '@playwright/test';
 test('passes', () => expect(1).toBe(1));
 test.skip('is skipped on purpose', () => expect(1).toBe(1));
 `,
     });
-    expect(tallyPlaywright(report, isExitOk)).toMatchObject({ passed: 1, failed: 2, skipped: 1 });
+    expect(tallyPlaywright(report, isExitOk)).toMatchObject({ passed: 1, failed: 4, skipped: 1 });
   });
 
   it('fails a run with a stray test.only under the project config', async () => {
