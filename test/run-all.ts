@@ -1,8 +1,8 @@
 /**
- * `npm test`: every check in order — typecheck, lint, renderer build, unit and integration
- * tests (vitest), end-to-end tests (Playwright in Debian's Chromium) — then one closing line
- * `N passed, N failed, N skipped` counted from the runners' JSON reports. A step that cannot
- * run, or a report that is missing, counts as a failure.
+ * `npm test`: every check in order — typecheck, lint, renderer build, appliance build, unit and
+ * integration tests (vitest), end-to-end tests (Playwright in Debian's Chromium) — then one
+ * closing line `N passed, N failed, N skipped` counted from the runners' JSON reports. A step
+ * that cannot run, or a report that is missing, counts as a failure.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -82,6 +82,8 @@ if (wanted('typecheck')) {
 }
 if (wanted('lint')) step('lint', run('npx', ['eslint', '.']));
 if (wanted('build') || wanted('e2e')) step('renderer build', run('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts']));
+// The process tests and the specs run the built appliance (dist/appliance), as the box does.
+if (wanted('build') || wanted('unit') || wanted('e2e')) step('appliance build', run('npx', ['tsx', 'build/build-appliance.ts']));
 if (wanted('unit')) {
   const ok = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${reports}/vitest.json`]);
   tallyVitest(`${reports}/vitest.json`, ok);
