@@ -17,9 +17,19 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
  */
 async function copyOfCheckout(): Promise<string> {
   const copy = await mkdtemp(join(tmpdir(), 'bivouac-start-'));
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
+  const files = execFileSync(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+    { cwd: root, encoding: 'utf8' },
+  )
     .split('\0')
-    .filter((file) => file && file !== 'node_modules' && !file.startsWith('build/out/') && existsSync(join(root, file)));
+    .filter(
+      (file) =>
+        file &&
+        file !== 'node_modules' &&
+        !file.startsWith('build/out/') &&
+        existsSync(join(root, file)),
+    );
   for (const file of new Set(files)) {
     await mkdir(dirname(join(copy, file)), { recursive: true });
     await copyFile(join(root, file), join(copy, file));
@@ -40,10 +50,14 @@ function groupAlive(pid: number): boolean {
 }
 
 function get(url: string): Promise<{ status: number; type: string | null; body: string }> {
-  return fetch(url).then(async (response) => ({ status: response.status, type: response.headers.get('content-type'), body: await response.text() }));
+  return fetch(url).then(async (response) => ({
+    status: response.status,
+    type: response.headers.get('content-type'),
+    body: await response.text(),
+  }));
 }
 
-describe('build/start.sh, the README\'s first command, on a machine without Electron', () => {
+describe("build/start.sh, the README's first command, on a machine without Electron", () => {
   let copy: string | undefined;
   let script: ChildProcess | undefined;
 
@@ -78,7 +92,9 @@ describe('build/start.sh, the README\'s first command, on a machine without Elec
     let output = '';
     script.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     script.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => script!.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      script!.once('exit', (code) => resolve(code)),
+    );
 
     // The line it prints for a browser, and the address in it.
     const printed = await new Promise<string>((resolve, reject) => {
@@ -87,7 +103,9 @@ describe('build/start.sh, the README\'s first command, on a machine without Elec
         if (match) resolve(match[1]!);
       };
       script!.stdout!.on('data', look);
-      void exited.then((code) => reject(new Error(`start.sh exited with ${code} before printing a URL:\n${output}`)));
+      void exited.then((code) =>
+        reject(new Error(`start.sh exited with ${code} before printing a URL:\n${output}`)),
+      );
     });
     expect(printed).toBe(`http://${localListen}`);
     expect(output).toContain('no Electron binary on this machine');
@@ -97,7 +115,8 @@ describe('build/start.sh, the README\'s first command, on a machine without Elec
     // The appliance start.sh went on to (it became that process) answers at the printed URL.
     let health = await get(`${printed}/healthz`).catch(() => null);
     while (health?.status !== 200) {
-      if (script.exitCode !== null) throw new Error(`start.sh exited with ${script.exitCode}:\n${output}`);
+      if (script.exitCode !== null)
+        throw new Error(`start.sh exited with ${script.exitCode}:\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
       health = await get(`${printed}/healthz`).catch(() => null);
     }
@@ -116,9 +135,15 @@ describe('build/start.sh, the README\'s first command, on a machine without Elec
     const setup = await get(`${printed}/api/v1/setup`);
     expect(setup.status).toBe(200);
     // The box's own screen (the loopback listener) is handed the very code start.sh printed.
-    expect(JSON.parse(setup.body)).toMatchObject({ needsAdmin: true, setupCodeRequired: false, setupCode });
+    expect(JSON.parse(setup.body)).toMatchObject({
+      needsAdmin: true,
+      setupCodeRequired: false,
+      setupCode,
+    });
     // start.sh became the built appliance it made in the copy, run with plain node.
-    const commandLine = (await readFile(`/proc/${script.pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+    const commandLine = (await readFile(`/proc/${script.pid}/cmdline`, 'utf8'))
+      .split('\0')
+      .filter(Boolean);
     expect(commandLine.slice(-2)).toEqual(['node', 'dist/appliance/src/server.js']);
     expect(await readlink(`/proc/${script.pid}/cwd`)).toBe(realpathSync(copy));
 
