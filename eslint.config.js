@@ -50,7 +50,8 @@ export default tseslint.config(
     files: ['renderer/src/**/*.{ts,tsx}', 'electron/preload/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
   },
-  { files: ['*.config.ts', 'eslint.config.js', 'renderer/vite.config.ts'], rules: { 'no-restricted-syntax': 'off' } },
+  // Tools that load a file's default export: configs, and Playwright's global setup.
+  { files: ['*.config.ts', 'eslint.config.js', 'renderer/vite.config.ts', 'test/e2e/global-setup.ts'], rules: { 'no-restricted-syntax': 'off' } },
   ...layers.map((layer) => ({
     files: layer.files,
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: layer.patterns, message: layer.message }] }] },

@@ -4,6 +4,8 @@ import { defineConfig } from '@playwright/test';
 export default defineConfig({
   testDir: 'test/e2e',
   testMatch: '**/*.spec.ts',
+  // The specs start the built appliance and its UI (dist/), as the box runs them.
+  globalSetup: './test/e2e/global-setup.ts',
   timeout: 60_000,
   workers: 1,
   retries: 0,

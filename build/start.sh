@@ -5,7 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash build/install-system-deps.sh
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm's record of what it installed (node_modules/.package-lock.json) against what the lock asks
+# for, package by package: file times say nothing in a second worktree or a copy of the checkout.
+npm_installed() {
+  node -e '
+    const packages = (path) => JSON.parse(require("fs").readFileSync(path, "utf8")).packages;
+    const wanted = packages("package-lock.json"), held = packages("node_modules/.package-lock.json");
+    const missing = Object.entries(wanted).filter(([path, entry]) => path && !entry.optional && held[path]?.version !== entry.version);
+    process.exit(missing.length === 0 ? 0 : 1);' 2>/dev/null
+}
+if ! npm_installed; then
   ELECTRON_SKIP_BINARY_DOWNLOAD="${ELECTRON_SKIP_BINARY_DOWNLOAD:-}" npm ci --no-audit --no-fund
 fi
 npx vite build --config renderer/vite.config.ts --logLevel warn

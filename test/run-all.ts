@@ -1,5 +1,5 @@
 /**
- * `npm test`: every check in order — typecheck, lint, renderer build, unit and integration
+ * `npm test`: every check in order — typecheck, lint, renderer build, appliance build, unit and integration
  * tests (vitest), end-to-end tests (Playwright in Debian's Chromium) — then a `steps: …` line for
  * the build steps and one closing line `N passed, N failed, N skipped` counting the tests in the
  * runners' JSON reports, where failed also counts failed steps. The counting rules (a test that
@@ -46,6 +46,8 @@ if (wanted('typecheck')) {
 }
 if (wanted('lint')) step('lint', run('npx', ['eslint', '.']));
 if (wanted('build') || wanted('e2e')) step('renderer build', run('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts']));
+// The process tests and the specs run the built appliance (dist/appliance), as the box does.
+if (wanted('build') || wanted('unit') || wanted('e2e')) step('appliance build', run('npx', ['tsx', 'build/build-appliance.ts']));
 if (wanted('unit')) {
   const isOk = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${reports}/vitest.json`]);
   tallies.push(tallyVitest(readJson(`${reports}/vitest.json`), isOk, `vitest report ${reports}/vitest.json`));

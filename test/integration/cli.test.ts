@@ -9,8 +9,8 @@ import { call } from '../../appliance/src/cli/http.ts';
 import { ensureTlsIdentity, fingerprintOf } from '../../appliance/src/host/tls.ts';
 import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
+import { builtCliEntry } from '../fixtures/built-appliance.ts';
 
-const cliEntry = new URL('../../appliance/src/cli/main.ts', import.meta.url).pathname;
 const password = 'cli admin password';
 
 interface Outcome {
@@ -31,7 +31,7 @@ describe('the bivouac CLI', () => {
 
   const cli = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Outcome> =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+      const child = spawn(process.execPath, [builtCliEntry, ...args], {
         env: { ...process.env, BIVOUAC_CLI_CONFIG: config, BIVOUAC_URL: '', BIVOUAC_TOKEN: '', ...options.env },
         stdio: ['pipe', 'pipe', 'pipe'],
       });

@@ -5,13 +5,13 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../fixtures/appliance.ts';
-
-const cliEntry = new URL('../../appliance/src/cli/main.ts', import.meta.url).pathname;
+import { assertApplianceBuilt, builtCliEntry } from '../fixtures/built-appliance.ts';
 
 /** The `bivouac` CLI as a script runs it, with BIVOUAC_URL and BIVOUAC_TOKEN instead of a login. */
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+  assertApplianceBuilt();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], { env: { ...process.env, BIVOUAC_FINGERPRINT: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [builtCliEntry, ...args], { env: { ...process.env, BIVOUAC_FINGERPRINT: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));

@@ -6,12 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../appliance/src/host/tls.ts';
 import { freePort, startAppliance } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
-
-const serverEntry = new URL('../../appliance/src/server.ts', import.meta.url).pathname;
+import { assertApplianceBuilt, builtServerEntry } from '../fixtures/built-appliance.ts';
 
 /** Runs the appliance to completion (for starts that must fail) and returns its exit and stderr. */
 async function runToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', serverEntry], {
+  assertApplianceBuilt();
+  const child = spawn(process.execPath, [builtServerEntry], {
     env: { ...process.env, BIVOUAC_LOCAL_LISTEN: 'off', BIVOUAC_LISTEN: `127.0.0.1:${await freePort()}`, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -44,7 +44,7 @@ describe('the appliance process', () => {
     const port = await freePort();
     // A first plain-HTTP run makes the admin and the certificate; then the same box starts with TLS.
     await (await startAppliance(dataDir, { BIVOUAC_ADMIN_PASSWORD: 'first admin password' })).stop();
-    const child = spawn(process.execPath, ['--import', 'tsx', serverEntry], {
+    const child = spawn(process.execPath, [builtServerEntry], {
       env: { ...process.env, BIVOUAC_DATA_DIR: dataDir, BIVOUAC_LISTEN: `127.0.0.1:${port}`, BIVOUAC_LOCAL_LISTEN: 'off', BIVOUAC_TLS: 'always' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
