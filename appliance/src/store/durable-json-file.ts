@@ -1,4 +1,4 @@
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 
@@ -55,6 +55,32 @@ export async function writeFileDurably(
   await file.close();
   await rename(tempPath, path);
   await syncDirectory(dirname(path));
+}
+
+/**
+ * `mkdir -p` whose new folders survive a power cut: a new folder's name is on disk only once the
+ * folder holding it is fsynced, and a file synced into a folder whose own name was lost is lost
+ * with it.
+ */
+export async function makeDirectoryDurably(path: string, mode?: number): Promise<void> {
+  const first = await mkdir(path, { recursive: true, ...(mode === undefined ? {} : { mode }) });
+  if (first === undefined) return;
+  for (let folder = path; ; folder = dirname(folder)) {
+    await syncDirectory(dirname(folder));
+    if (folder === first) return;
+  }
+}
+
+/** Copies a file so that the copy, content and name, is on disk before this resolves. */
+export async function copyFileDurably(from: string, to: string): Promise<void> {
+  await copyFile(from, to);
+  const copy = await open(to, 'r+');
+  try {
+    await copy.sync();
+  } finally {
+    await copy.close();
+  }
+  await syncDirectory(dirname(to));
 }
 
 export async function syncDirectory(path: string): Promise<void> {
