@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -266,6 +267,17 @@ describe('power-cut model (a stand-in for a real power loss, which cannot run he
       reopened.close();
     });
     expect(cuts.at(-1)!.acknowledged).toHaveLength(7);
+  });
+});
+
+describe('power-cut model', () => {
+  it('refuses a change it does not model, and a write to a file opened before the recording', async () => {
+    const root = await scratchDir();
+    const openedBefore = openSync(join(root, 'earlier'), 'w');
+    recordIn(root);
+    expect(() => writeFile(join(root, 'new'), 'text')).toThrow(/does not model fs.writeFile/);
+    expect(() => writeSync(openedBefore, 'text')).toThrow(/opened before the recording/);
+    closeSync(openedBefore);
   });
 });
 
