@@ -7,6 +7,7 @@ import { migrations } from '../../appliance/migrations/index.ts';
 import type { Migration } from '../../appliance/src/store/document.ts';
 import { EventLog } from '../../appliance/src/store/event-log.ts';
 import { History } from '../../appliance/src/store/history.ts';
+import { ensureTlsIdentity } from '../../appliance/src/host/tls.ts';
 import { openStore } from '../../appliance/src/store/open-store.ts';
 import { materialise, record, type Cut, type Recording } from '../fixtures/power-cut-model.ts';
 
@@ -267,6 +268,19 @@ describe('power-cut model (a stand-in for a real power loss, which cannot run he
       reopened.close();
     });
     expect(cuts.at(-1)!.acknowledged).toHaveLength(7);
+  });
+  it('the HTTPS identity: once made and its fingerprint shown, a power cut anywhere keeps it', async () => {
+    const dataDir = await scratchDir();
+    const recording = recordIn(dataDir);
+    const made = await ensureTlsIdentity(dataDir);
+    recording.acknowledge(made.fingerprint);
+
+    const cuts = await everyCut(recording, async (folder, cut, at) => {
+      const identity = await opens(ensureTlsIdentity(folder), at);
+      if (cut.acknowledged.length > 0)
+        expect(identity.fingerprint, `${at}: the fingerprint shown is kept`).toBe(made.fingerprint);
+    });
+    expect(cuts.at(-1)!.acknowledged).toEqual([made.fingerprint]);
   });
 });
 
