@@ -1,3 +1,4 @@
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
@@ -55,6 +56,25 @@ export async function writeFileDurably(
   await file.close();
   await rename(tempPath, path);
   await syncDirectory(dirname(path));
+}
+
+/** The synchronous twin of `writeFileDurably`, for a small file a synchronous caller must keep. */
+export function writeFileDurablySync(path: string, content: string): void {
+  const tempPath = join(dirname(path), `.${basename(path)}.tmp`);
+  const file = openSync(tempPath, 'w', 0o600);
+  try {
+    writeSync(file, content);
+    fsyncSync(file);
+  } finally {
+    closeSync(file);
+  }
+  renameSync(tempPath, path);
+  const directory = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
 }
 
 /**
