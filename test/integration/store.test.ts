@@ -165,7 +165,7 @@ describe('event log', () => {
     const log = await EventLog.open({ directory: dir, rotateBytes: 2000 });
     for (let i = 1; i <= 60; i += 1) log.append(event(i));
     log.close();
-    expect((await readdir(dir)).sort()).toEqual(['events.jsonl', 'events.jsonl.1']);
+    expect((await readdir(dir)).sort()).toEqual(['events.jsonl', 'events.jsonl.1', 'reserved-id']);
     const reopened = await EventLog.open({ directory: dir });
     expect(reopened.latestId).toBe(60);
     reopened.close();

@@ -1,9 +1,8 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
-import { readText, writeFileDurably } from '../store/durable-json-file.ts';
+import { makeDirectoryDurably, readText, writeFileDurably } from '../store/durable-json-file.ts';
 
 export interface TlsIdentity {
   key: string;
@@ -25,7 +24,7 @@ export async function ensureTlsIdentity(dataDir: string, now = new Date()): Prom
   if (existingKey && existingCert) {
     return { key: existingKey, cert: existingCert, fingerprint: fingerprintOf(existingCert), created: false };
   }
-  await mkdir(directory, { recursive: true, mode: 0o700 });
+  await makeDirectoryDurably(directory, 0o700);
   const notAfter = new Date(now);
   notAfter.setFullYear(notAfter.getFullYear() + 10);
   const pems = await generate([{ name: 'commonName', value: hostname() }, { name: 'organizationName', value: 'Bivouac' }], {

@@ -1,4 +1,5 @@
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { copyFile, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 
@@ -55,6 +56,51 @@ export async function writeFileDurably(
   await file.close();
   await rename(tempPath, path);
   await syncDirectory(dirname(path));
+}
+
+/** The synchronous twin of `writeFileDurably`, for a small file a synchronous caller must keep. */
+export function writeFileDurablySync(path: string, content: string): void {
+  const tempPath = join(dirname(path), `.${basename(path)}.tmp`);
+  const file = openSync(tempPath, 'w', 0o600);
+  try {
+    writeSync(file, content);
+    fsyncSync(file);
+  } finally {
+    closeSync(file);
+  }
+  renameSync(tempPath, path);
+  const directory = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
+}
+
+/**
+ * `mkdir -p` whose new folders survive a power cut: a new folder's name is on disk only once the
+ * folder holding it is fsynced, and a file synced into a folder whose own name was lost is lost
+ * with it.
+ */
+export async function makeDirectoryDurably(path: string, mode?: number): Promise<void> {
+  const first = await mkdir(path, { recursive: true, ...(mode === undefined ? {} : { mode }) });
+  if (first === undefined) return;
+  for (let folder = path; ; folder = dirname(folder)) {
+    await syncDirectory(dirname(folder));
+    if (folder === first) return;
+  }
+}
+
+/** Copies a file so that the copy, content and name, is on disk before this resolves. */
+export async function copyFileDurably(from: string, to: string): Promise<void> {
+  await copyFile(from, to);
+  const copy = await open(to, 'r+');
+  try {
+    await copy.sync();
+  } finally {
+    await copy.close();
+  }
+  await syncDirectory(dirname(to));
 }
 
 export async function syncDirectory(path: string): Promise<void> {

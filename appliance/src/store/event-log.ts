@@ -1,8 +1,8 @@
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeliveredEvent, DomainEvent, StampedEvent, TransientEvent } from '../domain/events.ts';
-import { readText } from './durable-json-file.ts';
+import { makeDirectoryDurably, readText, writeFileDurablySync } from './durable-json-file.ts';
 
 export interface EventLogOptions {
   /** Folder of the append-only files (outside the main document). */
@@ -16,11 +16,17 @@ export interface EventLogOptions {
 
 export type EventListener = (event: DeliveredEvent) => void;
 
+/** Ids are reserved on disk this many at a time, before any of them is given out. */
+const idsPerReservation = 1000;
+
 /**
  * The event stream's source: numbers and times events, appends them to a rotating JSON-lines
  * file, keeps a bounded window in memory for `Last-Event-ID` replay, and fans them out to
- * subscribers. Numbering survives restarts (the last id is read back from the file). Transient
- * events (`broadcast`) only fan out.
+ * subscribers. Numbering survives restarts (the last id is read back from the file) and power
+ * cuts, which can lose the newest lines: ids are reserved on disk (`reserved-id`, fsynced) a block
+ * at a time before they are given out, and a start goes on past the reservation, so an id a client
+ * has seen never names another event. A clean close gives back the unused ones. Transient events
+ * (`broadcast`) only fan out.
  */
 export class EventLog {
   private readonly window: StampedEvent[] = [];
@@ -34,6 +40,9 @@ export class EventLog {
   private readonly rotateBytes: number;
   private readonly now: () => Date;
   private readonly file: string;
+  private readonly reservationFile: string;
+  /** The highest id reserved on disk; no id above it has been given out. */
+  private reservedId = 0;
   private fd: number | undefined;
   private bytes = 0;
   private lastId = 0;
@@ -43,6 +52,7 @@ export class EventLog {
     this.rotateBytes = options.rotateBytes ?? 8 * 1024 * 1024;
     this.now = options.now ?? (() => new Date());
     this.file = join(options.directory, 'events.jsonl');
+    this.reservationFile = join(options.directory, 'reserved-id');
   }
 
   static async open(options: EventLogOptions): Promise<EventLog> {
@@ -57,7 +67,10 @@ export class EventLog {
 
   /** A change clients must not miss: numbered, written to the file and kept for replay. */
   append(event: DomainEvent): StampedEvent {
-    const stamped: StampedEvent = { ...event, id: ++this.lastId, time: this.now().toISOString() };
+    const id = this.lastId + 1;
+    if (id > this.reservedId) this.reserveUpTo(this.lastId + idsPerReservation);
+    this.lastId = id;
+    const stamped: StampedEvent = { ...event, id, time: this.now().toISOString() };
     this.window.push(stamped);
     if (this.window.length > this.replayLimit) this.window.shift();
     this.writeLine(`${JSON.stringify(stamped)}\n`);
@@ -94,12 +107,23 @@ export class EventLog {
 
   close(): void {
     this.listeners.clear();
-    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
     this.fd = undefined;
+    try {
+      if (this.reservedId > this.lastId) this.reserveUpTo(this.lastId);
+    } catch {
+      // Not giving them back only leaves a gap in the numbering.
+    }
+  }
+
+  private reserveUpTo(id: number): void {
+    writeFileDurablySync(this.reservationFile, `${id}\n`);
+    this.reservedId = id;
   }
 
   private async recover(): Promise<void> {
-    await mkdir(this.options.directory, { recursive: true });
+    await makeDirectoryDurably(this.options.directory);
     const previous = (await readText(`${this.file}.1`)) ?? '';
     const current = (await readText(this.file)) ?? '';
     for (const line of `${previous}\n${current}`.split('\n')) {
@@ -109,6 +133,10 @@ export class EventLog {
       this.window.push(event);
     }
     this.window.splice(0, Math.max(0, this.window.length - this.replayLimit));
+    // After a power cut the file may lack events whose ids were given out, but none above this.
+    const reserved = Number(await readText(this.reservationFile));
+    if (Number.isSafeInteger(reserved)) this.lastId = Math.max(this.lastId, reserved);
+    this.reservedId = this.lastId;
     this.bytes = (await stat(this.file).catch(() => ({ size: 0 }))).size;
     this.fd = openSync(this.file, 'a', 0o600);
     if (current !== '' && !current.endsWith('\n')) this.writeLine('\n');

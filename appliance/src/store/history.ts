@@ -1,7 +1,7 @@
 import { closeSync, fsync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
-import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syncDirectory, writeFileDurably } from './durable-json-file.ts';
+import { makeDirectoryDurably, syncDirectory, writeFileDurably } from './durable-json-file.ts';
 
 /**
  * Metric history: per metric, one ring buffer per resolution, in one fixed-size binary file per
@@ -297,7 +297,7 @@ export class History implements HistoryRecorder {
   }
 
   private async load(): Promise<void> {
-    await mkdir(this.options.directory, { recursive: true });
+    await makeDirectoryDurably(this.options.directory);
     for (const name of (await readdir(this.options.directory)).sort()) {
       const path = join(this.options.directory, name);
       if (name.startsWith('.') && name.endsWith('.tmp')) {

@@ -1,8 +1,8 @@
-import { copyFile, mkdir, readdir, unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { migrations as allMigrations } from '../../migrations/index.ts';
 import type { AnyDocument, MainDocument, Migration } from './document.ts';
-import { DurableJsonFile, readText, syncDirectory } from './durable-json-file.ts';
+import { copyFileDurably, DurableJsonFile, makeDirectoryDurably, readText } from './durable-json-file.ts';
 import { Store } from './store.ts';
 
 /** The appliance refuses to start on this store; the message says which file and what to do. */
@@ -39,7 +39,7 @@ export async function openStore(
 ): Promise<OpenedStore> {
   const file = join(dataDir, documentName);
   const backupDir = join(dataDir, 'backups');
-  await mkdir(backupDir, { recursive: true, mode: 0o700 });
+  await makeDirectoryDurably(backupDir, 0o700);
   const latest = migrations.at(-1)?.version ?? 0;
   const lastGood = await newestBackup(backupDir);
 
@@ -68,8 +68,7 @@ export async function openStore(
   const migratedFrom = document.schemaVersion < latest ? document.schemaVersion : null;
   if (text !== null && migratedFrom !== null) {
     backup = join(backupDir, `${stamp(now())}.v${migratedFrom}.pre-migration.json`);
-    await copyFile(file, backup);
-    await syncDirectory(backupDir);
+    await copyFileDurably(file, backup);
   }
   for (const migration of migrations) {
     if (migration.version <= document.schemaVersion) continue;
@@ -80,7 +79,7 @@ export async function openStore(
   const store = new Store<MainDocument>(new DurableJsonFile<MainDocument>(file), document as unknown as MainDocument);
   if (text === null || migratedFrom !== null) await store.update(() => undefined);
   if (text !== null && migratedFrom === null) {
-    await copyFile(file, join(backupDir, `${stamp(now())}.v${document.schemaVersion}.json`));
+    await copyFileDurably(file, join(backupDir, `${stamp(now())}.v${document.schemaVersion}.json`));
     await pruneBackups(backupDir);
   }
   return { store, file, migratedFrom, backup };
