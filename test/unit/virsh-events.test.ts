@@ -54,9 +54,13 @@ describe('the supervised event stream', () => {
     expect(statuses.every((up) => up === false)).toBe(true); // it never stayed up long enough
     await stream.stop();
     expect(stream.running).toBe(false);
-    // A restart would spawn within the 40 ms backoff; ten times that, nothing was started.
+    // A restart would spawn within the 40 ms backoff, and a child lives far longer than the
+    // 5 ms between looks: over ten times the backoff, none was started.
+    let hasRestarted = false;
+    const looking = setInterval(() => (hasRestarted ||= stream.running), 5);
     await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(stream.running).toBe(false); // no restart after stop
+    clearInterval(looking);
+    expect(hasRestarted).toBe(false); // no restart after stop
   });
 
   it('says it is up once the child keeps running, and stops it on request', async () => {
