@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createServer } from 'node:tls';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { call } from '../../appliance/src/cli/http.ts';
 import { ensureTlsIdentity, fingerprintOf } from '../../appliance/src/host/tls.ts';
 import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
@@ -21,9 +21,11 @@ interface Outcome {
 
 /**
  * The `bivouac` CLI as a user runs it, against the real appliance process serving HTTPS with its
- * own certificate (libvirt's test driver behind it).
+ * own certificate (libvirt's test driver behind it). The appliance is shared; each test has a
+ * config file of its own and signs in itself when it needs to, so any one runs alone (`-t`).
  */
-describe('the bivouac CLI', () => {
+// Each test spawns the CLI up to twenty times (node + tsx, seconds each on a busy machine).
+describe('the bivouac CLI', { timeout: 180_000 }, () => {
   let appliance: ApplianceProcess;
   let dataDir: string;
   let config: string;
@@ -44,15 +46,22 @@ describe('the bivouac CLI', () => {
       child.on('close', (code) => resolve({ code, out, err }));
     });
   const login = (extra: string[], typed = password) => cli(['login', appliance.url, '--user', 'admin', '--password-stdin', ...extra], { stdin: `${typed}\n` });
+  /** A saved login in this test's config file, made as a user makes it. */
+  const signIn = async () => {
+    const signedIn = await login(['--fingerprint', fingerprint]);
+    expect(signedIn).toMatchObject({ code: 0, err: '' });
+  };
 
   beforeAll(async () => {
     dataDir = await tempDir('bivouac-cli-');
-    config = join(await tempDir('bivouac-cli-home-'), 'bivouac', 'cli.json');
     appliance = await startAppliance(dataDir, { BIVOUAC_TLS: 'always', BIVOUAC_ADMIN_PASSWORD: password });
     fingerprint = fingerprintOf(await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'));
   });
   afterAll(async () => {
     await appliance?.stop();
+  });
+  beforeEach(async () => {
+    config = join(await tempDir('bivouac-cli-home-'), 'bivouac', 'cli.json');
   });
 
   it('signs in only once the box certificate is the one the box shows, then keeps a token for this user alone', async () => {
@@ -94,6 +103,7 @@ describe('the bivouac CLI', () => {
   });
 
   it('sends nothing to a server presenting another certificate, at login or after it', async () => {
+    await signIn();
     const impostor = await ensureTlsIdentity(await tempDir('bivouac-cli-impostor-'));
     const received: Buffer[] = [];
     const server = createServer({ key: impostor.key, cert: impostor.cert }, (socket) => socket.on('data', (chunk: Buffer) => received.push(chunk)));
@@ -120,13 +130,14 @@ describe('the bivouac CLI', () => {
   it('lists and deploys apps, follows a run to its end on the event stream, and says plainly what it refuses', async () => {
     // Hello web's base image: a placeholder, imported through the CLI's own client (the test
     // driver never boots it).
+    await signIn();
     const saved = JSON.parse(await readFile(config, 'utf8')) as { token: string; certificate: string };
     const box = { url: appliance.url, token: saved.token, certificate: saved.certificate };
     const files = await tempDir('bivouac-cli-tiny-');
     await writeFile(join(files, 'vmlinux'), Buffer.concat([Buffer.from('7f454c46', 'hex'), Buffer.alloc(1024)]));
     await writeFile(join(files, 'initrd.img'), gzipSync(Buffer.from('070701')));
     await call(box, 'importImage', { body: { kind: 'kernel', name: 'tiny', kernel: { path: join(files, 'vmlinux') }, initrd: { path: join(files, 'initrd.img') }, cmdline: 'console=ttyS0' } });
-    await expect.poll(async () => (await call(box, 'listImages')).find((image) => image.name === 'tiny')?.status).toBe('ready');
+    await expect.poll(async () => (await call(box, 'listImages')).find((image) => image.name === 'tiny')?.status, { timeout: 30_000 }).toBe('ready');
 
     const apps = await cli(['apps', '--json']);
     expect(apps.code).toBe(0);
@@ -176,6 +187,7 @@ describe('the bivouac CLI', () => {
   });
 
   it('exports and imports modules as YAML, and adds, tests and removes a cloud', async () => {
+    await signIn();
     const exported = await cli(['modules', 'export', '/apps/hello-web']);
     expect(exported.code).toBe(0);
     expect(exported.out).toContain('path: /apps/hello-web/web\n');
@@ -201,6 +213,7 @@ describe('the bivouac CLI', () => {
   });
 
   it('takes a token from the environment for scripts, pinned by BIVOUAC_FINGERPRINT', async () => {
+    await signIn();
     const { token } = JSON.parse(await readFile(config, 'utf8')) as { token: string };
     const env = { BIVOUAC_URL: appliance.url, BIVOUAC_TOKEN: token, BIVOUAC_CLI_CONFIG: join(dataDir, 'none.json') };
     const unpinned = await cli(['clouds'], { env });
@@ -210,6 +223,7 @@ describe('the bivouac CLI', () => {
   });
 
   it('refuses a saved login it cannot read, and logs out by revoking the token', async () => {
+    await signIn();
     const saved = await readFile(config, 'utf8');
     const { token } = JSON.parse(saved) as { token: string };
     await writeFile(config, JSON.stringify({ ...JSON.parse(saved), url: 'not a url' }));

@@ -32,21 +32,20 @@ describe('host metrics on this machine', () => {
     expect(first.disk!.usedBytes).toBeGreaterThanOrEqual(0);
     expect(first.disk!.usedBytes).toBeLessThanOrEqual(first.disk!.totalBytes);
     expect(dataDir.startsWith(first.disk!.mount) || first.disk!.mount === '/').toBe(true);
-    // Rates need two samples: none invented on the first.
-    if (first.network)
-      expect([first.network.rxBytesPerSecond, first.network.txBytesPerSecond]).toEqual([
-        null,
-        null,
-      ]);
+    // A box has a physical interface (a `device` link in sysfs); rates need two samples: none
+    // invented on the first.
+    expect(first.network).not.toBeNull();
+    expect([first.network!.rxBytesPerSecond, first.network!.txBytesPerSecond]).toEqual([
+      null,
+      null,
+    ]);
     const temperature = first.temperatureCelsius;
     expect(temperature === null || (temperature > 0 && temperature < 150)).toBe(true);
 
     await new Promise((done) => setTimeout(done, 300));
-    const second = await sampleHost({ dataDir, previous: first.network?.counters ?? null });
-    if (second.network) {
-      expect(second.network.rxBytesPerSecond!).toBeGreaterThanOrEqual(0);
-      expect(second.network.txBytesPerSecond!).toBeGreaterThanOrEqual(0);
-    }
+    const second = await sampleHost({ dataDir, previous: first.network!.counters });
+    expect(second.network!.rxBytesPerSecond).toBeGreaterThanOrEqual(0);
+    expect(second.network!.txBytesPerSecond).toBeGreaterThanOrEqual(0);
   });
 
   it('records host and VM series every interval until stopped', async () => {

@@ -54,12 +54,12 @@ describe('the image store', () => {
   const importImage = (payload: object) => box.app.inject({ method: 'POST', url: '/api/v1/images/import', headers: as(admin), payload });
   const images = async () => (await box.app.inject({ method: 'GET', url: '/api/v1/images', headers: as(admin) })).json<ImageBody[]>();
   const settled = async (id: string) => {
-    await expect.poll(async () => (await images()).find((image) => image.id === id)?.status).not.toBe('importing');
+    await expect.poll(async () => (await images()).find((image) => image.id === id)?.status, { timeout: 30_000 }).not.toBe('importing');
     return (await images()).find((image) => image.id === id)!;
   };
   /** The administrators' image.failed event of an import by path, once it came. */
   const failure = async (id: string) => {
-    await expect.poll(() => heard.some((event) => event.type === 'image.failed' && event.subject.id === id)).toBe(true);
+    await expect.poll(() => heard.some((event) => event.type === 'image.failed' && event.subject.id === id), { timeout: 30_000 }).toBe(true);
     return heard.find((event) => event.type === 'image.failed' && event.subject.id === id)!;
   };
   const eventTypes = () => heard.filter((event) => event.subject.kind === 'image').map((event) => event.type);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { LoginThrottle } from '../../appliance/src/api/auth/login-throttle.ts';
 import { build } from '../../appliance/src/app.ts';
@@ -15,6 +15,7 @@ import {
   type Client,
   type TestAppliance,
 } from '../fixtures/appliance.ts';
+import { freePort, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 
 const builtIn = fileURLToPath(new URL('../../appliance/apps', import.meta.url));
 
@@ -179,7 +180,7 @@ describe('kiosk mode', () => {
     });
   });
 
-  it('stays locked across a restart, and clearing the PIN releases locked screens', async () => {
+  it('keeps the lock in the store, and clearing the PIN releases locked screens', async () => {
     await call(admin, 'PUT', '/kiosk/pin', { pin: '2468' });
     const screen = await screenLogin();
     await call(screen, 'POST', '/kiosk/lock', undefined, local);
@@ -193,6 +194,60 @@ describe('kiosk mode', () => {
     expect((await call(screen, 'GET', '/kiosk', undefined, local)).json()).toEqual({ pinSet: false, locked: false, isScreen: true });
     expect((await call(screen, 'GET', '/users', undefined, local)).statusCode).toBe(200);
   });
+});
+
+/**
+ * The README's promise "refused with KIOSK_LOCKED, across reloads and restarts", on the real
+ * appliance process: the box's screen signs in on the local listener, is locked, and after
+ * SIGTERM and a new start on the same data dir its session is still refused.
+ */
+describe('kiosk mode across a restart of the appliance', () => {
+  const password = 'correct horse battery';
+  let appliance: ApplianceProcess | null = null;
+  afterEach(async () => {
+    await appliance?.stop();
+    appliance = null;
+  });
+
+  /** Signs in over HTTP; the screen does so on the local listener with its id. */
+  const signIn = async (base: string, extra: object = {}) => {
+    const response = await fetch(`${base}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password, ...extra }) });
+    expect(response.status).toBe(200);
+    const { csrfToken } = (await response.json()) as { csrfToken: string };
+    return { cookie: response.headers.get('set-cookie')!.split(';')[0]!, 'x-csrf-token': csrfToken };
+  };
+  const send = async (base: string, headers: Record<string, string>, method: string, path: string, body?: object) => {
+    const response = await fetch(`${base}/api/v1${path}`, { method, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
+  };
+
+  /** /healthz answers once the main listener is up; the local one follows, then 'listening'. */
+  const bothListening = (started: ApplianceProcess) => vi.waitFor(() => expect(started.logs.map((line) => line.msg)).toContain('listening'), { timeout: 30_000, interval: 20 });
+
+  it('stays locked across a restart: the screen is still refused with KIOSK_LOCKED', async () => {
+    const dataDir = await tempDir();
+    const localListen = `127.0.0.1:${await freePort()}`;
+    const local = `http://${localListen}`;
+    const env = { BIVOUAC_ADMIN_PASSWORD: password, BIVOUAC_LOCAL_LISTEN: localListen };
+    appliance = await startAppliance(dataDir, env);
+    await bothListening(appliance);
+    const admin = await signIn(appliance.url);
+    expect((await send(appliance.url, admin, 'PUT', '/kiosk/pin', { pin: '2468' })).status).toBe(200);
+    const screen = await signIn(local, { screenId });
+    expect((await send(local, screen, 'POST', '/kiosk/lock')).body).toEqual({ pinSet: true, locked: true, isScreen: true });
+    expect(await send(local, screen, 'GET', '/users')).toMatchObject({ status: 403, body: { error: { code: 'KIOSK_LOCKED' } } });
+
+    expect(await appliance.stop()).toBe(0);
+    appliance = await startAppliance(dataDir, env);
+    await bothListening(appliance);
+    expect(await send(local, screen, 'GET', '/kiosk')).toEqual({ status: 200, body: { pinSet: true, locked: true, isScreen: true } });
+    expect(await send(local, screen, 'GET', '/users')).toMatchObject({ status: 403, body: { error: { code: 'KIOSK_LOCKED' } } });
+    expect(await send(local, screen, 'GET', '/apps')).toMatchObject({ status: 200 });
+    // The PIN still opens it, on the new process.
+    expect((await send(local, screen, 'POST', '/kiosk/unlock', { pin: '2468' })).body).toEqual({ pinSet: true, locked: false, isScreen: true });
+    expect((await send(local, screen, 'GET', '/users')).status).toBe(200);
+  }, 120_000);
 });
 
 describe('pre-flight for the deploy form', () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { as, makeAppliance, setupAdmin, type Client, type TestAppliance } from '../fixtures/appliance.ts';
 import { freePort } from '../fixtures/appliance-process.ts';
 import { startPrivateLibvirtd, type PrivateLibvirtd } from '../fixtures/private-libvirtd.ts';
@@ -55,9 +55,19 @@ describe('VM state pushed from libvirt events to the event stream', () => {
   });
 
   it('does not take its own terminations for vanished VMs', async () => {
+    const applied = vi.spyOn(box.services.vms, 'applyEvent');
     const vm = await box.services.vms.launch('box', vmSpec('bvc-push-web-2', { owner: admin.userId }), null);
     await box.services.vms.terminate(vm.id);
-    await new Promise((resolve) => setTimeout(resolve, 500)); // let the Stopped/Undefined events arrive
+    // libvirt's own Undefined event for the domain arrives after terminate() returned; once it
+    // has been applied, the record must still say why it went.
+    await vi.waitFor(
+      () => {
+        const index = applied.mock.calls.findIndex(([, event]) => event.name === 'bvc-push-web-2' && event.state === 'gone');
+        expect(applied.mock.settledResults[index]?.type).toBe('fulfilled');
+      },
+      { timeout: 15_000, interval: 20 },
+    );
+    applied.mockRestore();
     expect(box.services.vms.get(vm.id)).toMatchObject({ state: 'gone', goneReason: 'terminated' });
   });
 });

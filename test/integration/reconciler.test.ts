@@ -127,12 +127,12 @@ describe('VM records and the reconciler (test driver)', () => {
   it('refuses to remove a cloud that still runs VMs', async () => {
     const added = await box.app.inject({ method: 'POST', url: '/api/v1/clouds', headers: as(admin), payload: { name: 'Lab', kind: 'libvirt', config: { uri: 'test:///default' } } });
     const cloudId = added.json<{ id: string }>().id;
-    await expect.poll(() => box.services.reconciler.tracking()[cloudId]).toBe('polling');
+    await expect.poll(() => box.services.reconciler.tracking()[cloudId], { timeout: 15_000 }).toBe('polling');
     const vm = await box.services.vms.launch(cloudId, vmSpec('bvc-r6-web-1', { runId: 'r6', owner: admin.userId }), null);
     const refused = await box.app.inject({ method: 'DELETE', url: `/api/v1/clouds/${cloudId}`, headers: as(admin) });
     expect(refused.json()).toMatchObject({ error: { code: 'CLOUD_IN_USE', details: { vms: 1 } } });
     await box.services.vms.terminate(vm.id);
     expect((await box.app.inject({ method: 'DELETE', url: `/api/v1/clouds/${cloudId}`, headers: as(admin) })).statusCode).toBe(204);
-    await expect.poll(() => box.services.reconciler.tracking()[cloudId]).toBeUndefined();
+    await expect.poll(() => box.services.reconciler.tracking()[cloudId], { timeout: 15_000 }).toBeUndefined();
   });
 });

@@ -275,7 +275,7 @@ describe('M10: bounded work per request', () => {
     expect(((await ninth.json()) as { error: { code: string; details: { limit: number } } }).error).toMatchObject({ code: 'TOO_MANY_STREAMS', details: { limit: limits.eventStreamsPerUser } });
 
     await streams[0]!.close();
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 15_000;
     let again = await fetch(url, { headers: { cookie: admin.cookie } });
     while (again.status === 429 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -297,7 +297,9 @@ describe('M10: bounded work per request', () => {
     const log = join(box.dataDir, 'console.log');
     await writeFile(log, 'boot\n');
     box.services.runs.consoleLog = () => log;
-    const wait = () => box!.app.inject({ url: `/api/v1/runs/${run.id}/console/web.1?after=5&wait=8`, headers: as(admin) });
+    // Each waits up to the longest allowed (60 s), twice the test's own limit: only the append
+    // can answer them in time.
+    const wait = () => box!.app.inject({ url: `/api/v1/runs/${run.id}/console/web.1?after=5&wait=${limits.consoleWaitSeconds}`, headers: as(admin) });
     const waiting = Array.from({ length: limits.consoleWaitsPerUser }, wait);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const extra = await wait();
@@ -305,10 +307,8 @@ describe('M10: bounded work per request', () => {
     expect(extra.json().error).toMatchObject({ code: 'TOO_MANY_WAITS', details: { limit: limits.consoleWaitsPerUser } });
     // The waits share one watcher on the file instead of each polling it.
     expect(watchedConsoleLogs()).toBe(1);
-    const started = Date.now();
     await appendFile(log, 'login:\n');
     for (const answer of await Promise.all(waiting)) expect(answer.json()).toMatchObject({ text: 'login:\n', fromBytes: 5 });
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(watchedConsoleLogs()).toBe(0);
     // Waits that ended give their slots back.
     const next = box.app.inject({ url: `/api/v1/runs/${run.id}/console/web.1?after=12&wait=1`, headers: as(admin) });

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { openStore } from '../../appliance/src/store/open-store.ts';
 import { adminApi, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
@@ -11,11 +11,15 @@ import { tempDir } from '../fixtures/appliance.ts';
 
 const password = 'admin password for h1';
 
-/** SIGTERM, and how long the process took to exit and with what code. */
-async function timedStop(appliance: ApplianceProcess): Promise<{ code: number | null; ms: number }> {
-  const started = Date.now();
-  const code = await appliance.stop();
-  return { code, ms: Date.now() - started };
+/**
+ * SIGTERM, and whether the process stopped within the 5 s the README promises: the appliance
+ * holds itself to it (past its own 4.5 s deadline it exits with 1, saying so), so exit code 0 and
+ * no such line mean it stopped in time, however busy the machine running the test.
+ */
+async function stopInTime(appliance: ApplianceProcess): Promise<void> {
+  expect(await appliance.stop()).toBe(0);
+  expect(appliance.logs.map((line) => line.msg)).not.toContain('shutdown took too long; exiting anyway');
+  expect(appliance.logs.map((line) => line.msg)).toContain('stopped');
 }
 
 /** A cookie session for raw requests. */
@@ -45,16 +49,15 @@ describe('imports by path on a real appliance', () => {
       const fifo = await importApp(join(usb, 'pipe.bvc'));
       expect(fifo.status).toBe(422);
       expect(await fifo.json()).toMatchObject({ error: { code: 'NOT_A_REGULAR_FILE', details: { type: 'fifo' } } });
-      const stopped = await timedStop(appliance);
-      expect(stopped.code).toBe(0);
-      expect(stopped.ms).toBeLessThan(5_000);
+      await stopInTime(appliance);
     } finally {
       appliance.child.kill('SIGKILL');
     }
   });
 
   it('H1-path: a bundle import under way is abandoned on SIGTERM, which stops the appliance cleanly within 5 s', async () => {
-    const appliance = await startAppliance(await tempDir(), { BIVOUAC_ADMIN_PASSWORD: password });
+    const dataDir = await tempDir();
+    const appliance = await startAppliance(dataDir, { BIVOUAC_ADMIN_PASSWORD: password });
     try {
       const { cookie, csrf } = await session(appliance.url);
       const { host, port } = new URL(appliance.url);
@@ -74,12 +77,10 @@ describe('imports by path on a real appliance', () => {
         upload.on('error', (error) => resolve(error.message));
       });
       upload.write(Buffer.alloc(1024 ** 2));
-      // The install is staging what came so far.
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const stopped = await timedStop(appliance);
-      expect(stopped.code).toBe(0);
-      expect(stopped.ms).toBeLessThan(5_000);
-      expect(appliance.logs.some((line) => line.msg === 'stopped')).toBe(true);
+      // The install is staging what came so far: its staging folder is there.
+      const staging = async () => (await readdir(join(dataDir, 'apps'))).filter((entry) => entry.startsWith('.staging-') && !entry.startsWith('.staging-built-in'));
+      await vi.waitFor(async () => expect(await staging()).toHaveLength(1), { timeout: 15_000, interval: 50 });
+      await stopInTime(appliance);
       upload.destroy();
       await answered;
     } finally {

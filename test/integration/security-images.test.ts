@@ -106,7 +106,7 @@ describe('the image store takes data only', () => {
   /** What the operator's event stream would carry (the stream filters with canAccess). */
   const operatorHears = () => heard.filter((event) => canAccess(subjectOf(operator, 'operator'), event.access, 'view'));
   const failureOf = async (id: string) => {
-    await expect.poll(() => heard.some((event) => event.type === 'image.failed' && event.subject.id === id)).toBe(true);
+    await expect.poll(() => heard.some((event) => event.type === 'image.failed' && event.subject.id === id), { timeout: 30_000 }).toBe(true);
     return heard.find((event) => event.type === 'image.failed' && event.subject.id === id)!;
   };
   const nothingStored = async () => {
@@ -256,7 +256,7 @@ describe('the image store takes data only', () => {
     expect((await importApp(join(usb, 'store.bvc'))).json()).toMatchObject({ error: { code: 'IMPORT_PATH_REFUSED' } });
     const followed = await importImage({ kind: 'disk', name: 'linked', path: join(usb, 'link.qcow2') });
     expect(followed.statusCode).toBe(202);
-    await expect.poll(async () => (await listImages(admin)).map((image) => `${image.name} ${image.status}`)).toEqual(['linked ready']);
+    await expect.poll(async () => (await listImages(admin)).map((image) => `${image.name} ${image.status}`), { timeout: 30_000 }).toEqual(['linked ready']);
   });
 
   it('H1-path: a file beyond the size limit is refused with FILE_TOO_LARGE before a byte is read', async () => {

@@ -107,13 +107,13 @@ describe('the appliance process', () => {
       }
       return 'ended';
     })();
-    const started = Date.now();
+    // The appliance holds itself to the 5 s: past its own deadline (4.5 s) it exits with 1 and
+    // says so. Exit code 0 is a stop that finished in time, however busy the machine running it.
     const code = await appliance.stop('SIGTERM');
-    const elapsed = Date.now() - started;
     expect(code).toBe(0);
-    expect(elapsed).toBeLessThan(5000);
     await expect(reading).resolves.toBe('ended');
     expect(appliance.logs.map((entry) => entry.msg)).toContain('stopped');
+    expect(appliance.logs.map((entry) => entry.msg)).not.toContain('shutdown took too long; exiting anyway');
     const document = JSON.parse(await readFile(join(dataDir, 'bivouac.json'), 'utf8'));
     expect(document.sessions).toHaveLength(1);
   });

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import type { VmEvent } from '../../appliance/src/connectors/contract.ts';
 import { parseDomifaddr, remoteHost } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
 import { parseVirshEvent, VirshEventStream } from '../../appliance/src/connectors/libvirt/virsh-events.ts';
@@ -41,32 +44,42 @@ describe('the supervised event stream', () => {
       onEvent: (event) => events.push(event),
       onStatus: (up) => statuses.push(up),
       minBackoffMs: 20,
+      maxBackoffMs: 40,
+      // Each life ends long before it would count as up, however slowly node starts here.
+      upAfterMs: 600_000,
     });
     stream.start();
-    await expect.poll(() => events.length, { timeout: 5000 }).toBeGreaterThanOrEqual(3); // three lives
+    await expect.poll(() => events.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(3); // three lives
+    expect(statuses.length).toBeGreaterThanOrEqual(2);
     expect(statuses.every((up) => up === false)).toBe(true); // it never stayed up long enough
     await stream.stop();
-    const seen = events.length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(events.length).toBe(seen); // no restart after stop
     expect(stream.running).toBe(false);
+    // A restart would spawn within the 40 ms backoff, and a child lives far longer than the
+    // 5 ms between looks: over ten times the backoff, none was started.
+    let hasRestarted = false;
+    const looking = setInterval(() => (hasRestarted ||= stream.running), 5);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    clearInterval(looking);
+    expect(hasRestarted).toBe(false); // no restart after stop
   });
 
   it('says it is up once the child keeps running, and stops it on request', async () => {
     const statuses: [boolean, string][] = [];
+    const pidFile = join(await mkdtemp(join(tmpdir(), 'bivouac-virsh-')), 'pid');
     const stream = new VirshEventStream({
       uri: 'qemu:///system',
-      command: standIn('setInterval(() => {}, 1000)'),
+      command: standIn(`require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000)`),
       onEvent: () => undefined,
       onStatus: (up, reason) => statuses.push([up, reason]),
     });
     stream.start();
-    await expect.poll(() => statuses.length, { timeout: 3000 }).toBe(1);
-    expect(statuses[0]![0]).toBe(true);
-    const started = Date.now();
+    await expect.poll(() => statuses.length, { timeout: 30_000 }).toBe(1);
+    expect(statuses[0]).toEqual([true, 'event stream running']);
+    const pid = await vi.waitFor(async () => Number(await readFile(pidFile, 'utf8')) || Promise.reject(new Error('no pid yet')), { timeout: 30_000, interval: 20 });
     await stream.stop();
-    expect(Date.now() - started).toBeLessThan(1500);
     expect(stream.running).toBe(false);
+    // stop() resolves once the child is gone, not merely signalled.
+    expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
   });
 
   it('reports why the child failed', async () => {
@@ -79,7 +92,7 @@ describe('the supervised event stream', () => {
       minBackoffMs: 10_000,
     });
     stream.start();
-    await expect.poll(() => reasons.length, { timeout: 3000 }).toBe(1);
+    await expect.poll(() => reasons.length, { timeout: 30_000 }).toBe(1);
     expect(reasons[0]).toMatch(/failed to connect/);
     await stream.stop();
   });

@@ -97,11 +97,9 @@ describe('connector registry', () => {
     registry.register(libvirtKind({ stateDir: '/tmp' }));
     expect(() => registry.create('openstack', {})).toThrow(expect.objectContaining({ code: 'UNKNOWN_CONNECTOR_KIND', details: { kind: 'openstack', known: ['libvirt'] } }));
     expect(() => registry.create('libvirt', { uri: 'http://example/' })).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
-    try {
-      registry.create('libvirt', { uri: 'qemu:///system', colour: 'red' });
-    } catch (error) {
-      expect((error as { details: { fields: { field: string }[] } }).details.fields.map((f) => f.field)).toEqual(['body.config.colour']);
-    }
+    expect(() => registry.create('libvirt', { uri: 'qemu:///system', colour: 'red' })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_FAILED', details: { fields: [expect.objectContaining({ field: 'body.config.colour' })] } }),
+    );
   });
 });
 

@@ -308,14 +308,13 @@ describe('waitForHealthy', () => {
   it('stops waiting with the reason of its signal', async () => {
     const origin = `http://127.0.0.1:${await freePort()}`;
     const controller = new AbortController();
+    // Between attempts it would sleep ten minutes: only the signal can end the wait in time.
     const waiting = waitForHealthy(origin, {
-      timeoutMs: 10_000,
-      intervalMs: 1000,
+      timeoutMs: 600_000,
+      intervalMs: 600_000,
       signal: controller.signal,
     });
     setTimeout(() => controller.abort(new Error('the shell is quitting')), 100);
-    const before = Date.now();
     await expect(waiting).rejects.toThrow('the shell is quitting');
-    expect(Date.now() - before).toBeLessThan(900);
   });
 });

@@ -45,6 +45,8 @@ export interface EventStreamOptions {
   command?: readonly string[];
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** How long the child must run without exiting to count as up (1 s by default). */
+  upAfterMs?: number;
 }
 
 /**
@@ -84,7 +86,7 @@ export class VirshEventStream {
     this.upTimer = setTimeout(() => {
       this.failures = 0;
       this.options.onStatus?.(true, 'event stream running');
-    }, 1000);
+    }, this.options.upAfterMs ?? 1000);
     this.upTimer.unref();
     child.once('error', (error) => {
       this.lastError = error.message;
