@@ -13,7 +13,7 @@ const password = 'real disk guest password';
 type Api = (method: string, path: string, body?: unknown) => Promise<ApiAnswer>;
 
 /** Waits until the run is in one of `states`; its log is in the failure message. */
-async function waitForState(api: Api, id: string, states: string[], timeoutMs = 150_000): Promise<Record<string, unknown>> {
+async function waitForState(api: Api, id: string, states: string[], timeoutMs = 300_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const run = (await api('GET', `/runs/${id}`)).body!;
@@ -56,7 +56,7 @@ describe('real disk-image guest: qcow2 overlay, NoCloud seed, disk XML', () => {
     diskDir = buildDiskGuest(imagesDir);
     dataDir = await tempDir('bivouac-disk-');
     // The built disk's folder stands for the USB stick an administrator imports from.
-    appliance = await startAppliance(dataDir, { BIVOUAC_LIBVIRT_URI: uri, BIVOUAC_ADMIN_PASSWORD: password, BIVOUAC_IMPORT_DIRS: `${diskDir}:${tmpdir()}`, BIVOUAC_LISTEN: `127.0.0.1:${await freePort()}` });
+    appliance = await startAppliance(dataDir, { BIVOUAC_LIBVIRT_URI: uri, BIVOUAC_ADMIN_PASSWORD: password, BIVOUAC_IMPORT_DIRS: `${diskDir}:${tmpdir()}`, BIVOUAC_LISTEN: `127.0.0.1:${await freePort()}` }, 90_000);
     api = await adminApi(() => appliance.url, password);
   }, 120_000);
   afterAll(async () => {
@@ -72,7 +72,7 @@ describe('real disk-image guest: qcow2 overlay, NoCloud seed, disk XML', () => {
     expect(imported.status, JSON.stringify(imported.body)).toBe(202);
     const imageId = imported.body!.id as string;
     await expect
-      .poll(async () => ((await api('GET', '/images')).body as unknown as { id: string; status: string }[]).find((image) => image.id === imageId)?.status, { timeout: 60_000, interval: 250 })
+      .poll(async () => ((await api('GET', '/images')).body as unknown as { id: string; status: string }[]).find((image) => image.id === imageId)?.status, { timeout: 120_000, interval: 250 })
       .toBe('ready');
     return imageId;
   };
@@ -139,7 +139,7 @@ describe('real disk-image guest: qcow2 overlay, NoCloud seed, disk XML', () => {
     // The base image is intact and no VM holds it any more: it can be deleted.
     expect(JSON.parse(execFileSync('qemu-img', ['check', '--output=json', baseImage], { encoding: 'utf8' }))).toMatchObject({ 'check-errors': 0 });
     expect((await api('DELETE', `/images/${imageId}`)).status).toBe(204);
-  }, 300_000);
+  }, 480_000);
 
   it('refuses a VM disk smaller than its base image (qemu-img would cut it short) and leaves nothing behind', async () => {
     // The same guest on a disk of 3 GiB (virtual size; it stays a few MiB), as Ubuntu's cloud
