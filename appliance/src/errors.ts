@@ -123,6 +123,10 @@ export const errorRegistry = {
     status: 400,
     description: 'A base image is missing, unreadable or of the wrong format; details.image names it.',
   },
+  DISK_TOO_SMALL: {
+    status: 422,
+    description: "A VM's disk (its image module's resources.diskGiB) is smaller than the virtual size of the base image it is made on, which would cut the guest's disk short; details.neededGiB is the least that fits.",
+  },
   IMAGE_UNSAFE: {
     status: 422,
     description:

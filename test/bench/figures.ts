@@ -17,6 +17,8 @@ export const declaredFigures: Record<string, readonly string[]> = {
     'connector-libvirt-calls-per-vm',
     'connector-overhead-per-vm',
     'vm-tracker-launch-terminate-per-vm',
+    'connector-disk-libvirt-calls-per-vm',
+    'connector-disk-overhead-per-vm',
   ],
   'durable-write': [
     'durable-write-p50',

@@ -258,18 +258,34 @@ export class LibvirtConnector implements Connector {
     }
   }
 
+  /**
+   * The VM's disk: a qcow2 overlay of `diskGiB` on the base image. It is never smaller than the
+   * base (qemu-img would cut the guest's disk short without a word), and only the box's user
+   * reads it: it holds what the guest writes, cloud-init's copy of the agent token among it, and
+   * its path is on QEMU's command line for every local user to see.
+   */
   private async makeOverlay(spec: VmSpec, folder: string): Promise<string> {
     if (spec.image.kind !== 'disk') throw new Error('not a disk image');
+    const base = spec.image.path;
     const overlay = join(folder, 'disk.qcow2');
     if (this.config.uri.startsWith('test')) return overlay;
-    await this.checkReadable(spec.image.path);
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', spec.image.path, '-F', spec.image.format, overlay, `${spec.diskGiB}G`], {
-      timeout: this.timeoutMs,
-    }).catch((error: { stderr?: string }) => {
-      throw new BivouacError('BAD_IMAGE', `Cannot make a disk on base image ${spec.image.kind === 'disk' ? spec.image.path : ''}: ${error.stderr ?? error}`, {
-        image: spec.image.kind === 'disk' ? spec.image.path : null,
+    await this.checkReadable(base);
+    const refused = (error: { stderr?: string }): never => {
+      throw new BivouacError('BAD_IMAGE', `Cannot make a disk on base image ${base}: ${error.stderr ?? String(error)}`, { image: base });
+    };
+    const { stdout } = await run('qemu-img', ['info', '-U', '--output=json', '-f', spec.image.format, base], { timeout: this.timeoutMs }).catch(refused);
+    const baseBytes = Number((JSON.parse(stdout) as { 'virtual-size'?: unknown })['virtual-size']);
+    const diskBytes = spec.diskGiB * 1024 ** 3;
+    if (!(baseBytes <= diskBytes)) {
+      const neededGiB = Math.ceil(baseBytes / 1024 ** 3);
+      throw new BivouacError('DISK_TOO_SMALL', `The VM's disk of ${spec.diskGiB} GiB is smaller than its base image's ${(baseBytes / 1024 ** 3).toFixed(1)} GiB; give the image module at least diskGiB: ${neededGiB}.`, {
+        diskGiB: spec.diskGiB,
+        baseBytes,
+        neededGiB,
       });
-    });
+    }
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', spec.image.format, overlay, `${spec.diskGiB}G`], { timeout: this.timeoutMs }).catch(refused);
+    await chmod(overlay, 0o600); // qemu-img follows the umask
     return overlay;
   }
 
