@@ -112,6 +112,8 @@ export interface ServiceOptions {
   store: Store<MainDocument>;
   events: EventLog;
   sessionHours?: number;
+  /** The clock sessions are opened and judged by (tests move it to see a session expire). */
+  now?: () => Date;
   heartbeatSeconds?: number;
   /** See Services.guestUid. */
   guestUid?: number | null;
@@ -195,6 +197,7 @@ export function createServices(options: ServiceOptions): Services {
       events: options.events,
       sessionHours: options.sessionHours ?? 24 * 7,
       checks: passwordChecks,
+      ...(options.now ? { now: options.now } : {}),
     }),
     kiosk: new Kiosk({ store: options.store, events: options.events, checks: passwordChecks }),
     setupCode: new SetupCode(options.setupCode),

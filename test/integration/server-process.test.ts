@@ -118,6 +118,31 @@ describe('the appliance process', () => {
     expect(document.sessions).toHaveLength(1);
   });
 
+  it('stops on SIGINT (Ctrl-C) as cleanly as on SIGTERM', async () => {
+    const dataDir = await tempDir();
+    const appliance = await startAppliance(dataDir, { BIVOUAC_ADMIN_PASSWORD: 'first admin password' });
+    const login = await fetch(`${appliance.url}/api/v1/session`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'first admin password' }),
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const stream = await fetch(`${appliance.url}/api/v1/events`, { headers: { cookie } });
+    const reading = (async () => {
+      const reader = stream.body!.getReader();
+      while (!(await reader.read()).done) {
+        // drain until the server ends the stream
+      }
+      return 'ended';
+    })();
+    // Exit code 0 (not death by the signal), after the whole shutdown ran.
+    expect(await appliance.stop('SIGINT')).toBe(0);
+    expect(appliance.child.signalCode).toBeNull();
+    await expect(reading).resolves.toBe('ended');
+    expect(appliance.logs.find((entry) => entry.msg === 'shutting down')).toMatchObject({ signal: 'SIGINT' });
+    expect(appliance.logs.at(-1)).toMatchObject({ msg: 'stopped' });
+    const document = JSON.parse(await readFile(join(dataDir, 'bivouac.json'), 'utf8'));
+    expect(document.sessions).toHaveLength(1);
+  });
+
   it('refuses to start on a corrupt store, naming the file and the last good backup', async () => {
     const dataDir = await tempDir();
     await (await startAppliance(dataDir)).stop();

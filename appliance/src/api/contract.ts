@@ -279,7 +279,7 @@ export const contract = {
   },
   appSources: {
     method: 'GET', path: '/apps/sources', tag: 'apps', auth: 'admin',
-    summary: 'Bundles (*.bvc) found on mounted removable media', response: s.BundleSource.array(),
+    summary: 'Bundles (*.bvc) found on mounted removable media and in the import folders (importDirs)', response: s.BundleSource.array(),
   },
   importApp: {
     method: 'POST', path: '/apps/import', tag: 'apps', auth: 'admin', status: 201,

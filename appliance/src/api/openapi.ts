@@ -35,7 +35,7 @@ function operation(name: string, route: RouteContract): JsonSchema {
     operationId: name,
     summary: route.summary,
     tags: [route.tag],
-    security: route.auth === 'none' ? [] : [{ session: [] }, { bearer: [] }],
+    security: route.auth === 'none' ? [] : route.auth === 'agent' ? [{ agent: [] }] : [{ session: [] }, { bearer: [] }],
     'x-required-role': route.auth === 'admin' ? 'admin' : undefined,
     'x-kiosk': route.inKiosk ? true : undefined,
     parameters: pathParameters(route),
@@ -72,6 +72,8 @@ function generate(version: string): JsonSchema {
       summary: 'Server-Sent Events: changes you may view; resume with the Last-Event-ID header (or ?lastEventId=)',
       tags: ['events'],
       security: [{ session: [] }, { bearer: [] }],
+      // A locked kiosk screen keeps its stream, with the store's events and its own runs' only.
+      'x-kiosk': true,
       responses: {
         200: { description: 'text/event-stream; `data` is a JSON event {id, type, subject, time, data}; `event: reset` means reload' },
         default: errorResponse,
@@ -95,6 +97,7 @@ function generate(version: string): JsonSchema {
       securitySchemes: {
         session: { type: 'apiKey', in: 'cookie', name: 'bivouac_session', description: 'Over HTTPS the cookie is __Host-bivouac_session. Changes also need the x-csrf-token header.' },
         bearer: { type: 'http', scheme: 'bearer', description: 'An API token from POST /api/v1/tokens.' },
+        agent: { type: 'http', scheme: 'bearer', description: "A guest's instance token, from the context its VM is given; valid only for its own run while the run is live." },
       },
       schemas: {
         Error: jsonSchema(ErrorResponse, 'output'),

@@ -148,10 +148,16 @@ async function waitFor(target: Target, id: string, states: readonly RunState[], 
   return run;
 }
 
-/** The run as a wait for Ready left it: anything but Ready (or Done after it) is a failure the exit code tells. */
-function ready(run: Run): Run {
+/**
+ * The run as a wait for Ready left it: anything but Ready, or Done after it, is a failure the exit
+ * code tells. A run terminated before it was Ready ends Done as well, so its log says which.
+ */
+async function ready(target: Target, run: Run): Promise<Run> {
   if (run.abort) throw new CliError('RUN_ABORTED', `Run ${run.id} aborted: ${run.abort.message}.`, { state: run.state });
-  if (run.state !== 'Ready' && run.state !== 'Done') throw new CliError('RUN_ENDED', `Run ${run.id} ended ${run.state} without being Ready.`, { state: run.state });
+  const wasReady =
+    run.state === 'Ready' ||
+    (run.state === 'Done' && (await call(target, 'runLog', { params: { id: run.id } })).some((entry) => entry.action === 'state' && entry.detail.endsWith('→ Ready')));
+  if (!wasReady) throw new CliError('RUN_ENDED', `Run ${run.id} ended ${run.state} without being Ready.`, { state: run.state });
   return run;
 }
 
@@ -288,7 +294,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
           return 0;
         }
         if (!flags.json) io.err(`Run ${created.id} created; waiting for Ready…`);
-        const run = ready(await waitFor(target, created.id, ['Ready'], seconds(flags.timeout, 900)));
+        const run = await ready(target, await waitFor(target, created.id, ['Ready'], seconds(flags.timeout, 900)));
         show(run, () => describeRun(run));
         return 0;
       }

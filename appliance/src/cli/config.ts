@@ -45,14 +45,14 @@ export async function readLogin(path: string): Promise<SavedLogin | null> {
 
 /** Keeps the login for its user alone (mode 0600), written whole or not at all, as the box's store is. */
 export async function writeLogin(path: string, login: SavedLogin): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.tmp`;
-  // Made new (never an existing file or link, which would keep its own mode).
-  await rm(temporary, { force: true });
   try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    // Made new (never an existing file or link, which would keep its own mode).
+    await rm(temporary, { force: true });
     await writeFileDurably(path, `${JSON.stringify(login, null, 2)}\n`, temporary);
   } catch (error) {
-    await rm(temporary, { force: true });
+    await rm(temporary, { force: true }).catch(() => undefined);
     throw new CliError('CONFIG_NOT_WRITTEN', `The login could not be kept in ${path}: ${(error as Error).message}.`);
   }
 }
