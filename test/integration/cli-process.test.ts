@@ -7,9 +7,9 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminApi, freePort, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
+import { builtCliEntry } from '../fixtures/built-appliance.ts';
 import { guestContexts, startPrivateLibvirtd, type GuestContext, type PrivateLibvirtd } from '../fixtures/private-libvirtd.ts';
 
-const cliEntry = new URL('../../appliance/src/cli/main.ts', import.meta.url).pathname;
 const password = 'cli process password';
 
 interface Running {
@@ -21,7 +21,7 @@ interface Running {
 
 /** Starts the `bivouac` CLI as a user runs it (node on its sources), with its own config file. */
 function startCli(args: string[], env: Record<string, string>, stdin = ''): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], { env: { ...process.env, BIVOUAC_URL: '', BIVOUAC_TOKEN: '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [builtCliEntry, ...args], { env: { ...process.env, BIVOUAC_URL: '', BIVOUAC_TOKEN: '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const waiting: { pattern: RegExp; resolve: (match: RegExpExecArray) => void }[] = [];
@@ -164,7 +164,7 @@ describe('the bivouac CLI against a real appliance process', () => {
 
   it('says CANCELLED when Ctrl-C is typed at the password prompt of a terminal', async () => {
     // A real terminal: util-linux `script` runs the CLI on a pseudo-terminal fed from our pipe.
-    const command = [process.execPath, '--import', 'tsx', cliEntry, 'login', appliance.url, '--user', 'admin'].join(' ');
+    const command = [process.execPath, builtCliEntry, 'login', appliance.url, '--user', 'admin'].join(' ');
     const child = spawn('script', ['--quiet', '--flush', '--return', '--command', command, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let screen = '';
     const prompted = new Promise<void>((resolve) =>

@@ -6,10 +6,10 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminApi, freePort, startAppliance } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
+import { builtServerEntry } from '../fixtures/built-appliance.ts';
 import { startPrivateLibvirtd, type PrivateLibvirtd } from '../fixtures/private-libvirtd.ts';
 import { realQemu } from '../fixtures/real-qemu.ts';
 
-const serverEntry = new URL('../../appliance/src/server.ts', import.meta.url).pathname;
 const password = 'hypervisor admin password';
 
 interface Started {
@@ -27,7 +27,7 @@ async function startInNamespace(socketDir: string): Promise<Started> {
   const dataDir = await tempDir('bivouac-default-uri-');
   const url = `http://127.0.0.1:${await freePort()}`;
   const script = 'mount --bind "$0" /run/libvirt && exec "$@"';
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, socketDir, process.execPath, '--import', 'tsx', serverEntry], {
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, socketDir, process.execPath, builtServerEntry], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
