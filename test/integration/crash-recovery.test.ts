@@ -207,7 +207,7 @@ describe('crash recovery: SIGKILL at chosen points of a deployment (test driver,
     expect(new Set(befores).size).toBeGreaterThanOrEqual(5);
   }, 900_000);
 
-  it('deploys a run the kill left between storing it and provisioning it', async () => {
+  it('deploys a run the kill left between storing it and provisioning it, and frees a reservation left without its run', async () => {
     // `create` stores the run (Initializing, its reservation taken) and then moves it to
     // Provisioning in a second durable step. A kill between the two leaves the first on disk:
     // built here from a run that came that far, the appliance being killed meanwhile.
@@ -230,6 +230,8 @@ describe('crash recovery: SIGKILL at chosen points of a deployment (test driver,
     const sum = (of: (node: Node) => number) => nodes.reduce((total, node) => total + node.multiplicity * of(node), 0);
     const amounts = { vms: sum(() => 1), vcpu: sum((node) => node.resources.vcpu), memoryMiB: sum((node) => node.resources.memoryMiB), diskGiB: sum((node) => node.resources.diskGiB) };
     document.reservations.push({ id: reservationId, owner: template.owner, purpose: `run:${storedId}`, amounts, inUse: { vms: 0, vcpu: 0, memoryMiB: 0, diskGiB: 0 }, createdAt: stamp });
+    // A kill one step earlier, between reserving and storing the run, leaves a reservation alone.
+    document.reservations.push({ id: `orphan${id.slice(6)}`, owner: template.owner, purpose: `run:never${id.slice(5)}`, amounts, inUse: { vms: 0, vcpu: 0, memoryMiB: 0, diskGiB: 0 }, createdAt: stamp });
     document.runs.push({
       ...template,
       id: storedId,
