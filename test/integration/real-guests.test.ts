@@ -149,11 +149,14 @@ describe('real guests: agent, context, runtime parameters, service URLs', () => 
 
     // The guest is real and carried on: recovery must finish the deploy, not give up on it.
     const ended = await waitForState(id, ['Ready', 'Aborted']);
-    const log = (await api('GET', `/runs/${id}/log`)).body as unknown as { actor: string; action: string; detail: string }[];
-    expect(ended.state, JSON.stringify({ abort: ended.abort, log })).toBe('Ready');
-    // What the guest reported after the restart reached the new process: the recipe's last line and its completions.
-    expect(log.some((entry) => entry.actor === 'slow.1' && entry.action === 'output' && entry.detail.includes('slept'))).toBe(true);
-    expect(log.filter((entry) => entry.actor === 'slow.1' && entry.action === 'completed').map((entry) => entry.detail)).toEqual(['Executing', 'SendingReports', 'Ready']);
+    const log = async () => (await api('GET', `/runs/${id}/log`)).body as unknown as { actor: string; action: string; detail: string }[];
+    expect(ended.state, JSON.stringify({ abort: ended.abort, log: await log() })).toBe('Ready');
+    // What the guest reported after the restart reached the new process: the recipe's last line and
+    // its completions (its last, Ready, may be answered after the run reads Ready).
+    expect((await log()).some((entry) => entry.actor === 'slow.1' && entry.action === 'output' && entry.detail.includes('slept'))).toBe(true);
+    await expect
+      .poll(async () => (await log()).filter((entry) => entry.actor === 'slow.1' && entry.action === 'completed').map((entry) => entry.detail), { timeout: 30_000 })
+      .toEqual(['Executing', 'SendingReports', 'Ready']);
     await terminateAndCheckClean(id);
   }, 240_000);
 });
