@@ -1,5 +1,5 @@
 /**
- * Orchestration on libvirt's test driver, with guests played by the test harness answering at
+ * Orchestration on libvirt's test driver, with guests played by the guest stand-in answering at
  * once (the test driver runs no guest code):
  * - an 8-VM deployment from POST /runs to Ready (target < 2 s) and the per-VM overhead;
  * - the wake-up latency of a waiting parameter read after the `set` (target p99 < 50 ms), each
@@ -9,13 +9,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { as, makeAppliance, setupAdmin } from '../fixtures/appliance.ts';
-import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.ts';
+import { GuestStandIn, importPlaceholderImage } from '../fixtures/guest-stand-in.ts';
 import type { StoredRun } from '../../appliance/src/domain/runs.ts';
 import { emit, percentile } from './lib.ts';
 
 const box = await makeAppliance({ runs: { concurrency: 8 } });
 const admin = await setupAdmin(box.app);
-const guests = new GuestHarness(box.app, box.services);
+const guests = new GuestStandIn(box.app, box.services);
 const imageId = await importPlaceholderImage(box.services, admin.userId);
 const native = { libvirt: { imageId } };
 for (const [path, content] of [

@@ -19,7 +19,7 @@ import {
  * The App Store, the runs and kiosk mode against the real appliance on libvirt's test driver,
  * served by a daemon of the test's own so the test can read each VM's agent token from its
  * fw_cfg context file. The test driver runs no guest code: the test plays the guests through the
- * agent API, as test/fixtures/guest-harness.ts does in process.
+ * agent API, as test/fixtures/guest-stand-in.ts does in process.
  */
 
 let daemon: PrivateLibvirtd;

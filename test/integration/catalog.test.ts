@@ -2,13 +2,13 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { as, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
-import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.ts';
+import { GuestStandIn, importPlaceholderImage } from '../fixtures/guest-stand-in.ts';
 
 const builtIn = fileURLToPath(new URL('../../appliance/apps', import.meta.url));
 
 /**
  * The catalog shipped with the product, on the test driver. Its guests run nothing there, so the
- * harness plays them (test/fixtures/guest-harness.ts).
+ * guest stand-in plays them (test/fixtures/guest-stand-in.ts).
  */
 describe('the built-in catalog', () => {
   let box: TestAppliance;
@@ -38,7 +38,7 @@ describe('the built-in catalog', () => {
   it('deploys Hello web to Ready, and sizes the cluster from its form', async () => {
     await box.services.apps.installBuiltIn(builtIn);
     await importPlaceholderImage(box.services, admin.userId, 'tiny');
-    const guests = new GuestHarness(box.app, box.services);
+    const guests = new GuestStandIn(box.app, box.services);
     try {
       const run = (await box.app.inject({ method: 'POST', url: '/api/v1/apps/hello-web/deploy', headers: as(admin), payload: { parameters: { 'web:greeting': 'Hi there' } } })).json<{ id: string }>();
       await box.services.runs.idle();

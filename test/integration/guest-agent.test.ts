@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { as, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
 import { freePort } from '../fixtures/appliance-process.ts';
-import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.ts';
+import { GuestStandIn, importPlaceholderImage } from '../fixtures/guest-stand-in.ts';
 
 const agentScript = fileURLToPath(new URL('../../appliance/src/guest/bivouac-agent', import.meta.url));
 
@@ -18,7 +18,7 @@ const agentScript = fileURLToPath(new URL('../../appliance/src/guest/bivouac-age
 describe('the guest agent under busybox (test-driver VMs; agents run on the host)', () => {
   let box: TestAppliance;
   let admin: Client;
-  let guests: GuestHarness;
+  let guests: GuestStandIn;
   let port: number;
   let busybox: string;
   const agents: ChildProcess[] = [];
@@ -27,7 +27,7 @@ describe('the guest agent under busybox (test-driver VMs; agents run on the host
     port = await freePort();
     box = await makeAppliance({ agentUrl: `http://127.0.0.1:${port}`, runs: { retryMs: 100 } });
     admin = await setupAdmin(box.app);
-    guests = new GuestHarness(box.app, box.services);
+    guests = new GuestStandIn(box.app, box.services);
     busybox = await tempDir('bivouac-busybox-');
     execFileSync('busybox', ['--install', '-s', busybox]);
     const imageId = await importPlaceholderImage(box.services, admin.userId);

@@ -135,18 +135,28 @@ describe('real guests: agent, context, runtime parameters, service URLs', () => 
     await terminateAndCheckClean(id);
   }, 180_000);
 
-  it('survives a SIGKILL of the appliance while a guest is in its deploy recipe', async () => {
+  it('finishes the deploy after a SIGKILL of the appliance while a guest is in its deploy recipe', async () => {
     const created = await api('POST', '/runs', { module: '/t/slow', keepRunning: 'always' });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = created.body!.id as string;
     runIds.push(id);
     await expect.poll(async () => ((await api('GET', `/runs/${id}/params`)).body as Record<string, string>)['slow.1:deploying'], { timeout: 120_000, interval: 200 }).toBe('yes');
+    // The recipe sleeps 8 s from here: the kill lands while the run waits on it.
+    expect((await api('GET', `/runs/${id}`)).body!.state).toBe('Executing');
 
     await appliance.stop('SIGKILL');
     await start(); // same data dir and address: the guest's agent retries until it answers again
 
+    // The guest is real and carried on: recovery must finish the deploy, not give up on it.
     const ended = await waitForState(id, ['Ready', 'Aborted']);
-    expect(['Ready', 'Aborted']).toContain(ended.state);
+    const log = async () => (await api('GET', `/runs/${id}/log`)).body as unknown as { actor: string; action: string; detail: string }[];
+    expect(ended.state, JSON.stringify({ abort: ended.abort, log: await log() })).toBe('Ready');
+    // What the guest reported after the restart reached the new process: the recipe's last line and
+    // its completions (its last, Ready, may be answered after the run reads Ready).
+    expect((await log()).some((entry) => entry.actor === 'slow.1' && entry.action === 'output' && entry.detail.includes('slept'))).toBe(true);
+    await expect
+      .poll(async () => (await log()).filter((entry) => entry.actor === 'slow.1' && entry.action === 'completed').map((entry) => entry.detail), { timeout: 30_000 })
+      .toEqual(['Executing', 'SendingReports', 'Ready']);
     await terminateAndCheckClean(id);
   }, 240_000);
 });

@@ -2,7 +2,7 @@ import { Hypervisor } from '@unraid/libvirt';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { canAccess } from '../../appliance/src/domain/access.ts';
 import { as, login, makeAppliance, setupAdmin, type Client, type TestAppliance } from '../fixtures/appliance.ts';
-import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.ts';
+import { GuestStandIn, importPlaceholderImage } from '../fixtures/guest-stand-in.ts';
 
 interface RunBody {
   id: string;
@@ -15,18 +15,18 @@ interface RunBody {
 }
 
 /**
- * Runs on libvirt's test driver. The test driver runs no guest code: a harness plays each guest
- * through the agent API (test/fixtures/guest-harness.ts).
+ * Runs on libvirt's test driver. The test driver runs no guest code: a stand-in plays each guest
+ * through the agent API (test/fixtures/guest-stand-in.ts).
  */
-describe('runs and their orchestration (test driver, guests played by a harness)', () => {
+describe('runs and their orchestration (test driver, guests played by a stand-in)', () => {
   let box: TestAppliance;
   let admin: Client;
-  let guests: GuestHarness;
+  let guests: GuestStandIn;
 
   beforeEach(async () => {
     box = await makeAppliance({ runs: { retryMs: 50 } });
     admin = await setupAdmin(box.app);
-    guests = new GuestHarness(box.app, box.services);
+    guests = new GuestStandIn(box.app, box.services);
     const imageId = await importPlaceholderImage(box.services, admin.userId);
     const native = { libvirt: { imageId } };
     const modules: [string, object][] = [

@@ -1,18 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { limits } from '../../appliance/src/domain/limits.ts';
 import { as, login, makeAppliance, setupAdmin, type Client, type TestAppliance } from '../fixtures/appliance.ts';
-import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.ts';
+import { GuestStandIn, importPlaceholderImage } from '../fixtures/guest-stand-in.ts';
 
 /**
  * The agent side of the trust boundary: what one instance's token may read and write in its run,
  * where secrets may show, and what waiting agents hear while the appliance stops. Agent tokens
  * live in libvirt test-driver domains, which exist only in this process, so the guests are played
- * by the harness through `inject()`.
+ * by the guest stand-in through `inject()`.
  */
 describe('agents and secrets inside a run', () => {
   let box: TestAppliance;
   let admin: Client;
-  let guests: GuestHarness;
+  let guests: GuestStandIn;
   let native: object;
   const put = async (who: Client, path: string, content: object) => {
     const saved = await box.app.inject({ method: 'PUT', url: `/api/v1/modules?path=${path}`, headers: as(who), payload: { content, message: 'm' } });
@@ -34,7 +34,7 @@ describe('agents and secrets inside a run', () => {
   beforeEach(async () => {
     box = await makeAppliance({ runs: { retryMs: 100 } });
     admin = await setupAdmin(box.app);
-    guests = new GuestHarness(box.app, box.services);
+    guests = new GuestStandIn(box.app, box.services);
     native = { libvirt: { imageId: await importPlaceholderImage(box.services, admin.userId) } };
     await box.services.runs.start();
   });
@@ -261,7 +261,7 @@ describe('run titles', () => {
     // its control characters are left out of the domain XML, and the launch works.
     const id = (await box.app.inject({ method: 'POST', url: '/api/v1/runs', headers: as(admin), payload: { module: '/l/one', title: 'ok' } })).json<{ id: string }>().id;
     await box.services.runs.idle();
-    const guests = new GuestHarness(box.app, box.services);
+    const guests = new GuestStandIn(box.app, box.services);
     const agent = await guests.agent(id, 'one.1');
     for (const state of ['Executing', 'SendingReports', 'Ready'] as const) await agent.complete(state);
     await guests.close();

@@ -13,7 +13,7 @@ import {
   type Client,
   type TestAppliance,
 } from '../fixtures/appliance.ts';
-import { GuestHarness } from '../fixtures/guest-harness.ts';
+import { GuestStandIn } from '../fixtures/guest-stand-in.ts';
 import { listen } from '../fixtures/sse.ts';
 
 const builtIn = fileURLToPath(new URL('../../appliance/apps', import.meta.url));
@@ -349,7 +349,7 @@ describe('sign-in, sessions and kiosk mode', () => {
       await installApps();
       await box.services.runs.start();
       try {
-        const guests = new GuestHarness(box.app, box.services);
+        const guests = new GuestStandIn(box.app, box.services);
         /** Plays the run's guest through its recipes, so the run is Ready. */
         const ready = async (runId: string): Promise<void> => {
           await box.services.runs.idle();

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { newSigningKey, writeBundle, type BundleEntry, type SigningKey } from '../../appliance/src/catalog/bundle.ts';
 import { as, login, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
-import { importPlaceholderImage } from '../fixtures/guest-harness.ts';
+import { importPlaceholderImage } from '../fixtures/guest-stand-in.ts';
 import { migrations } from '../../appliance/migrations/index.ts';
 import { canAccess } from '../../appliance/src/domain/access.ts';
 import { openStore } from '../../appliance/src/store/open-store.ts';

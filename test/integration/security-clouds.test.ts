@@ -6,7 +6,7 @@ import { toTypedError } from '../../appliance/src/connectors/libvirt/call.ts';
 import { openStore } from '../../appliance/src/store/open-store.ts';
 import { as, login, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
 import { adminApi, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
-import { importPlaceholderImage } from '../fixtures/guest-harness.ts';
+import { importPlaceholderImage } from '../fixtures/guest-stand-in.ts';
 
 interface CloudBody {
   id: string;

@@ -13,7 +13,7 @@ import { watchedConsoleLogs } from '../../appliance/src/host/console-log.ts';
 import { ensureTlsIdentity } from '../../appliance/src/host/tls.ts';
 import { freePort, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { as, makeAppliance, setupAdmin, tempDir, testSetupCode, type TestAppliance } from '../fixtures/appliance.ts';
-import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.ts';
+import { GuestStandIn, importPlaceholderImage } from '../fixtures/guest-stand-in.ts';
 import { listen as listenEvents } from '../fixtures/sse.ts';
 
 let box: TestAppliance | undefined;
@@ -318,7 +318,7 @@ describe('M10: bounded work per request', () => {
   it("M10: an agent token's parameter waits are capped with TOO_MANY_WAITS", async () => {
     box = await makeAppliance({ runs: { retryMs: 100 } });
     const admin = await setupAdmin(box.app);
-    const guests = new GuestHarness(box.app, box.services);
+    const guests = new GuestStandIn(box.app, box.services);
     cleanups.push(() => guests.close());
     await box.services.runs.start();
     cleanups.push(() => box!.services.runs.stop());

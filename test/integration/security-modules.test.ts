@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { as, login, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
-import { GuestHarness, importPlaceholderImage } from '../fixtures/guest-harness.ts';
+import { GuestStandIn, importPlaceholderImage } from '../fixtures/guest-stand-in.ts';
 
 interface ErrorAnswer {
   error: { code: string; message: string; details: Record<string, unknown> };
@@ -142,7 +142,7 @@ describe('module references and views hold tenant boundaries', () => {
       await share('/alice/db', [], alice);
 
       await box.services.runs.start();
-      const guests = new GuestHarness(box.app, box.services);
+      const guests = new GuestStandIn(box.app, box.services);
       try {
         const id = (await post('/runs', { module: '/mallory/v1' }, mallory)).json<RunAnswer>().id;
         await box.services.runs.idle();

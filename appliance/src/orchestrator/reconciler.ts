@@ -61,6 +61,8 @@ interface Follower {
 export class Reconciler {
   private readonly followers = new Map<string, Follower>();
   private stopped = false;
+  /** When this process made the reconciler: reservations older than that have no launch on the way. */
+  private readonly startedAt: number;
 
   constructor(
     private readonly clouds: Clouds,
@@ -68,7 +70,9 @@ export class Reconciler {
     private readonly reservations: Reservations,
     private readonly events: EventLog,
     private readonly options: ReconcilerOptions = {},
-  ) {}
+  ) {
+    this.startedAt = (options.now ?? (() => new Date()))().getTime();
+  }
 
   /** Follows every cloud and reconciles each once; resolves when that first pass is done. */
   async start(): Promise<void> {
@@ -213,7 +217,10 @@ export class Reconciler {
     for (const reservation of this.reservations.all()) {
       const inUse = this.tracker.inUseBy(reservation.id);
       const hasVms = this.tracker.all().some((vm) => vm.reservationId === reservation.id && isLive(vm));
-      const young = now - Date.parse(reservation.createdAt) < grace;
+      // Only a reservation this process made can have its launch on the way: one made before it
+      // started (a crash between reserving and storing the run) is held by nothing at once.
+      const made = Date.parse(reservation.createdAt);
+      const young = made >= this.startedAt && now - made < grace;
       if (!hasVms && !young && !(this.options.isHeld?.(reservation) ?? false)) {
         await this.reservations.release(reservation.id);
         this.options.log?.('info', { reservation: reservation.id, owner: reservation.owner, purpose: reservation.purpose }, 'released a reservation nothing holds');

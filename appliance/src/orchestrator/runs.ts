@@ -161,7 +161,10 @@ export class Runs {
     }
     await this.sweepNetworks(true).catch(() => undefined);
     for (const run of this.store.data.runs.filter((candidate) => !isFinal(candidate.state))) {
-      await this.change(run.id, 'appliance', () => undefined);
+      await this.change(run.id, 'appliance', (stored) => {
+        // Stored by `create` but stopped before its next step (a crash): it goes on as create would have.
+        if (stored.state === 'Initializing' && !stored.terminating && !stored.abort) this.transition(stored, 'Provisioning', 'appliance');
+      });
       await this.plan(run.id);
     }
     this.queue.start();
