@@ -2,7 +2,6 @@ import { X509Certificate } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import { readText, writeFileDurably } from '../store/durable-json-file.ts';
 
 export interface TlsIdentity {
@@ -28,6 +27,8 @@ export async function ensureTlsIdentity(dataDir: string, now = new Date()): Prom
   await mkdir(directory, { recursive: true, mode: 0o700 });
   const notAfter = new Date(now);
   notAfter.setFullYear(notAfter.getFullYear() + 10);
+  // Loaded only to make the certificate, once in the box's life: it weighs some 3 MiB of heap.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: hostname() }, { name: 'organizationName', value: 'Bivouac' }], {
     keyType: 'ec',
     curve: 'P-256',
