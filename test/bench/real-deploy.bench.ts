@@ -47,6 +47,23 @@ async function deployOnce(): Promise<{ totalMs: number; overheadMs: number; gues
   const created = await box.app.inject({ method: 'POST', url: '/api/v1/apps/web-db/deploy', headers: as(admin), payload: { parameters: {} } });
   if (created.statusCode !== 201) throw new Error(created.body);
   const id = created.json<{ id: string }>().id;
+  try {
+    return await measure(id, started);
+  } finally {
+    // Terminated even when a check failed, so no guest outlives the bench on the shared daemon.
+    await terminate(id);
+  }
+}
+
+async function terminate(id: string): Promise<void> {
+  const terminated = await box.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/terminate`, headers: as(admin) });
+  if (terminated.statusCode !== 202) throw new Error(terminated.body);
+  await until(() => ['Done', 'Aborted'].includes(runOf(id).state), `run ${id} to end`, waitMs);
+  await box.services.runs.idle();
+}
+
+/** Waits for the run to be Ready and reads its figures. */
+async function measure(id: string, started: number): Promise<{ totalMs: number; overheadMs: number; guestsOwnMs: number }> {
   await until(() => ['Ready', 'Aborted'].includes(runOf(id).state), `run ${id} to be Ready`, waitMs);
   const totalMs = performance.now() - started;
   const run = runOf(id);
@@ -78,10 +95,6 @@ async function deployOnce(): Promise<{ totalMs: number; overheadMs: number; gues
       `web's read ${parked ? `parked ${(parked.idle[0]![1] - parked.idle[0]![0]).toFixed(0)} ms, answered ${(parked.endMs - parked.idle[0]![1]).toFixed(1)} ms after db's set began` : 'was never parked'}; ` +
       `the earlier measure (total minus the longest launch-to-report span in the log): ${earlierMs.toFixed(0)} ms\n`,
   );
-  const terminated = await box.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/terminate`, headers: as(admin) });
-  if (terminated.statusCode !== 202) throw new Error(terminated.body);
-  await until(() => ['Done', 'Aborted'].includes(runOf(id).state), `run ${id} to end`, waitMs);
-  await box.services.runs.idle();
   return { totalMs, overheadMs, guestsOwnMs: windowMs - overheadMs };
 }
 
