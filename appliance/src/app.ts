@@ -373,7 +373,7 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     ...moduleHandlers(services.modules),
     ...runHandlers(services.runs),
     ...agentHandlers(services.runs),
-    ...appHandlers(services.apps, services.importFolders),
+    ...appHandlers(services.apps, services.importFolders, services.runs.timings),
     ...kioskHandlers(services.kiosk),
     ...boxHandlers({
       history: services.history,

@@ -29,3 +29,39 @@ export async function until(check: () => boolean, what: string, timeoutMs: numbe
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** A span of the appliance's run timings (`GET /runs/:id/timings`), in its monotonic clock. */
+export interface TimedSpan {
+  kind: string;
+  detail: string;
+  startMs: number;
+  endMs: number;
+  idle: [number, number][];
+}
+
+/**
+ * Milliseconds of [fromMs, toMs] in which the appliance worked on the run while someone waited
+ * on it: the union of its spans (overlapping work counted once), each less its idle parts (a read
+ * parked on a value no guest had set yet).
+ */
+export function busyMs(spans: readonly TimedSpan[], fromMs: number, toMs: number): number {
+  const pieces: [number, number][] = [];
+  for (const span of spans) {
+    let start = span.startMs;
+    for (const [idleFrom, idleTo] of [...span.idle].sort((a, b) => a[0] - b[0])) {
+      pieces.push([start, Math.min(idleFrom, span.endMs)]);
+      start = Math.max(start, idleTo);
+    }
+    pieces.push([start, span.endMs]);
+  }
+  const clipped = pieces.map(([start, end]): [number, number] => [Math.max(start, fromMs), Math.min(end, toMs)]).filter(([start, end]) => end > start);
+  clipped.sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let reach = Number.NEGATIVE_INFINITY;
+  for (const [start, end] of clipped) {
+    if (end <= reach) continue;
+    total += end - Math.max(start, reach);
+    reach = end;
+  }
+  return total;
+}

@@ -17,7 +17,6 @@
  *   includes the appliance's terminate processing. Median and p95. Target < 1000 ms.
  */
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -27,29 +26,11 @@ import { tempDir } from '../fixtures/appliance.ts';
 import { startPrivateLibvirtd, type PrivateLibvirtd } from '../fixtures/private-libvirtd.ts';
 import { importPlaceholderImage, sessionApi } from '../fixtures/ui-session.ts';
 import { emit, median, percentile, sleep } from './lib.ts';
+import { buildRenderer } from './renderer-build.ts';
 
-const rootDir = new URL('../..', import.meta.url).pathname;
 const password = 'correct horse battery staple';
 const firstRenderRuns = 7;
 const stateChanges = 10;
-
-/** Builds the renderer into its own folder, so a build elsewhere in the tree is not disturbed. */
-function buildRenderer(outDir: string): void {
-  execFileSync(
-    join(rootDir, 'node_modules', '.bin', 'vite'),
-    [
-      'build',
-      '--config',
-      join(rootDir, 'renderer', 'vite.config.ts'),
-      '--outDir',
-      outDir,
-      '--emptyOutDir',
-      '--logLevel',
-      'error',
-    ],
-    { cwd: rootDir, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-}
 
 /** Chunks a module imports statically (`import … from "./x.js"`, `export … from`), never `import("./x.js")`. */
 function staticImports(code: string): string[] {

@@ -110,6 +110,46 @@ describe('runs and their orchestration (test driver, guests played by a stand-in
     ]);
   });
 
+  it("times the appliance's work while guests wait, a parked read from the start of the set that wakes it", async () => {
+    const id = (await deploy({ module: '/t/app', parameters: { 'db:password': 's3cret' } })).json<RunBody>().id;
+    await box.services.runs.idle();
+    const db = await guests.agent(id, 'db.1');
+    const web = await guests.agent(id, 'web.1');
+    const waited = web.get('db.1:ready', 10);
+    // Parked once the appliance holds the read: the waiters are the orchestrator's own.
+    await vi.waitFor(() => expect((box.services.runs as unknown as { waiters: Map<string, unknown> }).waiters.has(`${id} db.1:ready`)).toBe(true));
+    // The set's durable write takes 150 ms: that is the appliance's work the parked read waits on.
+    const update = box.services.store.update.bind(box.services.store);
+    const slowWrite = vi.spyOn(box.services.store, 'update').mockImplementationOnce(async (change) => {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      return update(change);
+    });
+    await db.set('db.1:ready', 'true');
+    slowWrite.mockRestore();
+    expect(await waited).toBe('true');
+
+    type Span = { kind: string; detail: string; startMs: number; endMs: number; idle: [number, number][] };
+    const answer = await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}/timings`, headers: as(admin) });
+    expect(answer.statusCode).toBe(200);
+    const spans = answer.json<{ spans: Span[] }>().spans;
+    expect(spans.filter((span) => span.kind === 'launch').map((span) => span.detail).sort()).toEqual(['db.1', 'web.1', 'web.2']);
+    const created = spans.find((span) => span.kind === 'create')!;
+    expect(created.detail).toBe('/t/app@1');
+    expect(created.startMs).toBeLessThan(spans.find((span) => span.kind === 'state' && span.detail === 'Provisioning')!.startMs);
+    const set = spans.find((span) => span.detail === 'db.1 POST /params/db.1:ready')!;
+    const read = spans.find((span) => span.detail === 'web.1 GET /params/db.1:ready')!;
+    expect(read.idle).toHaveLength(1);
+    const [parked, woken] = read.idle[0]!;
+    expect(parked).toBeGreaterThan(read.startMs);
+    // Idle ends when the set began, inside the set's own call, not when the read was answered.
+    expect(woken).toBeGreaterThanOrEqual(set.startMs);
+    expect(read.endMs - woken).toBeGreaterThanOrEqual(150);
+    expect(read.endMs).toBeLessThanOrEqual(set.endMs + 50);
+
+    const anonymous = await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}/timings` });
+    expect(anonymous.statusCode).toBe(401);
+  });
+
   /** Plays every live instance's guest through Executing and SendingReports. */
   async function toReady(id: string): Promise<void> {
     await box.services.runs.idle();

@@ -239,6 +239,11 @@ export const contract = {
     method: 'GET', path: '/runs/:id/log', tag: 'runs', auth: 'user', inKiosk: 'screen-run',
     summary: 'Who did what and when, with recipe output', params: s.IdParams, response: s.RunLog,
   },
+  runTimings: {
+    method: 'GET', path: '/runs/:id/timings', tag: 'runs', auth: 'admin',
+    summary: "Where the appliance spent time on a recent run while a guest or its deployer waited: spans in the appliance's monotonic clock",
+    params: s.IdParams, response: s.RunTimings,
+  },
   agentContext: {
     method: 'GET', path: '/agent/context', tag: 'agent', auth: 'agent',
     summary: "The instance's recipes, packages and ports", response: s.AgentContext,

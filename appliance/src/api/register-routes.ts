@@ -23,6 +23,8 @@ export interface HandlerContext {
   agent: AgentPrincipal | null;
   request: FastifyRequest;
   reply: FastifyReply;
+  /** performance.now() when the request arrived (its headers read), for spans in one clock. */
+  arrivedMs: number;
 }
 
 /** The principal of a route whose contract requires one. */
@@ -68,6 +70,7 @@ export function registerRoutes(app: FastifyInstance, accounts: Accounts, handler
 interface Caller {
   principal: Principal | null;
   agent: AgentPrincipal | null;
+  arrivedMs: number;
 }
 
 /**
@@ -75,7 +78,7 @@ interface Caller {
  * settled before the body is read, so a client that may not call a route never has a body
  * buffered for it.
  */
-function identify(accounts: Accounts, agents: AgentAuthenticator, route: RouteContract, request: FastifyRequest): Caller {
+function identify(accounts: Accounts, agents: AgentAuthenticator, route: RouteContract, request: FastifyRequest, arrivedMs = performance.now()): Caller {
   if (!route.duringSetup && accounts.needsAdmin) {
     throw new BivouacError('SETUP_REQUIRED', 'No administrator exists yet: create one first (POST /api/v1/setup).');
   }
@@ -90,7 +93,7 @@ function identify(accounts: Accounts, agents: AgentAuthenticator, route: RouteCo
     requireCsrf(request, principal);
     if (isLocked(principal) && !route.inKiosk) throw kioskLocked();
   }
-  return { principal, agent };
+  return { principal, agent, arrivedMs };
 }
 
 /** What the pipeline consults besides the route: accounts, agent tokens, which screen started a run. */
@@ -112,7 +115,7 @@ function defineRoute(app: FastifyInstance, { accounts, agents, runScreens }: Pip
       callers.set(request, identify(accounts, agents, route, request));
     },
     handler: async (request, reply) => {
-      const { principal, agent } = callers.get(request) ?? identify(accounts, agents, route, request);
+      const { principal, agent, arrivedMs } = callers.get(request) ?? identify(accounts, agents, route, request);
       if (route.upload && request.headers['content-type'] !== 'application/octet-stream') {
         throw new BivouacError('UNSUPPORTED_MEDIA_TYPE', 'Send the bytes as the body with Content-Type: application/octet-stream.', { allowed: ['application/octet-stream'] });
       }
@@ -126,7 +129,7 @@ function defineRoute(app: FastifyInstance, { accounts, agents, runScreens }: Pip
         const runId = (input.params as { id: string }).id;
         if (runScreens(runId) !== screenOf(principal)) throw new BivouacError('NOT_FOUND', `No run ${runId}.`, { resource: 'run', id: runId });
       }
-      const result = await handler(input, { principal, agent, request, reply });
+      const result = await handler(input, { principal, agent, request, reply, arrivedMs });
       const status = route.status ?? 200;
       if (status === 204) return reply.code(204).send();
       return reply.code(status).send(route.response.parse(result));

@@ -379,6 +379,19 @@ export const RunCounts = z.object({
 });
 export const AbortRun = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
 export const RunLog = z.array(z.object({ time: z.string(), actor: z.string(), action: z.string(), detail: z.string() }));
+export const RunTimings = z.object({
+  spans: z
+    .array(
+      z.object({
+        kind: z.enum(['create', 'launch', 'publish', 'agent', 'state']).describe('the deploy request, a VM launch, publishing its ports, an agent call, or a state entered (an instant)'),
+        detail: z.string().describe('the module, instance, agent call (`web.1 GET /params/db.1:ready`) or state'),
+        startMs: z.number().describe("the appliance's monotonic clock (performance.now(): ms since its process started)"),
+        endMs: z.number(),
+        idle: z.array(z.tuple([z.number(), z.number()])).describe('parts of an agent read parked on a value no one had set yet (until the set began), or until its wait ran out'),
+      }),
+    )
+    .describe('in the order they ended; kept in memory for the most recent runs only, none after a restart'),
+});
 export const Params = z.record(z.string(), z.string());
 export const ConsoleParams = z.strictObject({ id: Id, instance: z.string().regex(/^[a-z][a-z0-9-]{0,31}\.[1-9][0-9]{0,2}$/, 'must be an instance like web.1') });
 export const ConsoleQuery = z.strictObject({

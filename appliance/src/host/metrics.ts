@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { realpath, statfs } from 'node:fs/promises';
+import { readFile, realpath, statfs } from 'node:fs/promises';
 import si from 'systeminformation';
 import { visibleToAll } from '../domain/access.ts';
 import type { DomainEvent } from '../domain/events.ts';
@@ -7,9 +7,12 @@ import { isValidMetricName, type HistoryRecorder } from '../store/history.ts';
 import { mountContaining } from './facts.ts';
 
 /**
- * Host metrics from systeminformation. Every figure is either measured or null ("not
- * available"): a host without a temperature sensor reports null, never a guess, and rates need
- * two samples, so the first sample has none.
+ * Host metrics. CPU, memory and network come straight from the kernel's /proc files, one read
+ * each: every 10 s, for as long as the box runs, a sample must cost next to nothing (asking
+ * systeminformation for them spawned a shell and several commands per interface each time).
+ * The temperature and the data disk's mount come from systeminformation. Every figure is either
+ * measured or null ("not available"): a host without a temperature sensor reports null, never a
+ * guess, and rates need two samples, so the first sample has none.
  */
 
 /** Byte counters of the counted interfaces, kept between samples to turn them into rates. */
@@ -57,19 +60,16 @@ export interface SampleHostOptions {
 export async function sampleHost(options: SampleHostOptions): Promise<HostSample> {
   const timeMs = (options.now ?? Date.now)();
   const [load, memory, disk, network, temperature] = await Promise.all([
-    si.currentLoad().catch(() => null),
-    si.mem().catch(() => null),
+    cpuBusyPercent().catch(() => null),
+    memoryInUse().catch(() => null),
     diskOf(options.dataDir).catch(() => null),
     networkCounters(timeMs).catch(() => null),
     temperatureReading(),
   ]);
   return {
     timeMs,
-    cpuPercent: load && isFiniteNumber(load.currentLoad) ? clamp(load.currentLoad, 0, 100) : null,
-    memory:
-      memory && memory.total > 0 && isFiniteNumber(memory.available)
-        ? { usedBytes: memory.total - memory.available, totalBytes: memory.total }
-        : null,
+    cpuPercent: load,
+    memory,
     disk,
     network: network && {
       rxBytesPerSecond: rate(options.previous, network, 'rxBytes'),
@@ -252,17 +252,50 @@ async function temperatureReading(): Promise<{ main: number | null; max: number 
  * interface carries again on its way out. On Linux a physical one has a `device` link in sysfs.
  */
 async function networkCounters(timeMs: number): Promise<NetworkCounters | null> {
-  const stats = await si.networkStats('*');
+  // /proc/net/dev: two header lines, then `name: rx_bytes …(8 receive fields) tx_bytes …`.
+  const lines = (await readFile('/proc/net/dev', 'utf8')).split('\n').slice(2);
   const hasSysfs = existsSync('/sys/class/net');
-  const counted = stats.filter((iface) =>
-    hasSysfs ? existsSync(`/sys/class/net/${iface.iface}/device`) : iface.iface !== 'lo',
-  );
-  if (counted.length === 0) return null;
-  return {
-    timeMs,
-    rxBytes: counted.reduce((sum, iface) => sum + iface.rx_bytes, 0),
-    txBytes: counted.reduce((sum, iface) => sum + iface.tx_bytes, 0),
-  };
+  let rxBytes = 0;
+  let txBytes = 0;
+  let counted = 0;
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const iface = line.slice(0, colon).trim();
+    if (hasSysfs ? !existsSync(`/sys/class/net/${iface}/device`) : iface === 'lo') continue;
+    const fields = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    if (!isFiniteNumber(fields[0]) || !isFiniteNumber(fields[8])) continue;
+    rxBytes += fields[0];
+    txBytes += fields[8];
+    counted += 1;
+  }
+  return counted === 0 ? null : { timeMs, rxBytes, txBytes };
+}
+
+/** The CPU time counters of /proc/stat at the previous sample (the first sample is measured since boot). */
+let previousCpu: { busy: number; total: number } | null = null;
+
+/** Busy share of all CPUs since the previous sample, from /proc/stat's `cpu` line (idle and iowait are not busy). */
+async function cpuBusyPercent(): Promise<number | null> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0] ?? '';
+  if (!line.startsWith('cpu ')) return null;
+  // user nice system idle iowait irq softirq steal (guest time is inside user already).
+  const ticks = line.slice(4).trim().split(/\s+/).slice(0, 8).map(Number);
+  if (ticks.length < 4 || !ticks.every(isFiniteNumber)) return null;
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  const busy = total - ticks[3]! - (ticks[4] ?? 0);
+  const since = previousCpu ?? { busy: 0, total: 0 };
+  previousCpu = { busy, total };
+  return total > since.total ? clamp(((busy - since.busy) / (total - since.total)) * 100, 0, 100) : null;
+}
+
+/** Memory in use: MemTotal minus MemAvailable of /proc/meminfo (caches the kernel can drop do not count). */
+async function memoryInUse(): Promise<HostSample['memory']> {
+  const text = await readFile('/proc/meminfo', 'utf8');
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1] ?? NaN);
+  const total = kib('MemTotal') * 1024;
+  const available = kib('MemAvailable') * 1024;
+  return total > 0 && isFiniteNumber(available) ? { usedBytes: total - available, totalBytes: total } : null;
 }
 
 /** Null without a previous sample, or when a counter went back (an interface came or went). */

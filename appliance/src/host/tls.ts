@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import { makeDirectoryDurably, readText, writeFileDurably } from '../store/durable-json-file.ts';
 
 export interface TlsIdentity {
@@ -27,6 +26,8 @@ export async function ensureTlsIdentity(dataDir: string, now = new Date()): Prom
   await makeDirectoryDurably(directory, 0o700);
   const notAfter = new Date(now);
   notAfter.setFullYear(notAfter.getFullYear() + 10);
+  // Loaded only to make the certificate, once in the box's life: it weighs some 3 MiB of heap.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: hostname() }, { name: 'organizationName', value: 'Bivouac' }], {
     keyType: 'ec',
     curve: 'P-256',

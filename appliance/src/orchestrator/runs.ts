@@ -53,6 +53,7 @@ import type { MainDocument, StoredJob } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
 import type { Store } from '../store/store.ts';
 import { JobQueue } from './job-queue.ts';
+import { RunTimings } from './run-timings.ts';
 import type { Reservations } from './reservations.ts';
 import type { VmTracker } from './vm-tracker.ts';
 import type { AgentListeners, MadeNetwork, RunNetworks } from './run-networks.ts';
@@ -118,7 +119,10 @@ const logLimit = 1000;
  */
 export class Runs {
   private readonly queue: JobQueue;
-  private readonly waiters = new Map<string, Set<() => void>>();
+  /** Parked reads by `<run> <key>`; each is woken with the time the change that set its value began (none on a stop). */
+  private readonly waiters = new Map<string, Set<(setAt?: number) => void>>();
+  /** Where the appliance spent time on each recent run while someone waited on it. */
+  readonly timings = new RunTimings();
   private readonly agents = new Map<string, AgentIdentity>();
   /** The token hashes indexed for each run, so a change retires the run's old ones without a scan. */
   private readonly tokensOfRun = new Map<string, Set<string>>();
@@ -348,6 +352,7 @@ export class Runs {
    * onNodeAdd/onNodeRemove.
    */
   async scale(subject: Subject, id: string, nodeName: string, multiplicity: number): Promise<StoredRun> {
+    const started = performance.now();
     const run = this.get(subject, id, 'manage');
     if (run.state !== 'Ready' || run.terminating || run.abort) {
       throw new BivouacError('WRONG_STATE', `Run ${id} is ${run.terminating ? 'terminating' : run.state}; scaling is allowed only in Ready.`, { state: run.state });
@@ -388,7 +393,7 @@ export class Runs {
       stored.params['run:scale'] = `${sequence} ${delta > 0 ? 'add' : 'remove'} ${names.join(' ')}`;
       log(stored, subject.userId, 'scale', `${nodeName}: ${live.length} → ${multiplicity} (${delta > 0 ? 'add' : 'remove'} ${names.join(', ')})`, this.now());
     });
-    this.wake(`${id} run:scale`);
+    this.wake(`${id} run:scale`, started);
     await this.plan(id);
     return this.get(subject, id);
   }
@@ -528,9 +533,11 @@ export class Runs {
    * Reads a parameter of the agent's own run, waiting server-side up to `waitSeconds` for it to
    * be set (or, with `unless`, to hold another value than that). Resolves null when the wait ends
    * without one. A secret is read only by its own instance; while the appliance stops, waits end
-   * with SHUTTING_DOWN (the agent retries) instead of "not set".
+   * with SHUTTING_DOWN (the agent retries) instead of "not set". Each time the read is parked,
+   * `idle` gets the span in which it waited on a guest: until the change that set the value began,
+   * or until the wait ran out.
    */
-  async getParam(agent: AgentIdentity, key: string, waitSeconds: number, unless?: string): Promise<string | null> {
+  async getParam(agent: AgentIdentity, key: string, waitSeconds: number, unless?: string, idle?: [number, number][]): Promise<string | null> {
     const canonical = keyOrInvalid(key);
     const deadline = Date.now() + Math.min(waitSeconds, limits.agentWaitSeconds) * 1000;
     for (;;) {
@@ -542,7 +549,9 @@ export class Runs {
       if (value !== undefined && value !== unless) return value;
       const left = deadline - Date.now();
       if (left <= 0 || isFinal(run.state)) return null;
-      await this.waitFor(`${agent.runId} ${canonical}`, left);
+      const parked = performance.now();
+      const setAt = (await this.waitFor(`${agent.runId} ${canonical}`, left)) ?? performance.now();
+      idle?.push([parked, Math.max(parked, setAt)]);
     }
   }
 
@@ -561,6 +570,7 @@ export class Runs {
    * keys, `limits.paramBytesPerRun` bytes): a change that would pass them is refused whole.
    */
   async setParam(runId: string, key: string, value: string, actor: string): Promise<void> {
+    const started = performance.now();
     const canonical = keyOrInvalid(key);
     if (valueTooLong(value)) throw invalid('value', `must be at most ${maxValueBytes} bytes`);
     if (canonical.startsWith('run:') && ['run:state', 'run:abort'].includes(canonical)) throw invalid('key', `${canonical} is kept by the appliance; use abort to abort`);
@@ -584,7 +594,7 @@ export class Runs {
     const run = this.runOf(runId);
     const secret = runSecretKeys(run);
     for (const target of changed) {
-      this.wake(`${runId} ${target}`);
+      this.wake(`${runId} ${target}`, started);
       const shown = secret.has(target) ? maskedValue : value;
       this.announce(run, 'run.param', { key: target, value: shown, link: isLink(keyParts(target)) });
     }
@@ -648,6 +658,7 @@ export class Runs {
    * state change if there was one.
    */
   private async change(id: string, actor: string, mutate: (run: StoredRun) => void): Promise<void> {
+    const started = performance.now();
     let before: RunState | null = null;
     let released = false;
     const after = await this.store.update((document) => {
@@ -665,10 +676,11 @@ export class Runs {
     this.indexTokens(after);
     this.scheduleDeadline();
     if (after.state !== before) {
-      this.wake(`${id} run:state`);
+      this.timings.record(id, 'state', after.state, performance.now());
+      this.wake(`${id} run:state`, started);
       this.announce(after, 'run.state', { state: after.state, from: before, abort: after.abort });
       if (isFinal(after.state)) {
-        for (const waiters of this.waiters.entries()) if (waiters[0].startsWith(`${id} `)) for (const wake of waiters[1]) wake();
+        for (const waiters of this.waiters.entries()) if (waiters[0].startsWith(`${id} `)) for (const wake of waiters[1]) wake(started);
       }
     } else {
       this.announce(after, 'run.updated', { state: after.state });
@@ -741,6 +753,7 @@ export class Runs {
     const node = nodeOf(run, instance);
     // A launch a crash interrupted: the VM may exist. Adopt it, or launch afresh.
     if (instance.state === 'launching' && (await this.adoptOrForget(run, instance))) return;
+    const started = performance.now();
     const token = newSecret('bvi');
     await this.change(run.id, 'appliance', (stored) => {
       const target = instanceOf(stored, instance.name);
@@ -774,12 +787,16 @@ export class Runs {
         if (!target.completed.includes('Provisioning')) target.completed.push('Provisioning');
         log(stored, 'appliance', 'launched', `${instance.name} on ${node.cloudId}`, this.now());
       });
+      this.timings.record(run.id, 'launch', instance.name, started);
+      const publishing = performance.now();
       await this.publishPorts(run.id, instance.name, node);
+      this.timings.record(run.id, 'publish', instance.name, publishing);
       await this.plan(run.id); // terminate may have been asked meanwhile
     } catch (error) {
       // An unreachable cloud is retried by the queue; anything else fails the instance now.
       if (error instanceof BivouacError && error.code === 'CLOUD_UNREACHABLE') throw error;
       await this.failInstance(run.id, instance.name, (error as Error).message);
+      this.timings.record(run.id, 'launch', `${instance.name} (failed)`, started);
     }
   }
 
@@ -1086,23 +1103,28 @@ export class Runs {
     else this.tokensOfRun.delete(run.id);
   }
 
-  private waitFor(key: string, ms: number): Promise<void> {
+  /**
+   * Parks until `key` is woken or `ms` pass. Resolves with the time (performance.now()) the
+   * waking change began, the time the wait ran out, or undefined when the appliance stops.
+   */
+  private waitFor(key: string, ms: number): Promise<number | undefined> {
     return new Promise((resolve) => {
       const set = this.waiters.get(key) ?? new Set();
       this.waiters.set(key, set);
-      const done = (): void => {
+      const done = (setAt?: number): void => {
         clearTimeout(timer);
         set.delete(done);
         if (set.size === 0) this.waiters.delete(key);
-        resolve();
+        resolve(setAt);
       };
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(() => done(performance.now()), ms);
       set.add(done);
     });
   }
 
-  private wake(key: string): void {
-    for (const wake of [...(this.waiters.get(key) ?? [])]) wake();
+  /** Wakes the reads parked on `key`; `setAt` is when the change that woke them began. */
+  private wake(key: string, setAt: number): void {
+    for (const wake of [...(this.waiters.get(key) ?? [])]) wake(setAt);
   }
 
   private announce(run: StoredRun, type: string, data: Record<string, unknown>): void {

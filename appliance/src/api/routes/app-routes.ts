@@ -11,6 +11,8 @@ import { isLocked, kioskLocked, screenOf } from '../auth/kiosk.ts';
 import { authenticate } from '../auth/request-auth.ts';
 import { apiPrefix, signedIn, type Handlers } from '../register-routes.ts';
 import { visibleParams } from '../../domain/runs.ts';
+import type { RunTimings } from '../../orchestrator/run-timings.ts';
+import { timedDeploy } from './run-routes.ts';
 
 type AppHandlers =
   | 'listApps' | 'getApp' | 'appSources' | 'importApp' | 'uploadApp' | 'preflightApp' | 'deployApp' | 'publishApp'
@@ -50,7 +52,7 @@ function detail(app: StoredApp) {
 }
 
 /** The app store: listing, install, pre-flight, deploy, publishing and trust. */
-export function appHandlers(apps: Apps, folders: ImportFolders): Pick<Handlers, AppHandlers> {
+export function appHandlers(apps: Apps, folders: ImportFolders, timings: RunTimings): Pick<Handlers, AppHandlers> {
   const installed = (result: { app: StoredApp; version: AppVersion; warning: string | null }) => ({ app: summary(result.app, result.version), warning: result.warning });
   return {
     // Unpublished apps are for administrators (to publish them again); others get the store as it is.
@@ -75,7 +77,7 @@ export function appHandlers(apps: Apps, folders: ImportFolders): Pick<Handlers, 
     },
     preflightApp: async ({ params, body }, context) => apps.preflight(signedIn(context).subject, params.id, body),
     deployApp: async ({ params, body }, context) => {
-      const run = await apps.deploy(signedIn(context).subject, params.id, body, screenOf(context.principal));
+      const run = timedDeploy(timings, context, await apps.deploy(signedIn(context).subject, params.id, body, screenOf(context.principal)));
       return { ...run, params: visibleParams(run) };
     },
     publishApp: async ({ body }, context) => detail(await apps.publish(signedIn(context).subject, body)),

@@ -3,12 +3,13 @@ import { recipeNames } from '../../domain/modules.ts';
 import { redactSecrets, visibleParams } from '../../domain/runs.ts';
 import { BivouacError } from '../../errors.ts';
 import { readConsole } from '../../host/console-log.ts';
+import type { RunTimings } from '../../orchestrator/run-timings.ts';
 import type { Runs } from '../../orchestrator/runs.ts';
 import { ConcurrencyCap } from '../concurrency-cap.ts';
 import { screenOf } from '../auth/kiosk.ts';
-import { asAgent, signedIn, type Handlers } from '../register-routes.ts';
+import { apiPrefix, asAgent, signedIn, type AgentPrincipal, type HandlerContext, type Handlers } from '../register-routes.ts';
 
-type RunHandlers = 'createRun' | 'listRuns' | 'runCounts' | 'getRun' | 'terminateRun' | 'setRunAcl' | 'abortRun' | 'scaleRun' | 'upgradeRun' | 'instanceConsole' | 'runParams' | 'runLog';
+type RunHandlers = 'createRun' | 'listRuns' | 'runCounts' | 'getRun' | 'terminateRun' | 'setRunAcl' | 'abortRun' | 'scaleRun' | 'upgradeRun' | 'instanceConsole' | 'runParams' | 'runLog' | 'runTimings';
 type AgentHandlers = 'agentContext' | 'agentRecipe' | 'agentGetParam' | 'agentSetParam' | 'agentComplete' | 'agentAbort' | 'agentLog';
 
 /** Runs as people see them; parameters are always shown masked. */
@@ -20,7 +21,7 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
   });
   const consoleWaits = new ConcurrencyCap(limits.consoleWaitsPerUser, 'TOO_MANY_WAITS', 'console waits per user');
   return {
-    createRun: async ({ body }, context) => shown(await runs.create(signedIn(context).subject, body, null, [], screenOf(context.principal))),
+    createRun: async ({ body }, context) => shown(timedDeploy(runs.timings, context, await runs.create(signedIn(context).subject, body, null, [], screenOf(context.principal)))),
     listRuns: async ({ query }, context) =>
       runs.list(signedIn(context).subject, { state: query.state, owner: query.owner, module: query.module, tag: query.tag, text: query.q, limit: query.limit, offset: query.offset }),
     runCounts: async (_input, context) => {
@@ -46,6 +47,7 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
     },
     runParams: async ({ params }, context) => runs.params(signedIn(context).subject, params.id),
     runLog: async ({ params }, context) => runs.log(signedIn(context).subject, params.id),
+    runTimings: async ({ params }, context) => ({ spans: [...runs.timings.of(runs.get(signedIn(context).subject, params.id).id)] }),
   };
 }
 
@@ -55,7 +57,7 @@ export function agentHandlers(runs: Runs): Pick<Handlers, AgentHandlers> {
   const waits = new ConcurrencyCap(limits.agentWaitsPerInstance, 'TOO_MANY_WAITS', 'parameter waits per instance');
   return {
     agentContext: async (_input, context) => {
-      const agent = asAgent(context);
+      const agent = timed(runs, context).agent;
       const run = runs.runFor(agent);
       const instance = run.instances.find((candidate) => candidate.name === agent.instance)!;
       const node = run.nodes.find((candidate) => candidate.name === instance.node)!;
@@ -70,7 +72,7 @@ export function agentHandlers(runs: Runs): Pick<Handlers, AgentHandlers> {
       };
     },
     agentRecipe: async ({ params }, context) => {
-      const agent = asAgent(context);
+      const agent = timed(runs, context).agent;
       const run = runs.runFor(agent);
       const node = run.nodes.find((candidate) => candidate.name === agent.instance.slice(0, agent.instance.lastIndexOf('.')))!;
       const script = node.recipes[params.name];
@@ -78,28 +80,54 @@ export function agentHandlers(runs: Runs): Pick<Handlers, AgentHandlers> {
       return { name: params.name, script };
     },
     agentGetParam: async ({ params, query }, context) => {
-      const agent = asAgent(context);
-      const get = () => runs.getParam(agent, params.key, query.wait, query.unless);
+      const { agent, idle } = timed(runs, context);
+      const get = () => runs.getParam(agent, params.key, query.wait, query.unless, idle);
       const value = query.wait > 0 ? await waits.with(`${agent.runId}/${agent.instance}`, get) : await get();
       if (value === null) throw new BivouacError('PARAM_NOT_SET', `${params.key} is not set${query.wait > 0 ? ` after waiting ${query.wait} s` : ''}.`, { key: params.key, waitedSeconds: query.wait });
       return { key: params.key, value };
     },
     agentSetParam: async ({ params, body }, context) => {
-      const agent = asAgent(context);
+      const agent = timed(runs, context).agent;
       await runs.agentSetParam(agent, params.key, body.value);
       return null;
     },
     agentComplete: async ({ body }, context) => {
-      await runs.complete(asAgent(context), body.state);
+      await runs.complete(timed(runs, context).agent, body.state);
       return null;
     },
     agentAbort: async ({ body }, context) => {
-      await runs.agentAbort(asAgent(context), body.reason);
+      await runs.agentAbort(timed(runs, context).agent, body.reason);
       return null;
     },
     agentLog: async ({ body }, context) => {
-      await runs.agentLog(asAgent(context), body.text);
+      await runs.agentLog(timed(runs, context).agent, body.text);
       return null;
     },
   };
+}
+
+/** Records a deploy request in the new run's timings, from its arrival to its answer; hands back the run. */
+export function timedDeploy<T extends { id: string; module: { resolved: string } }>(timings: RunTimings, context: HandlerContext, run: T): T {
+  const { arrivedMs } = context;
+  context.reply.raw.once('finish', () => timings.record(run.id, 'create', run.module.resolved, arrivedMs));
+  return run;
+}
+
+/**
+ * Records the agent's call in its run's timings once the answer is sent: from the request's
+ * arrival to then, less the `idle` spans a waiting read fills in (parked on another guest).
+ */
+function timed(runs: Runs, context: HandlerContext): { agent: AgentPrincipal; idle: [number, number][] } {
+  const agent = asAgent(context);
+  const idle: [number, number][] = [];
+  const raw = context.request.url.replace(/\?.*$/, '').slice(`${apiPrefix}/agent`.length);
+  let path = raw;
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    // shown as sent
+  }
+  const { arrivedMs } = context;
+  context.reply.raw.once('finish', () => runs.timings.record(agent.runId, 'agent', `${agent.instance} ${context.request.method} ${path}`, arrivedMs, performance.now(), idle));
+  return { agent, idle };
 }
