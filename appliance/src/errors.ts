@@ -299,6 +299,11 @@ export const errorRegistry = {
     status: 429,
     description: 'Too many wrong kiosk PINs; details.retryAfterSeconds says when to try again.',
   },
+  EVENT_NOT_RECORDED: {
+    status: 503,
+    description:
+      "The change was saved, but the event telling open screens about it could not be written (the disk is full or failing; details.reason says what the disk answered). Screens show the change once they reload; free the disk's space.",
+  },
   SHUTTING_DOWN: {
     status: 503,
     description: 'The appliance is shutting down and takes no new work; retry once it is back.',

@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../appliance/migrations/index.ts';
@@ -158,6 +158,31 @@ describe('event log', () => {
     const again = await EventLog.open({ directory: dir });
     expect(again.since(0)?.map((e) => e.id)).toEqual([1, 2]);
     again.close();
+  });
+
+  it('refuses to start on an unreadable id reservation, naming the file, instead of giving ids again', async () => {
+    const dir = await tempDir();
+    const log = await EventLog.open({ directory: dir });
+    log.append(event(1));
+    log.close();
+    await writeFile(join(dir, 'reserved-id'), 'not a number\n');
+    await expect(EventLog.open({ directory: dir })).rejects.toThrow(join(dir, 'reserved-id'));
+  });
+
+  it('an event whose id cannot be reserved on disk fails with EVENT_NOT_RECORDED and reaches no stream', async () => {
+    const dir = await tempDir();
+    const log = await EventLog.open({ directory: dir });
+    const delivered: number[] = [];
+    log.subscribe((stamped) => delivered.push((stamped as { id: number }).id));
+    // The reservation's temp file cannot be made (a folder holds its name): the disk refuses the write.
+    await mkdir(join(dir, '.reserved-id.tmp'));
+    expect(() => log.append(event(1))).toThrow(expect.objectContaining({ code: 'EVENT_NOT_RECORDED', message: expect.stringContaining('The change was saved') }));
+    expect(delivered).toEqual([]);
+    expect(log.latestId).toBe(0);
+    await rmdir(join(dir, '.reserved-id.tmp'));
+    expect(log.append(event(2)).id).toBe(1);
+    expect(delivered).toEqual([1]);
+    log.close();
   });
 
   it('rotates the file and keeps one previous file', async () => {
