@@ -48,6 +48,19 @@ export function imageFactsOf(info: unknown): ImageFacts {
 }
 
 /**
+ * The least whole GiB of disk a VM made on a base image of `virtualBytes` may have: a smaller
+ * overlay would cut the guest's disk short without a word.
+ */
+export function leastDiskGiB(virtualBytes: number): number {
+  return Math.ceil(virtualBytes / 1024 ** 3);
+}
+
+/** The DISK_TOO_SMALL message: the disk given, the base image's size and the least that fits. */
+export function diskTooSmallMessage(what: string, diskGiB: number, virtualBytes: number): string {
+  return `${what}'s disk of ${diskGiB} GiB is smaller than its base image's ${(virtualBytes / 1024 ** 3).toFixed(1)} GiB; give the image module at least diskGiB: ${leastDiskGiB(virtualBytes)}.`;
+}
+
+/**
  * What is wrong with a file that should be `expected`: a disk must be a self-contained qcow2
  * (no backing file, no external data file, no encryption); a kernel or initrd is loaded by QEMU
  * as a plain file, so it must probe as raw. Both within the virtual size limit.
