@@ -125,7 +125,7 @@ export const errorRegistry = {
   },
   DISK_TOO_SMALL: {
     status: 422,
-    description: "A VM's disk (its image module's resources.diskGiB) is smaller than the virtual size of the base image it is made on, which would cut the guest's disk short; details.neededGiB is the least that fits.",
+    description: "A VM's disk (its image module's resources.diskGiB) is smaller than the virtual size of the base image it is made on, which would cut the guest's disk short; details.neededGiB is the least that fits. Refused when the run or its pre-flight is asked for (details.module names the image module, details.image the base image), and again when the VM is made.",
   },
   IMAGE_UNSAFE: {
     status: 422,

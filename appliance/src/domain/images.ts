@@ -48,6 +48,14 @@ export function imageFactsOf(info: unknown): ImageFacts {
 }
 
 /**
+ * The image a module's `nativeImages.libvirt.imageId` names: an id, else the name of a ready
+ * image, else the name of an unusable one (so a run is refused with why it cannot use it).
+ */
+export function findImage<T extends { id: string; name: string; status: string }>(images: readonly T[], idOrName: string): T | undefined {
+  return images.find((image) => image.id === idOrName) ?? images.find((image) => image.name === idOrName && image.status === 'ready') ?? images.find((image) => image.name === idOrName && image.status === 'unusable');
+}
+
+/**
  * The least whole GiB of disk a VM made on a base image of `virtualBytes` may have: a smaller
  * overlay would cut the guest's disk short without a word.
  */
@@ -57,7 +65,7 @@ export function leastDiskGiB(virtualBytes: number): number {
 
 /** The DISK_TOO_SMALL message: the disk given, the base image's size and the least that fits. */
 export function diskTooSmallMessage(what: string, diskGiB: number, virtualBytes: number): string {
-  return `${what}'s disk of ${diskGiB} GiB is smaller than its base image's ${(virtualBytes / 1024 ** 3).toFixed(1)} GiB; give the image module at least diskGiB: ${leastDiskGiB(virtualBytes)}.`;
+  return `The disk of ${what}, ${diskGiB} GiB, is smaller than its base image's ${(virtualBytes / 1024 ** 3).toFixed(1)} GiB; give the image module at least diskGiB: ${leastDiskGiB(virtualBytes)}.`;
 }
 
 /**

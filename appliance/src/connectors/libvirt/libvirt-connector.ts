@@ -279,7 +279,7 @@ export class LibvirtConnector implements Connector {
     const baseBytes = virtualSizeOf(stdout);
     if (baseBytes === null) throw new BivouacError('BAD_IMAGE', `qemu-img could not tell the virtual size of base image ${base}; it cannot be used.`, { image: base });
     if (baseBytes > spec.diskGiB * 1024 ** 3) {
-      throw new BivouacError('DISK_TOO_SMALL', diskTooSmallMessage('The VM', spec.diskGiB, baseBytes), { diskGiB: spec.diskGiB, baseBytes, neededGiB: leastDiskGiB(baseBytes) });
+      throw new BivouacError('DISK_TOO_SMALL', diskTooSmallMessage('the VM', spec.diskGiB, baseBytes), { diskGiB: spec.diskGiB, baseBytes, neededGiB: leastDiskGiB(baseBytes) });
     }
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', spec.image.format, overlay, `${spec.diskGiB}G`], { timeout: this.timeoutMs }).catch(refused);
     await chmod(overlay, 0o600); // qemu-img follows the umask
