@@ -2,7 +2,8 @@
 # Builds the disk guest: the tiny guest on a small qcow2 disk that boots by itself, for the tests
 # and benchmarks that launch VMs from a disk image (a qcow2 overlay, a NoCloud seed, disk XML) as
 # the box does for Debian or Ubuntu cloud images. Seconds from what tiny-guest.sh has built, and
-# byte-reproducible and cached: a second run with the same tiny guest, syslinux, mtools and script
+# byte-reproducible and cached: a second run with the same tiny guest, the same versions of the
+# tools whose output is in the image (syslinux, mtools, qemu-img, cpio, gzip) and the same script
 # does nothing.
 #
 #   build/disk-guest.sh [OUT_DIR [TINY_DIR]]
@@ -33,9 +34,11 @@ done
 
 if [ -n "${2:-}" ]; then tiny=$(realpath "$2"); else tiny=$(bash build/tiny-guest.sh | tail -n 1); fi
 [ -f "$tiny/.key" ] && [ -f "$tiny/initrd.gz" ] || { say "no tiny guest in $tiny"; exit 1; }
-syslinux_version=$(dpkg-query -W -f='${Version}' syslinux 2>/dev/null || echo unknown)
-mtools_version=$(dpkg-query -W -f='${Version}' mtools 2>/dev/null || echo unknown)
-key=$(printf '%s\n' "tiny=$(cat "$tiny/.key")" "syslinux=$syslinux_version" "mtools=$mtools_version" "$cmdline" "$modules" | cat - "$0" | sha256sum | cut -d' ' -f1)
+# Every package whose output is in the image: another version of one may write other bytes.
+versions=$(for package in syslinux mtools qemu-utils cpio gzip; do
+  echo "$package=$(dpkg-query -W -f='${Version}' "$package" 2>/dev/null || echo unknown)"
+done)
+key=$(printf '%s\n' "tiny=$(cat "$tiny/.key")" "$versions" "$cmdline" "$modules" | cat - "$0" | sha256sum | cut -d' ' -f1)
 if [ -f "$out/disk.qcow2" ] && [ "$(cat "$out/.key" 2>/dev/null)" = "$key" ]; then
   say "up to date"
   echo "$out"

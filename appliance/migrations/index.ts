@@ -12,6 +12,7 @@ import { migration as kiosk } from './0010-kiosk.ts';
 import { migration as moduleVersionNumbers } from './0011-module-version-numbers.ts';
 import { migration as appModulePins } from './0012-app-module-pins.ts';
 import { migration as appPublishers } from './0013-app-publishers.ts';
+import { migration as imageVirtualSize } from './0014-image-virtual-size.ts';
 
 /** Every migration, in order. Append new files; never edit or reorder a released one. */
-export const migrations: readonly Migration[] = [initial, capacity, clouds, vms, images, modules, runs, runUpgrades, apps, kiosk, moduleVersionNumbers, appModulePins, appPublishers];
+export const migrations: readonly Migration[] = [initial, capacity, clouds, vms, images, modules, runs, runUpgrades, apps, kiosk, moduleVersionNumbers, appModulePins, appPublishers, imageVirtualSize];

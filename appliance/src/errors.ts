@@ -125,7 +125,7 @@ export const errorRegistry = {
   },
   DISK_TOO_SMALL: {
     status: 422,
-    description: "A VM's disk (its image module's resources.diskGiB) is smaller than the virtual size of the base image it is made on, which would cut the guest's disk short; details.neededGiB is the least that fits.",
+    description: "A VM's disk (its image module's resources.diskGiB) is smaller than the virtual size of the base image it is made on, which would cut the guest's disk short; details.neededGiB is the least that fits. Refused when the run or its pre-flight is asked for (details.module names the image module, details.image the base image), and again when the VM is made.",
   },
   IMAGE_UNSAFE: {
     status: 422,
@@ -298,6 +298,11 @@ export const errorRegistry = {
   PIN_THROTTLED: {
     status: 429,
     description: 'Too many wrong kiosk PINs; details.retryAfterSeconds says when to try again.',
+  },
+  EVENT_NOT_RECORDED: {
+    status: 503,
+    description:
+      "The change was saved, but the event telling open screens about it could not be written (the disk is full or failing; details.reason says what the disk answered). Screens show the change once they reload; free the disk's space.",
   },
   SHUTTING_DOWN: {
     status: 503,

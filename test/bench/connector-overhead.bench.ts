@@ -15,8 +15,7 @@
  */
 import { Hypervisor } from '@unraid/libvirt';
 import { execFileSync } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildDomainXml } from '../../appliance/src/connectors/libvirt/domain-xml.ts';
 import { LibvirtConnector } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
@@ -25,6 +24,7 @@ import { EventLog } from '../../appliance/src/store/event-log.ts';
 import { openStore } from '../../appliance/src/store/open-store.ts';
 import { buildDiskGuest, prepareRealQemu } from '../fixtures/real-qemu-setup.ts';
 import { vmSpec } from '../fixtures/vm-spec.ts';
+import { benchDiskDir } from './disk-dir.ts';
 import { emit, median } from './lib.ts';
 
 const vms = 8;
@@ -57,7 +57,8 @@ async function viaConnector(connector: LibvirtConnector, round: number): Promise
   return performance.now() - started;
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'bivouac-bench-'));
+// The tracker's durable store writes and the disk images' overlays and seeds land on the data disk.
+const { directory: dir } = await benchDiskDir('connector-overhead-');
 const hypervisor = new Hypervisor({ uri: 'test:///default' });
 await hypervisor.connectOpen();
 const connector = new LibvirtConnector({ uri: 'test:///default', accelerator: 'tcg', callTimeoutSeconds: 30 }, { stateDir: join(dir, 'vms') });

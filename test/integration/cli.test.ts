@@ -24,7 +24,7 @@ interface Outcome {
  * own certificate (libvirt's test driver behind it). The appliance is shared; each test has a
  * config file of its own and signs in itself when it needs to, so any one runs alone (`-t`).
  */
-// Each test spawns the CLI up to twenty times (node + tsx, seconds each on a busy machine).
+// Each test spawns the built CLI (dist/appliance/src/cli.js, plain node) up to twenty times.
 describe('the bivouac CLI', { timeout: 180_000 }, () => {
   let appliance: ApplianceProcess;
   let dataDir: string;

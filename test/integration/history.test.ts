@@ -64,27 +64,31 @@ describe('host metrics on this machine', () => {
         timeout: 10_000,
       })
       .toBe(true);
-    await new Promise((done) => setTimeout(done, 800));
+    // Every series gets its points; then the sampler stops.
+    await expect
+      .poll(() => history.metrics(), { timeout: 10_000 })
+      .toEqual(
+        expect.arrayContaining([
+          'host.cpu',
+          'host.memory.used',
+          'host.disk.used',
+          'host.net.rx',
+          'host.net.tx',
+          'host.temperature',
+          'vm.vm1.cpu',
+          'vm.vm1.memory',
+          'vm.vm2.cpu',
+          'vm.vm2.memory',
+        ]),
+      );
+    const latest = (metric: string) => history.query(metric, '1m')?.at(-1);
+    await expect
+      .poll(() => latest('vm.vm1.memory'), { timeout: 10_000 })
+      .toMatchObject({ value: 512, min: 512, max: 512 });
+    await expect.poll(() => latest('vm.vm2.cpu'), { timeout: 10_000 }).toMatchObject({ value: null });
     await stop();
 
-    expect(history.metrics()).toEqual(
-      expect.arrayContaining([
-        'host.cpu',
-        'host.memory.used',
-        'host.disk.used',
-        'host.net.rx',
-        'host.net.tx',
-        'host.temperature',
-        'vm.vm1.cpu',
-        'vm.vm1.memory',
-        'vm.vm2.cpu',
-        'vm.vm2.memory',
-      ]),
-    );
-    const latest = (metric: string) => history.query(metric, '1m')!.at(-1)!;
-    expect(latest('vm.vm1.memory')).toMatchObject({ value: 512, min: 512, max: 512 });
-    expect(latest('vm.vm2.cpu').value).toBeNull();
-    const host = sampler.latest!;
+        const host = sampler.latest!;
     const memoryPoint = history.query('host.memory.used', '10s', host.timeMs, host.timeMs)![0]!;
     expect(memoryPoint.min!).toBeLessThanOrEqual(host.memory!.usedBytes);
     expect(memoryPoint.max!).toBeGreaterThanOrEqual(host.memory!.usedBytes);

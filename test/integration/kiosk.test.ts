@@ -15,7 +15,7 @@ import {
   type Client,
   type TestAppliance,
 } from '../fixtures/appliance.ts';
-import { freePort, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
+import { freePort, sendJson, signInSession, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 
 const builtIn = fileURLToPath(new URL('../../appliance/apps', import.meta.url));
 
@@ -210,17 +210,7 @@ describe('kiosk mode across a restart of the appliance', () => {
   });
 
   /** Signs in over HTTP; the screen does so on the local listener with its id. */
-  const signIn = async (base: string, extra: object = {}) => {
-    const response = await fetch(`${base}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password, ...extra }) });
-    expect(response.status).toBe(200);
-    const { csrfToken } = (await response.json()) as { csrfToken: string };
-    return { cookie: response.headers.get('set-cookie')!.split(';')[0]!, 'x-csrf-token': csrfToken };
-  };
-  const send = async (base: string, headers: Record<string, string>, method: string, path: string, body?: object) => {
-    const response = await fetch(`${base}/api/v1${path}`, { method, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
-  };
+  const signIn = (base: string, extra: object = {}) => signInSession(base, 'admin', password, extra);
 
   /** /healthz answers once the main listener is up; the local one follows, then 'listening'. */
   const bothListening = (started: ApplianceProcess) => vi.waitFor(() => expect(started.logs.map((line) => line.msg)).toContain('listening'), { timeout: 30_000, interval: 20 });
@@ -233,20 +223,20 @@ describe('kiosk mode across a restart of the appliance', () => {
     appliance = await startAppliance(dataDir, env);
     await bothListening(appliance);
     const admin = await signIn(appliance.url);
-    expect((await send(appliance.url, admin, 'PUT', '/kiosk/pin', { pin: '2468' })).status).toBe(200);
+    expect((await sendJson(appliance.url, admin, 'PUT', '/kiosk/pin', { pin: '2468' })).status).toBe(200);
     const screen = await signIn(local, { screenId });
-    expect((await send(local, screen, 'POST', '/kiosk/lock')).body).toEqual({ pinSet: true, locked: true, isScreen: true });
-    expect(await send(local, screen, 'GET', '/users')).toMatchObject({ status: 403, body: { error: { code: 'KIOSK_LOCKED' } } });
+    expect((await sendJson(local, screen, 'POST', '/kiosk/lock')).body).toEqual({ pinSet: true, locked: true, isScreen: true });
+    expect(await sendJson(local, screen, 'GET', '/users')).toMatchObject({ status: 403, body: { error: { code: 'KIOSK_LOCKED' } } });
 
     expect(await appliance.stop()).toBe(0);
     appliance = await startAppliance(dataDir, env);
     await bothListening(appliance);
-    expect(await send(local, screen, 'GET', '/kiosk')).toEqual({ status: 200, body: { pinSet: true, locked: true, isScreen: true } });
-    expect(await send(local, screen, 'GET', '/users')).toMatchObject({ status: 403, body: { error: { code: 'KIOSK_LOCKED' } } });
-    expect(await send(local, screen, 'GET', '/apps')).toMatchObject({ status: 200 });
+    expect(await sendJson(local, screen, 'GET', '/kiosk')).toEqual({ status: 200, body: { pinSet: true, locked: true, isScreen: true } });
+    expect(await sendJson(local, screen, 'GET', '/users')).toMatchObject({ status: 403, body: { error: { code: 'KIOSK_LOCKED' } } });
+    expect(await sendJson(local, screen, 'GET', '/apps')).toMatchObject({ status: 200 });
     // The PIN still opens it, on the new process.
-    expect((await send(local, screen, 'POST', '/kiosk/unlock', { pin: '2468' })).body).toEqual({ pinSet: true, locked: false, isScreen: true });
-    expect((await send(local, screen, 'GET', '/users')).status).toBe(200);
+    expect((await sendJson(local, screen, 'POST', '/kiosk/unlock', { pin: '2468' })).body).toEqual({ pinSet: true, locked: false, isScreen: true });
+    expect((await sendJson(local, screen, 'GET', '/users')).status).toBe(200);
   }, 120_000);
 });
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { migrations } from '../../appliance/migrations/index.ts';
 import type { Migration } from '../../appliance/src/store/document.ts';
+import { makeDirectoryDurably } from '../../appliance/src/store/durable-json-file.ts';
 import { EventLog } from '../../appliance/src/store/event-log.ts';
 import { History } from '../../appliance/src/store/history.ts';
 import { ensureTlsIdentity } from '../../appliance/src/host/tls.ts';
@@ -285,6 +286,22 @@ describe('power-cut model (a stand-in for a real power loss, which cannot run he
     });
     expect(cuts.at(-1)!.acknowledged).toHaveLength(7);
   });
+  it('a durable folder: once made, a power cut keeps it, also when an earlier start made it and was cut before syncing the folder holding it', async () => {
+    const root = await scratchDir();
+    await mkdir(join(root, 'data'));
+    const recording = recordIn(root);
+    // An earlier start: the folder is made, its name not yet on disk.
+    await mkdir(join(root, 'data', 'events'));
+    await makeDirectoryDurably(`${root}//data/./events`);
+    recording.acknowledge('made');
+
+    const cuts = await everyCut(recording, async (folder, cut, at) => {
+      if (cut.acknowledged.length > 0)
+        expect((await readdir(join(folder, 'data')).catch(() => [])), `${at}: the folder is kept`).toContain('events');
+    });
+    expect(cuts.at(-1)!.acknowledged).toEqual(['made']);
+  });
+
   it('the HTTPS identity: once made and its fingerprint shown, a power cut anywhere keeps it', async () => {
     const dataDir = await scratchDir();
     const recording = recordIn(dataDir);

@@ -141,7 +141,7 @@ describe('real disk-image guest: qcow2 overlay, NoCloud seed, disk XML', () => {
     expect((await api('DELETE', `/images/${imageId}`)).status).toBe(204);
   }, 480_000);
 
-  it('refuses a VM disk smaller than its base image (qemu-img would cut it short) and leaves nothing behind', async () => {
+  it('refuses a run whose VM disk is smaller than its base image (qemu-img would cut it short) before anything is made', async () => {
     // The same guest on a disk of 3 GiB (virtual size; it stays a few MiB), as Ubuntu's cloud
     // images are larger than the 2 GiB modules get by default.
     const folder = await tempDir('bivouac-disk-3g-');
@@ -157,13 +157,15 @@ describe('real disk-image guest: qcow2 overlay, NoCloud seed, disk XML', () => {
       ['/d', { kind: 'project' }],
       ['/d/large', { kind: 'image', nativeImages: { libvirt: { imageId: 'disk-guest-3g' } }, resources: { vcpu: 1, memoryMiB: 128, diskGiB: 2 }, recipes: { deploy: 'echo deployed' } }],
     ]);
+    // The image store read the virtual size at import: the run is refused when asked for.
+    const runsBefore = (await api('GET', '/runs')).body!.total;
     const created = await api('POST', '/runs', { module: '/d/large' });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const id = created.body!.id as string;
-    runIds.push(id);
-    const ended = await waitForState(api, id, ['Aborted', 'Ready']);
-    expect(ended.state).toBe('Aborted');
-    expect((ended.abort as { message: string }).message).toContain("The VM's disk of 2 GiB is smaller than its base image's 3.0 GiB; give the image module at least diskGiB: 3.");
-    await expectNothingLeft(`bvc-${id.slice(0, 12)}-large-1`);
+    expect(created.status, JSON.stringify(created.body)).toBe(422);
+    expect(created.body!.error).toMatchObject({
+      code: 'DISK_TOO_SMALL',
+      message: expect.stringContaining("The disk of /d/large@1 (base image disk-guest-3g), 2 GiB, is smaller than its base image's 3.0 GiB; give the image module at least diskGiB: 3."),
+      details: { module: '/d/large@1', image: 'disk-guest-3g', diskGiB: 2, neededGiB: 3 },
+    });
+    expect((await api('GET', '/runs')).body!.total).toBe(runsBefore);
   }, 300_000);
 });

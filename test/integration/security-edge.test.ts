@@ -9,7 +9,7 @@ import { request as playwrightRequest } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { build } from '../../appliance/src/app.ts';
 import { limits } from '../../appliance/src/domain/limits.ts';
-import { watchedConsoleLogs } from '../../appliance/src/host/console-log.ts';
+import { waitingConsoleReads, watchedConsoleLogs } from '../../appliance/src/host/console-log.ts';
 import { ensureTlsIdentity } from '../../appliance/src/host/tls.ts';
 import { freePort, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { as, makeAppliance, setupAdmin, tempDir, testSetupCode, type TestAppliance } from '../fixtures/appliance.ts';
@@ -301,7 +301,7 @@ describe('M10: bounded work per request', () => {
     // can answer them in time.
     const wait = () => box!.app.inject({ url: `/api/v1/runs/${run.id}/console/web.1?after=5&wait=${limits.consoleWaitSeconds}`, headers: as(admin) });
     const waiting = Array.from({ length: limits.consoleWaitsPerUser }, wait);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect.poll(() => waitingConsoleReads(log), { timeout: 15_000 }).toBe(limits.consoleWaitsPerUser);
     const extra = await wait();
     expect(extra.statusCode).toBe(429);
     expect(extra.json().error).toMatchObject({ code: 'TOO_MANY_WAITS', details: { limit: limits.consoleWaitsPerUser } });
@@ -331,7 +331,7 @@ describe('M10: bounded work per request', () => {
     const agent = await guests.agent(run.id, 'web.1');
     const get = () => box!.app.inject({ url: '/api/v1/agent/params/web.1:ready?wait=8', headers: { authorization: `Bearer ${agent.token}` } });
     const waiting = Array.from({ length: limits.agentWaitsPerInstance }, get);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect.poll(() => box!.services.runs.waitingReads(run.id, 'web.1:ready'), { timeout: 15_000 }).toBe(limits.agentWaitsPerInstance);
     const extra = await get();
     expect(extra.statusCode).toBe(429);
     expect(extra.json().error).toMatchObject({ code: 'TOO_MANY_WAITS', details: { limit: limits.agentWaitsPerInstance } });

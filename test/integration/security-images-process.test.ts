@@ -99,7 +99,7 @@ describe('images stored by an older version', () => {
       await mkdir(join(dataDir, 'images', id), { recursive: true });
       execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', ...args, join(dataDir, 'images', id, 'disk.qcow2'), '1M']);
       await store.update((document) => {
-        document.images.push({ id, name, kind: 'disk', status: 'ready', error: null, sizeBytes: 0, sha256: {}, cmdline: null, createdAt: new Date().toISOString(), createdBy: 'system' });
+        document.images.push({ id, name, kind: 'disk', status: 'ready', error: null, sizeBytes: 0, virtualBytes: null, sha256: {}, cmdline: null, createdAt: new Date().toISOString(), createdBy: 'system' });
       });
     };
     await stored('evilimage', 'evil', ['-b', '/etc/passwd', '-F', 'raw', '-u']);

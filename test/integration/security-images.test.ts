@@ -191,7 +191,7 @@ describe('the image store takes data only', () => {
     await mkdir(join(imageDir, 'old'), { recursive: true });
     qemuImg('-f', 'qcow2', '-b', '/etc/passwd', '-F', 'raw', '-u', join(imageDir, 'old', 'disk.qcow2'), '1M');
     await box.services.store.update((document) => {
-      document.images.push({ id: 'old', name: 'evil', kind: 'disk', status: 'ready', error: null, sizeBytes: 0, sha256: {}, cmdline: null, createdAt: new Date().toISOString(), createdBy: 'system' });
+      document.images.push({ id: 'old', name: 'evil', kind: 'disk', status: 'ready', error: null, sizeBytes: 0, virtualBytes: null, sha256: {}, cmdline: null, createdAt: new Date().toISOString(), createdBy: 'system' });
     });
     expect((await importApp(await bundleWithDisk(usb, null))).statusCode).toBe(201);
     expect(await box.services.images.recheck()).toEqual({ unusable: [{ image: 'evil', reason: expect.stringMatching(/names a backing file/) }] });

@@ -21,9 +21,10 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 /**
  * A copy of this checkout (its files as they are now, tracked or new), so start.sh builds the UI
  * and the appliance into the copy's own dist/ and never replaces the build other tests are running.
- * build/out (the tiny guest, cached) is the checkout's own, linked, and so is every package in
- * node_modules but Electron: start.sh finds them installed and built and leaves them alone, and
- * finds no Electron, whether or not this machine has its binary.
+ * build/out (the tiny guest and its packages, cached) is shared as far as it is there
+ * (`shareBuildOut`), and every package in node_modules but Electron is linked: start.sh finds
+ * them installed and built and leaves them alone, and finds no Electron, whether or not this
+ * machine has its binary.
  */
 async function copyOfCheckout(): Promise<string> {
   const copy = await mkdtemp(join(tmpdir(), 'bivouac-start-'));
@@ -50,8 +51,39 @@ async function copyOfCheckout(): Promise<string> {
     if (entry !== 'electron')
       await symlink(join(packages, entry), join(copy, 'node_modules', entry));
   }
-  await symlink(realpathSync(join(root, 'build', 'out')), join(copy, 'build', 'out'));
+  await shareBuildOut(copy);
   return copy;
+}
+
+/**
+ * The checkout's cached builds (build/out), as far as they are there, for the copy's start.sh to
+ * find up to date, without letting it write into them while other tests boot the tiny guest: the
+ * copy gets folders of its own. In tiny/, the kernel is linked (a rebuild moves a new one over the
+ * link, never into it) and the small files start.sh's rebuild writes in place are copied; in
+ * debs/ each package is linked (a rebuild removes the link and downloads beside it).
+ */
+async function shareBuildOut(copy: string): Promise<void> {
+  const shared = join(root, 'build', 'out');
+  const own = join(copy, 'build', 'out');
+  const files = async (folder: string): Promise<string[]> =>
+    existsSync(join(shared, folder))
+      ? (await readdir(realpathSync(join(shared, folder)), { withFileTypes: true }))
+          .filter((entry) => entry.isFile())
+          .map((entry) => entry.name)
+      : [];
+  for (const [folder, linked] of [
+    ['tiny', (name: string) => name === 'vmlinux'],
+    ['debs', () => true],
+  ] as const) {
+    const present = await files(folder);
+    if (present.length === 0) continue;
+    const from = realpathSync(join(shared, folder));
+    await mkdir(join(own, folder), { recursive: true });
+    for (const name of present) {
+      if (linked(name)) await symlink(join(from, name), join(own, folder, name));
+      else await copyFile(join(from, name), join(own, folder, name));
+    }
+  }
 }
 
 /** Is any process of the group led by `pid` still there? */

@@ -1,9 +1,10 @@
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../appliance/migrations/index.ts';
 import type { Migration } from '../../appliance/src/store/document.ts';
-import { DurableJsonFile } from '../../appliance/src/store/durable-json-file.ts';
+import { DurableJsonFile, writeFileDurablySync } from '../../appliance/src/store/durable-json-file.ts';
 import { EventLog } from '../../appliance/src/store/event-log.ts';
 import { openStore, StoreOpenError } from '../../appliance/src/store/open-store.ts';
 import { Store } from '../../appliance/src/store/store.ts';
@@ -44,6 +45,29 @@ describe('durable store', () => {
     await expect(store.update(() => { throw new Error('refused'); })).rejects.toThrow('refused');
     expect(store.writeCount).toBe(0);
     expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('the synchronous durable write', () => {
+  it('writes the whole text however the kernel splits it, and on a failure leaves neither the file nor its temp file', async () => {
+    const dir = await tempDir();
+    writeFileDurablySync(join(dir, 'small'), 'id\n');
+    expect(await readFile(join(dir, 'small'), 'utf8')).toBe('id\n');
+    // A real short write, then a failure: under a file size limit of 4 KiB (SIGXFSZ ignored, as
+    // bash passes it on) the kernel writes what fits and refuses the rest with EFBIG.
+    const script = join(dir, 'write.mts');
+    await writeFile(
+      script,
+      `import { readdirSync } from 'node:fs';
+import { writeFileDurablySync } from ${JSON.stringify(join(process.cwd(), 'appliance/src/store/durable-json-file.ts'))};
+let outcome = 'written';
+try { writeFileDurablySync(${JSON.stringify(join(dir, 'out', 'file'))}, 'x'.repeat(65536)); } catch (error) { outcome = (error as NodeJS.ErrnoException).code ?? String(error); }
+console.log(JSON.stringify({ outcome, left: readdirSync(${JSON.stringify(join(dir, 'out'))}) }));
+`,
+    );
+    await mkdir(join(dir, 'out'));
+    const output = execFileSync('bash', ['-c', `trap '' XFSZ; ulimit -f 4; exec "${process.execPath}" --import tsx "${script}"`], { encoding: 'utf8' });
+    expect(JSON.parse(output.trim().split('\n').at(-1)!)).toEqual({ outcome: 'EFBIG', left: [] });
   });
 });
 
@@ -158,6 +182,31 @@ describe('event log', () => {
     const again = await EventLog.open({ directory: dir });
     expect(again.since(0)?.map((e) => e.id)).toEqual([1, 2]);
     again.close();
+  });
+
+  it('refuses to start on an unreadable id reservation, naming the file, instead of giving ids again', async () => {
+    const dir = await tempDir();
+    const log = await EventLog.open({ directory: dir });
+    log.append(event(1));
+    log.close();
+    await writeFile(join(dir, 'reserved-id'), 'not a number\n');
+    await expect(EventLog.open({ directory: dir })).rejects.toThrow(join(dir, 'reserved-id'));
+  });
+
+  it('an event whose id cannot be reserved on disk fails with EVENT_NOT_RECORDED and reaches no stream', async () => {
+    const dir = await tempDir();
+    const log = await EventLog.open({ directory: dir });
+    const delivered: number[] = [];
+    log.subscribe((stamped) => delivered.push((stamped as { id: number }).id));
+    // The reservation's temp file cannot be made (a folder holds its name): the disk refuses the write.
+    await mkdir(join(dir, '.reserved-id.tmp'));
+    expect(() => log.append(event(1))).toThrow(expect.objectContaining({ code: 'EVENT_NOT_RECORDED', message: expect.stringContaining('The change was saved') }));
+    expect(delivered).toEqual([]);
+    expect(log.latestId).toBe(0);
+    await rmdir(join(dir, '.reserved-id.tmp'));
+    expect(log.append(event(2)).id).toBe(1);
+    expect(delivered).toEqual([1]);
+    log.close();
   });
 
   it('rotates the file and keeps one previous file', async () => {

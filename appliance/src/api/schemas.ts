@@ -201,6 +201,7 @@ export const Image = z.object({
   status: z.enum(['importing', 'ready', 'unusable']).describe('importing: administrators only, until it is ready; unusable: it failed the image check at start (error says why)'),
   error: z.string().nullable(),
   sizeBytes: z.number(),
+  virtualBytes: z.number().nullable().describe("A disk's virtual size, the least a VM disk made on it may have (resources.diskGiB); null for a kernel image"),
   sha256: z.record(z.string(), z.string()).describe('Per file (disk, kernel, initrd), once verified'),
   cmdline: z.string().nullable(),
   createdAt: z.string(),

@@ -1,6 +1,7 @@
 import { createTwoFilesPatch } from 'diff';
 import { parseAllDocuments, Parser, stringify } from 'yaml';
 import { canAccess, sameRules, type Access, type AclRule, type Action, type Subject } from '../domain/access.ts';
+import { diskTooSmallMessage, findImage, leastDiskGiB } from '../domain/images.ts';
 import { limits } from '../domain/limits.ts';
 import {
   isSecret,
@@ -329,14 +330,38 @@ export class Modules {
     this.events.append({ type: 'module.deleted', subject: { kind: 'module', id: path }, access: module, data: { path } });
   }
 
-  /** An image with its parents merged, as a run resolves it, following references as `reach` may. */
+  /**
+   * An image with its parents merged, as a run resolves it, following references as `reach` may.
+   * To run, its disk must hold its base image: one smaller is refused with DISK_TOO_SMALL here,
+   * when the run (or its pre-flight) is asked for, on every cloud, before anything is created.
+   */
   resolveImage(reference: string, reach: Reach): ResolvedImage {
+    let image: ResolvedImage;
     try {
-      return resolveImage(reference, this.lookupAs(reach));
+      image = resolveImage(reference, this.lookupAs(reach));
     } catch (error) {
       if (error instanceof ModuleError) throw invalid(error.field, error.message);
       throw error;
     }
+    if (reach.action === 'run') this.refuseDiskTooSmall(reference, image);
+    return image;
+  }
+
+  private refuseDiskTooSmall(reference: string, image: ResolvedImage): void {
+    const imageId = image.nativeImages.libvirt?.imageId;
+    const base = imageId === undefined ? undefined : findImage(this.store.data.images, imageId);
+    // Unknown until checked (an image stored by an older version): the launch checks the file.
+    if (base?.kind !== 'disk' || base.virtualBytes === null) return;
+    const baseBytes = base.virtualBytes;
+    if (baseBytes <= image.resources.diskGiB * 1024 ** 3) return;
+    const module = image.chain[0] ?? reference;
+    throw new BivouacError('DISK_TOO_SMALL', diskTooSmallMessage(`${module} (base image ${base.name})`, image.resources.diskGiB, baseBytes), {
+      module,
+      image: base.name,
+      diskGiB: image.resources.diskGiB,
+      baseBytes,
+      neededGiB: leastDiskGiB(baseBytes),
+    });
   }
 
   /** The latest version of every module under `path` you may view, as one YAML stream. */

@@ -48,6 +48,27 @@ export function imageFactsOf(info: unknown): ImageFacts {
 }
 
 /**
+ * The image a module's `nativeImages.libvirt.imageId` names: an id, else the name of a ready
+ * image, else the name of an unusable one (so a run is refused with why it cannot use it).
+ */
+export function findImage<T extends { id: string; name: string; status: string }>(images: readonly T[], idOrName: string): T | undefined {
+  return images.find((image) => image.id === idOrName) ?? images.find((image) => image.name === idOrName && image.status === 'ready') ?? images.find((image) => image.name === idOrName && image.status === 'unusable');
+}
+
+/**
+ * The least whole GiB of disk a VM made on a base image of `virtualBytes` may have: a smaller
+ * overlay would cut the guest's disk short without a word.
+ */
+export function leastDiskGiB(virtualBytes: number): number {
+  return Math.ceil(virtualBytes / 1024 ** 3);
+}
+
+/** The DISK_TOO_SMALL message: the disk given, the base image's size and the least that fits. */
+export function diskTooSmallMessage(what: string, diskGiB: number, virtualBytes: number): string {
+  return `The disk of ${what}, ${diskGiB} GiB, is smaller than its base image's ${(virtualBytes / 1024 ** 3).toFixed(1)} GiB; give the image module at least diskGiB: ${leastDiskGiB(virtualBytes)}.`;
+}
+
+/**
  * What is wrong with a file that should be `expected`: a disk must be a self-contained qcow2
  * (no backing file, no external data file, no encryption); a kernel or initrd is loaded by QEMU
  * as a plain file, so it must probe as raw. Both within the virtual size limit.

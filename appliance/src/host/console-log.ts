@@ -82,6 +82,11 @@ export function watchedConsoleLogs(): number {
   return watched.size;
 }
 
+/** How many reads are parked waiting for `path` to grow right now (tests: a wait has begun). */
+export function waitingConsoleReads(path: string): number {
+  return watched.get(path)?.listeners.size ?? 0;
+}
+
 /**
  * Reads a console log: its last `tail` bytes, or — following a live view — what was written
  * after `after`, waiting up to `waitMs` for something new. A log that was truncated (the VM

@@ -6,7 +6,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { privateTo, visibleToAll, type Subject } from '../domain/access.ts';
-import { describeFindings, imageLimits, imageNamePattern, imageNameRule, type ImageFinding } from '../domain/images.ts';
+import { describeFindings, findImage, imageLimits, imageNamePattern, imageNameRule, type ImageFinding } from '../domain/images.ts';
 import { limits } from '../domain/limits.ts';
 import { BivouacError } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -97,31 +97,38 @@ export class ImageStore {
   async recheck(): Promise<{ unusable: { image: string; reason: string }[] }> {
     const unusable: { image: string; reason: string }[] = [];
     for (const image of this.store.data.images.filter((candidate) => candidate.status === 'ready' || candidate.status === 'unusable')) {
-      const reason = await this.problemOf(image);
-      if ((reason === null ? 'ready' : 'unusable') === image.status && reason === image.error) continue;
-      const changed = await this.finish(image.id, reason === null ? { status: 'ready', error: null } : { status: 'unusable', error: reason });
+      const { reason, virtualBytes } = await this.problemOf(image);
+      const verdictKept = (reason === null ? 'ready' : 'unusable') === image.status && reason === image.error;
+      if (verdictKept && virtualBytes === image.virtualBytes) continue;
+      const changed = await this.finish(image.id, reason === null ? { status: 'ready', error: null, virtualBytes } : { status: 'unusable', error: reason, virtualBytes });
+      if (verdictKept) continue; // only its size was read (an image stored by an older version)
       if (reason !== null) unusable.push({ image: image.name, reason });
       this.announce(reason === null ? 'image.ready' : 'image.unusable', changed, reason === null ? {} : { reason });
     }
     return { unusable };
   }
 
-  /** Why a stored image's files fail the rule, in words that name no host path; null if they pass. */
-  private async problemOf(image: StoredImage): Promise<string | null> {
+  /**
+   * Why a stored image's files fail the rule, in words that name no host path (null if they
+   * pass), and a disk's virtual size as the check read it.
+   */
+  private async problemOf(image: StoredImage): Promise<{ reason: string | null; virtualBytes: number | null }> {
     const roles: ImageRole[] = image.kind === 'disk' ? ['disk'] : ['kernel', 'initrd'];
+    let virtualBytes: number | null = image.virtualBytes;
     for (const role of roles) {
       const path = join(this.options.directory, image.id, fileNames[role]);
       const info = await lstat(path).catch(() => null);
-      if (!info?.isFile()) return `its ${role} file is missing from the image store`;
+      if (!info?.isFile()) return { reason: `its ${role} file is missing from the image store`, virtualBytes };
       try {
         await checkFormat(role, path, `The ${role} file`);
       } catch (error) {
-        return `the ${role} file ${error instanceof BivouacError ? describeFindings(['format'], expectedFormat(role)) : 'cannot be read'}`;
+        return { reason: `the ${role} file ${error instanceof BivouacError ? describeFindings(['format'], expectedFormat(role)) : 'cannot be read'}`, virtualBytes };
       }
       const verdict = await inspectImage(path, expectedFormat(role));
-      if (verdict.found.length > 0) return `the ${role} file was refused: ${verdict.reason}`;
+      if (verdict.found.length > 0) return { reason: `the ${role} file was refused: ${verdict.reason}`, virtualBytes };
+      if (role === 'disk') virtualBytes = verdict.facts?.virtualBytes ?? null;
     }
-    return null;
+    return { reason: null, virtualBytes };
   }
 
   /**
@@ -144,12 +151,7 @@ export class ImageStore {
    * from box to box).
    */
   find(idOrName: string): StoredImage | undefined {
-    const images = this.store.data.images;
-    return (
-      images.find((image) => image.id === idOrName) ??
-      images.find((image) => image.name === idOrName && image.status === 'ready') ??
-      images.find((image) => image.name === idOrName && image.status === 'unusable')
-    );
+    return findImage(this.store.data.images, idOrName);
   }
 
   /** Refuses a run or a deploy that names an image the start-up check found unsafe. */
@@ -189,6 +191,7 @@ export class ImageStore {
       status: 'importing',
       error: null,
       sizeBytes: total,
+      virtualBytes: null,
       sha256: {},
       cmdline: sources.kind === 'kernel' ? sources.cmdline : null,
       createdAt: (this.options.now ?? (() => new Date()))().toISOString(),
@@ -276,6 +279,7 @@ export class ImageStore {
   private async runImport(image: StoredImage, files: [ImageRole, Source][], total: number, signal: AbortSignal): Promise<StoredImage> {
     const incoming = join(this.options.directory, `.incoming-${image.id}`);
     const sha256: Record<string, string> = {};
+    let virtualBytes: number | null = null;
     let received = 0;
     let lastProgress = 0;
     try {
@@ -312,6 +316,7 @@ export class ImageStore {
         await checkFormat(role, target, source.label);
         const verdict: ImageVerdict = await inspectImage(target, expectedFormat(role));
         if (verdict.found.length > 0) throw unsafeImage(source.label, role, verdict);
+        if (role === 'disk') virtualBytes = verdict.facts?.virtualBytes ?? null;
         await fsyncFile(target);
         sha256[role] = digest;
         this.reportProgress(image, { file: role, receivedBytes: received, totalBytes: total });
@@ -319,7 +324,7 @@ export class ImageStore {
       await syncDirectory(incoming);
       await rename(incoming, join(this.options.directory, image.id));
       await syncDirectory(this.options.directory);
-      const ready = await this.finish(image.id, { status: 'ready', sha256, sizeBytes: received });
+      const ready = await this.finish(image.id, { status: 'ready', sha256, sizeBytes: received, virtualBytes });
       this.announce('image.ready', ready, { receivedBytes: received, totalBytes: total });
       return ready;
     } catch (error) {

@@ -111,6 +111,12 @@ export interface StoredImage {
   status: 'importing' | 'ready' | 'unusable';
   error: string | null;
   sizeBytes: number;
+  /**
+   * A disk's virtual size as `qemu-img info` told it when the file was checked (the least a VM
+   * disk made on it may have); null for a kernel image, and for a disk stored by an older version
+   * until the start-up check reads it.
+   */
+  virtualBytes: number | null;
   /** Per file, once verified. */
   sha256: Record<string, string>;
   cmdline: string | null;

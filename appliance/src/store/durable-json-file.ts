@@ -1,6 +1,6 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Adapter } from 'lowdb';
 
 /**
@@ -14,7 +14,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
 
   constructor(path: string) {
     this.path = path;
-    this.tempPath = join(dirname(path), `.${basename(path)}.tmp`);
+    this.tempPath = tempPathOf(path);
   }
 
   /** Returns null when the file does not exist; throws `SyntaxError` on bad JSON. */
@@ -38,12 +38,13 @@ export async function readText(path: string): Promise<string | null> {
   }
 }
 
-/** Write-temp, fsync, rename, fsync-directory. */
-export async function writeFileDurably(
-  path: string,
-  content: string | Buffer,
-  tempPath = join(dirname(path), `.${basename(path)}.tmp`),
-): Promise<void> {
+/** The temp file a durable write of `path` goes through, beside it (a rename stays in one folder). */
+function tempPathOf(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp`);
+}
+
+/** Write-temp, fsync, rename, fsync-directory; on a failure the temp file is removed. */
+export async function writeFileDurably(path: string, content: string | Buffer, tempPath = tempPathOf(path)): Promise<void> {
   const file = await open(tempPath, 'w', 0o600);
   try {
     await file.writeFile(content);
@@ -59,15 +60,24 @@ export async function writeFileDurably(
 }
 
 /** The synchronous twin of `writeFileDurably`, for a small file a synchronous caller must keep. */
-export function writeFileDurablySync(path: string, content: string): void {
-  const tempPath = join(dirname(path), `.${basename(path)}.tmp`);
+export function writeFileDurablySync(path: string, content: string | Buffer): void {
+  const tempPath = tempPathOf(path);
+  const bytes = typeof content === 'string' ? Buffer.from(content) : content;
   const file = openSync(tempPath, 'w', 0o600);
   try {
-    writeSync(file, content);
+    // writeSync may write less than asked (a signal, a full pipe of a FUSE file system): go on from there.
+    for (let written = 0; written < bytes.length; ) written += writeSync(file, bytes, written, bytes.length - written);
     fsyncSync(file);
-  } finally {
+  } catch (error) {
     closeSync(file);
+    try {
+      unlinkSync(tempPath);
+    } catch {
+      // Already gone: nothing to clean.
+    }
+    throw error;
   }
+  closeSync(file);
   renameSync(tempPath, path);
   const directory = openSync(dirname(path), 'r');
   try {
@@ -83,11 +93,15 @@ export function writeFileDurablySync(path: string, content: string): void {
  * with it.
  */
 export async function makeDirectoryDurably(path: string, mode?: number): Promise<void> {
-  const first = await mkdir(path, { recursive: true, ...(mode === undefined ? {} : { mode }) });
-  if (first === undefined) return;
-  for (let folder = path; ; folder = dirname(folder)) {
-    await syncDirectory(dirname(folder));
-    if (folder === first) return;
+  const target = resolve(path);
+  const first = await mkdir(target, { recursive: true, ...(mode === undefined ? {} : { mode }) });
+  // The folder may have been made by an earlier start cut short before its parent was synced:
+  // the parent is synced every time. New folders above it have their own parents synced too.
+  const top = first === undefined ? target : resolve(first);
+  for (let folder = target; ; folder = dirname(folder)) {
+    const parent = dirname(folder);
+    await syncDirectory(parent);
+    if (folder === top || parent === folder) return;
   }
 }
 

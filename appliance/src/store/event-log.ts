@@ -2,6 +2,7 @@ import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeliveredEvent, DomainEvent, StampedEvent, TransientEvent } from '../domain/events.ts';
+import { BivouacError } from '../errors.ts';
 import { makeDirectoryDurably, readText, writeFileDurablySync } from './durable-json-file.ts';
 
 export interface EventLogOptions {
@@ -65,17 +66,34 @@ export class EventLog {
     return this.lastId;
   }
 
-  /** A change clients must not miss: numbered, written to the file and kept for replay. */
+  /**
+   * A change clients must not miss: numbered, written to the file and kept for replay. The change
+   * itself is durable before this is called, so a disk that refuses the event (full, failing)
+   * throws EVENT_NOT_RECORDED saying so, and no stream gets an event the file does not hold.
+   */
   append(event: DomainEvent): StampedEvent {
     const id = this.lastId + 1;
-    if (id > this.reservedId) this.reserveUpTo(this.lastId + idsPerReservation);
+    if (id > this.reservedId) this.unrecordedOnFailure(event, () => this.reserveUpTo(this.lastId + idsPerReservation));
     this.lastId = id;
     const stamped: StampedEvent = { ...event, id, time: this.now().toISOString() };
+    this.unrecordedOnFailure(event, () => this.writeLine(`${JSON.stringify(stamped)}\n`));
     this.window.push(stamped);
     if (this.window.length > this.replayLimit) this.window.shift();
-    this.writeLine(`${JSON.stringify(stamped)}\n`);
     for (const listener of this.listeners) listener(stamped);
     return stamped;
+  }
+
+  private unrecordedOnFailure(event: DomainEvent, write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new BivouacError(
+        'EVENT_NOT_RECORDED',
+        `The change was saved, but its ${event.type} event could not be written to ${this.options.directory} (${reason}); open screens will not show it until they reload.`,
+        { type: event.type, reason },
+      );
+    }
   }
 
   /**
@@ -134,8 +152,19 @@ export class EventLog {
     }
     this.window.splice(0, Math.max(0, this.window.length - this.replayLimit));
     // After a power cut the file may lack events whose ids were given out, but none above this.
-    const reserved = Number(await readText(this.reservationFile));
-    if (Number.isSafeInteger(reserved)) this.lastId = Math.max(this.lastId, reserved);
+    const reservation = await readText(this.reservationFile);
+    if (reservation !== null) {
+      const reserved = /^\d+\n?$/.test(reservation) ? Number(reservation) : NaN;
+      // Without it an id given out before the last start could be given to another event.
+      if (!Number.isSafeInteger(reserved)) {
+        throw new Error(
+          `The event log's id reservation ${this.reservationFile} holds ${JSON.stringify(reservation.slice(0, 40))}, not an id; ` +
+            'refusing to start, since ids given out before could be given again. Write into it a number above every id ' +
+            `given out (the highest id in ${this.file} plus ${idsPerReservation} is safe).`,
+        );
+      }
+      this.lastId = Math.max(this.lastId, reserved);
+    }
     this.reservedId = this.lastId;
     this.bytes = (await stat(this.file).catch(() => ({ size: 0 }))).size;
     this.fd = openSync(this.file, 'a', 0o600);

@@ -5,6 +5,7 @@ import { access, chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
+import { diskTooSmallMessage, imageFactsOf, leastDiskGiB } from '../../domain/images.ts';
 import { describeLibvirtTarget, parseLibvirtUri, type LibvirtTarget } from '../../domain/libvirt-uri.ts';
 import { BivouacError } from '../../errors.ts';
 import type { Connector, ConnectorKind, ConnectorManifest, VmDescription, VmSpec, VmState, WatchHandlers } from '../contract.ts';
@@ -274,15 +275,11 @@ export class LibvirtConnector implements Connector {
       throw new BivouacError('BAD_IMAGE', `Cannot make a disk on base image ${base}: ${error.stderr ?? String(error)}`, { image: base });
     };
     const { stdout } = await run('qemu-img', ['info', '-U', '--output=json', '-f', spec.image.format, base], { timeout: this.timeoutMs }).catch(refused);
-    const baseBytes = Number((JSON.parse(stdout) as { 'virtual-size'?: unknown })['virtual-size']);
-    const diskBytes = spec.diskGiB * 1024 ** 3;
-    if (!(baseBytes <= diskBytes)) {
-      const neededGiB = Math.ceil(baseBytes / 1024 ** 3);
-      throw new BivouacError('DISK_TOO_SMALL', `The VM's disk of ${spec.diskGiB} GiB is smaller than its base image's ${(baseBytes / 1024 ** 3).toFixed(1)} GiB; give the image module at least diskGiB: ${neededGiB}.`, {
-        diskGiB: spec.diskGiB,
-        baseBytes,
-        neededGiB,
-      });
+    // The last guard (the size is checked when a run is asked for): the file as it is now.
+    const baseBytes = virtualSizeOf(stdout);
+    if (baseBytes === null) throw new BivouacError('BAD_IMAGE', `qemu-img could not tell the virtual size of base image ${base}; it cannot be used.`, { image: base });
+    if (baseBytes > spec.diskGiB * 1024 ** 3) {
+      throw new BivouacError('DISK_TOO_SMALL', diskTooSmallMessage('the VM', spec.diskGiB, baseBytes), { diskGiB: spec.diskGiB, baseBytes, neededGiB: leastDiskGiB(baseBytes) });
     }
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', spec.image.format, overlay, `${spec.diskGiB}G`], { timeout: this.timeoutMs }).catch(refused);
     await chmod(overlay, 0o600); // qemu-img follows the umask
@@ -431,4 +428,13 @@ export function libvirtKind(deps: LibvirtDependencies): ConnectorKind<LibvirtCon
       return { transport: target.transport, user: target.user, host: target.host, port: target.port, summary: describeLibvirtTarget(target) };
     },
   };
+}
+
+/** The virtual size in `qemu-img info --output=json`, or null when the output does not tell it. */
+export function virtualSizeOf(output: string): number | null {
+  try {
+    return imageFactsOf(JSON.parse(output)).virtualBytes;
+  } catch {
+    return null;
+  }
 }
