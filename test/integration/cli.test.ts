@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createServer } from 'node:tls';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { call } from '../../appliance/src/cli/http.ts';
 import { ensureTlsIdentity, fingerprintOf } from '../../appliance/src/host/tls.ts';
 import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
@@ -62,6 +62,11 @@ describe('the bivouac CLI', { timeout: 180_000 }, () => {
   });
   beforeEach(async () => {
     config = join(await tempDir('bivouac-cli-home-'), 'bivouac', 'cli.json');
+    // What the box said of a refusal, beside the CLI's words, when a test fails.
+    onTestFailed(() => {
+      const warnings = appliance.logs.filter((line) => typeof line.level === 'number' && line.level >= 40);
+      process.stderr.write(`the appliance's warnings and errors: ${JSON.stringify(warnings.slice(-20), null, 1)}\n`);
+    });
   });
 
   it('signs in only once the box certificate is the one the box shows, then keeps a token for this user alone', async () => {
@@ -203,7 +208,7 @@ describe('the bivouac CLI', { timeout: 180_000 }, () => {
     expect(added.code).toBe(0);
     const cloud = JSON.parse(added.out) as { id: string; name: string };
     expect(cloud.name).toBe('Rack 2');
-    expect((await cli(['clouds', 'test', cloud.id])).out).toMatch(/^Rack 2: reachable, [\d.]+ ms\.\n$/);
+    expect(await cli(['clouds', 'test', cloud.id])).toMatchObject({ code: 0, err: '', out: expect.stringMatching(/^Rack 2: reachable, [\d.]+ ms\.\n$/) });
     const unsure = await cli(['clouds', 'remove', cloud.id]);
     expect(unsure.code).toBe(2);
     expect(unsure.err).toContain('say --yes to go on');
