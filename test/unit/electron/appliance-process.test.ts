@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ApplianceStartError,
+  applianceNodeFlags,
   applianceEnvironment,
   applianceLaunch,
   loopbackOrigin,
@@ -172,9 +173,21 @@ describe('applianceLaunch', () => {
       BIVOUAC_LOCAL_LISTEN: '127.0.0.1:9090',
     });
     expect(launch.command).toBe('/opt/bivouac/bivouac');
-    expect(launch.args).toEqual(['/opt/bivouac/dist/appliance/src/server.js']);
+    expect(launch.args).toEqual([...applianceNodeFlags, '/opt/bivouac/dist/appliance/src/server.js']);
     expect(launch.cwd).toBe('/opt/bivouac');
     expect(launch.origin).toBe('http://127.0.0.1:9090');
+  });
+
+  it('gives node the same V8 options as every other launcher of the appliance', async () => {
+    const launchers = {
+      'build/start.sh': await readFile(join(repoRoot, 'build', 'start.sh'), 'utf8'),
+      'build/bivouac.service': await readFile(join(repoRoot, 'build', 'bivouac.service'), 'utf8'),
+      'npm run appliance': (JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.appliance!,
+    };
+    for (const [launcher, text] of Object.entries(launchers)) {
+      const started = [...text.matchAll(/\bnode((?: --[\w-]+(?:=\S+)?)*) \S*dist\/appliance\/src\/server\.js/g)].map((match) => match[1]!.trim().split(' ').filter(Boolean));
+      expect(started, launcher).toEqual([[...applianceNodeFlags]]);
+    }
   });
 
   it('refuses a local listener the window cannot load', () => {
@@ -222,8 +235,9 @@ describe(
       expect(body.status).toBe('ok');
       // What the process is and what it was given, as the system sees it.
       const commandLine = (await readFile(`/proc/${appliance.pid}/cmdline`, 'utf8')).split('\0');
-      expect(commandLine.slice(0, 2)).toEqual([
+      expect(commandLine.slice(0, 2 + applianceNodeFlags.length)).toEqual([
         process.execPath,
+        ...applianceNodeFlags,
         join(repoRoot, 'dist', 'appliance', 'src', 'server.js'),
       ]);
       expect(await readlink(`/proc/${appliance.pid}/cwd`)).toBe(resolve(repoRoot));
