@@ -79,8 +79,8 @@ export function applianceEnvironment(parent: NodeJS.ProcessEnv): Record<string, 
  * `npm run appliance` and the systemd unit; a unit test holds them to this list). V8's young
  * generation grows to 2 × 16 MiB under the load of a first start (migrations, the catalog, image
  * imports) and keeps that memory for the rest of the process's life; the appliance's requests
- * allocate little, so a 1 MiB semi-space costs it nothing measurable and keeps some 30 MiB off a
- * box at rest (`npm run bench -- idle`).
+ * allocate little: with a 1 MiB semi-space `npm run bench -- http-throughput` stays within its
+ * run-to-run spread, and a box at rest holds some 20 to 30 MiB less (`npm run bench -- idle`).
  */
 export const applianceNodeFlags: readonly string[] = ['--max-semi-space-size=1'];
 
