@@ -115,4 +115,6 @@ emit('real-web-db-guests-own', median(guestsOwn), 'ms', null);
 await box.services.reconciler.stop();
 await box.services.runs.stop();
 await box.services.clouds.close();
+// Left listening, it would keep the bench from ending.
+await agentApp.close();
 await box.close();
