@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createServer } from 'node:tls';
@@ -244,5 +244,61 @@ describe('the bivouac CLI', { timeout: 180_000 }, () => {
     const after = await cli(['clouds'], { env: { BIVOUAC_URL: appliance.url, BIVOUAC_TOKEN: token, BIVOUAC_FINGERPRINT: fingerprint } });
     expect(after.code).toBe(1);
     expect(after.err).toMatch(/^UNAUTHENTICATED: /);
+  });
+});
+
+/**
+ * A box whose certificate an authority on this machine vouches for (a test CA made with openssl,
+ * given to the CLI by NODE_EXTRA_CA_CERTS): `login` needs no fingerprint there, and one given is
+ * still checked (README, "The CLI").
+ */
+describe('the bivouac CLI and a certificate an authority vouches for', { timeout: 120_000 }, () => {
+  let appliance: ApplianceProcess;
+  let caFile: string;
+  let fingerprint: string;
+
+  beforeAll(async () => {
+    const pki = await tempDir('bivouac-cli-ca-');
+    const dataDir = await tempDir('bivouac-cli-ca-box-');
+    const tlsDir = join(dataDir, 'tls');
+    await mkdir(tlsDir, { recursive: true, mode: 0o700 });
+    caFile = join(pki, 'ca.pem');
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(pki, 'ca.key'), '-out', caFile, '-days', '2', '-subj', '/CN=Bivouac test authority');
+    openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(tlsDir, 'key.pem'), '-out', join(pki, 'box.csr'), '-subj', '/CN=127.0.0.1');
+    await writeFile(join(pki, 'box.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+    openssl('x509', '-req', '-in', join(pki, 'box.csr'), '-CA', caFile, '-CAkey', join(pki, 'ca.key'), '-CAcreateserial', '-out', join(tlsDir, 'cert.pem'), '-days', '2', '-extfile', join(pki, 'box.ext'));
+    fingerprint = fingerprintOf(await readFile(join(tlsDir, 'cert.pem'), 'utf8'));
+    appliance = await startAppliance(dataDir, { BIVOUAC_TLS: 'always', BIVOUAC_ADMIN_PASSWORD: password });
+  });
+  afterAll(async () => {
+    await appliance?.stop();
+  });
+
+  const login = async (extra: string[]): Promise<Outcome> => {
+    const config = join(await tempDir('bivouac-cli-ca-home-'), 'bivouac', 'cli.json');
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [builtCliEntry, 'login', appliance.url, '--user', 'admin', '--password-stdin', ...extra], {
+        env: { ...process.env, BIVOUAC_CLI_CONFIG: config, BIVOUAC_URL: '', BIVOUAC_TOKEN: '', NODE_EXTRA_CA_CERTS: caFile },
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      child.stdin.end(`${password}\n`);
+      child.on('close', (code) => resolve({ code, out, err }));
+    });
+  };
+
+  it('signs in without --fingerprint, and still refuses a --fingerprint that is not the certificate', async () => {
+    // The box serves the certificate it was given, not one of its own making.
+    expect(appliance.logs.some((line) => JSON.stringify(line).includes(fingerprint))).toBe(true);
+    const vouched = await login([]);
+    expect(vouched).toMatchObject({ code: 0, err: '' });
+    const other = fingerprint.replace(/^../, fingerprint.startsWith('00') ? '11' : '00');
+    const mismatch = await login(['--fingerprint', other]);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.err).toContain(`CERTIFICATE_MISMATCH: The box presents the certificate ${fingerprint}, not ${other}`);
+    expect(await login(['--fingerprint', fingerprint])).toMatchObject({ code: 0, err: '' });
   });
 });

@@ -5,11 +5,11 @@ import { isIP } from 'node:net';
 import { connect, type PeerCertificate } from 'node:tls';
 import { contract, routeUrl, type CallInput, type RouteName, type RouteOutput, type SentInput } from '../api/contract.ts';
 
-/** Where the CLI talks to: the box's address, the bearer token, and a pinned self-signed certificate. */
+/** Where the CLI talks to: the box's address, the bearer token, and its pinned certificate. */
 export interface Target {
   url: string;
   token?: string;
-  /** PEM of the box's own certificate, trusted alone for this box (checked by its fingerprint). */
+  /** PEM of the box's certificate, pinned for this box by its fingerprint. */
   certificate?: string;
 }
 
@@ -31,12 +31,19 @@ export function normalFingerprint(text: string): string {
   return hex.match(/.{1,2}/g)?.join(':') ?? '';
 }
 
+/**
+ * A pinned certificate is trusted for this box alone, whatever name it was reached by: its
+ * fingerprint must match. A self-signed one is its own authority; one an authority issued is
+ * checked against the machine's authorities first (Node checks the name only once the chain
+ * holds), so a box whose authority is trusted here may be pinned too.
+ */
 function tlsOptions(target: Target): RequestOptions {
   if (!target.certificate) return {};
-  const pinned = new X509Certificate(target.certificate).fingerprint256;
+  const certificate = new X509Certificate(target.certificate);
+  const pinned = certificate.fingerprint256;
+  const selfSigned = certificate.issuer === certificate.subject && certificate.verify(certificate.publicKey);
   return {
-    ca: target.certificate,
-    // The certificate is trusted for this box alone, whatever name it was reached by.
+    ...(selfSigned ? { ca: target.certificate } : {}),
     checkServerIdentity: (_host: string, cert: PeerCertificate) =>
       cert.fingerprint256 === pinned ? undefined : new Error(`the box's certificate is ${cert.fingerprint256}, not the ${pinned} signed in with`),
   };

@@ -15,8 +15,10 @@ async function readStdin(): Promise<string> {
 /** Reads a password from the terminal without echoing it. */
 function prompt(question: string): Promise<string> {
   const input = process.stdin;
-  process.stderr.write(question);
+  // Raw (no echo, Ctrl-C as a key) before the question shows: what is typed as soon as it shows
+  // must not echo, nor reach the terminal driver as a signal.
   input.setRawMode(true);
+  process.stderr.write(question);
   input.resume();
   return new Promise((resolve, reject) => {
     let typed = '';
