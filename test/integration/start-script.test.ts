@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { applianceNodeFlags } from '../../electron/main/appliance-process.ts';
 import { freePort } from '../fixtures/appliance-process.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -185,11 +186,12 @@ describe("build/start.sh, the README's first command, on a machine without Elect
       setupCodeRequired: false,
       setupCode,
     });
-    // start.sh became the built appliance it made in the copy, run with plain node.
+    // start.sh became the built appliance it made in the copy, run with plain node and the
+    // V8 options every launcher gives it.
     const commandLine = (await readFile(`/proc/${script.pid}/cmdline`, 'utf8'))
       .split('\0')
       .filter(Boolean);
-    expect(commandLine.slice(-2)).toEqual(['node', 'dist/appliance/src/server.js']);
+    expect(commandLine).toEqual(['node', ...applianceNodeFlags, 'dist/appliance/src/server.js']);
     expect(await readlink(`/proc/${script.pid}/cwd`)).toBe(realpathSync(copy));
 
     process.kill(script.pid!, 'SIGTERM');
