@@ -19,6 +19,28 @@ interface Outcome {
   err: string;
 }
 
+/** Runs the built CLI with `args`, its login config and environment in `options.env`, `options.stdin` typed. */
+function runCli(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [builtCliEntry, ...args], {
+      env: { ...process.env, BIVOUAC_URL: '', BIVOUAC_TOKEN: '', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.stdin.end(options.stdin ?? '');
+    // 'close': the process has exited and its output has been read to the end.
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+/** A well-formed fingerprint that is not `fingerprint`: its first byte changed. */
+function otherFingerprint(fingerprint: string): string {
+  return fingerprint.replace(/^../, fingerprint.startsWith('00') ? '11' : '00');
+}
+
 /**
  * The `bivouac` CLI as a user runs it, against the real appliance process serving HTTPS with its
  * own certificate (libvirt's test driver behind it). The appliance is shared; each test has a
@@ -32,19 +54,7 @@ describe('the bivouac CLI', { timeout: 180_000 }, () => {
   let fingerprint: string;
 
   const cli = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Outcome> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [builtCliEntry, ...args], {
-        env: { ...process.env, BIVOUAC_CLI_CONFIG: config, BIVOUAC_URL: '', BIVOUAC_TOKEN: '', ...options.env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-      child.stdin.end(options.stdin ?? '');
-      // 'close': the process has exited and its output has been read to the end.
-      child.on('close', (code) => resolve({ code, out, err }));
-    });
+    runCli(args, { ...options, env: { BIVOUAC_CLI_CONFIG: config, ...options.env } });
   const login = (extra: string[], typed = password) => cli(['login', appliance.url, '--user', 'admin', '--password-stdin', ...extra], { stdin: `${typed}\n` });
   /** A saved login in this test's config file, made as a user makes it. */
   const signIn = async () => {
@@ -79,7 +89,7 @@ describe('the bivouac CLI', { timeout: 180_000 }, () => {
     expect(unknown.code).toBe(1);
     expect(unknown.err).toContain('CERTIFICATE_UNKNOWN');
     expect(unknown.err).toContain(`--fingerprint ${fingerprint}`);
-    const other = await login(['--fingerprint', fingerprint.replace(/^../, fingerprint.startsWith('00') ? '11' : '00')]);
+    const other = await login(['--fingerprint', otherFingerprint(fingerprint)]);
     expect(other.code).toBe(1);
     expect(other.err).toContain(`CERTIFICATE_MISMATCH: The box presents the certificate ${fingerprint}`);
     const wrong = await login(['--fingerprint', fingerprint.toLowerCase().replaceAll(':', '')], 'not the password');
@@ -277,16 +287,9 @@ describe('the bivouac CLI and a certificate an authority vouches for', { timeout
 
   const login = async (extra: string[]): Promise<Outcome> => {
     const config = join(await tempDir('bivouac-cli-ca-home-'), 'bivouac', 'cli.json');
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [builtCliEntry, 'login', appliance.url, '--user', 'admin', '--password-stdin', ...extra], {
-        env: { ...process.env, BIVOUAC_CLI_CONFIG: config, BIVOUAC_URL: '', BIVOUAC_TOKEN: '', NODE_EXTRA_CA_CERTS: caFile },
-      });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-      child.stdin.end(`${password}\n`);
-      child.on('close', (code) => resolve({ code, out, err }));
+    return runCli(['login', appliance.url, '--user', 'admin', '--password-stdin', ...extra], {
+      stdin: `${password}\n`,
+      env: { BIVOUAC_CLI_CONFIG: config, NODE_EXTRA_CA_CERTS: caFile },
     });
   };
 
@@ -295,7 +298,7 @@ describe('the bivouac CLI and a certificate an authority vouches for', { timeout
     expect(appliance.logs.some((line) => JSON.stringify(line).includes(fingerprint))).toBe(true);
     const vouched = await login([]);
     expect(vouched).toMatchObject({ code: 0, err: '' });
-    const other = fingerprint.replace(/^../, fingerprint.startsWith('00') ? '11' : '00');
+    const other = otherFingerprint(fingerprint);
     const mismatch = await login(['--fingerprint', other]);
     expect(mismatch.code).toBe(1);
     expect(mismatch.err).toContain(`CERTIFICATE_MISMATCH: The box presents the certificate ${fingerprint}, not ${other}`);

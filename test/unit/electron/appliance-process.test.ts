@@ -173,7 +173,10 @@ describe('applianceLaunch', () => {
       BIVOUAC_LOCAL_LISTEN: '127.0.0.1:9090',
     });
     expect(launch.command).toBe('/opt/bivouac/bivouac');
-    expect(launch.args).toEqual([...applianceNodeFlags, '/opt/bivouac/dist/appliance/src/server.js']);
+    expect(launch.args).toEqual([
+      ...applianceNodeFlags,
+      '/opt/bivouac/dist/appliance/src/server.js',
+    ]);
     expect(launch.cwd).toBe('/opt/bivouac');
     expect(launch.origin).toBe('http://127.0.0.1:9090');
   });
@@ -182,10 +185,16 @@ describe('applianceLaunch', () => {
     const launchers = {
       'build/start.sh': await readFile(join(repoRoot, 'build', 'start.sh'), 'utf8'),
       'build/bivouac.service': await readFile(join(repoRoot, 'build', 'bivouac.service'), 'utf8'),
-      'npm run appliance': (JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.appliance!,
+      'npm run appliance': (
+        JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as {
+          scripts: Record<string, string>;
+        }
+      ).scripts.appliance!,
     };
     for (const [launcher, text] of Object.entries(launchers)) {
-      const started = [...text.matchAll(/\bnode((?: --[\w-]+(?:=\S+)?)*) \S*dist\/appliance\/src\/server\.js/g)].map((match) => match[1]!.trim().split(' ').filter(Boolean));
+      const started = [
+        ...text.matchAll(/\bnode((?: --[\w-]+(?:=\S+)?)*) \S*dist\/appliance\/src\/server\.js/g),
+      ].map((match) => match[1]!.trim().split(' ').filter(Boolean));
       expect(started, launcher).toEqual([[...applianceNodeFlags]]);
     }
   });
