@@ -34,6 +34,7 @@ await chmod(`${out}/src/guest/bivouac-agent`, 0o755);
 // The tiny guest (build/tiny-guest.sh), when built, ships beside the appliance as its image.
 if (existsSync(`${root}build/out/tiny/image.json`)) {
   await mkdir(`${out}/images/tiny`, { recursive: true });
-  for (const file of ['image.json', 'vmlinux', 'initrd.gz']) await copyFile(`${root}build/out/tiny/${file}`, `${out}/images/tiny/${file}`);
+  for (const file of ['image.json', 'vmlinux', 'initrd.gz'])
+    await copyFile(`${root}build/out/tiny/${file}`, `${out}/images/tiny/${file}`);
 }
 process.stdout.write(`bivouac: built the appliance into ${out}\n`);

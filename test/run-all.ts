@@ -8,7 +8,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { addTallies, closingLines, tallyPlaywright, tallyVitest, type StepOutcome, type Tally } from './tally.ts';
+import {
+  addTallies,
+  closingLines,
+  tallyPlaywright,
+  tallyVitest,
+  type StepOutcome,
+  type Tally,
+} from './tally.ts';
 
 const reports = 'reports';
 rmSync(reports, { recursive: true, force: true });
@@ -42,19 +49,41 @@ function wanted(name: string): boolean {
 }
 
 if (wanted('typecheck')) {
-  step('typecheck', run('npx', ['tsc', '-p', 'tsconfig.json']) && run('npx', ['tsc', '-p', 'renderer/tsconfig.json']));
+  step(
+    'typecheck',
+    run('npx', ['tsc', '-p', 'tsconfig.json']) &&
+      run('npx', ['tsc', '-p', 'renderer/tsconfig.json']),
+  );
 }
 if (wanted('lint')) step('lint', run('npx', ['eslint', '.']));
-if (wanted('build') || wanted('e2e')) step('renderer build', run('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts']));
+if (wanted('build') || wanted('e2e'))
+  step('renderer build', run('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts']));
 // The process tests and the specs run the built appliance (dist/appliance), as the box does.
-if (wanted('build') || wanted('unit') || wanted('e2e')) step('appliance build', run('npx', ['tsx', 'build/build-appliance.ts']));
+if (wanted('build') || wanted('unit') || wanted('e2e'))
+  step('appliance build', run('npx', ['tsx', 'build/build-appliance.ts']));
 if (wanted('unit')) {
-  const isOk = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${reports}/vitest.json`]);
-  tallies.push(tallyVitest(readJson(`${reports}/vitest.json`), isOk, `vitest report ${reports}/vitest.json`));
+  const isOk = run('npx', [
+    'vitest',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${reports}/vitest.json`,
+  ]);
+  tallies.push(
+    tallyVitest(readJson(`${reports}/vitest.json`), isOk, `vitest report ${reports}/vitest.json`),
+  );
 }
 if (wanted('e2e')) {
-  const isOk = run('npx', ['playwright', 'test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: `${reports}/playwright.json` });
-  tallies.push(tallyPlaywright(readJson(`${reports}/playwright.json`), isOk, `playwright report ${reports}/playwright.json`));
+  const isOk = run('npx', ['playwright', 'test', '--reporter=list,json'], {
+    PLAYWRIGHT_JSON_OUTPUT_NAME: `${reports}/playwright.json`,
+  });
+  tallies.push(
+    tallyPlaywright(
+      readJson(`${reports}/playwright.json`),
+      isOk,
+      `playwright report ${reports}/playwright.json`,
+    ),
+  );
 }
 
 const tests = addTallies(tallies);

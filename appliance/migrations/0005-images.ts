@@ -6,6 +6,7 @@ export const migration: Migration = {
   description: 'base images',
   up(document) {
     document.images = [];
-    for (const vm of (document.vms as Record<string, unknown>[] | undefined) ?? []) vm.imageId ??= null;
+    for (const vm of (document.vms as Record<string, unknown>[] | undefined) ?? [])
+      vm.imageId ??= null;
   },
 };

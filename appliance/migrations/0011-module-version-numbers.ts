@@ -28,7 +28,8 @@ export const migration: Migration = {
   up(document) {
     const modules = (document.modules as Module[] | undefined) ?? [];
     const byPath = new Map<string, Module[]>();
-    for (const module of modules) byPath.set(module.path, [...(byPath.get(module.path) ?? []), module]);
+    for (const module of modules)
+      byPath.set(module.path, [...(byPath.get(module.path) ?? []), module]);
     const shifts = new Map<Module, number>();
     for (const records of byPath.values()) {
       if (records.length < 2) continue;
@@ -44,8 +45,12 @@ export const migration: Migration = {
     const renumbered = (path: string, number: number, time: string): number => {
       const records = byPath.get(path);
       if (!records || records.length < 2) return number;
-      const liveThen = [...records].reverse().find((record) => (record.versions[0]?.time ?? '') <= time) ?? records[0]!;
-      const holder = [liveThen, ...records.filter((record) => !record.deleted), ...records].find((record) => record.versions.some((version) => version.version === number));
+      const liveThen =
+        [...records].reverse().find((record) => (record.versions[0]?.time ?? '') <= time) ??
+        records[0]!;
+      const holder = [liveThen, ...records.filter((record) => !record.deleted), ...records].find(
+        (record) => record.versions.some((version) => version.version === number),
+      );
       return holder ? number + shifts.get(holder)! : number;
     };
     const repin = (reference: string, time: string): string => {
@@ -56,19 +61,27 @@ export const migration: Migration = {
     for (const module of modules) {
       for (const version of module.versions) {
         const content = version.content;
-        if (typeof content.parent === 'string') content.parent = repin(content.parent, version.time);
+        if (typeof content.parent === 'string')
+          content.parent = repin(content.parent, version.time);
         for (const node of content.nodes ?? []) node.image = repin(node.image, version.time);
       }
     }
-    for (const app of (document.apps as { versions: { installedAt: string; modules: { path: string; version: number }[] }[] }[] | undefined) ?? []) {
+    for (const app of (document.apps as
+      | { versions: { installedAt: string; modules: { path: string; version: number }[] }[] }[]
+      | undefined) ?? []) {
       for (const version of app.versions) {
-        for (const pin of version.modules) pin.version = renumbered(pin.path, pin.version, version.installedAt);
+        for (const pin of version.modules)
+          pin.version = renumbered(pin.path, pin.version, version.installedAt);
       }
     }
-    for (const run of (document.runs as { createdAt: string; module: { resolved: string }; nodes: { image: string[] }[] }[] | undefined) ?? []) {
+    for (const run of (document.runs as
+      | { createdAt: string; module: { resolved: string }; nodes: { image: string[] }[] }[]
+      | undefined) ?? []) {
       run.module.resolved = repin(run.module.resolved, run.createdAt);
-      for (const node of run.nodes) node.image = node.image.map((label) => repin(label, run.createdAt));
+      for (const node of run.nodes)
+        node.image = node.image.map((label) => repin(label, run.createdAt));
     }
-    for (const [record, shift] of shifts) for (const version of record.versions) version.version += shift;
+    for (const [record, shift] of shifts)
+      for (const version of record.versions) version.version += shift;
   },
 };

@@ -38,7 +38,10 @@ export const migration: Migration = {
       const version =
         match[2] === undefined
           ? modules.find((module) => module.path === path && !module.deleted)?.versions.at(-1)
-          : modules.filter((module) => module.path === path).flatMap((module) => module.versions).find((candidate) => candidate.version === Number(match[2]));
+          : modules
+              .filter((module) => module.path === path)
+              .flatMap((module) => module.versions)
+              .find((candidate) => candidate.version === Number(match[2]));
       return version ? { pin: { path, version: version.version }, content: version.content } : null;
     };
     for (const app of (document.apps as { versions: { modules: Pin[] }[] }[] | undefined) ?? []) {
@@ -46,7 +49,8 @@ export const migration: Migration = {
         const top = version.modules[0];
         if (!top) continue;
         const pins = [...version.modules];
-        const has = (pin: Pin) => pins.some((known) => known.path === pin.path && known.version === pin.version);
+        const has = (pin: Pin) =>
+          pins.some((known) => known.path === pin.path && known.version === pin.version);
         const pending = [`${top.path}@${top.version}`];
         const seen = new Set<string>();
         while (pending.length > 0) {
@@ -57,8 +61,10 @@ export const migration: Migration = {
           if (!found) continue;
           if (!has(found.pin)) pins.push(found.pin);
           const content = found.content;
-          if (content.kind === 'image' && typeof content.parent === 'string') pending.push(content.parent);
-          if (content.kind === 'deployment') pending.push(...(content.nodes ?? []).map((node) => node.image));
+          if (content.kind === 'image' && typeof content.parent === 'string')
+            pending.push(content.parent);
+          if (content.kind === 'deployment')
+            pending.push(...(content.nodes ?? []).map((node) => node.image));
         }
         version.modules = pins;
       }

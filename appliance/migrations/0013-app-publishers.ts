@@ -1,11 +1,17 @@
 import type { Migration } from '../src/store/document.ts';
 
-type Version = { version?: unknown; signed?: unknown; publisher?: unknown; publisherName?: unknown };
+type Version = {
+  version?: unknown;
+  signed?: unknown;
+  publisher?: unknown;
+  publisherName?: unknown;
+};
 
 /** Orders `major.minor.patch` by number (a copy of the rule at this version: migrations never change). */
 function newer(a: string, b: string): boolean {
   const [left, right] = [a.split('.').map(Number), b.split('.').map(Number)];
-  for (let index = 0; index < 3; index += 1) if ((left[index] ?? 0) !== (right[index] ?? 0)) return (left[index] ?? 0) > (right[index] ?? 0);
+  for (let index = 0; index < 3; index += 1)
+    if ((left[index] ?? 0) !== (right[index] ?? 0)) return (left[index] ?? 0) > (right[index] ?? 0);
   return false;
 }
 
@@ -25,14 +31,22 @@ export const migration: Migration = {
     for (const publisher of publishers) publisher.appIds ??= ['*'];
     const nameOf = (keyId: unknown): string | null => {
       const found = publishers.find((publisher) => publisher.keyId === keyId);
-      return typeof found?.name === 'string' ? found.name : typeof keyId === 'string' ? keyId : null;
+      return typeof found?.name === 'string'
+        ? found.name
+        : typeof keyId === 'string'
+          ? keyId
+          : null;
     };
     for (const app of (document.apps as Record<string, unknown>[] | undefined) ?? []) {
       const versions = (app.versions as Version[] | undefined) ?? [];
-      for (const version of versions) version.publisherName ??= version.signed === true ? nameOf(version.publisher) : null;
+      for (const version of versions)
+        version.publisherName ??= version.signed === true ? nameOf(version.publisher) : null;
       let newest: Version | undefined;
-      for (const version of versions) if (newest === undefined || newer(String(version.version), String(newest.version))) newest = version;
-      app.publisherKeyId ??= newest?.signed === true && typeof newest.publisher === 'string' ? newest.publisher : null;
+      for (const version of versions)
+        if (newest === undefined || newer(String(version.version), String(newest.version)))
+          newest = version;
+      app.publisherKeyId ??=
+        newest?.signed === true && typeof newest.publisher === 'string' ? newest.publisher : null;
     }
   },
 };

@@ -9,6 +9,7 @@ export const migration: Migration = {
   version: 14,
   description: "images keep a disk's virtual size",
   up(document) {
-    for (const image of (document.images as Record<string, unknown>[] | undefined) ?? []) image.virtualBytes ??= null;
+    for (const image of (document.images as Record<string, unknown>[] | undefined) ?? [])
+      image.virtualBytes ??= null;
   },
 };

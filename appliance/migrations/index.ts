@@ -15,4 +15,19 @@ import { migration as appPublishers } from './0013-app-publishers.ts';
 import { migration as imageVirtualSize } from './0014-image-virtual-size.ts';
 
 /** Every migration, in order. Append new files; never edit or reorder a released one. */
-export const migrations: readonly Migration[] = [initial, capacity, clouds, vms, images, modules, runs, runUpgrades, apps, kiosk, moduleVersionNumbers, appModulePins, appPublishers, imageVirtualSize];
+export const migrations: readonly Migration[] = [
+  initial,
+  capacity,
+  clouds,
+  vms,
+  images,
+  modules,
+  runs,
+  runUpgrades,
+  apps,
+  kiosk,
+  moduleVersionNumbers,
+  appModulePins,
+  appPublishers,
+  imageVirtualSize,
+];

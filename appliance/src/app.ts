@@ -156,9 +156,18 @@ export const defaultBox: Amounts = { vms: 8, vcpu: 16, memoryMiB: 16 * 1024, dis
 export function createServices(options: ServiceOptions): Services {
   const libvirtUri = options.libvirtUri ?? 'test:///default';
   const registry = new ConnectorRegistry();
-  registry.register(libvirtKind({ stateDir: options.vmDir ?? join(tmpdir(), 'bivouac-vms'), keysDir: keysDirOf(options.dataDir) }));
+  registry.register(
+    libvirtKind({
+      stateDir: options.vmDir ?? join(tmpdir(), 'bivouac-vms'),
+      keysDir: keysDirOf(options.dataDir),
+    }),
+  );
   const reservations = new Reservations(options.store, options.events, options.box ?? defaultBox);
-  const clouds = new Clouds(options.store, options.events, registry, { kind: 'libvirt', config: { uri: libvirtUri }, name: 'This box' });
+  const clouds = new Clouds(options.store, options.events, registry, {
+    kind: 'libvirt',
+    config: { uri: libvirtUri },
+    name: 'This box',
+  });
   const vms = new VmTracker(options.store, options.events, clouds);
   clouds.onChange(() => void reconciler.syncClouds());
   const images = new ImageStore(options.store, options.events, {
@@ -170,7 +179,12 @@ export function createServices(options: ServiceOptions): Services {
   const importFolders = new ImportFolders({
     roots: [...removableMediaRoots, ...(options.importDirs ?? [])],
     // The data dir holds other tenants' disks, the store and the keys: never an import source.
-    excluded: [options.dataDir, ...[options.imageDir, options.vmDir, options.appsDir].filter((dir): dir is string => dir !== undefined)],
+    excluded: [
+      options.dataDir,
+      ...[options.imageDir, options.vmDir, options.appsDir].filter(
+        (dir): dir is string => dir !== undefined,
+      ),
+    ],
   });
   const runs = new Runs(options.store, options.events, modules, clouds, reservations, vms, images, {
     agentUrl: options.agentUrl ?? 'http://10.0.2.2:8080',
@@ -181,7 +195,12 @@ export function createServices(options: ServiceOptions): Services {
   const passwordChecks = new PasswordChecks(options.throttle ? { throttle: options.throttle } : {});
   // Each new log line goes live to administrators' open streams (the Box page's log follows it).
   options.logs?.onLine((line) => {
-    options.events.broadcast({ type: 'box.log', subject: { kind: 'box', id: 'box' }, access: privateTo('system'), data: { line } });
+    options.events.broadcast({
+      type: 'box.log',
+      subject: { kind: 'box', id: 'box' },
+      access: privateTo('system'),
+      data: { line },
+    });
   });
   const reconciler = new Reconciler(clouds, vms, reservations, options.events, {
     onVanished: (vm) => runs.vmVanished(vm.runId, vm.instance, vm.goneReason ?? 'vanished'),
@@ -211,12 +230,17 @@ export function createServices(options: ServiceOptions): Services {
     importFolders,
     modules,
     runs,
-    apps: new Apps(options.store, options.events, modules, images, reservations, runs, { directory: options.appsDir ?? join(tmpdir(), 'bivouac-apps'), parseContent }),
+    apps: new Apps(options.store, options.events, modules, images, reservations, runs, {
+      directory: options.appsDir ?? join(tmpdir(), 'bivouac-apps'),
+      parseContent,
+    }),
     history: options.history ?? null,
     sampler: options.sampler ?? null,
     power: options.power ?? noPowerControl,
     vmUsage: new VmUsageMeter(vms, clouds),
-    facts: options.facts ?? hostFacts({ dataDir: options.dataDir, accelerator: () => acceleratorOf(libvirtUri) }),
+    facts:
+      options.facts ??
+      hostFacts({ dataDir: options.dataDir, accelerator: () => acceleratorOf(libvirtUri) }),
     logs: options.logs ?? null,
     hypervisorUri: libvirtUri,
     isDryRun: isDryRunUri(libvirtUri),
@@ -236,7 +260,11 @@ export async function acceleratorOf(libvirtUri: string): Promise<'kvm' | 'tcg' |
 /** An appliance not given the host's power control (embedded, tests) says so instead of acting. */
 const noPowerControl: PowerControl = {
   perform: async (action) => {
-    throw new BivouacError('POWER_FAILED', `This appliance was started without power control; it cannot ${action} the box.`, { action, reason: 'no power control' });
+    throw new BivouacError(
+      'POWER_FAILED',
+      `This appliance was started without power control; it cannot ${action} the box.`,
+      { action, reason: 'no power control' },
+    );
   },
 };
 
@@ -285,21 +313,39 @@ function limitRequestTime(app: FastifyInstance): void {
 }
 
 /** Builds the HTTP app without listening: tests call `inject()`, `server.ts` calls `listen()`. */
-export async function build(services: Services, options: BuildOptions = {}): Promise<FastifyInstance> {
+export async function build(
+  services: Services,
+  options: BuildOptions = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: jsonBodyLimit,
     ...(options.https ? { https: options.https } : {}),
     // Request lines are off (too chatty on a box); warnings and errors still reach the log.
-    ...(options.logger ? { loggerInstance: options.logger.child({ component: 'http' }, { level: 'warn' }) } : { logger: false }),
+    ...(options.logger
+      ? { loggerInstance: options.logger.child({ component: 'http' }, { level: 'warn' }) }
+      : { logger: false }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: limits.paramLength },
     // The router's own refusals (a path parameter too long, bad percent-encoding) in the registry's form.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      const refused = new BivouacError('VALIDATION_FAILED', tooLong ? `A path parameter is longer than ${limits.paramLength} characters.` : 'The path is not a valid URL (check its percent-encoding).', {
-        fields: [{ field: 'params', message: tooLong ? `must be at most ${limits.paramLength} characters` : 'must be valid percent-encoding' }],
-      });
+      const refused = new BivouacError(
+        'VALIDATION_FAILED',
+        tooLong
+          ? `A path parameter is longer than ${limits.paramLength} characters.`
+          : 'The path is not a valid URL (check its percent-encoding).',
+        {
+          fields: [
+            {
+              field: 'params',
+              message: tooLong
+                ? `must be at most ${limits.paramLength} characters`
+                : 'must be valid percent-encoding',
+            },
+          ],
+        },
+      );
       void reply.code(refused.status).send(errorBody(refused));
     },
     // A connection silent both ways for longer than any wait a client may ask for is closed.
@@ -320,8 +366,13 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     app.addHook('onRequest', async (request) => {
       const socket = request.raw.socket;
       let isGuest = guests.get(socket);
-      if (isGuest === undefined) guests.set(socket, (isGuest = await isGuestSocket(socket, guestUid)));
-      if (isGuest) throw new BivouacError('GUEST_REFUSED', "This connection comes from a VM through QEMU's user networking; guests reach only the agent API, on their agent URL.");
+      if (isGuest === undefined)
+        guests.set(socket, (isGuest = await isGuestSocket(socket, guestUid)));
+      if (isGuest)
+        throw new BivouacError(
+          'GUEST_REFUSED',
+          "This connection comes from a VM through QEMU's user networking; guests reach only the agent API, on their agent URL.",
+        );
     });
   }
   limitRequestTime(app);
@@ -338,7 +389,11 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     app.addHook('onRequest', async (request, reply) => {
       const path = request.url.split('?')[0] ?? '';
       if (path.startsWith(`${apiPrefix}/agent/`)) return;
-      const error = new BivouacError('NOT_FOUND', `No route ${request.method} ${path} here: this listener serves only ${apiPrefix}/agent/*.`, { resource: 'route', method: request.method, path });
+      const error = new BivouacError(
+        'NOT_FOUND',
+        `No route ${request.method} ${path} here: this listener serves only ${apiPrefix}/agent/*.`,
+        { resource: 'route', method: request.method, path },
+      );
       return reply.code(404).send(errorBody(error));
     });
   }
@@ -353,7 +408,8 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
     void reply.header('referrer-policy', 'no-referrer');
     void reply.header('x-frame-options', 'DENY');
     void reply.header('content-security-policy', contentSecurityPolicy);
-    if (request.protocol === 'https') void reply.header('strict-transport-security', 'max-age=31536000');
+    if (request.protocol === 'https')
+      void reply.header('strict-transport-security', 'max-age=31536000');
     return payload;
   });
 
@@ -362,30 +418,47 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
   app.get(`${apiPrefix}/openapi.json`, async () => openApi);
 
   // Which screen started a run, for the kiosk lock's scoping of run reads and events.
-  const runScreens = (runId: string): string | null => services.store.data.runs.find((run) => run.id === runId)?.screenId ?? null;
-  registerRoutes(app, services.accounts, {
-    ...sessionHandlers(services.accounts, { tlsFingerprint: services.tlsFingerprint, version, isDryRun: services.isDryRun, setupCode: services.setupCode }),
-    ...userHandlers(services.accounts),
-    ...capacityHandlers(services.reservations),
-    ...cloudHandlers(services.clouds, services.cloudKeysDir),
-    ...vmHandlers(services.vms, services.reconciler),
-    ...imageHandlers(services.images, services.importFolders),
-    ...moduleHandlers(services.modules),
-    ...runHandlers(services.runs),
-    ...agentHandlers(services.runs),
-    ...appHandlers(services.apps, services.importFolders, services.runs.timings),
-    ...kioskHandlers(services.kiosk),
-    ...boxHandlers({
-      history: services.history,
-      sampler: () => services.sampler,
-      vms: services.vms,
-      power: services.power,
-      events: services.events,
-      facts: () => services.facts,
-      logs: () => services.logs,
-      identity: { version, tlsFingerprint: services.tlsFingerprint, hypervisorUri: services.hypervisorUri, isDryRun: services.isDryRun },
-    }),
-  }, (bearer) => services.runs.authenticateAgent(bearer), runScreens);
+  const runScreens = (runId: string): string | null =>
+    services.store.data.runs.find((run) => run.id === runId)?.screenId ?? null;
+  registerRoutes(
+    app,
+    services.accounts,
+    {
+      ...sessionHandlers(services.accounts, {
+        tlsFingerprint: services.tlsFingerprint,
+        version,
+        isDryRun: services.isDryRun,
+        setupCode: services.setupCode,
+      }),
+      ...userHandlers(services.accounts),
+      ...capacityHandlers(services.reservations),
+      ...cloudHandlers(services.clouds, services.cloudKeysDir),
+      ...vmHandlers(services.vms, services.reconciler),
+      ...imageHandlers(services.images, services.importFolders),
+      ...moduleHandlers(services.modules),
+      ...runHandlers(services.runs),
+      ...agentHandlers(services.runs),
+      ...appHandlers(services.apps, services.importFolders, services.runs.timings),
+      ...kioskHandlers(services.kiosk),
+      ...boxHandlers({
+        history: services.history,
+        sampler: () => services.sampler,
+        vms: services.vms,
+        power: services.power,
+        events: services.events,
+        facts: () => services.facts,
+        logs: () => services.logs,
+        identity: {
+          version,
+          tlsFingerprint: services.tlsFingerprint,
+          hypervisorUri: services.hypervisorUri,
+          isDryRun: services.isDryRun,
+        },
+      }),
+    },
+    (bearer) => services.runs.authenticateAgent(bearer),
+    runScreens,
+  );
   registerAppFiles(app, services.accounts, services.apps);
   const closeStreams = registerEventStream(app, {
     accounts: services.accounts,
@@ -404,17 +477,29 @@ export async function build(services: Services, options: BuildOptions = {}): Pro
       index: false,
       setHeaders: (reply, path) => {
         const isHashedAsset = path.startsWith(join(rendererDir, 'assets'));
-        void reply.header('cache-control', isHashedAsset ? 'public, max-age=31536000, immutable' : 'no-cache');
+        void reply.header(
+          'cache-control',
+          isHashedAsset ? 'public, max-age=31536000, immutable' : 'no-cache',
+        );
       },
     });
   }
 
   app.setNotFoundHandler(async (request, reply) => {
     const path = request.url.split('?')[0] ?? '';
-    if (hasRenderer && request.method === 'GET' && !path.startsWith('/api/') && !path.includes('.')) {
+    if (
+      hasRenderer &&
+      request.method === 'GET' &&
+      !path.startsWith('/api/') &&
+      !path.includes('.')
+    ) {
       return reply.header('cache-control', 'no-cache').sendFile('index.html');
     }
-    const error = new BivouacError('NOT_FOUND', `No route ${request.method} ${path}.`, { resource: 'route', method: request.method, path });
+    const error = new BivouacError('NOT_FOUND', `No route ${request.method} ${path}.`, {
+      resource: 'route',
+      method: request.method,
+      path,
+    });
     return reply.code(404).send(errorBody(error));
   });
 

@@ -22,15 +22,27 @@ export const configSchema = z.strictObject({
    * address. The UI is never served under it (cookies have no port scope), so it must not be a
    * loopback address nor one of `hostNames`.
    */
-  publicHost: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or an IP address').nullable().default(null),
+  publicHost: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or an IP address')
+    .nullable()
+    .default(null),
   /**
    * Further names the box answers to (its DNS names); requests under any other name than these,
    * the host's own name, `localhost` and the box's addresses are refused (DNS rebinding).
    */
-  hostNames: z.array(z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a host name')).max(32).default([]),
+  hostNames: z
+    .array(z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a host name'))
+    .max(32)
+    .default([]),
   /** libvirt URI of the box's own hypervisor; null picks the embedded default. */
   libvirtUri: z.string().min(1).nullable().default(null),
-  sessionHours: z.number().int().min(1).max(24 * 90).default(24 * 7),
+  sessionHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90)
+    .default(24 * 7),
   heartbeatSeconds: z.number().min(0.05).max(300).default(15),
   eventReplayLimit: z.number().int().min(10).max(100_000).default(1000),
   /**
@@ -56,7 +68,10 @@ export const configSchema = z.strictObject({
    * Folders besides removable media (/media, /mnt, /run/media) that imports by path may read
    * images and bundles from; never inside the data dir.
    */
-  importDirs: z.array(z.string().startsWith('/', 'must be absolute paths').max(4096)).max(16).default([]),
+  importDirs: z
+    .array(z.string().startsWith('/', 'must be absolute paths').max(4096))
+    .max(16)
+    .default([]),
   /**
    * `auto`: each run on the box gets a private network where the box allows bridges (root,
    * nftables, dnsmasq), else user networking; `off`: always user networking.
@@ -115,10 +130,15 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     logLevel: env.BIVOUAC_LOG_LEVEL,
     powerControl: env.BIVOUAC_POWER_CONTROL,
     cloudHealthSeconds: env.BIVOUAC_CLOUD_HEALTH_SECONDS,
-    importDirs: env.BIVOUAC_IMPORT_DIRS ? env.BIVOUAC_IMPORT_DIRS.split(':').filter((dir) => dir !== '') : undefined,
+    importDirs: env.BIVOUAC_IMPORT_DIRS
+      ? env.BIVOUAC_IMPORT_DIRS.split(':').filter((dir) => dir !== '')
+      : undefined,
   };
   for (const [key, value] of Object.entries(fromEnv)) if (value) raw[key] = value;
-  if (env.BIVOUAC_HOST_NAMES) raw.hostNames = env.BIVOUAC_HOST_NAMES.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (env.BIVOUAC_HOST_NAMES)
+    raw.hostNames = env.BIVOUAC_HOST_NAMES.split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '');
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues
@@ -136,12 +156,24 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   }
   const setupCode = env.BIVOUAC_SETUP_CODE || null;
   if (setupCode !== null && !setupCodePattern.test(setupCode)) {
-    throw new ConfigError('BIVOUAC_SETUP_CODE must look like ABCD-EFGH-JKMN: three groups of four capital letters and digits, without 0, O, 1 and I.');
+    throw new ConfigError(
+      'BIVOUAC_SETUP_CODE must look like ABCD-EFGH-JKMN: three groups of four capital letters and digits, without 0, O, 1 and I.',
+    );
   }
-  const config = { ...parsed.data, dataDir, adminPassword: env.BIVOUAC_ADMIN_PASSWORD || null, setupCode };
+  const config = {
+    ...parsed.data,
+    dataDir,
+    adminPassword: env.BIVOUAC_ADMIN_PASSWORD || null,
+    setupCode,
+  };
   const publicHost = config.publicHost?.toLowerCase();
-  if (publicHost && (isLoopback(publicHost) || config.hostNames.some((name) => name.toLowerCase() === publicHost))) {
-    throw new ConfigError(`publicHost ${config.publicHost} is a name the UI is served under (a loopback address or one of hostNames); the apps' services need a host of their own, such as the box's LAN address.`);
+  if (
+    publicHost &&
+    (isLoopback(publicHost) || config.hostNames.some((name) => name.toLowerCase() === publicHost))
+  ) {
+    throw new ConfigError(
+      `publicHost ${config.publicHost} is a name the UI is served under (a loopback address or one of hostNames); the apps' services need a host of their own, such as the box's LAN address.`,
+    );
   }
   return config;
 }

@@ -5,7 +5,8 @@
 export const errorRegistry = {
   VALIDATION_FAILED: {
     status: 400,
-    description: 'The request body, query or path did not match the schema; details.fields names each field and what is allowed.',
+    description:
+      'The request body, query or path did not match the schema; details.fields names each field and what is allowed.',
   },
   INVALID_JSON: {
     status: 400,
@@ -13,23 +14,28 @@ export const errorRegistry = {
   },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
-    description: 'The request body has a content type the endpoint does not accept (use application/json).',
+    description:
+      'The request body has a content type the endpoint does not accept (use application/json).',
   },
   BODY_TOO_LARGE: {
     status: 413,
-    description: 'The request body is larger than the limit for this endpoint; details.limitBytes gives the limit.',
+    description:
+      'The request body is larger than the limit for this endpoint; details.limitBytes gives the limit.',
   },
   DIFF_TOO_LARGE: {
     status: 422,
-    description: 'The two module versions are too different to diff within the bounds (details.maxEdits changed lines, details.timeoutMs of work); read the versions instead.',
+    description:
+      'The two module versions are too different to diff within the bounds (details.maxEdits changed lines, details.timeoutMs of work); read the versions instead.',
   },
   HOST_NOT_ALLOWED: {
     status: 421,
-    description: "The request's Host (or :authority) is none of the box's names or addresses (a guard against DNS rebinding); details.host names what was sent.",
+    description:
+      "The request's Host (or :authority) is none of the box's names or addresses (a guard against DNS rebinding); details.host names what was sent.",
   },
   UI_NOT_ON_SERVICE_HOST: {
     status: 421,
-    description: "This host name serves the apps' published ports, never the UI or the API (a session cookie there would reach every app); details.uiUrl is where the UI is.",
+    description:
+      "This host name serves the apps' published ports, never the UI or the API (a session cookie there would reach every app); details.uiUrl is where the UI is.",
   },
   UNAUTHENTICATED: {
     status: 401,
@@ -45,27 +51,32 @@ export const errorRegistry = {
   },
   TOO_MANY_STREAMS: {
     status: 429,
-    description: 'This user already has the most event streams open at once; details.limit gives how many. Close one (a tab, a CLI --wait) first.',
+    description:
+      'This user already has the most event streams open at once; details.limit gives how many. Close one (a tab, a CLI --wait) first.',
   },
   TOO_MANY_WAITS: {
     status: 429,
-    description: 'This caller already holds the most waiting requests at once (console waits per user, parameter waits per agent token); details.limit gives how many.',
+    description:
+      'This caller already holds the most waiting requests at once (console waits per user, parameter waits per agent token); details.limit gives how many.',
   },
   AUTH_BUSY: {
     status: 429,
-    description: 'Too many passwords or PINs are being checked at this moment, box-wide (at most 4 at once, fewer with few cores or a small thread pool); the guess was not checked and not counted. details.retryAfterSeconds says when to try again.',
+    description:
+      'Too many passwords or PINs are being checked at this moment, box-wide (at most 4 at once, fewer with few cores or a small thread pool); the guess was not checked and not counted. details.retryAfterSeconds says when to try again.',
   },
   CSRF_FAILED: {
     status: 403,
-    description: 'A cookie-authenticated change came without the session\'s x-csrf-token header.',
+    description: "A cookie-authenticated change came without the session's x-csrf-token header.",
   },
   FORBIDDEN: {
     status: 403,
-    description: 'Authenticated, but the role or the ACL does not allow this action on this resource.',
+    description:
+      'Authenticated, but the role or the ACL does not allow this action on this resource.',
   },
   SETUP_REQUIRED: {
     status: 409,
-    description: 'No administrator exists yet: the only allowed action is creating one (POST /api/v1/setup).',
+    description:
+      'No administrator exists yet: the only allowed action is creating one (POST /api/v1/setup).',
   },
   ALREADY_SET_UP: {
     status: 409,
@@ -73,7 +84,8 @@ export const errorRegistry = {
   },
   SETUP_CODE_REQUIRED: {
     status: 403,
-    description: "Creating the first administrator from another machine needs the one-time setup code the box prints in its log and shows on its own screen (details.field is setupCode); on the box's own screen none is needed.",
+    description:
+      "Creating the first administrator from another machine needs the one-time setup code the box prints in its log and shows on its own screen (details.field is setupCode); on the box's own screen none is needed.",
   },
   NOT_FOUND: {
     status: 404,
@@ -85,7 +97,8 @@ export const errorRegistry = {
   },
   RANGE_NOT_SATISFIABLE: {
     status: 416,
-    description: 'The Range header asks for bytes the file does not have (or is malformed, such as bytes=5-1).',
+    description:
+      'The Range header asks for bytes the file does not have (or is malformed, such as bytes=5-1).',
   },
   USERNAME_TAKEN: {
     status: 409,
@@ -101,19 +114,23 @@ export const errorRegistry = {
   },
   NO_CAPACITY: {
     status: 409,
-    description: "The box's capacity cannot hold the footprint; details give the resource, what is held, what was asked and what is allowed.",
+    description:
+      "The box's capacity cannot hold the footprint; details give the resource, what is held, what was asked and what is allowed.",
   },
   QUOTA_EXCEEDED: {
     status: 409,
-    description: "The user's quota cannot hold the footprint; details give the resource, what is held, what was asked and what is allowed.",
+    description:
+      "The user's quota cannot hold the footprint; details give the resource, what is held, what was asked and what is allowed.",
   },
   UNKNOWN_CONNECTOR_KIND: {
     status: 400,
-    description: 'No connector of this kind is registered; details.known lists the kinds there are.',
+    description:
+      'No connector of this kind is registered; details.known lists the kinds there are.',
   },
   CLOUD_UNREACHABLE: {
     status: 502,
-    description: 'The cloud did not answer (or not in time); details.cloud and details.reason say which and why.',
+    description:
+      'The cloud did not answer (or not in time); details.cloud and details.reason say which and why.',
   },
   VM_NOT_FOUND: {
     status: 404,
@@ -121,11 +138,13 @@ export const errorRegistry = {
   },
   BAD_IMAGE: {
     status: 400,
-    description: 'A base image is missing, unreadable or of the wrong format; details.image names it.',
+    description:
+      'A base image is missing, unreadable or of the wrong format; details.image names it.',
   },
   DISK_TOO_SMALL: {
     status: 422,
-    description: "A VM's disk (its image module's resources.diskGiB) is smaller than the virtual size of the base image it is made on, which would cut the guest's disk short; details.neededGiB is the least that fits. Refused when the run or its pre-flight is asked for (details.module names the image module, details.image the base image), and again when the VM is made.",
+    description:
+      "A VM's disk (its image module's resources.diskGiB) is smaller than the virtual size of the base image it is made on, which would cut the guest's disk short; details.neededGiB is the least that fits. Refused when the run or its pre-flight is asked for (details.module names the image module, details.image the base image), and again when the VM is made.",
   },
   IMAGE_UNSAFE: {
     status: 422,
@@ -134,27 +153,33 @@ export const errorRegistry = {
   },
   IMAGE_UNUSABLE: {
     status: 409,
-    description: 'The base image failed the image check when the appliance started and cannot be used; details.reason says what was found. Delete it and import a safe one.',
+    description:
+      'The base image failed the image check when the appliance started and cannot be used; details.reason says what was found. Delete it and import a safe one.',
   },
   IMPORT_PATH_REFUSED: {
     status: 403,
-    description: 'An import by path names a file outside the folders the box imports from (removable media and the configured import folders), once symbolic links are resolved; details.allowed lists those folders.',
+    description:
+      'An import by path names a file outside the folders the box imports from (removable media and the configured import folders), once symbolic links are resolved; details.allowed lists those folders.',
   },
   NOT_A_REGULAR_FILE: {
     status: 422,
-    description: 'An import by path names something other than a regular file (a folder, a device, a FIFO or a socket); details.type says what it is.',
+    description:
+      'An import by path names something other than a regular file (a folder, a device, a FIFO or a socket); details.type says what it is.',
   },
   FILE_TOO_LARGE: {
     status: 413,
-    description: 'A file named for import is larger than the box takes; details.sizeBytes and details.limitBytes give both sizes.',
+    description:
+      'A file named for import is larger than the box takes; details.sizeBytes and details.limitBytes give both sizes.',
   },
   IMPORT_TIMEOUT: {
     status: 504,
-    description: 'Reading a file for an import made no progress for details.stallSeconds seconds (a hung or failing device); the import was abandoned and nothing was kept.',
+    description:
+      'Reading a file for an import made no progress for details.stallSeconds seconds (a hung or failing device); the import was abandoned and nothing was kept.',
   },
   POWER_FAILED: {
     status: 500,
-    description: 'The box could not power off or reboot (no rights, or no init system to ask); details.reason carries the command\'s words.',
+    description:
+      "The box could not power off or reboot (no rights, or no init system to ask); details.reason carries the command's words.",
   },
   CLOUD_REFUSED: {
     status: 502,
@@ -172,7 +197,8 @@ export const errorRegistry = {
   },
   NETWORK_FAILED: {
     status: 502,
-    description: "A run's private network (its libvirt network, firewall table or agent listener) could not be made, changed or removed on the box; details.reason carries the tool's own message.",
+    description:
+      "A run's private network (its libvirt network, firewall table or agent listener) could not be made, changed or removed on the box; details.reason carries the tool's own message.",
   },
   CLOUD_NAME_TAKEN: {
     status: 409,
@@ -192,7 +218,8 @@ export const errorRegistry = {
   },
   CHECKSUM_MISMATCH: {
     status: 422,
-    description: 'A file does not have the sha256 it was announced with; details has expected and actual.',
+    description:
+      'A file does not have the sha256 it was announced with; details has expected and actual.',
   },
   NO_SPACE: {
     status: 507,
@@ -204,55 +231,68 @@ export const errorRegistry = {
   },
   WRONG_STATE: {
     status: 409,
-    description: 'The action is not allowed in the run\'s current state; details.state says which it is.',
+    description:
+      "The action is not allowed in the run's current state; details.state says which it is.",
   },
   NO_CONSOLE: {
     status: 404,
-    description: 'No console log is kept here for this instance (not launched yet, or on a remote cloud).',
+    description:
+      'No console log is kept here for this instance (not launched yet, or on a remote cloud).',
   },
   BAD_BUNDLE: {
     status: 422,
-    description: 'The bundle is malformed, altered or unsafe; the message names the entry. Nothing was installed.',
+    description:
+      'The bundle is malformed, altered or unsafe; the message names the entry. Nothing was installed.',
   },
   UNTRUSTED_BUNDLE: {
     status: 422,
-    description: 'The bundle is unsigned or signed by a publisher the box does not trust, and unsigned bundles are not allowed.',
+    description:
+      'The bundle is unsigned or signed by a publisher the box does not trust, and unsigned bundles are not allowed.',
   },
   PUBLISHER_NOT_ALLOWED: {
     status: 403,
-    description: "The bundle's signing key is trusted, but not for this app id (the appIds it was trusted with); details.appIds lists what it signs for. Nothing was written.",
+    description:
+      "The bundle's signing key is trusted, but not for this app id (the appIds it was trusted with); details.appIds lists what it signs for. Nothing was written.",
   },
   PUBLISHER_MISMATCH: {
     status: 422,
-    description: "The manifest's publisher is not the name the signing key is trusted under; details.claimed and details.trustedAs give both. Nothing was written.",
+    description:
+      "The manifest's publisher is not the name the signing key is trusted under; details.claimed and details.trustedAs give both. Nothing was written.",
   },
   APP_OTHER_PUBLISHER: {
     status: 409,
-    description: 'The app is bound to the key of the signed install that created it (or of this box, for an app published here); a version signed by another key, or unsigned, is refused. An app bound to no key (created unsigned, or published here before apps were bound to keys; details.boundKeyId null) refuses every signed bundle: the publisher must ship it under another app id. details.boundKeyId names the key.',
+    description:
+      'The app is bound to the key of the signed install that created it (or of this box, for an app published here); a version signed by another key, or unsigned, is refused. An app bound to no key (created unsigned, or published here before apps were bound to keys; details.boundKeyId null) refuses every signed bundle: the publisher must ship it under another app id. details.boundKeyId names the key.',
   },
   APP_DOWNGRADE: {
     status: 409,
-    description: "The bundle's version is older than the newest installed; an administrator may still install it with allowDowngrade, and it never becomes the newest. details.newest gives the newest.",
+    description:
+      "The bundle's version is older than the newest installed; an administrator may still install it with allowDowngrade, and it never becomes the newest. details.newest gives the newest.",
   },
   MODULE_OUTSIDE_APP: {
     status: 422,
-    description: "A module of the bundle lies outside /apps/<app id>/, or names a module outside it; details.fields says which. Nothing was installed.",
+    description:
+      'A module of the bundle lies outside /apps/<app id>/, or names a module outside it; details.fields says which. Nothing was installed.',
   },
   APP_NOT_EXPORTABLE: {
     status: 422,
-    description: "The app cannot be exported as a bundle that installs elsewhere: the module it deploys lies outside /apps/<app id>/ (an app published from a module elsewhere), or its modules name modules the bundle would not ship; details.problems says which.",
+    description:
+      'The app cannot be exported as a bundle that installs elsewhere: the module it deploys lies outside /apps/<app id>/ (an app published from a module elsewhere), or its modules name modules the bundle would not ship; details.problems says which.',
   },
   FORM_INCOMPLETE: {
     status: 422,
-    description: 'A publish whose deploy form leaves out inputs that have no value from a default or a mapping; details.inputs names each (node:input).',
+    description:
+      'A publish whose deploy form leaves out inputs that have no value from a default or a mapping; details.inputs names each (node:input).',
   },
   ACL_CHANGED: {
     status: 409,
-    description: "A module's sharing rules were changed since the caller read them (the change named the rules it expected); details.acl has the current ones.",
+    description:
+      "A module's sharing rules were changed since the caller read them (the change named the rules it expected); details.acl has the current ones.",
   },
   PREFLIGHT_FAILED: {
     status: 409,
-    description: 'A pre-flight check failed (capacity, base image, placement); details.checks says which and what is missing.',
+    description:
+      'A pre-flight check failed (capacity, base image, placement); details.checks says which and what is missing.',
   },
   METRIC_NOT_FOUND: {
     status: 404,
@@ -269,27 +309,33 @@ export const errorRegistry = {
   },
   PARAM_UNKNOWN: {
     status: 422,
-    description: "The key names a node, instance or output the run does not have; details.allowed lists the keys this instance may set.",
+    description:
+      'The key names a node, instance or output the run does not have; details.allowed lists the keys this instance may set.',
   },
   PARAMS_FULL: {
     status: 409,
-    description: 'The run holds as many runtime parameters as it may (details.maxKeys keys, details.maxBytes bytes of keys and values); nothing was set.',
+    description:
+      'The run holds as many runtime parameters as it may (details.maxKeys keys, details.maxBytes bytes of keys and values); nothing was set.',
   },
   GUEST_REFUSED: {
     status: 403,
-    description: "The connection comes from a VM: QEMU's user networking reaches the host's loopback and addresses, but guests may reach only the agent API, on their agent URL (checked where QEMU runs as its own user).",
+    description:
+      "The connection comes from a VM: QEMU's user networking reaches the host's loopback and addresses, but guests may reach only the agent API, on their agent URL (checked where QEMU runs as its own user).",
   },
   KIOSK_LOCKED: {
     status: 403,
-    description: "This session is in kiosk mode: only the app store is open. Leave it with the administrator's kiosk PIN (POST /api/v1/kiosk/unlock).",
+    description:
+      "This session is in kiosk mode: only the app store is open. Leave it with the administrator's kiosk PIN (POST /api/v1/kiosk/unlock).",
   },
   KIOSK_SCREEN_ONLY: {
     status: 403,
-    description: "Only a kiosk session (the box's own screen, signed in on the local listener with its screen id) may do this: lock itself, try the kiosk PIN, or sign in with a screen id.",
+    description:
+      "Only a kiosk session (the box's own screen, signed in on the local listener with its screen id) may do this: lock itself, try the kiosk PIN, or sign in with a screen id.",
   },
   KIOSK_PIN_NOT_SET: {
     status: 409,
-    description: 'No kiosk PIN is set, so kiosk mode could never be left: an administrator sets one first (PUT /api/v1/kiosk/pin).',
+    description:
+      'No kiosk PIN is set, so kiosk mode could never be left: an administrator sets one first (PUT /api/v1/kiosk/pin).',
   },
   WRONG_PIN: {
     status: 403,

@@ -17,12 +17,18 @@ export const builtInAppsDir = join(applianceRoot, 'apps');
 export const guestAgentPath = join(applianceRoot, 'src', 'guest', 'bivouac-agent');
 
 /** The built renderer: `dist/renderer` beside the sources, or `renderer` beside a built appliance. */
-export const rendererDir = [join(applianceRoot, '..', 'dist', 'renderer'), join(applianceRoot, '..', 'renderer')].find((dir) => existsSync(join(dir, 'index.html'))) ?? join(applianceRoot, '..', 'dist', 'renderer');
+export const rendererDir =
+  [join(applianceRoot, '..', 'dist', 'renderer'), join(applianceRoot, '..', 'renderer')].find(
+    (dir) => existsSync(join(dir, 'index.html')),
+  ) ?? join(applianceRoot, '..', 'dist', 'renderer');
 
 /**
  * Base images shipped with the product (the tiny guest): `images/` beside a packaged appliance,
  * else what build/tiny-guest.sh wrote into `build/out/` of the sources.
  */
 export const builtInImagesDir =
-  [join(applianceRoot, 'images'), join(applianceRoot, '..', 'build', 'out'), join(applianceRoot, '..', '..', 'build', 'out')].find((dir) => existsSync(dir)) ??
-  join(applianceRoot, 'images');
+  [
+    join(applianceRoot, 'images'),
+    join(applianceRoot, '..', 'build', 'out'),
+    join(applianceRoot, '..', '..', 'build', 'out'),
+  ].find((dir) => existsSync(dir)) ?? join(applianceRoot, 'images');

@@ -6,7 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { acceleratorOf, build, createServices } from './app.ts';
 import type { HostPolicy } from './api/host-check.ts';
-import { ConfigError, isLoopback, keysDirOf, loadConfig, parseHostPort, type Config } from './config.ts';
+import {
+  ConfigError,
+  isLoopback,
+  keysDirOf,
+  loadConfig,
+  parseHostPort,
+  type Config,
+} from './config.ts';
 import { BivouacError } from './errors.ts';
 import { pickLibvirtUri } from './connectors/libvirt/default-uri.ts';
 import { AgentServers } from './api/agent-listeners.ts';
@@ -27,13 +34,16 @@ import { version } from './version.ts';
 
 const shutdownDeadlineMs = 4500;
 
-
 interface Listener {
   app: FastifyInstance;
   url: string;
 }
 
-async function listen(app: FastifyInstance, address: string, scheme: 'http' | 'https'): Promise<Listener> {
+async function listen(
+  app: FastifyInstance,
+  address: string,
+  scheme: 'http' | 'https',
+): Promise<Listener> {
   const { host, port } = parseHostPort(address);
   await app.listen({ host, port });
   const bound = app.server.address();
@@ -43,10 +53,16 @@ async function listen(app: FastifyInstance, address: string, scheme: 'http' | 'h
 }
 
 /** Creates the first administrator unattended (BIVOUAC_ADMIN_PASSWORD) when none exists. */
-async function ensureAdmin(config: Config, services: ReturnType<typeof createServices>, logger: Logger): Promise<void> {
+async function ensureAdmin(
+  config: Config,
+  services: ReturnType<typeof createServices>,
+  logger: Logger,
+): Promise<void> {
   if (!config.adminPassword || !services.accounts.needsAdmin) return;
   const username = process.env.BIVOUAC_ADMIN_USER || 'admin';
-  await services.accounts.createUser(username, config.adminPassword, 'admin', null, { onlyIfNoAdmin: true });
+  await services.accounts.createUser(username, config.adminPassword, 'admin', null, {
+    onlyIfNoAdmin: true,
+  });
   logger.info({ username }, 'created the first administrator from BIVOUAC_ADMIN_PASSWORD');
 }
 
@@ -57,7 +73,9 @@ async function ensureAdmin(config: Config, services: ReturnType<typeof createSer
 function agentUrlOf(config: Config): string {
   const listen = config.localListen !== 'off' ? config.localListen : config.listen;
   const { port } = parseHostPort(listen);
-  const https = config.localListen === 'off' && (config.tls === 'always' || !isLoopback(parseHostPort(config.listen).host));
+  const https =
+    config.localListen === 'off' &&
+    (config.tls === 'always' || !isLoopback(parseHostPort(config.listen).host));
   return `${https ? 'https' : 'http'}://10.0.2.2:${port}`;
 }
 
@@ -93,10 +111,26 @@ function firstLanAddress(): string | null {
  * (`qemu:///system`), run as root with nftables and dnsmasq at hand; else null (user networking,
  * whose guests reach the appliance through an agent-only listener on loopback).
  */
-async function privateNetworksOf(uri: string, publicHost: string, listeners: AgentServers): Promise<RunNetworks | null> {
+async function privateNetworksOf(
+  uri: string,
+  publicHost: string,
+  listeners: AgentServers,
+): Promise<RunNetworks | null> {
   const publicAddress = lanAddressOf(publicHost);
-  if (uri !== 'qemu:///system' || process.getuid?.() !== 0 || !publicAddress || !(await canFirewall())) return null;
-  if (!(await access('/usr/sbin/dnsmasq').then(() => true, () => false))) return null;
+  if (
+    uri !== 'qemu:///system' ||
+    process.getuid?.() !== 0 ||
+    !publicAddress ||
+    !(await canFirewall())
+  )
+    return null;
+  if (
+    !(await access('/usr/sbin/dnsmasq').then(
+      () => true,
+      () => false,
+    ))
+  )
+    return null;
   return new RunNetworks({ uri, publicAddress, listeners });
 }
 
@@ -106,7 +140,12 @@ async function privateNetworksOf(uri: string, publicHost: string, listeners: Age
  * The UI's link for a browser that came under the service host uses the first configured name,
  * else the host's name.
  */
-function hostPolicyOf(config: Config, serviceHost: string, agentUrl: string, mainIsHttps: boolean): HostPolicy {
+function hostPolicyOf(
+  config: Config,
+  serviceHost: string,
+  agentUrl: string,
+  mainIsHttps: boolean,
+): HostPolicy {
   const listenHosts = [config.listen, ...(config.localListen === 'off' ? [] : [config.localListen])]
     .map((address) => parseHostPort(address).host)
     .filter((host) => host !== '0.0.0.0' && host !== '::');
@@ -124,7 +163,10 @@ export async function start(): Promise<void> {
   const config = await loadConfig();
   // stdout gets every line as before; the ring keeps the newest for the Box page.
   const logs = new LogRing(1000);
-  const logger = pino({ level: config.logLevel, base: { service: 'bivouac', pid: process.pid } }, teeDestination(pino.destination({ dest: 1, sync: false }), logs));
+  const logger = pino(
+    { level: config.logLevel, base: { service: 'bivouac', pid: process.pid } },
+    teeDestination(pino.destination({ dest: 1, sync: false }), logs),
+  );
   logger.info({ version, dataDir: config.dataDir }, 'starting');
 
   const { store, file, migratedFrom, backup } = await openStore(config.dataDir);
@@ -132,16 +174,30 @@ export async function start(): Promise<void> {
   // files and the base images (it may not list it).
   const dataDirMode = (await stat(config.dataDir)).mode & 0o7777;
   if ((dataDirMode & 0o001) === 0) await chmod(config.dataDir, dataDirMode | 0o001);
-  if (migratedFrom !== null) logger.info({ file, from: migratedFrom, to: store.data.schemaVersion, backup }, 'store migrated');
-  const events = await EventLog.open({ directory: join(config.dataDir, 'events'), replayLimit: config.eventReplayLimit });
+  if (migratedFrom !== null)
+    logger.info(
+      { file, from: migratedFrom, to: store.data.schemaVersion, backup },
+      'store migrated',
+    );
+  const events = await EventLog.open({
+    directory: join(config.dataDir, 'events'),
+    replayLimit: config.eventReplayLimit,
+  });
   // Where administrators put the SSH keys and known-hosts files cloud URIs may name; only the
   // appliance's user reads it.
   await mkdir(keysDirOf(config.dataDir), { recursive: true, mode: 0o700 });
   const tls = await ensureTlsIdentity(config.dataDir);
-  logger.info({ fingerprint: tls.fingerprint, created: tls.created }, 'HTTPS certificate (SHA-256 fingerprint)');
+  logger.info(
+    { fingerprint: tls.fingerprint, created: tls.created },
+    'HTTPS certificate (SHA-256 fingerprint)',
+  );
 
   const hypervisor = await pickLibvirtUri(config.libvirtUri);
-  if (hypervisor.dryRun) logger.warn({ libvirtUri: hypervisor.uri, reason: hypervisor.reason }, 'dry-run hypervisor: no real VMs');
+  if (hypervisor.dryRun)
+    logger.warn(
+      { libvirtUri: hypervisor.uri, reason: hypervisor.reason },
+      'dry-run hypervisor: no real VMs',
+    );
   else logger.info({ libvirtUri: hypervisor.uri, reason: hypervisor.reason }, 'hypervisor');
 
   const listeners: Listener[] = [];
@@ -153,13 +209,26 @@ export async function start(): Promise<void> {
   // Guests reach the appliance only here: the agent API on their run network's gateway (or a
   // loopback port, which user networking's 10.0.2.2 reaches).
   const agentServers = new AgentServers();
-    const networks = hypervisor.dryRun || config.privateNetworks === 'off' ? null : await privateNetworksOf(hypervisor.uri, serviceHost, agentServers);
+  const networks =
+    hypervisor.dryRun || config.privateNetworks === 'off'
+      ? null
+      : await privateNetworksOf(hypervisor.uri, serviceHost, agentServers);
   logger.info({ networks: networks ? 'private per run' : 'user networking' }, 'guest networking');
   // Guests on user networking reach the host's loopback through QEMU; where QEMU runs as its own
   // user, its connections are told apart and refused everywhere but on the agent listener.
-  const guestUid = hypervisor.dryRun || hypervisor.uri !== 'qemu:///system' ? null : await qemuUserId();
-  if (!hypervisor.dryRun) logger.info({ guestUid }, guestUid === null ? "QEMU runs as this appliance's user or root: guests on user networking are not told apart on loopback" : 'connections from QEMU are refused but on the agent listener');
-  const history = await History.open({ directory: join(config.dataDir, 'history'), log: (level, details, message) => logger[level](details, message) });
+  const guestUid =
+    hypervisor.dryRun || hypervisor.uri !== 'qemu:///system' ? null : await qemuUserId();
+  if (!hypervisor.dryRun)
+    logger.info(
+      { guestUid },
+      guestUid === null
+        ? "QEMU runs as this appliance's user or root: guests on user networking are not told apart on loopback"
+        : 'connections from QEMU are refused but on the agent listener',
+    );
+  const history = await History.open({
+    directory: join(config.dataDir, 'history'),
+    log: (level, details, message) => logger[level](details, message),
+  });
   const services = createServices({
     dataDir: config.dataDir,
     guestUid,
@@ -180,25 +249,44 @@ export async function start(): Promise<void> {
     agentUrl,
     ...(config.setupCode ? { setupCode: config.setupCode } : {}),
     ...(config.powerControl === 'host' ? { power: hostPowerControl() } : {}),
-    facts: hostFacts({ dataDir: config.dataDir, listening: () => listeners.map((listener) => listener.url), accelerator: () => acceleratorOf(hypervisor.uri) }),
+    facts: hostFacts({
+      dataDir: config.dataDir,
+      listening: () => listeners.map((listener) => listener.url),
+      accelerator: () => acceleratorOf(hypervisor.uri),
+    }),
     logs,
-    runs: { publicHost: serviceHost, networks, agentListeners: hypervisor.dryRun ? null : agentServers },
+    runs: {
+      publicHost: serviceHost,
+      networks,
+      agentListeners: hypervisor.dryRun ? null : agentServers,
+    },
   });
   // Stored clouds were checked against today's URI rule when the services were made, before the
   // reconciler, runs and health checks below can contact one: a refused one stays disabled.
-  for (const cloud of services.clouds.disabledClouds()) logger.warn(cloud, 'a stored cloud is disabled and never contacted: its config is refused');
+  for (const cloud of services.clouds.disabledClouds())
+    logger.warn(cloud, 'a stored cloud is disabled and never contacted: its config is refused');
   const agentApp = await build(services, { logger, listener: 'agent' });
   agentServers.serve(agentApp);
   await services.images.recover();
   // Images stored by older versions pass the image rule again before any run can launch on them.
   const { unusable } = await services.images.recheck();
-  for (const refused of unusable) logger.error(refused, 'a stored base image failed the image check and is marked unusable');
+  for (const refused of unusable)
+    logger.error(refused, 'a stored base image failed the image check and is marked unusable');
   await services.apps.recover();
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.
   void services.reconciler.start();
   await services.runs.start();
-  const stopCloudHealth = services.clouds.watchHealth({ watchedMs: config.cloudHealthSeconds * 1000, idleMs: config.cloudHealthSeconds * 4000 });
-  const sampler = new MetricsSampler({ dataDir: config.dataDir, history, vmUsage: () => services.vmUsage.read(), log: (level, details, message) => logger[level](details, message), onSample: announceSamples(events) });
+  const stopCloudHealth = services.clouds.watchHealth({
+    watchedMs: config.cloudHealthSeconds * 1000,
+    idleMs: config.cloudHealthSeconds * 4000,
+  });
+  const sampler = new MetricsSampler({
+    dataDir: config.dataDir,
+    history,
+    vmUsage: () => services.vmUsage.read(),
+    log: (level, details, message) => logger[level](details, message),
+    onSample: announceSamples(events),
+  });
   services.sampler = sampler;
   const stopSampler = sampler.start();
   services.vms.onGone((vm) => void history.forget(`vm.${vm.id}.`));
@@ -210,35 +298,61 @@ export async function start(): Promise<void> {
       `no administrator yet: create one on the box's own screen, or from another machine with the setup code ${services.setupCode.current}`,
     );
   }
-  logger.info({ uiUrl: hosts.uiUrl, serviceHost, hostNames: hosts.names }, "the UI answers under the box's names; the apps' services under the service host");
+  logger.info(
+    { uiUrl: hosts.uiUrl, serviceHost, hostNames: hosts.names },
+    "the UI answers under the box's names; the apps' services under the service host",
+  );
   listeners.push(
-    await listen(await build(services, { logger, hosts, ...(mainIsHttps ? { https: tls } : {}) }), config.listen, mainIsHttps ? 'https' : 'http'),
+    await listen(
+      await build(services, { logger, hosts, ...(mainIsHttps ? { https: tls } : {}) }),
+      config.listen,
+      mainIsHttps ? 'https' : 'http',
+    ),
   );
   if (config.localListen !== 'off' && config.localListen !== config.listen) {
     if (!isLoopback(parseHostPort(config.localListen).host)) {
-      throw new ConfigError(`localListen ${config.localListen} is not a loopback address; plain HTTP is served only on loopback.`);
+      throw new ConfigError(
+        `localListen ${config.localListen} is not a loopback address; plain HTTP is served only on loopback.`,
+      );
     }
-    listeners.push(await listen(await build(services, { logger, hosts, listener: 'local' }), config.localListen, 'http'));
+    listeners.push(
+      await listen(
+        await build(services, { logger, hosts, listener: 'local' }),
+        config.localListen,
+        'http',
+      ),
+    );
   }
-  logger.info({ urls: listeners.map((listener) => listener.url), libvirtUri: hypervisor.uri }, 'listening');
+  logger.info(
+    { urls: listeners.map((listener) => listener.url), libvirtUri: hypervisor.uri },
+    'listening',
+  );
 
   // The shipped catalog installs once the UI answers (its apps appear as app.installed events).
   const catalogInstalled = services.apps.installBuiltIn(builtInAppsDir).then(
     (catalog) => {
-      if (catalog.installed.length > 0) logger.info({ apps: catalog.installed }, 'installed the built-in catalog');
-      for (const failure of catalog.failed) logger.error(failure, 'a built-in app could not be installed');
+      if (catalog.installed.length > 0)
+        logger.info({ apps: catalog.installed }, 'installed the built-in catalog');
+      for (const failure of catalog.failed)
+        logger.error(failure, 'a built-in app could not be installed');
     },
-    (error: unknown) => logger.error({ error: (error as Error).message }, 'the built-in catalog could not be read'),
+    (error: unknown) =>
+      logger.error({ error: (error as Error).message }, 'the built-in catalog could not be read'),
   );
 
   // Images shipped with the product (the tiny guest) are imported the same way, in the background.
-  const imagesInstalled = services.images.installBuiltIn(process.env.BIVOUAC_BUILTIN_IMAGES_DIR || builtInImagesDir).then(
-    (shipped) => {
-      if (shipped.installed.length > 0) logger.info({ images: shipped.installed }, 'imported the built-in images');
-      for (const failure of shipped.failed) logger.error(failure, 'a built-in image could not be imported');
-    },
-    (error: unknown) => logger.error({ error: (error as Error).message }, 'the built-in images could not be read'),
-  );
+  const imagesInstalled = services.images
+    .installBuiltIn(process.env.BIVOUAC_BUILTIN_IMAGES_DIR || builtInImagesDir)
+    .then(
+      (shipped) => {
+        if (shipped.installed.length > 0)
+          logger.info({ images: shipped.installed }, 'imported the built-in images');
+        for (const failure of shipped.failed)
+          logger.error(failure, 'a built-in image could not be imported');
+      },
+      (error: unknown) =>
+        logger.error({ error: (error as Error).message }, 'the built-in images could not be read'),
+    );
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -278,7 +392,12 @@ export async function start(): Promise<void> {
 }
 
 function explain(error: unknown): string {
-  if (error instanceof StoreOpenError || error instanceof ConfigError || error instanceof BivouacError) return error.message;
+  if (
+    error instanceof StoreOpenError ||
+    error instanceof ConfigError ||
+    error instanceof BivouacError
+  )
+    return error.message;
   return (error as Error)?.stack ?? String(error);
 }
 

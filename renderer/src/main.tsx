@@ -4,4 +4,9 @@ import { App } from './app/App.tsx';
 import './ui/styles.css';
 
 const container = document.getElementById('root');
-if (container) createRoot(container).render(<StrictMode><App /></StrictMode>);
+if (container)
+  createRoot(container).render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  );

@@ -12,7 +12,11 @@ import { tempDir } from '../fixtures/appliance.ts';
 import { emit, median } from './lib.ts';
 
 // Measured as the box runs it: the built appliance under plain node (npm run build:appliance).
-execFileSync(process.execPath, ['--import', 'tsx', new URL('../../build/build-appliance.ts', import.meta.url).pathname], { stdio: 'ignore' });
+execFileSync(
+  process.execPath,
+  ['--import', 'tsx', new URL('../../build/build-appliance.ts', import.meta.url).pathname],
+  { stdio: 'ignore' },
+);
 
 const runs = 5;
 

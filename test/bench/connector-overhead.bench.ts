@@ -30,13 +30,18 @@ import { emit, median } from './lib.ts';
 const vms = 8;
 const rounds = 5;
 
-const names = (round: number) => Array.from({ length: vms }, (_, i) => `bvc-bench${round}-web-${i + 1}`);
+const names = (round: number) =>
+  Array.from({ length: vms }, (_, i) => `bvc-bench${round}-web-${i + 1}`);
 
 /** The libvirt calls the connector makes for one VM's life, made directly. */
 async function direct(hypervisor: Hypervisor, round: number, dir: string): Promise<number> {
   const started = performance.now();
   for (const name of names(round)) {
-    const xml = buildDomainXml(vmSpec(name), { overlay: null, seed: null, consoleLog: join(dir, `${name}.log`) }, 'qemu');
+    const xml = buildDomainXml(
+      vmSpec(name),
+      { overlay: null, seed: null, consoleLog: join(dir, `${name}.log`) },
+      'qemu',
+    );
     const domain = await hypervisor.domainDefineXML(xml);
     await hypervisor.domainCreate(domain);
     const found = await hypervisor.domainLookupByName(name);
@@ -61,7 +66,10 @@ async function viaConnector(connector: LibvirtConnector, round: number): Promise
 const { directory: dir } = await benchDiskDir('connector-overhead-');
 const hypervisor = new Hypervisor({ uri: 'test:///default' });
 await hypervisor.connectOpen();
-const connector = new LibvirtConnector({ uri: 'test:///default', accelerator: 'tcg', callTimeoutSeconds: 30 }, { stateDir: join(dir, 'vms') });
+const connector = new LibvirtConnector(
+  { uri: 'test:///default', accelerator: 'tcg', callTimeoutSeconds: 30 },
+  { stateDir: join(dir, 'vms') },
+);
 
 // Warm both paths once (first define pays the driver's set-up).
 await direct(hypervisor, 100, dir);
@@ -83,7 +91,9 @@ const services = createServices({ dataDir: dir, store, events, vmDir: join(dir, 
 const trackedMs: number[] = [];
 for (let round = 0; round < rounds; round += 1) {
   const started = performance.now();
-  const records = await Promise.all(names(200 + round).map((name) => services.vms.launch('box', vmSpec(name), null)));
+  const records = await Promise.all(
+    names(200 + round).map((name) => services.vms.launch('box', vmSpec(name), null)),
+  );
   await Promise.all(records.map((record) => services.vms.terminate(record.id)));
   trackedMs.push(performance.now() - started);
 }
@@ -100,20 +110,32 @@ await chmod(dir, 0o711);
 await chmod(diskDir, 0o711);
 const base = join(diskDir, 'base.qcow2');
 await copyFile(join(buildDiskGuest(imagesDir), 'disk.qcow2'), base);
-const diskNames = (round: number) => Array.from({ length: diskVms }, (_, i) => `bvc-bench-disk${process.pid}-${round}-${i + 1}`);
-const diskSpec = (name: string) => vmSpec(name, { image: { kind: 'disk', path: base, format: 'qcow2' }, diskGiB: 1 });
+const diskNames = (round: number) =>
+  Array.from({ length: diskVms }, (_, i) => `bvc-bench-disk${process.pid}-${round}-${i + 1}`);
+const diskSpec = (name: string) =>
+  vmSpec(name, { image: { kind: 'disk', path: base, format: 'qcow2' }, diskGiB: 1 });
 // The direct path's disks, one per VM, made once outside the timing.
-const directDisks = Array.from({ length: diskVms }, (_, i) => join(diskDir, 'direct', `${i + 1}.qcow2`));
-for (const disk of directDisks) execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', disk, '1G']);
+const directDisks = Array.from({ length: diskVms }, (_, i) =>
+  join(diskDir, 'direct', `${i + 1}.qcow2`),
+);
+for (const disk of directDisks)
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', disk, '1G']);
 
 const systemHypervisor = new Hypervisor({ uri: system });
 await systemHypervisor.connectOpen();
-const systemConnector = new LibvirtConnector({ uri: system, accelerator: 'tcg', callTimeoutSeconds: 30 }, { stateDir: join(diskDir, 'vms') });
+const systemConnector = new LibvirtConnector(
+  { uri: system, accelerator: 'tcg', callTimeoutSeconds: 30 },
+  { stateDir: join(diskDir, 'vms') },
+);
 
 async function directDisk(round: number): Promise<number> {
   const started = performance.now();
   for (const [i, name] of diskNames(round).entries()) {
-    const xml = buildDomainXml(diskSpec(name), { overlay: directDisks[i]!, seed: null, consoleLog: join(diskDir, 'direct', `${name}.log`) }, 'qemu');
+    const xml = buildDomainXml(
+      diskSpec(name),
+      { overlay: directDisks[i]!, seed: null, consoleLog: join(diskDir, 'direct', `${name}.log`) },
+      'qemu',
+    );
     const domain = await systemHypervisor.domainDefineXML(xml);
     await systemHypervisor.domainCreate(domain);
     const found = await systemHypervisor.domainLookupByName(name);
@@ -151,7 +173,11 @@ try {
   emit('connector-disk-overhead-per-vm', median(diskOverheadMs) / diskVms, 'ms', '<1000');
 } finally {
   // A failed round leaves its domains on the shared daemon: remove them.
-  for (const name of (await systemHypervisor.connectListAllDomains().then((domains) => Promise.all(domains.map((domain) => systemHypervisor.domainGetName(domain)))))) {
+  for (const name of await systemHypervisor
+    .connectListAllDomains()
+    .then((domains) =>
+      Promise.all(domains.map((domain) => systemHypervisor.domainGetName(domain))),
+    )) {
     if (!name.startsWith(`bvc-bench-disk${process.pid}-`)) continue;
     for (const command of ['destroy', 'undefine']) {
       try {

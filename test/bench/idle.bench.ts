@@ -16,7 +16,13 @@ import { chromium, type Browser } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import playwrightConfig from '../../playwright.config.ts';
-import { adminApi, builtServerEntry, freePort, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
+import {
+  adminApi,
+  builtServerEntry,
+  freePort,
+  startAppliance,
+  type ApplianceProcess,
+} from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
 import { prepareRealQemu } from '../fixtures/real-qemu-setup.ts';
 import { emit, sleep } from './lib.ts';
@@ -68,23 +74,39 @@ async function cpuTicks(pids: readonly number[]): Promise<Map<number, number>> {
   for (const pid of pids) {
     const fields = await statFields(pid);
     // Fields 14 to 17 of stat (utime, stime, cutime, cstime); this list starts at field 3 (state).
-    if (fields) ticks.set(pid, Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]));
+    if (fields)
+      ticks.set(
+        pid,
+        Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]),
+      );
   }
   return ticks;
 }
 
 /** A process's name and its memory lines from /proc/<pid>/status, in KiB (0 once it is gone). */
-async function memoryOf(pid: number): Promise<{ name: string; rss: number; anon: number; file: number }> {
+async function memoryOf(
+  pid: number,
+): Promise<{ name: string; rss: number; anon: number; file: number }> {
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? 0);
-    return { name: /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?', rss: kib('VmRSS'), anon: kib('RssAnon'), file: kib('RssFile') };
+    const kib = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? 0);
+    return {
+      name: /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?',
+      rss: kib('VmRSS'),
+      anon: kib('RssAnon'),
+      file: kib('RssFile'),
+    };
   } catch {
     return { name: '?', rss: 0, anon: 0, file: 0 };
   }
 }
 
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | null>): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | null>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -96,7 +118,11 @@ async function until<T>(what: string, timeoutMs: number, check: () => Promise<T 
 
 const { uri } = prepareRealQemu();
 // Measured as the box runs it: the built appliance, with the tiny guest shipped beside it.
-execFileSync(process.execPath, ['--import', 'tsx', new URL('../../build/build-appliance.ts', import.meta.url).pathname], { stdio: 'ignore' });
+execFileSync(
+  process.execPath,
+  ['--import', 'tsx', new URL('../../build/build-appliance.ts', import.meta.url).pathname],
+  { stdio: 'ignore' },
+);
 const rendererDir = await tempDir('bivouac-bench-idle-renderer-');
 const dataDir = await tempDir('bivouac-bench-idle-');
 let appliance: ApplianceProcess | null = null;
@@ -123,12 +149,19 @@ try {
   const call = await adminApi(() => local, password);
   api = call;
   await until('the tiny guest and Hello web to be installed', 180_000, async () => {
-    const images = (await call('GET', '/images')).body as unknown as { name: string; status: string }[];
+    const images = (await call('GET', '/images')).body as unknown as {
+      name: string;
+      status: string;
+    }[];
     const apps = (await call('GET', '/apps')).body as unknown as { id: string }[];
-    return images.some((image) => image.name === 'tiny' && image.status === 'ready') && apps.some((app) => app.id === 'hello-web') ? true : null;
+    return images.some((image) => image.name === 'tiny' && image.status === 'ready') &&
+      apps.some((app) => app.id === 'hello-web')
+      ? true
+      : null;
   });
   const deployed = await call('POST', '/apps/hello-web/deploy', { parameters: {} });
-  if (deployed.status !== 201) throw new Error(`deploy: ${deployed.status} ${JSON.stringify(deployed.body)}`);
+  if (deployed.status !== 201)
+    throw new Error(`deploy: ${deployed.status} ${JSON.stringify(deployed.body)}`);
   const id = deployed.body!.id as string;
   runId = id;
   await until('the tiny VM to be Ready', 180_000, async () => {
@@ -139,8 +172,11 @@ try {
 
   browser = await chromium.launch({ ...playwrightConfig.use?.launchOptions, headless: true });
   const context = await browser.newContext();
-  const signedIn = await context.request.post(`${local}/api/v1/session`, { data: { username: 'admin', password } });
-  if (!signedIn.ok()) throw new Error(`sign-in failed: ${signedIn.status()} ${await signedIn.text()}`);
+  const signedIn = await context.request.post(`${local}/api/v1/session`, {
+    data: { username: 'admin', password },
+  });
+  if (!signedIn.ok())
+    throw new Error(`sign-in failed: ${signedIn.status()} ${await signedIn.text()}`);
   const page = await context.newPage();
   await page.goto(`${local}/dashboard`);
   await page.locator('.dashboard-runs .state-counts').waitFor();
@@ -171,10 +207,19 @@ try {
   const parts: string[] = [];
   for (const child of tree) {
     const memory = await memoryOf(child);
-    parts.push(`${memory.name} ${child}: ${(memory.rss / 1024).toFixed(1)} MiB (anon ${(memory.anon / 1024).toFixed(1)}, file ${(memory.file / 1024).toFixed(1)}), ${(after.get(child) ?? 0) - (before.get(child) ?? 0)} ticks`);
+    parts.push(
+      `${memory.name} ${child}: ${(memory.rss / 1024).toFixed(1)} MiB (anon ${(memory.anon / 1024).toFixed(1)}, file ${(memory.file / 1024).toFixed(1)}), ${(after.get(child) ?? 0) - (before.get(child) ?? 0)} ticks`,
+    );
   }
-  process.stderr.write(`process tree (${tree.length}, before the window ${treeBefore.length}): ${parts.join('; ')}; ${usedTicks} ticks in ${elapsedSeconds.toFixed(1)} s; tree RSS over the window ${Math.min(...readings).toFixed(1)} to ${Math.max(...readings).toFixed(1)} MiB in ${readings.length} readings\n`);
-  emit('idle-rss', readings.reduce((sum, value) => sum + value, 0) / readings.length, 'MiB', '<100');
+  process.stderr.write(
+    `process tree (${tree.length}, before the window ${treeBefore.length}): ${parts.join('; ')}; ${usedTicks} ticks in ${elapsedSeconds.toFixed(1)} s; tree RSS over the window ${Math.min(...readings).toFixed(1)} to ${Math.max(...readings).toFixed(1)} MiB in ${readings.length} readings\n`,
+  );
+  emit(
+    'idle-rss',
+    readings.reduce((sum, value) => sum + value, 0) / readings.length,
+    'MiB',
+    '<100',
+  );
   emit('idle-cpu', cpuPercent, '%', '<0.5');
 } finally {
   await browser?.close();
@@ -182,9 +227,13 @@ try {
     const call = api;
     const id = runId;
     await call('POST', `/runs/${id}/terminate`).catch(() => undefined);
-    await until('the tiny VM to be gone', 60_000, async () => (['Done', 'Aborted', 'Cancelled'].includes((await call('GET', `/runs/${id}`)).body?.state as string) ? true : null)).catch(
-      (error: unknown) => process.stderr.write(`${(error as Error).message}\n`),
-    );
+    await until('the tiny VM to be gone', 60_000, async () =>
+      ['Done', 'Aborted', 'Cancelled'].includes(
+        (await call('GET', `/runs/${id}`)).body?.state as string,
+      )
+        ? true
+        : null,
+    ).catch((error: unknown) => process.stderr.write(`${(error as Error).message}\n`));
   }
   await appliance?.stop();
   await rm(dataDir, { recursive: true, force: true });

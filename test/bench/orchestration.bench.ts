@@ -20,17 +20,35 @@ const imageId = await importPlaceholderImage(box.services, admin.userId);
 const native = { libvirt: { imageId } };
 for (const [path, content] of [
   ['/b', { kind: 'project' }],
-  ['/b/node', { kind: 'image', nativeImages: native, resources: { vcpu: 1, memoryMiB: 128, diskGiB: 1 }, outputs: [{ name: 'ready' }] }],
+  [
+    '/b/node',
+    {
+      kind: 'image',
+      nativeImages: native,
+      resources: { vcpu: 1, memoryMiB: 128, diskGiB: 1 },
+      outputs: [{ name: 'ready' }],
+    },
+  ],
   ['/b/eight', { kind: 'deployment', nodes: [{ name: 'web', image: '/b/node', multiplicity: 8 }] }],
 ] as const) {
-  await box.app.inject({ method: 'PUT', url: `/api/v1/modules?path=${path}`, headers: as(admin), payload: { content, message: 'bench' } });
+  await box.app.inject({
+    method: 'PUT',
+    url: `/api/v1/modules?path=${path}`,
+    headers: as(admin),
+    payload: { content, message: 'bench' },
+  });
 }
 await box.services.runs.start();
 
 /** Deploys 8 VMs and plays each guest as soon as its VM exists; resolves at Ready. */
 async function deployEight(): Promise<{ totalMs: number; id: string }> {
   const started = performance.now();
-  const created = await box.app.inject({ method: 'POST', url: '/api/v1/runs', headers: as(admin), payload: { module: '/b/eight' } });
+  const created = await box.app.inject({
+    method: 'POST',
+    url: '/api/v1/runs',
+    headers: as(admin),
+    payload: { module: '/b/eight' },
+  });
   const id = created.json<{ id: string }>().id;
   await box.services.runs.idle();
   await Promise.all(
@@ -79,14 +97,17 @@ const latencies: number[] = [];
 let previous = 'start';
 await writer.set('web.2:ready', previous);
 for (let i = 0; i < 200; i += 1) {
-  const waiting = reader.get('web.2:ready', 10, previous).then((value) => ({ value, at: performance.now() }));
+  const waiting = reader
+    .get('web.2:ready', 10, previous)
+    .then((value) => ({ value, at: performance.now() }));
   // Set only once the read is parked in the appliance, or this would time a plain read.
   await parked(waitRun, 'web.2:ready');
   const setAt = performance.now();
   previous = `yes ${i}`;
   await writer.set('web.2:ready', previous);
   const woken = await waiting;
-  if (woken.value !== previous) throw new Error(`the waiting read answered ${woken.value}, not the value set`);
+  if (woken.value !== previous)
+    throw new Error(`the waiting read answered ${woken.value}, not the value set`);
   latencies.push(woken.at - setAt);
 }
 emit('param-wait-wakeup-p50', percentile(latencies, 50), 'ms', null);
@@ -96,12 +117,22 @@ await terminate(waitRun);
 // The runs list with 1,000 runs stored (finished ones, as a busy box accumulates).
 const template = structuredClone(box.services.store.data.runs[0]!) as StoredRun;
 await box.services.store.update((document) => {
-  for (let i = 0; i < 1000; i += 1) document.runs.push({ ...structuredClone(template), id: randomUUID().replaceAll('-', ''), title: `run ${i}`, tags: i % 10 === 0 ? ['tenth'] : [] });
+  for (let i = 0; i < 1000; i += 1)
+    document.runs.push({
+      ...structuredClone(template),
+      id: randomUUID().replaceAll('-', ''),
+      title: `run ${i}`,
+      tags: i % 10 === 0 ? ['tenth'] : [],
+    });
 });
 const listTimes: number[] = [];
 for (let i = 0; i < 300; i += 1) {
   const started = performance.now();
-  const response = await box.app.inject({ method: 'GET', url: i % 2 ? '/api/v1/runs?limit=50' : '/api/v1/runs?tag=tenth&q=run', headers: as(admin) });
+  const response = await box.app.inject({
+    method: 'GET',
+    url: i % 2 ? '/api/v1/runs?limit=50' : '/api/v1/runs?tag=tenth&q=run',
+    headers: as(admin),
+  });
   if (response.statusCode !== 200) throw new Error(response.body);
   listTimes.push(performance.now() - started);
 }

@@ -56,7 +56,12 @@ for (let round = 0; round < 11; round += 1) {
 }
 emit('private-network-make', median(makes), 'ms', null);
 emit('private-network-remove', median(removals), 'ms', null);
-emit('private-network-make-and-remove', median(makes.map((ms, i) => ms + removals[i]!)), 'ms', '<500');
+emit(
+  'private-network-make-and-remove',
+  median(makes.map((ms, i) => ms + removals[i]!)),
+  'ms',
+  '<500',
+);
 
 // ---- Web + database on private networks ----
 const admin = await startWithCatalog(box, imagesDir);
@@ -66,15 +71,31 @@ const waitMs = 180_000;
 
 async function deployOnce(): Promise<number> {
   const started = performance.now();
-  const created = await box.app.inject({ method: 'POST', url: '/api/v1/apps/web-db/deploy', headers: as(admin), payload: { parameters: {} } });
+  const created = await box.app.inject({
+    method: 'POST',
+    url: '/api/v1/apps/web-db/deploy',
+    headers: as(admin),
+    payload: { parameters: {} },
+  });
   if (created.statusCode !== 201) throw new Error(created.body);
   const id = created.json<{ id: string }>().id;
-  await until(() => ['Ready', 'Aborted'].includes(runOf(id).state), `run ${id} to be Ready`, waitMs);
+  await until(
+    () => ['Ready', 'Aborted'].includes(runOf(id).state),
+    `run ${id} to be Ready`,
+    waitMs,
+  );
   const totalMs = performance.now() - started;
   const run = runOf(id);
-  if (run.state !== 'Ready') throw new Error(`run ended ${run.state}: ${JSON.stringify(run.abort)} ${JSON.stringify(run.log.slice(-10))}`);
+  if (run.state !== 'Ready')
+    throw new Error(
+      `run ended ${run.state}: ${JSON.stringify(run.abort)} ${JSON.stringify(run.log.slice(-10))}`,
+    );
   if (run.network?.mode !== 'private') throw new Error(`run ${id} is not on a private network`);
-  const terminated = await box.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/terminate`, headers: as(admin) });
+  const terminated = await box.app.inject({
+    method: 'POST',
+    url: `/api/v1/runs/${id}/terminate`,
+    headers: as(admin),
+  });
   if (terminated.statusCode !== 202) throw new Error(terminated.body);
   await until(() => ['Done', 'Aborted'].includes(runOf(id).state), `run ${id} to end`, waitMs);
   await box.services.runs.idle();

@@ -54,7 +54,9 @@ export function busyMs(spans: readonly TimedSpan[], fromMs: number, toMs: number
     }
     pieces.push([start, span.endMs]);
   }
-  const clipped = pieces.map(([start, end]): [number, number] => [Math.max(start, fromMs), Math.min(end, toMs)]).filter(([start, end]) => end > start);
+  const clipped = pieces
+    .map(([start, end]): [number, number] => [Math.max(start, fromMs), Math.min(end, toMs)])
+    .filter(([start, end]) => end > start);
   clipped.sort((a, b) => a[0] - b[0]);
   let total = 0;
   let reach = Number.NEGATIVE_INFINITY;

@@ -38,13 +38,19 @@ const waitMs = 120_000;
 /** Sums of each kind's spans, for the breakdown on stderr. */
 function byKind(spans: readonly TimedSpan[]): string {
   const sums = new Map<string, number>();
-  for (const span of spans) sums.set(span.kind, (sums.get(span.kind) ?? 0) + busyMs([span], span.startMs, span.endMs));
+  for (const span of spans)
+    sums.set(span.kind, (sums.get(span.kind) ?? 0) + busyMs([span], span.startMs, span.endMs));
   return [...sums].map(([kind, ms]) => `${kind} ${ms.toFixed(0)} ms`).join(', ');
 }
 
 async function deployOnce(): Promise<{ totalMs: number; overheadMs: number; guestsOwnMs: number }> {
   const started = performance.now();
-  const created = await box.app.inject({ method: 'POST', url: '/api/v1/apps/web-db/deploy', headers: as(admin), payload: { parameters: {} } });
+  const created = await box.app.inject({
+    method: 'POST',
+    url: '/api/v1/apps/web-db/deploy',
+    headers: as(admin),
+    payload: { parameters: {} },
+  });
   if (created.statusCode !== 201) throw new Error(created.body);
   const id = created.json<{ id: string }>().id;
   try {
@@ -56,39 +62,71 @@ async function deployOnce(): Promise<{ totalMs: number; overheadMs: number; gues
 }
 
 async function terminate(id: string): Promise<void> {
-  const terminated = await box.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/terminate`, headers: as(admin) });
+  const terminated = await box.app.inject({
+    method: 'POST',
+    url: `/api/v1/runs/${id}/terminate`,
+    headers: as(admin),
+  });
   if (terminated.statusCode !== 202) throw new Error(terminated.body);
   await until(() => ['Done', 'Aborted'].includes(runOf(id).state), `run ${id} to end`, waitMs);
   await box.services.runs.idle();
 }
 
 /** Waits for the run to be Ready and reads its figures. */
-async function measure(id: string, started: number): Promise<{ totalMs: number; overheadMs: number; guestsOwnMs: number }> {
-  await until(() => ['Ready', 'Aborted'].includes(runOf(id).state), `run ${id} to be Ready`, waitMs);
+async function measure(
+  id: string,
+  started: number,
+): Promise<{ totalMs: number; overheadMs: number; guestsOwnMs: number }> {
+  await until(
+    () => ['Ready', 'Aborted'].includes(runOf(id).state),
+    `run ${id} to be Ready`,
+    waitMs,
+  );
   const totalMs = performance.now() - started;
   const run = runOf(id);
-  if (run.state !== 'Ready') throw new Error(`run ended ${run.state}: ${JSON.stringify(run.abort)}`);
+  if (run.state !== 'Ready')
+    throw new Error(`run ended ${run.state}: ${JSON.stringify(run.abort)}`);
   // The appliance stamps a state once it is durable, a moment after the store shows it.
   let spans: TimedSpan[] = [];
   const readTimings = async (): Promise<boolean> => {
-    const timings = await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}/timings`, headers: as(admin) });
+    const timings = await box.app.inject({
+      method: 'GET',
+      url: `/api/v1/runs/${id}/timings`,
+      headers: as(admin),
+    });
     if (timings.statusCode !== 200) throw new Error(timings.body);
     spans = timings.json<{ spans: TimedSpan[] }>().spans;
     return spans.some((span) => span.kind === 'state' && span.detail === 'Ready');
   };
-  for (let tries = 0; !(await readTimings()) && tries < 200; tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let tries = 0; !(await readTimings()) && tries < 200; tries += 1)
+    await new Promise((resolve) => setTimeout(resolve, 5));
   const createdAt = spans.find((span) => span.kind === 'create')?.startMs;
   const readyAt = spans.find((span) => span.kind === 'state' && span.detail === 'Ready')?.startMs;
-  if (createdAt === undefined || readyAt === undefined) throw new Error(`the run's timings lack its creation or Ready: ${JSON.stringify(spans)}`);
+  if (createdAt === undefined || readyAt === undefined)
+    throw new Error(`the run's timings lack its creation or Ready: ${JSON.stringify(spans)}`);
   // The wake-up is in the figure only if web's read of db.1:ready was really parked on it.
-  const parked = spans.find((span) => span.kind === 'agent' && span.detail.startsWith('web.1 GET /params/db.1') && span.idle.length > 0);
+  const parked = spans.find(
+    (span) =>
+      span.kind === 'agent' &&
+      span.detail.startsWith('web.1 GET /params/db.1') &&
+      span.idle.length > 0,
+  );
   const overheadMs = busyMs(spans, createdAt, readyAt);
   const windowMs = readyAt - createdAt;
   // As this bench measured it before: the total minus each instance's launch-to-last-report span from the run's log.
   const at = (actor: string, action: string, detail: (text: string) => boolean) =>
-    Date.parse(run.log.find((entry) => entry.actor === actor && entry.action === action && detail(entry.detail))?.time ?? 'x');
-  const logSpans = run.instances.map((instance) => at(instance.name, 'completed', (text) => text === 'SendingReports') - at('appliance', 'launched', (text) => text.startsWith(`${instance.name} `)));
-  if (logSpans.some((span) => !Number.isFinite(span))) throw new Error(`the run log lacks launch or report entries: ${JSON.stringify(run.log)}`);
+    Date.parse(
+      run.log.find(
+        (entry) => entry.actor === actor && entry.action === action && detail(entry.detail),
+      )?.time ?? 'x',
+    );
+  const logSpans = run.instances.map(
+    (instance) =>
+      at(instance.name, 'completed', (text) => text === 'SendingReports') -
+      at('appliance', 'launched', (text) => text.startsWith(`${instance.name} `)),
+  );
+  if (logSpans.some((span) => !Number.isFinite(span)))
+    throw new Error(`the run log lacks launch or report entries: ${JSON.stringify(run.log)}`);
   const earlierMs = totalMs - Math.max(...logSpans);
   process.stderr.write(
     `run ${id}: ${windowMs.toFixed(0)} ms from creation to Ready, appliance busy ${overheadMs.toFixed(0)} ms (${byKind(spans.filter((span) => span.startMs < readyAt))}); ` +

@@ -8,7 +8,16 @@ const rootDir = new URL('../..', import.meta.url).pathname;
 export function buildRenderer(outDir: string): void {
   execFileSync(
     join(rootDir, 'node_modules', '.bin', 'vite'),
-    ['build', '--config', join(rootDir, 'renderer', 'vite.config.ts'), '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'],
+    [
+      'build',
+      '--config',
+      join(rootDir, 'renderer', 'vite.config.ts'),
+      '--outDir',
+      outDir,
+      '--emptyOutDir',
+      '--logLevel',
+      'error',
+    ],
     { cwd: rootDir, stdio: ['ignore', 'ignore', 'inherit'] },
   );
 }

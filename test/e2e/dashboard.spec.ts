@@ -4,7 +4,14 @@ import type { RouteOutput } from '../../appliance/src/api/contract.ts';
 import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
 import { startPrivateLibvirtd, type PrivateLibvirtd } from '../fixtures/private-libvirtd.ts';
-import { expectDarkTheme, expectFitsSmallScreen, importPlaceholderImage, sessionApi, shot, signIn } from '../fixtures/ui-session.ts';
+import {
+  expectDarkTheme,
+  expectFitsSmallScreen,
+  importPlaceholderImage,
+  sessionApi,
+  shot,
+  signIn,
+} from '../fixtures/ui-session.ts';
 
 /**
  * The Dashboard against the real appliance on libvirt's test driver (served by a daemon of the

@@ -19,7 +19,10 @@ test.afterAll(async () => {
 
 test.describe.configure({ mode: 'serial' });
 
-test('first run: create the administrator, see every section, manage users and tokens, sign in as the new user', async ({ page, browser }) => {
+test('first run: create the administrator, see every section, manage users and tokens, sign in as the new user', async ({
+  page,
+  browser,
+}) => {
   await page.goto(appliance.url);
   await expect(page.getByRole('heading', { name: 'Welcome to Bivouac' })).toBeVisible();
   await expect(page.getByText('HTTPS certificate SHA-256 fingerprint')).toBeVisible();
@@ -35,7 +38,9 @@ test('first run: create the administrator, see every section, manage users and t
 
   // A short password is refused with the appliance's own message.
   await page.getByLabel('Password (at least 10 characters)').fill('short');
-  await page.getByLabel('Password (at least 10 characters)').evaluate((input: HTMLInputElement) => input.removeAttribute('minlength'));
+  await page
+    .getByLabel('Password (at least 10 characters)')
+    .evaluate((input: HTMLInputElement) => input.removeAttribute('minlength'));
   await page.getByRole('button', { name: 'Create administrator' }).click();
   await expect(page.getByRole('alert')).toContainText('must be at least 10 characters');
 
@@ -52,7 +57,10 @@ test('first run: create the administrator, see every section, manage users and t
     ['Clouds', 'This box'],
     ['Box', 'HTTPS certificate SHA-256 fingerprint'],
   ] as const) {
-    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: section }).click();
+    await page
+      .getByRole('navigation', { name: 'Sections' })
+      .getByRole('link', { name: section })
+      .click();
     await expect(page.getByRole('heading', { level: 1, name: section })).toBeVisible();
     await expect(page.locator('main')).toContainText(plan);
     // Named apart from the screenshots each section's own spec takes.
@@ -75,7 +83,10 @@ test('first run: create the administrator, see every section, manage users and t
   // A change made elsewhere arrives over the event stream, without a reload.
   const session = await page.request.get(`${appliance.url}/api/v1/session`);
   const { csrfToken } = (await session.json()) as { csrfToken: string };
-  await page.request.post(`${appliance.url}/api/v1/users`, { headers: { 'x-csrf-token': csrfToken }, data: { username: 'vic', password: 'vic long password', role: 'viewer' } });
+  await page.request.post(`${appliance.url}/api/v1/users`, {
+    headers: { 'x-csrf-token': csrfToken },
+    data: { username: 'vic', password: 'vic long password', role: 'viewer' },
+  });
   await expect(page.getByRole('cell', { name: 'vic', exact: true })).toBeVisible();
   await shot(page, 'users');
 
@@ -110,7 +121,9 @@ test('first run: create the administrator, see every section, manage users and t
 
   // The token works from a script, and is never shown again.
   const context = await browser.newContext();
-  const viaToken = await context.request.get(`${appliance.url}/api/v1/session`, { headers: { authorization: `Bearer ${token}` } });
+  const viaToken = await context.request.get(`${appliance.url}/api/v1/session`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   expect(viaToken.status()).toBe(200);
   await context.close();
   await page.getByRole('button', { name: 'Done' }).click();

@@ -5,7 +5,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { contract } from '../../appliance/src/api/contract.ts';
 import { errorCodes, errorRegistry } from '../../appliance/src/errors.ts';
 import { limits } from '../../appliance/src/domain/limits.ts';
-import { as, makeAppliance, setupAdmin, tempDir, type TestAppliance } from '../fixtures/appliance.ts';
+import {
+  as,
+  makeAppliance,
+  setupAdmin,
+  tempDir,
+  type TestAppliance,
+} from '../fixtures/appliance.ts';
 
 /**
  * GET `path` byte for byte on a new connection, as a hostile client may send it (no URL
@@ -13,7 +19,9 @@ import { as, makeAppliance, setupAdmin, tempDir, type TestAppliance } from '../f
  */
 function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
+    const socket = connect(port, '127.0.0.1', () =>
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`),
+    );
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', reject);
@@ -35,7 +43,12 @@ afterEach(async () => {
 describe('bad input', () => {
   it('answers malformed JSON with INVALID_JSON and changes nothing', async () => {
     box = await makeAppliance();
-    const response = await box.app.inject({ method: 'POST', url: '/api/v1/setup', headers: { 'content-type': 'application/json' }, payload: '{"username": "admin",' });
+    const response = await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/setup',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"username": "admin",',
+    });
     expect(response.statusCode).toBe(400);
     expect(response.json().error.code).toBe('INVALID_JSON');
     expect(box.services.store.data.users).toEqual([]);
@@ -44,40 +57,69 @@ describe('bad input', () => {
   it('names the field with a wrong type, and what is allowed', async () => {
     box = await makeAppliance();
     const admin = await setupAdmin(box.app);
-    const response = await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username: 'olga', password: 'long enough password', role: 'superuser' } });
+    const response = await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: as(admin),
+      payload: { username: 'olga', password: 'long enough password', role: 'superuser' },
+    });
     expect(response.statusCode).toBe(400);
     const { error } = response.json();
     expect(error.code).toBe('VALIDATION_FAILED');
-    expect(error.details.fields).toEqual([{ field: 'body.role', message: expect.stringContaining('admin') }]);
+    expect(error.details.fields).toEqual([
+      { field: 'body.role', message: expect.stringContaining('admin') },
+    ]);
     expect(error.message).toContain('body.role');
     expect(box.services.store.data.users).toHaveLength(1);
   });
 
   it('refuses unknown fields, naming them', async () => {
     box = await makeAppliance();
-    const response = await box.app.inject({ method: 'POST', url: '/api/v1/setup', payload: { username: 'admin', password: 'long enough password', isRoot: true } });
+    const response = await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/setup',
+      payload: { username: 'admin', password: 'long enough password', isRoot: true },
+    });
     expect(response.statusCode).toBe(400);
-    expect(response.json().error.details.fields).toEqual([{ field: 'body.isRoot', message: 'is not a known field' }]);
+    expect(response.json().error.details.fields).toEqual([
+      { field: 'body.isRoot', message: 'is not a known field' },
+    ]);
     expect(box.services.store.data.users).toEqual([]);
   });
 
   it('refuses a too short password with the rule in the message', async () => {
     box = await makeAppliance();
-    const response = await box.app.inject({ method: 'POST', url: '/api/v1/setup', payload: { username: 'admin', password: 'short' } });
+    const response = await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/setup',
+      payload: { username: 'admin', password: 'short' },
+    });
     expect(response.json().error.message).toMatch(/body\.password must be at least 10 characters/);
   });
 
   it('refuses oversized bodies with BODY_TOO_LARGE and the limit', async () => {
     box = await makeAppliance();
-    const response = await box.app.inject({ method: 'POST', url: '/api/v1/setup', payload: { username: 'admin', password: 'x'.repeat(300 * 1024) } });
+    const response = await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/setup',
+      payload: { username: 'admin', password: 'x'.repeat(300 * 1024) },
+    });
     expect(response.statusCode).toBe(413);
     // Setup and sign-in, which anyone may call, take small bodies only (M10).
-    expect(response.json().error).toMatchObject({ code: 'BODY_TOO_LARGE', details: { limitBytes: limits.unauthenticatedBodyBytes } });
+    expect(response.json().error).toMatchObject({
+      code: 'BODY_TOO_LARGE',
+      details: { limitBytes: limits.unauthenticatedBodyBytes },
+    });
   });
 
   it('refuses a body that is not JSON', async () => {
     box = await makeAppliance();
-    const response = await box.app.inject({ method: 'POST', url: '/api/v1/setup', headers: { 'content-type': 'text/plain' }, payload: 'username=admin' });
+    const response = await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/setup',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'username=admin',
+    });
     expect(response.statusCode).toBe(415);
     expect(response.json().error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
@@ -85,7 +127,11 @@ describe('bad input', () => {
   it('validates path parameters', async () => {
     box = await makeAppliance();
     const admin = await setupAdmin(box.app);
-    const response = await box.app.inject({ method: 'DELETE', url: '/api/v1/tokens/not%20an%20id', headers: as(admin) });
+    const response = await box.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/tokens/not%20an%20id',
+      headers: as(admin),
+    });
     expect(response.statusCode).toBe(400);
     expect(response.json().error.details.fields[0].field).toBe('params.id');
   });
@@ -108,17 +154,31 @@ describe('serving the UI', () => {
     await writeFile(join(root, 'secret.txt'), 'do not serve');
     box = await makeAppliance({ rendererDir });
 
-    expect((await box.app.inject('/assets/app.js')).headers['cache-control']).toContain('immutable');
+    expect((await box.app.inject('/assets/app.js')).headers['cache-control']).toContain(
+      'immutable',
+    );
     const deepLink = await box.app.inject('/users');
     expect(deepLink.statusCode).toBe(200);
     expect(deepLink.body).toContain('<title>UI</title>');
     // Sent as written over a real socket: inject() would resolve the dots before the server saw them.
     await box.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = box.app.server.address() as AddressInfo;
-    for (const path of ['/../secret.txt', '/assets/../../secret.txt', '/%2e%2e/secret.txt', '/assets/%2e%2e%2f%2e%2e%2fsecret.txt', '/..%2fsecret.txt']) {
+    for (const path of [
+      '/../secret.txt',
+      '/assets/../../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/%2e%2e%2f%2e%2e%2fsecret.txt',
+      '/..%2fsecret.txt',
+    ]) {
       const answer = await rawGet(port, path);
       expect(answer.status, path).toBe(404);
-      expect(JSON.parse(answer.body), path).toEqual({ error: { code: 'NOT_FOUND', message: `No route GET ${path}.`, details: { resource: 'route', method: 'GET', path } } });
+      expect(JSON.parse(answer.body), path).toEqual({
+        error: {
+          code: 'NOT_FOUND',
+          message: `No route GET ${path}.`,
+          details: { resource: 'route', method: 'GET', path },
+        },
+      });
     }
   });
 });
@@ -142,12 +202,19 @@ describe('health and the API description', () => {
       if ('body' in route) {
         // Every object a body may be (one, or each variant of a union) refuses unknown fields.
         const schema = operation.requestBody.content['application/json'].schema;
-        const variants: { additionalProperties?: unknown }[] = schema.oneOf ?? schema.anyOf ?? [schema];
+        const variants: { additionalProperties?: unknown }[] = schema.oneOf ??
+          schema.anyOf ?? [schema];
         for (const variant of variants) expect(variant.additionalProperties, name).toBe(false);
       }
-      if ('upload' in route) expect(operation.requestBody.content['application/octet-stream'].schema.format, name).toBe('binary');
+      if ('upload' in route)
+        expect(operation.requestBody.content['application/octet-stream'].schema.format, name).toBe(
+          'binary',
+        );
     }
-    expect(doc.paths['/api/v1/users'].post.requestBody.content['application/json'].schema.properties.role.enum).toEqual(['admin', 'operator', 'viewer']);
+    expect(
+      doc.paths['/api/v1/users'].post.requestBody.content['application/json'].schema.properties.role
+        .enum,
+    ).toEqual(['admin', 'operator', 'viewer']);
     expect(doc.paths['/api/v1/events'].get).toBeDefined();
   });
 
@@ -157,7 +224,10 @@ describe('health and the API description', () => {
     const documented = doc.components.schemas.ErrorCode['x-codes'];
     for (const code of errorCodes) {
       expect(errorRegistry[code].description.length, code).toBeGreaterThan(20);
-      expect(documented[code], code).toEqual({ status: errorRegistry[code].status, description: errorRegistry[code].description });
+      expect(documented[code], code).toEqual({
+        status: errorRegistry[code].status,
+        description: errorRegistry[code].description,
+      });
     }
     expect(Object.keys(documented).sort()).toEqual([...errorCodes].sort());
   });

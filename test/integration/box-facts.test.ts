@@ -4,8 +4,20 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hostFacts } from '../../appliance/src/host/facts.ts';
 import { version } from '../../appliance/src/version.ts';
-import { adminApi, startAppliance, type ApiAnswer, type ApplianceProcess } from '../fixtures/appliance-process.ts';
-import { as, login, makeAppliance, setupAdmin, tempDir, type TestAppliance } from '../fixtures/appliance.ts';
+import {
+  adminApi,
+  startAppliance,
+  type ApiAnswer,
+  type ApplianceProcess,
+} from '../fixtures/appliance-process.ts';
+import {
+  as,
+  login,
+  makeAppliance,
+  setupAdmin,
+  tempDir,
+  type TestAppliance,
+} from '../fixtures/appliance.ts';
 
 interface Facts {
   version: string;
@@ -14,8 +26,20 @@ interface Facts {
   cpu: { model: string; cores: number; physicalCores: number | null };
   memoryTotalBytes: number;
   dataDisk: { sizeBytes: number; usedBytes: number; freeBytes: number } | null;
-  disks: { mount: string; sizeBytes: number; usedBytes: number; freeBytes: number; holdsDataDir: boolean }[];
-  network: { name: string; addresses: string[]; mac: string | null; up: boolean; internal: boolean }[];
+  disks: {
+    mount: string;
+    sizeBytes: number;
+    usedBytes: number;
+    freeBytes: number;
+    holdsDataDir: boolean;
+  }[];
+  network: {
+    name: string;
+    addresses: string[];
+    mac: string | null;
+    up: boolean;
+    internal: boolean;
+  }[];
   uptimeSeconds: number;
   tlsFingerprint: string | null;
   listen: string[];
@@ -34,7 +58,10 @@ async function expectDataDisk(facts: Facts, directory: string): Promise<void> {
   const real = await realpath(directory);
   const disk = facts.disks.find((candidate) => candidate.holdsDataDir);
   expect(disk, 'the data dir disk is listed').toBeDefined();
-  expect(real === disk!.mount || real.startsWith(disk!.mount.endsWith('/') ? disk!.mount : `${disk!.mount}/`)).toBe(true);
+  expect(
+    real === disk!.mount ||
+      real.startsWith(disk!.mount.endsWith('/') ? disk!.mount : `${disk!.mount}/`),
+  ).toBe(true);
   expect(disk!.sizeBytes).toBeGreaterThan(0);
   expect(disk!.usedBytes).toBeLessThanOrEqual(disk!.sizeBytes);
   expect(disk!.freeBytes).toBeLessThanOrEqual(disk!.sizeBytes);
@@ -50,10 +77,23 @@ describe('host facts (GET /box) on the real host', () => {
 
   it('tells every signed-in user what the host is, matching what node reads, and administrators also what maps it', async () => {
     box = await makeAppliance({ tlsFingerprint: 'AB:CD' });
-    box.services.facts = hostFacts({ dataDir: box.dataDir, listening: () => ['http://127.0.0.1:1'] });
+    box.services.facts = hostFacts({
+      dataDir: box.dataDir,
+      listening: () => ['http://127.0.0.1:1'],
+    });
     const admin = await setupAdmin(box.app);
-    await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username: 'vera', password: 'viewer password', role: 'viewer' } });
-    await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username: 'olga', password: 'operator password', role: 'operator' } });
+    await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: as(admin),
+      payload: { username: 'vera', password: 'viewer password', role: 'viewer' },
+    });
+    await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: as(admin),
+      payload: { username: 'olga', password: 'operator password', role: 'operator' },
+    });
     const viewer = await login(box.app, 'vera', 'viewer password');
     const operator = await login(box.app, 'olga', 'operator password');
 
@@ -72,7 +112,11 @@ describe('host facts (GET /box) on the real host', () => {
     const loopback = facts.network.find((iface) => iface.internal);
     expect(loopback?.addresses).toContain('127.0.0.1/8');
     expect(loopback?.up).toBe(true);
-    expect(facts.network.filter((iface) => !iface.internal).every((iface) => iface.mac === null || /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(iface.mac))).toBe(true);
+    expect(
+      facts.network
+        .filter((iface) => !iface.internal)
+        .every((iface) => iface.mac === null || /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(iface.mac)),
+    ).toBe(true);
     expect(Math.abs(facts.uptimeSeconds - uptime())).toBeLessThan(5);
     expect(facts.tlsFingerprint).toBe('AB:CD');
     expect(facts.listen).toEqual(['http://127.0.0.1:1']);
@@ -84,15 +128,29 @@ describe('host facts (GET /box) on the real host', () => {
 
     // Viewers and operators get what an operator needs, nothing that maps the host.
     for (const who of [viewer, operator]) {
-      const trimmed = (await box.app.inject({ method: 'GET', url: '/api/v1/box', headers: as(who) })).json<Record<string, unknown>>();
-      const { disks: _disks, network: _network, listen: _listen, hypervisor: _hypervisor, uptimeSeconds: _uptime, ...shared } = facts;
+      const trimmed = (
+        await box.app.inject({ method: 'GET', url: '/api/v1/box', headers: as(who) })
+      ).json<Record<string, unknown>>();
+      const {
+        disks: _disks,
+        network: _network,
+        listen: _listen,
+        hypervisor: _hypervisor,
+        uptimeSeconds: _uptime,
+        ...shared
+      } = facts;
       expect(trimmed).toMatchObject({ ...shared, hypervisor: { dryRun: true } });
       expect(trimmed).not.toHaveProperty('disks');
       expect(trimmed).not.toHaveProperty('network');
       expect(trimmed).not.toHaveProperty('listen');
       expect(trimmed.hypervisor).toEqual({ dryRun: true });
       const text = JSON.stringify(trimmed);
-      for (const secret of ['127.0.0.1', 'test:///default', ...facts.network.flatMap((iface) => (iface.mac ? [iface.mac] : []))]) expect(text).not.toContain(secret);
+      for (const secret of [
+        '127.0.0.1',
+        'test:///default',
+        ...facts.network.flatMap((iface) => (iface.mac ? [iface.mac] : [])),
+      ])
+        expect(text).not.toContain(secret);
     }
 
     const anonymous = await box.app.inject({ method: 'GET', url: '/api/v1/box' });
@@ -103,14 +161,20 @@ describe('host facts (GET /box) on the real host', () => {
     // /dev/shm is a file system of its own, apart from the one holding the temporary folder.
     box = await makeAppliance({ dataDir: await mkdtemp(join('/dev/shm', 'bivouac-data-')) });
     const admin = await setupAdmin(box.app);
-    const facts = (await box.app.inject({ method: 'GET', url: '/api/v1/box', headers: as(admin) })).json<Facts>();
+    const facts = (
+      await box.app.inject({ method: 'GET', url: '/api/v1/box', headers: as(admin) })
+    ).json<Facts>();
     await expectDataDisk(facts, box.dataDir);
     const sizeOf = async (directory: string) => {
       const info = await statfs(directory);
       return info.blocks * info.bsize;
     };
-    expect(await sizeOf(tmpdir()), 'the temporary folder lies on another file system').not.toBe(await sizeOf(box.dataDir));
-    expect(facts.disks.find((disk) => disk.holdsDataDir)!.sizeBytes).toBe(await sizeOf(box.dataDir));
+    expect(await sizeOf(tmpdir()), 'the temporary folder lies on another file system').not.toBe(
+      await sizeOf(box.dataDir),
+    );
+    expect(facts.disks.find((disk) => disk.holdsDataDir)!.sizeBytes).toBe(
+      await sizeOf(box.dataDir),
+    );
     expect(facts.dataDisk?.sizeBytes).toBe(await sizeOf(box.dataDir));
   });
 
@@ -164,9 +228,20 @@ describe('the appliance process: its facts and its recent log lines', () => {
     const times = logs.lines.map((line) => Date.parse(line.time));
     expect([...times].sort((a, b) => b - a)).toEqual(times);
     // Every kept line is a line of stdout, with the same level, time, message and fields.
-    const levels: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-    const written = appliance.logs.map((line) => `${levels[line.level as number]} ${new Date(line.time as number).toISOString()} ${String(line.msg)}`);
-    for (const line of logs.lines) expect(written).toContain(`${line.level} ${line.time} ${line.message}`);
+    const levels: Record<number, string> = {
+      10: 'trace',
+      20: 'debug',
+      30: 'info',
+      40: 'warn',
+      50: 'error',
+      60: 'fatal',
+    };
+    const written = appliance.logs.map(
+      (line) =>
+        `${levels[line.level as number]} ${new Date(line.time as number).toISOString()} ${String(line.msg)}`,
+    );
+    for (const line of logs.lines)
+      expect(written).toContain(`${line.level} ${line.time} ${line.message}`);
     const listening = logs.lines.find((line) => line.message === 'listening')!;
     expect(listening.fields).toMatchObject({ urls: [appliance.url] });
     expect(listening.fields).not.toHaveProperty('msg');
@@ -174,15 +249,31 @@ describe('the appliance process: its facts and its recent log lines', () => {
     // The test driver is a dry run, which the appliance warns about.
     const warnings = (await api('GET', '/box/logs?level=warn')).body as unknown as Logs;
     expect(warnings.lines.map((line) => line.message)).toContain('dry-run hypervisor: no real VMs');
-    expect(warnings.lines.every((line) => ['warn', 'error', 'fatal'].includes(line.level))).toBe(true);
+    expect(warnings.lines.every((line) => ['warn', 'error', 'fatal'].includes(line.level))).toBe(
+      true,
+    );
     expect(((await api('GET', '/box/logs?limit=1')).body as unknown as Logs).lines).toHaveLength(1);
   });
 
   it('refuses a bad query and anyone but an administrator', async () => {
-    expect(await api('GET', '/box/logs?level=loud')).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
-    expect(await api('GET', '/box/logs?limit=0')).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
-    await api('POST', '/users', { username: 'olga', password: 'operator password', role: 'operator' });
-    const session = await fetch(`${appliance.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'olga', password: 'operator password' }) });
+    expect(await api('GET', '/box/logs?level=loud')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'VALIDATION_FAILED' } },
+    });
+    expect(await api('GET', '/box/logs?limit=0')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'VALIDATION_FAILED' } },
+    });
+    await api('POST', '/users', {
+      username: 'olga',
+      password: 'operator password',
+      role: 'operator',
+    });
+    const session = await fetch(`${appliance.url}/api/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'olga', password: 'operator password' }),
+    });
     const cookie = session.headers.get('set-cookie')!.split(';')[0]!;
     const refused = await fetch(`${appliance.url}/api/v1/box/logs`, { headers: { cookie } });
     expect(refused.status).toBe(403);

@@ -27,25 +27,61 @@ describe('box.log events', () => {
 
   it('sends each new line to administrators as it is written, and to nobody else', async () => {
     const admin = await setupAdmin(box.app);
-    await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username: 'otto', password: 'long enough password', role: 'operator' } });
+    await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: as(admin),
+      payload: { username: 'otto', password: 'long enough password', role: 'operator' },
+    });
     const operator = await login(box.app, 'otto', 'long enough password');
-    const streams = [listen(`${base}/api/v1/events`, { cookie: admin.cookie }), listen(`${base}/api/v1/events`, { cookie: operator.cookie })];
-    for (const stream of streams) await stream.waitFor(() => stream.frames.some((frame) => frame.startsWith(': heartbeat')));
-    const [adminStream, operatorStream] = streams as [(typeof streams)[number], (typeof streams)[number]];
+    const streams = [
+      listen(`${base}/api/v1/events`, { cookie: admin.cookie }),
+      listen(`${base}/api/v1/events`, { cookie: operator.cookie }),
+    ];
+    for (const stream of streams)
+      await stream.waitFor(() => stream.frames.some((frame) => frame.startsWith(': heartbeat')));
+    const [adminStream, operatorStream] = streams as [
+      (typeof streams)[number],
+      (typeof streams)[number],
+    ];
 
     const logger = pino({ base: null }, teeDestination({ write: () => true }, ring));
     logger.warn({ component: 'images', image: 'debian-12' }, 'disk nearly full');
     await adminStream.waitFor(() => adminStream.events.some((event) => event.type === 'box.log'));
     const [announced] = adminStream.events.filter((event) => event.type === 'box.log');
-    expect(announced).toMatchObject({ subject: { kind: 'box', id: 'box' }, data: { line: { level: 'warn', message: 'disk nearly full', fields: { component: 'images', image: 'debian-12' } } } });
+    expect(announced).toMatchObject({
+      subject: { kind: 'box', id: 'box' },
+      data: {
+        line: {
+          level: 'warn',
+          message: 'disk nearly full',
+          fields: { component: 'images', image: 'debian-12' },
+        },
+      },
+    });
     expect(announced!.id).toBeUndefined(); // live only: never stored or replayed
 
     // An event both may see, sent after the line: once the operator has it, the line would have come first.
-    box.services.events.append({ type: 'test.marker', subject: { kind: 'test', id: 'marker' }, access: visibleToAll('system'), data: {} });
-    await operatorStream.waitFor(() => operatorStream.events.some((event) => event.type === 'test.marker'));
+    box.services.events.append({
+      type: 'test.marker',
+      subject: { kind: 'test', id: 'marker' },
+      access: visibleToAll('system'),
+      data: {},
+    });
+    await operatorStream.waitFor(() =>
+      operatorStream.events.some((event) => event.type === 'test.marker'),
+    );
     expect(operatorStream.events.filter((event) => event.type === 'box.log')).toEqual([]);
     // The line is in the log the page loads first, too.
-    expect((await box.app.inject({ method: 'GET', url: '/api/v1/box/logs?level=warn', headers: as(admin) })).json()).toMatchObject({ lines: [{ message: 'disk nearly full' }] });
+    expect(
+      (
+        await box.app.inject({
+          method: 'GET',
+          url: '/api/v1/box/logs?level=warn',
+          headers: as(admin),
+        })
+      ).json(),
+    ).toMatchObject({ lines: [{ message: 'disk nearly full' }] });
     for (const stream of streams) await stream.close();
   });
 });

@@ -2,7 +2,15 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostPowerControl } from '../../appliance/src/host/power.ts';
-import { as, login, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
+import {
+  as,
+  login,
+  makeAppliance,
+  setupAdmin,
+  tempDir,
+  type Client,
+  type TestAppliance,
+} from '../fixtures/appliance.ts';
 
 const commands = ['systemctl', 'poweroff', 'reboot'] as const;
 
@@ -37,9 +45,20 @@ describe('box power actions', () => {
   });
 
   /** The stand-ins' calls so far, one line each: the command and its arguments. */
-  const asked = async () => (await readFile(join(stubs, 'asked'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
-  const powerBox = (client: Client, action: string) => box!.app.inject({ method: 'POST', url: '/api/v1/box/power', headers: as(client), payload: { action } });
-  const announced = () => box!.services.events.since(0)!.filter((event) => event.type === 'box.power').map((event) => event.data);
+  const asked = async () =>
+    (await readFile(join(stubs, 'asked'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  const powerBox = (client: Client, action: string) =>
+    box!.app.inject({
+      method: 'POST',
+      url: '/api/v1/box/power',
+      headers: as(client),
+      payload: { action },
+    });
+  const announced = () =>
+    box!.services.events
+      .since(0)!
+      .filter((event) => event.type === 'box.power')
+      .map((event) => event.data);
 
   it('asks systemd under systemd, announcing who asked, and refuses operators and bad actions', async () => {
     await writeFile(initComm, 'systemd\n');
@@ -59,7 +78,12 @@ describe('box power actions', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
 
-    await box.app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username: 'olga', password: 'operator password', role: 'operator' } });
+    await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: as(admin),
+      payload: { username: 'olga', password: 'operator password', role: 'operator' },
+    });
     const operator = await login(box.app, 'olga', 'operator password');
     const refused = await powerBox(operator, 'poweroff');
     expect(refused.statusCode).toBe(403);
@@ -101,7 +125,13 @@ describe('box power actions', () => {
     process.env.PATH = join(stubs, 'empty');
     const refused = await powerBox(admin, 'reboot');
     expect(refused.statusCode).toBe(500);
-    expect(refused.json()).toMatchObject({ error: { code: 'POWER_FAILED', message: expect.stringMatching(/^The box could not reboot: .*reboot ENOENT/), details: { action: 'reboot' } } });
+    expect(refused.json()).toMatchObject({
+      error: {
+        code: 'POWER_FAILED',
+        message: expect.stringMatching(/^The box could not reboot: .*reboot ENOENT/),
+        details: { action: 'reboot' },
+      },
+    });
     expect(announced()).toEqual([]);
   });
 
@@ -109,7 +139,9 @@ describe('box power actions', () => {
     box = await makeAppliance();
     const admin = await setupAdmin(box.app);
     const none = await powerBox(admin, 'reboot');
-    expect(none.json()).toMatchObject({ error: { code: 'POWER_FAILED', message: expect.stringContaining('without power control') } });
+    expect(none.json()).toMatchObject({
+      error: { code: 'POWER_FAILED', message: expect.stringContaining('without power control') },
+    });
     expect(announced()).toEqual([]);
   });
 });

@@ -14,13 +14,29 @@ describe('changes to bundle trust are events for administrators', () => {
     const admin = await setupAdmin(box.app);
     const key = newSigningKey();
     const after = box.services.events.latestId;
-    const trusted = await box.app.inject({ method: 'POST', url: '/api/v1/publishers', headers: as(admin), payload: { name: 'Field team', publicKey: key.publicKey, appIds: ['field-*'] } });
+    const trusted = await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/publishers',
+      headers: as(admin),
+      payload: { name: 'Field team', publicKey: key.publicKey, appIds: ['field-*'] },
+    });
     expect(trusted.statusCode).toBe(201);
-    await box.app.inject({ method: 'PUT', url: '/api/v1/settings/bundles', headers: as(admin), payload: { allowUnsigned: true } });
-    const removed = await box.app.inject({ method: 'DELETE', url: `/api/v1/publishers/${key.keyId}`, headers: as(admin) });
+    await box.app.inject({
+      method: 'PUT',
+      url: '/api/v1/settings/bundles',
+      headers: as(admin),
+      payload: { allowUnsigned: true },
+    });
+    const removed = await box.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/publishers/${key.keyId}`,
+      headers: as(admin),
+    });
     expect(removed.statusCode).toBe(204);
 
-    const events = (box.services.events.since(after) ?? []).filter((event) => ['publisher', 'settings'].includes(event.subject.kind));
+    const events = (box.services.events.since(after) ?? []).filter((event) =>
+      ['publisher', 'settings'].includes(event.subject.kind),
+    );
     expect(events.map((event) => [event.type, event.subject.id, event.data])).toEqual([
       ['publisher.trusted', key.keyId, { name: 'Field team', appIds: ['field-*'] }],
       ['settings.bundles', 'bundles', { allowUnsigned: true }],

@@ -26,7 +26,12 @@ async function adminToken(url: string): Promise<string> {
  * Keeps `parallel` token creations in flight until the process dies; returns the names the
  * appliance acknowledged (201), i.e. promised were durable.
  */
-async function burst(url: string, token: string, prefix: string, parallel: number): Promise<string[]> {
+async function burst(
+  url: string,
+  token: string,
+  prefix: string,
+  parallel: number,
+): Promise<string[]> {
   const acknowledged: string[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -62,7 +67,10 @@ describe('crash durability (real appliance process, SIGKILL)', () => {
   });
 
   it(`keeps every acknowledged write across ${trials} kills at random moments`, async () => {
-    appliance = await startAppliance(dataDir, { BIVOUAC_ADMIN_PASSWORD: password, BIVOUAC_LOG_LEVEL: 'warn' });
+    appliance = await startAppliance(dataDir, {
+      BIVOUAC_ADMIN_PASSWORD: password,
+      BIVOUAC_LOG_LEVEL: 'warn',
+    });
     const token = await adminToken(appliance.url);
     const allAcknowledged: string[] = [];
 
@@ -75,9 +83,13 @@ describe('crash durability (real appliance process, SIGKILL)', () => {
 
       // The store must open cleanly and hold everything that was acknowledged.
       appliance = await startAppliance(dataDir, { BIVOUAC_LOG_LEVEL: 'warn' });
-      const listed = await fetch(`${appliance.url}/api/v1/tokens`, { headers: { authorization: `Bearer ${token}` } });
+      const listed = await fetch(`${appliance.url}/api/v1/tokens`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(listed.status).toBe(200);
-      const names = new Set(((await listed.json()) as { name: string }[]).map((entry) => entry.name));
+      const names = new Set(
+        ((await listed.json()) as { name: string }[]).map((entry) => entry.name),
+      );
       const lost = allAcknowledged.filter((name) => !names.has(name));
       expect(lost, `trial ${trial}: acknowledged but lost`).toEqual([]);
     }

@@ -27,22 +27,36 @@ async function startInNamespace(socketDir: string): Promise<Started> {
   const dataDir = await tempDir('bivouac-default-uri-');
   const url = `http://127.0.0.1:${await freePort()}`;
   const script = 'mount --bind "$0" /run/libvirt && exec "$@"';
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, socketDir, process.execPath, builtServerEntry], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      BIVOUAC_DATA_DIR: dataDir,
-      BIVOUAC_LISTEN: url.slice('http://'.length),
-      BIVOUAC_LOCAL_LISTEN: 'off',
-      BIVOUAC_LIBVIRT_URI: '',
-      BIVOUAC_PRIVATE_NETWORKS: 'off',
-      BIVOUAC_BUILTIN_IMAGES_DIR: '/nonexistent',
-      BIVOUAC_POWER_CONTROL: 'off',
-      BIVOUAC_IMPORT_DIRS: tmpdir(),
-      BIVOUAC_ADMIN_PASSWORD: password,
+  const child = spawn(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      script,
+      socketDir,
+      process.execPath,
+      builtServerEntry,
+    ],
+    {
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        BIVOUAC_DATA_DIR: dataDir,
+        BIVOUAC_LISTEN: url.slice('http://'.length),
+        BIVOUAC_LOCAL_LISTEN: 'off',
+        BIVOUAC_LIBVIRT_URI: '',
+        BIVOUAC_PRIVATE_NETWORKS: 'off',
+        BIVOUAC_BUILTIN_IMAGES_DIR: '/nonexistent',
+        BIVOUAC_POWER_CONTROL: 'off',
+        BIVOUAC_IMPORT_DIRS: tmpdir(),
+        BIVOUAC_ADMIN_PASSWORD: password,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -73,10 +87,19 @@ async function startInNamespace(socketDir: string): Promise<Started> {
 }
 
 /** What the box says of its hypervisor: the log line of the choice, GET /box to an administrator, and the dry-run flag every screen reads (GET /setup). */
-async function choiceOf(started: { url: string; logs: Record<string, unknown>[] }): Promise<{ logged: Record<string, unknown> | undefined; box: unknown; session: unknown }> {
+async function choiceOf(started: {
+  url: string;
+  logs: Record<string, unknown>[];
+}): Promise<{ logged: Record<string, unknown> | undefined; box: unknown; session: unknown }> {
   const api = await adminApi(() => started.url, password);
-  const logged = started.logs.find((line) => line.msg === 'hypervisor' || line.msg === 'dry-run hypervisor: no real VMs');
-  return { logged, box: (await api('GET', '/box')).body?.hypervisor, session: (await api('GET', '/setup')).body?.dryRun };
+  const logged = started.logs.find(
+    (line) => line.msg === 'hypervisor' || line.msg === 'dry-run hypervisor: no real VMs',
+  );
+  return {
+    logged,
+    box: (await api('GET', '/box')).body?.hypervisor,
+    session: (await api('GET', '/setup')).body?.dryRun,
+  };
 }
 
 /**
@@ -96,10 +119,19 @@ describe('the default hypervisor, end to end', () => {
   it('takes qemu:///system when the system daemon answers', async () => {
     // The box's own daemon, which the global setup makes sure answers.
     expect(realQemu().uri).toBe('qemu:///system');
-    const appliance = await startAppliance(await tempDir('bivouac-default-uri-'), { BIVOUAC_LIBVIRT_URI: '', BIVOUAC_PRIVATE_NETWORKS: 'off', BIVOUAC_ADMIN_PASSWORD: password });
+    const appliance = await startAppliance(await tempDir('bivouac-default-uri-'), {
+      BIVOUAC_LIBVIRT_URI: '',
+      BIVOUAC_PRIVATE_NETWORKS: 'off',
+      BIVOUAC_ADMIN_PASSWORD: password,
+    });
     stops.push(() => appliance.stop());
     const { logged, box, session } = await choiceOf(appliance);
-    expect(logged).toMatchObject({ level: 30, msg: 'hypervisor', libvirtUri: 'qemu:///system', reason: 'the system libvirt daemon answers' });
+    expect(logged).toMatchObject({
+      level: 30,
+      msg: 'hypervisor',
+      libvirtUri: 'qemu:///system',
+      reason: 'the system libvirt daemon answers',
+    });
     expect(box).toEqual({ uri: 'qemu:///system', dryRun: false });
     expect(session).toBe(false);
   }, 60_000);
@@ -109,7 +141,12 @@ describe('the default hypervisor, end to end', () => {
     const appliance = await startInNamespace(empty);
     stops.push(() => appliance.stop());
     const { logged, box, session } = await choiceOf(appliance);
-    expect(logged).toMatchObject({ level: 40, msg: 'dry-run hypervisor: no real VMs', libvirtUri: 'test:///default', reason: 'no libvirt daemon answers' });
+    expect(logged).toMatchObject({
+      level: 40,
+      msg: 'dry-run hypervisor: no real VMs',
+      libvirtUri: 'test:///default',
+      reason: 'no libvirt daemon answers',
+    });
     expect(box).toEqual({ uri: 'test:///default', dryRun: true });
     expect(session).toBe(true);
     expect(await appliance.stop()).toBe(0);
@@ -122,9 +159,15 @@ describe('the default hypervisor, end to end', () => {
     const appliance = await startInNamespace(socketDir);
     stops.push(() => appliance.stop());
     const { logged, box } = await choiceOf(appliance);
-    expect(logged).toMatchObject({ msg: 'dry-run hypervisor: no real VMs', libvirtUri: 'test:///default', reason: 'no libvirt daemon answers' });
+    expect(logged).toMatchObject({
+      msg: 'dry-run hypervisor: no real VMs',
+      libvirtUri: 'test:///default',
+      reason: 'no libvirt daemon answers',
+    });
     expect(box).toEqual({ uri: 'test:///default', dryRun: true });
     // The probe did reach that daemon, which refused it for want of QEMU.
-    expect(await readFile(join(socketDir, '..', 'libvirtd.log'), 'utf8')).toContain('no connection driver available for qemu:///system');
+    expect(await readFile(join(socketDir, '..', 'libvirtd.log'), 'utf8')).toContain(
+      'no connection driver available for qemu:///system',
+    );
   }, 60_000);
 });

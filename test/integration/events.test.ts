@@ -10,8 +10,18 @@ import { listen } from '../fixtures/sse.ts';
 let box: TestAppliance;
 let base: string;
 
-async function createUser(app: FastifyInstance, admin: Parameters<typeof as>[0], username: string, role: string) {
-  const response = await app.inject({ method: 'POST', url: '/api/v1/users', headers: as(admin), payload: { username, password: 'long enough password', role } });
+async function createUser(
+  app: FastifyInstance,
+  admin: Parameters<typeof as>[0],
+  username: string,
+  role: string,
+) {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/api/v1/users',
+    headers: as(admin),
+    payload: { username, password: 'long enough password', role },
+  });
   return response.json<{ id: string }>();
 }
 
@@ -30,7 +40,9 @@ describe('GET /api/v1/events', () => {
     await setupAdmin(box.app);
     const response = await fetch(`${base}/api/v1/events`);
     expect(response.status).toBe(401);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+      'UNAUTHENTICATED',
+    );
   });
 
   it('streams events with ids and sends heartbeats', async () => {
@@ -41,7 +53,9 @@ describe('GET /api/v1/events', () => {
     await stream.waitFor(() => stream.events.some((event) => event.type === 'user.created'));
     const created = stream.events.find((event) => event.type === 'user.created')!;
     expect(created.data).toMatchObject({ username: 'olga', role: 'operator' });
-    expect(stream.frames.find((frame) => frame.includes('user.created'))).toMatch(new RegExp(`^id: ${created.id}\\n`));
+    expect(stream.frames.find((frame) => frame.includes('user.created'))).toMatch(
+      new RegExp(`^id: ${created.id}\\n`),
+    );
     expect(created).not.toHaveProperty('access');
     await stream.close();
   });
@@ -58,7 +72,10 @@ describe('GET /api/v1/events', () => {
     await createUser(box.app, admin, 'bob', 'viewer');
     await createUser(box.app, admin, 'cyd', 'viewer');
 
-    const second = listen(`${base}/api/v1/events`, { cookie: admin.cookie, 'last-event-id': String(lastSeen) });
+    const second = listen(`${base}/api/v1/events`, {
+      cookie: admin.cookie,
+      'last-event-id': String(lastSeen),
+    });
     await second.waitFor(() => second.events.length >= 2);
     expect(second.events.map((event) => event.data.username)).toEqual(['bob', 'cyd']);
     await second.close();
@@ -68,10 +85,18 @@ describe('GET /api/v1/events', () => {
     await box.close();
     box = await makeAppliance({ heartbeatSeconds: 0.1 });
     const admin = await setupAdmin(box.app);
-    for (let i = 0; i < 1005; i += 1) box.services.events.append({ type: 'test.noise', subject: { kind: 'test', id: String(i) }, access: { owner: admin.userId, acl: [] }, data: {} });
+    for (let i = 0; i < 1005; i += 1)
+      box.services.events.append({
+        type: 'test.noise',
+        subject: { kind: 'test', id: String(i) },
+        access: { owner: admin.userId, acl: [] },
+        data: {},
+      });
     await box.app.listen({ host: '127.0.0.1', port: 0 });
     const port = (box.app.server.address() as { port: number }).port;
-    const stream = listen(`http://127.0.0.1:${port}/api/v1/events?lastEventId=1`, { cookie: admin.cookie });
+    const stream = listen(`http://127.0.0.1:${port}/api/v1/events?lastEventId=1`, {
+      cookie: admin.cookie,
+    });
     await stream.waitFor(() => stream.frames.some((frame) => frame.startsWith('event: reset')));
     expect(stream.events).toEqual([]);
     await stream.close();
@@ -84,9 +109,19 @@ describe('GET /api/v1/events', () => {
     const stream = listen(`${base}/api/v1/events`, { cookie: vera.cookie });
     await stream.waitFor(() => stream.status === 200);
 
-    await box.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: as(admin), payload: { name: 'admin secret' } });
+    await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: as(admin),
+      payload: { name: 'admin secret' },
+    });
     await createUser(box.app, admin, 'zed', 'operator');
-    await box.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: as(vera), payload: { name: 'mine' } });
+    await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: as(vera),
+      payload: { name: 'mine' },
+    });
     await stream.waitFor(() => stream.events.some((event) => event.type === 'token.created'));
     expect(stream.events.map((event) => event.type)).toEqual(['token.created']);
     expect(stream.events[0]!.data).toEqual({ name: 'mine' });
@@ -105,15 +140,25 @@ describe('GET /api/v1/events', () => {
 
   it('rejects a malformed Last-Event-ID with a clear error', async () => {
     const admin = await setupAdmin(box.app);
-    const response = await fetch(`${base}/api/v1/events`, { headers: { cookie: admin.cookie, 'last-event-id': 'abc' } });
+    const response = await fetch(`${base}/api/v1/events`, {
+      headers: { cookie: admin.cookie, 'last-event-id': 'abc' },
+    });
     expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('VALIDATION_FAILED');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+      'VALIDATION_FAILED',
+    );
   });
 
   describe('transient events (metrics ticks, progress)', () => {
     /** More than the replay window holds: appended, they would push every durable event out. */
     const burst = 1500;
-    const tick = (n: number) => box.services.events.broadcast({ type: 'test.tick', subject: { kind: 'test', id: 'tick' }, access: visibleToAll('system'), data: { n } });
+    const tick = (n: number) =>
+      box.services.events.broadcast({
+        type: 'test.tick',
+        subject: { kind: 'test', id: 'tick' },
+        access: visibleToAll('system'),
+        data: { n },
+      });
     const logFile = () => readFile(join(box.dataDir, 'events', 'events.jsonl'), 'utf8');
 
     it('reach the open streams with the same access rule, but leave the log file and the replay window unchanged', async () => {
@@ -128,17 +173,27 @@ describe('GET /api/v1/events', () => {
       const windowBefore = box.services.events.since(0);
       const latestBefore = box.services.events.latestId;
 
-      box.services.events.broadcast({ type: 'test.private', subject: { kind: 'test', id: 'secret' }, access: privateTo(admin.userId), data: {} });
+      box.services.events.broadcast({
+        type: 'test.private',
+        subject: { kind: 'test', id: 'secret' },
+        access: privateTo(admin.userId),
+        data: {},
+      });
       for (let n = 0; n < burst; n += 1) tick(n);
 
-      const ticks = (stream: ReturnType<typeof listen>) => stream.events.filter((event) => event.type === 'test.tick');
+      const ticks = (stream: ReturnType<typeof listen>) =>
+        stream.events.filter((event) => event.type === 'test.tick');
       await adminStream.waitFor(() => ticks(adminStream).length === burst);
       await veraStream.waitFor(() => ticks(veraStream).length === burst);
       expect(ticks(veraStream).map((event) => event.data.n)).toEqual([...Array(burst).keys()]);
       expect(adminStream.events.map((event) => event.type)).toContain('test.private');
       expect(veraStream.events.map((event) => event.type)).not.toContain('test.private');
       expect(ticks(adminStream).every((event) => event.id === undefined)).toBe(true);
-      expect(adminStream.frames.filter((frame) => frame.includes('"test.tick"')).every((frame) => frame.startsWith('data: '))).toBe(true);
+      expect(
+        adminStream.frames
+          .filter((frame) => frame.includes('"test.tick"'))
+          .every((frame) => frame.startsWith('data: ')),
+      ).toBe(true);
 
       expect(await logFile()).toBe(fileBefore);
       expect(box.services.events.since(0)).toEqual(windowBefore);
@@ -152,14 +207,23 @@ describe('GET /api/v1/events', () => {
       // A client that opens the stream and does not read it (a stalled screen, a dead link).
       const { port } = new URL(base);
       const stalled = await new Promise<IncomingMessage>((resolve) =>
-        httpGet({ host: '127.0.0.1', port, path: '/api/v1/events', headers: { cookie: admin.cookie } }, (response) => {
-          response.pause();
-          resolve(response);
-        }),
+        httpGet(
+          { host: '127.0.0.1', port, path: '/api/v1/events', headers: { cookie: admin.cookie } },
+          (response) => {
+            response.pause();
+            resolve(response);
+          },
+        ),
       );
       // Far more live data than the stream may hold unsent (1 MiB), then one durable change.
       const line = 'x'.repeat(16 * 1024);
-      for (let n = 0; n < 400; n += 1) box.services.events.broadcast({ type: 'test.tick', subject: { kind: 'test', id: 'tick' }, access: visibleToAll('system'), data: { n, line } });
+      for (let n = 0; n < 400; n += 1)
+        box.services.events.broadcast({
+          type: 'test.tick',
+          subject: { kind: 'test', id: 'tick' },
+          access: visibleToAll('system'),
+          data: { n, line },
+        });
       await createUser(box.app, admin, 'dora', 'viewer');
 
       let text = '';
@@ -184,20 +248,38 @@ describe('GET /api/v1/events', () => {
 
       // More rounds than the replay window holds events (1000), twice over.
       for (let round = 0; round < 2000; round += 1) {
-        const created = await box.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: as(vera), payload: { name: `churn ${round}` } });
+        const created = await box.app.inject({
+          method: 'POST',
+          url: '/api/v1/tokens',
+          headers: as(vera),
+          payload: { name: `churn ${round}` },
+        });
         expect(created.statusCode).toBe(201);
-        const revoked = await box.app.inject({ method: 'DELETE', url: `/api/v1/tokens/${created.json<{ id: string }>().id}`, headers: as(vera) });
+        const revoked = await box.app.inject({
+          method: 'DELETE',
+          url: `/api/v1/tokens/${created.json<{ id: string }>().id}`,
+          headers: as(vera),
+        });
         expect(revoked.statusCode).toBe(204);
       }
       // Vera's own screens still hear each change live, to reload her token list.
-      await veraStream.waitFor(() => veraStream.events.filter((event) => event.type === 'token.revoked').length === 2000);
-      expect(veraStream.events.filter((event) => event.type === 'token.created')).toHaveLength(2000);
+      await veraStream.waitFor(
+        () => veraStream.events.filter((event) => event.type === 'token.revoked').length === 2000,
+      );
+      expect(veraStream.events.filter((event) => event.type === 'token.created')).toHaveLength(
+        2000,
+      );
       await veraStream.close();
 
-      const resumed = listen(`${base}/api/v1/events`, { cookie: admin.cookie, 'last-event-id': String(resumeFrom) });
+      const resumed = listen(`${base}/api/v1/events`, {
+        cookie: admin.cookie,
+        'last-event-id': String(resumeFrom),
+      });
       await resumed.waitFor(() => resumed.events.some((event) => event.type === 'user.created'));
       expect(resumed.frames.some((frame) => frame.startsWith('event: reset'))).toBe(false);
-      expect(resumed.events.map((event) => [event.type, event.data.username])).toEqual([['user.created', 'ann']]);
+      expect(resumed.events.map((event) => [event.type, event.data.username])).toEqual([
+        ['user.created', 'ann'],
+      ]);
       await resumed.close();
     }, 120_000);
 
@@ -207,9 +289,13 @@ describe('GET /api/v1/events', () => {
       await first.waitFor(() => first.status === 200);
       await createUser(box.app, admin, 'ann', 'viewer');
       for (let n = 0; n < burst; n += 1) tick(n);
-      await first.waitFor(() => first.events.filter((event) => event.type === 'test.tick').length === burst);
+      await first.waitFor(
+        () => first.events.filter((event) => event.type === 'test.tick').length === burst,
+      );
       const resumeFrom = first.lastEventId;
-      expect(resumeFrom).toBe(String(first.events.find((event) => event.type === 'user.created')!.id));
+      expect(resumeFrom).toBe(
+        String(first.events.find((event) => event.type === 'user.created')!.id),
+      );
       await first.close();
 
       // While disconnected: durable changes with a burst of transient events between them.
@@ -217,7 +303,10 @@ describe('GET /api/v1/events', () => {
       for (let n = 0; n < burst; n += 1) tick(n);
       await createUser(box.app, admin, 'cyd', 'viewer');
 
-      const second = listen(`${base}/api/v1/events`, { cookie: admin.cookie, 'last-event-id': resumeFrom! });
+      const second = listen(`${base}/api/v1/events`, {
+        cookie: admin.cookie,
+        'last-event-id': resumeFrom!,
+      });
       await second.waitFor(() => second.events.length >= 2);
       expect(second.frames.some((frame) => frame.startsWith('event: reset'))).toBe(false);
       expect(second.events.map((event) => [event.type, event.data.username])).toEqual([

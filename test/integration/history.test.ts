@@ -85,10 +85,12 @@ describe('host metrics on this machine', () => {
     await expect
       .poll(() => latest('vm.vm1.memory'), { timeout: 10_000 })
       .toMatchObject({ value: 512, min: 512, max: 512 });
-    await expect.poll(() => latest('vm.vm2.cpu'), { timeout: 10_000 }).toMatchObject({ value: null });
+    await expect
+      .poll(() => latest('vm.vm2.cpu'), { timeout: 10_000 })
+      .toMatchObject({ value: null });
     await stop();
 
-        const host = sampler.latest!;
+    const host = sampler.latest!;
     const memoryPoint = history.query('host.memory.used', '10s', host.timeMs, host.timeMs)![0]!;
     expect(memoryPoint.min!).toBeLessThanOrEqual(host.memory!.usedBytes);
     expect(memoryPoint.max!).toBeGreaterThanOrEqual(host.memory!.usedBytes);
@@ -154,7 +156,9 @@ for (let index = 0; ; index += 1) {
     cleanup.push(async () => reopened.close());
     const memory = reopened.query('vm.a.memory', '10s')!.map((point) => point.value);
     expect(memory).toHaveLength(360);
-    expect(memory.slice(0, 359)).toEqual(Array.from({ length: 359 }, (_, i) => lastWritten - 358 + i));
+    expect(memory.slice(0, 359)).toEqual(
+      Array.from({ length: 359 }, (_, i) => lastWritten - 358 + i),
+    );
     expect([null, lastWritten + 1]).toContain(memory[359]);
   });
 });

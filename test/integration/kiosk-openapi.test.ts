@@ -3,7 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../appliance/src/app.ts';
-import { as, login, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
+import {
+  as,
+  login,
+  makeAppliance,
+  setupAdmin,
+  tempDir,
+  type Client,
+  type TestAppliance,
+} from '../fixtures/appliance.ts';
 
 interface Operation {
   operationId: string;
@@ -13,7 +21,13 @@ interface Operation {
 
 /** A value for a path parameter: an id or name nothing on the box has. */
 function placeholder(name: string): string {
-  return name === 'instance' ? 'web.1' : name === 'name' ? 'deploy' : name === 'key' ? 'web.1:port' : 'nothing-here1234';
+  return name === 'instance'
+    ? 'web.1'
+    : name === 'name'
+      ? 'deploy'
+      : name === 'key'
+        ? 'web.1:port'
+        : 'nothing-here1234';
 }
 
 /**
@@ -34,13 +48,34 @@ describe('the x-kiosk marks in the OpenAPI document', () => {
     await local.listen({ host: '127.0.0.1', port: 0 });
     localUrl = `http://127.0.0.1:${(local.server.address() as AddressInfo).port}`;
     const admin = await setupAdmin(box.app);
-    expect((await box.app.inject({ method: 'PUT', url: '/api/v1/kiosk/pin', headers: as(admin), payload: { pin: '2468' } })).statusCode).toBe(200);
+    expect(
+      (
+        await box.app.inject({
+          method: 'PUT',
+          url: '/api/v1/kiosk/pin',
+          headers: as(admin),
+          payload: { pin: '2468' },
+        })
+      ).statusCode,
+    ).toBe(200);
     screen = await login(local, 'admin', 'correct horse battery', 'screen-0123456789abcdef');
-    const locked = await local.inject({ method: 'POST', url: '/api/v1/kiosk/lock', headers: as(screen) });
+    const locked = await local.inject({
+      method: 'POST',
+      url: '/api/v1/kiosk/lock',
+      headers: as(screen),
+    });
     expect(locked.json()).toMatchObject({ locked: true });
 
-    const document = (await box.app.inject('/api/v1/openapi.json')).json<{ paths: Record<string, Record<string, Operation>> }>();
-    operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ method: method.toUpperCase(), path, operation })));
+    const document = (await box.app.inject('/api/v1/openapi.json')).json<{
+      paths: Record<string, Record<string, Operation>>;
+    }>();
+    operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({
+        method: method.toUpperCase(),
+        path,
+        operation,
+      })),
+    );
   });
   afterAll(async () => {
     await local?.close();
@@ -49,7 +84,10 @@ describe('the x-kiosk marks in the OpenAPI document', () => {
   });
 
   /** The status and error code a locked screen gets for an operation (a stream: its first answer). */
-  async function asLockedScreen(method: string, path: string): Promise<{ status: number; code: string | null; type: string | null }> {
+  async function asLockedScreen(
+    method: string,
+    path: string,
+  ): Promise<{ status: number; code: string | null; type: string | null }> {
     const url = `${localUrl}${path.replace(/\{(\w+)\}/g, (_match, name: string) => placeholder(name))}`;
     const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH';
     const controller = new AbortController();
@@ -65,7 +103,10 @@ describe('the x-kiosk marks in the OpenAPI document', () => {
       return { status: response.status, code: null, type };
     }
     const text = await response.text();
-    const code = response.status >= 400 ? ((JSON.parse(text) as { error?: { code?: string } }).error?.code ?? null) : null;
+    const code =
+      response.status >= 400
+        ? ((JSON.parse(text) as { error?: { code?: string } }).error?.code ?? null)
+        : null;
     return { status: response.status, code, type };
   }
 
@@ -77,29 +118,58 @@ describe('the x-kiosk marks in the OpenAPI document', () => {
     const ending = ['logout', 'clearKioskPin', 'unlockKiosk'];
     const sessionOperations = operations
       .filter(({ operation }) => operation.security?.some((scheme) => 'session' in scheme))
-      .sort((a, b) => Number(ending.includes(a.operation.operationId)) - Number(ending.includes(b.operation.operationId)));
+      .sort(
+        (a, b) =>
+          Number(ending.includes(a.operation.operationId)) -
+          Number(ending.includes(b.operation.operationId)),
+      );
     expect(sessionOperations.length).toBeGreaterThan(60);
     const wrong: string[] = [];
     for (const { method, path, operation } of sessionOperations) {
       const answer = await asLockedScreen(method, path);
       const isRefused = answer.status === 403 && answer.code === 'KIOSK_LOCKED';
-      if (operation['x-kiosk'] === true && (isRefused || answer.code === 'UNAUTHENTICATED' || answer.code === 'FORBIDDEN')) wrong.push(`${method} ${path} is marked x-kiosk but answers ${answer.status} ${answer.code}`);
-      if (operation['x-kiosk'] !== true && !isRefused) wrong.push(`${method} ${path} is not marked x-kiosk but answers ${answer.status} ${answer.code ?? answer.type}`);
+      if (
+        operation['x-kiosk'] === true &&
+        (isRefused || answer.code === 'UNAUTHENTICATED' || answer.code === 'FORBIDDEN')
+      )
+        wrong.push(
+          `${method} ${path} is marked x-kiosk but answers ${answer.status} ${answer.code}`,
+        );
+      if (operation['x-kiosk'] !== true && !isRefused)
+        wrong.push(
+          `${method} ${path} is not marked x-kiosk but answers ${answer.status} ${answer.code ?? answer.type}`,
+        );
     }
     expect(wrong).toEqual([]);
     // The store, its runs' pages and leaving kiosk mode, as the README lists them.
     const marked = sessionOperations.filter(({ operation }) => operation['x-kiosk'] === true);
     expect(marked.map(({ operation }) => operation.operationId).sort()).toEqual(
-      ['deployApp', 'events', 'getApp', 'getKiosk', 'getRun', 'getSession', 'listApps', 'listClouds', 'preflightApp', 'runLog', 'runParams', 'unlockKiosk'].sort(),
+      [
+        'deployApp',
+        'events',
+        'getApp',
+        'getKiosk',
+        'getRun',
+        'getSession',
+        'listApps',
+        'listClouds',
+        'preflightApp',
+        'runLog',
+        'runParams',
+        'unlockKiosk',
+      ].sort(),
     );
     // Still locked after all that (nothing above unlocked the screen or ended its session).
     expect(await asLockedScreen('GET', '/api/v1/kiosk')).toMatchObject({ status: 200 });
-    expect((await local.inject({ method: 'GET', url: '/api/v1/kiosk', headers: as(screen) })).json()).toMatchObject({ locked: true });
+    expect(
+      (await local.inject({ method: 'GET', url: '/api/v1/kiosk', headers: as(screen) })).json(),
+    ).toMatchObject({ locked: true });
   });
 
-  it('says which scheme each operation takes: the guests\' agent API only the agent token', () => {
+  it("says which scheme each operation takes: the guests' agent API only the agent token", () => {
     for (const { path, operation } of operations) {
-      if (path.startsWith('/api/v1/agent/')) expect(operation.security, path).toEqual([{ agent: [] }]);
+      if (path.startsWith('/api/v1/agent/'))
+        expect(operation.security, path).toEqual([{ agent: [] }]);
     }
   });
 });

@@ -15,7 +15,13 @@ import {
   type Client,
   type TestAppliance,
 } from '../fixtures/appliance.ts';
-import { freePort, sendJson, signInSession, startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
+import {
+  freePort,
+  sendJson,
+  signInSession,
+  startAppliance,
+  type ApplianceProcess,
+} from '../fixtures/appliance-process.ts';
 
 const builtIn = fileURLToPath(new URL('../../appliance/apps', import.meta.url));
 
@@ -64,7 +70,11 @@ describe('kiosk mode', () => {
     });
 
   it('keeps the PIN scrypt-hashed, set and cleared by administrators only', async () => {
-    expect((await call(admin, 'GET', '/kiosk')).json()).toEqual({ pinSet: false, locked: false, isScreen: false });
+    expect((await call(admin, 'GET', '/kiosk')).json()).toEqual({
+      pinSet: false,
+      locked: false,
+      isScreen: false,
+    });
     await call(admin, 'POST', '/users', {
       username: 'olga',
       password: 'operator password',
@@ -84,7 +94,11 @@ describe('kiosk mode', () => {
     expect(set.json()).toEqual({ pinSet: true, locked: false, isScreen: false });
     expect(box.services.store.data.settings.kioskPinHash).toMatch(/^scrypt\$/);
     expect(JSON.stringify(box.services.store.data)).not.toContain('2468');
-    expect((await call(olga, 'GET', '/kiosk')).json()).toEqual({ pinSet: true, locked: false, isScreen: false });
+    expect((await call(olga, 'GET', '/kiosk')).json()).toEqual({
+      pinSet: true,
+      locked: false,
+      isScreen: false,
+    });
 
     expect((await call(admin, 'DELETE', '/kiosk/pin')).statusCode).toBe(204);
     expect(box.services.store.data.settings.kioskPinHash).toBeNull();
@@ -117,7 +131,9 @@ describe('kiosk mode', () => {
     for (const url of ['/apps', '/apps/hello-web', '/clouds', '/session', '/kiosk']) {
       expect((await call(screen, 'GET', url, undefined, local)).statusCode, url).toBe(200);
     }
-    expect((await call(screen, 'POST', '/apps/hello-web/preflight', {}, local)).statusCode).toBe(200);
+    expect((await call(screen, 'POST', '/apps/hello-web/preflight', {}, local)).statusCode).toBe(
+      200,
+    );
     for (const [method, url] of [
       ['GET', '/users'],
       ['GET', '/runs'],
@@ -153,9 +169,9 @@ describe('kiosk mode', () => {
     const screen = await screenLogin();
     await call(screen, 'POST', '/kiosk/lock', undefined, local);
     for (let attempt = 0; attempt < 4; attempt += 1)
-      expect((await call(screen, 'POST', '/kiosk/unlock', { pin: '0000' }, local)).json().error.code).toBe(
-        'WRONG_PIN',
-      );
+      expect(
+        (await call(screen, 'POST', '/kiosk/unlock', { pin: '0000' }, local)).json().error.code,
+      ).toBe('WRONG_PIN');
     const throttled = await call(screen, 'POST', '/kiosk/unlock', { pin: '2468' }, local);
     expect(throttled.statusCode).toBe(429);
     expect(throttled.json().error).toMatchObject({
@@ -191,7 +207,11 @@ describe('kiosk mode', () => {
     expect(onDisk.settings.kioskPinHash).toMatch(/^scrypt\$/);
 
     expect((await call(admin, 'DELETE', '/kiosk/pin')).statusCode).toBe(204);
-    expect((await call(screen, 'GET', '/kiosk', undefined, local)).json()).toEqual({ pinSet: false, locked: false, isScreen: true });
+    expect((await call(screen, 'GET', '/kiosk', undefined, local)).json()).toEqual({
+      pinSet: false,
+      locked: false,
+      isScreen: true,
+    });
     expect((await call(screen, 'GET', '/users', undefined, local)).statusCode).toBe(200);
   });
 });
@@ -210,10 +230,15 @@ describe('kiosk mode across a restart of the appliance', () => {
   });
 
   /** Signs in over HTTP; the screen does so on the local listener with its id. */
-  const signIn = (base: string, extra: object = {}) => signInSession(base, 'admin', password, extra);
+  const signIn = (base: string, extra: object = {}) =>
+    signInSession(base, 'admin', password, extra);
 
   /** /healthz answers once the main listener is up; the local one follows, then 'listening'. */
-  const bothListening = (started: ApplianceProcess) => vi.waitFor(() => expect(started.logs.map((line) => line.msg)).toContain('listening'), { timeout: 30_000, interval: 20 });
+  const bothListening = (started: ApplianceProcess) =>
+    vi.waitFor(() => expect(started.logs.map((line) => line.msg)).toContain('listening'), {
+      timeout: 30_000,
+      interval: 20,
+    });
 
   it('stays locked across a restart: the screen is still refused with KIOSK_LOCKED', async () => {
     const dataDir = await tempDir();
@@ -223,19 +248,38 @@ describe('kiosk mode across a restart of the appliance', () => {
     appliance = await startAppliance(dataDir, env);
     await bothListening(appliance);
     const admin = await signIn(appliance.url);
-    expect((await sendJson(appliance.url, admin, 'PUT', '/kiosk/pin', { pin: '2468' })).status).toBe(200);
+    expect(
+      (await sendJson(appliance.url, admin, 'PUT', '/kiosk/pin', { pin: '2468' })).status,
+    ).toBe(200);
     const screen = await signIn(local, { screenId });
-    expect((await sendJson(local, screen, 'POST', '/kiosk/lock')).body).toEqual({ pinSet: true, locked: true, isScreen: true });
-    expect(await sendJson(local, screen, 'GET', '/users')).toMatchObject({ status: 403, body: { error: { code: 'KIOSK_LOCKED' } } });
+    expect((await sendJson(local, screen, 'POST', '/kiosk/lock')).body).toEqual({
+      pinSet: true,
+      locked: true,
+      isScreen: true,
+    });
+    expect(await sendJson(local, screen, 'GET', '/users')).toMatchObject({
+      status: 403,
+      body: { error: { code: 'KIOSK_LOCKED' } },
+    });
 
     expect(await appliance.stop()).toBe(0);
     appliance = await startAppliance(dataDir, env);
     await bothListening(appliance);
-    expect(await sendJson(local, screen, 'GET', '/kiosk')).toEqual({ status: 200, body: { pinSet: true, locked: true, isScreen: true } });
-    expect(await sendJson(local, screen, 'GET', '/users')).toMatchObject({ status: 403, body: { error: { code: 'KIOSK_LOCKED' } } });
+    expect(await sendJson(local, screen, 'GET', '/kiosk')).toEqual({
+      status: 200,
+      body: { pinSet: true, locked: true, isScreen: true },
+    });
+    expect(await sendJson(local, screen, 'GET', '/users')).toMatchObject({
+      status: 403,
+      body: { error: { code: 'KIOSK_LOCKED' } },
+    });
     expect(await sendJson(local, screen, 'GET', '/apps')).toMatchObject({ status: 200 });
     // The PIN still opens it, on the new process.
-    expect((await sendJson(local, screen, 'POST', '/kiosk/unlock', { pin: '2468' })).body).toEqual({ pinSet: true, locked: false, isScreen: true });
+    expect((await sendJson(local, screen, 'POST', '/kiosk/unlock', { pin: '2468' })).body).toEqual({
+      pinSet: true,
+      locked: false,
+      isScreen: true,
+    });
     expect((await sendJson(local, screen, 'GET', '/users')).status).toBe(200);
   }, 120_000);
 });

@@ -21,7 +21,12 @@ describe('a restarted libvirt daemon', () => {
     daemon = await startPrivateLibvirtd();
     connector = new LibvirtConnector(
       { uri: daemon.uri, accelerator: 'auto', callTimeoutSeconds: 5 },
-      { stateDir: await tempDir(), minBackoffMs: 100, maxBackoffMs: 400, eventStream: { minBackoffMs: 100, maxBackoffMs: 400 } },
+      {
+        stateDir: await tempDir(),
+        minBackoffMs: 100,
+        maxBackoffMs: 400,
+        eventStream: { minBackoffMs: 100, maxBackoffMs: 400 },
+      },
     );
   });
   afterAll(async () => {
@@ -31,7 +36,10 @@ describe('a restarted libvirt daemon', () => {
   });
 
   it('is reconnected with backoff, and its events flow again', async () => {
-    stopWatching = connector.watch({ onEvent: (event) => events.push(event), onStatus: (up) => statuses.push(up) });
+    stopWatching = connector.watch({
+      onEvent: (event) => events.push(event),
+      onStatus: (up) => statuses.push(up),
+    });
     await expect.poll(() => statuses.at(-1), { timeout: 5000 }).toBe(true);
     expect(await connector.ping()).toBeGreaterThanOrEqual(0);
 
@@ -40,11 +48,24 @@ describe('a restarted libvirt daemon', () => {
     await expect.poll(() => statuses.at(-1), { timeout: 5000 }).toBe(false);
 
     await daemon.restart();
-    await expect.poll(() => connector.ping().then(() => 'up', () => 'down'), { timeout: 10_000, interval: 100 }).toBe('up');
+    await expect
+      .poll(
+        () =>
+          connector.ping().then(
+            () => 'up',
+            () => 'down',
+          ),
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe('up');
     await expect.poll(() => statuses.at(-1), { timeout: 10_000 }).toBe(true);
 
     const [name] = await connector.launch([vmSpec('bvc-restart-web-1')]);
-    await expect.poll(() => events.some((event) => event.nativeId === name && event.state === 'running'), { timeout: 5000 }).toBe(true);
+    await expect
+      .poll(() => events.some((event) => event.nativeId === name && event.state === 'running'), {
+        timeout: 5000,
+      })
+      .toBe(true);
     await connector.terminate([name!]);
   });
 });

@@ -297,7 +297,10 @@ describe('power-cut model (a stand-in for a real power loss, which cannot run he
 
     const cuts = await everyCut(recording, async (folder, cut, at) => {
       if (cut.acknowledged.length > 0)
-        expect((await readdir(join(folder, 'data')).catch(() => [])), `${at}: the folder is kept`).toContain('events');
+        expect(
+          await readdir(join(folder, 'data')).catch(() => []),
+          `${at}: the folder is kept`,
+        ).toContain('events');
     });
     expect(cuts.at(-1)!.acknowledged).toEqual(['made']);
   });

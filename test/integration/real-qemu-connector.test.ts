@@ -2,7 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, makeAppliance, setupAdmin, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
+import {
+  as,
+  makeAppliance,
+  setupAdmin,
+  tempDir,
+  type Client,
+  type TestAppliance,
+} from '../fixtures/appliance.ts';
 import { freePort } from '../fixtures/appliance-process.ts';
 import { domainsNamed, realQemu, removeDomains, uniquePrefix } from '../fixtures/real-qemu.ts';
 import { listen } from '../fixtures/sse.ts';
@@ -23,7 +30,12 @@ describe('real QEMU guests through the libvirt connector', () => {
 
   beforeAll(async () => {
     files = await tempDir('bivouac-qemu-');
-    box = await makeAppliance({ libvirtUri: uri, vmDir: join(files, 'vms'), imageDir: join(files, 'images'), reconciler: { idlePollMs: 600_000, watchedPollMs: 600_000 } });
+    box = await makeAppliance({
+      libvirtUri: uri,
+      vmDir: join(files, 'vms'),
+      imageDir: join(files, 'images'),
+      reconciler: { idlePollMs: 600_000, watchedPollMs: 600_000 },
+    });
     admin = await setupAdmin(box.app);
     const port = await freePort();
     await box.app.listen({ host: '127.0.0.1', port });
@@ -45,21 +57,49 @@ describe('real QEMU guests through the libvirt connector', () => {
     expect(tiny).toMatchObject({ status: 'ready', kind: 'kernel' });
     // A second pass finds the same build and imports nothing.
     expect((await box.services.images.installBuiltIn(imagesDir)).installed).toEqual([]);
-    await expect.poll(() => box.services.reconciler.tracking(), { timeout: 10_000 }).toEqual({ box: 'push' });
+    await expect
+      .poll(() => box.services.reconciler.tracking(), { timeout: 10_000 })
+      .toEqual({ box: 'push' });
 
-    const token = (await box.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: as(admin), payload: { name: 'sse' } })).json<{ token: string }>().token;
+    const token = (
+      await box.app.inject({
+        method: 'POST',
+        url: '/api/v1/tokens',
+        headers: as(admin),
+        payload: { name: 'sse' },
+      })
+    ).json<{ token: string }>().token;
     const stream = listen(`${url}/api/v1/events`, { authorization: `Bearer ${token}` });
     try {
       await stream.waitFor(() => stream.status === 200);
       const image = box.services.images.bootImage('tiny');
       const [one, two] = await Promise.all(
         ['a', 'b'].map((name) =>
-          box.services.vms.launch('box', vmSpec(`${prefix}${name}`, { owner: admin.userId, image, accelerator: 'auto', context: { 'bivouac.url': 'http://10.0.2.2:9' } }), null, tiny!.id),
+          box.services.vms.launch(
+            'box',
+            vmSpec(`${prefix}${name}`, {
+              owner: admin.userId,
+              image,
+              accelerator: 'auto',
+              context: { 'bivouac.url': 'http://10.0.2.2:9' },
+            }),
+            null,
+            tiny!.id,
+          ),
         ),
       );
       expect([one!.state, two!.state]).toEqual(['running', 'running']);
       for (const vm of [one!, two!]) {
-        await stream.waitFor(() => stream.events.some((event) => event.type === 'vm.state' && event.subject.id === vm.id && event.data.state === 'running'), 5000);
+        await stream.waitFor(
+          () =>
+            stream.events.some(
+              (event) =>
+                event.type === 'vm.state' &&
+                event.subject.id === vm.id &&
+                event.data.state === 'running',
+            ),
+          5000,
+        );
       }
       expect(domainsNamed(uri, prefix).sort()).toEqual([`${prefix}a`, `${prefix}b`]);
 
@@ -68,18 +108,32 @@ describe('real QEMU guests through the libvirt connector', () => {
       const vmFolder = join(files, 'vms');
       for (const vm of [one!, two!]) {
         const log = join(vmFolder, vm.nativeId!, 'console.log');
-        await expect.poll(() => readFile(log, 'utf8').catch(() => ''), { timeout: 60_000, interval: 250 }).toMatch(/appliance http:\/\/10\.0\.2\.2:9/);
+        await expect
+          .poll(() => readFile(log, 'utf8').catch(() => ''), { timeout: 60_000, interval: 250 })
+          .toMatch(/appliance http:\/\/10\.0\.2\.2:9/);
       }
 
       execFileSync('virsh', ['-c', uri, 'destroy', one!.nativeId!], { stdio: 'ignore' });
-      await stream.waitFor(() => stream.events.some((event) => event.type === 'vm.state' && event.subject.id === one!.id && event.data.state === 'stopped'), 5000);
+      await stream.waitFor(
+        () =>
+          stream.events.some(
+            (event) =>
+              event.type === 'vm.state' &&
+              event.subject.id === one!.id &&
+              event.data.state === 'stopped',
+          ),
+        5000,
+      );
       expect(box.services.vms.get(one!.id).state).toBe('stopped');
 
       await box.services.vms.terminate(two!.id);
       await box.services.vms.terminate(one!.id);
       expect(domainsNamed(uri, prefix)).toEqual([]);
       expect(await readdir(vmFolder)).toEqual([]); // no overlay, seed or console log left
-      expect(box.services.vms.get(two!.id)).toMatchObject({ state: 'gone', goneReason: 'terminated' });
+      expect(box.services.vms.get(two!.id)).toMatchObject({
+        state: 'gone',
+        goneReason: 'terminated',
+      });
     } finally {
       await stream.close();
     }

@@ -31,7 +31,13 @@ describe('the agent listener', () => {
       ['GET', '/'],
       ['GET', '/api/v1/agentx/context'],
     ] as const) {
-      const response = await agentApp.inject({ method, url, ...(method === 'POST' ? { payload: { username: 'admin', password: 'correct horse battery' } } : {}) });
+      const response = await agentApp.inject({
+        method,
+        url,
+        ...(method === 'POST'
+          ? { payload: { username: 'admin', password: 'correct horse battery' } }
+          : {}),
+      });
       expect(response.statusCode, `${method} ${url}`).toBe(404);
       expect(response.json().error.code).toBe('NOT_FOUND');
     }

@@ -12,10 +12,15 @@ const nobody = 65534;
 
 function curlAs(uid: number | undefined, url: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('curl', ['-s', '-w', ' %{http_code}', url], { timeout: 10_000, ...(uid === undefined ? {} : { uid, gid: nobody }) }, (error, stdout) => {
-      if (error && !stdout) reject(error);
-      else resolve(stdout);
-    });
+    execFile(
+      'curl',
+      ['-s', '-w', ' %{http_code}', url],
+      { timeout: 10_000, ...(uid === undefined ? {} : { uid, gid: nobody }) },
+      (error, stdout) => {
+        if (error && !stdout) reject(error);
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -32,7 +37,11 @@ describe.runIf(process.getuid?.() === 0)("M7-fallback: connections from QEMU's u
     expect(await curlAs(undefined, `${url}/healthz`)).toMatch(/ 200$/);
     for (const path of ['/healthz', '/api/v1/setup']) {
       const answer = await curlAs(nobody, `${url}${path}`);
-      expect([path, answer.slice(-3), JSON.parse(answer.slice(0, -4)).error.code]).toEqual([path, '403', 'GUEST_REFUSED']);
+      expect([path, answer.slice(-3), JSON.parse(answer.slice(0, -4)).error.code]).toEqual([
+        path,
+        '403',
+        'GUEST_REFUSED',
+      ]);
     }
     expect(await curlAs(undefined, `${url}/api/v1/setup`)).toMatch(/ 200$/);
   });

@@ -3,10 +3,19 @@ import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetwork, removeNetwork } from '../../appliance/src/connectors/libvirt/private-network.ts';
+import {
+  createNetwork,
+  removeNetwork,
+} from '../../appliance/src/connectors/libvirt/private-network.ts';
 import { createTable, removeTable } from '../../appliance/src/host/firewall.ts';
 import { networkName } from '../../appliance/src/orchestrator/run-networks.ts';
-import { adminApi, freePort, startAppliance, type ApiAnswer, type ApplianceProcess } from '../fixtures/appliance-process.ts';
+import {
+  adminApi,
+  freePort,
+  startAppliance,
+  type ApiAnswer,
+  type ApplianceProcess,
+} from '../fixtures/appliance-process.ts';
 import { tempDir } from '../fixtures/appliance.ts';
 import { realQemu, removeDomains } from '../fixtures/real-qemu.ts';
 
@@ -46,7 +55,20 @@ function lanClient(name: string, lan: string): { fetch(url: string): string; sto
   run('netns', 'exec', name, 'ip', 'link', 'set', `${name}-c`, 'up');
   run('netns', 'exec', name, 'ip', 'route', 'add', `${lan}/32`, 'via', `10.254.${slot}.1`);
   return {
-    fetch: (url) => execFileSync('ip', ['netns', 'exec', name, process.execPath, '-e', 'fetch(process.argv[1], { signal: AbortSignal.timeout(10000) }).then((r) => r.text()).then((t) => process.stdout.write(t))', url], { encoding: 'utf8' }),
+    fetch: (url) =>
+      execFileSync(
+        'ip',
+        [
+          'netns',
+          'exec',
+          name,
+          process.execPath,
+          '-e',
+          'fetch(process.argv[1], { signal: AbortSignal.timeout(10000) }).then((r) => r.text()).then((t) => process.stdout.write(t))',
+          url,
+        ],
+        { encoding: 'utf8' },
+      ),
     stop: () => {
       try {
         run('link', 'delete', `${name}-h`);
@@ -59,7 +81,11 @@ function lanClient(name: string, lan: string): { fetch(url: string): string; sto
 }
 
 function networksOnBox(): string[] {
-  return execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'net-list', '--all', '--name'], { encoding: 'utf8' }).split('\n').map((line) => line.trim());
+  return execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'net-list', '--all', '--name'], {
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .map((line) => line.trim());
 }
 
 function firewallTables(): string {
@@ -124,15 +150,31 @@ describe('private networks per run (real guests)', () => {
   const runIds: string[] = [];
 
   const start = async () => {
-    appliance = await startAppliance(dataDir, { BIVOUAC_LIBVIRT_URI: uri, BIVOUAC_ADMIN_PASSWORD: password, BIVOUAC_BUILTIN_IMAGES_DIR: imagesDir, BIVOUAC_LISTEN: listen }, 60_000);
+    appliance = await startAppliance(
+      dataDir,
+      {
+        BIVOUAC_LIBVIRT_URI: uri,
+        BIVOUAC_ADMIN_PASSWORD: password,
+        BIVOUAC_BUILTIN_IMAGES_DIR: imagesDir,
+        BIVOUAC_LISTEN: listen,
+      },
+      60_000,
+    );
   };
 
-  const waitForState = async (id: string, states: string[], timeoutMs = 180_000): Promise<Record<string, unknown>> => {
+  const waitForState = async (
+    id: string,
+    states: string[],
+    timeoutMs = 180_000,
+  ): Promise<Record<string, unknown>> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const run = (await api('GET', `/runs/${id}`)).body!;
       if (states.includes(run.state as string)) return run;
-      if (Date.now() > deadline) throw new Error(`run ${id} is ${String(run.state)}; log: ${JSON.stringify((await api('GET', `/runs/${id}/log`)).body)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `run ${id} is ${String(run.state)}; log: ${JSON.stringify((await api('GET', `/runs/${id}/log`)).body)}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   };
@@ -151,8 +193,20 @@ describe('private networks per run (real guests)', () => {
     boxPort = (boxService.address() as { port: number }).port;
     await start();
     api = await adminApi(() => appliance.url, password);
-    await until(async () => ((await api('GET', '/images')).body as unknown as { name: string; status: string }[]).some((image) => image.name === 'tiny' && image.status === 'ready'), 60_000);
-    await until(async () => ((await api('GET', '/apps')).body as unknown as { id: string }[]).some((app) => app.id === 'hello-web'), 30_000);
+    await until(
+      async () =>
+        ((await api('GET', '/images')).body as unknown as { name: string; status: string }[]).some(
+          (image) => image.name === 'tiny' && image.status === 'ready',
+        ),
+      60_000,
+    );
+    await until(
+      async () =>
+        ((await api('GET', '/apps')).body as unknown as { id: string }[]).some(
+          (app) => app.id === 'hello-web',
+        ),
+      30_000,
+    );
     const native = { libvirt: { imageId: 'tiny' } };
     const resources = { vcpu: 1, memoryMiB: 128, diskGiB: 1 };
     await saveModule('/m7', { kind: 'project' });
@@ -163,13 +217,22 @@ describe('private networks per run (real guests)', () => {
       inputs: [{ name: 'value', type: 'string', default: 'private-42' }],
       outputs: [{ name: 'ready' }, { name: 'url.db' }],
       ports: [{ name: 'db', port: 5432, protocol: 'tcp' }],
-      recipes: { deploy: `value=$(bivouac-get "$BIVOUAC_INSTANCE:value")\n( while :; do printf '%s\\n' "$value" | nc -l -p 5432; done ) >/dev/null 2>&1 &\nbivouac-set "$BIVOUAC_INSTANCE:ready" true` },
+      recipes: {
+        deploy: `value=$(bivouac-get "$BIVOUAC_INSTANCE:value")\n( while :; do printf '%s\\n' "$value" | nc -l -p 5432; done ) >/dev/null 2>&1 &\nbivouac-set "$BIVOUAC_INSTANCE:ready" true`,
+      },
     });
     await saveModule('/m7/probe', {
       kind: 'image',
       nativeImages: native,
       resources,
-      inputs: [...['lan', 'box_port', 'api_port', 'other'].map((name) => ({ name, type: 'string', default: 'none' })), { name: 'db_url', type: 'string' }],
+      inputs: [
+        ...['lan', 'box_port', 'api_port', 'other'].map((name) => ({
+          name,
+          type: 'string',
+          default: 'none',
+        })),
+        { name: 'db_url', type: 'string' },
+      ],
       outputs: [{ name: 'results' }, { name: 'db_value' }, { name: 'db_named' }],
       recipes: { deploy: `bivouac-get db.1:ready --timeout 600 >/dev/null\n${probeRecipe}` },
     });
@@ -187,18 +250,25 @@ describe('private networks per run (real guests)', () => {
     boxService?.close();
     for (const id of runIds) removeDomains(uri, `bvc-${id.slice(0, 12)}`);
     // What a failed test leaves on the box: its runs' networks and firewall tables.
-    for (const id of runIds) await Promise.all([removeNetwork(uri, networkName(id)), removeTable(networkName(id))]).catch(() => undefined);
+    for (const id of runIds)
+      await Promise.all([removeNetwork(uri, networkName(id)), removeTable(networkName(id))]).catch(
+        () => undefined,
+      );
     await rm(dataDir, { recursive: true, force: true });
   });
 
   it('M7: a guest reaches its own agent API and its db by address and name, and nothing else: not the host, the LAN address, another run or outside', async () => {
     // Another tenant's run with a published port.
-    const other = await api('POST', '/apps/hello-web/deploy', { parameters: { 'web:greeting': 'other tenant' } });
+    const other = await api('POST', '/apps/hello-web/deploy', {
+      parameters: { 'web:greeting': 'other tenant' },
+    });
     expect(other.status, JSON.stringify(other.body)).toBe(201);
     const otherId = other.body!.id as string;
     runIds.push(otherId);
     expect((await waitForState(otherId, ['Ready', 'Aborted'])).state).toBe('Ready');
-    const otherUrl = ((await api('GET', `/runs/${otherId}/params`)).body as Record<string, string>)['run:url.service']!;
+    const otherUrl = ((await api('GET', `/runs/${otherId}/params`)).body as Record<string, string>)[
+      'run:url.service'
+    ]!;
     expect(await (await fetch(otherUrl)).text()).toContain('other tenant'); // the box opens it
     // And a machine on the LAN does (DNAT from the box's address).
     const client = lanClient(`bvt${process.pid % 10000}`, lanAddress());
@@ -210,7 +280,12 @@ describe('private networks per run (real guests)', () => {
 
     const created = await api('POST', '/runs', {
       module: '/m7/app',
-      parameters: { 'probe:lan': lanAddress(), 'probe:box_port': String(boxPort), 'probe:api_port': listen.split(':')[1], 'probe:other': otherUrl.replace(/^http:\/\//, '').replace(/\/$/, '') },
+      parameters: {
+        'probe:lan': lanAddress(),
+        'probe:box_port': String(boxPort),
+        'probe:api_port': listen.split(':')[1],
+        'probe:other': otherUrl.replace(/^http:\/\//, '').replace(/\/$/, ''),
+      },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = created.body!.id as string;
@@ -219,9 +294,23 @@ describe('private networks per run (real guests)', () => {
     expect(ready.state, JSON.stringify(ready.abort)).toBe('Ready');
 
     const params = (await api('GET', `/runs/${id}/params`)).body as Record<string, string>;
-    const refused = ['gateway-8080', 'gateway-8443', 'gateway-api', 'gateway-box-service', 'lan-box-service', 'lan-api', 'other-run', 'outside', 'agent/healthz', 'agent/api/v1/session', 'agent/api/v1/runs'];
+    const refused = [
+      'gateway-8080',
+      'gateway-8443',
+      'gateway-api',
+      'gateway-box-service',
+      'lan-box-service',
+      'lan-api',
+      'other-run',
+      'outside',
+      'agent/healthz',
+      'agent/api/v1/session',
+      'agent/api/v1/runs',
+    ];
     // The agent listener answers, but only 404 outside the agent API.
-    expect(params['probe.1:results']!.trim().split(' ').sort()).toEqual(refused.map((what) => `${what}=refused${what.startsWith('agent/') ? ':404' : ''}`).sort());
+    expect(params['probe.1:results']!.trim().split(' ').sort()).toEqual(
+      refused.map((what) => `${what}=refused${what.startsWith('agent/') ? ':404' : ''}`).sort(),
+    );
     expect(ready.network).toEqual({ mode: 'private' });
     // The other run's port is published to the box's LAN address.
     expect(otherUrl).toMatch(new RegExp(`^http://${lanAddress().replace(/\./g, '\\.')}:\\d+/$`));
@@ -235,18 +324,28 @@ describe('private networks per run (real guests)', () => {
     expect(params['db.1:url.public.db']).toMatch(/^tcp:\/\/[\d.]+:\d+$/);
     // Each refusal is in the run's log (the recipe's output).
     const log = JSON.stringify((await api('GET', `/runs/${id}/log`)).body);
-    for (const what of refused) expect(log).toContain(`probe: refused ${what.startsWith('agent') ? `agent listener ${what.slice(5)}` : what}`);
+    for (const what of refused)
+      expect(log).toContain(
+        `probe: refused ${what.startsWith('agent') ? `agent listener ${what.slice(5)}` : what}`,
+      );
     // Instances have real addresses (the VM list's IP column).
-    const { vms } = (await api('GET', '/vms')).body as unknown as { vms: { runId: string; instance: string; ips: string[] }[] };
+    const { vms } = (await api('GET', '/vms')).body as unknown as {
+      vms: { runId: string; instance: string; ips: string[] }[];
+    };
     expect(vms.find((vm) => vm.runId === id && vm.instance === 'db.1')?.ips).toEqual([dbAddress]);
 
     const name = networkName(id);
     expect(networksOnBox()).toContain(name);
     expect(firewallTables()).toContain(name);
-    for (const run of [id, otherId]) expect((await api('POST', `/runs/${run}/terminate`)).status).toBe(202);
+    for (const run of [id, otherId])
+      expect((await api('POST', `/runs/${run}/terminate`)).status).toBe(202);
     await waitForState(id, ['Done', 'Aborted']);
     await waitForState(otherId, ['Done', 'Aborted']);
-    await expect.poll(() => networksOnBox().includes(name) || firewallTables().includes(name), { timeout: 30_000 }).toBe(false);
+    await expect
+      .poll(() => networksOnBox().includes(name) || firewallTables().includes(name), {
+        timeout: 30_000,
+      })
+      .toBe(false);
     expect(networksOnBox()).not.toContain(networkName(otherId));
   }, 600_000);
 
@@ -259,7 +358,11 @@ describe('private networks per run (real guests)', () => {
     expect(networksOnBox()).toContain(name);
     await appliance.stop('SIGKILL');
     await start();
-    await expect.poll(() => networksOnBox().includes(name) || firewallTables().includes(name), { timeout: 30_000 }).toBe(false);
+    await expect
+      .poll(() => networksOnBox().includes(name) || firewallTables().includes(name), {
+        timeout: 30_000,
+      })
+      .toBe(false);
   }, 120_000);
 });
 
@@ -282,9 +385,24 @@ describe('user networking fallback (real guest)', () => {
     boxService = createServer((socket) => socket.end('box service\n'));
     await new Promise<void>((resolve) => boxService.listen(0, '0.0.0.0', resolve));
     boxPort = (boxService.address() as { port: number }).port;
-    appliance = await startAppliance(dataDir, { BIVOUAC_LIBVIRT_URI: uri, BIVOUAC_ADMIN_PASSWORD: password, BIVOUAC_BUILTIN_IMAGES_DIR: imagesDir, BIVOUAC_PRIVATE_NETWORKS: 'off' }, 60_000);
+    appliance = await startAppliance(
+      dataDir,
+      {
+        BIVOUAC_LIBVIRT_URI: uri,
+        BIVOUAC_ADMIN_PASSWORD: password,
+        BIVOUAC_BUILTIN_IMAGES_DIR: imagesDir,
+        BIVOUAC_PRIVATE_NETWORKS: 'off',
+      },
+      60_000,
+    );
     api = await adminApi(() => appliance.url, password);
-    await until(async () => ((await api('GET', '/images')).body as unknown as { name: string; status: string }[]).some((image) => image.name === 'tiny' && image.status === 'ready'), 60_000);
+    await until(
+      async () =>
+        ((await api('GET', '/images')).body as unknown as { name: string; status: string }[]).some(
+          (image) => image.name === 'tiny' && image.status === 'ready',
+        ),
+      60_000,
+    );
   }, 120_000);
   afterAll(async () => {
     await appliance?.stop();
@@ -316,12 +434,36 @@ for path in /healthz /api/v1/session; do
 done
 bivouac-set "$BIVOUAC_INSTANCE:results" "$results"
 `;
-    const saved = await api('PUT', '/modules?path=/m7u', { content: { kind: 'project' }, message: 'test' });
+    const saved = await api('PUT', '/modules?path=/m7u', {
+      content: { kind: 'project' },
+      message: 'test',
+    });
     expect(saved.status).toBe(200);
-    const inputs = ['lan', 'box_port', 'api_port'].map((name) => ({ name, type: 'string', default: 'none' }));
-    const probe = await api('PUT', '/modules?path=/m7u/probe', { content: { kind: 'image', nativeImages: { libvirt: { imageId: 'tiny' } }, resources: { vcpu: 1, memoryMiB: 128, diskGiB: 1 }, inputs, outputs: [{ name: 'results' }], recipes: { deploy: recipe } }, message: 'test' });
+    const inputs = ['lan', 'box_port', 'api_port'].map((name) => ({
+      name,
+      type: 'string',
+      default: 'none',
+    }));
+    const probe = await api('PUT', '/modules?path=/m7u/probe', {
+      content: {
+        kind: 'image',
+        nativeImages: { libvirt: { imageId: 'tiny' } },
+        resources: { vcpu: 1, memoryMiB: 128, diskGiB: 1 },
+        inputs,
+        outputs: [{ name: 'results' }],
+        recipes: { deploy: recipe },
+      },
+      message: 'test',
+    });
     expect(probe.status, JSON.stringify(probe.body)).toBe(200);
-    const created = await api('POST', '/runs', { module: '/m7u/probe', parameters: { lan: lanAddress(), box_port: String(boxPort), api_port: new URL(appliance.url).port } });
+    const created = await api('POST', '/runs', {
+      module: '/m7u/probe',
+      parameters: {
+        lan: lanAddress(),
+        box_port: String(boxPort),
+        api_port: new URL(appliance.url).port,
+      },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     runId = created.body!.id as string;
     const deadline = Date.now() + 180_000;
@@ -336,7 +478,13 @@ bivouac-set "$BIVOUAC_INSTANCE:results" "$results"
     // What it reached is in the run's log; the agent listener refused all but the agent API.
     const results = params['probe.1:results']!.trim().split(' ');
     // The agent listener answers only the agent API; the appliance's own listener refuses QEMU's connection.
-    expect(results).toEqual(expect.arrayContaining(['agent/healthz=refused:404', 'agent/api/v1/session=refused:404', 'host-api-http=403']));
+    expect(results).toEqual(
+      expect.arrayContaining([
+        'agent/healthz=refused:404',
+        'agent/api/v1/session=refused:404',
+        'host-api-http=403',
+      ]),
+    );
     expect(results).toHaveLength(7);
     expect((await api('POST', `/runs/${runId}/terminate`)).status).toBe(202);
   }, 300_000);

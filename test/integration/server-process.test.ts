@@ -9,10 +9,18 @@ import { tempDir } from '../fixtures/appliance.ts';
 import { assertApplianceBuilt, builtServerEntry } from '../fixtures/built-appliance.ts';
 
 /** Runs the appliance to completion (for starts that must fail) and returns its exit and stderr. */
-async function runToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stderr: string }> {
+async function runToExit(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stderr: string }> {
   assertApplianceBuilt();
   const child = spawn(process.execPath, [builtServerEntry], {
-    env: { ...process.env, BIVOUAC_LOCAL_LISTEN: 'off', BIVOUAC_LISTEN: `127.0.0.1:${await freePort()}`, ...env },
+    env: {
+      ...process.env,
+      BIVOUAC_LOCAL_LISTEN: 'off',
+      BIVOUAC_LISTEN: `127.0.0.1:${await freePort()}`,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -23,13 +31,22 @@ async function runToExit(env: Record<string, string>, timeoutMs = 20_000): Promi
   return { code, stderr };
 }
 
-function httpsGet(url: string, ca: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function httpsGet(
+  url: string,
+  ca: string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { ca, method: url.endsWith('/session') ? 'POST' : 'GET' }, (response) => {
-      let body = '';
-      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
-    });
+    const req = request(
+      url,
+      { ca, method: url.endsWith('/session') ? 'POST' : 'GET' },
+      (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
+        );
+      },
+    );
     req.on('error', reject);
     if (url.endsWith('/session')) {
       req.setHeader('content-type', 'application/json');
@@ -43,9 +60,17 @@ describe('the appliance process', () => {
     const dataDir = await tempDir();
     const port = await freePort();
     // A first plain-HTTP run makes the admin and the certificate; then the same box starts with TLS.
-    await (await startAppliance(dataDir, { BIVOUAC_ADMIN_PASSWORD: 'first admin password' })).stop();
+    await (
+      await startAppliance(dataDir, { BIVOUAC_ADMIN_PASSWORD: 'first admin password' })
+    ).stop();
     const child = spawn(process.execPath, [builtServerEntry], {
-      env: { ...process.env, BIVOUAC_DATA_DIR: dataDir, BIVOUAC_LISTEN: `127.0.0.1:${port}`, BIVOUAC_LOCAL_LISTEN: 'off', BIVOUAC_TLS: 'always' },
+      env: {
+        ...process.env,
+        BIVOUAC_DATA_DIR: dataDir,
+        BIVOUAC_LISTEN: `127.0.0.1:${port}`,
+        BIVOUAC_LOCAL_LISTEN: 'off',
+        BIVOUAC_TLS: 'always',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let logs = '';
@@ -72,7 +97,9 @@ describe('the appliance process', () => {
       expect(String(login.headers['set-cookie'])).toMatch(/; Secure/);
 
       // Plain HTTP is not answered on the TLS port.
-      await expect(fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.status)).rejects.toThrow();
+      await expect(
+        fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.status),
+      ).rejects.toThrow();
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
@@ -83,43 +110,60 @@ describe('the appliance process', () => {
     const dataDir = await tempDir();
     const first = await startAppliance(dataDir, { BIVOUAC_ADMIN_PASSWORD: 'first admin password' });
     await first.stop();
-    const second = await startAppliance(dataDir, { BIVOUAC_ADMIN_PASSWORD: 'another password here' });
+    const second = await startAppliance(dataDir, {
+      BIVOUAC_ADMIN_PASSWORD: 'another password here',
+    });
     const login = (password: string) =>
-      fetch(`${second.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+      fetch(`${second.url}/api/v1/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password }),
+      });
     expect((await login('first admin password')).status).toBe(200);
     expect((await login('another password here')).status).toBe(401);
     await second.stop();
   });
 
   // SIGTERM (systemd, the Electron shell) and SIGINT (Ctrl-C) run the same whole shutdown.
-  it.each(['SIGTERM', 'SIGINT'] as const)('stops on %s within 5 s, ending open event streams and flushing the store', async (signal) => {
-    const dataDir = await tempDir();
-    const appliance = await startAppliance(dataDir, { BIVOUAC_ADMIN_PASSWORD: 'first admin password' });
-    const login = await fetch(`${appliance.url}/api/v1/session`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'first admin password' }),
-    });
-    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
-    const stream = await fetch(`${appliance.url}/api/v1/events`, { headers: { cookie } });
-    expect(stream.status).toBe(200);
-    const reading = (async () => {
-      const reader = stream.body!.getReader();
-      while (!(await reader.read()).done) {
-        // drain until the server ends the stream
-      }
-      return 'ended';
-    })();
-    // The appliance holds itself to the 5 s: past its own deadline (4.5 s) it exits with 1 and
-    // says so. Exit code 0 (not death by the signal) is a stop that finished in time, however
-    // busy the machine running it.
-    expect(await appliance.stop(signal)).toBe(0);
-    expect(appliance.child.signalCode).toBeNull();
-    await expect(reading).resolves.toBe('ended');
-    expect(appliance.logs.find((entry) => entry.msg === 'shutting down')).toMatchObject({ signal });
-    expect(appliance.logs.at(-1)).toMatchObject({ msg: 'stopped' });
-    expect(appliance.logs.map((entry) => entry.msg)).not.toContain('shutdown took too long; exiting anyway');
-    const document = JSON.parse(await readFile(join(dataDir, 'bivouac.json'), 'utf8'));
-    expect(document.sessions).toHaveLength(1);
-  });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'stops on %s within 5 s, ending open event streams and flushing the store',
+    async (signal) => {
+      const dataDir = await tempDir();
+      const appliance = await startAppliance(dataDir, {
+        BIVOUAC_ADMIN_PASSWORD: 'first admin password',
+      });
+      const login = await fetch(`${appliance.url}/api/v1/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: 'first admin password' }),
+      });
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+      const stream = await fetch(`${appliance.url}/api/v1/events`, { headers: { cookie } });
+      expect(stream.status).toBe(200);
+      const reading = (async () => {
+        const reader = stream.body!.getReader();
+        while (!(await reader.read()).done) {
+          // drain until the server ends the stream
+        }
+        return 'ended';
+      })();
+      // The appliance holds itself to the 5 s: past its own deadline (4.5 s) it exits with 1 and
+      // says so. Exit code 0 (not death by the signal) is a stop that finished in time, however
+      // busy the machine running it.
+      expect(await appliance.stop(signal)).toBe(0);
+      expect(appliance.child.signalCode).toBeNull();
+      await expect(reading).resolves.toBe('ended');
+      expect(appliance.logs.find((entry) => entry.msg === 'shutting down')).toMatchObject({
+        signal,
+      });
+      expect(appliance.logs.at(-1)).toMatchObject({ msg: 'stopped' });
+      expect(appliance.logs.map((entry) => entry.msg)).not.toContain(
+        'shutdown took too long; exiting anyway',
+      );
+      const document = JSON.parse(await readFile(join(dataDir, 'bivouac.json'), 'utf8'));
+      expect(document.sessions).toHaveLength(1);
+    },
+  );
 
   it('refuses to start on a corrupt store, naming the file and the last good backup', async () => {
     const dataDir = await tempDir();
@@ -130,12 +174,17 @@ describe('the appliance process', () => {
     expect(code).toBe(1);
     expect(stderr).toContain(join(dataDir, 'bivouac.json'));
     expect(stderr).toMatch(/cp .*backups\/.*\.json/);
-    expect(await readFile(join(dataDir, 'bivouac.json'), 'utf8')).toBe('{"schemaVersion":1,"users":[');
+    expect(await readFile(join(dataDir, 'bivouac.json'), 'utf8')).toBe(
+      '{"schemaVersion":1,"users":[',
+    );
   });
 
   it('refuses a bad config, naming the key', async () => {
     const dataDir = await tempDir();
-    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ sessionHours: 'forever', colour: 'blue' }));
+    await writeFile(
+      join(dataDir, 'config.json'),
+      JSON.stringify({ sessionHours: 'forever', colour: 'blue' }),
+    );
     const { code, stderr } = await runToExit({ BIVOUAC_DATA_DIR: dataDir });
     expect(code).toBe(1);
     expect(stderr).toMatch(/sessionHours/);
@@ -144,7 +193,10 @@ describe('the appliance process', () => {
 
   it('serves plain HTTP only on loopback', async () => {
     const dataDir = await tempDir();
-    const { code, stderr } = await runToExit({ BIVOUAC_DATA_DIR: dataDir, BIVOUAC_LOCAL_LISTEN: '0.0.0.0:18999' });
+    const { code, stderr } = await runToExit({
+      BIVOUAC_DATA_DIR: dataDir,
+      BIVOUAC_LOCAL_LISTEN: '0.0.0.0:18999',
+    });
     expect(code).toBe(1);
     expect(stderr).toMatch(/not a loopback address/);
   });

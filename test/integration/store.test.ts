@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../appliance/migrations/index.ts';
 import type { Migration } from '../../appliance/src/store/document.ts';
-import { DurableJsonFile, writeFileDurablySync } from '../../appliance/src/store/durable-json-file.ts';
+import {
+  DurableJsonFile,
+  writeFileDurablySync,
+} from '../../appliance/src/store/durable-json-file.ts';
 import { EventLog } from '../../appliance/src/store/event-log.ts';
 import { openStore, StoreOpenError } from '../../appliance/src/store/open-store.ts';
 import { Store } from '../../appliance/src/store/store.ts';
@@ -25,7 +28,9 @@ async function openIn(dir: string, list: readonly Migration[] = migrations, at =
 describe('durable store', () => {
   it('acknowledges an update only once it is on disk, and leaves no temp file', async () => {
     const dir = await tempDir();
-    const store = new Store(new DurableJsonFile<{ items: number[] }>(join(dir, 'doc.json')), { items: [] });
+    const store = new Store(new DurableJsonFile<{ items: number[] }>(join(dir, 'doc.json')), {
+      items: [],
+    });
     await store.update((doc) => doc.items.push(1));
     expect(JSON.parse(await readFile(join(dir, 'doc.json'), 'utf8'))).toEqual({ items: [1] });
     expect(await readdir(dir)).toEqual(['doc.json']);
@@ -33,16 +38,26 @@ describe('durable store', () => {
 
   it('coalesces a burst: 100 concurrent updates cost at most two writes, all durable', async () => {
     const dir = await tempDir();
-    const store = new Store(new DurableJsonFile<{ items: number[] }>(join(dir, 'doc.json')), { items: [] });
-    await Promise.all(Array.from({ length: 100 }, (_, i) => store.update((doc) => doc.items.push(i))));
+    const store = new Store(new DurableJsonFile<{ items: number[] }>(join(dir, 'doc.json')), {
+      items: [],
+    });
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) => store.update((doc) => doc.items.push(i))),
+    );
     expect(store.writeCount).toBeLessThanOrEqual(2);
     expect(JSON.parse(await readFile(join(dir, 'doc.json'), 'utf8')).items).toHaveLength(100);
   });
 
   it('writes nothing when an update throws', async () => {
     const dir = await tempDir();
-    const store = new Store(new DurableJsonFile<{ items: number[] }>(join(dir, 'doc.json')), { items: [] });
-    await expect(store.update(() => { throw new Error('refused'); })).rejects.toThrow('refused');
+    const store = new Store(new DurableJsonFile<{ items: number[] }>(join(dir, 'doc.json')), {
+      items: [],
+    });
+    await expect(
+      store.update(() => {
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
     expect(store.writeCount).toBe(0);
     expect(await readdir(dir)).toEqual([]);
   });
@@ -66,7 +81,11 @@ console.log(JSON.stringify({ outcome, left: readdirSync(${JSON.stringify(join(di
 `,
     );
     await mkdir(join(dir, 'out'));
-    const output = execFileSync('bash', ['-c', `trap '' XFSZ; ulimit -f 4; exec "${process.execPath}" --import tsx "${script}"`], { encoding: 'utf8' });
+    const output = execFileSync(
+      'bash',
+      ['-c', `trap '' XFSZ; ulimit -f 4; exec "${process.execPath}" --import tsx "${script}"`],
+      { encoding: 'utf8' },
+    );
     expect(JSON.parse(output.trim().split('\n').at(-1)!)).toEqual({ outcome: 'EFBIG', left: [] });
   });
 });
@@ -86,7 +105,8 @@ describe('opening the store', () => {
   it('keeps only the newest five routine backups', async () => {
     const dir = await tempDir();
     await openIn(dir);
-    for (let i = 0; i < 8; i += 1) await openIn(dir, migrations, new Date(Date.UTC(2026, 0, 1, 0, 0, i)));
+    for (let i = 0; i < 8; i += 1)
+      await openIn(dir, migrations, new Date(Date.UTC(2026, 0, 1, 0, 0, i)));
     expect(await readdir(join(dir, 'backups'))).toHaveLength(5);
   });
 
@@ -132,12 +152,23 @@ describe('opening the store', () => {
   it('backs up before migrating, then runs the numbered migrations in order', async () => {
     const dir = await tempDir();
     const first = await openIn(dir);
-    await first.store.update((doc) => doc.users.push({ id: 'u1', username: 'ann', role: 'admin', passwordHash: 'x', disabled: false, createdAt: '', updatedAt: '' }));
+    await first.store.update((doc) =>
+      doc.users.push({
+        id: 'u1',
+        username: 'ann',
+        role: 'admin',
+        passwordHash: 'x',
+        disabled: false,
+        createdAt: '',
+        updatedAt: '',
+      }),
+    );
     const next: Migration = {
       version: latest + 1,
       description: 'give every user a display name',
       up(document) {
-        for (const user of document.users as { username: string; displayName?: string }[]) user.displayName = user.username.toUpperCase();
+        for (const user of document.users as { username: string; displayName?: string }[])
+          user.displayName = user.username.toUpperCase();
       },
     };
     const migrated = await openIn(dir, [...migrations, next]);
@@ -152,7 +183,12 @@ describe('opening the store', () => {
 });
 
 describe('event log', () => {
-  const event = (n: number) => ({ type: 'test.happened', subject: { kind: 'test', id: String(n) }, access: { owner: 'u', acl: [] }, data: { n } });
+  const event = (n: number) => ({
+    type: 'test.happened',
+    subject: { kind: 'test', id: String(n) },
+    access: { owner: 'u', acl: [] },
+    data: { n },
+  });
 
   it('numbers events across restarts and replays what a client missed', async () => {
     const dir = await tempDir();
@@ -174,7 +210,10 @@ describe('event log', () => {
     const log = await EventLog.open({ directory: dir });
     log.append(event(1));
     log.close();
-    await writeFile(join(dir, 'events.jsonl'), `${await readFile(join(dir, 'events.jsonl'), 'utf8')}{"id":2,"ty`);
+    await writeFile(
+      join(dir, 'events.jsonl'),
+      `${await readFile(join(dir, 'events.jsonl'), 'utf8')}{"id":2,"ty`,
+    );
     const reopened = await EventLog.open({ directory: dir });
     expect(reopened.latestId).toBe(1);
     reopened.append(event(2));
@@ -200,7 +239,12 @@ describe('event log', () => {
     log.subscribe((stamped) => delivered.push((stamped as { id: number }).id));
     // The reservation's temp file cannot be made (a folder holds its name): the disk refuses the write.
     await mkdir(join(dir, '.reserved-id.tmp'));
-    expect(() => log.append(event(1))).toThrow(expect.objectContaining({ code: 'EVENT_NOT_RECORDED', message: expect.stringContaining('The change was saved') }));
+    expect(() => log.append(event(1))).toThrow(
+      expect.objectContaining({
+        code: 'EVENT_NOT_RECORDED',
+        message: expect.stringContaining('The change was saved'),
+      }),
+    );
     expect(delivered).toEqual([]);
     expect(log.latestId).toBe(0);
     await rmdir(join(dir, '.reserved-id.tmp'));

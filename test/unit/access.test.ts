@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { canAccess, privateTo, visibleToAll, type Access, type Subject } from '../../appliance/src/domain/access.ts';
+import {
+  canAccess,
+  privateTo,
+  visibleToAll,
+  type Access,
+  type Subject,
+} from '../../appliance/src/domain/access.ts';
 import { hasEnabledAdmin } from '../../appliance/src/domain/users.ts';
 
 const admin: Subject = { userId: 'a', role: 'admin' };
@@ -32,7 +38,10 @@ describe('canAccess', () => {
   });
 
   it('never lets an ACL lift a role above its ceiling', () => {
-    const access: Access = { owner: 'o', acl: [{ everyone: true, allow: ['view', 'edit', 'run', 'manage'] }] };
+    const access: Access = {
+      owner: 'o',
+      acl: [{ everyone: true, allow: ['view', 'edit', 'run', 'manage'] }],
+    };
     expect(canAccess(viewer, access, 'view')).toBe(true);
     expect(canAccess(viewer, access, 'edit')).toBe(false);
     expect(canAccess(viewer, access, 'run')).toBe(false);
@@ -43,7 +52,12 @@ describe('canAccess', () => {
 describe('hasEnabledAdmin', () => {
   it('needs at least one admin that is not disabled', () => {
     expect(hasEnabledAdmin([{ role: 'admin', disabled: false }])).toBe(true);
-    expect(hasEnabledAdmin([{ role: 'admin', disabled: true }, { role: 'operator', disabled: false }])).toBe(false);
+    expect(
+      hasEnabledAdmin([
+        { role: 'admin', disabled: true },
+        { role: 'operator', disabled: false },
+      ]),
+    ).toBe(false);
     expect(hasEnabledAdmin([])).toBe(false);
   });
 });

@@ -1,8 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { appIdsPattern, compareVersions, newestVersion, nextMajorVersion, outsideAppFolder, signsFor } from '../../appliance/src/domain/app-trust.ts';
+import {
+  appIdsPattern,
+  compareVersions,
+  newestVersion,
+  nextMajorVersion,
+  outsideAppFolder,
+  signsFor,
+} from '../../appliance/src/domain/app-trust.ts';
 import type { ModuleContent } from '../../appliance/src/domain/modules.ts';
 
-const image = (parent: string | null = null): ModuleContent => ({ kind: 'image', parent, nativeImages: {}, recipes: {}, inputs: [], outputs: [], ports: [] });
+const image = (parent: string | null = null): ModuleContent => ({
+  kind: 'image',
+  parent,
+  nativeImages: {},
+  recipes: {},
+  inputs: [],
+  outputs: [],
+  ports: [],
+});
 
 describe('app trust rules', () => {
   it('lets a key sign exact ids, prefixes and everything, and nothing else', () => {
@@ -12,16 +27,22 @@ describe('app trust rules', () => {
     expect(signsFor(['crm'], 'crm-2')).toBe(false);
     expect(signsFor(['*'], 'anything')).toBe(true);
     expect(['*', 'acme-*', 'a*', 'crm'].every((pattern) => appIdsPattern.test(pattern))).toBe(true);
-    expect(['*acme', 'Acme-*', 'acme-**', '', 'a', '-x*'].some((pattern) => appIdsPattern.test(pattern))).toBe(false);
+    expect(
+      ['*acme', 'Acme-*', 'acme-**', '', 'a', '-x*'].some((pattern) => appIdsPattern.test(pattern)),
+    ).toBe(false);
   });
 
   it('orders versions by number: the newest is the highest, whatever the install order', () => {
     expect(compareVersions('1.10.0', '1.9.0')).toBeGreaterThan(0);
     expect(compareVersions('2.0.0', '10.0.0')).toBeLessThan(0);
     expect(compareVersions('1.2.3', '1.2.3')).toBe(0);
-    expect(newestVersion([{ version: '1.9.0' }, { version: '1.10.0' }, { version: '1.2.0' }])).toEqual({ version: '1.10.0' });
+    expect(
+      newestVersion([{ version: '1.9.0' }, { version: '1.10.0' }, { version: '1.2.0' }]),
+    ).toEqual({ version: '1.10.0' });
     expect(newestVersion([])).toBeUndefined();
-    expect(nextMajorVersion([{ version: '1.9.0' }, { version: '3.1.0' }, { version: '2.0.0' }])).toBe('4.0.0');
+    expect(
+      nextMajorVersion([{ version: '1.9.0' }, { version: '3.1.0' }, { version: '2.0.0' }]),
+    ).toBe('4.0.0');
     expect(nextMajorVersion([])).toBe('1.0.0');
   });
 
@@ -30,7 +51,22 @@ describe('app trust rules', () => {
       ['/apps/crm', { kind: 'project' }],
       ['/apps/crm/base', image()],
       ['/apps/crm/web', image('/apps/crm/base@2')],
-      ['/apps/crm/app', { kind: 'deployment', nodes: [{ name: 'web', image: '/apps/crm/web', multiplicity: 1, cloud: null, maxFailures: 0, mappings: {} }] }],
+      [
+        '/apps/crm/app',
+        {
+          kind: 'deployment',
+          nodes: [
+            {
+              name: 'web',
+              image: '/apps/crm/web',
+              multiplicity: 1,
+              cloud: null,
+              maxFailures: 0,
+              mappings: {},
+            },
+          ],
+        },
+      ],
     ]);
     expect(outsideAppFolder('crm', modules)).toEqual([]);
     const escapes = new Map<string, ModuleContent>([
@@ -38,9 +74,26 @@ describe('app trust rules', () => {
       ['/apps/crm-other/web', image()],
       ['/apps/crm', image()],
       ['/apps/crm/web', image('/alice/base')],
-      ['/apps/crm/app', { kind: 'deployment', nodes: [{ name: 'db', image: '/apps/other/db@1', multiplicity: 1, cloud: null, maxFailures: 0, mappings: {} }] }],
+      [
+        '/apps/crm/app',
+        {
+          kind: 'deployment',
+          nodes: [
+            {
+              name: 'db',
+              image: '/apps/other/db@1',
+              multiplicity: 1,
+              cloud: null,
+              maxFailures: 0,
+              mappings: {},
+            },
+          ],
+        },
+      ],
     ]);
-    expect(outsideAppFolder('crm', escapes).map((problem) => `${problem.module} ${problem.field}`)).toEqual([
+    expect(
+      outsideAppFolder('crm', escapes).map((problem) => `${problem.module} ${problem.field}`),
+    ).toEqual([
       '/apps path',
       '/apps/crm-other/web path',
       '/apps/crm content.kind',

@@ -1,17 +1,35 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../renderer/src/api/client.ts';
 import type { LiveEvent } from '../../renderer/src/api/events.ts';
-import { formatFields, formatUptime, imageNameOf } from '../../renderer/src/features/box/box-format.ts';
+import {
+  formatFields,
+  formatUptime,
+  imageNameOf,
+} from '../../renderer/src/features/box/box-format.ts';
 import { useBox, type LogLine } from '../../renderer/src/features/box/box-store.ts';
-import { percentDone, progressAfter, type ProgressMap } from '../../renderer/src/features/box/import-progress.ts';
-import { addCloudBody, cloudFormProblems, emptyCloudForm, serverProblems } from '../../renderer/src/features/clouds/cloud-form.ts';
+import {
+  percentDone,
+  progressAfter,
+  type ProgressMap,
+} from '../../renderer/src/features/box/import-progress.ts';
+import {
+  addCloudBody,
+  cloudFormProblems,
+  emptyCloudForm,
+  serverProblems,
+} from '../../renderer/src/features/clouds/cloud-form.ts';
 import { vmsOfCloud, type VmList } from '../../renderer/src/features/clouds/clouds-store.ts';
 import { libvirtConfigSchema } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
 
 const place = { keysDir: '/var/lib/bivouac/keys' };
 const libvirtConfig = libvirtConfigSchema(place.keysDir);
 
-const form = (overrides: Partial<typeof emptyCloudForm>) => ({ ...emptyCloudForm, name: 'Rack 2', uri: 'qemu+ssh://root@10.0.0.2/system', ...overrides });
+const form = (overrides: Partial<typeof emptyCloudForm>) => ({
+  ...emptyCloudForm,
+  name: 'Rack 2',
+  uri: 'qemu+ssh://root@10.0.0.2/system',
+  ...overrides,
+});
 
 describe('the add-a-cloud form', () => {
   it("judges every URI as the connector's config schema does", () => {
@@ -61,26 +79,53 @@ describe('the add-a-cloud form', () => {
     });
     // Worded as the appliance's own refusal of the field.
     const refusal = libvirtConfig.safeParse({ uri: 'http://h/system' }).error!.issues[0]!.message;
-    expect(cloudFormProblems(form({ uri: 'http://h/system' }), [], place).uri).toBe(`It ${refusal}.`);
-    expect(cloudFormProblems(form({ name: 'this box' }), ['This box'], place).name).toBe('A cloud of this name exists already.');
-    expect(cloudFormProblems(form({ name: 'x'.repeat(65) }), [], place).name).toBe('At most 64 characters.');
-    expect(cloudFormProblems(form({ callTimeoutSeconds: '601' }), [], place).callTimeoutSeconds).toBeDefined();
+    expect(cloudFormProblems(form({ uri: 'http://h/system' }), [], place).uri).toBe(
+      `It ${refusal}.`,
+    );
+    expect(cloudFormProblems(form({ name: 'this box' }), ['This box'], place).name).toBe(
+      'A cloud of this name exists already.',
+    );
+    expect(cloudFormProblems(form({ name: 'x'.repeat(65) }), [], place).name).toBe(
+      'At most 64 characters.',
+    );
+    expect(
+      cloudFormProblems(form({ callTimeoutSeconds: '601' }), [], place).callTimeoutSeconds,
+    ).toBeDefined();
   });
 
   it('sends a libvirt config with the timeout as a number', () => {
-    expect(addCloudBody(form({ name: ' Rack 2 ', accelerator: 'tcg', callTimeoutSeconds: '12' }))).toEqual({
+    expect(
+      addCloudBody(form({ name: ' Rack 2 ', accelerator: 'tcg', callTimeoutSeconds: '12' })),
+    ).toEqual({
       name: 'Rack 2',
       kind: 'libvirt',
-      config: { uri: 'qemu+ssh://root@10.0.0.2/system', accelerator: 'tcg', callTimeoutSeconds: 12 },
+      config: {
+        uri: 'qemu+ssh://root@10.0.0.2/system',
+        accelerator: 'tcg',
+        callTimeoutSeconds: 12,
+      },
     });
   });
 
   it("places the appliance's refusal beside the fields it names", () => {
-    const refusal = new ApiError(400, 'VALIDATION_FAILED', 'Invalid config for a libvirt cloud: …', {
-      fields: [{ field: 'body.config.uri', message: 'must be a libvirt URI' }, { field: 'body.other', message: 'is not a known field' }],
-    });
+    const refusal = new ApiError(
+      400,
+      'VALIDATION_FAILED',
+      'Invalid config for a libvirt cloud: …',
+      {
+        fields: [
+          { field: 'body.config.uri', message: 'must be a libvirt URI' },
+          { field: 'body.other', message: 'is not a known field' },
+        ],
+      },
+    );
     expect(serverProblems(refusal)).toEqual({ uri: 'It must be a libvirt URI.' });
-    const taken = new ApiError(409, 'CLOUD_NAME_TAKEN', 'A cloud named "Rack 2" exists already; choose another name.', { field: 'name' });
+    const taken = new ApiError(
+      409,
+      'CLOUD_NAME_TAKEN',
+      'A cloud named "Rack 2" exists already; choose another name.',
+      { field: 'name' },
+    );
     expect(serverProblems(taken)).toEqual({ name: taken.message });
   });
 });
@@ -88,11 +133,70 @@ describe('the add-a-cloud form', () => {
 describe("a cloud's VMs", () => {
   const list: VmList = {
     vms: [
-      { id: 'v2', cloudId: 'box', nativeId: 'bvc-r1-web-2', runId: 'r1', instance: 'web.2', owner: 'u', reservationId: null, imageId: null, state: 'running', ips: ['10.0.2.15'], vcpu: 1, memoryMiB: 128, diskGiB: 1, createdAt: '', updatedAt: '', goneReason: null },
-      { id: 'v1', cloudId: 'box', nativeId: 'bvc-r1-web-1', runId: 'r1', instance: 'web.1', owner: 'u', reservationId: null, imageId: null, state: 'running', ips: [], vcpu: 1, memoryMiB: 128, diskGiB: 1, createdAt: '', updatedAt: '', goneReason: null },
-      { id: 'v3', cloudId: 'lab', nativeId: 'bvc-r2-db-1', runId: 'r2', instance: 'db.1', owner: 'u', reservationId: null, imageId: null, state: 'running', ips: [], vcpu: 1, memoryMiB: 128, diskGiB: 1, createdAt: '', updatedAt: '', goneReason: null },
+      {
+        id: 'v2',
+        cloudId: 'box',
+        nativeId: 'bvc-r1-web-2',
+        runId: 'r1',
+        instance: 'web.2',
+        owner: 'u',
+        reservationId: null,
+        imageId: null,
+        state: 'running',
+        ips: ['10.0.2.15'],
+        vcpu: 1,
+        memoryMiB: 128,
+        diskGiB: 1,
+        createdAt: '',
+        updatedAt: '',
+        goneReason: null,
+      },
+      {
+        id: 'v1',
+        cloudId: 'box',
+        nativeId: 'bvc-r1-web-1',
+        runId: 'r1',
+        instance: 'web.1',
+        owner: 'u',
+        reservationId: null,
+        imageId: null,
+        state: 'running',
+        ips: [],
+        vcpu: 1,
+        memoryMiB: 128,
+        diskGiB: 1,
+        createdAt: '',
+        updatedAt: '',
+        goneReason: null,
+      },
+      {
+        id: 'v3',
+        cloudId: 'lab',
+        nativeId: 'bvc-r2-db-1',
+        runId: 'r2',
+        instance: 'db.1',
+        owner: 'u',
+        reservationId: null,
+        imageId: null,
+        state: 'running',
+        ips: [],
+        vcpu: 1,
+        memoryMiB: 128,
+        diskGiB: 1,
+        createdAt: '',
+        updatedAt: '',
+        goneReason: null,
+      },
     ],
-    unknown: [{ cloudId: 'box', nativeId: 'bvc-old-x-1', name: 'bvc-old-x-1', state: 'running', runId: 'old' }],
+    unknown: [
+      {
+        cloudId: 'box',
+        nativeId: 'bvc-old-x-1',
+        name: 'bvc-old-x-1',
+        state: 'running',
+        runId: 'old',
+      },
+    ],
     foreign: [{ cloudId: 'box', nativeId: 'test', name: 'test', state: 'running', runId: null }],
     tracking: { box: 'push' },
   };
@@ -110,27 +214,64 @@ describe("a cloud's VMs", () => {
 });
 
 describe('import progress from the event stream', () => {
-  const event = (type: string, kind: string, id: string, data: Record<string, unknown>): LiveEvent => ({ id: 1, type, subject: { kind, id }, time: '', data });
+  const event = (
+    type: string,
+    kind: string,
+    id: string,
+    data: Record<string, unknown>,
+  ): LiveEvent => ({ id: 1, type, subject: { kind, id }, time: '', data });
 
   it('follows an image from importing to ready', () => {
     let progress: ProgressMap = {};
-    progress = progressAfter(progress, event('image.importing', 'image', 'i1', { receivedBytes: 0, totalBytes: 400 }));
+    progress = progressAfter(
+      progress,
+      event('image.importing', 'image', 'i1', { receivedBytes: 0, totalBytes: 400 }),
+    );
     expect(progress).toEqual({ 'image:i1': { receivedBytes: 0, totalBytes: 400 } });
-    progress = progressAfter(progress, event('image.progress', 'image', 'i1', { receivedBytes: 100, totalBytes: 400 }));
+    progress = progressAfter(
+      progress,
+      event('image.progress', 'image', 'i1', { receivedBytes: 100, totalBytes: 400 }),
+    );
     expect(percentDone(progress['image:i1']!)).toBe(25);
-    progress = progressAfter(progress, event('image.ready', 'image', 'i1', { receivedBytes: 400, totalBytes: 400 }));
+    progress = progressAfter(
+      progress,
+      event('image.ready', 'image', 'i1', { receivedBytes: 400, totalBytes: 400 }),
+    );
     expect(progress).toEqual({});
   });
 
   it('keys a bundle by its source, keeps an unknown total unknown, and ignores other events', () => {
     const before: ProgressMap = {};
-    const during = progressAfter(before, event('app.import.progress', 'app', '/media/usb/a.bvc', { source: '/media/usb/a.bvc', receivedBytes: 2048, totalBytes: null }));
-    expect(during).toEqual({ 'bundle:/media/usb/a.bvc': { receivedBytes: 2048, totalBytes: null } });
+    const during = progressAfter(
+      before,
+      event('app.import.progress', 'app', '/media/usb/a.bvc', {
+        source: '/media/usb/a.bvc',
+        receivedBytes: 2048,
+        totalBytes: null,
+      }),
+    );
+    expect(during).toEqual({
+      'bundle:/media/usb/a.bvc': { receivedBytes: 2048, totalBytes: null },
+    });
     expect(percentDone(during['bundle:/media/usb/a.bvc']!)).toBeNull();
     expect(progressAfter(during, event('run.state', 'run', 'r1', {}))).toBe(during);
-    expect(progressAfter(during, event('app.import.failed', 'app', '/media/usb/a.bvc', { source: '/media/usb/a.bvc' }))).toEqual({});
+    expect(
+      progressAfter(
+        during,
+        event('app.import.failed', 'app', '/media/usb/a.bvc', { source: '/media/usb/a.bvc' }),
+      ),
+    ).toEqual({});
     // The administrators' end of an install names its source too.
-    expect(progressAfter(during, event('app.import.done', 'app', 'hello-web', { app: 'hello-web', version: '1.0.0', source: '/media/usb/a.bvc' }))).toEqual({});
+    expect(
+      progressAfter(
+        during,
+        event('app.import.done', 'app', 'hello-web', {
+          app: 'hello-web',
+          version: '1.0.0',
+          source: '/media/usb/a.bvc',
+        }),
+      ),
+    ).toEqual({});
   });
 
   it("ends a bundle's progress when it is installed, even after a late progress event, so the next install starts afresh", () => {
@@ -138,13 +279,33 @@ describe('import progress from the event stream', () => {
     const key = `bundle:${source}`;
     let progress: ProgressMap = {};
     progress = progressAfter(progress, event('app.importing', 'app', source, { source }));
-    progress = progressAfter(progress, event('app.import.progress', 'app', source, { source, receivedBytes: 300, totalBytes: 400 }));
+    progress = progressAfter(
+      progress,
+      event('app.import.progress', 'app', source, { source, receivedBytes: 300, totalBytes: 400 }),
+    );
     // The install's answer came first and its entry was dropped; a progress event still on the stream re-adds it.
     const { [key]: _dropped, ...afterAnswer } = progress;
-    progress = progressAfter(afterAnswer, event('app.import.progress', 'app', source, { source, receivedBytes: 400, totalBytes: 400, staged: true }));
+    progress = progressAfter(
+      afterAnswer,
+      event('app.import.progress', 'app', source, {
+        source,
+        receivedBytes: 400,
+        totalBytes: 400,
+        staged: true,
+      }),
+    );
     expect(percentDone(progress[key]!)).toBe(100);
     // The install's end names its source and clears it.
-    progress = progressAfter(progress, event('app.import.done', 'app', source, { app: 'hello-web', version: '1.0.0', signed: true, warning: null, source }));
+    progress = progressAfter(
+      progress,
+      event('app.import.done', 'app', source, {
+        app: 'hello-web',
+        version: '1.0.0',
+        signed: true,
+        warning: null,
+        source,
+      }),
+    );
     expect(progress).toEqual({});
     // The same source again starts at nothing.
     progress = progressAfter(progress, event('app.importing', 'app', source, { source }));
@@ -162,13 +323,19 @@ describe('box page formatting', () => {
   });
 
   it('writes log fields as key=value and names an uploaded image after its file', () => {
-    expect(formatFields({ component: 'http', urls: ['http://a'], code: 3 })).toBe('component=http urls=["http://a"] code=3');
+    expect(formatFields({ component: 'http', urls: ['http://a'], code: 3 })).toBe(
+      'component=http urls=["http://a"] code=3',
+    );
     expect(imageNameOf('debian 12 generic.qcow2')).toBe('debian-12-generic');
   });
 });
 
 describe('the Box page log as lines arrive', () => {
-  const entry = (message: string, level: LogLine['level'] = 'info', time = '2026-11-29T10:00:00.000Z'): LogLine => ({ time, level, message, fields: {} });
+  const entry = (
+    message: string,
+    level: LogLine['level'] = 'info',
+    time = '2026-11-29T10:00:00.000Z',
+  ): LogLine => ({ time, level, message, fields: {} });
 
   it('puts a new line on top at the level shown, once, and nothing before the log is loaded', () => {
     useBox.setState({ logs: { value: null, error: null }, logLevel: '' });
@@ -180,6 +347,10 @@ describe('the Box page log as lines arrive', () => {
     useBox.getState().addLogLine(entry('disk nearly full', 'warn'));
     useBox.getState().addLogLine(entry('disk nearly full', 'warn')); // a load answered with it already
     useBox.getState().addLogLine(entry('gone', 'error', '2026-11-29T10:00:01.000Z'));
-    expect(useBox.getState().logs.value!.map((line) => line.message)).toEqual(['gone', 'disk nearly full', 'older']);
+    expect(useBox.getState().logs.value!.map((line) => line.message)).toEqual([
+      'gone',
+      'disk nearly full',
+      'older',
+    ]);
   });
 });

@@ -15,17 +15,34 @@ const table = [
 
 describe("telling a guest's connection from the box's own", () => {
   it("M7-fallback: finds the owner of a connection's other end in /proc/net/tcp, and nothing for a peer elsewhere", () => {
-    expect(peerOwner(table, { address: '127.0.0.1', port: 40000 }, { address: '127.0.0.1', port: 8080 })).toBe(64055);
-    expect(peerOwner(table, { address: '::ffff:127.0.0.1', port: 40000 }, { address: '::ffff:127.0.0.1', port: 8080 })).toBe(64055);
-    expect(peerOwner(table, { address: '127.0.0.1', port: 8080 }, { address: '127.0.0.1', port: 40000 })).toBe(0);
-    expect(peerOwner(table, { address: '10.0.0.9', port: 40000 }, { address: '127.0.0.1', port: 8080 })).toBeNull();
-    expect(peerOwner(table, { address: '::1', port: 40000 }, { address: '::1', port: 8080 })).toBeNull();
+    expect(
+      peerOwner(table, { address: '127.0.0.1', port: 40000 }, { address: '127.0.0.1', port: 8080 }),
+    ).toBe(64055);
+    expect(
+      peerOwner(
+        table,
+        { address: '::ffff:127.0.0.1', port: 40000 },
+        { address: '::ffff:127.0.0.1', port: 8080 },
+      ),
+    ).toBe(64055);
+    expect(
+      peerOwner(table, { address: '127.0.0.1', port: 8080 }, { address: '127.0.0.1', port: 40000 }),
+    ).toBe(0);
+    expect(
+      peerOwner(table, { address: '10.0.0.9', port: 40000 }, { address: '127.0.0.1', port: 8080 }),
+    ).toBeNull();
+    expect(
+      peerOwner(table, { address: '::1', port: 40000 }, { address: '::1', port: 8080 }),
+    ).toBeNull();
   });
 
   it("M7-fallback: QEMU's user comes from qemu.conf (the last line wins); root, or no such user, means no check", async () => {
     const folder = await mkdtemp(join(tmpdir(), 'bivouac-qemu-conf-'));
     const passwd = join(folder, 'passwd');
-    await writeFile(passwd, 'root:x:0:0::/root:/bin/sh\nlibvirt-qemu:x:64055:108::/nonexistent:/usr/sbin/nologin\n');
+    await writeFile(
+      passwd,
+      'root:x:0:0::/root:/bin/sh\nlibvirt-qemu:x:64055:108::/nonexistent:/usr/sbin/nologin\n',
+    );
     const conf = async (text: string) => {
       const path = join(folder, `qemu-${Math.random()}.conf`);
       await writeFile(path, text);

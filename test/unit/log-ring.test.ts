@@ -14,11 +14,26 @@ describe('the ring of recent log lines', () => {
 
   it('filters from a level up, reads levels, times and fields, and drops what is not JSON', () => {
     const ring = new LogRing(10);
-    ring.write(line(20, 1000, 'debugging') + line(40, 2000, 'careful', { component: 'http' }) + 'not json\n' + line(50, 3000, 'broken', { error: 'disk full' }));
+    ring.write(
+      line(20, 1000, 'debugging') +
+        line(40, 2000, 'careful', { component: 'http' }) +
+        'not json\n' +
+        line(50, 3000, 'broken', { error: 'disk full' }),
+    );
     expect(ring.recent(10).map((entry) => entry.level)).toEqual(['error', 'warn', 'debug']);
     expect(ring.recent(10, 'warn')).toEqual([
-      { time: new Date(3000).toISOString(), level: 'error', message: 'broken', fields: { error: 'disk full' } },
-      { time: new Date(2000).toISOString(), level: 'warn', message: 'careful', fields: { component: 'http' } },
+      {
+        time: new Date(3000).toISOString(),
+        level: 'error',
+        message: 'broken',
+        fields: { error: 'disk full' },
+      },
+      {
+        time: new Date(2000).toISOString(),
+        level: 'warn',
+        message: 'careful',
+        fields: { component: 'http' },
+      },
     ]);
   });
 
@@ -26,7 +41,11 @@ describe('the ring of recent log lines', () => {
     const ring = new LogRing(10);
     ring.write(line(50, 5000, 'huge "quoted" failure', { stack: 'x'.repeat(100_000) }));
     const [entry] = ring.recent(1);
-    expect(entry).toMatchObject({ level: 'error', message: 'huge "quoted" failure', time: new Date(5000).toISOString() });
+    expect(entry).toMatchObject({
+      level: 'error',
+      message: 'huge "quoted" failure',
+      time: new Date(5000).toISOString(),
+    });
     expect(String(entry!.fields.truncated)).toContain('stdout has all of it');
     expect(JSON.stringify(entry).length).toBeLessThan(1000);
   });
@@ -50,7 +69,12 @@ describe('the ring of recent log lines', () => {
     });
     ring.write(line(30, 1000, 'one') + line(30, 1001, 'two'));
     expect(told).toEqual(['one', 'two']);
-    expect(ring.recent(10).map((entry) => entry.message)).toEqual(['about two', 'two', 'about one', 'one']);
+    expect(ring.recent(10).map((entry) => entry.message)).toEqual([
+      'about two',
+      'two',
+      'about one',
+      'one',
+    ]);
     stop();
     ring.write(line(30, 3000, 'three'));
     expect(told).toEqual(['one', 'two']);

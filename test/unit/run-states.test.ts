@@ -28,12 +28,18 @@ describe('the run state machine', () => {
       if (isFinal(state)) continue;
       expect(canTransition(state, 'Aborted'), state).toBe(true);
     }
-    expect(runStates.filter((state) => canTransition(state, 'Cancelled'))).toEqual(['Initializing']);
+    expect(runStates.filter((state) => canTransition(state, 'Cancelled'))).toEqual([
+      'Initializing',
+    ]);
   });
 
   it('can terminate from any live state, and final states are final', () => {
     for (const state of runStates) {
-      if (isFinal(state)) expect(runStates.some((to) => canTransition(state, to)), state).toBe(false);
+      if (isFinal(state))
+        expect(
+          runStates.some((to) => canTransition(state, to)),
+          state,
+        ).toBe(false);
       else if (state !== 'Finalizing') expect(canTransition(state, 'Finalizing'), state).toBe(true);
     }
     expect(barrierStates).toEqual(['Provisioning', 'Executing', 'SendingReports', 'Ready']);
@@ -42,7 +48,15 @@ describe('the run state machine', () => {
   it('gives transitional states a deadline and Ready none', () => {
     const entered = new Date('2026-11-25T10:00:00Z');
     expect(stateDeadline('Provisioning', entered)?.toISOString()).toBe('2026-11-25T10:30:00.000Z');
-    expect(stateDeadline('Executing', entered, { Initializing: 1, Provisioning: 1, Executing: 5, SendingReports: 1, Finalizing: 1 })?.toISOString()).toBe('2026-11-25T10:00:05.000Z');
+    expect(
+      stateDeadline('Executing', entered, {
+        Initializing: 1,
+        Provisioning: 1,
+        Executing: 5,
+        SendingReports: 1,
+        Finalizing: 1,
+      })?.toISOString(),
+    ).toBe('2026-11-25T10:00:05.000Z');
     expect(stateDeadline('Ready', entered)).toBeNull();
     expect(stateDeadline('Done', entered)).toBeNull();
   });
@@ -57,8 +71,18 @@ describe('the run state machine', () => {
   });
 
   it('keeps the first abort reason', () => {
-    const first: AbortReason = { source: 'recipe', message: 'deploy exited 3', by: 'web.1', at: '2026-11-25T10:00:00Z' };
-    const second: AbortReason = { source: 'timeout', message: 'Executing timed out', by: 'appliance', at: '2026-11-25T10:01:00Z' };
+    const first: AbortReason = {
+      source: 'recipe',
+      message: 'deploy exited 3',
+      by: 'web.1',
+      at: '2026-11-25T10:00:00Z',
+    };
+    const second: AbortReason = {
+      source: 'timeout',
+      message: 'Executing timed out',
+      by: 'appliance',
+      at: '2026-11-25T10:01:00Z',
+    };
     expect(firstAbort(null, first)).toBe(first);
     expect(firstAbort(first, second)).toBe(first);
   });

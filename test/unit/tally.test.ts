@@ -30,39 +30,62 @@ async function scratch(files: Record<string, string>): Promise<string> {
 
 /** The environment without the outer vitest's markers, and outside CI (where defaults differ). */
 function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'CI' && key !== 'NODE_ENV' && key !== 'TEST'));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([key]) => !key.startsWith('VITEST') && key !== 'CI' && key !== 'NODE_ENV' && key !== 'TEST',
+    ),
+  );
 }
 
 /** Runs vitest under the project's vitest.config.ts, with only where tests are and the set-up files left out. */
-async function runVitest(files: Record<string, string>): Promise<{ report: unknown; isExitOk: boolean }> {
+async function runVitest(
+  files: Record<string, string>,
+): Promise<{ report: unknown; isExitOk: boolean }> {
   const dir = await scratch({
     ...files,
     'vitest.config.ts': `import config from ${JSON.stringify(join(root, 'vitest.config.ts'))};
 export default { ...config, test: { ...config.test, include: ['*.test.ts'], globalSetup: [], setupFiles: [] } };
 `,
   });
-  const result = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--root', dir, '--reporter=json', '--outputFile.json=report.json'], {
-    cwd: dir,
-    env: cleanEnv(),
-    encoding: 'utf8',
-  });
+  const result = spawnSync(
+    process.execPath,
+    [
+      join(root, 'node_modules/vitest/vitest.mjs'),
+      'run',
+      '--root',
+      dir,
+      '--reporter=json',
+      '--outputFile.json=report.json',
+    ],
+    {
+      cwd: dir,
+      env: cleanEnv(),
+      encoding: 'utf8',
+    },
+  );
   const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as unknown;
   return { report, isExitOk: result.status === 0 };
 }
 
 /** Runs Playwright under the project's playwright.config.ts, with only where tests are and the set-up and server left out. */
-async function runPlaywright(files: Record<string, string>): Promise<{ report: unknown; isExitOk: boolean }> {
+async function runPlaywright(
+  files: Record<string, string>,
+): Promise<{ report: unknown; isExitOk: boolean }> {
   const dir = await scratch({
     ...files,
     'playwright.config.ts': `import config from ${JSON.stringify(join(root, 'playwright.config.ts'))};
 export default { ...config, testDir: '.', testMatch: '*.spec.ts', outputDir: 'out', globalSetup: undefined, globalTeardown: undefined, webServer: undefined, projects: undefined };
 `,
   });
-  const result = spawnSync(process.execPath, [join(root, 'node_modules/@playwright/test/cli.js'), 'test', '--reporter=json'], {
-    cwd: dir,
-    env: { ...cleanEnv(), PLAYWRIGHT_JSON_OUTPUT_NAME: join(dir, 'report.json') },
-    encoding: 'utf8',
-  });
+  const result = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/@playwright/test/cli.js'), 'test', '--reporter=json'],
+    {
+      cwd: dir,
+      env: { ...cleanEnv(), PLAYWRIGHT_JSON_OUTPUT_NAME: join(dir, 'report.json') },
+      encoding: 'utf8',
+    },
+  );
   const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as unknown;
   return { report, isExitOk: result.status === 0 };
 }
@@ -141,7 +164,12 @@ it('would fail', () => expect(1).toBe(2));
 
   it('counts a missing report, and a failed exit with nothing failed, as a failure', () => {
     expect(tallyVitest(null, false)).toMatchObject({ passed: 0, failed: 1 });
-    const clean = { numTotalTests: 1, testResults: [{ name: 'a', status: 'passed', message: '', assertionResults: [{ status: 'passed' }] }] };
+    const clean = {
+      numTotalTests: 1,
+      testResults: [
+        { name: 'a', status: 'passed', message: '', assertionResults: [{ status: 'passed' }] },
+      ],
+    };
     expect(tallyVitest(clean, true)).toMatchObject({ passed: 1, failed: 0 });
     expect(tallyVitest(clean, false)).toMatchObject({ passed: 1, failed: 1 });
   });
@@ -195,6 +223,8 @@ describe('the closing line', () => {
   });
 
   it('counts a failed step among the failures, so the run cannot end with 0 failed', () => {
-    expect(closingLines(tests, [{ name: 'lint', isOk: false }]).at(-1)).toBe('405 passed, 1 failed, 2 skipped');
+    expect(closingLines(tests, [{ name: 'lint', isOk: false }]).at(-1)).toBe(
+      '405 passed, 1 failed, 2 skipped',
+    );
   });
 });

@@ -3,22 +3,40 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import type { VmEvent } from '../../appliance/src/connectors/contract.ts';
-import { parseDomifaddr, remoteHost } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
-import { parseVirshEvent, VirshEventStream } from '../../appliance/src/connectors/libvirt/virsh-events.ts';
+import {
+  parseDomifaddr,
+  remoteHost,
+} from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
+import {
+  parseVirshEvent,
+  VirshEventStream,
+} from '../../appliance/src/connectors/libvirt/virsh-events.ts';
 
 describe('virsh event lines', () => {
   it('reads lifecycle events with and without a timestamp', () => {
-    expect(parseVirshEvent("2026-11-25 10:00:00.123+0000: event 'lifecycle' for domain 'bvc-a-web-1': Stopped Destroyed")).toEqual({
+    expect(
+      parseVirshEvent(
+        "2026-11-25 10:00:00.123+0000: event 'lifecycle' for domain 'bvc-a-web-1': Stopped Destroyed",
+      ),
+    ).toEqual({
       nativeId: 'bvc-a-web-1',
       name: 'bvc-a-web-1',
       event: 'Stopped Destroyed',
       state: 'stopped',
       time: '2026-11-25T10:00:00.123Z',
     });
-    expect(parseVirshEvent("2026-11-25 12:00:00.000+0200: event 'lifecycle' for domain 'x': Started Booted")).toMatchObject({ state: 'running', time: '2026-11-25T10:00:00.000Z' });
+    expect(
+      parseVirshEvent(
+        "2026-11-25 12:00:00.000+0200: event 'lifecycle' for domain 'x': Started Booted",
+      ),
+    ).toMatchObject({ state: 'running', time: '2026-11-25T10:00:00.000Z' });
     const now = () => new Date('2026-01-01T00:00:00Z');
-    expect(parseVirshEvent("event 'lifecycle' for domain 'x': Undefined Removed", now)).toMatchObject({ state: 'gone', time: '2026-01-01T00:00:00.000Z' });
-    expect(parseVirshEvent("event 'lifecycle' for domain 'it''s': Suspended Paused")).toMatchObject({ name: "it''s", state: 'paused' });
+    expect(
+      parseVirshEvent("event 'lifecycle' for domain 'x': Undefined Removed", now),
+    ).toMatchObject({ state: 'gone', time: '2026-01-01T00:00:00.000Z' });
+    expect(parseVirshEvent("event 'lifecycle' for domain 'it''s': Suspended Paused")).toMatchObject(
+      { name: "it''s", state: 'paused' },
+    );
   });
 
   it('ignores other events and noise', () => {
@@ -40,7 +58,9 @@ describe('the supervised event stream', () => {
     const statuses: boolean[] = [];
     const stream = new VirshEventStream({
       uri: 'qemu:///system',
-      command: standIn(`console.log("event 'lifecycle' for domain 'a': Started Booted"); setTimeout(() => process.exit(3), 50)`),
+      command: standIn(
+        `console.log("event 'lifecycle' for domain 'a': Started Booted"); setTimeout(() => process.exit(3), 50)`,
+      ),
       onEvent: (event) => events.push(event),
       onStatus: (up) => statuses.push(up),
       minBackoffMs: 20,
@@ -68,14 +88,20 @@ describe('the supervised event stream', () => {
     const pidFile = join(await mkdtemp(join(tmpdir(), 'bivouac-virsh-')), 'pid');
     const stream = new VirshEventStream({
       uri: 'qemu:///system',
-      command: standIn(`require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000)`),
+      command: standIn(
+        `require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000)`,
+      ),
       onEvent: () => undefined,
       onStatus: (up, reason) => statuses.push([up, reason]),
     });
     stream.start();
     await expect.poll(() => statuses.length, { timeout: 30_000 }).toBe(1);
     expect(statuses[0]).toEqual([true, 'event stream running']);
-    const pid = await vi.waitFor(async () => Number(await readFile(pidFile, 'utf8')) || Promise.reject(new Error('no pid yet')), { timeout: 30_000, interval: 20 });
+    const pid = await vi.waitFor(
+      async () =>
+        Number(await readFile(pidFile, 'utf8')) || Promise.reject(new Error('no pid yet')),
+      { timeout: 30_000, interval: 20 },
+    );
     await stream.stop();
     expect(stream.running).toBe(false);
     // stop() resolves once the child is gone, not merely signalled.
@@ -86,7 +112,9 @@ describe('the supervised event stream', () => {
     const reasons: string[] = [];
     const stream = new VirshEventStream({
       uri: 'qemu:///system',
-      command: standIn('console.error("error: failed to connect to the hypervisor"); process.exit(1)'),
+      command: standIn(
+        'console.error("error: failed to connect to the hypervisor"); process.exit(1)',
+      ),
       onEvent: () => undefined,
       onStatus: (_up, reason) => reasons.push(reason),
       minBackoffMs: 10_000,

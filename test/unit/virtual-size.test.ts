@@ -11,7 +11,13 @@ describe("the libvirt connector's reading of a base image's virtual size", () =>
     try {
       const image = join(folder, 'base.qcow2');
       execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '3G']);
-      expect(virtualSizeOf(execFileSync('qemu-img', ['info', '-U', '--output=json', '-f', 'qcow2', image], { encoding: 'utf8' }))).toBe(3 * 1024 ** 3);
+      expect(
+        virtualSizeOf(
+          execFileSync('qemu-img', ['info', '-U', '--output=json', '-f', 'qcow2', image], {
+            encoding: 'utf8',
+          }),
+        ),
+      ).toBe(3 * 1024 ** 3);
     } finally {
       await rm(folder, { recursive: true, force: true });
     }

@@ -60,7 +60,9 @@ export class AgentServers implements AgentListeners {
 
   /** Where it listens now (`http://address:port`), for the log. */
   urls(): string[] {
-    return [...this.servers.values()].map((server) => server.address() as AddressInfo).map((bound) => `http://${bound.address}:${bound.port}`);
+    return [...this.servers.values()]
+      .map((server) => server.address() as AddressInfo)
+      .map((bound) => `http://${bound.address}:${bound.port}`);
   }
 
   /** Closes every server (shutdown). */

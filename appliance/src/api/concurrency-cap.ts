@@ -17,7 +17,11 @@ export class ConcurrencyCap {
   take(key: string): () => void {
     const count = this.held.get(key) ?? 0;
     if (count >= this.limit) {
-      throw new BivouacError(this.code, `At most ${this.limit} ${this.what} at once; one of them must end first.`, { limit: this.limit });
+      throw new BivouacError(
+        this.code,
+        `At most ${this.limit} ${this.what} at once; one of them must end first.`,
+        { limit: this.limit },
+      );
     }
     this.held.set(key, count + 1);
     let released = false;

@@ -6,17 +6,31 @@ import { BivouacError, errorBody } from '../errors.ts';
 function fromFastify(error: FastifyError, bodyLimit: number): BivouacError | null {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new BivouacError('BODY_TOO_LARGE', `The request body is larger than ${bodyLimit} bytes.`, { limitBytes: bodyLimit });
+      return new BivouacError(
+        'BODY_TOO_LARGE',
+        `The request body is larger than ${bodyLimit} bytes.`,
+        { limitBytes: bodyLimit },
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new BivouacError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.', { allowed: ['application/json'] });
+      return new BivouacError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'Send the request body as application/json.',
+        { allowed: ['application/json'] },
+      );
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new BivouacError('INVALID_JSON', 'The request body is not valid JSON.');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new BivouacError('INVALID_JSON', 'The request says application/json but its body is empty.');
+      return new BivouacError(
+        'INVALID_JSON',
+        'The request says application/json but its body is empty.',
+      );
     default:
       // A file served with a Range it does not have (`bytes=5-1`, or past its end).
       if (error.statusCode === 416 || (error as { status?: number }).status === 416) {
-        return new BivouacError('RANGE_NOT_SATISFIABLE', 'The Range header asks for bytes this file does not have; ask for bytes=start-end within its size, or send no Range.');
+        return new BivouacError(
+          'RANGE_NOT_SATISFIABLE',
+          'The Range header asks for bytes this file does not have; ask for bytes=start-end within its size, or send no Range.',
+        );
       }
       return null;
   }
@@ -29,12 +43,16 @@ export interface FieldProblem {
 }
 
 /** Turns zod issues into a message and details that name every offending field. */
-export function validationError(where: 'body' | 'query' | 'params', error: z.ZodError): BivouacError {
+export function validationError(
+  where: 'body' | 'query' | 'params',
+  error: z.ZodError,
+): BivouacError {
   const fields: FieldProblem[] = [];
   for (const issue of error.issues) {
     const base = [where, ...issue.path.map(String)].join('.');
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) fields.push({ field: `${base}.${key}`, message: 'is not a known field' });
+      for (const key of issue.keys)
+        fields.push({ field: `${base}.${key}`, message: 'is not a known field' });
     } else {
       fields.push({ field: base, message: issue.message });
     }
@@ -47,13 +65,18 @@ export function validationError(where: 'body' | 'query' | 'params', error: z.Zod
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // A route may have a smaller limit than the app's (those anyone may call).
-    const known = error instanceof BivouacError ? error : fromFastify(error, request.routeOptions.bodyLimit ?? bodyLimit);
+    const known =
+      error instanceof BivouacError
+        ? error
+        : fromFastify(error, request.routeOptions.bodyLimit ?? bodyLimit);
     if (known) {
       void reply.code(known.status).send(errorBody(known));
       return;
     }
     request.log.error({ err: error }, 'unexpected error');
-    const bug = new BivouacError('INTERNAL', 'An internal error occurred; it has been logged.', { requestId: request.id });
+    const bug = new BivouacError('INTERNAL', 'An internal error occurred; it has been logged.', {
+      requestId: request.id,
+    });
     void reply.code(500).send(errorBody(bug));
   });
 }

@@ -41,7 +41,11 @@ export function hostOf(header: string | undefined): string | null {
 }
 
 function normalise(name: string): string {
-  return name.trim().toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
 }
 
 /** The host's own names and the addresses of its interfaces, read now. */
@@ -76,14 +80,20 @@ export function installHostCheck(app: FastifyInstance, policy: HostPolicy): void
   };
 
   app.addHook('onRequest', async (request, reply) => {
-    const host = hostOf(request.headers[':authority'] as string | undefined ?? request.headers.host);
+    const host = hostOf(
+      (request.headers[':authority'] as string | undefined) ?? request.headers.host,
+    );
     const path = request.url.split('?')[0] ?? '';
     if (host !== null && host === serviceHost) {
       if (path === '/healthz') return;
       return refuseServiceHost(request, reply, host, policy.uiUrl);
     }
     if (host === null || !isKnown(host)) {
-      throw new BivouacError('HOST_NOT_ALLOWED', `This box does not answer to the name ${JSON.stringify(host ?? '')}; use one of its own names or addresses.`, { host: host ?? '' });
+      throw new BivouacError(
+        'HOST_NOT_ALLOWED',
+        `This box does not answer to the name ${JSON.stringify(host ?? '')}; use one of its own names or addresses.`,
+        { host: host ?? '' },
+      );
     }
   });
 }
@@ -92,14 +102,25 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 }
 
-async function refuseServiceHost(request: FastifyRequest, reply: FastifyReply, host: string, uiUrl: string | null): Promise<FastifyReply> {
+async function refuseServiceHost(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  host: string,
+  uiUrl: string | null,
+): Promise<FastifyReply> {
   const where = uiUrl ? ` The UI is at ${uiUrl}` : '';
-  const error = new BivouacError('UI_NOT_ON_SERVICE_HOST', `${host} serves the apps' published ports, never the UI or the API, so a sign-in here could reach every app.${where}`, { host, uiUrl });
+  const error = new BivouacError(
+    'UI_NOT_ON_SERVICE_HOST',
+    `${host} serves the apps' published ports, never the UI or the API, so a sign-in here could reach every app.${where}`,
+    { host, uiUrl },
+  );
   const path = request.url.split('?')[0] ?? '';
   if (path.startsWith('/api/') || !(request.headers.accept ?? '').includes('text/html')) {
     return reply.code(error.status).send(errorBody(error));
   }
-  const link = uiUrl ? `<p><a href="${escapeHtml(uiUrl)}">Open Bivouac at ${escapeHtml(uiUrl)}</a></p>` : '<p>Open Bivouac under the box\'s name instead.</p>';
+  const link = uiUrl
+    ? `<p><a href="${escapeHtml(uiUrl)}">Open Bivouac at ${escapeHtml(uiUrl)}</a></p>`
+    : "<p>Open Bivouac under the box's name instead.</p>";
   const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bivouac is elsewhere</title></head><body><h1>Bivouac is not served here</h1><p>${escapeHtml(host)} is the address of the apps running on this box; the Bivouac UI is served under the box's name, so that no app can receive your session.</p>${link}</body></html>`;
   return reply.code(error.status).type('text/html; charset=utf-8').send(page);
 }

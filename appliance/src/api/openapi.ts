@@ -7,19 +7,36 @@ import { ErrorResponse, Health } from './schemas.ts';
 type JsonSchema = Record<string, unknown>;
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+  }) as JsonSchema;
   return rest;
 }
 
-const errorResponse = { description: 'An error; see the ErrorCode schema for every code', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+const errorResponse = {
+  description: 'An error; see the ErrorCode schema for every code',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+};
 
 function pathParameters(route: RouteContract): JsonSchema[] {
   const parameters: JsonSchema[] = [];
-  for (const [where, schema] of [['path', route.params], ['query', route.query]] as const) {
+  for (const [where, schema] of [
+    ['path', route.params],
+    ['query', route.query],
+  ] as const) {
     if (!schema) continue;
-    const object = jsonSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
+    const object = jsonSchema(schema, 'input') as {
+      properties?: Record<string, JsonSchema>;
+      required?: string[];
+    };
     for (const [name, property] of Object.entries(object.properties ?? {})) {
-      parameters.push({ name, in: where, required: object.required?.includes(name) ?? false, schema: property });
+      parameters.push({
+        name,
+        in: where,
+        required: object.required?.includes(name) ?? false,
+        schema: property,
+      });
     }
   }
   return parameters;
@@ -30,17 +47,41 @@ function operation(name: string, route: RouteContract): JsonSchema {
   const success =
     status === '204'
       ? { description: 'Done; no content' }
-      : { description: 'Success', content: { 'application/json': { schema: jsonSchema(route.response, 'output') } } };
+      : {
+          description: 'Success',
+          content: { 'application/json': { schema: jsonSchema(route.response, 'output') } },
+        };
   return {
     operationId: name,
     summary: route.summary,
     tags: [route.tag],
-    security: route.auth === 'none' ? [] : route.auth === 'agent' ? [{ agent: [] }] : [{ session: [] }, { bearer: [] }],
+    security:
+      route.auth === 'none'
+        ? []
+        : route.auth === 'agent'
+          ? [{ agent: [] }]
+          : [{ session: [] }, { bearer: [] }],
     'x-required-role': route.auth === 'admin' ? 'admin' : undefined,
     'x-kiosk': route.inKiosk ? true : undefined,
     parameters: pathParameters(route),
-    ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
-    ...(route.upload ? { requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } } } : {}),
+    ...(route.body
+      ? {
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: jsonSchema(route.body, 'input') } },
+          },
+        }
+      : {}),
+    ...(route.upload
+      ? {
+          requestBody: {
+            required: true,
+            content: {
+              'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+            },
+          },
+        }
+      : {}),
     responses: { [status]: success, default: errorResponse },
   };
 }
@@ -69,13 +110,17 @@ function generate(version: string): JsonSchema {
   paths[`${apiPrefix}/events`] = {
     get: {
       operationId: 'events',
-      summary: 'Server-Sent Events: changes you may view; resume with the Last-Event-ID header (or ?lastEventId=)',
+      summary:
+        'Server-Sent Events: changes you may view; resume with the Last-Event-ID header (or ?lastEventId=)',
       tags: ['events'],
       security: [{ session: [] }, { bearer: [] }],
       // A locked kiosk screen keeps its stream, with the store's events and its own runs' only.
       'x-kiosk': true,
       responses: {
-        200: { description: 'text/event-stream; `data` is a JSON event {id, type, subject, time, data}; `event: reset` means reload' },
+        200: {
+          description:
+            'text/event-stream; `data` is a JSON event {id, type, subject, time, data}; `event: reset` means reload',
+        },
         default: errorResponse,
       },
     },
@@ -86,18 +131,43 @@ function generate(version: string): JsonSchema {
       summary: 'Liveness, no authentication',
       tags: ['box'],
       security: [],
-      responses: { 200: { description: 'Up', content: { 'application/json': { schema: jsonSchema(Health, 'output') } } } },
+      responses: {
+        200: {
+          description: 'Up',
+          content: { 'application/json': { schema: jsonSchema(Health, 'output') } },
+        },
+      },
     },
   };
   return {
     openapi: '3.1.0',
-    info: { title: 'Bivouac API', version, description: 'The REST API of a Bivouac box. Errors are `{ error: { code, message, details } }` with a stable code.' },
+    info: {
+      title: 'Bivouac API',
+      version,
+      description:
+        'The REST API of a Bivouac box. Errors are `{ error: { code, message, details } }` with a stable code.',
+    },
     paths,
     components: {
       securitySchemes: {
-        session: { type: 'apiKey', in: 'cookie', name: 'bivouac_session', description: 'Over HTTPS the cookie is __Host-bivouac_session. Changes also need the x-csrf-token header.' },
-        bearer: { type: 'http', scheme: 'bearer', description: 'An API token from POST /api/v1/tokens.' },
-        agent: { type: 'http', scheme: 'bearer', description: "A guest's instance token, from the context its VM is given; valid only for its own run while the run is live." },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'bivouac_session',
+          description:
+            'Over HTTPS the cookie is __Host-bivouac_session. Changes also need the x-csrf-token header.',
+        },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API token from POST /api/v1/tokens.',
+        },
+        agent: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            "A guest's instance token, from the context its VM is given; valid only for its own run while the run is live.",
+        },
       },
       schemas: {
         Error: jsonSchema(ErrorResponse, 'output'),
@@ -105,7 +175,10 @@ function generate(version: string): JsonSchema {
           type: 'string',
           enum: Object.keys(errorRegistry),
           'x-codes': Object.fromEntries(
-            Object.entries(errorRegistry).map(([code, entry]) => [code, { status: entry.status, description: entry.description }]),
+            Object.entries(errorRegistry).map(([code, entry]) => [
+              code,
+              { status: entry.status, description: entry.description },
+            ]),
           ),
         },
       },

@@ -5,7 +5,13 @@ import { BivouacError } from '../errors.ts';
 import type { Accounts, Principal } from './auth/accounts.ts';
 import { isLocked, kioskLocked, screenOf, type RunScreens } from './auth/kiosk.ts';
 import { authenticate, bearerOf, requireCsrf } from './auth/request-auth.ts';
-import { contract, type RouteContract, type RouteInput, type RouteName, type RouteOutput } from './contract.ts';
+import {
+  contract,
+  type RouteContract,
+  type RouteInput,
+  type RouteName,
+  type RouteOutput,
+} from './contract.ts';
 import { validationError } from './errors-http.ts';
 
 export const apiPrefix = '/api/v1';
@@ -34,14 +40,22 @@ export function asAgent(context: HandlerContext): AgentPrincipal {
 }
 
 export function signedIn(context: HandlerContext): Principal {
-  if (!context.principal) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
+  if (!context.principal)
+    throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
   return context.principal;
 }
 
-export type Handler<N extends RouteName> = (input: RouteInput<N>, context: HandlerContext) => Promise<RouteOutput<N>>;
+export type Handler<N extends RouteName> = (
+  input: RouteInput<N>,
+  context: HandlerContext,
+) => Promise<RouteOutput<N>>;
 export type Handlers = { [N in RouteName]: Handler<N> };
 
-function parse(where: 'body' | 'query' | 'params', schema: z.ZodType | undefined, value: unknown): unknown {
+function parse(
+  where: 'body' | 'query' | 'params',
+  schema: z.ZodType | undefined,
+  value: unknown,
+): unknown {
   if (!schema) return undefined;
   const result = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
   if (!result.success) throw validationError(where, result.error);
@@ -53,7 +67,13 @@ function parse(where: 'body' | 'query' | 'params', schema: z.ZodType | undefined
  * CSRF, the kiosk lock, validation of params, query and body, the handler, then the response
  * shaped by its schema (so a field not in the schema can never leak).
  */
-export function registerRoutes(app: FastifyInstance, accounts: Accounts, handlers: Handlers, agents: AgentAuthenticator, runScreens: RunScreens): void {
+export function registerRoutes(
+  app: FastifyInstance,
+  accounts: Accounts,
+  handlers: Handlers,
+  agents: AgentAuthenticator,
+  runScreens: RunScreens,
+): void {
   const uploads: [RouteName, RouteContract][] = [];
   const pipeline: Pipeline = { accounts, agents, runScreens };
   for (const [name, route] of Object.entries(contract) as [RouteName, RouteContract][]) {
@@ -62,7 +82,9 @@ export function registerRoutes(app: FastifyInstance, accounts: Accounts, handler
   }
   // Upload routes take raw bytes, unread, as a stream; only inside this scope is that allowed.
   void app.register(async (scope) => {
-    scope.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+    scope.addContentTypeParser('application/octet-stream', (_request, payload, done) =>
+      done(null, payload),
+    );
     for (const [name, route] of uploads) defineRoute(scope, pipeline, name, route, handlers);
   });
 }
@@ -78,17 +100,33 @@ interface Caller {
  * settled before the body is read, so a client that may not call a route never has a body
  * buffered for it.
  */
-function identify(accounts: Accounts, agents: AgentAuthenticator, route: RouteContract, request: FastifyRequest, arrivedMs = performance.now()): Caller {
+function identify(
+  accounts: Accounts,
+  agents: AgentAuthenticator,
+  route: RouteContract,
+  request: FastifyRequest,
+  arrivedMs = performance.now(),
+): Caller {
   if (!route.duringSetup && accounts.needsAdmin) {
-    throw new BivouacError('SETUP_REQUIRED', 'No administrator exists yet: create one first (POST /api/v1/setup).');
+    throw new BivouacError(
+      'SETUP_REQUIRED',
+      'No administrator exists yet: create one first (POST /api/v1/setup).',
+    );
   }
   const agent = route.auth === 'agent' ? agents(bearerOf(request)) : null;
-  if (route.auth === 'agent' && !agent) throw new BivouacError('UNAUTHENTICATED', "Send this instance's agent token (Authorization: Bearer); it is valid only while its run is live.");
-  const principal = route.auth === 'none' || route.auth === 'agent' ? null : authenticate(accounts, request);
+  if (route.auth === 'agent' && !agent)
+    throw new BivouacError(
+      'UNAUTHENTICATED',
+      "Send this instance's agent token (Authorization: Bearer); it is valid only while its run is live.",
+    );
+  const principal =
+    route.auth === 'none' || route.auth === 'agent' ? null : authenticate(accounts, request);
   if (route.auth === 'user' || route.auth === 'admin') {
     if (!principal) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
     if (route.auth === 'admin' && principal.subject.role !== 'admin') {
-      throw new BivouacError('FORBIDDEN', 'Only an administrator may do this.', { requiredRole: 'admin' });
+      throw new BivouacError('FORBIDDEN', 'Only an administrator may do this.', {
+        requiredRole: 'admin',
+      });
     }
     requireCsrf(request, principal);
     if (isLocked(principal) && !route.inKiosk) throw kioskLocked();
@@ -103,7 +141,13 @@ interface Pipeline {
   runScreens: RunScreens;
 }
 
-function defineRoute(app: FastifyInstance, { accounts, agents, runScreens }: Pipeline, name: RouteName, route: RouteContract, handlers: Handlers): void {
+function defineRoute(
+  app: FastifyInstance,
+  { accounts, agents, runScreens }: Pipeline,
+  name: RouteName,
+  route: RouteContract,
+  handlers: Handlers,
+): void {
   const handler = handlers[name] as (input: unknown, context: HandlerContext) => Promise<unknown>;
   const callers = new WeakMap<FastifyRequest, Caller>();
   app.route({
@@ -115,9 +159,14 @@ function defineRoute(app: FastifyInstance, { accounts, agents, runScreens }: Pip
       callers.set(request, identify(accounts, agents, route, request));
     },
     handler: async (request, reply) => {
-      const { principal, agent, arrivedMs } = callers.get(request) ?? identify(accounts, agents, route, request);
+      const { principal, agent, arrivedMs } =
+        callers.get(request) ?? identify(accounts, agents, route, request);
       if (route.upload && request.headers['content-type'] !== 'application/octet-stream') {
-        throw new BivouacError('UNSUPPORTED_MEDIA_TYPE', 'Send the bytes as the body with Content-Type: application/octet-stream.', { allowed: ['application/octet-stream'] });
+        throw new BivouacError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          'Send the bytes as the body with Content-Type: application/octet-stream.',
+          { allowed: ['application/octet-stream'] },
+        );
       }
       const input = {
         params: parse('params', route.params, request.params),
@@ -127,7 +176,8 @@ function defineRoute(app: FastifyInstance, { accounts, agents, runScreens }: Pip
       // A locked screen reads only the runs it started; any other is answered like a missing one.
       if (route.inKiosk === 'screen-run' && isLocked(principal)) {
         const runId = (input.params as { id: string }).id;
-        if (runScreens(runId) !== screenOf(principal)) throw new BivouacError('NOT_FOUND', `No run ${runId}.`, { resource: 'run', id: runId });
+        if (runScreens(runId) !== screenOf(principal))
+          throw new BivouacError('NOT_FOUND', `No run ${runId}.`, { resource: 'run', id: runId });
       }
       const result = await handler(input, { principal, agent, request, reply, arrivedMs });
       const status = route.status ?? 200;

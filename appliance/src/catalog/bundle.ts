@@ -1,4 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -66,7 +74,8 @@ export interface SigningKey extends PublisherKey {
   privateKeyPem: string;
 }
 
-export type Verdict<Key extends PublisherKey = PublisherKey> = { signed: true; publisher: Key } | { signed: false; reason: string };
+export type Verdict<Key extends PublisherKey = PublisherKey> =
+  { signed: true; publisher: Key } | { signed: false; reason: string };
 
 /** What a bundle says about itself before any of its files is written: checked, not yet believed. */
 export interface BundleHead<Key extends PublisherKey> {
@@ -104,7 +113,8 @@ export interface ReadBundle<Key extends PublisherKey> {
 type EntryStream = ExtractEvents['entry'][1];
 
 /** Entry names: relative, forward slashes, plain characters, no `.` or `..` segments. */
-const safePath = /^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
+const safePath =
+  /^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
 
 function refused(message: string, details: Record<string, unknown> = {}): BivouacError {
   return new BivouacError('BAD_BUNDLE', message, details);
@@ -125,7 +135,11 @@ const mib = (bytes: number): string => `${Math.round((bytes / 1024 ** 2) * 10) /
  * breaks the limits or does not fit in the space left; each is hashed as it streams and refused
  * when it does not match. A gzip stream is refused once it unpacks beyond the ratio.
  */
-export async function readBundle<Key extends PublisherKey>(input: Readable, staging: string, options: ReadBundleOptions<Key>): Promise<ReadBundle<Key>> {
+export async function readBundle<Key extends PublisherKey>(
+  input: Readable,
+  staging: string,
+  options: ReadBundleOptions<Key>,
+): Promise<ReadBundle<Key>> {
   const bounds = options.limits ?? defaultLimits;
   const files = new Map<string, StagedFile>();
   const inMemory = new Map<string, Buffer>();
@@ -153,42 +167,83 @@ export async function readBundle<Key extends PublisherKey>(input: Readable, stag
   const source = await maybeGunzip(input.pipe(counted), (bytes) => {
     unpacked += bytes;
     const allowed = bounds.ratioAllowanceBytes + bounds.maxRatio * received;
-    return unpacked > allowed ? refused(`The bundle unpacks to more than ${bounds.maxRatio} times its size (${mib(unpacked)} from ${mib(received)} received): it is refused as a compression bomb.`, { ratio: bounds.maxRatio }) : null;
+    return unpacked > allowed
+      ? refused(
+          `The bundle unpacks to more than ${bounds.maxRatio} times its size (${mib(unpacked)} from ${mib(received)} received): it is refused as a compression bomb.`,
+          { ratio: bounds.maxRatio },
+        )
+      : null;
   });
 
-  const readSmall = async (stream: EntryStream, name: string, size: number, cap: number): Promise<Buffer> => {
-    if (size > cap) throw refused(`${name} is ${size} bytes; at most ${cap} are allowed.`, { entry: name, limit: cap });
+  const readSmall = async (
+    stream: EntryStream,
+    name: string,
+    size: number,
+    cap: number,
+  ): Promise<Buffer> => {
+    if (size > cap)
+      throw refused(`${name} is ${size} bytes; at most ${cap} are allowed.`, {
+        entry: name,
+        limit: cap,
+      });
     const chunks: Buffer[] = [];
     let length = 0;
     for await (const chunk of stream) {
       length += (chunk as Buffer).length;
-      if (length > cap) throw refused(`${name} is larger than ${cap} bytes.`, { entry: name, limit: cap });
+      if (length > cap)
+        throw refused(`${name} is larger than ${cap} bytes.`, { entry: name, limit: cap });
       chunks.push(chunk as Buffer);
     }
     return Buffer.concat(chunks);
   };
   const matches = (name: string, sha256: string): void => {
-    if (listed.get(name) !== sha256) throw refused(`"${name}" does not match CHECKSUMS: the bundle was altered or damaged.`, { entry: name });
+    if (listed.get(name) !== sha256)
+      throw refused(`"${name}" does not match CHECKSUMS: the bundle was altered or damaged.`, {
+        entry: name,
+      });
   };
 
   const onEntry = async (header: Header, stream: EntryStream): Promise<void> => {
     entries += 1;
     const name = header.name.replace(/^\.\//, '').replace(/\/$/, '');
-    if (entries > bounds.maxEntries) throw refused(`The bundle has more than ${bounds.maxEntries} entries.`, { limit: bounds.maxEntries });
+    if (entries > bounds.maxEntries)
+      throw refused(`The bundle has more than ${bounds.maxEntries} entries.`, {
+        limit: bounds.maxEntries,
+      });
     if (header.type === 'directory') {
-      if (name !== '' && !safePath.test(name)) throw refused(`Entry "${header.name}" has a name that is not allowed (absolute, "..", or unusual characters).`, { entry: header.name });
+      if (name !== '' && !safePath.test(name))
+        throw refused(
+          `Entry "${header.name}" has a name that is not allowed (absolute, "..", or unusual characters).`,
+          { entry: header.name },
+        );
       stream.resume();
       return;
     }
-    if (header.type !== 'file') throw refused(`Entry "${header.name}" is a ${header.type}; bundles hold only plain files and folders.`, { entry: header.name, type: header.type });
-    if (!safePath.test(name)) throw refused(`Entry "${header.name}" has a name that is not allowed (absolute, "..", or unusual characters).`, { entry: header.name });
+    if (header.type !== 'file')
+      throw refused(
+        `Entry "${header.name}" is a ${header.type}; bundles hold only plain files and folders.`,
+        { entry: header.name, type: header.type },
+      );
+    if (!safePath.test(name))
+      throw refused(
+        `Entry "${header.name}" has a name that is not allowed (absolute, "..", or unusual characters).`,
+        { entry: header.name },
+      );
     if (seen.has(name)) throw refused(`Entry "${name}" appears twice.`, { entry: name });
     seen.add(name);
     const size = header.size ?? 0;
-    if (size > bounds.maxFileBytes) throw refused(`Entry "${name}" is ${size} bytes; at most ${bounds.maxFileBytes} are allowed.`, { entry: name, limit: bounds.maxFileBytes });
+    if (size > bounds.maxFileBytes)
+      throw refused(
+        `Entry "${name}" is ${size} bytes; at most ${bounds.maxFileBytes} are allowed.`,
+        { entry: name, limit: bounds.maxFileBytes },
+      );
 
     if (phase === 'checksums') {
-      if (name !== checksumsFile) throw refused(`The bundle must start with CHECKSUMS, then SIGNATURE and manifest.yaml; it starts with "${name}". Bundles written before this order was required must be exported or written again.`, { entry: name });
+      if (name !== checksumsFile)
+        throw refused(
+          `The bundle must start with CHECKSUMS, then SIGNATURE and manifest.yaml; it starts with "${name}". Bundles written before this order was required must be exported or written again.`,
+          { entry: name },
+        );
       checksums = await readSmall(stream, checksumsFile, size, bounds.maxHeadFileBytes);
       listed = parseChecksums(checksums.toString('utf8'));
       phase = 'signature';
@@ -197,21 +252,34 @@ export async function readBundle<Key extends PublisherKey>(input: Readable, stag
     if (phase === 'signature') {
       phase = 'manifest';
       if (name === signatureFile) {
-        verdict = checkSignature(await readSmall(stream, signatureFile, size, 64 * 1024), checksums, options.trusted);
+        verdict = checkSignature(
+          await readSmall(stream, signatureFile, size, 64 * 1024),
+          checksums,
+          options.trusted,
+        );
         return;
       }
     }
     if (phase === 'manifest') {
-      if (name !== manifestFile) throw refused(`manifest.yaml must follow CHECKSUMS and SIGNATURE in the bundle; "${name}" comes first.`, { entry: name });
+      if (name !== manifestFile)
+        throw refused(
+          `manifest.yaml must follow CHECKSUMS and SIGNATURE in the bundle; "${name}" comes first.`,
+          { entry: name },
+        );
       manifest = await readSmall(stream, manifestFile, size, bounds.maxHeadFileBytes);
-      if (!listed.has(manifestFile)) throw refused('"manifest.yaml" is in the bundle but not in CHECKSUMS.', { entry: manifestFile });
+      if (!listed.has(manifestFile))
+        throw refused('"manifest.yaml" is in the bundle but not in CHECKSUMS.', {
+          entry: manifestFile,
+        });
       matches(manifestFile, sha256Of(manifest));
       keep = (await options.admit({ verdict, manifest, listed })).inMemory;
       phase = 'payload';
       return;
     }
-    if (name === checksumsFile || name === signatureFile) throw refused(`${name} must come before manifest.yaml and the other files.`, { entry: name });
-    if (!listed.has(name)) throw refused(`"${name}" is in the bundle but not in CHECKSUMS.`, { entry: name });
+    if (name === checksumsFile || name === signatureFile)
+      throw refused(`${name} must come before manifest.yaml and the other files.`, { entry: name });
+    if (!listed.has(name))
+      throw refused(`"${name}" is in the bundle but not in CHECKSUMS.`, { entry: name });
     const cap = keep.get(name);
     if (cap !== undefined) {
       const data = await readSmall(stream, name, size, cap);
@@ -220,10 +288,17 @@ export async function readBundle<Key extends PublisherKey>(input: Readable, stag
       return;
     }
     total += size;
-    if (total > bounds.maxTotalBytes) throw refused(`The bundle unpacks to more than ${bounds.maxTotalBytes} bytes.`, { limit: bounds.maxTotalBytes });
+    if (total > bounds.maxTotalBytes)
+      throw refused(`The bundle unpacks to more than ${bounds.maxTotalBytes} bytes.`, {
+        limit: bounds.maxTotalBytes,
+      });
     const left = await options.spaceLeft();
     if (size > left) {
-      throw new BivouacError('NO_SPACE', `Not enough disk space: "${name}" needs ${mib(size)}, only ${mib(Math.max(0, left))} can be written while keeping the disk's reserve free.`, { entry: name, neededBytes: size, freeBytes: Math.max(0, left) });
+      throw new BivouacError(
+        'NO_SPACE',
+        `Not enough disk space: "${name}" needs ${mib(size)}, only ${mib(Math.max(0, left))} can be written while keeping the disk's reserve free.`,
+        { entry: name, neededBytes: size, freeBytes: Math.max(0, left) },
+      );
     }
     const target = join(staging, name);
     const hash = createHash('sha256');
@@ -237,7 +312,17 @@ export async function readBundle<Key extends PublisherKey>(input: Readable, stag
         // The disk is shared: what is left of the file must still fit as it streams.
         checkedAt = written;
         options.spaceLeft().then(
-          (now) => callback(now < size - written ? new BivouacError('NO_SPACE', `The disk filled up while "${name}" was written: ${mib(size - written)} more are needed, ${mib(Math.max(0, now))} can be written.`, { entry: name, neededBytes: size - written, freeBytes: Math.max(0, now) }) : null, chunk),
+          (now) =>
+            callback(
+              now < size - written
+                ? new BivouacError(
+                    'NO_SPACE',
+                    `The disk filled up while "${name}" was written: ${mib(size - written)} more are needed, ${mib(Math.max(0, now))} can be written.`,
+                    { entry: name, neededBytes: size - written, freeBytes: Math.max(0, now) },
+                  )
+                : null,
+              chunk,
+            ),
           (error: unknown) => callback(error as Error),
         );
       },
@@ -278,12 +363,20 @@ export async function readBundle<Key extends PublisherKey>(input: Readable, stag
   }
   if (phase === 'checksums') throw refused('The bundle has no CHECKSUMS file.');
   if (phase !== 'payload') throw refused('The bundle has no manifest.yaml.');
-  for (const name of listed.keys()) if (!seen.has(name)) throw refused(`"${name}" is listed in CHECKSUMS but missing from the bundle.`, { entry: name });
+  for (const name of listed.keys())
+    if (!seen.has(name))
+      throw refused(`"${name}" is listed in CHECKSUMS but missing from the bundle.`, {
+        entry: name,
+      });
   return { verdict, manifest, files, inMemory };
 }
 
 function tooLarge(limit: number): BivouacError {
-  return new BivouacError('BODY_TOO_LARGE', `The bundle is larger than ${limit} bytes, the most the box takes.`, { limitBytes: limit });
+  return new BivouacError(
+    'BODY_TOO_LARGE',
+    `The bundle is larger than ${limit} bytes, the most the box takes.`,
+    { limitBytes: limit },
+  );
 }
 
 function sha256Of(data: Buffer): string {
@@ -294,7 +387,10 @@ function sha256Of(data: Buffer): string {
  * Gzip is detected by its magic number, so both .tar and .tar.gz bundles are read. `onUnpacked`
  * hears how many bytes each decompressed chunk has, and stops the stream with the error it returns.
  */
-async function maybeGunzip(input: Readable, onUnpacked: (bytes: number) => BivouacError | null): Promise<Readable> {
+async function maybeGunzip(
+  input: Readable,
+  onUnpacked: (bytes: number) => BivouacError | null,
+): Promise<Readable> {
   const head: Buffer = await new Promise((resolve, reject) => {
     const onReadable = (): void => {
       const chunk = input.read(2) as Buffer | null;
@@ -335,21 +431,46 @@ async function maybeGunzip(input: Readable, onUnpacked: (bytes: number) => Bivou
 }
 
 /** The verdict on SIGNATURE: by a trusted key (and then it must match), or unsigned with the reason. */
-function checkSignature<Key extends PublisherKey>(text: Buffer, checksums: Buffer, trusted: readonly Key[]): Verdict<Key> {
+function checkSignature<Key extends PublisherKey>(
+  text: Buffer,
+  checksums: Buffer,
+  trusted: readonly Key[],
+): Verdict<Key> {
   let signature: { publisher?: unknown; algorithm?: unknown; signature?: unknown };
   try {
     signature = JSON.parse(text.toString('utf8')) as typeof signature;
   } catch {
     throw refused('SIGNATURE is not valid JSON.');
   }
-  if (signature === null || typeof signature !== 'object' || signature.algorithm !== 'ed25519' || typeof signature.publisher !== 'string' || typeof signature.signature !== 'string') {
-    throw refused('SIGNATURE must be {"publisher": key id, "algorithm": "ed25519", "signature": base64}.');
+  if (
+    signature === null ||
+    typeof signature !== 'object' ||
+    signature.algorithm !== 'ed25519' ||
+    typeof signature.publisher !== 'string' ||
+    typeof signature.signature !== 'string'
+  ) {
+    throw refused(
+      'SIGNATURE must be {"publisher": key id, "algorithm": "ed25519", "signature": base64}.',
+    );
   }
   const keyId = signature.publisher;
   const key = trusted.find((candidate) => candidate.keyId === keyId);
-  if (!key) return { signed: false, reason: `signed by ${keyId.slice(0, 64)}, which is not a trusted publisher` };
-  const valid = verify(null, checksums, publicKeyObject(key.publicKey), Buffer.from(signature.signature, 'base64'));
-  if (!valid) throw refused(`The signature does not match: the bundle was altered after ${key.keyId} signed it.`, { publisher: key.keyId });
+  if (!key)
+    return {
+      signed: false,
+      reason: `signed by ${keyId.slice(0, 64)}, which is not a trusted publisher`,
+    };
+  const valid = verify(
+    null,
+    checksums,
+    publicKeyObject(key.publicKey),
+    Buffer.from(signature.signature, 'base64'),
+  );
+  if (!valid)
+    throw refused(
+      `The signature does not match: the bundle was altered after ${key.keyId} signed it.`,
+      { publisher: key.keyId },
+    );
   return { signed: true, publisher: key };
 }
 
@@ -358,7 +479,8 @@ export function parseChecksums(text: string): Map<string, string> {
   for (const [index, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue;
     const match = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
-    if (!match || !safePath.test(match[2]!)) throw refused(`CHECKSUMS line ${index + 1} is not "<sha256>  <path>".`, { line: index + 1 });
+    if (!match || !safePath.test(match[2]!))
+      throw refused(`CHECKSUMS line ${index + 1} is not "<sha256>  <path>".`, { line: index + 1 });
     listed.set(match[2]!, match[1]!);
   }
   return listed;
@@ -371,11 +493,17 @@ export type BundleEntry = { path: string; data: Buffer } | { path: string; file:
  * Writes a gzip-compressed bundle: the entries, CHECKSUMS over them, and SIGNATURE by `signer`
  * (unsigned when null). Files on disk are streamed and hashed twice rather than held in memory.
  */
-export async function writeBundle(output: Writable, entries: readonly BundleEntry[], signer: SigningKey | null): Promise<void> {
+export async function writeBundle(
+  output: Writable,
+  entries: readonly BundleEntry[],
+  signer: SigningKey | null,
+): Promise<void> {
   const sums: string[] = [];
   for (const entry of [...entries].sort((a, b) => a.path.localeCompare(b.path))) {
     if (!safePath.test(entry.path)) throw new Error(`bug: unsafe bundle path ${entry.path}`);
-    sums.push(`${'data' in entry ? createHash('sha256').update(entry.data).digest('hex') : await hashFile(entry.file)}  ${entry.path}`);
+    sums.push(
+      `${'data' in entry ? createHash('sha256').update(entry.data).digest('hex') : await hashFile(entry.file)}  ${entry.path}`,
+    );
   }
   const checksums = Buffer.from(`${sums.join('\n')}\n`);
   const tar = pack();
@@ -385,10 +513,18 @@ export async function writeBundle(output: Writable, entries: readonly BundleEntr
   // verified and its manifest checked before any other file of it is written to disk.
   tar.entry({ name: checksumsFile, mode: 0o644, mtime }, checksums);
   if (signer) {
-    const signature = sign(null, checksums, createPrivateKey(signer.privateKeyPem)).toString('base64');
-    tar.entry({ name: signatureFile, mode: 0o644, mtime }, JSON.stringify({ publisher: signer.keyId, algorithm: 'ed25519', signature }));
+    const signature = sign(null, checksums, createPrivateKey(signer.privateKeyPem)).toString(
+      'base64',
+    );
+    tar.entry(
+      { name: signatureFile, mode: 0o644, mtime },
+      JSON.stringify({ publisher: signer.keyId, algorithm: 'ed25519', signature }),
+    );
   }
-  const ordered = [...entries.filter((entry) => entry.path === manifestFile), ...entries.filter((entry) => entry.path !== manifestFile)];
+  const ordered = [
+    ...entries.filter((entry) => entry.path === manifestFile),
+    ...entries.filter((entry) => entry.path !== manifestFile),
+  ];
   for (const entry of ordered) {
     if ('data' in entry) {
       tar.entry({ name: entry.path, size: entry.data.length, mode: 0o644, mtime }, entry.data);
@@ -411,21 +547,35 @@ async function hashFile(path: string): Promise<string> {
 /** A new ed25519 publisher key. */
 export function newSigningKey(): SigningKey {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  return { ...publisherOf(publicKey), privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
+  return {
+    ...publisherOf(publicKey),
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  };
 }
 
 function publisherOf(publicKey: KeyObject): PublisherKey {
   const raw = Buffer.from((publicKey.export({ format: 'jwk' }) as { x: string }).x, 'base64url');
-  return { keyId: createHash('sha256').update(raw).digest('hex').slice(0, 16), publicKey: raw.toString('base64') };
+  return {
+    keyId: createHash('sha256').update(raw).digest('hex').slice(0, 16),
+    publicKey: raw.toString('base64'),
+  };
 }
 
 /** A publisher key from its raw base64 form, checked. */
 export function publisherKey(rawBase64: string): PublisherKey {
   const raw = Buffer.from(rawBase64, 'base64');
-  if (raw.length !== 32) throw new BivouacError('VALIDATION_FAILED', 'A publisher key is the base64 of a raw 32-byte ed25519 public key.', { fields: [{ field: 'publicKey', message: 'must be 32 bytes, base64' }] });
+  if (raw.length !== 32)
+    throw new BivouacError(
+      'VALIDATION_FAILED',
+      'A publisher key is the base64 of a raw 32-byte ed25519 public key.',
+      { fields: [{ field: 'publicKey', message: 'must be 32 bytes, base64' }] },
+    );
   return publisherOf(publicKeyObject(rawBase64));
 }
 
 function publicKeyObject(rawBase64: string): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(rawBase64, 'base64').toString('base64url') }, format: 'jwk' });
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(rawBase64, 'base64').toString('base64url') },
+    format: 'jwk',
+  });
 }

@@ -3,13 +3,22 @@ import { imageNamePattern, imageNameRule } from '../domain/images.ts';
 import { parameterTypes } from '../domain/modules.ts';
 
 /** A path inside the bundle. */
-const BundlePath = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/, 'must be a relative path inside the bundle');
-const ModulePath = z.string().regex(/^(\/[a-z0-9][a-z0-9._-]{0,63}){1,16}$/, 'must be a module path like /apps/name');
+const BundlePath = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/,
+    'must be a relative path inside the bundle',
+  );
+const ModulePath = z
+  .string()
+  .regex(/^(\/[a-z0-9][a-z0-9._-]{0,63}){1,16}$/, 'must be a module path like /apps/name');
 const ImageName = z.string().regex(imageNamePattern, imageNameRule);
 
 /** One field of the deploy form: it sets `node:input` of the deployment. */
 export const FormField = z.strictObject({
-  key: z.string().regex(/^[a-z][a-z0-9-]{0,31}:[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must be node:input'),
+  key: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}:[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must be node:input'),
   label: z.string().min(1).max(100),
   type: z.enum(parameterTypes),
   help: z.string().max(500).optional(),
@@ -30,11 +39,19 @@ export const Manifest = z.strictObject({
   format: z.literal(1),
   app: z.strictObject({
     id: z.string().regex(/^[a-z][a-z0-9-]{1,63}$/, 'must be lowercase letters, digits and "-"'),
-    version: z.string().regex(/^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/, 'must be a version like 1.2.0 (numbers of up to 9 digits, without leading zeros)'),
+    version: z
+      .string()
+      .regex(
+        /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/,
+        'must be a version like 1.2.0 (numbers of up to 9 digits, without leading zeros)',
+      ),
     title: z.string().min(1).max(100),
     summary: z.string().min(1).max(200),
     description: z.string().max(20_000).default(''),
-    categories: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/)).max(10).default([]),
+    categories: z
+      .array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/))
+      .max(10)
+      .default([]),
     publisher: z.string().min(1).max(100),
     icon: BundlePath.optional(),
     screenshots: z.array(BundlePath).max(10).default([]),
@@ -46,14 +63,23 @@ export const Manifest = z.strictObject({
     /** Per node: where it may run — only on the box, or on any cloud. */
     clouds: z.record(z.string(), z.enum(['box', 'any'])).default({}),
     /** Base images the app needs that the bundle does not carry (by name), with a hint. */
-    requires: z.array(z.strictObject({ image: z.string().min(1).max(64), hint: z.string().max(300) })).max(10).default([]),
+    requires: z
+      .array(z.strictObject({ image: z.string().min(1).max(64), hint: z.string().max(300) }))
+      .max(10)
+      .default([]),
   }),
   modules: BundlePath.default('modules.yaml'),
   images: z
     .array(
       z.discriminatedUnion('kind', [
         z.strictObject({ name: ImageName, kind: z.literal('disk'), disk: BundlePath }),
-        z.strictObject({ name: ImageName, kind: z.literal('kernel'), kernel: BundlePath, initrd: BundlePath, cmdline: z.string().max(1024).default('console=ttyS0') }),
+        z.strictObject({
+          name: ImageName,
+          kind: z.literal('kernel'),
+          kernel: BundlePath,
+          initrd: BundlePath,
+          cmdline: z.string().max(1024).default('console=ttyS0'),
+        }),
       ]),
     )
     .max(10)

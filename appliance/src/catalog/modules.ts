@@ -1,6 +1,13 @@
 import { createTwoFilesPatch } from 'diff';
 import { parseAllDocuments, Parser, stringify } from 'yaml';
-import { canAccess, sameRules, type Access, type AclRule, type Action, type Subject } from '../domain/access.ts';
+import {
+  canAccess,
+  sameRules,
+  type Access,
+  type AclRule,
+  type Action,
+  type Subject,
+} from '../domain/access.ts';
 import { diskTooSmallMessage, findImage, leastDiskGiB } from '../domain/images.ts';
 import { limits } from '../domain/limits.ts';
 import {
@@ -111,7 +118,8 @@ export class Modules {
       if (!held) return null;
       if (grant === undefined) {
         if (!canAccess(reach.subject, held.module, 'view')) return null;
-        if (reach.action === 'run' && !canAccess(reach.subject, held.module, 'run')) throw forbidden(path, 'run');
+        if (reach.action === 'run' && !canAccess(reach.subject, held.module, 'run'))
+          throw forbidden(path, 'run');
       }
       return { version: held.version.version, content: held.version.content };
     };
@@ -125,9 +133,11 @@ export class Modules {
     const parsed = this.reference(reference);
     const grant = granted(reach, parsed.path, parsed.version);
     const held = grant === undefined ? undefined : this.holding(parsed.path, grant);
-    if (held) return { path: parsed.path, version: held.version.version, content: held.version.content };
+    if (held)
+      return { path: parsed.path, version: held.version.version, content: held.version.content };
     const { module, version } = this.visibleVersion(reach.subject, parsed);
-    if (reach.action === 'run' && !canAccess(reach.subject, module, 'run')) throw forbidden(parsed.path, 'run');
+    if (reach.action === 'run' && !canAccess(reach.subject, module, 'run'))
+      throw forbidden(parsed.path, 'run');
     return { path: module.path, version: version.version, content: version.content };
   }
 
@@ -147,11 +157,20 @@ export class Modules {
   list(subject: Subject, under = '/'): ModuleSummary[] {
     const prefix = under === '/' ? '/' : `${under}/`;
     return this.store.data.modules
-      .filter((module) => !module.deleted && (module.path === under || module.path.startsWith(prefix)))
+      .filter(
+        (module) => !module.deleted && (module.path === under || module.path.startsWith(prefix)),
+      )
       .filter((module) => canAccess(subject, module, 'view'))
       .map((module) => {
         const latest = module.versions.at(-1)!;
-        return { path: module.path, kind: latest.content.kind, owner: module.owner, latestVersion: latest.version, updatedAt: latest.time, description: latest.content.description ?? null };
+        return {
+          path: module.path,
+          kind: latest.content.kind,
+          owner: module.owner,
+          latestVersion: latest.version,
+          updatedAt: latest.time,
+          description: latest.content.description ?? null,
+        };
       })
       .sort((a, b) => a.path.localeCompare(b.path));
   }
@@ -167,7 +186,9 @@ export class Modules {
 
   /** The live module's versions (a module made again at a deleted path starts past its numbers). */
   versions(subject: Subject, path: string): Omit<ModuleVersion, 'content'>[] {
-    return this.visible(subject, path, 'view').versions.map(({ content: _content, ...rest }) => rest);
+    return this.visible(subject, path, 'view').versions.map(
+      ({ content: _content, ...rest }) => rest,
+    );
   }
 
   /**
@@ -180,18 +201,24 @@ export class Modules {
     const b = this.get(subject, `${path}@${to}`);
     const before = stringify(a.content);
     const after = stringify(b.content);
-    const patch = surelyTooDifferent(before, after) ? undefined : createTwoFilesPatch(`${path}@${from}`, `${path}@${to}`, before, after, a.time, b.time, {
-      maxEditLength: limits.diffMaxEdits,
-      timeout: limits.diffTimeoutMs,
-    });
+    const patch = surelyTooDifferent(before, after)
+      ? undefined
+      : createTwoFilesPatch(`${path}@${from}`, `${path}@${to}`, before, after, a.time, b.time, {
+          maxEditLength: limits.diffMaxEdits,
+          timeout: limits.diffTimeoutMs,
+        });
     if (patch === undefined) {
-      throw new BivouacError('DIFF_TOO_LARGE', `${path}@${from} and @${to} are too different to show as a diff (more than ${limits.diffMaxEdits} changed lines, or more than ${limits.diffTimeoutMs} ms of work); read the two versions instead.`, {
-        path,
-        from,
-        to,
-        maxEdits: limits.diffMaxEdits,
-        timeoutMs: limits.diffTimeoutMs,
-      });
+      throw new BivouacError(
+        'DIFF_TOO_LARGE',
+        `${path}@${from} and @${to} are too different to show as a diff (more than ${limits.diffMaxEdits} changed lines, or more than ${limits.diffTimeoutMs} ms of work); read the two versions instead.`,
+        {
+          path,
+          from,
+          to,
+          maxEdits: limits.diffMaxEdits,
+          timeoutMs: limits.diffTimeoutMs,
+        },
+      );
     }
     return patch;
   }
@@ -200,7 +227,12 @@ export class Modules {
    * Saves a new version. A new module needs edit rights on its project (or, at the top level,
    * the operator role); an existing one needs edit rights on itself. Its kind never changes.
    */
-  async save(subject: Subject, path: string, content: ModuleContent, message: string): Promise<ModuleView> {
+  async save(
+    subject: Subject,
+    path: string,
+    content: ModuleContent,
+    message: string,
+  ): Promise<ModuleView> {
     const [saved] = await this.saveAll(subject, new Map([[path, content]]), message);
     return saved!;
   }
@@ -209,7 +241,11 @@ export class Modules {
    * Checks every module against the tree as it would be with all of them saved, then saves
    * them in one durable step: all or nothing.
    */
-  private async saveAll(subject: Subject, pending: Map<string, ModuleContent>, message: string): Promise<ModuleView[]> {
+  private async saveAll(
+    subject: Subject,
+    pending: Map<string, ModuleContent>,
+    message: string,
+  ): Promise<ModuleView[]> {
     const prepared = this.prepare(subject, pending, message, { pin: false });
     const saved = await this.store.update((document) => prepared.apply(document));
     prepared.announce(saved);
@@ -222,9 +258,16 @@ export class Modules {
    * step). With `pin`, references between these modules are pinned to the versions being saved
    * and a module identical to its latest version is not saved again.
    */
-  prepare(subject: Subject, given: Map<string, ModuleContent>, message: string, options: { pin: boolean; acl?: AclRule[] }): PreparedSave {
+  prepare(
+    subject: Subject,
+    given: Map<string, ModuleContent>,
+    message: string,
+    options: { pin: boolean; acl?: AclRule[] },
+  ): PreparedSave {
     const paths = [...given.keys()].sort((a, b) => a.split('/').length - b.split('/').length);
-    const pending = new Map(paths.map((path) => [path, this.unmasked(subject, path, given.get(path)!)]));
+    const pending = new Map(
+      paths.map((path) => [path, this.unmasked(subject, path, given.get(path)!)]),
+    );
     for (const path of paths) {
       this.authorize(subject, path, pending.get(path)!, pending);
       this.check(subject, path, pending.get(path)!, pending);
@@ -236,35 +279,68 @@ export class Modules {
         // Decide versions in dependency order: a module's own version depends on those it names.
         const undecided = new Set(paths);
         while (undecided.size > 0) {
-          const ready = [...undecided].filter((path) => referencesOf(contents.get(path)!).every((reference) => !undecided.has(reference) || reference === path));
+          const ready = [...undecided].filter((path) =>
+            referencesOf(contents.get(path)!).every(
+              (reference) => !undecided.has(reference) || reference === path,
+            ),
+          );
           for (const path of ready.length > 0 ? ready : [...undecided]) {
-            const existing = document.modules.find((candidate) => candidate.path === path && !candidate.deleted);
+            const existing = document.modules.find(
+              (candidate) => candidate.path === path && !candidate.deleted,
+            );
             const latest = existing?.versions.at(-1);
             const content = pinned(contents.get(path)!, versionOf, paths, document);
-            versionOf.set(path, latest && sameContent(latest.content, content) ? latest.version : nextNumber(document, path));
+            versionOf.set(
+              path,
+              latest && sameContent(latest.content, content)
+                ? latest.version
+                : nextNumber(document, path),
+            );
             contents.set(path, content);
             undecided.delete(path);
           }
         }
       }
       return paths.map((path) => {
-        let module = document.modules.find((candidate) => candidate.path === path && !candidate.deleted);
+        let module = document.modules.find(
+          (candidate) => candidate.path === path && !candidate.deleted,
+        );
         if (!module) {
           const parentPath = path.slice(0, path.lastIndexOf('/'));
-          const parent = document.modules.find((candidate) => candidate.path === parentPath && !candidate.deleted);
-          module = { path, owner: subject.userId, acl: structuredClone(options.acl ?? parent?.acl ?? []), deleted: false, versions: [] };
+          const parent = document.modules.find(
+            (candidate) => candidate.path === parentPath && !candidate.deleted,
+          );
+          module = {
+            path,
+            owner: subject.userId,
+            acl: structuredClone(options.acl ?? parent?.acl ?? []),
+            deleted: false,
+            versions: [],
+          };
           document.modules.push(module);
         }
         const latest = module.versions.at(-1);
-        if (options.pin && latest && sameContent(latest.content, contents.get(path)!)) return view(module, latest);
-        const version: ModuleVersion = { version: nextNumber(document, path), author: subject.userId, time: this.now().toISOString(), message, content: contents.get(path)! };
+        if (options.pin && latest && sameContent(latest.content, contents.get(path)!))
+          return view(module, latest);
+        const version: ModuleVersion = {
+          version: nextNumber(document, path),
+          author: subject.userId,
+          time: this.now().toISOString(),
+          message,
+          content: contents.get(path)!,
+        };
         module.versions.push(version);
         return view(module, version);
       });
     };
     const announce = (saved: ModuleView[]): void => {
       for (const module of saved) {
-        this.events.append({ type: 'module.saved', subject: { kind: 'module', id: module.path }, access: access(module), data: { path: module.path, version: module.version, kind: module.kind } });
+        this.events.append({
+          type: 'module.saved',
+          subject: { kind: 'module', id: module.path },
+          access: access(module),
+          data: { path: module.path, version: module.version, kind: module.kind },
+        });
       }
     };
     return { apply, announce };
@@ -274,27 +350,42 @@ export class Modules {
    * May `subject` save `content` at `path`? A module or project they may not view counts as
    * missing: saving under a hidden project is refused as under a missing one, not as forbidden.
    */
-  private authorize(subject: Subject, path: string, content: ModuleContent, pending: Map<string, ModuleContent>): void {
-    if (!isValidPath(path)) throw invalid('path', `"${path}" is not a module path: /project/name, lowercase letters, digits, ".", "_", "-".`);
+  private authorize(
+    subject: Subject,
+    path: string,
+    content: ModuleContent,
+    pending: Map<string, ModuleContent>,
+  ): void {
+    if (!isValidPath(path))
+      throw invalid(
+        'path',
+        `"${path}" is not a module path: /project/name, lowercase letters, digits, ".", "_", "-".`,
+      );
     const existing = this.find(path);
     const parentPath = path.slice(0, path.lastIndexOf('/')) || null;
     if (existing && canAccess(subject, existing, 'view')) {
       if (!canAccess(subject, existing, 'edit')) throw forbidden(path, 'edit');
       const kind = existing.versions.at(-1)!.content.kind;
-      if (kind !== content.kind) throw invalid('content.kind', `${path} is a ${kind}; a module's kind never changes (save a new module instead).`);
+      if (kind !== content.kind)
+        throw invalid(
+          'content.kind',
+          `${path} is a ${kind}; a module's kind never changes (save a new module instead).`,
+        );
       return;
     }
     if (parentPath) {
       const found = this.find(parentPath);
       const parent = found && canAccess(subject, found, 'view') ? found : undefined;
       const parentKind = pending.get(parentPath)?.kind ?? parent?.versions.at(-1)!.content.kind;
-      if (parentKind !== 'project') throw invalid('path', `${parentPath} is not a project; create the project first.`);
+      if (parentKind !== 'project')
+        throw invalid('path', `${parentPath} is not a project; create the project first.`);
       if (parent && !canAccess(subject, parent, 'edit')) throw forbidden(parentPath, 'edit');
     } else if (subject.role === 'viewer') {
       throw forbidden(path, 'edit');
     }
     // Taken by a module hidden from them (in a project they may edit): it cannot be made again.
-    if (existing) throw new BivouacError('NOT_FOUND', `No module at ${path}.`, { resource: 'module', path });
+    if (existing)
+      throw new BivouacError('NOT_FOUND', `No module at ${path}.`, { resource: 'module', path });
   }
 
   /**
@@ -302,32 +393,59 @@ export class Modules {
    * a change made meanwhile by someone else is refused instead of overwritten. Screens showing
    * the module hear `module.shared`.
    */
-  async setAcl(subject: Subject, path: string, acl: AclRule[], expected?: AclRule[]): Promise<ModuleView> {
+  async setAcl(
+    subject: Subject,
+    path: string,
+    acl: AclRule[],
+    expected?: AclRule[],
+  ): Promise<ModuleView> {
     this.visible(subject, path, 'manage');
     const module = await this.store.update((document) => {
-      const stored = document.modules.find((candidate) => candidate.path === path && !candidate.deleted)!;
+      const stored = document.modules.find(
+        (candidate) => candidate.path === path && !candidate.deleted,
+      )!;
       if (expected && !sameRules(stored.acl, expected)) {
-        throw new BivouacError('ACL_CHANGED', `The sharing rules of ${path} were changed meanwhile; look at them again and redo your change.`, { acl: structuredClone(stored.acl) });
+        throw new BivouacError(
+          'ACL_CHANGED',
+          `The sharing rules of ${path} were changed meanwhile; look at them again and redo your change.`,
+          { acl: structuredClone(stored.acl) },
+        );
       }
       stored.acl = structuredClone(acl);
       return stored;
     });
     const shared = this.shown(subject, module, module.versions.at(-1)!);
-    this.events.append({ type: 'module.shared', subject: { kind: 'module', id: path }, access: access(module), data: { path, acl: shared.acl } });
+    this.events.append({
+      type: 'module.shared',
+      subject: { kind: 'module', id: path },
+      access: access(module),
+      data: { path, acl: shared.acl },
+    });
     return structuredClone(shared);
   }
 
   /** Hides a module (its versions stay for the runs that used them); a project must be empty. */
   async delete(subject: Subject, path: string): Promise<void> {
     const module = this.visible(subject, path, 'manage');
-    if (this.store.data.modules.some((candidate) => !candidate.deleted && candidate.path.startsWith(`${path}/`))) {
+    if (
+      this.store.data.modules.some(
+        (candidate) => !candidate.deleted && candidate.path.startsWith(`${path}/`),
+      )
+    ) {
       throw invalid('path', `${path} still holds modules; delete them first.`);
     }
     await this.store.update((document) => {
-      const stored = document.modules.find((candidate) => candidate.path === path && !candidate.deleted);
+      const stored = document.modules.find(
+        (candidate) => candidate.path === path && !candidate.deleted,
+      );
       if (stored) stored.deleted = true;
     });
-    this.events.append({ type: 'module.deleted', subject: { kind: 'module', id: path }, access: module, data: { path } });
+    this.events.append({
+      type: 'module.deleted',
+      subject: { kind: 'module', id: path },
+      access: module,
+      data: { path },
+    });
   }
 
   /**
@@ -355,27 +473,43 @@ export class Modules {
     const baseBytes = base.virtualBytes;
     if (baseBytes <= image.resources.diskGiB * 1024 ** 3) return;
     const module = image.chain[0] ?? reference;
-    throw new BivouacError('DISK_TOO_SMALL', diskTooSmallMessage(`${module} (base image ${base.name})`, image.resources.diskGiB, baseBytes), {
-      module,
-      image: base.name,
-      diskGiB: image.resources.diskGiB,
-      baseBytes,
-      neededGiB: leastDiskGiB(baseBytes),
-    });
+    throw new BivouacError(
+      'DISK_TOO_SMALL',
+      diskTooSmallMessage(
+        `${module} (base image ${base.name})`,
+        image.resources.diskGiB,
+        baseBytes,
+      ),
+      {
+        module,
+        image: base.name,
+        diskGiB: image.resources.diskGiB,
+        baseBytes,
+        neededGiB: leastDiskGiB(baseBytes),
+      },
+    );
   }
 
   /** The latest version of every module under `path` you may view, as one YAML stream. */
   export(subject: Subject, path: string): string {
     const modules = this.list(subject, path).map((summary) => this.get(subject, summary.path)); // masked as `get` masks
-    if (modules.length === 0) throw new BivouacError('NOT_FOUND', `No module at ${path}.`, { resource: 'module', path });
-    return modules.map((module) => stringify({ path: module.path, content: module.content })).join('---\n');
+    if (modules.length === 0)
+      throw new BivouacError('NOT_FOUND', `No module at ${path}.`, { resource: 'module', path });
+    return modules
+      .map((module) => stringify({ path: module.path, content: module.content }))
+      .join('---\n');
   }
 
   /**
    * Saves every module of a YAML stream (as exported) as a new version each, all or nothing;
    * `parse` validates each content at the edge.
    */
-  async import(subject: Subject, yamlText: string, message: string, parse: ContentParser): Promise<ModuleView[]> {
+  async import(
+    subject: Subject,
+    yamlText: string,
+    message: string,
+    parse: ContentParser,
+  ): Promise<ModuleView[]> {
     return this.saveAll(subject, this.parseStream(yamlText, parse), message);
   }
 
@@ -384,7 +518,8 @@ export class Modules {
     refuseDeepNesting(yamlText);
     const documents = parseAllDocuments(yamlText);
     const entries = (Array.isArray(documents) ? documents : [documents]).map((document, index) => {
-      if (document.errors.length > 0) throw invalid(`documents.${index}`, `YAML error: ${document.errors[0]!.message}`);
+      if (document.errors.length > 0)
+        throw invalid(`documents.${index}`, `YAML error: ${document.errors[0]!.message}`);
       let value: { path?: unknown; content?: unknown } | null;
       try {
         // No aliases: they are how a small YAML file expands into a huge one.
@@ -392,7 +527,8 @@ export class Modules {
       } catch (error) {
         throw invalid(`documents.${index}`, `YAML refused: ${(error as Error).message}`);
       }
-      if (!value || typeof value.path !== 'string' || !isValidPath(value.path)) throw invalid(`documents.${index}.path`, 'each document needs a module path');
+      if (!value || typeof value.path !== 'string' || !isValidPath(value.path))
+        throw invalid(`documents.${index}.path`, 'each document needs a module path');
       return { path: value.path, content: parse(value.content, `documents.${index}.content`) };
     });
     const pending = new Map<string, ModuleContent>();
@@ -408,17 +544,27 @@ export class Modules {
    * references as `subject`: a module they may not view is reported exactly like a missing one,
    * so neither its existence nor its inputs and outputs show in the problems.
    */
-  private check(subject: Subject, path: string, content: ModuleContent, pending: Map<string, ModuleContent>): void {
+  private check(
+    subject: Subject,
+    path: string,
+    content: ModuleContent,
+    pending: Map<string, ModuleContent>,
+  ): void {
     const saved = this.lookupAs({ subject, action: 'view' });
     const lookup: ModuleLookup = (candidate, version) => {
       const next = pending.get(candidate);
       if (!next) return saved(candidate, version);
       const number = nextNumber(this.store.data, candidate);
-      return version === null || version === number ? { version: number, content: next } : saved(candidate, version);
+      return version === null || version === number
+        ? { version: number, content: next }
+        : saved(candidate, version);
     };
     let problems: Problem[] = [];
     if (content.kind === 'image') {
-      problems = validateImage(content).map((problem) => ({ ...problem, field: `content.${problem.field}` }));
+      problems = validateImage(content).map((problem) => ({
+        ...problem,
+        field: `content.${problem.field}`,
+      }));
       try {
         resolveImage(path, lookup, 'content.parent');
       } catch (error) {
@@ -426,10 +572,17 @@ export class Modules {
         problems.push({ field: error.field, message: error.message });
       }
     } else if (content.kind === 'deployment') {
-      problems = validateDeployment(content, lookup).map((problem) => ({ ...problem, field: `content.${problem.field}` }));
+      problems = validateDeployment(content, lookup).map((problem) => ({
+        ...problem,
+        field: `content.${problem.field}`,
+      }));
     }
     if (problems.length > 0) {
-      throw new BivouacError('VALIDATION_FAILED', `${path} cannot be saved: ${problems.map((problem) => `${problem.field}: ${problem.message}`).join('; ')}.`, { fields: problems });
+      throw new BivouacError(
+        'VALIDATION_FAILED',
+        `${path} cannot be saved: ${problems.map((problem) => `${problem.field}: ${problem.message}`).join('; ')}.`,
+        { fields: problems },
+      );
     }
   }
 
@@ -448,7 +601,10 @@ export class Modules {
   }
 
   /** The module, live or deleted, that holds version `number` of `path` (numbers are never reused). */
-  private holding(path: string, number: number): { module: StoredModule; version: ModuleVersion } | undefined {
+  private holding(
+    path: string,
+    number: number,
+  ): { module: StoredModule; version: ModuleVersion } | undefined {
     for (const module of this.store.data.modules) {
       if (module.path !== path) continue;
       const version = module.versions.find((candidate) => candidate.version === number);
@@ -458,30 +614,46 @@ export class Modules {
   }
 
   /** A floating reference's live newest version, or a pinned one's version wherever it is kept. */
-  private held(path: string, number: number | null): { module: StoredModule; version: ModuleVersion } | undefined {
+  private held(
+    path: string,
+    number: number | null,
+  ): { module: StoredModule; version: ModuleVersion } | undefined {
     if (number !== null) return this.holding(path, number);
     const module = this.find(path);
     return module ? { module, version: module.versions.at(-1)! } : undefined;
   }
 
   /** The version a reference names, if `subject` may view the module that holds it; NOT_FOUND otherwise, the same whether it is missing or hidden. */
-  private visibleVersion(subject: Subject, reference: { path: string; version: number | null }): { module: StoredModule; version: ModuleVersion } {
+  private visibleVersion(
+    subject: Subject,
+    reference: { path: string; version: number | null },
+  ): { module: StoredModule; version: ModuleVersion } {
     const held = this.held(reference.path, reference.version);
     if (held && canAccess(subject, held.module, 'view')) return held;
     const live = this.find(reference.path);
     if (reference.version !== null && live && canAccess(subject, live, 'view')) {
       const first = live.versions[0]!.version;
       const last = live.versions.at(-1)!.version;
-      throw new BivouacError('NOT_FOUND', `${reference.path} has no version ${reference.version}; it has ${first} to ${last}.`, { resource: 'module', path: reference.path, version: reference.version });
+      throw new BivouacError(
+        'NOT_FOUND',
+        `${reference.path} has no version ${reference.version}; it has ${first} to ${last}.`,
+        { resource: 'module', path: reference.path, version: reference.version },
+      );
     }
-    throw new BivouacError('NOT_FOUND', `No module at ${reference.path}.`, { resource: 'module', path: reference.path });
+    throw new BivouacError('NOT_FOUND', `No module at ${reference.path}.`, {
+      resource: 'module',
+      path: reference.path,
+    });
   }
 
   /** The view of a version for `subject`: secrets masked unless they may edit the module. */
   private shown(subject: Subject, module: StoredModule, version: ModuleVersion): ModuleView {
     const shown = view(module, version);
     if (canAccess(subject, module, 'edit')) return shown;
-    return { ...shown, content: maskSecrets(version.content, (reference) => this.resolveInputs(subject, reference)) };
+    return {
+      ...shown,
+      content: maskSecrets(version.content, (reference) => this.resolveInputs(subject, reference)),
+    };
   }
 
   /** The inputs of the image a reference names, as `subject` sees it; null when it does not resolve for them. */
@@ -508,7 +680,9 @@ export class Modules {
         ...content,
         inputs: content.inputs.map((input) => {
           const old = before.get(input.name);
-          return input.default === maskedValue && isSecret(input) && old?.default !== undefined ? { ...input, default: old.default } : input;
+          return input.default === maskedValue && isSecret(input) && old?.default !== undefined
+            ? { ...input, default: old.default }
+            : input;
         }),
       };
     }
@@ -517,7 +691,9 @@ export class Modules {
         ...content,
         nodes: content.nodes.map((node) => {
           const old = previous.nodes.find((candidate) => candidate.name === node.name);
-          const masked = Object.entries(node.mappings).filter(([, mapping]) => 'value' in mapping && mapping.value === maskedValue);
+          const masked = Object.entries(node.mappings).filter(
+            ([, mapping]) => 'value' in mapping && mapping.value === maskedValue,
+          );
           if (!old || masked.length === 0) return node;
           const inputs = this.resolveInputs(subject, node.image);
           const mappings = { ...node.mappings };
@@ -536,7 +712,8 @@ export class Modules {
   /** The module, if it exists and `subject` may do `action`; a module you may not view does not exist for you. */
   private visible(subject: Subject, path: string, action: Action): StoredModule {
     const module = this.find(path);
-    if (!module || !canAccess(subject, module, 'view')) throw new BivouacError('NOT_FOUND', `No module at ${path}.`, { resource: 'module', path });
+    if (!module || !canAccess(subject, module, 'view'))
+      throw new BivouacError('NOT_FOUND', `No module at ${path}.`, { resource: 'module', path });
     if (!canAccess(subject, module, action)) throw forbidden(path, action);
     return module;
   }
@@ -544,7 +721,9 @@ export class Modules {
 
 /** The version a grant gives a reference: a pinned one if granted, a floating one the newest granted. */
 function granted(reach: Reach, path: string, version: number | null): number | undefined {
-  const numbers = (reach.granted ?? []).filter((pin) => pin.path === path).map((pin) => pin.version);
+  const numbers = (reach.granted ?? [])
+    .filter((pin) => pin.path === path)
+    .map((pin) => pin.version);
   if (version !== null) return numbers.find((number) => number === version);
   return numbers.length > 0 ? Math.max(...numbers) : undefined;
 }
@@ -566,7 +745,8 @@ function surelyTooDifferent(before: string, after: string): boolean {
 /** The number the next version saved at `path` gets: one more than any version the path ever had. */
 function nextNumber(document: MainDocument, path: string): number {
   let highest = 0;
-  for (const module of document.modules) if (module.path === path) highest = Math.max(highest, module.versions.at(-1)?.version ?? 0);
+  for (const module of document.modules)
+    if (module.path === path) highest = Math.max(highest, module.versions.at(-1)?.version ?? 0);
   return highest + 1;
 }
 
@@ -575,17 +755,34 @@ function nextNumber(document: MainDocument, path: string): number {
  * given to secret inputs of a deployment's nodes, replaced by the mask. A node whose image does
  * not resolve for them has every literal value masked.
  */
-function maskSecrets(content: ModuleContent, inputsOf: (reference: string) => ImageContent['inputs'] | null): ModuleContent {
+function maskSecrets(
+  content: ModuleContent,
+  inputsOf: (reference: string) => ImageContent['inputs'] | null,
+): ModuleContent {
   if (content.kind === 'image') {
-    return { ...content, inputs: content.inputs.map((input) => (isSecret(input) && input.default !== undefined ? { ...input, default: maskedValue } : input)) };
+    return {
+      ...content,
+      inputs: content.inputs.map((input) =>
+        isSecret(input) && input.default !== undefined ? { ...input, default: maskedValue } : input,
+      ),
+    };
   }
   if (content.kind === 'deployment') {
     return {
       ...content,
       nodes: content.nodes.map((node) => {
         const inputs = inputsOf(node.image);
-        const secret = (name: string) => inputs === null || inputs.some((input) => input.name === name && isSecret(input));
-        return { ...node, mappings: Object.fromEntries(Object.entries(node.mappings).map(([name, mapping]) => [name, 'value' in mapping && secret(name) ? { value: maskedValue } : mapping])) };
+        const secret = (name: string) =>
+          inputs === null || inputs.some((input) => input.name === name && isSecret(input));
+        return {
+          ...node,
+          mappings: Object.fromEntries(
+            Object.entries(node.mappings).map(([name, mapping]) => [
+              name,
+              'value' in mapping && secret(name) ? { value: maskedValue } : mapping,
+            ]),
+          ),
+        };
       }),
     };
   }
@@ -603,24 +800,43 @@ function refuseDeepNesting(yamlText: string): void {
   while (pending.length > 0) {
     const { token, depth } = pending.pop()!;
     if (!token || typeof token !== 'object') continue;
-    const node = token as { type?: string; value?: unknown; items?: { key?: unknown; value?: unknown }[] };
+    const node = token as {
+      type?: string;
+      value?: unknown;
+      items?: { key?: unknown; value?: unknown }[];
+    };
     if (node.type === 'document') {
       pending.push({ token: node.value, depth });
       continue;
     }
-    if (!Array.isArray(node.items) || !['block-map', 'block-seq', 'flow-collection'].includes(node.type ?? '')) continue;
+    if (
+      !Array.isArray(node.items) ||
+      !['block-map', 'block-seq', 'flow-collection'].includes(node.type ?? '')
+    )
+      continue;
     if (depth + 1 > limits.yamlMaxDepth) {
       const message = `the YAML nests collections deeper than ${limits.yamlMaxDepth} levels; module documents need far fewer`;
-      throw new BivouacError('VALIDATION_FAILED', `YAML refused: ${message}.`, { fields: [{ field: 'yaml', message }], maxDepth: limits.yamlMaxDepth });
+      throw new BivouacError('VALIDATION_FAILED', `YAML refused: ${message}.`, {
+        fields: [{ field: 'yaml', message }],
+        maxDepth: limits.yamlMaxDepth,
+      });
     }
-    for (const item of node.items) pending.push({ token: item.key, depth: depth + 1 }, { token: item.value, depth: depth + 1 });
+    for (const item of node.items)
+      pending.push({ token: item.key, depth: depth + 1 }, { token: item.value, depth: depth + 1 });
   }
 }
 
 /** Paths of the modules a content names (floating references only). */
 function referencesOf(content: ModuleContent): string[] {
-  const references = content.kind === 'image' ? [content.parent] : content.kind === 'deployment' ? content.nodes.map((node) => node.image) : [];
-  return references.filter((reference): reference is string => reference !== null && !reference.includes('@'));
+  const references =
+    content.kind === 'image'
+      ? [content.parent]
+      : content.kind === 'deployment'
+        ? content.nodes.map((node) => node.image)
+        : [];
+  return references.filter(
+    (reference): reference is string => reference !== null && !reference.includes('@'),
+  );
 }
 
 function sameContent(a: ModuleContent, b: ModuleContent): boolean {
@@ -631,15 +847,25 @@ function sameContent(a: ModuleContent, b: ModuleContent): boolean {
  * The content with floating references to modules of the same set pinned to the versions being
  * saved (`/apps/web` → `/apps/web@3`), so an installed app always deploys what it shipped with.
  */
-function pinned(content: ModuleContent, versionOf: Map<string, number>, paths: string[], document: MainDocument): ModuleContent {
+function pinned(
+  content: ModuleContent,
+  versionOf: Map<string, number>,
+  paths: string[],
+  document: MainDocument,
+): ModuleContent {
   const pin = (reference: string): string => {
     if (reference.includes('@') || !paths.includes(reference)) return reference;
     const known = versionOf.get(reference);
     const fallback = nextNumber(document, reference);
     return `${reference}@${known ?? fallback}`;
   };
-  if (content.kind === 'image') return { ...content, parent: content.parent === null ? null : pin(content.parent) };
-  if (content.kind === 'deployment') return { ...content, nodes: content.nodes.map((node) => ({ ...node, image: pin(node.image) })) };
+  if (content.kind === 'image')
+    return { ...content, parent: content.parent === null ? null : pin(content.parent) };
+  if (content.kind === 'deployment')
+    return {
+      ...content,
+      nodes: content.nodes.map((node) => ({ ...node, image: pin(node.image) })),
+    };
   return content;
 }
 
@@ -667,5 +893,9 @@ function invalid(field: string, message: string): BivouacError {
 }
 
 function forbidden(path: string, action: Action): BivouacError {
-  return new BivouacError('FORBIDDEN', `You may not ${action} ${path}.`, { resource: 'module', path, action });
+  return new BivouacError('FORBIDDEN', `You may not ${action} ${path}.`, {
+    resource: 'module',
+    path,
+    action,
+  });
 }

@@ -17,7 +17,10 @@ export type SavedLogin = z.infer<typeof SavedLogin>;
 
 /** `$BIVOUAC_CLI_CONFIG`, else `$XDG_CONFIG_HOME/bivouac/cli.json` (`~/.config/…`). */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.BIVOUAC_CLI_CONFIG ?? join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'bivouac', 'cli.json');
+  return (
+    env.BIVOUAC_CLI_CONFIG ??
+    join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'bivouac', 'cli.json')
+  );
 }
 
 /** The saved login, or null when there is none; a file that is not one is an error that says so. */
@@ -33,12 +36,18 @@ export async function readLogin(path: string): Promise<SavedLogin | null> {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new CliError('BAD_CONFIG', `${path} is not JSON; remove it and sign in again with \`bivouac login\`.`);
+    throw new CliError(
+      'BAD_CONFIG',
+      `${path} is not JSON; remove it and sign in again with \`bivouac login\`.`,
+    );
   }
   const parsed = SavedLogin.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new CliError('BAD_CONFIG', `${path} is not a saved Bivouac login (${issue.path.join('.') || 'file'}: ${issue.message}); remove it and sign in again with \`bivouac login\`.`);
+    throw new CliError(
+      'BAD_CONFIG',
+      `${path} is not a saved Bivouac login (${issue.path.join('.') || 'file'}: ${issue.message}); remove it and sign in again with \`bivouac login\`.`,
+    );
   }
   return parsed.data;
 }
@@ -53,7 +62,10 @@ export async function writeLogin(path: string, login: SavedLogin): Promise<void>
     await writeFileDurably(path, `${JSON.stringify(login, null, 2)}\n`, temporary);
   } catch (error) {
     await rm(temporary, { force: true }).catch(() => undefined);
-    throw new CliError('CONFIG_NOT_WRITTEN', `The login could not be kept in ${path}: ${(error as Error).message}.`);
+    throw new CliError(
+      'CONFIG_NOT_WRITTEN',
+      `The login could not be kept in ${path}: ${(error as Error).message}.`,
+    );
   }
 }
 
@@ -71,7 +83,10 @@ export async function currentTarget(env: NodeJS.ProcessEnv, path: string): Promi
     try {
       url = new URL(env.BIVOUAC_URL);
     } catch {
-      throw new CliError('BAD_CONFIG', `BIVOUAC_URL ${env.BIVOUAC_URL} is not an address like https://box:8443.`);
+      throw new CliError(
+        'BAD_CONFIG',
+        `BIVOUAC_URL ${env.BIVOUAC_URL} is not an address like https://box:8443.`,
+      );
     }
     // The token goes with every request: never in clear beyond this machine, as `login` refuses too.
     if (url.protocol === 'http:' && !isLoopbackHostname(url.hostname)) {
@@ -81,22 +96,45 @@ export async function currentTarget(env: NodeJS.ProcessEnv, path: string): Promi
         { url: url.origin },
       );
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('BAD_CONFIG', `BIVOUAC_URL ${env.BIVOUAC_URL}: the address must start with https://.`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new CliError(
+        'BAD_CONFIG',
+        `BIVOUAC_URL ${env.BIVOUAC_URL}: the address must start with https://.`,
+      );
     const target: Target = { url: env.BIVOUAC_URL, token: env.BIVOUAC_TOKEN };
     if (!env.BIVOUAC_FINGERPRINT) return target;
-    return { ...target, certificate: pinned(await presentedCertificate(env.BIVOUAC_URL), env.BIVOUAC_FINGERPRINT, 'BIVOUAC_FINGERPRINT ') };
+    return {
+      ...target,
+      certificate: pinned(
+        await presentedCertificate(env.BIVOUAC_URL),
+        env.BIVOUAC_FINGERPRINT,
+        'BIVOUAC_FINGERPRINT ',
+      ),
+    };
   }
   const login = await readLogin(path);
-  if (!login) throw new CliError('NOT_SIGNED_IN', 'Not signed in: run `bivouac login URL --user NAME` first, or set BIVOUAC_URL and BIVOUAC_TOKEN.');
+  if (!login)
+    throw new CliError(
+      'NOT_SIGNED_IN',
+      'Not signed in: run `bivouac login URL --user NAME` first, or set BIVOUAC_URL and BIVOUAC_TOKEN.',
+    );
   return savedTarget(login);
 }
 
 /** Is this URL host name (as `URL.hostname` gives it) this machine's own loopback? */
 export function isLoopbackHostname(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+  return (
+    hostname === 'localhost' ||
+    hostname === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
 }
 
 /** Where a saved login's commands go. */
 export function savedTarget(saved: SavedLogin): Target {
-  return { url: saved.url, token: saved.token, ...(saved.certificate ? { certificate: saved.certificate } : {}) };
+  return {
+    url: saved.url,
+    token: saved.token,
+    ...(saved.certificate ? { certificate: saved.certificate } : {}),
+  };
 }

@@ -44,7 +44,13 @@ function prompt(question: string): Promise<string> {
 
 async function password(fromStdin: boolean): Promise<string> {
   if (fromStdin) return (await readStdin()).replace(/\r?\n$/, '');
-  if (!process.stdin.isTTY) throw new CliError('USAGE', 'No terminal to ask the password on: pipe it with --password-stdin.', {}, 2);
+  if (!process.stdin.isTTY)
+    throw new CliError(
+      'USAGE',
+      'No terminal to ask the password on: pipe it with --password-stdin.',
+      {},
+      2,
+    );
   return prompt('Password: ');
 }
 

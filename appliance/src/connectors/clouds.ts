@@ -59,7 +59,11 @@ export class Clouds {
   /** Clouds whose config did not pass the rules when checked, by id, with why. */
   private readonly refused = new Map<string, string>();
   private readonly changeListeners: (() => void)[] = [];
-  private health: { options: HealthCheckOptions; timer: NodeJS.Timeout | null; running: Promise<void> | null } | null = null;
+  private health: {
+    options: HealthCheckOptions;
+    timer: NodeJS.Timeout | null;
+    running: Promise<void> | null;
+  } | null = null;
 
   constructor(
     private readonly store: Store<MainDocument>,
@@ -112,8 +116,17 @@ export class Clouds {
     const cloud = this.find(id);
     const reason = this.refused.get(id);
     if (reason === undefined) return;
-    if (forAdministrator) throw new BivouacError('CLOUD_DISABLED', `The cloud ${cloud.name} is disabled and never contacted: ${reason}`, { cloud: id, reason });
-    throw new BivouacError('CLOUD_DISABLED', `The cloud ${cloud.name} is disabled and never contacted: its config is refused; an administrator sees why on the Clouds page.`, { cloud: id });
+    if (forAdministrator)
+      throw new BivouacError(
+        'CLOUD_DISABLED',
+        `The cloud ${cloud.name} is disabled and never contacted: ${reason}`,
+        { cloud: id, reason },
+      );
+    throw new BivouacError(
+      'CLOUD_DISABLED',
+      `The cloud ${cloud.name} is disabled and never contacted: its config is refused; an administrator sees why on the Clouds page.`,
+      { cloud: id },
+    );
   }
 
   /** The connector of a cloud, created on first use; never one for a disabled cloud. */
@@ -140,7 +153,10 @@ export class Clouds {
     const user = parsed ? decodeURIComponent(parsed.username) : '';
     let named = text.replaceAll(uri, cloud.name);
     // `user@host` first, so the user does not stay beside the name.
-    if (host && user) named = named.replaceAll(`${user}@${host}`, cloud.name).replaceAll(`${user}@${parsed!.hostname}`, cloud.name);
+    if (host && user)
+      named = named
+        .replaceAll(`${user}@${host}`, cloud.name)
+        .replaceAll(`${user}@${parsed!.hostname}`, cloud.name);
     return host ? named.replaceAll(host, cloud.name) : named;
   }
 
@@ -158,7 +174,11 @@ export class Clouds {
 
   async list(): Promise<CloudView[]> {
     const all = this.all();
-    await Promise.all(all.filter((cloud) => !this.refused.has(cloud.id)).map((cloud) => this.follow(cloud.id, false)));
+    await Promise.all(
+      all
+        .filter((cloud) => !this.refused.has(cloud.id))
+        .map((cloud) => this.follow(cloud.id, false)),
+    );
     return all.map((cloud) => this.view(cloud));
   }
 
@@ -166,9 +186,20 @@ export class Clouds {
     const validConfig = this.registry.validateConfig(kind, config);
     const cloud = await this.store.update((document) => {
       if (document.clouds.some((existing) => existing.name === name) || name === this.box.name) {
-        throw new BivouacError('CLOUD_NAME_TAKEN', `A cloud named "${name}" exists already; choose another name.`, { field: 'name' });
+        throw new BivouacError(
+          'CLOUD_NAME_TAKEN',
+          `A cloud named "${name}" exists already; choose another name.`,
+          { field: 'name' },
+        );
       }
-      const created: StoredCloud = { id: newId(), name, kind, config: validConfig, createdAt: this.now().toISOString(), createdBy: actor };
+      const created: StoredCloud = {
+        id: newId(),
+        name,
+        kind,
+        config: validConfig,
+        createdAt: this.now().toISOString(),
+        createdBy: actor,
+      };
       document.clouds.push(created);
       return created;
     });
@@ -180,12 +211,18 @@ export class Clouds {
   }
 
   async remove(id: string): Promise<void> {
-    if (id === boxCloudId) throw new BivouacError('FORBIDDEN', "The box's own cloud cannot be removed.", { cloud: id });
+    if (id === boxCloudId)
+      throw new BivouacError('FORBIDDEN', "The box's own cloud cannot be removed.", { cloud: id });
     await this.store.update((document) => {
       const index = document.clouds.findIndex((cloud) => cloud.id === id);
       if (index < 0) throw notFound(id);
       const live = document.vms.filter((vm) => vm.cloudId === id && vm.state !== 'gone').length;
-      if (live > 0) throw new BivouacError('CLOUD_IN_USE', `The cloud ${document.clouds[index]!.name} still runs ${live} VM(s); terminate their runs first.`, { cloud: id, vms: live });
+      if (live > 0)
+        throw new BivouacError(
+          'CLOUD_IN_USE',
+          `The cloud ${document.clouds[index]!.name} still runs ${live} VM(s); terminate their runs first.`,
+          { cloud: id, vms: live },
+        );
       document.clouds.splice(index, 1);
     });
     await this.connectors.get(id)?.close();
@@ -234,7 +271,14 @@ export class Clouds {
   }
 
   private all(): StoredCloud[] {
-    const box: StoredCloud = { id: boxCloudId, name: this.box.name, kind: this.box.kind, config: this.box.config, createdAt: '', createdBy: 'system' };
+    const box: StoredCloud = {
+      id: boxCloudId,
+      name: this.box.name,
+      kind: this.box.kind,
+      config: this.box.config,
+      createdAt: '',
+      createdBy: 'system',
+    };
     return [box, ...this.store.data.clouds];
   }
 
@@ -247,12 +291,40 @@ export class Clouds {
   private view(cloud: StoredCloud): CloudView {
     const reason = this.refused.get(cloud.id);
     if (reason !== undefined) {
-      const status = { reachable: false, latencyMs: null, lastError: `Disabled, never contacted: ${reason}`, checkedAt: null };
-      return { id: cloud.id, name: cloud.name, kind: cloud.kind, config: cloud.config, target: null, builtIn: cloud.id === boxCloudId, disabled: { reason }, status };
+      const status = {
+        reachable: false,
+        latencyMs: null,
+        lastError: `Disabled, never contacted: ${reason}`,
+        checkedAt: null,
+      };
+      return {
+        id: cloud.id,
+        name: cloud.name,
+        kind: cloud.kind,
+        config: cloud.config,
+        target: null,
+        builtIn: cloud.id === boxCloudId,
+        disabled: { reason },
+        status,
+      };
     }
-    const status = this.statuses.get(cloud.id) ?? { reachable: false, latencyMs: null, lastError: null, checkedAt: null };
+    const status = this.statuses.get(cloud.id) ?? {
+      reachable: false,
+      latencyMs: null,
+      lastError: null,
+      checkedAt: null,
+    };
     const target = this.registry.target(cloud.kind, cloud.config);
-    return { id: cloud.id, name: cloud.name, kind: cloud.kind, config: cloud.config, target, builtIn: cloud.id === boxCloudId, disabled: null, status };
+    return {
+      id: cloud.id,
+      name: cloud.name,
+      kind: cloud.kind,
+      config: cloud.config,
+      target,
+      builtIn: cloud.id === boxCloudId,
+      disabled: null,
+      status,
+    };
   }
 
   /** The stored clouds the box contacts. */
@@ -270,7 +342,9 @@ export class Clouds {
     const delay = this.events.listenerCount > 0 ? health.options.watchedMs : health.options.idleMs;
     health.timer = setTimeout(() => {
       health.timer = null;
-      health.running = Promise.all(this.usableStored().map((cloud) => this.follow(cloud.id, true))).then(() => undefined);
+      health.running = Promise.all(
+        this.usableStored().map((cloud) => this.follow(cloud.id, true)),
+      ).then(() => undefined);
       void health.running.finally(() => {
         health.running = null;
         if (this.health === health) this.scheduleHealthCheck();
@@ -288,22 +362,45 @@ export class Clouds {
   private async refreshStatus(id: string, force: boolean): Promise<boolean> {
     if (this.refused.has(id)) return false;
     const cached = this.statuses.get(id);
-    if (!force && cached?.checkedAt && this.now().getTime() - Date.parse(cached.checkedAt) < statusTtlMs) return false;
+    if (
+      !force &&
+      cached?.checkedAt &&
+      this.now().getTime() - Date.parse(cached.checkedAt) < statusTtlMs
+    )
+      return false;
     let status: CloudStatus;
     try {
       const latencyMs = await Promise.race([
         this.connector(id).ping(),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${pingCapMs} ms`)), pingCapMs).unref()),
+        new Promise<never>((_, reject) =>
+          setTimeout(
+            () => reject(new Error(`no answer within ${pingCapMs} ms`)),
+            pingCapMs,
+          ).unref(),
+        ),
       ]);
-      status = { reachable: true, latencyMs: Math.round(latencyMs * 10) / 10, lastError: null, checkedAt: this.now().toISOString() };
+      status = {
+        reachable: true,
+        latencyMs: Math.round(latencyMs * 10) / 10,
+        lastError: null,
+        checkedAt: this.now().toISOString(),
+      };
     } catch (error) {
-      status = { reachable: false, latencyMs: null, lastError: (error as Error).message, checkedAt: this.now().toISOString() };
+      status = {
+        reachable: false,
+        latencyMs: null,
+        lastError: (error as Error).message,
+        checkedAt: this.now().toISOString(),
+      };
     }
     const previous = this.statuses.get(id);
     // A cloud removed while it was asked is not brought back.
     if (id !== boxCloudId && !this.store.data.clouds.some((cloud) => cloud.id === id)) return false;
     this.statuses.set(id, status);
-    return previous !== undefined && (previous.reachable !== status.reachable || previous.lastError !== status.lastError);
+    return (
+      previous !== undefined &&
+      (previous.reachable !== status.reachable || previous.lastError !== status.lastError)
+    );
   }
 
   /**
@@ -313,7 +410,12 @@ export class Clouds {
   private announce(type: string, id: string, how: 'append' | 'broadcast' = 'append'): void {
     const cloud = this.all().find((candidate) => candidate.id === id);
     const status = cloud ? publicStatus(this.view(cloud)) : null;
-    this.events[how]({ type, subject: { kind: 'cloud', id }, access: visibleToAll('system'), data: { status } });
+    this.events[how]({
+      type,
+      subject: { kind: 'cloud', id },
+      access: visibleToAll('system'),
+      data: { status },
+    });
   }
 }
 
@@ -323,7 +425,12 @@ export class Clouds {
  */
 export function publicStatus(view: CloudView): CloudStatus {
   const { status } = view;
-  return status.lastError === null ? status : { ...status, lastError: `${view.name} does not answer; an administrator sees why on the Clouds page.` };
+  return status.lastError === null
+    ? status
+    : {
+        ...status,
+        lastError: `${view.name} does not answer; an administrator sees why on the Clouds page.`,
+      };
 }
 
 /** Why a config was refused, in words for the Clouds page (fields named without the request's `body.`). */
@@ -331,7 +438,9 @@ function refusalReason(error: unknown): string {
   if (!(error instanceof BivouacError)) return (error as Error).message;
   const fields = error.details.fields;
   if (Array.isArray(fields) && fields.length > 0) {
-    return (fields as { field: string; message: string }[]).map((problem) => `${problem.field.replace(/^body\./, '')} ${problem.message}`).join('; ');
+    return (fields as { field: string; message: string }[])
+      .map((problem) => `${problem.field.replace(/^body\./, '')} ${problem.message}`)
+      .join('; ');
   }
   return error.message;
 }

@@ -8,11 +8,23 @@ import type { VmState } from '../domain/vms.ts';
  * the connector only does it.
  */
 
-export const capabilities = ['launch', 'terminate', 'describe', 'list', 'capacity', 'watch'] as const;
+export const capabilities = [
+  'launch',
+  'terminate',
+  'describe',
+  'list',
+  'capacity',
+  'watch',
+] as const;
 export type Capability = (typeof capabilities)[number];
 
 /** Every kind must be able to do these; the rest are optional. */
-export const requiredCapabilities: readonly Capability[] = ['launch', 'terminate', 'describe', 'list'];
+export const requiredCapabilities: readonly Capability[] = [
+  'launch',
+  'terminate',
+  'describe',
+  'list',
+];
 
 export interface ConnectorManifest<Config = unknown> {
   /** Lowercase name, unique in the registry: `libvirt`, `bivouac`… */
@@ -35,7 +47,8 @@ export type BootImage =
  * - `user`: QEMU's user networking; the guest reaches the host's loopback at 10.0.2.2.
  * - `network`: a libvirt network; `mac` and `address` are the fixed DHCP entry made for it.
  */
-export type NetworkChoice = { mode: 'user' } | { mode: 'network'; name: string; mac?: string; address?: string };
+export type NetworkChoice =
+  { mode: 'user' } | { mode: 'network'; name: string; mac?: string; address?: string };
 
 /** What the run asks a connector to launch for one instance. */
 export interface VmSpec {
@@ -110,7 +123,9 @@ export interface Connector {
    */
   publish?(nativeId: string, guestPort: number): Promise<{ host: string; port: number } | null>;
   /** CPU time used so far and memory, per VM (for per-VM metrics). */
-  usage?(nativeIds: readonly string[]): Promise<{ nativeId: string; cpuTimeNs: number; memoryKiB: number; vcpus: number }[]>;
+  usage?(
+    nativeIds: readonly string[],
+  ): Promise<{ nativeId: string; cpuTimeNs: number; memoryKiB: number; vcpus: number }[]>;
   /** The VM's serial console log as a file on this machine, or null when it is not kept here. */
   consoleLog?(nativeId: string): string | null;
   /** Round trip in ms; throws a typed error when unreachable. */

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { validationError } from '../api/errors-http.ts';
 import { BivouacError } from '../errors.ts';
-import { capabilities, requiredCapabilities, type ConnectionTarget, type Connector, type ConnectorKind, type ConnectorManifest } from './contract.ts';
+import {
+  capabilities,
+  requiredCapabilities,
+  type ConnectionTarget,
+  type Connector,
+  type ConnectorKind,
+  type ConnectorManifest,
+} from './contract.ts';
 
 /** A manifest that breaks the contract: a bug in the connector, refused at registration. */
 export class ManifestError extends Error {
@@ -24,12 +31,22 @@ export class ConnectorRegistry {
   register<Config>(kind: ConnectorKind<Config>): void {
     const parsed = manifestShape.safeParse(kind.manifest);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-      throw new ManifestError(`Connector manifest ${String(kind.manifest?.kind)} is invalid: ${problems}`);
+      const problems = parsed.error.issues
+        .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+        .join('; ');
+      throw new ManifestError(
+        `Connector manifest ${String(kind.manifest?.kind)} is invalid: ${problems}`,
+      );
     }
-    const missing = requiredCapabilities.filter((capability) => !kind.manifest.capabilities.includes(capability));
-    if (missing.length > 0) throw new ManifestError(`Connector ${kind.manifest.kind} lacks required capabilities: ${missing.join(', ')}`);
-    if (this.kinds.has(kind.manifest.kind)) throw new ManifestError(`Connector kind ${kind.manifest.kind} is registered twice`);
+    const missing = requiredCapabilities.filter(
+      (capability) => !kind.manifest.capabilities.includes(capability),
+    );
+    if (missing.length > 0)
+      throw new ManifestError(
+        `Connector ${kind.manifest.kind} lacks required capabilities: ${missing.join(', ')}`,
+      );
+    if (this.kinds.has(kind.manifest.kind))
+      throw new ManifestError(`Connector kind ${kind.manifest.kind} is registered twice`);
     this.kinds.set(kind.manifest.kind, kind as ConnectorKind);
   }
 
@@ -52,11 +69,17 @@ export class ConnectorRegistry {
     const result = this.kindOf(kindName).manifest.configSchema.safeParse(config);
     if (!result.success) {
       const error = validationError('body', result.error);
-      const fields = (error.details.fields as { field: string; message: string }[]).map((problem) => ({
-        ...problem,
-        field: problem.field.replace(/^body/, 'body.config'),
-      }));
-      throw new BivouacError('VALIDATION_FAILED', `Invalid config for a ${kindName} cloud: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}.`, { fields });
+      const fields = (error.details.fields as { field: string; message: string }[]).map(
+        (problem) => ({
+          ...problem,
+          field: problem.field.replace(/^body/, 'body.config'),
+        }),
+      );
+      throw new BivouacError(
+        'VALIDATION_FAILED',
+        `Invalid config for a ${kindName} cloud: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}.`,
+        { fields },
+      );
     }
     return result.data;
   }
@@ -64,10 +87,14 @@ export class ConnectorRegistry {
   private kindOf(kindName: string): ConnectorKind {
     const kind = this.kinds.get(kindName);
     if (!kind) {
-      throw new BivouacError('UNKNOWN_CONNECTOR_KIND', `No connector of kind "${kindName}"; known kinds: ${[...this.kinds.keys()].join(', ')}.`, {
-        kind: kindName,
-        known: [...this.kinds.keys()],
-      });
+      throw new BivouacError(
+        'UNKNOWN_CONNECTOR_KIND',
+        `No connector of kind "${kindName}"; known kinds: ${[...this.kinds.keys()].join(', ')}.`,
+        {
+          kind: kindName,
+          known: [...this.kinds.keys()],
+        },
+      );
     }
     return kind;
   }

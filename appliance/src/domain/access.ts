@@ -60,7 +60,13 @@ export function canAccess(subject: Subject, access: Access, action: Action): boo
 export function sameRules(a: readonly AclRule[], b: readonly AclRule[]): boolean {
   const canonical = (rules: readonly AclRule[]) =>
     rules
-      .map((rule) => JSON.stringify(Object.entries({ ...rule, allow: [...rule.allow].sort() }).sort(([x], [y]) => x.localeCompare(y))))
+      .map((rule) =>
+        JSON.stringify(
+          Object.entries({ ...rule, allow: [...rule.allow].sort() }).sort(([x], [y]) =>
+            x.localeCompare(y),
+          ),
+        ),
+      )
       .sort()
       .join('\n');
   return canonical(a) === canonical(b);

@@ -18,7 +18,9 @@ export const appIdsPattern = /^(\*|[a-z][a-z0-9-]{0,62}\*|[a-z][a-z0-9-]{1,63})$
 
 /** Does a key trusted for `patterns` sign for the app `id`? */
 export function signsFor(patterns: readonly string[], id: string): boolean {
-  return patterns.some((pattern) => (pattern.endsWith('*') ? id.startsWith(pattern.slice(0, -1)) : id === pattern));
+  return patterns.some((pattern) =>
+    pattern.endsWith('*') ? id.startsWith(pattern.slice(0, -1)) : id === pattern,
+  );
 }
 
 /** The folder of an app's modules: `/apps/<id>`, itself a project, and everything under it. */
@@ -31,16 +33,36 @@ function inFolder(id: string, path: string): boolean {
 }
 
 /** Where a module of a bundle for app `id` steps outside the app's folder; empty when it does not. */
-export function outsideAppFolder(id: string, modules: ReadonlyMap<string, ModuleContent>): { module: string; field: string; message: string }[] {
+export function outsideAppFolder(
+  id: string,
+  modules: ReadonlyMap<string, ModuleContent>,
+): { module: string; field: string; message: string }[] {
   const problems: { module: string; field: string; message: string }[] = [];
   const folder = appFolder(id);
   for (const [path, content] of modules) {
     if (!inFolder(id, path)) {
-      problems.push({ module: path, field: 'path', message: `${path} is outside the app's folder ${folder}; a bundle for ${id} may only hold modules under ${folder}/ (the box makes /apps itself)` });
+      problems.push({
+        module: path,
+        field: 'path',
+        message: `${path} is outside the app's folder ${folder}; a bundle for ${id} may only hold modules under ${folder}/ (the box makes /apps itself)`,
+      });
       continue;
     }
-    if (path === folder && content.kind !== 'project') problems.push({ module: path, field: 'content.kind', message: `${folder} is the app's folder, a project; the app's images and deployments go under it` });
-    const references = content.kind === 'image' ? [{ field: 'content.parent', reference: content.parent }] : content.kind === 'deployment' ? content.nodes.map((node, index) => ({ field: `content.nodes.${index}.image`, reference: node.image })) : [];
+    if (path === folder && content.kind !== 'project')
+      problems.push({
+        module: path,
+        field: 'content.kind',
+        message: `${folder} is the app's folder, a project; the app's images and deployments go under it`,
+      });
+    const references =
+      content.kind === 'image'
+        ? [{ field: 'content.parent', reference: content.parent }]
+        : content.kind === 'deployment'
+          ? content.nodes.map((node, index) => ({
+              field: `content.nodes.${index}.image`,
+              reference: node.image,
+            }))
+          : [];
     for (const { field, reference } of references) {
       if (reference === null) continue;
       // A reference that does not parse is refused later by the module checks, with its own words.
@@ -50,7 +72,12 @@ export function outsideAppFolder(id: string, modules: ReadonlyMap<string, Module
       } catch {
         continue;
       }
-      if (!inFolder(id, target)) problems.push({ module: path, field, message: `${path} names ${reference}, outside the app's folder ${folder}; a bundle's modules may only name modules under ${folder}/` });
+      if (!inFolder(id, target))
+        problems.push({
+          module: path,
+          field,
+          message: `${path} names ${reference}, outside the app's folder ${folder}; a bundle's modules may only name modules under ${folder}/`,
+        });
     }
   }
   return problems;
@@ -64,16 +91,25 @@ export function outsideAppFolder(id: string, modules: ReadonlyMap<string, Module
  * deployed module outside the app's folder, a reference to a module the bundle does not ship (or
  * ships at another version), one path pinned at two versions.
  */
-export function exportedModules(id: string, pinned: readonly { path: string; version: number; content: ModuleContent }[]): { modules: { path: string; content: ModuleContent }[]; problems: string[] } {
+export function exportedModules(
+  id: string,
+  pinned: readonly { path: string; version: number; content: ModuleContent }[],
+): { modules: { path: string; content: ModuleContent }[]; problems: string[] } {
   const folder = appFolder(id);
   const problems: string[] = [];
   const top = pinned[0];
-  if (top && !inFolder(id, top.path)) problems.push(`${top.path}, the module the app deploys, is outside the app's folder ${folder}; only an app whose modules are under ${folder}/ can be exported (publish one from there)`);
+  if (top && !inFolder(id, top.path))
+    problems.push(
+      `${top.path}, the module the app deploys, is outside the app's folder ${folder}; only an app whose modules are under ${folder}/ can be exported (publish one from there)`,
+    );
   const shipped = pinned.filter((module) => inFolder(id, module.path));
   const versionOf = new Map<string, number>();
   for (const module of shipped) {
     const known = versionOf.get(module.path);
-    if (known !== undefined && known !== module.version) problems.push(`the app pins ${module.path} at versions ${known} and ${module.version}; a bundle holds one version of each module`);
+    if (known !== undefined && known !== module.version)
+      problems.push(
+        `the app pins ${module.path} at versions ${known} and ${module.version}; a bundle holds one version of each module`,
+      );
     versionOf.set(module.path, module.version);
   }
   const floating = (path: string, field: string, reference: string | null): string | null => {
@@ -86,15 +122,32 @@ export function exportedModules(id: string, pinned: readonly { path: string; ver
       return reference;
     }
     const version = versionOf.get(target.path);
-    if (version === undefined) problems.push(`${path} ${field} names ${reference}, which the bundle does not ship (it ships only modules under ${folder}/)`);
-    else if (target.version !== null && target.version !== version) problems.push(`${path} ${field} names ${reference}, but the bundle ships ${target.path}@${version}`);
+    if (version === undefined)
+      problems.push(
+        `${path} ${field} names ${reference}, which the bundle does not ship (it ships only modules under ${folder}/)`,
+      );
+    else if (target.version !== null && target.version !== version)
+      problems.push(
+        `${path} ${field} names ${reference}, but the bundle ships ${target.path}@${version}`,
+      );
     return version === undefined ? reference : target.path;
   };
   const modules = shipped
     .filter((module, index) => shipped.findIndex((other) => other.path === module.path) === index)
     .map(({ path, content }) => {
-      if (content.kind === 'image') return { path, content: { ...content, parent: floating(path, 'parent', content.parent) } };
-      if (content.kind === 'deployment') return { path, content: { ...content, nodes: content.nodes.map((node) => ({ ...node, image: floating(path, `node ${node.name} image`, node.image)! })) } };
+      if (content.kind === 'image')
+        return { path, content: { ...content, parent: floating(path, 'parent', content.parent) } };
+      if (content.kind === 'deployment')
+        return {
+          path,
+          content: {
+            ...content,
+            nodes: content.nodes.map((node) => ({
+              ...node,
+              image: floating(path, `node ${node.name} image`, node.image)!,
+            })),
+          },
+        };
       return { path, content };
     });
   return { modules, problems };
@@ -120,9 +173,13 @@ export function compareVersions(a: string, b: string): number {
  * installed in (a downgrade an administrator allowed is installed, but never the newest). The
  * one rule for "latest": the store's list and page, pre-flight, deploy and export all use it.
  */
-export function newestVersion<T extends { version: string }>(versions: readonly T[]): T | undefined {
+export function newestVersion<T extends { version: string }>(
+  versions: readonly T[],
+): T | undefined {
   let newest: T | undefined;
-  for (const candidate of versions) if (newest === undefined || compareVersions(candidate.version, newest.version) > 0) newest = candidate;
+  for (const candidate of versions)
+    if (newest === undefined || compareVersions(candidate.version, newest.version) > 0)
+      newest = candidate;
   return newest;
 }
 

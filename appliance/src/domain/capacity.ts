@@ -46,14 +46,27 @@ export function zero(): Amounts {
 }
 
 export function add(a: Amounts, b: Amounts): Amounts {
-  return { vms: a.vms + b.vms, vcpu: a.vcpu + b.vcpu, memoryMiB: a.memoryMiB + b.memoryMiB, diskGiB: a.diskGiB + b.diskGiB };
+  return {
+    vms: a.vms + b.vms,
+    vcpu: a.vcpu + b.vcpu,
+    memoryMiB: a.memoryMiB + b.memoryMiB,
+    diskGiB: a.diskGiB + b.diskGiB,
+  };
 }
 
 export function subtract(a: Amounts, b: Amounts): Amounts {
-  return { vms: a.vms - b.vms, vcpu: a.vcpu - b.vcpu, memoryMiB: a.memoryMiB - b.memoryMiB, diskGiB: a.diskGiB - b.diskGiB };
+  return {
+    vms: a.vms - b.vms,
+    vcpu: a.vcpu - b.vcpu,
+    memoryMiB: a.memoryMiB - b.memoryMiB,
+    diskGiB: a.diskGiB - b.diskGiB,
+  };
 }
 
-export function total(reservations: readonly Reservation[], pick: (reservation: Reservation) => Amounts = (r) => r.amounts): Amounts {
+export function total(
+  reservations: readonly Reservation[],
+  pick: (reservation: Reservation) => Amounts = (r) => r.amounts,
+): Amounts {
   return reservations.reduce((sum, reservation) => add(sum, pick(reservation)), zero());
 }
 
@@ -71,13 +84,25 @@ export function findRefusal(
   const userHeld = total(reservations.filter((reservation) => reservation.owner === owner));
   for (const resource of resources) {
     if (boxHeld[resource] + asked[resource] > box[resource]) {
-      return { scope: 'box', resource, held: boxHeld[resource], asked: asked[resource], allowed: box[resource] };
+      return {
+        scope: 'box',
+        resource,
+        held: boxHeld[resource],
+        asked: asked[resource],
+        allowed: box[resource],
+      };
     }
   }
   for (const resource of resources) {
     const limit = quota?.[resource];
     if (limit !== undefined && userHeld[resource] + asked[resource] > limit) {
-      return { scope: 'user', resource, held: userHeld[resource], asked: asked[resource], allowed: limit };
+      return {
+        scope: 'user',
+        resource,
+        held: userHeld[resource],
+        asked: asked[resource],
+        allowed: limit,
+      };
     }
   }
   return null;
@@ -102,7 +127,10 @@ export interface ResourceUsage {
 
 export type Usage = Record<Resource, ResourceUsage>;
 
-export function usage(limits: Amounts | Quota | undefined, reservations: readonly Reservation[]): Usage {
+export function usage(
+  limits: Amounts | Quota | undefined,
+  reservations: readonly Reservation[],
+): Usage {
   const held = total(reservations);
   const used = total(reservations, (reservation) => reservation.inUse);
   const result = {} as Usage;

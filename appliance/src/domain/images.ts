@@ -7,7 +7,8 @@
 
 /** An image's name: what modules and bundles call it by, and part of the paths of exported bundles. */
 export const imageNamePattern = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-export const imageNameRule = 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit, without ".."';
+export const imageNameRule =
+  'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit, without ".."';
 
 export const imageLimits = {
   /** The largest virtual size of a base image: far beyond any cloud image, far below what would strain QEMU's metadata. */
@@ -21,7 +22,8 @@ export const imageLimits = {
 } as const;
 
 /** What the check can find wrong with a file; IMAGE_UNSAFE's details.found lists them. */
-export type ImageFinding = 'backing-file' | 'data-file' | 'encrypted' | 'format' | 'virtual-size' | 'unreadable';
+export type ImageFinding =
+  'backing-file' | 'data-file' | 'encrypted' | 'format' | 'virtual-size' | 'unreadable';
 
 /** The facts of `qemu-img info --output=json` the rule looks at. */
 export interface ImageFacts {
@@ -35,13 +37,22 @@ export interface ImageFacts {
 /** Reads the facts out of `qemu-img info --output=json`; anything unexpected reads as unknown. */
 export function imageFactsOf(info: unknown): ImageFacts {
   const top = (typeof info === 'object' && info !== null ? info : {}) as Record<string, unknown>;
-  const specific = (typeof top['format-specific'] === 'object' && top['format-specific'] !== null ? top['format-specific'] : {}) as Record<string, unknown>;
-  const data = (typeof specific.data === 'object' && specific.data !== null ? specific.data : {}) as Record<string, unknown>;
+  const specific = (
+    typeof top['format-specific'] === 'object' && top['format-specific'] !== null
+      ? top['format-specific']
+      : {}
+  ) as Record<string, unknown>;
+  const data = (
+    typeof specific.data === 'object' && specific.data !== null ? specific.data : {}
+  ) as Record<string, unknown>;
   const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
   return {
     format: text(top.format),
     virtualBytes: typeof top['virtual-size'] === 'number' ? top['virtual-size'] : null,
-    backingFile: text(top['backing-filename']) ?? text(top['full-backing-filename']) ?? (top['backing-filename-format'] !== undefined ? '(unnamed)' : null),
+    backingFile:
+      text(top['backing-filename']) ??
+      text(top['full-backing-filename']) ??
+      (top['backing-filename-format'] !== undefined ? '(unnamed)' : null),
     dataFile: text(data['data-file']) ?? (data['data-file-raw'] !== undefined ? '(unnamed)' : null),
     encrypted: top.encrypted === true || data.encrypt !== undefined,
   };
@@ -51,8 +62,15 @@ export function imageFactsOf(info: unknown): ImageFacts {
  * The image a module's `nativeImages.libvirt.imageId` names: an id, else the name of a ready
  * image, else the name of an unusable one (so a run is refused with why it cannot use it).
  */
-export function findImage<T extends { id: string; name: string; status: string }>(images: readonly T[], idOrName: string): T | undefined {
-  return images.find((image) => image.id === idOrName) ?? images.find((image) => image.name === idOrName && image.status === 'ready') ?? images.find((image) => image.name === idOrName && image.status === 'unusable');
+export function findImage<T extends { id: string; name: string; status: string }>(
+  images: readonly T[],
+  idOrName: string,
+): T | undefined {
+  return (
+    images.find((image) => image.id === idOrName) ??
+    images.find((image) => image.name === idOrName && image.status === 'ready') ??
+    images.find((image) => image.name === idOrName && image.status === 'unusable')
+  );
 }
 
 /**
@@ -79,7 +97,12 @@ export function imageFindings(facts: ImageFacts, expected: 'qcow2' | 'raw'): Ima
   if (facts.backingFile !== null) found.push('backing-file');
   if (facts.dataFile !== null) found.push('data-file');
   if (facts.encrypted) found.push('encrypted');
-  if (facts.virtualBytes === null || facts.virtualBytes < 0 || facts.virtualBytes > imageLimits.virtualBytes) found.push('virtual-size');
+  if (
+    facts.virtualBytes === null ||
+    facts.virtualBytes < 0 ||
+    facts.virtualBytes > imageLimits.virtualBytes
+  )
+    found.push('virtual-size');
   return found;
 }
 
@@ -96,7 +119,13 @@ const findingWords: Record<ImageFinding, string> = {
  * Why a file was refused, in words that name no host path (the reason is kept with a stored
  * image, which every user may list).
  */
-export function describeFindings(found: readonly ImageFinding[], expected: 'qcow2' | 'raw'): string {
-  const allowed = expected === 'qcow2' ? 'a self-contained qcow2 disk (no backing file, no external data file, no encryption)' : 'a plain file (QEMU loads kernels and initrds as they are)';
+export function describeFindings(
+  found: readonly ImageFinding[],
+  expected: 'qcow2' | 'raw',
+): string {
+  const allowed =
+    expected === 'qcow2'
+      ? 'a self-contained qcow2 disk (no backing file, no external data file, no encryption)'
+      : 'a plain file (QEMU loads kernels and initrds as they are)';
   return `${found.map((finding) => findingWords[finding]).join(', ')}; only ${allowed} of at most ${imageLimits.virtualBytes / 1024 ** 4} TiB is accepted`;
 }

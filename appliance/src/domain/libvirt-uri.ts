@@ -43,7 +43,8 @@ export interface LibvirtUriRefusal {
   message: string;
 }
 
-export type LibvirtUriVerdict = { ok: true; target: LibvirtTarget } | { ok: false; refusal: LibvirtUriRefusal };
+export type LibvirtUriVerdict =
+  { ok: true; target: LibvirtTarget } | { ok: false; refusal: LibvirtUriRefusal };
 
 export const allowedParameters = ['keyfile', 'known_hosts', 'no_tty', 'socket'] as const;
 export type AllowedParameter = (typeof allowedParameters)[number];
@@ -64,7 +65,14 @@ const refusedParameters: Record<string, string> = {
 };
 
 /** libvirt's own daemon sockets, the only ones `socket=` may name (in any folder). */
-const libvirtSockets = ['libvirt-sock', 'libvirt-sock-ro', 'virtqemud-sock', 'virtqemud-sock-ro', 'virtproxyd-sock', 'virtproxyd-sock-ro'];
+const libvirtSockets = [
+  'libvirt-sock',
+  'libvirt-sock-ro',
+  'virtqemud-sock',
+  'virtqemud-sock-ro',
+  'virtproxyd-sock',
+  'virtproxyd-sock-ro',
+];
 
 const defaultPorts: Record<'ssh' | 'tcp' | 'tls', number> = { ssh: 22, tcp: 16509, tls: 16514 };
 
@@ -80,7 +88,10 @@ export function libvirtUriRule(place: LibvirtUriPlace): string {
 
 /** The allowed parameters, for messages. */
 function parameterRule(place: LibvirtUriPlace): string {
-  const keys = place.keysDir === null ? 'keyfile and known_hosts (not on this box: it has no keys folder)' : `keyfile and known_hosts (files in ${withSlash(place.keysDir)})`;
+  const keys =
+    place.keysDir === null
+      ? 'keyfile and known_hosts (not on this box: it has no keys folder)'
+      : `keyfile and known_hosts (files in ${withSlash(place.keysDir)})`;
   return `the parameters allowed are ${keys}, no_tty (0 or 1) and socket (unix transport only: one of libvirt's own sockets, ${libvirtSockets.join(', ')})`;
 }
 
@@ -90,14 +101,21 @@ function parameterRule(place: LibvirtUriPlace): string {
  * name given twice is refused (libvirt would take the last).
  */
 export function parseLibvirtUri(uri: string, place: LibvirtUriPlace): LibvirtUriVerdict {
-  const refuse = (part: LibvirtUriRefusal['part'], message: string, parameter: string | null = null): LibvirtUriVerdict => ({
+  const refuse = (
+    part: LibvirtUriRefusal['part'],
+    message: string,
+    parameter: string | null = null,
+  ): LibvirtUriVerdict => ({
     ok: false,
     refusal: { part, parameter, message },
   });
   if (uri.length > 1024) return refuse('form', 'must be at most 1024 characters');
   if (!uriCharacters.test(uri)) {
     const odd = [...uri].find((character) => !uriCharacters.test(character)) ?? '';
-    return refuse('characters', `has a character a libvirt URI of the box may not have (${JSON.stringify(odd)}); ${libvirtUriRule(place)}`);
+    return refuse(
+      'characters',
+      `has a character a libvirt URI of the box may not have (${JSON.stringify(odd)}); ${libvirtUriRule(place)}`,
+    );
   }
   const match = /^(qemu|test)(?:\+([a-z0-9]+))?:\/\/([^/?]*)(\/[^?]*)(?:\?(.*))?$/.exec(uri);
   if (!match) return refuse('form', libvirtUriRule(place));
@@ -106,18 +124,31 @@ export function parseLibvirtUri(uri: string, place: LibvirtUriPlace): LibvirtUri
 
   const named = transportText ?? null;
   if (named !== null && !['unix', 'ssh', 'tcp', 'tls'].includes(named)) {
-    return refuse('transport', `names the transport ${named}; the transports allowed are ssh, tcp, tls and unix (or none, for the box's own daemon)`);
+    return refuse(
+      'transport',
+      `names the transport ${named}; the transports allowed are ssh, tcp, tls and unix (or none, for the box's own daemon)`,
+    );
   }
 
   const authorityMatch = /^(?:([^@]*)@)?([^@]*?)(?::([^:\]]*))?$/.exec(authority);
   if (!authorityMatch) return refuse('host', 'must name at most one user@host:port');
   const [, userText, hostText = '', portText] = authorityMatch;
   if (userText !== undefined) {
-    if (userText.includes(':')) return refuse('user', 'must not carry a password (user:password@); use a key file in the keys folder');
-    if (!userPattern.test(userText)) return refuse('user', 'must name the user with letters, digits, ".", "_" or "-" (not first)');
+    if (userText.includes(':'))
+      return refuse(
+        'user',
+        'must not carry a password (user:password@); use a key file in the keys folder',
+      );
+    if (!userPattern.test(userText))
+      return refuse('user', 'must name the user with letters, digits, ".", "_" or "-" (not first)');
   }
-  if (hostText !== '' && !hostPattern.test(hostText)) return refuse('host', 'must name the host by a name or address: letters, digits, ".", "_" or "-" (not first), or [IPv6]');
-  if (hostText === '' && (userText !== undefined || portText !== undefined)) return refuse('host', 'names a user or port but no host');
+  if (hostText !== '' && !hostPattern.test(hostText))
+    return refuse(
+      'host',
+      'must name the host by a name or address: letters, digits, ".", "_" or "-" (not first), or [IPv6]',
+    );
+  if (hostText === '' && (userText !== undefined || portText !== undefined))
+    return refuse('host', 'names a user or port but no host');
   let port: number | null = null;
   if (portText !== undefined) {
     port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
@@ -128,38 +159,86 @@ export function parseLibvirtUri(uri: string, place: LibvirtUriPlace): LibvirtUri
   let transport: LibvirtTransport;
   if (named === null) transport = host === null ? 'local' : 'tls';
   else transport = named as LibvirtTransport;
-  if (host === null && (transport === 'ssh' || transport === 'tcp' || transport === 'tls')) return refuse('host', `must name the host to reach over ${transport}`);
-  if (host !== null && transport === 'unix') return refuse('host', "must name no host with the unix transport: it reaches the box's own daemon");
+  if (host === null && (transport === 'ssh' || transport === 'tcp' || transport === 'tls'))
+    return refuse('host', `must name the host to reach over ${transport}`);
+  if (host !== null && transport === 'unix')
+    return refuse(
+      'host',
+      "must name no host with the unix transport: it reaches the box's own daemon",
+    );
 
   const paths = driver === 'qemu' ? ['/system', '/session'] : ['/default'];
-  if (!paths.includes(path)) return refuse('path', `must end in ${paths.join(' or ')} for the ${driver} driver`);
+  if (!paths.includes(path))
+    return refuse('path', `must end in ${paths.join(' or ')} for the ${driver} driver`);
 
   const parameters: Partial<Record<AllowedParameter, string>> = {};
   if (query !== undefined && query !== '') {
     for (const piece of query.split('&')) {
       const equals = piece.indexOf('=');
-      if (equals <= 0) return refuse('parameter', `has a parameter without name=value (${JSON.stringify(piece)}); ${parameterRule(place)}`);
+      if (equals <= 0)
+        return refuse(
+          'parameter',
+          `has a parameter without name=value (${JSON.stringify(piece)}); ${parameterRule(place)}`,
+        );
       // libvirt compares names ignoring ASCII case only, so anything else in a name is refused.
       const decodedName = decode(piece.slice(0, equals));
-      const name = decodedName !== undefined && /^[A-Za-z_]{1,32}$/.test(decodedName) ? decodedName.toLowerCase() : undefined;
+      const name =
+        decodedName !== undefined && /^[A-Za-z_]{1,32}$/.test(decodedName)
+          ? decodedName.toLowerCase()
+          : undefined;
       const value = decode(piece.slice(equals + 1));
       if (name === undefined || value === undefined || !valueCharacters.test(value)) {
-        return refuse('parameter', `has a parameter that decodes into characters that are not allowed (${JSON.stringify(piece)}): names are letters and "_", values letters, digits, ".", "_", "-" and "/"`, name ?? null);
+        return refuse(
+          'parameter',
+          `has a parameter that decodes into characters that are not allowed (${JSON.stringify(piece)}): names are letters and "_", values letters, digits, ".", "_", "-" and "/"`,
+          name ?? null,
+        );
       }
-      if (Object.hasOwn(parameters, name)) return refuse('parameter', `names the parameter ${name} twice (names count case-insensitively); name it once`, name);
+      if (Object.hasOwn(parameters, name))
+        return refuse(
+          'parameter',
+          `names the parameter ${name} twice (names count case-insensitively); name it once`,
+          name,
+        );
       const why = refusedParameters[name];
-      if (why) return refuse('parameter', `names the parameter ${name}, which the box never passes to libvirt (${why}); ${parameterRule(place)}`, name);
-      if (!(allowedParameters as readonly string[]).includes(name)) return refuse('parameter', `names the parameter ${name}, which the box does not know; ${parameterRule(place)}`, name);
+      if (why)
+        return refuse(
+          'parameter',
+          `names the parameter ${name}, which the box never passes to libvirt (${why}); ${parameterRule(place)}`,
+          name,
+        );
+      if (!(allowedParameters as readonly string[]).includes(name))
+        return refuse(
+          'parameter',
+          `names the parameter ${name}, which the box does not know; ${parameterRule(place)}`,
+          name,
+        );
       const problem = parameterProblem(name as AllowedParameter, value, transport, place);
-      if (problem) return refuse('parameter', `has ${name}=${value}, which ${problem}; ${parameterRule(place)}`, name);
+      if (problem)
+        return refuse(
+          'parameter',
+          `has ${name}=${value}, which ${problem}; ${parameterRule(place)}`,
+          name,
+        );
       parameters[name as AllowedParameter] = value;
     }
   }
 
-  const defaultPort = transport === 'ssh' || transport === 'tcp' || transport === 'tls' ? defaultPorts[transport] : null;
+  const defaultPort =
+    transport === 'ssh' || transport === 'tcp' || transport === 'tls'
+      ? defaultPorts[transport]
+      : null;
   return {
     ok: true,
-    target: { driver, transport, user: userText ?? null, host, port: host === null ? null : (port ?? defaultPort), path, parameters },
+    target: {
+      driver,
+      transport,
+      user: userText ?? null,
+      host,
+      port: host === null ? null : (port ?? defaultPort),
+      path,
+      parameters,
+    },
   };
 }
 
@@ -167,14 +246,24 @@ export function parseLibvirtUri(uri: string, place: LibvirtUriPlace): LibvirtUri
  * Who and where a target connects as, for people: "connects over ssh as root to 10.0.0.2, port 22".
  */
 export function describeLibvirtTarget(target: LibvirtTarget): string {
-  if (target.host === null) return `connects to this box's own ${target.driver === 'test' ? 'test driver' : 'libvirt daemon'} (${target.path.slice(1)})`;
-  const as = target.user ? ` as ${target.user}` : target.transport === 'ssh' ? " as the appliance's own user" : '';
+  if (target.host === null)
+    return `connects to this box's own ${target.driver === 'test' ? 'test driver' : 'libvirt daemon'} (${target.path.slice(1)})`;
+  const as = target.user
+    ? ` as ${target.user}`
+    : target.transport === 'ssh'
+      ? " as the appliance's own user"
+      : '';
   const key = target.parameters.keyfile ? ` with the key ${target.parameters.keyfile}` : '';
   return `connects over ${target.transport}${as} to ${target.host}, port ${target.port}${key}`;
 }
 
 /** Is the parameter's value allowed? Null when it is, else why not (follows "which"). */
-function parameterProblem(name: AllowedParameter, value: string, transport: LibvirtTransport, place: LibvirtUriPlace): string | null {
+function parameterProblem(
+  name: AllowedParameter,
+  value: string,
+  transport: LibvirtTransport,
+  place: LibvirtUriPlace,
+): string | null {
   if (name === 'no_tty') return value === '0' || value === '1' ? null : 'must be 0 or 1';
   const path = pathProblem(value);
   if (name === 'socket') {
@@ -186,14 +275,18 @@ function parameterProblem(name: AllowedParameter, value: string, transport: Libv
   if (transport !== 'ssh') return 'only the ssh transport reads';
   if (place.keysDir === null) return 'needs a keys folder this box does not have';
   if (path) return path;
-  return value.startsWith(withSlash(place.keysDir)) && value.length > withSlash(place.keysDir).length ? null : `is outside the keys folder ${withSlash(place.keysDir)}`;
+  return value.startsWith(withSlash(place.keysDir)) &&
+    value.length > withSlash(place.keysDir).length
+    ? null
+    : `is outside the keys folder ${withSlash(place.keysDir)}`;
 }
 
 /** A path parameter must be absolute and plain: no `.` or `..` step (a link inside could lead out), no empty step. */
 function pathProblem(value: string): string | null {
   if (!value.startsWith('/')) return 'must be an absolute path';
   const steps = value.slice(1).split('/');
-  if (steps.some((step) => step === '..' || step === '.' || step === '')) return 'must be a plain path, without ".", ".." or "//"';
+  if (steps.some((step) => step === '..' || step === '.' || step === ''))
+    return 'must be a plain path, without ".", ".." or "//"';
   return null;
 }
 

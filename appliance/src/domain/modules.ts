@@ -13,10 +13,26 @@ export type ModuleKind = (typeof moduleKinds)[number];
  * Recipes run in this order; `migrate` only in a run that upgrades another (it gets the old
  * run's id); the last two run on the other instances when a node scales.
  */
-export const recipeNames = ['preInstall', 'postInstall', 'migrate', 'deploy', 'report', 'onNodeAdd', 'onNodeRemove'] as const;
+export const recipeNames = [
+  'preInstall',
+  'postInstall',
+  'migrate',
+  'deploy',
+  'report',
+  'onNodeAdd',
+  'onNodeRemove',
+] as const;
 export type RecipeName = (typeof recipeNames)[number];
 
-export const parameterTypes = ['string', 'secret', 'number', 'boolean', 'enum', 'hostname', 'password'] as const;
+export const parameterTypes = [
+  'string',
+  'secret',
+  'number',
+  'boolean',
+  'enum',
+  'hostname',
+  'password',
+] as const;
 export type ParameterType = (typeof parameterTypes)[number];
 
 export interface InputParameter {
@@ -141,10 +157,14 @@ export function isValidPath(path: string): boolean {
 export function parseReference(text: string, field = 'reference'): Reference {
   const match = /^([^@]+)(?:@(\d{1,9}))?$/.exec(text);
   if (!match || !isValidPath(match[1]!)) {
-    throw new ModuleError(`"${text}" is not a module reference: use /project/name or /project/name@version (lowercase letters, digits, ".", "_", "-").`, field);
+    throw new ModuleError(
+      `"${text}" is not a module reference: use /project/name or /project/name@version (lowercase letters, digits, ".", "_", "-").`,
+      field,
+    );
   }
   const version = match[2] === undefined ? null : Number(match[2]);
-  if (version === 0) throw new ModuleError(`Versions start at 1; "${text}" names version 0.`, field);
+  if (version === 0)
+    throw new ModuleError(`Versions start at 1; "${text}" names version 0.`, field);
   return { path: match[1]!, version };
 }
 
@@ -153,13 +173,20 @@ export function formatReference(reference: Reference): string {
 }
 
 /** Looks up a module version: `version` null means the latest. Returns null when there is none. */
-export type ModuleLookup = (path: string, version: number | null) => { version: number; content: ModuleContent } | null;
+export type ModuleLookup = (
+  path: string,
+  version: number | null,
+) => { version: number; content: ModuleContent } | null;
 
 /**
  * Merges an image with its ancestors: parameters, recipes, resources, ports and native images of
  * the child win over the parent's by name; a cycle or a missing or non-image parent is refused.
  */
-export function resolveImage(reference: string, lookup: ModuleLookup, field = 'image'): ResolvedImage {
+export function resolveImage(
+  reference: string,
+  lookup: ModuleLookup,
+  field = 'image',
+): ResolvedImage {
   const chain: { label: string; content: ImageContent }[] = [];
   const seen = new Set<string>();
   let next: string | null = reference;
@@ -167,22 +194,33 @@ export function resolveImage(reference: string, lookup: ModuleLookup, field = 'i
     const parsed = parseReference(next, field);
     const found = lookup(parsed.path, parsed.version);
     if (!found) throw new ModuleError(`No module ${formatReference(parsed)}.`, field);
-    if (found.content.kind !== 'image') throw new ModuleError(`${parsed.path} is a ${found.content.kind}, not an image.`, field);
+    if (found.content.kind !== 'image')
+      throw new ModuleError(`${parsed.path} is a ${found.content.kind}, not an image.`, field);
     if (seen.has(parsed.path)) {
-      throw new ModuleError(`Image inheritance loops: ${[...chain.map((link) => link.label), parsed.path].join(' → ')}.`, field);
+      throw new ModuleError(
+        `Image inheritance loops: ${[...chain.map((link) => link.label), parsed.path].join(' → ')}.`,
+        field,
+      );
     }
     seen.add(parsed.path);
     chain.push({ label: `${parsed.path}@${found.version}`, content: found.content });
     next = found.content.parent;
   }
   const fromRoot = [...chain].reverse().map((link) => link.content);
-  const byName = <T extends { name: string }>(lists: T[][]): T[] => [...new Map(lists.flat().map((item) => [item.name, item])).values()];
+  const byName = <T extends { name: string }>(lists: T[][]): T[] => [
+    ...new Map(lists.flat().map((item) => [item.name, item])).values(),
+  ];
   return {
     chain: chain.map((link) => link.label),
     nativeImages: Object.assign({}, ...fromRoot.map((image) => image.nativeImages)) as NativeImages,
-    resources: Object.assign({ ...defaultResources }, ...fromRoot.map((image) => image.resources ?? {})) as Resources,
+    resources: Object.assign(
+      { ...defaultResources },
+      ...fromRoot.map((image) => image.resources ?? {}),
+    ) as Resources,
     packages: [...new Set(fromRoot.flatMap((image) => image.packages ?? []))],
-    recipes: Object.assign({}, ...fromRoot.map((image) => image.recipes)) as Partial<Record<RecipeName, string>>,
+    recipes: Object.assign({}, ...fromRoot.map((image) => image.recipes)) as Partial<
+      Record<RecipeName, string>
+    >,
     inputs: byName(fromRoot.map((image) => image.inputs)),
     outputs: byName(fromRoot.map((image) => image.outputs)),
     ports: byName(fromRoot.map((image) => image.ports)),
@@ -196,8 +234,18 @@ const nodeNamePattern = /^[a-z][a-z0-9-]{0,31}$/;
  * the last segment of its path. Runs and the app store's deploy form name its inputs by it.
  */
 export function imageNode(path: string, version: number): DeploymentNode {
-  const last = (path.split('/').at(-1) ?? 'node').toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '');
-  return { name: last.slice(0, 32) || 'node', image: `${path}@${version}`, multiplicity: 1, cloud: null, maxFailures: 0, mappings: {} };
+  const last = (path.split('/').at(-1) ?? 'node')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^[^a-z]+/, '');
+  return {
+    name: last.slice(0, 32) || 'node',
+    image: `${path}@${version}`,
+    multiplicity: 1,
+    cloud: null,
+    maxFailures: 0,
+    mappings: {},
+  };
 }
 
 /** A problem found while validating a module: where (`nodes.1.mappings.port`) and what. */
@@ -215,17 +263,34 @@ export function validateDeployment(content: DeploymentContent, lookup: ModuleLoo
   const problems: Problem[] = [];
   const images = new Map<number, ResolvedImage>();
   const byName = new Map<string, number>();
-  if (content.nodes.length === 0) problems.push({ field: 'nodes', message: 'a deployment needs at least one node' });
+  if (content.nodes.length === 0)
+    problems.push({ field: 'nodes', message: 'a deployment needs at least one node' });
   content.nodes.forEach((node, index) => {
     const at = `nodes.${index}`;
-    if (!nodeNamePattern.test(node.name)) problems.push({ field: `${at}.name`, message: 'must start with a lowercase letter; lowercase letters, digits and "-", at most 32' });
-    if (byName.has(node.name)) problems.push({ field: `${at}.name`, message: `another node is already named ${node.name}` });
+    if (!nodeNamePattern.test(node.name))
+      problems.push({
+        field: `${at}.name`,
+        message:
+          'must start with a lowercase letter; lowercase letters, digits and "-", at most 32',
+      });
+    if (byName.has(node.name))
+      problems.push({ field: `${at}.name`, message: `another node is already named ${node.name}` });
     else byName.set(node.name, index);
     if (!Number.isInteger(node.multiplicity) || node.multiplicity < 0 || node.multiplicity > 64) {
-      problems.push({ field: `${at}.multiplicity`, message: 'must be a whole number from 0 to 64' });
+      problems.push({
+        field: `${at}.multiplicity`,
+        message: 'must be a whole number from 0 to 64',
+      });
     }
-    if (!Number.isInteger(node.maxFailures) || node.maxFailures < 0 || node.maxFailures > Math.max(0, node.multiplicity - 1)) {
-      problems.push({ field: `${at}.maxFailures`, message: `must be a whole number from 0 to ${Math.max(0, node.multiplicity - 1)} (fewer than the node's instances)` });
+    if (
+      !Number.isInteger(node.maxFailures) ||
+      node.maxFailures < 0 ||
+      node.maxFailures > Math.max(0, node.multiplicity - 1)
+    ) {
+      problems.push({
+        field: `${at}.maxFailures`,
+        message: `must be a whole number from 0 to ${Math.max(0, node.multiplicity - 1)} (fewer than the node's instances)`,
+      });
     }
     try {
       images.set(index, resolveImage(node.image, lookup, `${at}.image`));
@@ -241,7 +306,10 @@ export function validateDeployment(content: DeploymentContent, lookup: ModuleLoo
     const inputs = new Map(image.inputs.map((input) => [input.name, input]));
     for (const [input, mapping] of Object.entries(node.mappings)) {
       if (!inputs.has(input)) {
-        problems.push({ field: `${at}.${input}`, message: `${node.name}'s image has no input ${input}; it has: ${[...inputs.keys()].join(', ') || 'none'}` });
+        problems.push({
+          field: `${at}.${input}`,
+          message: `${node.name}'s image has no input ${input}; it has: ${[...inputs.keys()].join(', ') || 'none'}`,
+        });
         continue;
       }
       if ('output' in mapping) {
@@ -249,15 +317,27 @@ export function validateDeployment(content: DeploymentContent, lookup: ModuleLoo
         const sourceIndex = source ? byName.get(source) : undefined;
         const sourceImage = sourceIndex === undefined ? undefined : images.get(sourceIndex);
         if (!source || !output || sourceIndex === undefined) {
-          problems.push({ field: `${at}.${input}`, message: `"${mapping.output}" must name a node of this deployment and one of its outputs, like db:port` });
-        } else if (sourceImage && !sourceImage.outputs.some((candidate) => candidate.name === output)) {
-          problems.push({ field: `${at}.${input}`, message: `node ${source} has no output ${output}; it has: ${sourceImage.outputs.map((o) => o.name).join(', ') || 'none'}` });
+          problems.push({
+            field: `${at}.${input}`,
+            message: `"${mapping.output}" must name a node of this deployment and one of its outputs, like db:port`,
+          });
+        } else if (
+          sourceImage &&
+          !sourceImage.outputs.some((candidate) => candidate.name === output)
+        ) {
+          problems.push({
+            field: `${at}.${input}`,
+            message: `node ${source} has no output ${output}; it has: ${sourceImage.outputs.map((o) => o.name).join(', ') || 'none'}`,
+          });
         }
       }
     }
     for (const input of image.inputs) {
       if (input.default === undefined && !(input.name in node.mappings)) {
-        problems.push({ field: `${at}.${input.name}`, message: `input ${input.name} of ${node.name} has no default and must be mapped to an output or a value` });
+        problems.push({
+          field: `${at}.${input.name}`,
+          message: `input ${input.name} of ${node.name} has no default and must be mapped to an output or a value`,
+        });
       }
     }
   });
@@ -269,14 +349,24 @@ export function validateDeployment(content: DeploymentContent, lookup: ModuleLoo
  * port well named and named once in its list, every default valid for its input's type, an enum
  * with options, every port a whole number from 1 to 65535. Fields are `inputs.0.default` etc.
  */
-export function validateImage(content: Pick<ImageContent, 'inputs' | 'outputs' | 'ports'>): Problem[] {
+export function validateImage(
+  content: Pick<ImageContent, 'inputs' | 'outputs' | 'ports'>,
+): Problem[] {
   const problems: Problem[] = [];
   const names = (list: 'inputs' | 'outputs' | 'ports', items: readonly { name: string }[]) => {
     const seen = new Set<string>();
     items.forEach((item, index) => {
       const field = `${list}.${index}.name`;
-      if (!isValidName(item.name)) problems.push({ field, message: 'must start with a letter; letters, digits, "_", "." or "-", at most 64' });
-      else if (seen.has(item.name)) problems.push({ field, message: `another ${list.slice(0, -1)} is already named ${item.name}` });
+      if (!isValidName(item.name))
+        problems.push({
+          field,
+          message: 'must start with a letter; letters, digits, "_", "." or "-", at most 64',
+        });
+      else if (seen.has(item.name))
+        problems.push({
+          field,
+          message: `another ${list.slice(0, -1)} is already named ${item.name}`,
+        });
       seen.add(item.name);
     });
   };
@@ -285,12 +375,22 @@ export function validateImage(content: Pick<ImageContent, 'inputs' | 'outputs' |
   names('ports', content.ports);
   content.inputs.forEach((input, index) => {
     const hasOptions = input.type !== 'enum' || (input.options?.length ?? 0) > 0;
-    if (!hasOptions) problems.push({ field: `inputs.${index}.options`, message: 'an enum needs at least one option' });
-    const problem = input.default === undefined || !hasOptions ? null : checkValue(input, input.default);
-    if (problem) problems.push({ field: `inputs.${index}.default`, message: `the default ${problem}` });
+    if (!hasOptions)
+      problems.push({
+        field: `inputs.${index}.options`,
+        message: 'an enum needs at least one option',
+      });
+    const problem =
+      input.default === undefined || !hasOptions ? null : checkValue(input, input.default);
+    if (problem)
+      problems.push({ field: `inputs.${index}.default`, message: `the default ${problem}` });
   });
   content.ports.forEach((port, index) => {
-    if (!Number.isInteger(port.port) || port.port < 1 || port.port > 65535) problems.push({ field: `ports.${index}.port`, message: 'must be a whole number from 1 to 65535' });
+    if (!Number.isInteger(port.port) || port.port < 1 || port.port > 65535)
+      problems.push({
+        field: `ports.${index}.port`,
+        message: 'must be a whole number from 1 to 65535',
+      });
   });
   return problems;
 }
@@ -312,9 +412,15 @@ export function checkValue(input: InputParameter, value: string): string | null 
     case 'boolean':
       return value === 'true' || value === 'false' ? null : 'must be true or false';
     case 'enum':
-      return input.options?.includes(value) ? null : `must be one of: ${(input.options ?? []).join(', ')}`;
+      return input.options?.includes(value)
+        ? null
+        : `must be one of: ${(input.options ?? []).join(', ')}`;
     case 'hostname':
-      return /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value) ? null : 'must be a host name';
+      return /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(
+        value,
+      )
+        ? null
+        : 'must be a host name';
     default:
       return null;
   }

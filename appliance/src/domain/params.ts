@@ -3,7 +3,8 @@
  * `run:name` for the run itself (`run:state`, `run:abort`, `run:url.service`…).
  */
 
-export type ParameterKey = { scope: 'instance'; node: string; index: number; name: string } | { scope: 'run'; name: string };
+export type ParameterKey =
+  { scope: 'instance'; node: string; index: number; name: string } | { scope: 'run'; name: string };
 
 export const maxValueBytes = 4096;
 
@@ -19,14 +20,23 @@ export function parseKey(text: string): ParameterKey {
   const owner = colon < 0 ? '' : text.slice(0, colon);
   const name = colon < 0 ? '' : text.slice(colon + 1);
   if (!namePattern.test(name)) {
-    throw new ParameterKeyError(`"${text}" is not a parameter key: use node.i:name, node:name or run:name, the name being letters, digits, "_", "." or "-".`);
+    throw new ParameterKeyError(
+      `"${text}" is not a parameter key: use node.i:name, node:name or run:name, the name being letters, digits, "_", "." or "-".`,
+    );
   }
   if (owner === 'run') return { scope: 'run', name };
   const match = /^([^.]+)(?:\.(\d{1,3}))?$/.exec(owner);
   if (!match || !nodePattern.test(match[1]!) || match[2] === '0') {
-    throw new ParameterKeyError(`"${text}" does not name a node instance: use node.i (from 1), node (meaning node.1) or run.`);
+    throw new ParameterKeyError(
+      `"${text}" does not name a node instance: use node.i (from 1), node (meaning node.1) or run.`,
+    );
   }
-  return { scope: 'instance', node: match[1]!, index: match[2] === undefined ? 1 : Number(match[2]), name };
+  return {
+    scope: 'instance',
+    node: match[1]!,
+    index: match[2] === undefined ? 1 : Number(match[2]),
+    name,
+  };
 }
 
 /** The canonical form: `node:name` becomes `node.1:name`. */

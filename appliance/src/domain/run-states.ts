@@ -4,14 +4,37 @@
  * run's state, through these functions.
  */
 
-export const runStates = ['Initializing', 'Provisioning', 'Executing', 'SendingReports', 'Ready', 'Finalizing', 'Done', 'Aborted', 'Cancelled'] as const;
+export const runStates = [
+  'Initializing',
+  'Provisioning',
+  'Executing',
+  'SendingReports',
+  'Ready',
+  'Finalizing',
+  'Done',
+  'Aborted',
+  'Cancelled',
+] as const;
 export type RunState = (typeof runStates)[number];
 
 /** The normal path, in order. */
-export const forwardPath: readonly RunState[] = ['Initializing', 'Provisioning', 'Executing', 'SendingReports', 'Ready', 'Finalizing', 'Done'];
+export const forwardPath: readonly RunState[] = [
+  'Initializing',
+  'Provisioning',
+  'Executing',
+  'SendingReports',
+  'Ready',
+  'Finalizing',
+  'Done',
+];
 
 /** States every instance must complete before the run moves on. */
-export const barrierStates: readonly RunState[] = ['Provisioning', 'Executing', 'SendingReports', 'Ready'];
+export const barrierStates: readonly RunState[] = [
+  'Provisioning',
+  'Executing',
+  'SendingReports',
+  'Ready',
+];
 
 /** States a run never leaves. */
 export const finalStates: readonly RunState[] = ['Done', 'Aborted', 'Cancelled'];
@@ -66,7 +89,11 @@ export const defaultStateTimeouts: StateTimeouts = {
 };
 
 /** The deadline of a state entered at `enteredAt`, or null for states without one (Ready, final ones). */
-export function stateDeadline(state: RunState, enteredAt: Date, timeouts: StateTimeouts = defaultStateTimeouts): Date | null {
+export function stateDeadline(
+  state: RunState,
+  enteredAt: Date,
+  timeouts: StateTimeouts = defaultStateTimeouts,
+): Date | null {
   if (!(state in timeouts)) return null;
   return new Date(enteredAt.getTime() + timeouts[state as keyof StateTimeouts] * 1000);
 }
@@ -80,7 +107,11 @@ export type KeepRunning = (typeof keepRunningPolicies)[number];
  * them? `never` terminates in both cases.
  */
 export function keepsRunning(policy: KeepRunning, outcome: 'success' | 'error'): boolean {
-  return policy === 'always' || (policy === 'on-success' && outcome === 'success') || (policy === 'on-error' && outcome === 'error');
+  return (
+    policy === 'always' ||
+    (policy === 'on-success' && outcome === 'success') ||
+    (policy === 'on-error' && outcome === 'error')
+  );
 }
 
 /** Why a run was aborted: the first reason wins and is kept. */

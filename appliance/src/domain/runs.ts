@@ -4,7 +4,15 @@
  */
 import type { AclRule } from './access.ts';
 import type { Amounts } from './capacity.ts';
-import type { InputParameter, Mapping, NativeImages, OutputParameter, Port, RecipeName, Resources } from './modules.ts';
+import type {
+  InputParameter,
+  Mapping,
+  NativeImages,
+  OutputParameter,
+  Port,
+  RecipeName,
+  Resources,
+} from './modules.ts';
 import { isSecret, maskedValue } from './modules.ts';
 import { formatKey, isLink, parseKey, type ParameterKey } from './params.ts';
 import type { AbortReason, KeepRunning, RunState, StateTimeouts } from './run-states.ts';
@@ -78,7 +86,11 @@ export interface StoredRun {
   /** The values the user gave (`node:input`), kept for upgrades. */
   given: Record<string, string>;
   /** An upgrade of this run under way or done: the newer run beside it. */
-  upgrade: { to: string; state: 'deploying' | 'switched' | 'rolled-back'; reason: string | null } | null;
+  upgrade: {
+    to: string;
+    state: 'deploying' | 'switched' | 'rolled-back';
+    reason: string | null;
+  } | null;
   /** The run this one upgrades. */
   upgradeOf: string | null;
   /** The box screen (a kiosk session's screen id) this run was started from; absent otherwise. */
@@ -92,17 +104,27 @@ export interface StoredRun {
 
 /** Instances that still count: neither failed nor removed. */
 export function liveInstances(run: StoredRun): RunInstance[] {
-  return run.instances.filter((instance) => instance.state !== 'failed' && instance.state !== 'removed' && instance.state !== 'removing');
+  return run.instances.filter(
+    (instance) =>
+      instance.state !== 'failed' && instance.state !== 'removed' && instance.state !== 'removing',
+  );
 }
 
 /** Instances that hold (or are about to hold) a VM. */
 export function holdsVm(instance: RunInstance): boolean {
-  return instance.state === 'launching' || instance.state === 'running' || instance.state === 'removing';
+  return (
+    instance.state === 'launching' || instance.state === 'running' || instance.state === 'removing'
+  );
 }
 
 /** The resources of the instances a run keeps (not failed, removed or being removed). */
 export function liveFootprint(run: StoredRun): Amounts {
-  return footprint(run.nodes.map((node) => ({ ...node, multiplicity: liveInstances(run).filter((instance) => instance.node === node.name).length })));
+  return footprint(
+    run.nodes.map((node) => ({
+      ...node,
+      multiplicity: liveInstances(run).filter((instance) => instance.node === node.name).length,
+    })),
+  );
 }
 
 /** Has every live instance completed `state`? A run with no live instance never passes. */
@@ -114,7 +136,9 @@ export function barrierPassed(run: StoredRun, state: RunState): boolean {
 /** Does a node have more failed instances than it tolerates? Returns the node, or null. */
 export function nodeBeyondFailures(run: StoredRun): RunNode | null {
   for (const node of run.nodes) {
-    const failed = run.instances.filter((instance) => instance.node === node.name && instance.state === 'failed').length;
+    const failed = run.instances.filter(
+      (instance) => instance.node === node.name && instance.state === 'failed',
+    ).length;
     if (failed > node.maxFailures) return node;
   }
   return null;
@@ -152,11 +176,18 @@ export function planInstances(nodes: readonly RunNode[]): RunInstance[] {
  * The values an instance starts with: a value the user gave (`node:input`), else a literal
  * mapping, else the input's default. Inputs mapped to an output stay unset until it is set.
  */
-export function initialParams(node: RunNode, instance: string, given: Record<string, string>): Record<string, string> {
+export function initialParams(
+  node: RunNode,
+  instance: string,
+  given: Record<string, string>,
+): Record<string, string> {
   const params: Record<string, string> = {};
   for (const input of node.inputs) {
     const mapping = node.mappings[input.name];
-    const value = given[`${node.name}:${input.name}`] ?? (mapping && 'value' in mapping ? mapping.value : undefined) ?? input.default;
+    const value =
+      given[`${node.name}:${input.name}`] ??
+      (mapping && 'value' in mapping ? mapping.value : undefined) ??
+      input.default;
     if (value !== undefined) params[`${instance}:${input.name}`] = value;
   }
   return params;
@@ -167,7 +198,10 @@ export function initialParams(node: RunNode, instance: string, given: Record<str
  * secret, and inputs mapped from a secret output (secrecy follows the value, so `web.1:dbpw`
  * mapped from `db:pw` is as secret as `db.1:pw`, however `dbpw` itself is declared).
  */
-export function secretKeysOf(nodes: readonly RunNode[], instances: readonly RunInstance[]): string[] {
+export function secretKeysOf(
+  nodes: readonly RunNode[],
+  instances: readonly RunInstance[],
+): string[] {
   return instances.flatMap((instance) => {
     const node = nodes.find((candidate) => candidate.name === instance.node);
     return node ? secretNamesOf(nodes, node).map((name) => `${instance.name}:${name}`) : [];
@@ -176,12 +210,20 @@ export function secretKeysOf(nodes: readonly RunNode[], instances: readonly RunI
 
 /** The secret parameter names of one node (of every instance it has or will have). */
 function secretNamesOf(nodes: readonly RunNode[], node: RunNode): string[] {
-  const secretOutputs = new Set(nodes.flatMap((source) => source.outputs.filter((output) => output.secret === true).map((output) => `${source.name}:${output.name}`)));
+  const secretOutputs = new Set(
+    nodes.flatMap((source) =>
+      source.outputs
+        .filter((output) => output.secret === true)
+        .map((output) => `${source.name}:${output.name}`),
+    ),
+  );
   const secretInputs = node.inputs.filter(isSecret).map((input) => input.name);
   const fedBySecrets = Object.entries(node.mappings)
     .filter(([, mapping]) => 'output' in mapping && secretOutputs.has(mapping.output))
     .map(([input]) => input);
-  const outputs = node.outputs.filter((output) => output.secret === true).map((output) => output.name);
+  const outputs = node.outputs
+    .filter((output) => output.secret === true)
+    .map((output) => output.name);
   return [...new Set([...secretInputs, ...fedBySecrets, ...outputs])];
 }
 
@@ -189,7 +231,9 @@ function secretNamesOf(nodes: readonly RunNode[], node: RunNode): string[] {
  * The secret keys of a run: those recorded when it was made and those its nodes call for now
  * (runs made before secrecy followed mappings recorded fewer).
  */
-export function runSecretKeys(run: Pick<StoredRun, 'nodes' | 'instances' | 'secretKeys'>): Set<string> {
+export function runSecretKeys(
+  run: Pick<StoredRun, 'nodes' | 'instances' | 'secretKeys'>,
+): Set<string> {
   return new Set([...run.secretKeys, ...secretKeysOf(run.nodes, run.instances)]);
 }
 
@@ -205,7 +249,9 @@ export function mappedTargets(run: StoredRun, key: string): string[] {
   for (const node of run.nodes) {
     for (const [input, mapping] of Object.entries(node.mappings)) {
       if (!('output' in mapping) || mapping.output !== source) continue;
-      for (const instance of run.instances.filter((candidate) => candidate.node === node.name && candidate.state !== 'removed')) {
+      for (const instance of run.instances.filter(
+        (candidate) => candidate.node === node.name && candidate.state !== 'removed',
+      )) {
         targets.push(`${instance.name}:${input}`);
       }
     }
@@ -214,9 +260,13 @@ export function mappedTargets(run: StoredRun, key: string): string[] {
 }
 
 /** Parameters as the API shows them: secrets masked. */
-export function visibleParams(run: Pick<StoredRun, 'nodes' | 'instances' | 'secretKeys' | 'params'>): Record<string, string> {
+export function visibleParams(
+  run: Pick<StoredRun, 'nodes' | 'instances' | 'secretKeys' | 'params'>,
+): Record<string, string> {
   const secret = runSecretKeys(run);
-  return Object.fromEntries(Object.entries(run.params).map(([key, value]) => [key, secret.has(key) ? maskedValue : value]));
+  return Object.fromEntries(
+    Object.entries(run.params).map(([key, value]) => [key, secret.has(key) ? maskedValue : value]),
+  );
 }
 
 /**
@@ -230,9 +280,18 @@ const shortestRedacted = 4;
  * input) replaced by the mask: what recipe output, abort reasons and console reads go through
  * before anyone sees them.
  */
-export function redactSecrets(run: Pick<StoredRun, 'nodes' | 'instances' | 'secretKeys' | 'params'>, text: string): string {
+export function redactSecrets(
+  run: Pick<StoredRun, 'nodes' | 'instances' | 'secretKeys' | 'params'>,
+  text: string,
+): string {
   const secret = runSecretKeys(run);
-  const values = [...new Set(Object.entries(run.params).filter(([key]) => secret.has(key)).map(([, value]) => value))]
+  const values = [
+    ...new Set(
+      Object.entries(run.params)
+        .filter(([key]) => secret.has(key))
+        .map(([, value]) => value),
+    ),
+  ]
     .filter((value) => value.length >= shortestRedacted)
     .sort((a, b) => b.length - a.length);
   let shown = text;
@@ -254,7 +313,11 @@ export interface ParamRefusal {
 
 /** The names an instance of `node` may set: its declared outputs and `url.<port>` of its declared ports. */
 export function writableNames(node: RunNode): string[] {
-  return [...new Set(node.outputs.map((output) => output.name).filter((name) => !name.startsWith('url.')))];
+  return [
+    ...new Set(
+      node.outputs.map((output) => output.name).filter((name) => !name.startsWith('url.')),
+    ),
+  ];
 }
 
 /**
@@ -264,19 +327,53 @@ export function writableNames(node: RunNode): string[] {
  * anywhere a guest chose (the UI's own host, which would receive a session cookie, or a phishing
  * page). Null when it may.
  */
-export function agentWriteRefusal(run: StoredRun, instanceName: string, key: ParameterKey): ParamRefusal | null {
+export function agentWriteRefusal(
+  run: StoredRun,
+  instanceName: string,
+  key: ParameterKey,
+): ParamRefusal | null {
   const own = run.instances.find((candidate) => candidate.name === instanceName);
   const node = own && run.nodes.find((candidate) => candidate.name === own.node);
-  if (!own || !node) return { code: 'PARAM_FORBIDDEN', message: `${instanceName} is no longer an instance of this run` };
+  if (!own || !node)
+    return {
+      code: 'PARAM_FORBIDDEN',
+      message: `${instanceName} is no longer an instance of this run`,
+    };
   const allowed = writableNames(node).map((name) => `${instanceName}:${name}`);
   const text = formatKey(key);
-  if (key.scope === 'run') return { code: 'PARAM_FORBIDDEN', message: `${text} is kept by the appliance; an instance sets only its own outputs (${allowed.join(', ') || 'none declared'})`, allowed };
-  const target = run.instances.find((candidate) => candidate.node === key.node && candidate.index === key.index);
-  if (!target) return { code: 'PARAM_UNKNOWN', message: `${text} names no instance of this run; ${instanceName} may set ${allowed.join(', ') || 'nothing (its image declares no output)'}`, allowed };
-  if (isLink(key)) return { code: 'PARAM_FORBIDDEN', message: `${text} is a link, which the appliance sets from the ports it publishes; ${instanceName} may set ${allowed.join(', ') || 'nothing (its image declares no output)'}`, allowed };
-  if (target.name !== instanceName) return { code: 'PARAM_FORBIDDEN', message: `${text} belongs to ${target.name}; ${instanceName} sets only its own outputs (${allowed.join(', ') || 'none declared'})`, allowed };
+  if (key.scope === 'run')
+    return {
+      code: 'PARAM_FORBIDDEN',
+      message: `${text} is kept by the appliance; an instance sets only its own outputs (${allowed.join(', ') || 'none declared'})`,
+      allowed,
+    };
+  const target = run.instances.find(
+    (candidate) => candidate.node === key.node && candidate.index === key.index,
+  );
+  if (!target)
+    return {
+      code: 'PARAM_UNKNOWN',
+      message: `${text} names no instance of this run; ${instanceName} may set ${allowed.join(', ') || 'nothing (its image declares no output)'}`,
+      allowed,
+    };
+  if (isLink(key))
+    return {
+      code: 'PARAM_FORBIDDEN',
+      message: `${text} is a link, which the appliance sets from the ports it publishes; ${instanceName} may set ${allowed.join(', ') || 'nothing (its image declares no output)'}`,
+      allowed,
+    };
+  if (target.name !== instanceName)
+    return {
+      code: 'PARAM_FORBIDDEN',
+      message: `${text} belongs to ${target.name}; ${instanceName} sets only its own outputs (${allowed.join(', ') || 'none declared'})`,
+      allowed,
+    };
   if (!writableNames(node).includes(key.name)) {
-    return { code: 'PARAM_UNKNOWN', message: `${node.name} declares no output ${key.name}; ${instanceName} may set ${allowed.join(', ') || 'nothing (its image declares no output)'}`, allowed };
+    return {
+      code: 'PARAM_UNKNOWN',
+      message: `${node.name} declares no output ${key.name}; ${instanceName} may set ${allowed.join(', ') || 'nothing (its image declares no output)'}`,
+      allowed,
+    };
   }
   return null;
 }
@@ -286,19 +383,29 @@ export function agentWriteRefusal(run: StoredRun, instanceName: string, key: Par
  * of its own instance (its secret inputs, those mapped from secret outputs, its own secret
  * outputs). Null when it may.
  */
-export function agentReadRefusal(run: StoredRun, instanceName: string, key: ParameterKey): ParamRefusal | null {
+export function agentReadRefusal(
+  run: StoredRun,
+  instanceName: string,
+  key: ParameterKey,
+): ParamRefusal | null {
   if (key.scope === 'run') return null;
   const text = formatKey(key);
   const node = run.nodes.find((candidate) => candidate.name === key.node);
-  const secret = run.secretKeys.includes(text) || (node !== undefined && secretNamesOf(run.nodes, node).includes(key.name));
+  const secret =
+    run.secretKeys.includes(text) ||
+    (node !== undefined && secretNamesOf(run.nodes, node).includes(key.name));
   if (!secret || `${key.node}.${key.index}` === instanceName) return null;
-  return { code: 'PARAM_FORBIDDEN', message: `${text} is secret; an instance reads only its own secrets (its secret inputs, and inputs mapped from a secret output)` };
+  return {
+    code: 'PARAM_FORBIDDEN',
+    message: `${text} is secret; an instance reads only its own secrets (its secret inputs, and inputs mapped from a secret output)`,
+  };
 }
 
 /** How many runtime parameters a run holds, and their keys' and values' bytes. */
 export function paramsSize(params: Record<string, string>): { keys: number; bytes: number } {
   const encoder = new TextEncoder();
   let bytes = 0;
-  for (const [key, value] of Object.entries(params)) bytes += encoder.encode(key).length + encoder.encode(value).length;
+  for (const [key, value] of Object.entries(params))
+    bytes += encoder.encode(key).length + encoder.encode(value).length;
   return { keys: Object.keys(params).length, bytes };
 }

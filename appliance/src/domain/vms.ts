@@ -1,5 +1,13 @@
 /** The states a VM can be seen in on its cloud. */
-export type VmState = 'running' | 'starting' | 'paused' | 'shutting-down' | 'stopped' | 'crashed' | 'suspended' | 'unknown';
+export type VmState =
+  | 'running'
+  | 'starting'
+  | 'paused'
+  | 'shutting-down'
+  | 'stopped'
+  | 'crashed'
+  | 'suspended'
+  | 'unknown';
 
 /**
  * Bivouac's record of one VM it launched. `launching` is written before the cloud is asked, so

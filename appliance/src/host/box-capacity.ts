@@ -28,7 +28,10 @@ export async function boxCapacity(settings: CapacitySettings, dataDir: string): 
   return {
     vms: settings.maxVms,
     vcpu: Math.floor(cores * settings.vcpuOvercommit),
-    memoryMiB: Math.max(0, Math.floor((memoryMiB - settings.hostReservedMemoryMiB) * settings.memoryOvercommit)),
+    memoryMiB: Math.max(
+      0,
+      Math.floor((memoryMiB - settings.hostReservedMemoryMiB) * settings.memoryOvercommit),
+    ),
     diskGiB,
   };
 }

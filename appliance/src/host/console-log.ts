@@ -92,7 +92,10 @@ export function waitingConsoleReads(path: string): number {
  * after `after`, waiting up to `waitMs` for something new. A log that was truncated (the VM
  * restarted) is read again from its start. Null when there is no log.
  */
-export async function readConsole(path: string, options: { after?: number | undefined; waitMs: number; tail: number }): Promise<ConsoleSlice | null> {
+export async function readConsole(
+  path: string,
+  options: { after?: number | undefined; waitMs: number; tail: number },
+): Promise<ConsoleSlice | null> {
   let size = await sizeOf(path);
   if (size === null) return null;
   if (options.after === undefined) return slice(path, Math.max(0, size - options.tail), size);

@@ -70,7 +70,8 @@ export interface HostFactsOptions {
 export function hostFacts(options: HostFactsOptions): BoxFactsSource {
   const now = options.now ?? Date.now;
   const cacheMs = options.cacheMs ?? 10_000;
-  let cached: { at: number; facts: Promise<Omit<HostFacts, 'uptimeSeconds' | 'listen'>> } | null = null;
+  let cached: { at: number; facts: Promise<Omit<HostFacts, 'uptimeSeconds' | 'listen'>> } | null =
+    null;
   return {
     async read() {
       if (!cached || now() - cached.at >= cacheMs) {
@@ -83,12 +84,19 @@ export function hostFacts(options: HostFactsOptions): BoxFactsSource {
         });
       }
       const facts = await cached.facts;
-      return { ...facts, uptimeSeconds: Math.round(uptime()), listen: [...(options.listening?.() ?? [])] };
+      return {
+        ...facts,
+        uptimeSeconds: Math.round(uptime()),
+        listen: [...(options.listening?.() ?? [])],
+      };
     },
   };
 }
 
-async function gather(options: HostFactsOptions, at: number): Promise<Omit<HostFacts, 'uptimeSeconds' | 'listen'>> {
+async function gather(
+  options: HostFactsOptions,
+  at: number,
+): Promise<Omit<HostFacts, 'uptimeSeconds' | 'listen'>> {
   const [os, cpu, disks, network, accelerator] = await Promise.all([
     si.osInfo().catch(() => null),
     si.cpu().catch(() => null),
@@ -99,7 +107,12 @@ async function gather(options: HostFactsOptions, at: number): Promise<Omit<HostF
   const logical = cpus();
   return {
     hostname: os?.hostname || hostname(),
-    os: { distro: os?.distro ?? '', release: os?.release ?? '', kernel: os?.kernel ?? '', arch: os?.arch ?? process.arch },
+    os: {
+      distro: os?.distro ?? '',
+      release: os?.release ?? '',
+      kernel: os?.kernel ?? '',
+      arch: os?.arch ?? process.arch,
+    },
     cpu: {
       model: logical[0]?.model.trim() || [cpu?.manufacturer, cpu?.brand].filter(Boolean).join(' '),
       cores: logical.length,
@@ -125,7 +138,8 @@ async function disksOf(dataDir: string): Promise<DiskFact[]> {
     directory,
   );
   // A file system systeminformation leaves out (a tmpfs) must not pass for the one mounted above it.
-  const holder = containing !== null && (await isSameDevice(containing, directory)) ? containing : null;
+  const holder =
+    containing !== null && (await isSameDevice(containing, directory)) ? containing : null;
   const disks: DiskFact[] = mounts
     .filter((mount) => mount.size > 0)
     .map((mount) => ({
@@ -173,20 +187,25 @@ export function mountContaining(mounts: readonly string[], directory: string): s
  * node:os gives every address, systeminformation whether the link is up and if it is virtual.
  */
 async function interfaces(): Promise<InterfaceFact[]> {
-  const described = new Map((await si.networkInterfaces().catch(() => [])).map((iface) => [iface.iface, iface]));
+  const described = new Map(
+    (await si.networkInterfaces().catch(() => [])).map((iface) => [iface.iface, iface]),
+  );
   const withAddresses = networkInterfaces();
   const names = [...new Set([...Object.keys(withAddresses), ...described.keys()])];
   return names.map((name) => {
     const addresses = withAddresses[name] ?? [];
     const info = described.get(name);
-    const mac = addresses.find((address) => address.mac !== '00:00:00:00:00:00')?.mac ?? (info?.mac || null);
+    const mac =
+      addresses.find((address) => address.mac !== '00:00:00:00:00:00')?.mac ?? (info?.mac || null);
     const internal = addresses.some((address) => address.internal) || info?.internal === true;
     return {
       name,
       addresses: addresses.map((address) => address.cidr ?? address.address),
       mac,
       // Loopback reports "unknown" yet is always up.
-      up: info ? info.operstate === 'up' || (internal && addresses.length > 0) : addresses.length > 0,
+      up: info
+        ? info.operstate === 'up' || (internal && addresses.length > 0)
+        : addresses.length > 0,
       internal,
       virtual: info?.virtual === true,
     };

@@ -80,7 +80,10 @@ export function tableScript(plan: FirewallPlan): string {
 export async function createTable(plan: FirewallPlan): Promise<void> {
   if (!tablePattern.test(plan.name)) throw new Error(`bug: not a run network name: ${plan.name}`);
   // One transaction: a table of that name is made (if missing), dropped, and made anew.
-  await nft([`add table inet ${plan.name}\ndelete table inet ${plan.name}\n${tableScript(plan)}`], `make the firewall table of ${plan.name}`);
+  await nft(
+    [`add table inet ${plan.name}\ndelete table inet ${plan.name}\n${tableScript(plan)}`],
+    `make the firewall table of ${plan.name}`,
+  );
 }
 
 /**
@@ -88,17 +91,36 @@ export async function createTable(plan: FirewallPlan): Promise<void> {
  * and from the box itself.
  */
 export async function addDnat(name: string, dnat: Dnat): Promise<void> {
-  const match = ['ip', 'daddr', dnat.publicAddress, 'tcp', 'dport', String(dnat.publicPort), 'dnat', 'ip', 'to', `${dnat.guest}:${dnat.guestPort}`];
-  await nft(['add', 'rule', 'inet', name, 'prerouting', 'iifname', '!=', '"bvn-*"', ...match], `publish port ${dnat.guestPort} of ${dnat.guest}`);
-  await nft(['add', 'rule', 'inet', name, 'output', ...match], `publish port ${dnat.guestPort} of ${dnat.guest}`);
+  const match = [
+    'ip',
+    'daddr',
+    dnat.publicAddress,
+    'tcp',
+    'dport',
+    String(dnat.publicPort),
+    'dnat',
+    'ip',
+    'to',
+    `${dnat.guest}:${dnat.guestPort}`,
+  ];
+  await nft(
+    ['add', 'rule', 'inet', name, 'prerouting', 'iifname', '!=', '"bvn-*"', ...match],
+    `publish port ${dnat.guestPort} of ${dnat.guest}`,
+  );
+  await nft(
+    ['add', 'rule', 'inet', name, 'output', ...match],
+    `publish port ${dnat.guestPort} of ${dnat.guest}`,
+  );
 }
 
 /** Removes the table; one already gone is not an error. */
 export async function removeTable(name: string): Promise<void> {
   if (!tablePattern.test(name)) return;
-  await nft(['delete', 'table', 'inet', name], `remove the firewall table of ${name}`).catch((error: BivouacError) => {
-    if (!/no such file|not found|does not exist/i.test(String(error.details.reason))) throw error;
-  });
+  await nft(['delete', 'table', 'inet', name], `remove the firewall table of ${name}`).catch(
+    (error: BivouacError) => {
+      if (!/no such file|not found|does not exist/i.test(String(error.details.reason))) throw error;
+    },
+  );
 }
 
 /** The run network tables there are. */

@@ -16,15 +16,23 @@ function procAddress(address: string, port: number): string | null {
   if (parts.length !== 4) return null;
   const bytes = parts.map(Number);
   if (bytes.some((byte) => !Number.isInteger(byte) || byte < 0 || byte > 255)) return null;
-  const hex = (value: number, width: number) => value.toString(16).toUpperCase().padStart(width, '0');
-  return `${bytes.reverse().map((byte) => hex(byte, 2)).join('')}:${hex(port, 4)}`;
+  const hex = (value: number, width: number) =>
+    value.toString(16).toUpperCase().padStart(width, '0');
+  return `${bytes
+    .reverse()
+    .map((byte) => hex(byte, 2))
+    .join('')}:${hex(port, 4)}`;
 }
 
 /**
  * The uid owning the local socket at `peer` that is connected to `local`, from the text of
  * `/proc/net/tcp`; null when no socket of this host is that peer (the client is elsewhere).
  */
-export function peerOwner(procNetTcp: string, peer: { address: string; port: number }, local: { address: string; port: number }): number | null {
+export function peerOwner(
+  procNetTcp: string,
+  peer: { address: string; port: number },
+  local: { address: string; port: number },
+): number | null {
   const from = procAddress(peer.address, peer.port);
   const to = procAddress(local.address, local.port);
   if (!from || !to) return null;
@@ -36,14 +44,21 @@ export function peerOwner(procNetTcp: string, peer: { address: string; port: num
 }
 
 /** The uid QEMU runs as, from libvirt's qemu.conf (`user = "…"`); null when it is root or unknown. */
-export async function qemuUserId(qemuConf = '/etc/libvirt/qemu.conf', passwd = '/etc/passwd'): Promise<number | null> {
+export async function qemuUserId(
+  qemuConf = '/etc/libvirt/qemu.conf',
+  passwd = '/etc/passwd',
+): Promise<number | null> {
   const conf = await readFile(qemuConf, 'utf8').catch(() => null);
   if (conf === null) return null;
   const users = [...conf.matchAll(/^\s*user\s*=\s*"([^"]+)"/gm)].map((match) => match[1]!);
   // Debian's libvirt runs QEMU as libvirt-qemu unless qemu.conf says otherwise; the last line wins.
   const user = users.at(-1) ?? 'libvirt-qemu';
-  const entries = (await readFile(passwd, 'utf8').catch(() => '')).split('\n').map((line) => line.split(':'));
-  const uid = /^\+?\d+$/.test(user) ? Number(user) : Number(entries.find((entry) => entry[0] === user)?.[2] ?? NaN);
+  const entries = (await readFile(passwd, 'utf8').catch(() => ''))
+    .split('\n')
+    .map((line) => line.split(':'));
+  const uid = /^\+?\d+$/.test(user)
+    ? Number(user)
+    : Number(entries.find((entry) => entry[0] === user)?.[2] ?? NaN);
   return Number.isInteger(uid) && uid !== 0 && uid !== process.getuid?.() ? uid : null;
 }
 
@@ -55,5 +70,11 @@ export async function isGuestSocket(socket: Socket, guestUid: number): Promise<b
   const { remoteAddress, remotePort, localAddress, localPort } = socket;
   if (!remoteAddress || !remotePort || !localAddress || !localPort) return false;
   const table = await readFile('/proc/net/tcp', 'utf8').catch(() => '');
-  return peerOwner(table, { address: remoteAddress, port: remotePort }, { address: localAddress, port: localPort }) === guestUid;
+  return (
+    peerOwner(
+      table,
+      { address: remoteAddress, port: remotePort },
+      { address: localAddress, port: localPort },
+    ) === guestUid
+  );
 }

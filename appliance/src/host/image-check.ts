@@ -1,5 +1,12 @@
 import { execFile } from 'node:child_process';
-import { describeFindings, imageFactsOf, imageFindings, imageLimits, type ImageFacts, type ImageFinding } from '../domain/images.ts';
+import {
+  describeFindings,
+  imageFactsOf,
+  imageFindings,
+  imageLimits,
+  type ImageFacts,
+  type ImageFinding,
+} from '../domain/images.ts';
 import { BivouacError } from '../errors.ts';
 
 /** What `qemu-img info` said of a file and what the rule found wrong with it (nothing: safe). */
@@ -22,22 +29,48 @@ export async function inspectImage(path: string, expected: 'qcow2' | 'raw'): Pro
     output = await new Promise<string>((resolve, reject) => {
       execFile(
         'prlimit',
-        [`--as=${imageLimits.checkMemoryBytes}`, `--cpu=${imageLimits.checkCpuSeconds}`, '--', 'qemu-img', 'info', '--output=json', '-U', path],
-        { timeout: imageLimits.checkSeconds * 1000, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', MALLOC_ARENA_MAX: '2' } },
+        [
+          `--as=${imageLimits.checkMemoryBytes}`,
+          `--cpu=${imageLimits.checkCpuSeconds}`,
+          '--',
+          'qemu-img',
+          'info',
+          '--output=json',
+          '-U',
+          path,
+        ],
+        {
+          timeout: imageLimits.checkSeconds * 1000,
+          killSignal: 'SIGKILL',
+          maxBuffer: 1024 * 1024,
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', MALLOC_ARENA_MAX: '2' },
+        },
         (error, stdout) => (error ? reject(error) : resolve(stdout)),
       );
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new BivouacError('BAD_IMAGE', 'Images cannot be checked on this box: prlimit (util-linux) and qemu-img (qemu-utils) must be installed.', { reason: 'qemu-img or prlimit missing' });
+      throw new BivouacError(
+        'BAD_IMAGE',
+        'Images cannot be checked on this box: prlimit (util-linux) and qemu-img (qemu-utils) must be installed.',
+        { reason: 'qemu-img or prlimit missing' },
+      );
     }
-    return { facts: null, found: ['unreadable'], reason: describeFindings(['unreadable'], expected) };
+    return {
+      facts: null,
+      found: ['unreadable'],
+      reason: describeFindings(['unreadable'], expected),
+    };
   }
   let info: unknown;
   try {
     info = JSON.parse(output);
   } catch {
-    return { facts: null, found: ['unreadable'], reason: describeFindings(['unreadable'], expected) };
+    return {
+      facts: null,
+      found: ['unreadable'],
+      reason: describeFindings(['unreadable'], expected),
+    };
   }
   const facts = imageFactsOf(info);
   const found = imageFindings(facts, expected);
@@ -53,7 +86,9 @@ export function unsafeImage(label: string, role: string, verdict: ImageVerdict):
     ...(facts?.format ? { format: facts.format } : {}),
     ...(facts?.backingFile ? { backingFile: facts.backingFile } : {}),
     ...(facts?.dataFile ? { dataFile: facts.dataFile } : {}),
-    ...(facts?.virtualBytes !== null && facts?.virtualBytes !== undefined ? { virtualBytes: facts.virtualBytes } : {}),
+    ...(facts?.virtualBytes !== null && facts?.virtualBytes !== undefined
+      ? { virtualBytes: facts.virtualBytes }
+      : {}),
     limitBytes: imageLimits.virtualBytes,
   });
 }

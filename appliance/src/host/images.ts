@@ -6,7 +6,14 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { privateTo, visibleToAll, type Subject } from '../domain/access.ts';
-import { describeFindings, findImage, imageLimits, imageNamePattern, imageNameRule, type ImageFinding } from '../domain/images.ts';
+import {
+  describeFindings,
+  findImage,
+  imageLimits,
+  imageNamePattern,
+  imageNameRule,
+  type ImageFinding,
+} from '../domain/images.ts';
 import { limits } from '../domain/limits.ts';
 import { BivouacError } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -21,7 +28,9 @@ import { inspectImage, unsafeImage, type ImageVerdict } from './image-check.ts';
 
 /** The files an image is made of: one qcow2 disk, or a kernel and its initrd. */
 export type ImageRole = 'disk' | 'kernel' | 'initrd';
-export type ImageSources = { kind: 'disk'; disk: Source } | { kind: 'kernel'; kernel: Source; initrd: Source; cmdline: string };
+export type ImageSources =
+  | { kind: 'disk'; disk: Source }
+  | { kind: 'kernel'; kernel: Source; initrd: Source; cmdline: string };
 
 /** Where one file's bytes come from, with its size when known and the sha256 it must have. */
 export interface Source {
@@ -44,7 +53,11 @@ export interface ImageStoreOptions {
   now?: () => Date;
 }
 
-const fileNames: Record<ImageRole, string> = { disk: 'disk.qcow2', kernel: 'kernel', initrd: 'initrd' };
+const fileNames: Record<ImageRole, string> = {
+  disk: 'disk.qcow2',
+  kernel: 'kernel',
+  initrd: 'initrd',
+};
 const progressEveryMs = 250;
 /**
  * Base images are shared, read-only backing files, not secrets: the hypervisor, which may run
@@ -75,17 +88,23 @@ export class ImageStore {
   async recover(): Promise<void> {
     await mkdir(this.options.directory, { recursive: true, mode: baseImageDirMode });
     for (const entry of await readdir(this.options.directory)) {
-      if (entry.startsWith('.incoming-')) await rm(join(this.options.directory, entry), { recursive: true, force: true });
+      if (entry.startsWith('.incoming-'))
+        await rm(join(this.options.directory, entry), { recursive: true, force: true });
     }
     const interrupted = this.store.data.images.filter((image) => image.status === 'importing');
-    const isKept = (image: StoredImage): boolean => image.status === 'ready' || image.status === 'unusable';
+    const isKept = (image: StoredImage): boolean =>
+      image.status === 'ready' || image.status === 'unusable';
     if (this.store.data.images.every(isKept)) return;
     await this.store.update((document) => {
       document.images = document.images.filter(isKept);
     });
     for (const image of interrupted) {
       await rm(join(this.options.directory, image.id), { recursive: true, force: true });
-      this.announce('image.failed', image, { status: 'failed', error: `The import of ${image.name} was interrupted by a restart; import it again.`, code: 'BAD_IMAGE' });
+      this.announce('image.failed', image, {
+        status: 'failed',
+        error: `The import of ${image.name} was interrupted by a restart; import it again.`,
+        code: 'BAD_IMAGE',
+      });
     }
   }
 
@@ -96,14 +115,26 @@ export class ImageStore {
    */
   async recheck(): Promise<{ unusable: { image: string; reason: string }[] }> {
     const unusable: { image: string; reason: string }[] = [];
-    for (const image of this.store.data.images.filter((candidate) => candidate.status === 'ready' || candidate.status === 'unusable')) {
+    for (const image of this.store.data.images.filter(
+      (candidate) => candidate.status === 'ready' || candidate.status === 'unusable',
+    )) {
       const { reason, virtualBytes } = await this.problemOf(image);
-      const verdictKept = (reason === null ? 'ready' : 'unusable') === image.status && reason === image.error;
+      const verdictKept =
+        (reason === null ? 'ready' : 'unusable') === image.status && reason === image.error;
       if (verdictKept && virtualBytes === image.virtualBytes) continue;
-      const changed = await this.finish(image.id, reason === null ? { status: 'ready', error: null, virtualBytes } : { status: 'unusable', error: reason, virtualBytes });
+      const changed = await this.finish(
+        image.id,
+        reason === null
+          ? { status: 'ready', error: null, virtualBytes }
+          : { status: 'unusable', error: reason, virtualBytes },
+      );
       if (verdictKept) continue; // only its size was read (an image stored by an older version)
       if (reason !== null) unusable.push({ image: image.name, reason });
-      this.announce(reason === null ? 'image.ready' : 'image.unusable', changed, reason === null ? {} : { reason });
+      this.announce(
+        reason === null ? 'image.ready' : 'image.unusable',
+        changed,
+        reason === null ? {} : { reason },
+      );
     }
     return { unusable };
   }
@@ -112,20 +143,27 @@ export class ImageStore {
    * Why a stored image's files fail the rule, in words that name no host path (null if they
    * pass), and a disk's virtual size as the check read it.
    */
-  private async problemOf(image: StoredImage): Promise<{ reason: string | null; virtualBytes: number | null }> {
+  private async problemOf(
+    image: StoredImage,
+  ): Promise<{ reason: string | null; virtualBytes: number | null }> {
     const roles: ImageRole[] = image.kind === 'disk' ? ['disk'] : ['kernel', 'initrd'];
     let virtualBytes: number | null = image.virtualBytes;
     for (const role of roles) {
       const path = join(this.options.directory, image.id, fileNames[role]);
       const info = await lstat(path).catch(() => null);
-      if (!info?.isFile()) return { reason: `its ${role} file is missing from the image store`, virtualBytes };
+      if (!info?.isFile())
+        return { reason: `its ${role} file is missing from the image store`, virtualBytes };
       try {
         await checkFormat(role, path, `The ${role} file`);
       } catch (error) {
-        return { reason: `the ${role} file ${error instanceof BivouacError ? describeFindings(['format'], expectedFormat(role)) : 'cannot be read'}`, virtualBytes };
+        return {
+          reason: `the ${role} file ${error instanceof BivouacError ? describeFindings(['format'], expectedFormat(role)) : 'cannot be read'}`,
+          virtualBytes,
+        };
       }
       const verdict = await inspectImage(path, expectedFormat(role));
-      if (verdict.found.length > 0) return { reason: `the ${role} file was refused: ${verdict.reason}`, virtualBytes };
+      if (verdict.found.length > 0)
+        return { reason: `the ${role} file was refused: ${verdict.reason}`, virtualBytes };
       if (role === 'disk') virtualBytes = verdict.facts?.virtualBytes ?? null;
     }
     return { reason: null, virtualBytes };
@@ -137,12 +175,15 @@ export class ImageStore {
    */
   list(subject?: Subject): readonly StoredImage[] {
     if (!subject || subject.role === 'admin') return this.store.data.images;
-    return this.store.data.images.filter((image) => image.status === 'ready' || image.status === 'unusable');
+    return this.store.data.images.filter(
+      (image) => image.status === 'ready' || image.status === 'unusable',
+    );
   }
 
   get(id: string): StoredImage {
     const image = this.store.data.images.find((candidate) => candidate.id === id);
-    if (!image) throw new BivouacError('NOT_FOUND', `No image with id ${id}.`, { resource: 'image', id });
+    if (!image)
+      throw new BivouacError('NOT_FOUND', `No image with id ${id}.`, { resource: 'image', id });
     return image;
   }
 
@@ -158,21 +199,39 @@ export class ImageStore {
   refuseUnusable(idOrName: string | null | undefined): void {
     const image = idOrName ? this.find(idOrName) : undefined;
     if (image?.status === 'unusable') {
-      throw new BivouacError('IMAGE_UNUSABLE', `Base image ${image.name} cannot be used: ${image.error ?? 'it failed the image check'}. Delete it and import a safe one.`, { image: image.name, reason: image.error });
+      throw new BivouacError(
+        'IMAGE_UNUSABLE',
+        `Base image ${image.name} cannot be used: ${image.error ?? 'it failed the image check'}. Delete it and import a safe one.`,
+        { image: image.name, reason: image.error },
+      );
     }
   }
 
   /** What a connector needs to boot from a ready image (by id or name). */
   bootImage(idOrName: string): BootImage {
     const image = this.find(idOrName);
-    if (!image) throw new BivouacError('BAD_IMAGE', `No base image "${idOrName}" in the image store; import it first.`, { image: idOrName });
+    if (!image)
+      throw new BivouacError(
+        'BAD_IMAGE',
+        `No base image "${idOrName}" in the image store; import it first.`,
+        { image: idOrName },
+      );
     const id = image.id;
     this.refuseUnusable(id);
-    if (image.status !== 'ready') throw new BivouacError('BAD_IMAGE', `Image ${image.name} is not ready (${image.status}).`, { image: id, status: image.status });
+    if (image.status !== 'ready')
+      throw new BivouacError('BAD_IMAGE', `Image ${image.name} is not ready (${image.status}).`, {
+        image: id,
+        status: image.status,
+      });
     const folder = join(this.options.directory, id);
     return image.kind === 'disk'
       ? { kind: 'disk', path: join(folder, fileNames.disk), format: 'qcow2' }
-      : { kind: 'kernel', kernel: join(folder, fileNames.kernel), initrd: join(folder, fileNames.initrd), cmdline: image.cmdline ?? '' };
+      : {
+          kind: 'kernel',
+          kernel: join(folder, fileNames.kernel),
+          initrd: join(folder, fileNames.initrd),
+          cmdline: image.cmdline ?? '',
+        };
   }
 
   /**
@@ -180,7 +239,11 @@ export class ImageStore {
    * `done` resolves when the image is ready, or rejects with the typed error once the record
    * says it failed.
    */
-  async startImport(name: string, sources: ImageSources, actor: string): Promise<{ image: StoredImage; done: Promise<StoredImage> }> {
+  async startImport(
+    name: string,
+    sources: ImageSources,
+    actor: string,
+  ): Promise<{ image: StoredImage; done: Promise<StoredImage> }> {
     const files = filesOf(sources);
     const total = files.reduce((sum, [, source]) => sum + source.sizeBytes, 0);
     await this.checkSpace(total);
@@ -199,14 +262,20 @@ export class ImageStore {
     };
     await this.store.update((document) => {
       if (document.images.some((existing) => existing.name === name)) {
-        throw new BivouacError('IMAGE_NAME_TAKEN', `An image named "${name}" exists already; choose another name or delete it first.`, { field: 'name' });
+        throw new BivouacError(
+          'IMAGE_NAME_TAKEN',
+          `An image named "${name}" exists already; choose another name or delete it first.`,
+          { field: 'name' },
+        );
       }
       document.images.push(image);
     });
     this.announce('image.importing', image, { receivedBytes: 0, totalBytes: total });
     const abort = new AbortController();
     this.active.set(image.id, abort);
-    const done = this.runImport(image, files, total, abort.signal).finally(() => this.active.delete(image.id));
+    const done = this.runImport(image, files, total, abort.signal).finally(() =>
+      this.active.delete(image.id),
+    );
     return { image, done };
   }
 
@@ -214,7 +283,12 @@ export class ImageStore {
   async delete(id: string): Promise<void> {
     const image = this.get(id);
     const users = this.options.usage(id);
-    if (users > 0) throw new BivouacError('IMAGE_IN_USE', `Image ${image.name} is used by ${users} VM(s); terminate them first.`, { image: id, vms: users });
+    if (users > 0)
+      throw new BivouacError(
+        'IMAGE_IN_USE',
+        `Image ${image.name} is used by ${users} VM(s); terminate them first.`,
+        { image: id, vms: users },
+      );
     this.active.get(id)?.abort(new Error('the import was cancelled'));
     await this.store.update((document) => {
       document.images = document.images.filter((candidate) => candidate.id !== id);
@@ -228,25 +302,51 @@ export class ImageStore {
    * guest from build/tiny-guest.sh) that the store lacks, or holds in another build. An image a
    * VM uses is left as it is; the next start replaces it.
    */
-  async installBuiltIn(directory: string): Promise<{ installed: string[]; failed: { image: string; error: string }[] }> {
+  async installBuiltIn(
+    directory: string,
+  ): Promise<{ installed: string[]; failed: { image: string; error: string }[] }> {
     const installed: string[] = [];
     const failed: { image: string; error: string }[] = [];
-    const folders = (await readdir(directory, { withFileTypes: true }).catch(() => [])).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    const folders = (await readdir(directory, { withFileTypes: true }).catch(() => []))
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
     for (const folder of folders.sort()) {
-      const description = await readFile(join(directory, folder, 'image.json'), 'utf8').catch(() => null);
+      const description = await readFile(join(directory, folder, 'image.json'), 'utf8').catch(
+        () => null,
+      );
       if (description === null) continue;
       try {
         const shipped = BuiltInImage.parse(JSON.parse(description));
         const existing = this.store.data.images.find((image) => image.name === shipped.name);
-        if (existing && existing.sha256.kernel === shipped.sha256.kernel && existing.sha256.initrd === shipped.sha256.initrd) continue;
-        if (existing?.status === 'importing' || (existing && this.options.usage(existing.id) > 0)) continue;
+        if (
+          existing &&
+          existing.sha256.kernel === shipped.sha256.kernel &&
+          existing.sha256.initrd === shipped.sha256.initrd
+        )
+          continue;
+        if (existing?.status === 'importing' || (existing && this.options.usage(existing.id) > 0))
+          continue;
         if (existing) await this.delete(existing.id);
-        const file = (name: string, sha256: string) => fileSource(join(directory, folder, name), sha256);
-        const sources: ImageSources = { kind: 'kernel', kernel: await file(shipped.kernel, shipped.sha256.kernel), initrd: await file(shipped.initrd, shipped.sha256.initrd), cmdline: shipped.cmdline };
-        await (await this.startImport(shipped.name, sources, 'system')).done;
+        const file = (name: string, sha256: string) =>
+          fileSource(join(directory, folder, name), sha256);
+        const sources: ImageSources = {
+          kind: 'kernel',
+          kernel: await file(shipped.kernel, shipped.sha256.kernel),
+          initrd: await file(shipped.initrd, shipped.sha256.initrd),
+          cmdline: shipped.cmdline,
+        };
+        await (
+          await this.startImport(shipped.name, sources, 'system')
+        ).done;
         installed.push(shipped.name);
       } catch (error) {
-        failed.push({ image: folder, error: error instanceof z.ZodError ? `image.json: ${z.prettifyError(error)}` : (error as Error).message });
+        failed.push({
+          image: folder,
+          error:
+            error instanceof z.ZodError
+              ? `image.json: ${z.prettifyError(error)}`
+              : (error as Error).message,
+        });
       }
     }
     return { installed, failed };
@@ -254,7 +354,8 @@ export class ImageStore {
 
   /** Waits for imports under way (shutdown). */
   async close(): Promise<void> {
-    for (const controller of this.active.values()) controller.abort(new Error('the appliance is shutting down'));
+    for (const controller of this.active.values())
+      controller.abort(new Error('the appliance is shutting down'));
   }
 
   /** Free bytes where images and VM disks live (the data dir's filesystem). */
@@ -268,15 +369,24 @@ export class ImageStore {
     const free = await (this.options.freeBytes ?? freeBytesOf)(this.options.directory);
     const reserve = this.options.reserveBytes ?? limits.diskReserveBytes;
     if (needed + reserve > free) {
-      throw new BivouacError('NO_SPACE', `Not enough disk space: the image needs ${mib(needed)} MiB and ${mib(reserve)} MiB must stay free, but only ${mib(free)} MiB are free.`, {
-        neededBytes: needed,
-        freeBytes: free,
-        reserveBytes: reserve,
-      });
+      throw new BivouacError(
+        'NO_SPACE',
+        `Not enough disk space: the image needs ${mib(needed)} MiB and ${mib(reserve)} MiB must stay free, but only ${mib(free)} MiB are free.`,
+        {
+          neededBytes: needed,
+          freeBytes: free,
+          reserveBytes: reserve,
+        },
+      );
     }
   }
 
-  private async runImport(image: StoredImage, files: [ImageRole, Source][], total: number, signal: AbortSignal): Promise<StoredImage> {
+  private async runImport(
+    image: StoredImage,
+    files: [ImageRole, Source][],
+    total: number,
+    signal: AbortSignal,
+  ): Promise<StoredImage> {
     const incoming = join(this.options.directory, `.incoming-${image.id}`);
     const sha256: Record<string, string> = {};
     let virtualBytes: number | null = null;
@@ -296,22 +406,36 @@ export class ImageStore {
             const now = Date.now();
             if (now - lastProgress >= progressEveryMs) {
               lastProgress = now;
-              this.reportProgress(image, { file: role, receivedBytes: received, totalBytes: total });
+              this.reportProgress(image, {
+                file: role,
+                receivedBytes: received,
+                totalBytes: total,
+              });
             }
             callback(null, chunk);
           },
         });
-        await pipeline(await source.open(), meter, createWriteStream(target, { mode: 0o644 }), { signal });
+        await pipeline(await source.open(), meter, createWriteStream(target, { mode: 0o644 }), {
+          signal,
+        });
         const digest = hash.digest('hex');
         if (source.sizeBytes !== bytes) {
-          throw new BivouacError('BAD_IMAGE', `${source.label} ended after ${bytes} bytes; ${source.sizeBytes} were announced.`, { file: role, receivedBytes: bytes, expectedBytes: source.sizeBytes });
+          throw new BivouacError(
+            'BAD_IMAGE',
+            `${source.label} ended after ${bytes} bytes; ${source.sizeBytes} were announced.`,
+            { file: role, receivedBytes: bytes, expectedBytes: source.sizeBytes },
+          );
         }
         if (source.sha256 && source.sha256.toLowerCase() !== digest) {
-          throw new BivouacError('CHECKSUM_MISMATCH', `${source.label} has sha256 ${digest}, not the expected ${source.sha256.toLowerCase()}; it may be damaged or altered.`, {
-            file: role,
-            expected: source.sha256.toLowerCase(),
-            actual: digest,
-          });
+          throw new BivouacError(
+            'CHECKSUM_MISMATCH',
+            `${source.label} has sha256 ${digest}, not the expected ${source.sha256.toLowerCase()}; it may be damaged or altered.`,
+            {
+              file: role,
+              expected: source.sha256.toLowerCase(),
+              actual: digest,
+            },
+          );
         }
         await checkFormat(role, target, source.label);
         const verdict: ImageVerdict = await inspectImage(target, expectedFormat(role));
@@ -324,7 +448,12 @@ export class ImageStore {
       await syncDirectory(incoming);
       await rename(incoming, join(this.options.directory, image.id));
       await syncDirectory(this.options.directory);
-      const ready = await this.finish(image.id, { status: 'ready', sha256, sizeBytes: received, virtualBytes });
+      const ready = await this.finish(image.id, {
+        status: 'ready',
+        sha256,
+        sizeBytes: received,
+        virtualBytes,
+      });
       this.announce('image.ready', ready, { receivedBytes: received, totalBytes: total });
       return ready;
     } catch (error) {
@@ -337,7 +466,12 @@ export class ImageStore {
           document.images = document.images.filter((candidate) => candidate.id !== image.id);
         })
         .catch(() => undefined);
-      this.announce('image.failed', image, { status: 'failed', error: typed.message, code: typed.code, details: typed.details });
+      this.announce('image.failed', image, {
+        status: 'failed',
+        error: typed.message,
+        code: typed.code,
+        details: typed.details,
+      });
       throw typed;
     }
   }
@@ -345,7 +479,8 @@ export class ImageStore {
   private async finish(id: string, change: Partial<StoredImage>): Promise<StoredImage> {
     return this.store.update((document) => {
       const image = document.images.find((candidate) => candidate.id === id);
-      if (!image) throw new BivouacError('NOT_FOUND', `No image with id ${id}.`, { resource: 'image', id });
+      if (!image)
+        throw new BivouacError('NOT_FOUND', `No image with id ${id}.`, { resource: 'image', id });
       Object.assign(image, change);
       return { ...image };
     });
@@ -368,8 +503,15 @@ export class ImageStore {
 const adminOnlyEvents = new Set(['image.importing', 'image.progress', 'image.failed']);
 
 function imageEvent(type: string, image: StoredImage, data: Record<string, unknown>): DomainEvent {
-  const access = adminOnlyEvents.has(type) ? privateTo(image.createdBy) : visibleToAll(image.createdBy);
-  return { type, subject: { kind: 'image', id: image.id }, access, data: { name: image.name, status: image.status, ...data } };
+  const access = adminOnlyEvents.has(type)
+    ? privateTo(image.createdBy)
+    : visibleToAll(image.createdBy);
+  return {
+    type,
+    subject: { kind: 'image', id: image.id },
+    access,
+    data: { name: image.name, status: image.status, ...data },
+  };
 }
 
 function expectedFormat(role: ImageRole): 'qcow2' | 'raw' {
@@ -390,13 +532,24 @@ const BuiltInImage = z.strictObject({
 
 function asTypedError(error: unknown, signal: AbortSignal): BivouacError {
   if (error instanceof BivouacError) return error;
-  if (signal.aborted) return new BivouacError('BAD_IMAGE', `The import stopped: ${(signal.reason as Error)?.message ?? 'cancelled'}.`, {});
-  if ((error as NodeJS.ErrnoException).code === 'ENOSPC') return new BivouacError('NO_SPACE', 'The disk filled up during the import.', {});
+  if (signal.aborted)
+    return new BivouacError(
+      'BAD_IMAGE',
+      `The import stopped: ${(signal.reason as Error)?.message ?? 'cancelled'}.`,
+      {},
+    );
+  if ((error as NodeJS.ErrnoException).code === 'ENOSPC')
+    return new BivouacError('NO_SPACE', 'The disk filled up during the import.', {});
   return new BivouacError('BAD_IMAGE', `The import failed: ${(error as Error).message}.`, {});
 }
 
 function filesOf(sources: ImageSources): [ImageRole, Source][] {
-  return sources.kind === 'disk' ? [['disk', sources.disk]] : [['kernel', sources.kernel], ['initrd', sources.initrd]];
+  return sources.kind === 'disk'
+    ? [['disk', sources.disk]]
+    : [
+        ['kernel', sources.kernel],
+        ['initrd', sources.initrd],
+      ];
 }
 
 /**
@@ -405,8 +558,14 @@ function filesOf(sources: ImageSources): [ImageRole, Source][] {
  */
 export async function fileSource(path: string, sha256?: string): Promise<Source> {
   const info = await lstat(path).catch(() => null);
-  if (!info?.isFile()) throw new BivouacError('BAD_IMAGE', `${path} is not a readable file.`, { path });
-  if (info.size > imageLimits.fileBytes) throw new BivouacError('FILE_TOO_LARGE', `${path} is ${info.size} bytes; an image file may be at most ${imageLimits.fileBytes}.`, { path, sizeBytes: info.size, limitBytes: imageLimits.fileBytes });
+  if (!info?.isFile())
+    throw new BivouacError('BAD_IMAGE', `${path} is not a readable file.`, { path });
+  if (info.size > imageLimits.fileBytes)
+    throw new BivouacError(
+      'FILE_TOO_LARGE',
+      `${path} is ${info.size} bytes; an image file may be at most ${imageLimits.fileBytes}.`,
+      { path, sizeBytes: info.size, limitBytes: imageLimits.fileBytes },
+    );
   return { open: () => createReadStream(path), sizeBytes: info.size, sha256, label: path };
 }
 
@@ -441,16 +600,31 @@ async function checkFormat(role: ImageRole, path: string, label: string): Promis
   } finally {
     await handle.close();
   }
-  const starts = (hex: string, at = 0): boolean => head.subarray(at, at + hex.length / 2).equals(Buffer.from(hex, 'hex'));
+  const starts = (hex: string, at = 0): boolean =>
+    head.subarray(at, at + hex.length / 2).equals(Buffer.from(hex, 'hex'));
   const ok =
     role === 'disk'
       ? starts('514649fb')
       : role === 'kernel'
         ? starts('7f454c46') || head.subarray(0x202, 0x206).toString('latin1') === 'HdrS'
-        : starts('1f8b') || starts('fd377a585a00') || starts('28b52ffd') || starts('02214c18') || starts('04224d18') || head.subarray(0, 6).toString('latin1') === '070701';
+        : starts('1f8b') ||
+          starts('fd377a585a00') ||
+          starts('28b52ffd') ||
+          starts('02214c18') ||
+          starts('04224d18') ||
+          head.subarray(0, 6).toString('latin1') === '070701';
   if (!ok) {
-    const wanted = role === 'disk' ? 'a qcow2 disk' : role === 'kernel' ? 'a Linux kernel (bzImage or vmlinux)' : 'an initrd (compressed or plain cpio)';
-    throw new BivouacError('IMAGE_UNSAFE', `${label} is not ${wanted}.`, { file: role, found: ['format'] satisfies ImageFinding[], wanted });
+    const wanted =
+      role === 'disk'
+        ? 'a qcow2 disk'
+        : role === 'kernel'
+          ? 'a Linux kernel (bzImage or vmlinux)'
+          : 'an initrd (compressed or plain cpio)';
+    throw new BivouacError('IMAGE_UNSAFE', `${label} is not ${wanted}.`, {
+      file: role,
+      found: ['format'] satisfies ImageFinding[],
+      wanted,
+    });
   }
 }
 

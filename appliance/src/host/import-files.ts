@@ -51,16 +51,34 @@ export class ImportFolders {
     const roots = await this.realRoots();
     // A path outside every root is refused before the file system is asked, so the answer says
     // nothing about what exists there.
-    if (!roots.some((root) => isInside(resolve(path), root.given) || isInside(resolve(path), root.real))) throw this.outside(path);
+    if (
+      !roots.some(
+        (root) => isInside(resolve(path), root.given) || isInside(resolve(path), root.real),
+      )
+    )
+      throw this.outside(path);
     const realPath = await realpath(path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') throw new BivouacError('NOT_FOUND', `${path} does not exist.`, { resource: 'file', path });
-      throw new BivouacError('NOT_FOUND', `${path} cannot be read (${error.code ?? error.message}).`, { resource: 'file', path });
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR')
+        throw new BivouacError('NOT_FOUND', `${path} does not exist.`, { resource: 'file', path });
+      throw new BivouacError(
+        'NOT_FOUND',
+        `${path} cannot be read (${error.code ?? error.message}).`,
+        { resource: 'file', path },
+      );
     });
-    if (!roots.some((root) => isInside(realPath, root.real)) || (await this.realExcluded()).some((folder) => isInside(realPath, folder))) throw this.outside(path);
+    if (
+      !roots.some((root) => isInside(realPath, root.real)) ||
+      (await this.realExcluded()).some((folder) => isInside(realPath, folder))
+    )
+      throw this.outside(path);
     const info = await lstat(realPath);
     if (!info.isFile()) throw notRegular(path, info);
     if (info.size > maxBytes) {
-      throw new BivouacError('FILE_TOO_LARGE', `${path} is ${info.size} bytes; an import takes at most ${maxBytes}.`, { path, sizeBytes: info.size, limitBytes: maxBytes });
+      throw new BivouacError(
+        'FILE_TOO_LARGE',
+        `${path} is ${info.size} bytes; an import takes at most ${maxBytes}.`,
+        { path, sizeBytes: info.size, limitBytes: maxBytes },
+      );
     }
     const stallMs = this.options.stallMs ?? defaultStallMs;
     return {
@@ -69,16 +87,26 @@ export class ImportFolders {
       sizeBytes: info.size,
       open: async () => {
         // O_NONBLOCK: should the name now be a FIFO, opening it does not wait for a writer.
-        const handle = await open(realPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+        const handle = await open(
+          realPath,
+          constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY,
+        );
         const now = await handle.stat().catch(async (error: unknown) => {
           await handle.close();
           throw error;
         });
         if (!now.isFile() || now.ino !== info.ino || now.dev !== info.dev) {
           await handle.close();
-          throw new BivouacError('NOT_A_REGULAR_FILE', `${path} changed after it was checked; import it again.`, { path, type: now.isFile() ? 'file' : typeOf(now) });
+          throw new BivouacError(
+            'NOT_A_REGULAR_FILE',
+            `${path} changed after it was checked; import it again.`,
+            { path, type: now.isFile() ? 'file' : typeOf(now) },
+          );
         }
-        const source = info.size === 0 ? (await handle.close(), Readable.from([])) : handle.createReadStream({ start: 0, end: info.size - 1 });
+        const source =
+          info.size === 0
+            ? (await handle.close(), Readable.from([]))
+            : handle.createReadStream({ start: 0, end: info.size - 1 });
         return watched(source, stallMs, path);
       },
     };
@@ -109,19 +137,30 @@ export class ImportFolders {
   }
 
   private outside(path: string): BivouacError {
-    return new BivouacError('IMPORT_PATH_REFUSED', `${path} is outside the folders the box imports from (${this.options.roots.join(', ')}); copy the file there, or add its folder to importDirs.`, {
-      path,
-      allowed: [...this.options.roots],
-    });
+    return new BivouacError(
+      'IMPORT_PATH_REFUSED',
+      `${path} is outside the folders the box imports from (${this.options.roots.join(', ')}); copy the file there, or add its folder to importDirs.`,
+      {
+        path,
+        allowed: [...this.options.roots],
+      },
+    );
   }
 
   private async realRoots(): Promise<{ given: string; real: string }[]> {
-    const roots = await Promise.all(this.options.roots.map(async (given) => ({ given: resolve(given), real: await realpath(given).catch(() => null) })));
+    const roots = await Promise.all(
+      this.options.roots.map(async (given) => ({
+        given: resolve(given),
+        real: await realpath(given).catch(() => null),
+      })),
+    );
     return roots.filter((root): root is { given: string; real: string } => root.real !== null);
   }
 
   private async realExcluded(): Promise<string[]> {
-    return Promise.all(this.options.excluded.map((folder) => realpath(folder).catch(() => resolve(folder))));
+    return Promise.all(
+      this.options.excluded.map((folder) => realpath(folder).catch(() => resolve(folder))),
+    );
   }
 }
 
@@ -130,7 +169,14 @@ function isInside(path: string, folder: string): boolean {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep));
 }
 
-function typeOf(info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSymbolicLink(): boolean }): string {
+function typeOf(info: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSymbolicLink(): boolean;
+}): string {
   if (info.isDirectory()) return 'directory';
   if (info.isFIFO()) return 'fifo';
   if (info.isSocket()) return 'socket';
@@ -141,7 +187,11 @@ function typeOf(info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): b
 
 function notRegular(path: string, info: Parameters<typeof typeOf>[0]): BivouacError {
   const type = typeOf(info);
-  return new BivouacError('NOT_A_REGULAR_FILE', `${path} is a ${type}, not a regular file; only regular files are imported.`, { path, type });
+  return new BivouacError(
+    'NOT_A_REGULAR_FILE',
+    `${path} is a ${type}, not a regular file; only regular files are imported.`,
+    { path, type },
+  );
 }
 
 /** `source` with a watchdog: no chunk for `stallMs` ends it with IMPORT_TIMEOUT. */
@@ -150,7 +200,11 @@ function watched(source: Readable, stallMs: number, path: string): Readable {
   const arm = (): void => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      const error = new BivouacError('IMPORT_TIMEOUT', `Reading ${path} made no progress for ${Math.round(stallMs / 1000)} s; the import was abandoned.`, { path, stallSeconds: Math.round(stallMs / 1000) });
+      const error = new BivouacError(
+        'IMPORT_TIMEOUT',
+        `Reading ${path} made no progress for ${Math.round(stallMs / 1000)} s; the import was abandoned.`,
+        { path, stallSeconds: Math.round(stallMs / 1000) },
+      );
       guard.destroy(error);
     }, stallMs);
     timer.unref();

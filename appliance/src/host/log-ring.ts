@@ -7,7 +7,14 @@ export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as
 export type LogLevelName = (typeof logLevels)[number];
 
 /** pino's numbers for its levels. */
-const levelNumbers: Record<LogLevelName, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+const levelNumbers: Record<LogLevelName, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+};
 
 export interface LogLine {
   time: string;
@@ -78,7 +85,10 @@ export class LogRing {
 function parseLine(text: string): LogLine | null {
   let parsed: Record<string, unknown>;
   try {
-    parsed = JSON.parse(text.length > maxLineBytes ? shorten(text) : text) as Record<string, unknown>;
+    parsed = JSON.parse(text.length > maxLineBytes ? shorten(text) : text) as Record<
+      string,
+      unknown
+    >;
   } catch {
     return null;
   }

@@ -223,7 +223,11 @@ async function diskOf(dataDir: string): Promise<HostSample['disk']> {
   let mount = mountOf.get(directory);
   if (mount === undefined) {
     const mounts = await si.fsSize();
-    mount = mountContaining(mounts.map((candidate) => candidate.mount), directory) ?? directory;
+    mount =
+      mountContaining(
+        mounts.map((candidate) => candidate.mount),
+        directory,
+      ) ?? directory;
     mountOf.set(directory, mount);
   }
   const info = await statfs(directory);
@@ -263,7 +267,11 @@ async function networkCounters(timeMs: number): Promise<NetworkCounters | null> 
     if (colon < 0) continue;
     const iface = line.slice(0, colon).trim();
     if (hasSysfs ? !existsSync(`/sys/class/net/${iface}/device`) : iface === 'lo') continue;
-    const fields = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    const fields = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (!isFiniteNumber(fields[0]) || !isFiniteNumber(fields[8])) continue;
     rxBytes += fields[0];
     txBytes += fields[8];
@@ -286,16 +294,21 @@ async function cpuBusyPercent(): Promise<number | null> {
   const busy = total - ticks[3]! - (ticks[4] ?? 0);
   const since = previousCpu ?? { busy: 0, total: 0 };
   previousCpu = { busy, total };
-  return total > since.total ? clamp(((busy - since.busy) / (total - since.total)) * 100, 0, 100) : null;
+  return total > since.total
+    ? clamp(((busy - since.busy) / (total - since.total)) * 100, 0, 100)
+    : null;
 }
 
 /** Memory in use: MemTotal minus MemAvailable of /proc/meminfo (caches the kernel can drop do not count). */
 async function memoryInUse(): Promise<HostSample['memory']> {
   const text = await readFile('/proc/meminfo', 'utf8');
-  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1] ?? NaN);
+  const kib = (field: string): number =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1] ?? NaN);
   const total = kib('MemTotal') * 1024;
   const available = kib('MemAvailable') * 1024;
-  return total > 0 && isFiniteNumber(available) ? { usedBytes: total - available, totalBytes: total } : null;
+  return total > 0 && isFiniteNumber(available)
+    ? { usedBytes: total - available, totalBytes: total }
+    : null;
 }
 
 /** Null without a previous sample, or when a counter went back (an interface came or went). */

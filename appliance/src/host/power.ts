@@ -33,7 +33,11 @@ export function hostPowerControl(options: HostPowerOptions = {}): PowerControl {
         await run(command!, args, { timeout: 30_000 });
       } catch (error) {
         const reason = ((error as { stderr?: string }).stderr || (error as Error).message).trim();
-        throw new BivouacError('POWER_FAILED', `The box could not ${action === 'poweroff' ? 'power off' : 'reboot'}: ${reason}`, { action, reason });
+        throw new BivouacError(
+          'POWER_FAILED',
+          `The box could not ${action === 'poweroff' ? 'power off' : 'reboot'}: ${reason}`,
+          { action, reason },
+        );
       }
     },
   };

@@ -39,8 +39,23 @@ export class JobQueue {
     await this.store.update((document) => {
       for (const job of jobs) {
         // The same work twice is one job.
-        if (document.jobs.some((existing) => existing.kind === job.kind && existing.runId === job.runId && existing.target === job.target)) continue;
-        document.jobs.push({ ...job, id: newId(), attempts: 0, notBefore: now, createdAt: now, lastError: null });
+        if (
+          document.jobs.some(
+            (existing) =>
+              existing.kind === job.kind &&
+              existing.runId === job.runId &&
+              existing.target === job.target,
+          )
+        )
+          continue;
+        document.jobs.push({
+          ...job,
+          id: newId(),
+          attempts: 0,
+          notBefore: now,
+          createdAt: now,
+          lastError: null,
+        });
       }
     });
     this.pump();
@@ -115,7 +130,9 @@ export class JobQueue {
         if (stored) {
           stored.attempts = attempts;
           stored.lastError = (error as Error).message;
-          stored.notBefore = new Date(this.now() + (this.options.retryMs ?? 1000) * 2 ** (attempts - 1)).toISOString();
+          stored.notBefore = new Date(
+            this.now() + (this.options.retryMs ?? 1000) * 2 ** (attempts - 1),
+          ).toISOString();
         }
       });
       if (givingUp) await this.options.onGiveUp?.(job, error as Error).catch(() => undefined);

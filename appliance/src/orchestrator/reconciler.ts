@@ -90,7 +90,9 @@ export class Reconciler {
   }
 
   tracking(): Record<string, Tracking> {
-    return Object.fromEntries([...this.followers].map(([id, follower]) => [id, follower.pushing ? 'push' : 'polling']));
+    return Object.fromEntries(
+      [...this.followers].map(([id, follower]) => [id, follower.pushing ? 'push' : 'polling']),
+    );
   }
 
   /** Bivouac domains the store does not know, across clouds. */
@@ -118,7 +120,11 @@ export class Reconciler {
       if (this.stopped) return;
       await this.pass(cloudId, follower).catch((error: unknown) => {
         follower.lastError = (error as Error).message;
-        this.options.log?.('warn', { cloudId, error: follower.lastError }, 'cannot reconcile a cloud');
+        this.options.log?.(
+          'warn',
+          { cloudId, error: follower.lastError },
+          'cannot reconcile a cloud',
+        );
       });
     });
     return follower.chain;
@@ -130,7 +136,16 @@ export class Reconciler {
   }
 
   private follow(cloudId: string): void {
-    const follower: Follower = { stopWatch: null, pushing: false, timer: null, chain: Promise.resolve(), queued: false, unknown: [], foreign: [], lastError: null };
+    const follower: Follower = {
+      stopWatch: null,
+      pushing: false,
+      timer: null,
+      chain: Promise.resolve(),
+      queued: false,
+      unknown: [],
+      foreign: [],
+      lastError: null,
+    };
     this.followers.set(cloudId, follower);
     const connector = this.clouds.connector(cloudId);
     follower.stopWatch =
@@ -139,7 +154,11 @@ export class Reconciler {
         onStatus: (up, reason) => {
           if (follower.pushing === up) return;
           follower.pushing = up;
-          this.options.log?.('info', { cloudId, tracking: up ? 'push' : 'polling', reason }, 'VM state tracking changed');
+          this.options.log?.(
+            'info',
+            { cloudId, tracking: up ? 'push' : 'polling', reason },
+            'VM state tracking changed',
+          );
           // Whatever happened while the stream was down is found by a pass now.
           void this.reconcile(cloudId);
         },
@@ -158,7 +177,9 @@ export class Reconciler {
 
   private schedulePoll(cloudId: string, follower: Follower): void {
     const watched = this.events.listenerCount > 0;
-    const delay = watched ? (this.options.watchedPollMs ?? 3000) : (this.options.idlePollMs ?? 30_000);
+    const delay = watched
+      ? (this.options.watchedPollMs ?? 3000)
+      : (this.options.idlePollMs ?? 30_000);
     follower.timer = setTimeout(() => {
       if (this.followers.get(cloudId) !== follower) return;
       const done = follower.pushing ? Promise.resolve() : this.reconcile(cloudId);
@@ -179,24 +200,45 @@ export class Reconciler {
     const listedAt = Date.now();
     const listed = await this.clouds.connector(cloudId).list();
     const byId = new Map(listed.map((domain) => [domain.nativeId, domain]));
-    for (const vm of this.tracker.all().filter((record) => record.cloudId === cloudId && isLive(record))) {
+    for (const vm of this.tracker
+      .all()
+      .filter((record) => record.cloudId === cloudId && isLive(record))) {
       // A record changed since the list was asked for is newer than the list: the next pass decides.
       if (this.tracker.isBusy(vm.id) || Date.parse(vm.updatedAt) >= listedAt) continue;
       const found = byId.get(vm.nativeId);
       if (!found) {
-        const gone = await this.tracker.markGone(vm.id, vm.state === 'launching' ? 'launch interrupted' : 'vanished: no longer on its cloud');
+        const gone = await this.tracker.markGone(
+          vm.id,
+          vm.state === 'launching' ? 'launch interrupted' : 'vanished: no longer on its cloud',
+        );
         await this.vanished(gone);
       } else if (found.state !== vm.state || found.ips.join() !== vm.ips.join()) {
         await this.tracker.setState(vm.id, found.state, found.ips);
       }
     }
-    const known = new Set(this.tracker.all().filter((vm) => vm.cloudId === cloudId && isLive(vm)).map((vm) => vm.nativeId));
-    const strays = listed.filter((domain) => !known.has(domain.nativeId)).map((domain) => stray(cloudId, domain));
+    const known = new Set(
+      this.tracker
+        .all()
+        .filter((vm) => vm.cloudId === cloudId && isLive(vm))
+        .map((vm) => vm.nativeId),
+    );
+    const strays = listed
+      .filter((domain) => !known.has(domain.nativeId))
+      .map((domain) => stray(cloudId, domain));
     const unknown = strays.filter((domain) => domain.runId !== null);
     const before = new Set(follower.unknown.map((domain) => domain.nativeId));
     for (const domain of unknown.filter((candidate) => !before.has(candidate.nativeId))) {
-      this.options.log?.('warn', { ...domain }, 'a Bivouac VM the store does not know; left as it is');
-      this.events.append({ type: 'vm.unknown', subject: { kind: 'vm', id: `${cloudId}/${domain.nativeId}` }, access: privateTo('system'), data: { ...domain } });
+      this.options.log?.(
+        'warn',
+        { ...domain },
+        'a Bivouac VM the store does not know; left as it is',
+      );
+      this.events.append({
+        type: 'vm.unknown',
+        subject: { kind: 'vm', id: `${cloudId}/${domain.nativeId}` },
+        access: privateTo('system'),
+        data: { ...domain },
+      });
     }
     follower.unknown = unknown;
     follower.foreign = strays.filter((domain) => domain.runId === null);
@@ -206,7 +248,11 @@ export class Reconciler {
   }
 
   private async vanished(vm: VmRecord): Promise<void> {
-    this.options.log?.('warn', { vm: vm.id, cloudId: vm.cloudId, nativeId: vm.nativeId, runId: vm.runId }, 'a VM vanished from its cloud');
+    this.options.log?.(
+      'warn',
+      { vm: vm.id, cloudId: vm.cloudId, nativeId: vm.nativeId, runId: vm.runId },
+      'a VM vanished from its cloud',
+    );
     await this.options.onVanished?.(vm);
   }
 
@@ -216,15 +262,27 @@ export class Reconciler {
     const grace = this.options.reservationGraceMs ?? 60_000;
     for (const reservation of this.reservations.all()) {
       const inUse = this.tracker.inUseBy(reservation.id);
-      const hasVms = this.tracker.all().some((vm) => vm.reservationId === reservation.id && isLive(vm));
+      const hasVms = this.tracker
+        .all()
+        .some((vm) => vm.reservationId === reservation.id && isLive(vm));
       // Only a reservation this process made can have its launch on the way: one made before it
       // started (a crash between reserving and storing the run) is held by nothing at once.
       const made = Date.parse(reservation.createdAt);
       const young = made >= this.startedAt && now - made < grace;
       if (!hasVms && !young && !(this.options.isHeld?.(reservation) ?? false)) {
         await this.reservations.release(reservation.id);
-        this.options.log?.('info', { reservation: reservation.id, owner: reservation.owner, purpose: reservation.purpose }, 'released a reservation nothing holds');
-      } else if (resources.some((resource) => Math.min(inUse[resource], reservation.amounts[resource]) !== reservation.inUse[resource])) {
+        this.options.log?.(
+          'info',
+          { reservation: reservation.id, owner: reservation.owner, purpose: reservation.purpose },
+          'released a reservation nothing holds',
+        );
+      } else if (
+        resources.some(
+          (resource) =>
+            Math.min(inUse[resource], reservation.amounts[resource]) !==
+            reservation.inUse[resource],
+        )
+      ) {
         await this.reservations.setInUse(reservation.id, inUse);
       }
     }
@@ -232,5 +290,11 @@ export class Reconciler {
 }
 
 function stray(cloudId: string, domain: VmDescription): StrayVm {
-  return { cloudId, nativeId: domain.nativeId, name: domain.name, state: domain.state, runId: domain.bivouac?.runId ?? null };
+  return {
+    cloudId,
+    nativeId: domain.nativeId,
+    name: domain.name,
+    state: domain.state,
+    runId: domain.bivouac?.runId ?? null,
+  };
 }

@@ -40,9 +40,19 @@ export class Reservations {
 
   async reserve(owner: string, purpose: string, amounts: Amounts): Promise<Reservation> {
     const reservation = await this.store.update((document) => {
-      const refusal = findRefusal(this.box, document.quotas[owner], document.reservations, owner, amounts);
+      const refusal = findRefusal(
+        this.box,
+        document.quotas[owner],
+        document.reservations,
+        owner,
+        amounts,
+      );
       if (refusal) {
-        throw new BivouacError(refusal.scope === 'box' ? 'NO_CAPACITY' : 'QUOTA_EXCEEDED', describeRefusal(refusal), { ...refusal });
+        throw new BivouacError(
+          refusal.scope === 'box' ? 'NO_CAPACITY' : 'QUOTA_EXCEEDED',
+          describeRefusal(refusal),
+          { ...refusal },
+        );
       }
       const created: Reservation = {
         id: newId(),
@@ -66,14 +76,31 @@ export class Reservations {
   async resize(id: string, amounts: Amounts): Promise<Reservation> {
     const resized = await this.store.update((document) => {
       const reservation = document.reservations.find((candidate) => candidate.id === id);
-      if (!reservation) throw new BivouacError('NOT_FOUND', `No reservation ${id}.`, { resource: 'reservation', id });
+      if (!reservation)
+        throw new BivouacError('NOT_FOUND', `No reservation ${id}.`, {
+          resource: 'reservation',
+          id,
+        });
       const extra = {} as Amounts;
-      for (const resource of resources) extra[resource] = Math.max(0, amounts[resource] - reservation.amounts[resource]);
+      for (const resource of resources)
+        extra[resource] = Math.max(0, amounts[resource] - reservation.amounts[resource]);
       const others = document.reservations.filter((candidate) => candidate.id !== id);
-      const refusal = findRefusal(this.box, document.quotas[reservation.owner], [...others, reservation], reservation.owner, extra);
-      if (refusal) throw new BivouacError(refusal.scope === 'box' ? 'NO_CAPACITY' : 'QUOTA_EXCEEDED', describeRefusal(refusal), { ...refusal });
+      const refusal = findRefusal(
+        this.box,
+        document.quotas[reservation.owner],
+        [...others, reservation],
+        reservation.owner,
+        extra,
+      );
+      if (refusal)
+        throw new BivouacError(
+          refusal.scope === 'box' ? 'NO_CAPACITY' : 'QUOTA_EXCEEDED',
+          describeRefusal(refusal),
+          { ...refusal },
+        );
       reservation.amounts = { ...amounts };
-      for (const resource of resources) reservation.inUse[resource] = Math.min(reservation.inUse[resource], amounts[resource]);
+      for (const resource of resources)
+        reservation.inUse[resource] = Math.min(reservation.inUse[resource], amounts[resource]);
       return { ...reservation };
     });
     this.announce();
@@ -84,8 +111,13 @@ export class Reservations {
   async setInUse(id: string, inUse: Amounts): Promise<void> {
     await this.store.update((document) => {
       const reservation = document.reservations.find((candidate) => candidate.id === id);
-      if (!reservation) throw new BivouacError('NOT_FOUND', `No reservation ${id}.`, { resource: 'reservation', id });
-      for (const resource of resources) reservation.inUse[resource] = Math.min(inUse[resource], reservation.amounts[resource]);
+      if (!reservation)
+        throw new BivouacError('NOT_FOUND', `No reservation ${id}.`, {
+          resource: 'reservation',
+          id,
+        });
+      for (const resource of resources)
+        reservation.inUse[resource] = Math.min(inUse[resource], reservation.amounts[resource]);
     });
     this.announce();
   }
@@ -109,7 +141,10 @@ export class Reservations {
     this.announce();
   }
 
-  async setQuota(userId: string, limits: Partial<Record<keyof Amounts, number | undefined>>): Promise<Quota> {
+  async setQuota(
+    userId: string,
+    limits: Partial<Record<keyof Amounts, number | undefined>>,
+  ): Promise<Quota> {
     const quota: Quota = {};
     for (const resource of resources) {
       const limit = limits[resource];
@@ -117,7 +152,10 @@ export class Reservations {
     }
     await this.store.update((document) => {
       if (!document.users.some((user) => user.id === userId)) {
-        throw new BivouacError('NOT_FOUND', `No user with id ${userId}.`, { resource: 'user', id: userId });
+        throw new BivouacError('NOT_FOUND', `No user with id ${userId}.`, {
+          resource: 'user',
+          id: userId,
+        });
       }
       document.quotas[userId] = quota;
     });
@@ -131,7 +169,13 @@ export class Reservations {
 
   /** Would `amounts` fit for `owner` right now? The refusal if not, without reserving anything. */
   check(owner: string, amounts: Amounts): Refusal | null {
-    return findRefusal(this.box, this.store.data.quotas[owner], this.store.data.reservations, owner, amounts);
+    return findRefusal(
+      this.box,
+      this.store.data.quotas[owner],
+      this.store.data.reservations,
+      owner,
+      amounts,
+    );
   }
 
   report(): CapacityReport {
@@ -141,7 +185,10 @@ export class Reservations {
       users: users.map((user) => ({
         userId: user.id,
         quota: quotas[user.id] ?? {},
-        usage: usage(quotas[user.id], reservations.filter((reservation) => reservation.owner === user.id)),
+        usage: usage(
+          quotas[user.id],
+          reservations.filter((reservation) => reservation.owner === user.id),
+        ),
       })),
     };
   }

@@ -1,7 +1,20 @@
 import { createHash } from 'node:crypto';
 import { freeHostPort } from '../host/free-port.ts';
-import { addNetworkHost, createNetwork, listNetworks, removeNetwork } from '../connectors/libvirt/private-network.ts';
-import { agentPort, gatewayOf, instanceAddress, instanceHostnames, instanceMac, subnetCandidates, type RunNetwork } from '../domain/run-network.ts';
+import {
+  addNetworkHost,
+  createNetwork,
+  listNetworks,
+  removeNetwork,
+} from '../connectors/libvirt/private-network.ts';
+import {
+  agentPort,
+  gatewayOf,
+  instanceAddress,
+  instanceHostnames,
+  instanceMac,
+  subnetCandidates,
+  type RunNetwork,
+} from '../domain/run-network.ts';
 import { BivouacError } from '../errors.ts';
 import { addDnat, createTable, listTables, publishedPorts, removeTable } from '../host/firewall.ts';
 
@@ -53,14 +66,19 @@ export class RunNetworks {
 
   /** The network of a new run whose nodes go to these clouds: private only when all are on the box. */
   choose(runId: string, cloudIds: readonly string[], boxCloudId: string): RunNetwork {
-    return cloudIds.every((id) => id === boxCloudId) ? { mode: 'private', name: networkName(runId), prefix: null } : { mode: 'user' };
+    return cloudIds.every((id) => id === boxCloudId)
+      ? { mode: 'private', name: networkName(runId), prefix: null }
+      : { mode: 'user' };
   }
 
   /**
    * Makes the network if it is not there (after a crash or a restart of libvirt it may not be),
    * with its firewall table and agent listener; `taken` are subnets other runs hold.
    */
-  ensure(network: { name: string; prefix: string | null }, taken: ReadonlySet<string>): Promise<MadeNetwork> {
+  ensure(
+    network: { name: string; prefix: string | null },
+    taken: ReadonlySet<string>,
+  ): Promise<MadeNetwork> {
     const under = this.making.get(network.name);
     if (under) return under;
     const making = this.make(network, taken).finally(() => this.making.delete(network.name));
@@ -68,7 +86,10 @@ export class RunNetworks {
     return making;
   }
 
-  private async make(network: { name: string; prefix: string | null }, taken: ReadonlySet<string>): Promise<MadeNetwork> {
+  private async make(
+    network: { name: string; prefix: string | null },
+    taken: ReadonlySet<string>,
+  ): Promise<MadeNetwork> {
     const { uri, listeners } = this.options;
     const seed = parseInt(network.name.slice(4, 8), 16);
     const candidates = network.prefix ? [network.prefix] : subnetCandidates(seed, taken, 8);
@@ -77,42 +98,79 @@ export class RunNetworks {
       const made = { name: network.name, prefix, gateway: gatewayOf(prefix) };
       try {
         const isNew = await createNetwork(uri, { name: made.name, prefix }, []);
-        if (isNew || !(await listTables()).includes(made.name)) await createTable({ name: made.name, gateway: made.gateway, agentPort });
+        if (isNew || !(await listTables()).includes(made.name))
+          await createTable({ name: made.name, gateway: made.gateway, agentPort });
         await listeners.open(made.gateway, agentPort);
         return made;
       } catch (error) {
         lastError = error;
         // A subnet another network or interface holds: try the next one (only for a new network).
-        if (network.prefix || !/in use|overlap|already/i.test(String((error as BivouacError).details?.reason ?? ''))) break;
+        if (
+          network.prefix ||
+          !/in use|overlap|already/i.test(String((error as BivouacError).details?.reason ?? ''))
+        )
+          break;
       }
     }
     await this.release(network.name, null).catch(() => undefined);
-    throw lastError instanceof BivouacError ? lastError : new BivouacError('NETWORK_FAILED', `Cannot make network ${network.name}: ${(lastError as Error)?.message}`, { reason: String(lastError) });
+    throw lastError instanceof BivouacError
+      ? lastError
+      : new BivouacError(
+          'NETWORK_FAILED',
+          `Cannot make network ${network.name}: ${(lastError as Error)?.message}`,
+          { reason: String(lastError) },
+        );
   }
 
   /**
    * The instance's place on the network: its fixed MAC and address, entered in DHCP and DNS
    * before it launches (`db-1`, and `db` for the first instance of node db).
    */
-  async addInstance(network: MadeNetwork, instance: string, position: number): Promise<{ mac: string; address: string }> {
+  async addInstance(
+    network: MadeNetwork,
+    instance: string,
+    position: number,
+  ): Promise<{ mac: string; address: string }> {
     const address = instanceAddress(network.prefix, position);
-    if (!address) throw new BivouacError('NETWORK_FAILED', `A run's network holds at most 253 instances; ${instance} would be number ${position + 1}.`, { reason: 'subnet full' });
+    if (!address)
+      throw new BivouacError(
+        'NETWORK_FAILED',
+        `A run's network holds at most 253 instances; ${instance} would be number ${position + 1}.`,
+        { reason: 'subnet full' },
+      );
     const mac = instanceMac(network.prefix, position);
-    await addNetworkHost(this.options.uri, network.name, { mac, ip: address, names: instanceHostnames(instance) });
+    await addNetworkHost(this.options.uri, network.name, {
+      mac,
+      ip: address,
+      names: instanceHostnames(instance),
+    });
     return { mac, address };
   }
 
   /** Publishes a guest port on the box's public address; the answer is where the LAN reaches it. */
-  async publish(network: MadeNetwork, guest: string, guestPort: number): Promise<{ host: string; port: number }> {
+  async publish(
+    network: MadeNetwork,
+    guest: string,
+    guestPort: number,
+  ): Promise<{ host: string; port: number }> {
     const taken = new Set([...this.givenPorts, ...(await publishedPorts())]);
     for (let attempt = 0; attempt < 20; attempt += 1) {
       const port = await freeHostPort();
       if (taken.has(port)) continue;
       this.givenPorts.add(port);
-      await addDnat(network.name, { publicAddress: this.options.publicAddress, publicPort: port, guest, guestPort });
+      await addDnat(network.name, {
+        publicAddress: this.options.publicAddress,
+        publicPort: port,
+        guest,
+        guestPort,
+      });
       return { host: this.options.publicAddress, port };
     }
-    throw new BivouacError('NETWORK_FAILED', `Cannot publish port ${guestPort} of ${guest}: no free port.`, { reason: 'no free port' });
+    throw new BivouacError(
+      'NETWORK_FAILED',
+      `Cannot publish port ${guestPort} of ${guest}: no free port.`,
+      { reason: 'no free port' },
+    );
   }
 
   /** Removes the network, its firewall table and its agent listener; what is gone already is skipped. */

@@ -34,7 +34,14 @@ export class RunTimings {
   private readonly spans = new Map<string, RunSpan[]>();
 
   /** Records a span of `runId`; `endMs` defaults to now. */
-  record(runId: string, kind: SpanKind, detail: string, startMs: number, endMs = performance.now(), idle: [number, number][] = []): void {
+  record(
+    runId: string,
+    kind: SpanKind,
+    detail: string,
+    startMs: number,
+    endMs = performance.now(),
+    idle: [number, number][] = [],
+  ): void {
     let spans = this.spans.get(runId);
     if (!spans) {
       spans = [];

@@ -2,10 +2,23 @@ import { hashSecret, newSecret } from '../api/auth/secrets.ts';
 import type { ModulePin, Modules, Reach } from '../catalog/modules.ts';
 import type { Clouds } from '../connectors/clouds.ts';
 import type { VmSpec } from '../connectors/contract.ts';
-import { canAccess, sameRules, type Access, type AclRule, type Action, type Subject } from '../domain/access.ts';
+import {
+  canAccess,
+  sameRules,
+  type Access,
+  type AclRule,
+  type Action,
+  type Subject,
+} from '../domain/access.ts';
 import type { Reservation } from '../domain/capacity.ts';
 import { deployedNodes } from '../domain/deploy-form.ts';
-import { checkValue, isSecret, maskedValue, parseReference, type ModuleContent } from '../domain/modules.ts';
+import {
+  checkValue,
+  isSecret,
+  maskedValue,
+  parseReference,
+  type ModuleContent,
+} from '../domain/modules.ts';
 import { limits } from '../domain/limits.ts';
 import { isLink, parseKey, valueTooLong, maxValueBytes } from '../domain/params.ts';
 import {
@@ -147,7 +160,11 @@ export class Runs {
     this.queue = new JobQueue(
       store,
       { launch: (job) => this.launchJob(job), terminate: (job) => this.terminateJob(job) },
-      { concurrency: options.concurrency ?? 4, retryMs: options.retryMs ?? 1000, onGiveUp: (job, error) => this.gaveUp(job, error) },
+      {
+        concurrency: options.concurrency ?? 4,
+        retryMs: options.retryMs ?? 1000,
+        onGiveUp: (job, error) => this.gaveUp(job, error),
+      },
     );
     for (const run of store.data.runs) this.indexTokens(run);
   }
@@ -159,15 +176,19 @@ export class Runs {
   /** Resumes every run: queued jobs run again, and each live run is advanced and re-planned. */
   async start(): Promise<void> {
     // Live runs' networks serve their agents again (made anew if libvirt lost them); ended ones go.
-    for (const run of this.store.data.runs.filter((candidate) => !isFinal(candidate.state) || candidate.instances.some(holdsVm))) {
+    for (const run of this.store.data.runs.filter(
+      (candidate) => !isFinal(candidate.state) || candidate.instances.some(holdsVm),
+    )) {
       const network = this.networkOf(run);
-      if (network.mode === 'private' && network.prefix && this.options.networks) await this.options.networks.ensure(network, new Set()).catch(() => undefined);
+      if (network.mode === 'private' && network.prefix && this.options.networks)
+        await this.options.networks.ensure(network, new Set()).catch(() => undefined);
     }
     await this.sweepNetworks(true).catch(() => undefined);
     for (const run of this.store.data.runs.filter((candidate) => !isFinal(candidate.state))) {
       await this.change(run.id, 'appliance', (stored) => {
         // Stored by `create` but stopped before its next step (a crash): it goes on as create would have.
-        if (stored.state === 'Initializing' && !stored.terminating && !stored.abort) this.transition(stored, 'Provisioning', 'appliance');
+        if (stored.state === 'Initializing' && !stored.terminating && !stored.abort)
+          this.transition(stored, 'Provisioning', 'appliance');
       });
       await this.plan(run.id);
     }
@@ -198,8 +219,15 @@ export class Runs {
    * pinned modules, which deploying the app may reach on its publisher's authority.
    * `screenId`: the box screen (kiosk session) it is started from, kept on the run.
    */
-  async create(subject: Subject, request: CreateRun, upgradeOf: string | null = null, granted: readonly ModulePin[] = [], screenId: string | null = null): Promise<StoredRun> {
-    if (subject.role === 'viewer') throw new BivouacError('FORBIDDEN', 'Viewers may not deploy.', { requiredRole: 'operator' });
+  async create(
+    subject: Subject,
+    request: CreateRun,
+    upgradeOf: string | null = null,
+    granted: readonly ModulePin[] = [],
+    screenId: string | null = null,
+  ): Promise<StoredRun> {
+    if (subject.role === 'viewer')
+      throw new BivouacError('FORBIDDEN', 'Viewers may not deploy.', { requiredRole: 'operator' });
     parseOrInvalid(request.module);
     const reach: Reach = { subject, action: 'run', granted };
     const module = this.modules.reached(reach, request.module);
@@ -208,19 +236,41 @@ export class Runs {
     const instances = planInstances(nodes);
     const given = this.checkParameters(nodes, request.parameters, module.content.kind === 'image');
     const params: Record<string, string> = {};
-    for (const instance of instances) Object.assign(params, initialParams(nodes.find((node) => node.name === instance.node)!, instance.name, given));
+    for (const instance of instances)
+      Object.assign(
+        params,
+        initialParams(
+          nodes.find((node) => node.name === instance.node)!,
+          instance.name,
+          given,
+        ),
+      );
     const id = newId();
-    const reservation = await this.reservations.reserve(subject.userId, `run:${id}`, footprint(nodes));
+    const reservation = await this.reservations.reserve(
+      subject.userId,
+      `run:${id}`,
+      footprint(nodes),
+    );
     const stamp = this.now().toISOString();
     const run: StoredRun = {
       id,
       owner: subject.userId,
       acl: [],
-      title: request.title?.trim() || `${module.path.split('/').at(-1)} ${stamp.slice(0, 16).replace('T', ' ')}`,
-      module: { asked: request.module, resolved: `${module.path}@${module.version}`, kind: module.content.kind as 'image' | 'deployment' },
+      title:
+        request.title?.trim() ||
+        `${module.path.split('/').at(-1)} ${stamp.slice(0, 16).replace('T', ' ')}`,
+      module: {
+        asked: request.module,
+        resolved: `${module.path}@${module.version}`,
+        kind: module.content.kind as 'image' | 'deployment',
+      },
       nodes,
       instances,
-      params: { ...params, 'run:state': 'Initializing', ...(upgradeOf ? { 'run:upgrade.from': upgradeOf } : {}) },
+      params: {
+        ...params,
+        'run:state': 'Initializing',
+        ...(upgradeOf ? { 'run:upgrade.from': upgradeOf } : {}),
+      },
       secretKeys: secretKeysOf(nodes, instances),
       tags: [...new Set(request.tags)],
       keepRunning: request.keepRunning,
@@ -234,8 +284,21 @@ export class Runs {
       upgrade: null,
       upgradeOf,
       ...(screenId === null ? {} : { screenId }),
-      log: [{ time: stamp, actor: subject.userId, action: 'created', detail: `from ${module.path}@${module.version}` }],
-      network: this.options.networks ? this.options.networks.choose(id, nodes.map((node) => node.cloudId), boxCloudId) : { mode: 'user' },
+      log: [
+        {
+          time: stamp,
+          actor: subject.userId,
+          action: 'created',
+          detail: `from ${module.path}@${module.version}`,
+        },
+      ],
+      network: this.options.networks
+        ? this.options.networks.choose(
+            id,
+            nodes.map((node) => node.cloudId),
+            boxCloudId,
+          )
+        : { mode: 'user' },
       createdAt: stamp,
       updatedAt: stamp,
     };
@@ -248,22 +311,49 @@ export class Runs {
       throw error;
     }
     this.announce(run, 'run.created', { state: run.state });
-    await this.change(id, subject.userId, (stored) => this.transition(stored, 'Provisioning', subject.userId));
+    await this.change(id, subject.userId, (stored) =>
+      this.transition(stored, 'Provisioning', subject.userId),
+    );
     await this.plan(id);
     return this.get(subject, id);
   }
 
   /** The nodes a deployment of `reference` would have, without deploying (pre-flight); reached as `create` reaches them. */
-  resolve(subject: Subject, reference: string, placement: Record<string, string>, multiplicity: Record<string, number>, granted: readonly ModulePin[] = []): RunNode[] {
+  resolve(
+    subject: Subject,
+    reference: string,
+    placement: Record<string, string>,
+    multiplicity: Record<string, number>,
+    granted: readonly ModulePin[] = [],
+  ): RunNode[] {
     const reach: Reach = { subject, action: 'run', granted };
     const module = this.modules.reached(reach, reference);
-    return this.resolveNodes(module.path, module.version, module.content, { module: reference, parameters: {}, placement, multiplicity, tags: [], keepRunning: 'always' }, reach);
+    return this.resolveNodes(
+      module.path,
+      module.version,
+      module.content,
+      {
+        module: reference,
+        parameters: {},
+        placement,
+        multiplicity,
+        tags: [],
+        keepRunning: 'always',
+      },
+      reach,
+    );
   }
 
   get(subject: Subject, id: string, action: Action = 'view'): StoredRun {
     const run = this.store.data.runs.find((candidate) => candidate.id === id);
-    if (!run || !canAccess(subject, access(run), 'view')) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
-    if (!canAccess(subject, access(run), action)) throw new BivouacError('FORBIDDEN', `You may not ${action} run ${id}.`, { resource: 'run', id, action });
+    if (!run || !canAccess(subject, access(run), 'view'))
+      throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
+    if (!canAccess(subject, access(run), action))
+      throw new BivouacError('FORBIDDEN', `You may not ${action} run ${id}.`, {
+        resource: 'run',
+        id,
+        action,
+      });
     return run;
   }
 
@@ -274,12 +364,20 @@ export class Runs {
         canAccess(subject, access(run), 'view') &&
         (!filter.state || run.state === filter.state) &&
         (!filter.owner || run.owner === filter.owner) &&
-        (!filter.module || run.module.resolved.startsWith(`${filter.module}@`) || run.module.resolved === filter.module) &&
+        (!filter.module ||
+          run.module.resolved.startsWith(`${filter.module}@`) ||
+          run.module.resolved === filter.module) &&
         (!filter.tag || run.tags.includes(filter.tag)) &&
-        (!text || run.title.toLowerCase().includes(text) || run.module.resolved.includes(text) || run.id === filter.text),
+        (!text ||
+          run.title.toLowerCase().includes(text) ||
+          run.module.resolved.includes(text) ||
+          run.id === filter.text),
     );
     const newestFirst = matching.reverse();
-    return { runs: newestFirst.slice(filter.offset, filter.offset + filter.limit), total: matching.length };
+    return {
+      runs: newestFirst.slice(filter.offset, filter.offset + filter.limit),
+      total: matching.length,
+    };
   }
 
   /**
@@ -287,8 +385,12 @@ export class Runs {
    * without a list request per state.
    */
   counts(subject: Subject): Record<RunState, number> {
-    const counts = Object.fromEntries(runStates.map((state) => [state, 0])) as Record<RunState, number>;
-    for (const run of this.store.data.runs) if (canAccess(subject, access(run), 'view')) counts[run.state] += 1;
+    const counts = Object.fromEntries(runStates.map((state) => [state, 0])) as Record<
+      RunState,
+      number
+    >;
+    for (const run of this.store.data.runs)
+      if (canAccess(subject, access(run), 'view')) counts[run.state] += 1;
     return counts;
   }
 
@@ -323,25 +425,52 @@ export class Runs {
    * those who could view the run before and those who can now, so a screen that lost the run
    * drops it at once.
    */
-  async setAcl(subject: Subject, id: string, acl: AclRule[], expected?: AclRule[]): Promise<StoredRun> {
+  async setAcl(
+    subject: Subject,
+    id: string,
+    acl: AclRule[],
+    expected?: AclRule[],
+  ): Promise<StoredRun> {
     const before = access(this.get(subject, id, 'manage'));
     const shared = await this.store.update((document) => {
       const run = document.runs.find((candidate) => candidate.id === id)!;
       if (expected && !sameRules(run.acl, expected)) {
-        throw new BivouacError('ACL_CHANGED', `The sharing rules of run ${id} were changed meanwhile; look at them again and redo your change.`, { acl: structuredClone(run.acl) });
+        throw new BivouacError(
+          'ACL_CHANGED',
+          `The sharing rules of run ${id} were changed meanwhile; look at them again and redo your change.`,
+          { acl: structuredClone(run.acl) },
+        );
       }
       run.acl = structuredClone(acl);
       run.updatedAt = this.now().toISOString();
-      log(run, subject.userId, 'shared', acl.length === 0 ? 'only its owner and administrators' : `${acl.length} rule${acl.length === 1 ? '' : 's'}`, this.now());
+      log(
+        run,
+        subject.userId,
+        'shared',
+        acl.length === 0
+          ? 'only its owner and administrators'
+          : `${acl.length} rule${acl.length === 1 ? '' : 's'}`,
+        this.now(),
+      );
       return structuredClone(run);
     });
-    this.events.append({ type: 'run.shared', subject: { kind: 'run', id }, access: { owner: before.owner, acl: [...before.acl, ...shared.acl] }, data: {} });
+    this.events.append({
+      type: 'run.shared',
+      subject: { kind: 'run', id },
+      access: { owner: before.owner, acl: [...before.acl, ...shared.acl] },
+      data: {},
+    });
     return shared;
   }
 
   async abort(subject: Subject, id: string, reason: string): Promise<StoredRun> {
     this.get(subject, id, 'manage');
-    await this.abortRun(id, { source: 'user', message: reason, by: subject.userId, at: this.now().toISOString() });
+    await this.abortRun(id, {
+      source: 'user',
+      message: reason,
+      by: subject.userId,
+      at: this.now().toISOString(),
+    });
     return this.get(subject, id);
   }
 
@@ -351,27 +480,55 @@ export class Runs {
    * instances learn of it through `run:scale` ("<n> add|remove <instances>") and run
    * onNodeAdd/onNodeRemove.
    */
-  async scale(subject: Subject, id: string, nodeName: string, multiplicity: number): Promise<StoredRun> {
+  async scale(
+    subject: Subject,
+    id: string,
+    nodeName: string,
+    multiplicity: number,
+  ): Promise<StoredRun> {
     const started = performance.now();
     const run = this.get(subject, id, 'manage');
     if (run.state !== 'Ready' || run.terminating || run.abort) {
-      throw new BivouacError('WRONG_STATE', `Run ${id} is ${run.terminating ? 'terminating' : run.state}; scaling is allowed only in Ready.`, { state: run.state });
+      throw new BivouacError(
+        'WRONG_STATE',
+        `Run ${id} is ${run.terminating ? 'terminating' : run.state}; scaling is allowed only in Ready.`,
+        { state: run.state },
+      );
     }
     const node = run.nodes.find((candidate) => candidate.name === nodeName);
-    if (!node) throw invalid('node', `no node ${nodeName}; nodes: ${run.nodes.map((candidate) => candidate.name).join(', ')}`);
+    if (!node)
+      throw invalid(
+        'node',
+        `no node ${nodeName}; nodes: ${run.nodes.map((candidate) => candidate.name).join(', ')}`,
+      );
     const live = liveInstances(run).filter((instance) => instance.node === nodeName);
     const delta = multiplicity - live.length;
     if (delta === 0) return run;
     const kept = liveFootprint(run);
-    const wanted = { vms: kept.vms + delta, vcpu: kept.vcpu + delta * node.resources.vcpu, memoryMiB: kept.memoryMiB + delta * node.resources.memoryMiB, diskGiB: kept.diskGiB + delta * node.resources.diskGiB };
+    const wanted = {
+      vms: kept.vms + delta,
+      vcpu: kept.vcpu + delta * node.resources.vcpu,
+      memoryMiB: kept.memoryMiB + delta * node.resources.memoryMiB,
+      diskGiB: kept.diskGiB + delta * node.resources.diskGiB,
+    };
     if (delta > 0 && run.reservationId) await this.reservations.resize(run.reservationId, wanted);
     await this.change(id, subject.userId, (stored) => {
       const target = stored.nodes.find((candidate) => candidate.name === nodeName)!;
       target.multiplicity = multiplicity;
       let names: string[];
       if (delta > 0) {
-        const next = Math.max(0, ...stored.instances.filter((instance) => instance.node === nodeName).map((instance) => instance.index)) + 1;
-        const added = planInstances([{ ...target, multiplicity: delta }]).map((instance, i) => ({ ...instance, index: next + i, name: `${nodeName}.${next + i}` }));
+        const next =
+          Math.max(
+            0,
+            ...stored.instances
+              .filter((instance) => instance.node === nodeName)
+              .map((instance) => instance.index),
+          ) + 1;
+        const added = planInstances([{ ...target, multiplicity: delta }]).map((instance, i) => ({
+          ...instance,
+          index: next + i,
+          name: `${nodeName}.${next + i}`,
+        }));
         stored.instances.push(...added);
         for (const instance of added) {
           Object.assign(stored.params, initialParams(target, instance.name, {}));
@@ -385,13 +542,22 @@ export class Runs {
         stored.secretKeys = secretKeysOf(stored.nodes, stored.instances);
         names = added.map((instance) => instance.name);
       } else {
-        const removed = liveInstances(stored).filter((instance) => instance.node === nodeName).sort((a, b) => b.index - a.index).slice(0, -delta);
+        const removed = liveInstances(stored)
+          .filter((instance) => instance.node === nodeName)
+          .sort((a, b) => b.index - a.index)
+          .slice(0, -delta);
         for (const instance of removed) instance.state = 'removing';
         names = removed.map((instance) => instance.name);
       }
       const sequence = stored.log.filter((entry) => entry.action === 'scale').length + 1;
       stored.params['run:scale'] = `${sequence} ${delta > 0 ? 'add' : 'remove'} ${names.join(' ')}`;
-      log(stored, subject.userId, 'scale', `${nodeName}: ${live.length} → ${multiplicity} (${delta > 0 ? 'add' : 'remove'} ${names.join(', ')})`, this.now());
+      log(
+        stored,
+        subject.userId,
+        'scale',
+        `${nodeName}: ${live.length} → ${multiplicity} (${delta > 0 ? 'add' : 'remove'} ${names.join(', ')})`,
+        this.now(),
+      );
     });
     this.wake(`${id} run:scale`, started);
     await this.plan(id);
@@ -406,11 +572,28 @@ export class Runs {
   async upgrade(subject: Subject, id: string, module: string): Promise<StoredRun> {
     const run = this.get(subject, id, 'manage');
     if (run.state !== 'Ready' || run.terminating || run.abort) {
-      throw new BivouacError('WRONG_STATE', `Run ${id} is ${run.terminating ? 'terminating' : run.state}; only a Ready run can be upgraded.`, { state: run.state });
+      throw new BivouacError(
+        'WRONG_STATE',
+        `Run ${id} is ${run.terminating ? 'terminating' : run.state}; only a Ready run can be upgraded.`,
+        { state: run.state },
+      );
     }
-    if (run.upgrade?.state === 'deploying') throw new BivouacError('WRONG_STATE', `Run ${id} is already being upgraded to ${run.upgrade.to}.`, { state: run.state, upgrade: run.upgrade.to });
+    if (run.upgrade?.state === 'deploying')
+      throw new BivouacError(
+        'WRONG_STATE',
+        `Run ${id} is already being upgraded to ${run.upgrade.to}.`,
+        { state: run.state, upgrade: run.upgrade.to },
+      );
     if (subject.userId !== run.owner) this.checkSecretsStaySecret(subject, run, module);
-    const parameters = run.module.kind === 'image' ? Object.fromEntries(Object.entries(run.given).map(([key, value]) => [key.slice(key.indexOf(':') + 1), value])) : run.given;
+    const parameters =
+      run.module.kind === 'image'
+        ? Object.fromEntries(
+            Object.entries(run.given).map(([key, value]) => [
+              key.slice(key.indexOf(':') + 1),
+              value,
+            ]),
+          )
+        : run.given;
     const newer = await this.create(
       subject,
       {
@@ -418,7 +601,12 @@ export class Runs {
         title: run.title,
         parameters,
         placement: Object.fromEntries(run.nodes.map((node) => [node.name, node.cloudId])),
-        multiplicity: Object.fromEntries(run.nodes.map((node) => [node.name, liveInstances(run).filter((instance) => instance.node === node.name).length])),
+        multiplicity: Object.fromEntries(
+          run.nodes.map((node) => [
+            node.name,
+            liveInstances(run).filter((instance) => instance.node === node.name).length,
+          ]),
+        ),
         tags: run.tags,
         keepRunning: run.keepRunning,
         timeouts: run.timeouts,
@@ -430,7 +618,13 @@ export class Runs {
     );
     await this.change(id, subject.userId, (stored) => {
       stored.upgrade = { to: newer.id, state: 'deploying', reason: null };
-      log(stored, subject.userId, 'upgrade', `to ${newer.module.resolved} as run ${newer.id}`, this.now());
+      log(
+        stored,
+        subject.userId,
+        'upgrade',
+        `to ${newer.module.resolved} as run ${newer.id}`,
+        this.now(),
+      );
     });
     return this.get(subject, id);
   }
@@ -444,14 +638,24 @@ export class Runs {
     const secret = runSecretKeys(run);
     const wereSecret = Object.keys(run.given).filter((given) => {
       const [node, input] = given.split(':') as [string, string];
-      return run.instances.some((instance) => instance.node === node && secret.has(`${instance.name}:${input}`)) || run.nodes.some((candidate) => candidate.name === node && candidate.inputs.some((declared) => declared.name === input && isSecret(declared)));
+      return (
+        run.instances.some(
+          (instance) => instance.node === node && secret.has(`${instance.name}:${input}`),
+        ) ||
+        run.nodes.some(
+          (candidate) =>
+            candidate.name === node &&
+            candidate.inputs.some((declared) => declared.name === input && isSecret(declared)),
+        )
+      );
     });
     if (wereSecret.length === 0) return;
     const nodes = this.resolve(subject, module, {}, {});
     const exposed = wereSecret.filter((given) => {
       const [node, input] = given.split(':') as [string, string];
       // An image run's values go to the new image's one node, whatever its name.
-      const target = run.module.kind === 'image' ? nodes[0] : nodes.find((candidate) => candidate.name === node);
+      const target =
+        run.module.kind === 'image' ? nodes[0] : nodes.find((candidate) => candidate.name === node);
       const declared = target?.inputs.find((candidate) => candidate.name === input);
       return declared !== undefined && !isSecret(declared);
     });
@@ -466,14 +670,22 @@ export class Runs {
 
   /** Follows an upgrade's new run: switch over when it is Ready, roll back when it fails. */
   private async followUpgrade(newer: StoredRun): Promise<void> {
-    const old = newer.upgradeOf ? this.store.data.runs.find((candidate) => candidate.id === newer.upgradeOf) : undefined;
+    const old = newer.upgradeOf
+      ? this.store.data.runs.find((candidate) => candidate.id === newer.upgradeOf)
+      : undefined;
     if (!old || old.upgrade?.to !== newer.id || old.upgrade.state !== 'deploying') return;
     if (newer.state === 'Ready') {
       await this.change(old.id, 'appliance', (stored) => {
         stored.upgrade = { to: newer.id, state: 'switched', reason: null };
         stored.params['run:upgrade.to'] = newer.id;
         stored.terminating = true;
-        log(stored, 'appliance', 'upgrade', `switched to run ${newer.id}; terminating this one`, this.now());
+        log(
+          stored,
+          'appliance',
+          'upgrade',
+          `switched to run ${newer.id}; terminating this one`,
+          this.now(),
+        );
       });
       await this.plan(old.id);
     } else if (isFinal(newer.state) || newer.abort || newer.terminating) {
@@ -512,7 +724,15 @@ export class Runs {
     if (!identity) return null;
     const run = this.store.data.runs.find((candidate) => candidate.id === identity.runId);
     const instance = run?.instances.find((candidate) => candidate.name === identity.instance);
-    if (!run || isFinal(run.state) || !instance || instance.tokenHash !== hash || !holdsVm(instance) || instance.state === 'removing') return null;
+    if (
+      !run ||
+      isFinal(run.state) ||
+      !instance ||
+      instance.tokenHash !== hash ||
+      !holdsVm(instance) ||
+      instance.state === 'removing'
+    )
+      return null;
     return identity;
   }
 
@@ -537,7 +757,13 @@ export class Runs {
    * `idle` gets the span in which it waited on a guest: until the change that set the value began,
    * or until the wait ran out.
    */
-  async getParam(agent: AgentIdentity, key: string, waitSeconds: number, unless?: string, idle?: [number, number][]): Promise<string | null> {
+  async getParam(
+    agent: AgentIdentity,
+    key: string,
+    waitSeconds: number,
+    unless?: string,
+    idle?: [number, number][],
+  ): Promise<string | null> {
     const canonical = keyOrInvalid(key);
     const deadline = Date.now() + Math.min(waitSeconds, limits.agentWaitSeconds) * 1000;
     for (;;) {
@@ -561,7 +787,10 @@ export class Runs {
    */
   async agentSetParam(agent: AgentIdentity, key: string, value: string): Promise<void> {
     const canonical = keyOrInvalid(key);
-    refuse(agentWriteRefusal(this.runOf(agent.runId), agent.instance, parseKey(canonical)), canonical);
+    refuse(
+      agentWriteRefusal(this.runOf(agent.runId), agent.instance, parseKey(canonical)),
+      canonical,
+    );
     await this.setParam(agent.runId, canonical, value, agent.instance);
   }
 
@@ -573,17 +802,32 @@ export class Runs {
     const started = performance.now();
     const canonical = keyOrInvalid(key);
     if (valueTooLong(value)) throw invalid('value', `must be at most ${maxValueBytes} bytes`);
-    if (canonical.startsWith('run:') && ['run:state', 'run:abort'].includes(canonical)) throw invalid('key', `${canonical} is kept by the appliance; use abort to abort`);
+    if (canonical.startsWith('run:') && ['run:state', 'run:abort'].includes(canonical))
+      throw invalid('key', `${canonical} is kept by the appliance; use abort to abort`);
     const changed: string[] = [];
     await this.change(runId, actor, (run) => {
-      const targets = [canonical, ...mappedTargets(run, canonical)].filter((target) => run.params[target] !== value);
+      const targets = [canonical, ...mappedTargets(run, canonical)].filter(
+        (target) => run.params[target] !== value,
+      );
       const before = paramsSize(run.params);
-      const after = paramsSize({ ...run.params, ...Object.fromEntries(targets.map((target) => [target, value])) });
-      if ((after.keys > limits.paramsPerRun && after.keys > before.keys) || (after.bytes > limits.paramBytesPerRun && after.bytes > before.bytes)) {
+      const after = paramsSize({
+        ...run.params,
+        ...Object.fromEntries(targets.map((target) => [target, value])),
+      });
+      if (
+        (after.keys > limits.paramsPerRun && after.keys > before.keys) ||
+        (after.bytes > limits.paramBytesPerRun && after.bytes > before.bytes)
+      ) {
         throw new BivouacError(
           'PARAMS_FULL',
           `Run ${runId} may hold at most ${limits.paramsPerRun} runtime parameters of ${limits.paramBytesPerRun} bytes in all (keys and values); setting ${canonical} would make ${after.keys} of ${after.bytes} bytes.`,
-          { key: canonical, maxKeys: limits.paramsPerRun, maxBytes: limits.paramBytesPerRun, keys: before.keys, bytes: before.bytes },
+          {
+            key: canonical,
+            maxKeys: limits.paramsPerRun,
+            maxBytes: limits.paramBytesPerRun,
+            keys: before.keys,
+            bytes: before.bytes,
+          },
         );
       }
       for (const target of targets) {
@@ -596,13 +840,18 @@ export class Runs {
     for (const target of changed) {
       this.wake(`${runId} ${target}`, started);
       const shown = secret.has(target) ? maskedValue : value;
-      this.announce(run, 'run.param', { key: target, value: shown, link: isLink(keyParts(target)) });
+      this.announce(run, 'run.param', {
+        key: target,
+        value: shown,
+        link: isLink(keyParts(target)),
+      });
     }
   }
 
   /** An instance reports that it completed a state (a barrier). Repeating it is harmless. */
   async complete(agent: AgentIdentity, state: RunState): Promise<void> {
-    if (!isBarrier(state) || state === 'Provisioning') throw invalid('state', 'must be Executing, SendingReports or Ready');
+    if (!isBarrier(state) || state === 'Provisioning')
+      throw invalid('state', 'must be Executing, SendingReports or Ready');
     await this.change(agent.runId, agent.instance, (run) => {
       const instance = instanceOf(run, agent.instance);
       if (instance.completed.includes(state)) return;
@@ -612,12 +861,19 @@ export class Runs {
   }
 
   async agentAbort(agent: AgentIdentity, reason: string): Promise<void> {
-    await this.abortRun(agent.runId, { source: 'recipe', message: reason, by: agent.instance, at: this.now().toISOString() });
+    await this.abortRun(agent.runId, {
+      source: 'recipe',
+      message: reason,
+      by: agent.instance,
+      at: this.now().toISOString(),
+    });
   }
 
   /** A line of recipe output for the run's log. */
   async agentLog(agent: AgentIdentity, text: string): Promise<void> {
-    await this.change(agent.runId, agent.instance, (run) => log(run, agent.instance, 'output', text, this.now()));
+    await this.change(agent.runId, agent.instance, (run) =>
+      log(run, agent.instance, 'output', text, this.now()),
+    );
   }
 
   // ---- hooks for the reconciler ----
@@ -629,7 +885,12 @@ export class Runs {
     const instance = run.instances.find((candidate) => candidate.name === instanceName);
     // Only a VM the run still counts on matters; one being removed was meant to go.
     if (!instance || (instance.state !== 'running' && instance.state !== 'launching')) return;
-    const abort: AbortReason = { source: 'reconciler', message: `${instanceName}'s VM vanished: ${reason}`, by: 'appliance', at: this.now().toISOString() };
+    const abort: AbortReason = {
+      source: 'reconciler',
+      message: `${instanceName}'s VM vanished: ${reason}`,
+      by: 'appliance',
+      at: this.now().toISOString(),
+    };
     // One step: the abort's reason is the vanishing, not the failed instance it leaves.
     await this.change(runId, 'appliance', (stored) => {
       const target = instanceOf(stored, instanceName);
@@ -643,7 +904,9 @@ export class Runs {
 
   /** Does a live run hold this reservation? */
   holds(reservation: Reservation): boolean {
-    return this.store.data.runs.some((run) => run.reservationId === reservation.id && !isFinal(run.state));
+    return this.store.data.runs.some(
+      (run) => run.reservationId === reservation.id && !isFinal(run.state),
+    );
   }
 
   // ---- the machine ----
@@ -669,7 +932,8 @@ export class Runs {
       this.advance(run, actor);
       run.updatedAt = this.now().toISOString();
       // A run that ends gives its reservation back in the same durable step.
-      if (run.state !== before && isFinal(run.state) && run.reservationId) released = this.reservations.releaseInside(document, run.reservationId);
+      if (run.state !== before && isFinal(run.state) && run.reservationId)
+        released = this.reservations.releaseInside(document, run.reservationId);
       return structuredClone(run);
     });
     if (released) this.reservations.released();
@@ -680,7 +944,8 @@ export class Runs {
       this.wake(`${id} run:state`, started);
       this.announce(after, 'run.state', { state: after.state, from: before, abort: after.abort });
       if (isFinal(after.state)) {
-        for (const waiters of this.waiters.entries()) if (waiters[0].startsWith(`${id} `)) for (const wake of waiters[1]) wake(started);
+        for (const waiters of this.waiters.entries())
+          if (waiters[0].startsWith(`${id} `)) for (const wake of waiters[1]) wake(started);
       }
     } else {
       this.announce(after, 'run.updated', { state: after.state });
@@ -702,9 +967,16 @@ export class Runs {
     if (isFinal(run.state)) return null;
     const failing = nodeBeyondFailures(run);
     if (failing && !run.terminating) {
-      const cause = run.instances.findLast((instance) => instance.node === failing.name && instance.state === 'failed' && instance.error);
+      const cause = run.instances.findLast(
+        (instance) =>
+          instance.node === failing.name && instance.state === 'failed' && instance.error,
+      );
       const message = `node ${failing.name} has more failed instances than its maxFailures (${failing.maxFailures})${cause ? `; ${cause.name}: ${cause.error}` : ''}`;
-      setAbort(run, { source: 'launch', message, by: 'appliance', at: this.now().toISOString() }, this.now());
+      setAbort(
+        run,
+        { source: 'launch', message, by: 'appliance', at: this.now().toISOString() },
+        this.now(),
+      );
     }
     if (run.state === 'Finalizing') {
       const left = run.instances.some(holdsVm);
@@ -716,13 +988,23 @@ export class Runs {
     }
     if (run.abort) return keepsRunning(run.keepRunning, 'error') ? 'Aborted' : 'Finalizing';
     if (run.state === 'Initializing') return null;
-    if (run.state === 'Ready') return barrierPassed(run, 'Ready') && !keepsRunning(run.keepRunning, 'success') ? 'Finalizing' : null;
+    if (run.state === 'Ready')
+      return barrierPassed(run, 'Ready') && !keepsRunning(run.keepRunning, 'success')
+        ? 'Finalizing'
+        : null;
     return isBarrier(run.state) && barrierPassed(run, run.state) ? nextForward(run.state) : null;
   }
 
   private transition(run: StoredRun, to: RunState, actor: string): void {
-    if (!canTransition(run.state, to)) throw new Error(`bug: run ${run.id} cannot go from ${run.state} to ${to}`);
-    log(run, actor, 'state', `${run.state} → ${to}${to === 'Aborted' && run.abort ? ` (${run.abort.message})` : ''}`, this.now());
+    if (!canTransition(run.state, to))
+      throw new Error(`bug: run ${run.id} cannot go from ${run.state} to ${to}`);
+    log(
+      run,
+      actor,
+      'state',
+      `${run.state} → ${to}${to === 'Aborted' && run.abort ? ` (${run.abort.message})` : ''}`,
+      this.now(),
+    );
     run.state = to;
     run.stateEnteredAt = this.now().toISOString();
     run.params['run:state'] = to;
@@ -733,11 +1015,17 @@ export class Runs {
     const run = this.store.data.runs.find((candidate) => candidate.id === id);
     if (!run) return;
     if ((run.state === 'Provisioning' || run.state === 'Ready') && !run.abort && !run.terminating) {
-      await this.queue.enqueue(run.instances.filter((instance) => instance.state === 'pending' || instance.state === 'launching').map((instance) => ({ kind: 'launch', runId: id, target: instance.name })));
+      await this.queue.enqueue(
+        run.instances
+          .filter((instance) => instance.state === 'pending' || instance.state === 'launching')
+          .map((instance) => ({ kind: 'launch', runId: id, target: instance.name })),
+      );
     }
     const ending = run.state === 'Finalizing' || run.terminating;
     await this.queue.enqueue(
-      run.instances.filter((instance) => instance.state === 'removing' || (ending && holdsVm(instance))).map((instance) => ({ kind: 'terminate', runId: id, target: instance.name })),
+      run.instances
+        .filter((instance) => instance.state === 'removing' || (ending && holdsVm(instance)))
+        .map((instance) => ({ kind: 'terminate', runId: id, target: instance.name })),
     );
   }
 
@@ -745,7 +1033,8 @@ export class Runs {
     const run = this.store.data.runs.find((candidate) => candidate.id === job.runId);
     if (!run) return;
     const instance = instanceOf(run, job.target);
-    if (instance.state === 'running' || instance.state === 'failed' || instance.state === 'removed') return;
+    if (instance.state === 'running' || instance.state === 'failed' || instance.state === 'removed')
+      return;
     if ((run.state !== 'Provisioning' && run.state !== 'Ready') || run.abort || run.terminating) {
       if (instance.state === 'launching') await this.adoptOrForget(run, instance);
       return;
@@ -763,7 +1052,12 @@ export class Runs {
     const imageRef = node.nativeImages.libvirt?.imageId ?? null;
     const imageId = imageRef ? (this.images.find(imageRef)?.id ?? imageRef) : null;
     try {
-      if (!imageId) throw new BivouacError('BAD_IMAGE', `Node ${node.name} has no libvirt image (nativeImages.libvirt.imageId).`, { node: node.name });
+      if (!imageId)
+        throw new BivouacError(
+          'BAD_IMAGE',
+          `Node ${node.name} has no libvirt image (nativeImages.libvirt.imageId).`,
+          { node: node.name },
+        );
       const where = await this.placeOnNetwork(run.id, instance.name, node.cloudId);
       const spec: VmSpec = {
         name: vmName(run.id, instance.name),
@@ -775,7 +1069,12 @@ export class Runs {
         memoryMiB: node.resources.memoryMiB,
         diskGiB: node.resources.diskGiB,
         image: this.images.bootImage(imageId),
-        context: { 'bivouac.url': where.agentUrl, 'bivouac.run': run.id, 'bivouac.instance': instance.name, 'bivouac.token': token },
+        context: {
+          'bivouac.url': where.agentUrl,
+          'bivouac.run': run.id,
+          'bivouac.instance': instance.name,
+          'bivouac.token': token,
+        },
         network: where.network,
         accelerator: 'auto',
       };
@@ -811,13 +1110,29 @@ export class Runs {
     const connector = this.clouds.connector(node.cloudId);
     if (!connector.publish) return;
     for (const port of node.ports) {
-      const published = await connector.publish(vmName(runId, instanceName), port.port).catch(async (error: unknown) => {
-        await this.change(runId, 'appliance', (run) => log(run, 'appliance', 'publish failed', `${instanceName} port ${port.port}: ${this.clouds.redact(node.cloudId, (error as Error).message)}`, this.now()));
-        return null;
-      });
+      const published = await connector
+        .publish(vmName(runId, instanceName), port.port)
+        .catch(async (error: unknown) => {
+          await this.change(runId, 'appliance', (run) =>
+            log(
+              run,
+              'appliance',
+              'publish failed',
+              `${instanceName} port ${port.port}: ${this.clouds.redact(node.cloudId, (error as Error).message)}`,
+              this.now(),
+            ),
+          );
+          return null;
+        });
       if (!published) continue;
       const host = published.host || this.options.publicHost || '127.0.0.1';
-      await this.recordUrls(runId, instanceName, port, linkTo(port.protocol, host, published.port), null);
+      await this.recordUrls(
+        runId,
+        instanceName,
+        port,
+        linkTo(port.protocol, host, published.port),
+        null,
+      );
     }
   }
 
@@ -826,28 +1141,66 @@ export class Runs {
    * network (what other tiers use, and what mappings carry); the port is also published to the
    * LAN by DNAT from the box's address, as `<instance>:url.public.<port>` and the service URLs.
    */
-  private async publishPrivate(runId: string, instanceName: string, node: RunNode, network: MadeNetwork): Promise<void> {
+  private async publishPrivate(
+    runId: string,
+    instanceName: string,
+    node: RunNode,
+    network: MadeNetwork,
+  ): Promise<void> {
     const instance = instanceOf(this.runOf(runId), instanceName);
     const address = this.addressOf(runId, instance.name);
     if (!address || !this.options.networks) return;
     for (const port of node.ports) {
-      const published = await this.options.networks.publish(network, address, port.port).catch(async (error: unknown) => {
-        await this.change(runId, 'appliance', (run) => log(run, 'appliance', 'publish failed', `${instanceName} port ${port.port}: ${(error as Error).message}`, this.now()));
-        return null;
-      });
-      await this.setParam(runId, `${instanceName}:url.${port.name}`, linkTo(port.protocol, address, port.port), 'appliance');
+      const published = await this.options.networks
+        .publish(network, address, port.port)
+        .catch(async (error: unknown) => {
+          await this.change(runId, 'appliance', (run) =>
+            log(
+              run,
+              'appliance',
+              'publish failed',
+              `${instanceName} port ${port.port}: ${(error as Error).message}`,
+              this.now(),
+            ),
+          );
+          return null;
+        });
+      await this.setParam(
+        runId,
+        `${instanceName}:url.${port.name}`,
+        linkTo(port.protocol, address, port.port),
+        'appliance',
+      );
       // The LAN reaches it at the box's address: a configured public name stays in the link, loopback does not.
-      const host = this.options.publicHost && !/^(127\.|localhost$|::1$)/.test(this.options.publicHost) ? this.options.publicHost : published?.host;
-      if (published && host) await this.recordUrls(runId, instanceName, port, linkTo(port.protocol, host, published.port), `${instanceName}:url.public.${port.name}`);
+      const host =
+        this.options.publicHost && !/^(127\.|localhost$|::1$)/.test(this.options.publicHost)
+          ? this.options.publicHost
+          : published?.host;
+      if (published && host)
+        await this.recordUrls(
+          runId,
+          instanceName,
+          port,
+          linkTo(port.protocol, host, published.port),
+          `${instanceName}:url.public.${port.name}`,
+        );
     }
   }
 
   /** Records a published port's link, and the first web one as the instance's and run's service URL. */
-  private async recordUrls(runId: string, instanceName: string, port: RunNode['ports'][number], url: string, key: string | null): Promise<void> {
+  private async recordUrls(
+    runId: string,
+    instanceName: string,
+    port: RunNode['ports'][number],
+    url: string,
+    key: string | null,
+  ): Promise<void> {
     await this.setParam(runId, key ?? `${instanceName}:url.${port.name}`, url, 'appliance');
     const run = this.runOf(runId);
-    if (port.protocol !== 'tcp' && run.params[`${instanceName}:url.service`] === undefined) await this.setParam(runId, `${instanceName}:url.service`, url, 'appliance');
-    if (port.protocol !== 'tcp' && this.runOf(runId).params['run:url.service'] === undefined) await this.setParam(runId, 'run:url.service', url, 'appliance');
+    if (port.protocol !== 'tcp' && run.params[`${instanceName}:url.service`] === undefined)
+      await this.setParam(runId, `${instanceName}:url.service`, url, 'appliance');
+    if (port.protocol !== 'tcp' && this.runOf(runId).params['run:url.service'] === undefined)
+      await this.setParam(runId, 'run:url.service', url, 'appliance');
   }
 
   // ---- networks ----
@@ -860,12 +1213,17 @@ export class Runs {
   /** The run's private network once made (its subnet known), else null. */
   private madeNetwork(run: StoredRun): MadeNetwork | null {
     const network = this.networkOf(run);
-    return network.mode === 'private' && network.prefix ? { name: network.name, prefix: network.prefix, gateway: gatewayOf(network.prefix) } : null;
+    return network.mode === 'private' && network.prefix
+      ? { name: network.name, prefix: network.prefix, gateway: gatewayOf(network.prefix) }
+      : null;
   }
 
   /** The fixed address of an instance on its run's private network. */
   private addressOf(runId: string, instanceName: string): string | null {
-    const vm = this.vms.findByNative(nodeOf(this.runOf(runId), instanceOf(this.runOf(runId), instanceName)).cloudId, vmName(runId, instanceName));
+    const vm = this.vms.findByNative(
+      nodeOf(this.runOf(runId), instanceOf(this.runOf(runId), instanceName)).cloudId,
+      vmName(runId, instanceName),
+    );
     return vm?.ips[0] ?? null;
   }
 
@@ -875,26 +1233,49 @@ export class Runs {
    * else on user networking, through the agent-only listener on the box's loopback (the box
    * without bridges), or, on a remote host, the configured agent URL.
    */
-  private async placeOnNetwork(runId: string, instanceName: string, cloudId: string): Promise<{ network: VmSpec['network']; agentUrl: string }> {
+  private async placeOnNetwork(
+    runId: string,
+    instanceName: string,
+    cloudId: string,
+  ): Promise<{ network: VmSpec['network']; agentUrl: string }> {
     const run = this.runOf(runId);
     const network = this.networkOf(run);
     const { networks, agentListeners } = this.options;
     if (network.mode === 'private' && networks) {
-      const taken = new Set(this.store.data.runs.filter((other) => other.id !== runId && !isFinal(other.state) && other.network?.mode === 'private').map((other) => (other.network as { prefix: string | null }).prefix ?? ''));
+      const taken = new Set(
+        this.store.data.runs
+          .filter(
+            (other) =>
+              other.id !== runId && !isFinal(other.state) && other.network?.mode === 'private',
+          )
+          .map((other) => (other.network as { prefix: string | null }).prefix ?? ''),
+      );
       const made = await networks.ensure(network, taken);
       if (network.prefix !== made.prefix) {
         await this.change(runId, 'appliance', (stored) => {
           stored.network = { mode: 'private', name: made.name, prefix: made.prefix };
-          log(stored, 'appliance', 'network', `private network ${made.name} on ${made.prefix}.0/24`, this.now());
+          log(
+            stored,
+            'appliance',
+            'network',
+            `private network ${made.name} on ${made.prefix}.0/24`,
+            this.now(),
+          );
         });
       }
       const position = run.instances.findIndex((candidate) => candidate.name === instanceName);
       const { mac, address } = await networks.addInstance(made, instanceName, position);
-      return { network: { mode: 'network', name: made.name, mac, address }, agentUrl: `http://${made.gateway}:${agentPort}` };
+      return {
+        network: { mode: 'network', name: made.name, mac, address },
+        agentUrl: `http://${made.gateway}:${agentPort}`,
+      };
     }
     if (cloudId === boxCloudId && agentListeners) {
       // 10.0.2.2 is the host's loopback: the guest's agent URL is the agent-only listener there.
-      return { network: { mode: 'user' }, agentUrl: `http://10.0.2.2:${await agentListeners.loopbackPort()}` };
+      return {
+        network: { mode: 'user' },
+        agentUrl: `http://10.0.2.2:${await agentListeners.loopbackPort()}`,
+      };
     }
     return { network: { mode: 'user' }, agentUrl: this.options.agentUrl };
   }
@@ -902,10 +1283,18 @@ export class Runs {
   /** Removes an ended run's private network once none of its VMs is left. */
   private async releaseNetwork(run: StoredRun): Promise<void> {
     const network = this.networkOf(run);
-    if (network.mode !== 'private' || !this.options.networks || !isFinal(run.state) || run.instances.some(holdsVm)) return;
+    if (
+      network.mode !== 'private' ||
+      !this.options.networks ||
+      !isFinal(run.state) ||
+      run.instances.some(holdsVm)
+    )
+      return;
     if (this.released.has(network.name)) return;
     this.released.add(network.name);
-    await this.options.networks.release(network.name, network.prefix).catch(() => this.released.delete(network.name)); // the sweep tries again
+    await this.options.networks
+      .release(network.name, network.prefix)
+      .catch(() => this.released.delete(network.name)); // the sweep tries again
   }
 
   /**
@@ -915,8 +1304,13 @@ export class Runs {
   async sweepNetworks(now = false): Promise<void> {
     if (!this.options.networks || (!now && Date.now() - this.lastSweep < 30_000)) return;
     this.lastSweep = Date.now();
-    const ended = this.store.data.runs.filter((run) => isFinal(run.state) && !run.instances.some(holdsVm) && run.network?.mode === 'private');
-    await this.options.networks.sweep(new Set(ended.map((run) => (run.network as { name: string }).name)));
+    const ended = this.store.data.runs.filter(
+      (run) =>
+        isFinal(run.state) && !run.instances.some(holdsVm) && run.network?.mode === 'private',
+    );
+    await this.options.networks.sweep(
+      new Set(ended.map((run) => (run.network as { name: string }).name)),
+    );
   }
 
   /** Adopts a VM an interrupted launch left, or puts the instance back to pending. True if adopted. */
@@ -946,7 +1340,9 @@ export class Runs {
     if (!run) return;
     const instance = instanceOf(run, job.target);
     const node = nodeOf(run, instance);
-    const vm = instance.vmId ? this.vms.all().find((candidate) => candidate.id === instance.vmId) : this.vms.findByNative(node.cloudId, vmName(run.id, instance.name));
+    const vm = instance.vmId
+      ? this.vms.all().find((candidate) => candidate.id === instance.vmId)
+      : this.vms.findByNative(node.cloudId, vmName(run.id, instance.name));
     // A launch under way is let finish first (the queue retries this job), so the two never race.
     if (vm && this.vms.isLaunching(vm.id)) throw new Error(`${instance.name} is still launching`);
     if (vm) await this.vms.terminate(vm.id);
@@ -960,7 +1356,9 @@ export class Runs {
     const after = this.runOf(run.id);
     // A scale-down gives back what the removed instance held.
     if (!isFinal(after.state) && after.state !== 'Finalizing' && after.reservationId) {
-      await this.reservations.resize(after.reservationId, liveFootprint(after)).catch(() => undefined);
+      await this.reservations
+        .resize(after.reservationId, liveFootprint(after))
+        .catch(() => undefined);
     }
   }
 
@@ -974,7 +1372,10 @@ export class Runs {
     const node = nodeOf(run, instance);
     const tracked = this.vms.findByNative(node.cloudId, vmName(runId, instanceName));
     if (instance.state !== 'running' && instance.vmId === null && !tracked) {
-      await this.clouds.connector(node.cloudId).terminate([vmName(runId, instanceName)]).catch(() => undefined);
+      await this.clouds
+        .connector(node.cloudId)
+        .terminate([vmName(runId, instanceName)])
+        .catch(() => undefined);
     }
     const said = this.clouds.redact(node.cloudId, message);
     await this.change(runId, 'appliance', (run) => {
@@ -992,7 +1393,12 @@ export class Runs {
     else {
       const run = this.runOf(job.runId);
       const { cloudId } = nodeOf(run, instanceOf(run, job.target));
-      await this.abortRun(job.runId, { source: 'reconciler', message: `could not terminate ${job.target}: ${this.clouds.redact(cloudId, error.message)}`, by: 'appliance', at: this.now().toISOString() });
+      await this.abortRun(job.runId, {
+        source: 'reconciler',
+        message: `could not terminate ${job.target}: ${this.clouds.redact(cloudId, error.message)}`,
+        by: 'appliance',
+        at: this.now().toISOString(),
+      });
     }
   }
 
@@ -1002,7 +1408,12 @@ export class Runs {
       if (isFinal(run.state) || run.abort) continue;
       const deadline = stateDeadline(run.state, new Date(run.stateEnteredAt), run.timeouts);
       if (deadline && deadline <= now) {
-        await this.abortRun(run.id, { source: 'timeout', message: `${run.state} took longer than ${run.timeouts[run.state as keyof StateTimeouts]} s`, by: 'appliance', at: now.toISOString() });
+        await this.abortRun(run.id, {
+          source: 'timeout',
+          message: `${run.state} took longer than ${run.timeouts[run.state as keyof StateTimeouts]} s`,
+          by: 'appliance',
+          at: now.toISOString(),
+        });
       }
     }
     this.scheduleDeadline();
@@ -1027,19 +1438,35 @@ export class Runs {
 
   // ---- helpers ----
 
-  private resolveNodes(path: string, version: number, content: ModuleContent, request: CreateRun, reach: Reach): RunNode[] {
-    if (content.kind === 'project') throw invalid('module', `${path} is a project; deploy an image or a deployment`);
+  private resolveNodes(
+    path: string,
+    version: number,
+    content: ModuleContent,
+    request: CreateRun,
+    reach: Reach,
+  ): RunNode[] {
+    if (content.kind === 'project')
+      throw invalid('module', `${path} is a project; deploy an image or a deployment`);
     const declared = deployedNodes(path, version, content).nodes;
     for (const name of [...Object.keys(request.placement), ...Object.keys(request.multiplicity)]) {
-      if (!declared.some((node) => node.name === name)) throw invalid(`placement.${name}`, `no node ${name}; nodes: ${declared.map((node) => node.name).join(', ')}`);
+      if (!declared.some((node) => node.name === name))
+        throw invalid(
+          `placement.${name}`,
+          `no node ${name}; nodes: ${declared.map((node) => node.name).join(', ')}`,
+        );
     }
     return declared.map((node) => {
       const image = this.modules.resolveImage(node.image, reach);
       const cloudId = request.placement[node.name] ?? node.cloud ?? 'box';
       if (this.clouds.isDisabled(cloudId)) this.clouds.checkUsable(cloudId);
-      if (!this.clouds.ids().includes(cloudId)) throw invalid(`placement.${node.name}`, `no cloud ${cloudId}; clouds: ${this.clouds.ids().join(', ')}`);
+      if (!this.clouds.ids().includes(cloudId))
+        throw invalid(
+          `placement.${node.name}`,
+          `no cloud ${cloudId}; clouds: ${this.clouds.ids().join(', ')}`,
+        );
       const multiplicity = request.multiplicity[node.name] ?? node.multiplicity;
-      if (!Number.isInteger(multiplicity) || multiplicity < 0 || multiplicity > 64) throw invalid(`multiplicity.${node.name}`, 'must be a whole number from 0 to 64');
+      if (!Number.isInteger(multiplicity) || multiplicity < 0 || multiplicity > 64)
+        throw invalid(`multiplicity.${node.name}`, 'must be a whole number from 0 to 64');
       return {
         name: node.name,
         image: image.chain,
@@ -1059,32 +1486,61 @@ export class Runs {
   }
 
   /** Checks given values against the declared inputs; an image run may name inputs without a node. */
-  private checkParameters(nodes: RunNode[], given: Record<string, string>, isImage: boolean): Record<string, string> {
+  private checkParameters(
+    nodes: RunNode[],
+    given: Record<string, string>,
+    isImage: boolean,
+  ): Record<string, string> {
     const values: Record<string, string> = {};
     const answered = new Set<string>();
     const problems: { field: string; message: string }[] = [];
     for (const [key, value] of Object.entries(given)) {
-      const [nodeName, inputName] = key.includes(':') ? key.split(':', 2) : isImage ? [nodes[0]!.name, key] : [undefined, key];
+      const [nodeName, inputName] = key.includes(':')
+        ? key.split(':', 2)
+        : isImage
+          ? [nodes[0]!.name, key]
+          : [undefined, key];
       const node = nodes.find((candidate) => candidate.name === nodeName);
       const input = node?.inputs.find((candidate) => candidate.name === inputName);
       if (!node || !input) {
-        problems.push({ field: `parameters.${key}`, message: `no such input; inputs: ${nodes.flatMap((n) => n.inputs.map((i) => `${n.name}:${i.name}`)).join(', ') || 'none'}` });
+        problems.push({
+          field: `parameters.${key}`,
+          message: `no such input; inputs: ${nodes.flatMap((n) => n.inputs.map((i) => `${n.name}:${i.name}`)).join(', ') || 'none'}`,
+        });
         continue;
       }
       answered.add(`${node.name}:${input.name}`);
       const problem = checkValue(input, value);
-      if (problem) problems.push({ field: `parameters.${key}`, message: isSecret(input) ? problem : `${problem} (got ${JSON.stringify(value.slice(0, 64))})` });
+      if (problem)
+        problems.push({
+          field: `parameters.${key}`,
+          message: isSecret(input)
+            ? problem
+            : `${problem} (got ${JSON.stringify(value.slice(0, 64))})`,
+        });
       else values[`${node.name}:${input.name}`] = value;
     }
     for (const node of nodes) {
       for (const input of node.inputs) {
         const mapping = node.mappings[input.name];
-        if (input.default === undefined && !mapping && !answered.has(`${node.name}:${input.name}`)) {
-          problems.push({ field: `parameters.${isImage ? input.name : `${node.name}:${input.name}`}`, message: 'required: it has no default and no mapping' });
+        if (
+          input.default === undefined &&
+          !mapping &&
+          !answered.has(`${node.name}:${input.name}`)
+        ) {
+          problems.push({
+            field: `parameters.${isImage ? input.name : `${node.name}:${input.name}`}`,
+            message: 'required: it has no default and no mapping',
+          });
         }
       }
     }
-    if (problems.length > 0) throw new BivouacError('VALIDATION_FAILED', `Parameters: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}.`, { fields: problems });
+    if (problems.length > 0)
+      throw new BivouacError(
+        'VALIDATION_FAILED',
+        `Parameters: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}.`,
+        { fields: problems },
+      );
     return values;
   }
 
@@ -1096,9 +1552,16 @@ export class Runs {
 
   /** Keeps the token index in step with the run: current tokens in, retired ones out. */
   private indexTokens(run: StoredRun): void {
-    const current = new Set(run.instances.flatMap((instance) => (instance.tokenHash && !isFinal(run.state) ? [instance.tokenHash] : [])));
-    for (const hash of this.tokensOfRun.get(run.id) ?? []) if (!current.has(hash)) this.agents.delete(hash);
-    for (const instance of run.instances) if (instance.tokenHash && current.has(instance.tokenHash)) this.agents.set(instance.tokenHash, { runId: run.id, instance: instance.name });
+    const current = new Set(
+      run.instances.flatMap((instance) =>
+        instance.tokenHash && !isFinal(run.state) ? [instance.tokenHash] : [],
+      ),
+    );
+    for (const hash of this.tokensOfRun.get(run.id) ?? [])
+      if (!current.has(hash)) this.agents.delete(hash);
+    for (const instance of run.instances)
+      if (instance.tokenHash && current.has(instance.tokenHash))
+        this.agents.set(instance.tokenHash, { runId: run.id, instance: instance.name });
     if (current.size > 0) this.tokensOfRun.set(run.id, current);
     else this.tokensOfRun.delete(run.id);
   }
@@ -1148,7 +1611,11 @@ function nodeOf(run: StoredRun, instance: RunInstance): RunNode {
 
 function instanceOf(run: StoredRun, name: string): RunInstance {
   const instance = run.instances.find((candidate) => candidate.name === name);
-  if (!instance) throw new BivouacError('NOT_FOUND', `Run ${run.id} has no instance ${name}.`, { resource: 'instance', name });
+  if (!instance)
+    throw new BivouacError('NOT_FOUND', `Run ${run.id} has no instance ${name}.`, {
+      resource: 'instance',
+      name,
+    });
   return instance;
 }
 
@@ -1168,21 +1635,36 @@ function setAbort(run: StoredRun, given: AbortReason, now: Date): void {
 
 function log(run: StoredRun, actor: string, action: string, detail: string, now: Date): void {
   // Recipe output and reasons pass through here: no current secret value is kept in the log.
-  run.log.push({ time: now.toISOString(), actor, action, detail: redactSecrets(run, detail).slice(0, 4096) });
+  run.log.push({
+    time: now.toISOString(),
+    actor,
+    action,
+    detail: redactSecrets(run, detail).slice(0, 4096),
+  });
   if (run.log.length > logLimit) run.log.splice(0, run.log.length - logLimit);
 }
 
 /** Throws the refusal, if there is one, as its typed error. */
 function refuse(refusal: ParamRefusal | null, key: string): void {
-  if (refusal) throw new BivouacError(refusal.code, `${refusal.message}.`, { key, ...(refusal.allowed ? { allowed: refusal.allowed } : {}) });
+  if (refusal)
+    throw new BivouacError(refusal.code, `${refusal.message}.`, {
+      key,
+      ...(refusal.allowed ? { allowed: refusal.allowed } : {}),
+    });
 }
 
 function shuttingDown(): BivouacError {
-  return new BivouacError('SHUTTING_DOWN', 'The appliance is shutting down; ask again once it is back.', {});
+  return new BivouacError(
+    'SHUTTING_DOWN',
+    'The appliance is shutting down; ask again once it is back.',
+    {},
+  );
 }
 
 function invalid(field: string, message: string): BivouacError {
-  return new BivouacError('VALIDATION_FAILED', `${field} ${message}.`, { fields: [{ field, message }] });
+  return new BivouacError('VALIDATION_FAILED', `${field} ${message}.`, {
+    fields: [{ field, message }],
+  });
 }
 
 function parseOrInvalid(reference: string): { path: string; version: number | null } {
@@ -1207,6 +1689,7 @@ function keyParts(key: string): { name: string; scope: 'run' } {
 
 function withDefaults(given: CreateRun['timeouts']): StateTimeouts {
   const timeouts = { ...defaultStateTimeouts };
-  for (const [state, seconds] of Object.entries(given ?? {})) if (seconds !== undefined) timeouts[state as keyof StateTimeouts] = seconds;
+  for (const [state, seconds] of Object.entries(given ?? {}))
+    if (seconds !== undefined) timeouts[state as keyof StateTimeouts] = seconds;
   return timeouts;
 }

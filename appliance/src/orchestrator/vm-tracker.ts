@@ -38,7 +38,9 @@ export class VmTracker {
   }
 
   findByNative(cloudId: string, nativeId: string): VmRecord | undefined {
-    return this.store.data.vms.find((vm) => vm.cloudId === cloudId && vm.nativeId === nativeId && isLive(vm));
+    return this.store.data.vms.find(
+      (vm) => vm.cloudId === cloudId && vm.nativeId === nativeId && isLive(vm),
+    );
   }
 
   isLaunching(id: string): boolean {
@@ -51,7 +53,12 @@ export class VmTracker {
   }
 
   /** Records, launches, and records what the cloud says; a failed launch leaves a gone record. */
-  async launch(cloudId: string, spec: VmSpec, reservationId: string | null, imageId: string | null = null): Promise<VmRecord> {
+  async launch(
+    cloudId: string,
+    spec: VmSpec,
+    reservationId: string | null,
+    imageId: string | null = null,
+  ): Promise<VmRecord> {
     const connector = this.clouds.connector(cloudId);
     const stamp = this.now().toISOString();
     const record: VmRecord = {
@@ -73,22 +80,39 @@ export class VmTracker {
       goneReason: null,
     };
     this.launching.add(record.id);
-    await this.store.update((document) => {
-      if (document.vms.some((vm) => vm.cloudId === cloudId && vm.nativeId === spec.name && isLive(vm))) {
-        throw new BivouacError('VALIDATION_FAILED', `A VM named ${spec.name} already exists on this cloud.`, { fields: [{ field: 'name', message: 'must be unique per cloud' }] });
-      }
-      document.vms.push(record);
-    }).catch((error: unknown) => {
-      this.launching.delete(record.id);
-      throw error;
-    });
+    await this.store
+      .update((document) => {
+        if (
+          document.vms.some(
+            (vm) => vm.cloudId === cloudId && vm.nativeId === spec.name && isLive(vm),
+          )
+        ) {
+          throw new BivouacError(
+            'VALIDATION_FAILED',
+            `A VM named ${spec.name} already exists on this cloud.`,
+            { fields: [{ field: 'name', message: 'must be unique per cloud' }] },
+          );
+        }
+        document.vms.push(record);
+      })
+      .catch((error: unknown) => {
+        this.launching.delete(record.id);
+        throw error;
+      });
     this.announce(record);
     try {
       const [nativeId] = await connector.launch([spec]);
       const [described] = await connector.describe([nativeId ?? spec.name]);
-      return await this.update(record.id, { nativeId: nativeId ?? spec.name, state: described?.state ?? 'unknown', ips: described?.ips ?? [] });
+      return await this.update(record.id, {
+        nativeId: nativeId ?? spec.name,
+        state: described?.state ?? 'unknown',
+        ips: described?.ips ?? [],
+      });
     } catch (error) {
-      await this.markGone(record.id, `launch failed: ${this.clouds.redact(cloudId, (error as Error).message)}`);
+      await this.markGone(
+        record.id,
+        `launch failed: ${this.clouds.redact(cloudId, (error as Error).message)}`,
+      );
       throw error;
     } finally {
       this.launching.delete(record.id);
@@ -101,7 +125,11 @@ export class VmTracker {
     if (!isLive(vm)) return vm;
     // A cloud whose config is refused is never contacted: its VM is let go, so its run can end and
     // the cloud be removed; whatever still runs there is the host administrator's to stop.
-    if (this.clouds.isDisabled(vm.cloudId)) return this.markGone(id, 'let go without contacting its cloud, which is disabled: the VM may still run on that host');
+    if (this.clouds.isDisabled(vm.cloudId))
+      return this.markGone(
+        id,
+        'let go without contacting its cloud, which is disabled: the VM may still run on that host',
+      );
     this.terminating.add(id);
     try {
       await this.clouds.connector(vm.cloudId).terminate([vm.nativeId]);
@@ -145,8 +173,15 @@ export class VmTracker {
   }
 
   /** Totals of what live VMs draw on each reservation, for `Reservations.setInUse`. */
-  inUseBy(reservationId: string): { vms: number; vcpu: number; memoryMiB: number; diskGiB: number } {
-    const held = this.store.data.vms.filter((vm) => vm.reservationId === reservationId && holdsResources(vm));
+  inUseBy(reservationId: string): {
+    vms: number;
+    vcpu: number;
+    memoryMiB: number;
+    diskGiB: number;
+  } {
+    const held = this.store.data.vms.filter(
+      (vm) => vm.reservationId === reservationId && holdsResources(vm),
+    );
     return {
       vms: held.length,
       vcpu: held.reduce((sum, vm) => sum + vm.vcpu, 0),
@@ -171,7 +206,15 @@ export class VmTracker {
       type: vm.state === 'gone' ? 'vm.gone' : 'vm.state',
       subject: { kind: 'vm', id: vm.id },
       access: privateTo(vm.owner),
-      data: { cloudId: vm.cloudId, nativeId: vm.nativeId, runId: vm.runId, instance: vm.instance, state: vm.state, ips: vm.ips, goneReason: vm.goneReason },
+      data: {
+        cloudId: vm.cloudId,
+        nativeId: vm.nativeId,
+        runId: vm.runId,
+        instance: vm.instance,
+        state: vm.state,
+        ips: vm.ips,
+        goneReason: vm.goneReason,
+      },
     });
   }
 }

@@ -32,11 +32,19 @@ export class VmUsageMeter {
         const before = this.previous.get(vm.id);
         this.previous.set(vm.id, { timeMs, cpuTimeNs: sample.cpuTimeNs });
         const elapsedNs = before ? (timeMs - before.timeMs) * 1e6 : 0;
-        const cpuPercent = before && elapsedNs > 0 && sample.cpuTimeNs >= before.cpuTimeNs ? Math.min(100, ((sample.cpuTimeNs - before.cpuTimeNs) / (elapsedNs * Math.max(1, sample.vcpus))) * 100) : null;
+        const cpuPercent =
+          before && elapsedNs > 0 && sample.cpuTimeNs >= before.cpuTimeNs
+            ? Math.min(
+                100,
+                ((sample.cpuTimeNs - before.cpuTimeNs) / (elapsedNs * Math.max(1, sample.vcpus))) *
+                  100,
+              )
+            : null;
         usage.push({ vmId: vm.id, cpuPercent, memoryMiB: sample.memoryKiB / 1024 });
       }
     }
-    for (const id of this.previous.keys()) if (!live.some((vm) => vm.id === id)) this.previous.delete(id);
+    for (const id of this.previous.keys())
+      if (!live.some((vm) => vm.id === id)) this.previous.delete(id);
     return usage;
   }
 }

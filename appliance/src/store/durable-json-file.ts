@@ -44,7 +44,11 @@ function tempPathOf(path: string): string {
 }
 
 /** Write-temp, fsync, rename, fsync-directory; on a failure the temp file is removed. */
-export async function writeFileDurably(path: string, content: string | Buffer, tempPath = tempPathOf(path)): Promise<void> {
+export async function writeFileDurably(
+  path: string,
+  content: string | Buffer,
+  tempPath = tempPathOf(path),
+): Promise<void> {
   const file = await open(tempPath, 'w', 0o600);
   try {
     await file.writeFile(content);
@@ -66,7 +70,8 @@ export function writeFileDurablySync(path: string, content: string | Buffer): vo
   const file = openSync(tempPath, 'w', 0o600);
   try {
     // writeSync may write less than asked (a signal, a full pipe of a FUSE file system): go on from there.
-    for (let written = 0; written < bytes.length; ) written += writeSync(file, bytes, written, bytes.length - written);
+    for (let written = 0; written < bytes.length;)
+      written += writeSync(file, bytes, written, bytes.length - written);
     fsyncSync(file);
   } catch (error) {
     closeSync(file);

@@ -1,7 +1,12 @@
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeliveredEvent, DomainEvent, StampedEvent, TransientEvent } from '../domain/events.ts';
+import type {
+  DeliveredEvent,
+  DomainEvent,
+  StampedEvent,
+  TransientEvent,
+} from '../domain/events.ts';
 import { BivouacError } from '../errors.ts';
 import { makeDirectoryDurably, readText, writeFileDurablySync } from './durable-json-file.ts';
 
@@ -73,7 +78,8 @@ export class EventLog {
    */
   append(event: DomainEvent): StampedEvent {
     const id = this.lastId + 1;
-    if (id > this.reservedId) this.unrecordedOnFailure(event, () => this.reserveUpTo(this.lastId + idsPerReservation));
+    if (id > this.reservedId)
+      this.unrecordedOnFailure(event, () => this.reserveUpTo(this.lastId + idsPerReservation));
     this.lastId = id;
     const stamped: StampedEvent = { ...event, id, time: this.now().toISOString() };
     this.unrecordedOnFailure(event, () => this.writeLine(`${JSON.stringify(stamped)}\n`));

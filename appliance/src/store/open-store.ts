@@ -2,7 +2,12 @@ import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { migrations as allMigrations } from '../../migrations/index.ts';
 import type { AnyDocument, MainDocument, Migration } from './document.ts';
-import { copyFileDurably, DurableJsonFile, makeDirectoryDurably, readText } from './durable-json-file.ts';
+import {
+  copyFileDurably,
+  DurableJsonFile,
+  makeDirectoryDurably,
+  readText,
+} from './durable-json-file.ts';
 import { Store } from './store.ts';
 
 /** The appliance refuses to start on this store; the message says which file and what to do. */
@@ -76,7 +81,10 @@ export async function openStore(
     document.schemaVersion = migration.version;
   }
 
-  const store = new Store<MainDocument>(new DurableJsonFile<MainDocument>(file), document as unknown as MainDocument);
+  const store = new Store<MainDocument>(
+    new DurableJsonFile<MainDocument>(file),
+    document as unknown as MainDocument,
+  );
   if (text === null || migratedFrom !== null) await store.update(() => undefined);
   if (text !== null && migratedFrom === null) {
     await copyFileDurably(file, join(backupDir, `${stamp(now())}.v${document.schemaVersion}.json`));
@@ -93,11 +101,18 @@ function parseDocument(text: string, file: string, lastGood: string | null): Any
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    const reason = text.trim() === '' ? 'it is empty' : `it is not valid JSON (${(error as Error).message})`;
+    const reason =
+      text.trim() === '' ? 'it is empty' : `it is not valid JSON (${(error as Error).message})`;
     throw new StoreOpenError(`The store ${file} is corrupt: ${reason}. ${restore}`, file, lastGood);
   }
   const version = (parsed as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Number.isInteger(version) || (version as number) < 1) {
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    Array.isArray(parsed) ||
+    !Number.isInteger(version) ||
+    (version as number) < 1
+  ) {
     throw new StoreOpenError(
       `The store ${file} is corrupt: it has no valid schemaVersion. ${restore}`,
       file,
@@ -119,7 +134,9 @@ async function newestBackup(backupDir: string): Promise<string | null> {
 
 /** Keeps the newest copies; backups taken before a migration are never pruned. */
 async function pruneBackups(backupDir: string): Promise<void> {
-  const routine = (await backupsNewestFirst(backupDir)).filter((name) => !name.includes('.pre-migration'));
+  const routine = (await backupsNewestFirst(backupDir)).filter(
+    (name) => !name.includes('.pre-migration'),
+  );
   for (const name of routine.slice(backupsToKeep)) await unlink(join(backupDir, name));
 }
 

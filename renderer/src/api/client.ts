@@ -1,4 +1,12 @@
-import { contract, routeUrl, type CallInput, type Contract, type RouteName, type RouteOutput, type SentInput } from '../../../appliance/src/api/contract.ts';
+import {
+  contract,
+  routeUrl,
+  type CallInput,
+  type Contract,
+  type RouteName,
+  type RouteOutput,
+  type SentInput,
+} from '../../../appliance/src/api/contract.ts';
 
 /** An error the appliance answered with: `{ error: { code, message, details } }`. */
 export class ApiError extends Error {
@@ -22,22 +30,43 @@ export function setCsrfToken(token: string | null): void {
 type Sent = SentInput;
 
 /** Sends, then turns the answer into the route's output or an ApiError. */
-async function exchange<N extends RouteName>(name: N, input: Sent, body: BodyInit | undefined, contentType: string | undefined): Promise<RouteOutput<N>> {
+async function exchange<N extends RouteName>(
+  name: N,
+  input: Sent,
+  body: BodyInit | undefined,
+  contentType: string | undefined,
+): Promise<RouteOutput<N>> {
   const route = contract[name];
   const headers: Record<string, string> = {};
   if (contentType) headers['content-type'] = contentType;
   if (route.method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   let response: Response;
   try {
-    response = await fetch(routeUrl(name, input), { method: route.method, credentials: 'same-origin', headers, ...(body !== undefined ? { body } : {}) });
+    response = await fetch(routeUrl(name, input), {
+      method: route.method,
+      credentials: 'same-origin',
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    });
   } catch {
-    throw new ApiError(0, 'UNREACHABLE', 'The box does not answer. Check the connection; the page retries on its own.');
+    throw new ApiError(
+      0,
+      'UNREACHABLE',
+      'The box does not answer. Check the connection; the page retries on its own.',
+    );
   }
   if (response.status === 204) return null as RouteOutput<N>;
-  const answer = (await response.json().catch(() => null)) as { error?: { code: string; message: string; details?: Record<string, unknown> } } | null;
+  const answer = (await response.json().catch(() => null)) as {
+    error?: { code: string; message: string; details?: Record<string, unknown> };
+  } | null;
   if (!response.ok) {
     const error = answer?.error;
-    throw new ApiError(response.status, error?.code ?? 'INTERNAL', error?.message ?? `The box answered ${response.status}.`, error?.details ?? {});
+    throw new ApiError(
+      response.status,
+      error?.code ?? 'INTERNAL',
+      error?.message ?? `The box answered ${response.status}.`,
+      error?.details ?? {},
+    );
   }
   return route.response.parse(answer) as RouteOutput<N>;
 }
@@ -46,19 +75,33 @@ async function exchange<N extends RouteName>(name: N, input: Sent, body: BodyIni
  * Calls a route of the contract by name: the URL from its path and params, the query string,
  * a JSON body, the CSRF header on changes; the answer is checked with the route's schema.
  */
-export async function call<N extends RouteName>(name: N, ...args: keyof CallInput<N> extends never ? [] : [CallInput<N>]): Promise<RouteOutput<N>> {
+export async function call<N extends RouteName>(
+  name: N,
+  ...args: keyof CallInput<N> extends never ? [] : [CallInput<N>]
+): Promise<RouteOutput<N>> {
   const input = (args[0] ?? {}) as Sent;
-  return exchange(name, input, input.body !== undefined ? JSON.stringify(input.body) : undefined, input.body !== undefined ? 'application/json' : undefined);
+  return exchange(
+    name,
+    input,
+    input.body !== undefined ? JSON.stringify(input.body) : undefined,
+    input.body !== undefined ? 'application/json' : undefined,
+  );
 }
 
 /** The routes that take raw bytes as their body. */
-type UploadRoute = { [N in RouteName]: Contract[N] extends { upload: true } ? N : never }[RouteName];
+type UploadRoute = {
+  [N in RouteName]: Contract[N] extends { upload: true } ? N : never;
+}[RouteName];
 
 /**
  * Sends a file to an upload route as the raw body: the browser streams it from disk, the
  * appliance reads it as it arrives (its events report the progress).
  */
-export async function upload<N extends UploadRoute>(name: N, file: Blob, ...args: keyof CallInput<N> extends never ? [] : [CallInput<N>]): Promise<RouteOutput<N>> {
+export async function upload<N extends UploadRoute>(
+  name: N,
+  file: Blob,
+  ...args: keyof CallInput<N> extends never ? [] : [CallInput<N>]
+): Promise<RouteOutput<N>> {
   return exchange(name, (args[0] ?? {}) as Sent, file, 'application/octet-stream');
 }
 
@@ -85,11 +128,18 @@ async function asResult<T>(answer: Promise<T>): Promise<Result<T>> {
 }
 
 /** The same call as a result, for forms that show the error beside the field. */
-export async function callSafe<N extends RouteName>(name: N, ...args: keyof CallInput<N> extends never ? [] : [CallInput<N>]): Promise<Result<RouteOutput<N>>> {
+export async function callSafe<N extends RouteName>(
+  name: N,
+  ...args: keyof CallInput<N> extends never ? [] : [CallInput<N>]
+): Promise<Result<RouteOutput<N>>> {
   return asResult(call(name, ...args));
 }
 
 /** The same upload as a result. */
-export async function uploadSafe<N extends UploadRoute>(name: N, file: Blob, ...args: keyof CallInput<N> extends never ? [] : [CallInput<N>]): Promise<Result<RouteOutput<N>>> {
+export async function uploadSafe<N extends UploadRoute>(
+  name: N,
+  file: Blob,
+  ...args: keyof CallInput<N> extends never ? [] : [CallInput<N>]
+): Promise<Result<RouteOutput<N>>> {
   return asResult(upload(name, file, ...args));
 }

@@ -29,7 +29,11 @@ export function Shell() {
             </NavLink>
           ))}
         </nav>
-        <span className={connected ? 'live on' : 'live'} title={connected ? 'Live updates on' : 'Reconnecting…'} aria-label={connected ? 'Live updates on' : 'Reconnecting'} />
+        <span
+          className={connected ? 'live on' : 'live'}
+          title={connected ? 'Live updates on' : 'Reconnecting…'}
+          aria-label={connected ? 'Live updates on' : 'Reconnecting'}
+        />
         <span className="who">
           {session?.user.username} ({session?.user.role})
         </span>
@@ -39,7 +43,8 @@ export function Shell() {
       </header>
       {setup?.dryRun && (
         <p className="banner" role="status">
-          Dry run: no libvirt daemon answered, so VMs are simulated by libvirt&apos;s test driver and nothing really runs.
+          Dry run: no libvirt daemon answered, so VMs are simulated by libvirt&apos;s test driver
+          and nothing really runs.
         </p>
       )}
       <main id="content" tabIndex={-1}>

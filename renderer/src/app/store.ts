@@ -50,7 +50,10 @@ export const useApp = create<AppState>((set, get) => ({
     if (dataOwner !== null && dataOwner !== session.user.id) forgetUserData();
     dataOwner = session.user.id;
     setCsrfToken(session.csrfToken);
-    set((state) => ({ session, setup: state.setup ? { ...state.setup, needsAdmin: false } : state.setup }));
+    set((state) => ({
+      session,
+      setup: state.setup ? { ...state.setup, needsAdmin: false } : state.setup,
+    }));
     stopEvents?.();
     stopEvents = followEvents({
       onEvent: (event) => set({ lastEvent: event }),

@@ -1,7 +1,21 @@
 import { useEffect, useId, useRef } from 'react';
 
 /** A modal question before a destructive action; Escape or Cancel backs out. */
-export function Confirm({ open, title, message, action, onConfirm, onCancel }: { open: boolean; title: string; message: string; action: string; onConfirm: () => void; onCancel: () => void }) {
+export function Confirm({
+  open,
+  title,
+  message,
+  action,
+  onConfirm,
+  onCancel,
+}: {
+  open: boolean;
+  title: string;
+  message: string;
+  action: string;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
   const dialog = useRef<HTMLDialogElement>(null);
   // Several confirmations may share a page: each names its dialog by its own title.
   const titleId = useId();

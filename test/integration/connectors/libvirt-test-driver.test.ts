@@ -2,8 +2,14 @@ import { readdir } from 'node:fs/promises';
 import { Hypervisor } from '@unraid/libvirt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { buildDomainXml, readOwnership } from '../../../appliance/src/connectors/libvirt/domain-xml.ts';
-import { LibvirtConnector, libvirtKind } from '../../../appliance/src/connectors/libvirt/libvirt-connector.ts';
+import {
+  buildDomainXml,
+  readOwnership,
+} from '../../../appliance/src/connectors/libvirt/domain-xml.ts';
+import {
+  LibvirtConnector,
+  libvirtKind,
+} from '../../../appliance/src/connectors/libvirt/libvirt-connector.ts';
 import { ConnectorRegistry, ManifestError } from '../../../appliance/src/connectors/registry.ts';
 import { tempDir } from '../../fixtures/appliance.ts';
 import { vmSpec } from '../../fixtures/vm-spec.ts';
@@ -27,7 +33,10 @@ async function testDriver(): Promise<{ connector: LibvirtConnector; stateDir: st
 describe('libvirt connector on the test driver', () => {
   it('launches, lists, describes and terminates, leaving nothing behind', async () => {
     const { connector, stateDir } = await testDriver();
-    const ids = await connector.launch([spec('bvc-run-1-web-1'), spec('bvc-run-1-web-2', { instance: 'web.2' })]);
+    const ids = await connector.launch([
+      spec('bvc-run-1-web-1'),
+      spec('bvc-run-1-web-2', { instance: 'web.2' }),
+    ]);
     expect(ids).toEqual(['bvc-run-1-web-1', 'bvc-run-1-web-2']);
     expect((await readdir(stateDir)).sort()).toEqual(ids);
 
@@ -36,7 +45,10 @@ describe('libvirt connector on the test driver', () => {
     expect(described[1]?.bivouac).toEqual({ runId: 'run-1', instance: 'web.2', owner: 'user-1' });
 
     const listed = await connector.list();
-    const ours = listed.filter((vm) => vm.bivouac !== null).map((vm) => vm.name).sort();
+    const ours = listed
+      .filter((vm) => vm.bivouac !== null)
+      .map((vm) => vm.name)
+      .sort();
     expect(ours).toEqual(ids);
     // The test driver's own default domain is not Bivouac's: it is listed as foreign.
     expect(listed.find((vm) => vm.name === 'test')?.bivouac).toBeNull();
@@ -55,7 +67,9 @@ describe('libvirt connector on the test driver', () => {
 
   it('refuses a VM name that is not safe as a domain and folder name, creating nothing', async () => {
     const { connector, stateDir } = await testDriver();
-    await expect(connector.launch([spec('../escape')])).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(connector.launch([spec('../escape')])).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
     expect(await readdir(stateDir)).toEqual([]);
   });
 });
@@ -65,14 +79,25 @@ describe('XML safety', () => {
 
   it('keeps names, titles and context as literal text through libvirt', async () => {
     const { connector } = await testDriver();
-    await connector.launch([spec('bvc-xml-1', { title: hostile, runId: hostile, owner: hostile, context: { 'bivouac.note': hostile } })]);
+    await connector.launch([
+      spec('bvc-xml-1', {
+        title: hostile,
+        runId: hostile,
+        owner: hostile,
+        context: { 'bivouac.note': hostile },
+      }),
+    ]);
     // test:///default is private to each connection: read back through the connector's own.
     const [description] = await connector.describe(['bvc-xml-1']);
     expect(description?.bivouac).toEqual({ runId: hostile, instance: 'web.1', owner: hostile });
   });
 
   it('produces well-formed XML holding the literal text, and drops characters XML cannot carry', () => {
-    const xml = buildDomainXml(spec('bvc-a', { title: `${hostile}\u0001\u001f`, owner: hostile }), { overlay: null, seed: null, consoleLog: '/tmp/c.log' }, 'qemu');
+    const xml = buildDomainXml(
+      spec('bvc-a', { title: `${hostile}\u0001\u001f`, owner: hostile }),
+      { overlay: null, seed: null, consoleLog: '/tmp/c.log' },
+      'qemu',
+    );
     expect(xml).not.toContain('<b>');
     expect(xml).toContain('&lt;b&gt;');
     expect(xml.includes('\u0001') || xml.includes('\u001f')).toBe(false);
@@ -83,11 +108,33 @@ describe('XML safety', () => {
 describe('connector registry', () => {
   it('refuses a manifest that breaks the contract', () => {
     const registry = new ConnectorRegistry();
-    const create = () => { throw new Error('never'); };
-    expect(() => registry.register({ manifest: { kind: 'Bad Kind', version: '1', capabilities: ['launch'], configSchema: z.object({}), description: 'x' }, create }))
-      .toThrow(ManifestError);
-    expect(() => registry.register({ manifest: { kind: 'partial', version: '1.0.0', capabilities: ['launch'], configSchema: z.object({}), description: 'x' }, create }))
-      .toThrow(/lacks required capabilities: terminate, describe, list/);
+    const create = () => {
+      throw new Error('never');
+    };
+    expect(() =>
+      registry.register({
+        manifest: {
+          kind: 'Bad Kind',
+          version: '1',
+          capabilities: ['launch'],
+          configSchema: z.object({}),
+          description: 'x',
+        },
+        create,
+      }),
+    ).toThrow(ManifestError);
+    expect(() =>
+      registry.register({
+        manifest: {
+          kind: 'partial',
+          version: '1.0.0',
+          capabilities: ['launch'],
+          configSchema: z.object({}),
+          description: 'x',
+        },
+        create,
+      }),
+    ).toThrow(/lacks required capabilities: terminate, describe, list/);
     registry.register(libvirtKind({ stateDir: '/tmp' }));
     expect(() => registry.register(libvirtKind({ stateDir: '/tmp' }))).toThrow(/registered twice/);
   });
@@ -95,10 +142,20 @@ describe('connector registry', () => {
   it('gives typed errors for an unknown kind and a bad config', () => {
     const registry = new ConnectorRegistry();
     registry.register(libvirtKind({ stateDir: '/tmp' }));
-    expect(() => registry.create('openstack', {})).toThrow(expect.objectContaining({ code: 'UNKNOWN_CONNECTOR_KIND', details: { kind: 'openstack', known: ['libvirt'] } }));
-    expect(() => registry.create('libvirt', { uri: 'http://example/' })).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    expect(() => registry.create('openstack', {})).toThrow(
+      expect.objectContaining({
+        code: 'UNKNOWN_CONNECTOR_KIND',
+        details: { kind: 'openstack', known: ['libvirt'] },
+      }),
+    );
+    expect(() => registry.create('libvirt', { uri: 'http://example/' })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_FAILED' }),
+    );
     expect(() => registry.create('libvirt', { uri: 'qemu:///system', colour: 'red' })).toThrow(
-      expect.objectContaining({ code: 'VALIDATION_FAILED', details: { fields: [expect.objectContaining({ field: 'body.config.colour' })] } }),
+      expect.objectContaining({
+        code: 'VALIDATION_FAILED',
+        details: { fields: [expect.objectContaining({ field: 'body.config.colour' })] },
+      }),
     );
   });
 });
@@ -106,11 +163,17 @@ describe('connector registry', () => {
 describe('never hang, always recover', () => {
   it('reports an unreachable host as a typed error and backs off before retrying', async () => {
     const stateDir = await tempDir();
-    const connector = new LibvirtConnector({ uri: 'qemu+tcp://127.0.0.1:1/system', accelerator: 'auto', callTimeoutSeconds: 5 }, { stateDir, minBackoffMs: 60_000 });
+    const connector = new LibvirtConnector(
+      { uri: 'qemu+tcp://127.0.0.1:1/system', accelerator: 'auto', callTimeoutSeconds: 5 },
+      { stateDir, minBackoffMs: 60_000 },
+    );
     connectors.push(connector);
     await expect(connector.ping()).rejects.toMatchObject({ code: 'CLOUD_UNREACHABLE' });
     const second = await connector.ping().catch((error: unknown) => error);
-    expect(second).toMatchObject({ code: 'CLOUD_UNREACHABLE', details: { retryInMs: expect.any(Number) } });
+    expect(second).toMatchObject({
+      code: 'CLOUD_UNREACHABLE',
+      details: { retryInMs: expect.any(Number) },
+    });
     expect(connector.lastConnectionError).toMatch(/127\.0\.0\.1/);
   });
 
@@ -118,10 +181,22 @@ describe('never hang, always recover', () => {
     const { connector, stateDir } = await testDriver();
     // A stand-in for libvirtd unable to reach virtlogd: the test driver starts every domain, so
     // its start is made to fail with the words libvirt uses then. The daemon itself still answers.
-    const start = vi.spyOn(Hypervisor.prototype, 'domainCreate').mockRejectedValueOnce(Object.assign(new Error("Failed to connect socket to '/run/libvirt/virtlogd-sock': Connection refused"), { code: 38 }));
+    const start = vi
+      .spyOn(Hypervisor.prototype, 'domainCreate')
+      .mockRejectedValueOnce(
+        Object.assign(
+          new Error("Failed to connect socket to '/run/libvirt/virtlogd-sock': Connection refused"),
+          { code: 38 },
+        ),
+      );
     try {
-      const failed = await connector.launch([spec('bvc-run-9-web-1')]).catch((error: unknown) => error);
-      expect(failed).toMatchObject({ code: 'CLOUD_REFUSED', message: expect.stringContaining('refused start: Failed to connect socket') });
+      const failed = await connector
+        .launch([spec('bvc-run-9-web-1')])
+        .catch((error: unknown) => error);
+      expect(failed).toMatchObject({
+        code: 'CLOUD_REFUSED',
+        message: expect.stringContaining('refused start: Failed to connect socket'),
+      });
     } finally {
       start.mockRestore();
     }

@@ -33,7 +33,9 @@ describe('downloads in the shell (L6)', () => {
   const none = () => false;
 
   it('L6: on the kiosk screen every download is cancelled, so no Save dialog (a file browser) ever opens', async () => {
-    expect(downloadPath('module.yaml', { kiosk: true, folder: '/home/box/Downloads' }, none)).toBeNull();
+    expect(
+      downloadPath('module.yaml', { kiosk: true, folder: '/home/box/Downloads' }, none),
+    ).toBeNull();
     const session = fakeSession();
     const stop = handleDownloads(session, { kiosk: true, folder: '/home/box/Downloads' });
     const item = new FakeDownloadItem('module.yaml');
@@ -59,9 +61,15 @@ describe('downloads in the shell (L6)', () => {
 
   it('L6: keeps a suggested name to a plain file name in the folder', () => {
     const folder = '/home/box/Downloads';
-    expect(downloadPath('../../.bashrc', { kiosk: false, folder }, none)).toBe(join(folder, 'bashrc'));
-    expect(downloadPath('/etc/passwd', { kiosk: false, folder }, none)).toBe(join(folder, 'passwd'));
-    expect(downloadPath('a\u0000b;c.txt', { kiosk: false, folder }, none)).toBe(join(folder, 'a_b_c.txt'));
+    expect(downloadPath('../../.bashrc', { kiosk: false, folder }, none)).toBe(
+      join(folder, 'bashrc'),
+    );
+    expect(downloadPath('/etc/passwd', { kiosk: false, folder }, none)).toBe(
+      join(folder, 'passwd'),
+    );
+    expect(downloadPath('a\u0000b;c.txt', { kiosk: false, folder }, none)).toBe(
+      join(folder, 'a_b_c.txt'),
+    );
     expect(downloadPath('', { kiosk: false, folder }, none)).toBe(join(folder, 'download'));
   });
 });

@@ -45,11 +45,18 @@ export interface SignInOrigin {
  * the administrator out from anywhere.
  */
 function passwordKeys(username: string, clientAddress: string) {
-  return [`password:${username}@${clientAddress}`, { id: `password:address:${clientAddress}`, freeFailures: 19 }];
+  return [
+    `password:${username}@${clientAddress}`,
+    { id: `password:address:${clientAddress}`, freeFailures: 19 },
+  ];
 }
 
 function signInThrottled(retryAfterSeconds: number): BivouacError {
-  return new BivouacError('LOGIN_THROTTLED', `Too many failed sign-ins; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+  return new BivouacError(
+    'LOGIN_THROTTLED',
+    `Too many failed sign-ins; try again in ${retryAfterSeconds} s.`,
+    { retryAfterSeconds },
+  );
 }
 
 /** Events about a user go to admins and to that user. */
@@ -95,15 +102,34 @@ export class Accounts {
    * `onlyIfNoAdmin` makes this the first administrator or nothing: the check runs inside the same
    * store update that saves the user, after the slow hash, so two setups at once cannot both pass.
    */
-  async createUser(username: string, password: string, role: Role, actor: string | null, options: { onlyIfNoAdmin?: boolean } = {}): Promise<PublicUser> {
+  async createUser(
+    username: string,
+    password: string,
+    role: Role,
+    actor: string | null,
+    options: { onlyIfNoAdmin?: boolean } = {},
+  ): Promise<PublicUser> {
     const passwordHash = await this.checks.hash(() => hashPassword(password));
     const user = await this.store.update((document) => {
-      if (options.onlyIfNoAdmin && document.users.some((existing) => existing.role === 'admin')) throw alreadySetUp();
+      if (options.onlyIfNoAdmin && document.users.some((existing) => existing.role === 'admin'))
+        throw alreadySetUp();
       if (document.users.some((existing) => existing.username === username)) {
-        throw new BivouacError('USERNAME_TAKEN', `The user name "${username}" is taken; choose another.`, { field: 'username' });
+        throw new BivouacError(
+          'USERNAME_TAKEN',
+          `The user name "${username}" is taken; choose another.`,
+          { field: 'username' },
+        );
       }
       const time = this.now().toISOString();
-      const created: User = { id: newId(), username, role, passwordHash, disabled: false, createdAt: time, updatedAt: time };
+      const created: User = {
+        id: newId(),
+        username,
+        role,
+        passwordHash,
+        disabled: false,
+        createdAt: time,
+        updatedAt: time,
+      };
       document.users.push(created);
       return created;
     });
@@ -114,35 +140,65 @@ export class Accounts {
   async updateUser(
     actor: Subject,
     id: string,
-    change: { role?: Role | undefined; disabled?: boolean | undefined; password?: string | undefined; currentPassword?: string | undefined },
+    change: {
+      role?: Role | undefined;
+      disabled?: boolean | undefined;
+      password?: string | undefined;
+      currentPassword?: string | undefined;
+    },
     clientAddress: string,
   ): Promise<PublicUser> {
     const target = this.find(id);
     const isSelf = actor.userId === id;
     const isAdmin = actor.role === 'admin';
     if (!isAdmin && (!isSelf || change.role !== undefined || change.disabled !== undefined)) {
-      throw new BivouacError('FORBIDDEN', 'Only an administrator may change roles, disable users or set other users\' passwords.');
+      throw new BivouacError(
+        'FORBIDDEN',
+        "Only an administrator may change roles, disable users or set other users' passwords.",
+      );
     }
     if (change.password !== undefined && isSelf) {
       // Throttled like sign-in, under the same keys: a stolen session cannot guess the password faster.
       const { currentPassword } = change;
       const isRight =
         currentPassword !== undefined &&
-        (await this.checks.check(passwordKeys(target.username, clientAddress), signInThrottled, () => verifyPassword(currentPassword, target.passwordHash)));
+        (await this.checks.check(
+          passwordKeys(target.username, clientAddress),
+          signInThrottled,
+          () => verifyPassword(currentPassword, target.passwordHash),
+        ));
       if (!isRight) {
-        throw new BivouacError('WRONG_PASSWORD', 'To change your own password, give your current password in currentPassword.', {
-          field: 'currentPassword',
-        });
+        throw new BivouacError(
+          'WRONG_PASSWORD',
+          'To change your own password, give your current password in currentPassword.',
+          {
+            field: 'currentPassword',
+          },
+        );
       }
     }
     const newPassword = change.password;
-    const passwordHash = newPassword === undefined ? undefined : await this.checks.hash(() => hashPassword(newPassword));
+    const passwordHash =
+      newPassword === undefined
+        ? undefined
+        : await this.checks.hash(() => hashPassword(newPassword));
     const updated = await this.store.update((document) => {
       const user = document.users.find((candidate) => candidate.id === id);
       if (!user) throw notFound(id);
-      const next = { ...user, role: change.role ?? user.role, disabled: change.disabled ?? user.disabled };
-      if (!hasEnabledAdmin(document.users.map((candidate) => (candidate.id === id ? next : candidate)))) {
-        throw new BivouacError('LAST_ADMIN', 'This would leave the box without an enabled administrator; make another user admin first.');
+      const next = {
+        ...user,
+        role: change.role ?? user.role,
+        disabled: change.disabled ?? user.disabled,
+      };
+      if (
+        !hasEnabledAdmin(
+          document.users.map((candidate) => (candidate.id === id ? next : candidate)),
+        )
+      ) {
+        throw new BivouacError(
+          'LAST_ADMIN',
+          'This would leave the box without an enabled administrator; make another user admin first.',
+        );
       }
       Object.assign(user, next, { updatedAt: this.now().toISOString() });
       if (passwordHash !== undefined) user.passwordHash = passwordHash;
@@ -163,7 +219,10 @@ export class Accounts {
       if (!user) throw notFound(id);
       const rest = document.users.filter((candidate) => candidate.id !== id);
       if (!hasEnabledAdmin(rest)) {
-        throw new BivouacError('LAST_ADMIN', 'This would leave the box without an enabled administrator; make another user admin first.');
+        throw new BivouacError(
+          'LAST_ADMIN',
+          'This would leave the box without an enabled administrator; make another user admin first.',
+        );
       }
       document.users = rest;
       document.sessions = document.sessions.filter((session) => session.userId !== id);
@@ -181,11 +240,16 @@ export class Accounts {
    */
   async login(username: string, password: string, origin: SignInOrigin): Promise<IssuedSession> {
     const user = this.store.data.users.find((candidate) => candidate.username === username);
-    const isRight = await this.checks.check(passwordKeys(username, origin.clientAddress), signInThrottled, async () => {
-      const matches = await verifyPassword(password, user?.passwordHash ?? decoyHash);
-      return user !== undefined && matches && !user.disabled;
-    });
-    if (!isRight || !user) throw new BivouacError('INVALID_CREDENTIALS', 'Wrong user name or password.');
+    const isRight = await this.checks.check(
+      passwordKeys(username, origin.clientAddress),
+      signInThrottled,
+      async () => {
+        const matches = await verifyPassword(password, user?.passwordHash ?? decoyHash);
+        return user !== undefined && matches && !user.disabled;
+      },
+    );
+    if (!isRight || !user)
+      throw new BivouacError('INVALID_CREDENTIALS', 'Wrong user name or password.');
     return this.openSession(user.id, origin.screenId);
   }
 
@@ -196,7 +260,10 @@ export class Accounts {
   }
 
   /** The principal behind a session cookie or bearer token, or null when neither is valid. */
-  authenticate(credentials: { cookie?: string | undefined; bearer?: string | undefined }): Principal | null {
+  authenticate(credentials: {
+    cookie?: string | undefined;
+    bearer?: string | undefined;
+  }): Principal | null {
     const { data } = this.store;
     if (credentials.bearer) {
       const hash = hashSecret(credentials.bearer);
@@ -209,7 +276,9 @@ export class Accounts {
       const session = data.sessions.find((candidate) => candidate.tokenHash === hash);
       if (!session || Date.parse(session.expiresAt) <= this.now().getTime()) return null;
       const user = this.activeUser(session.userId);
-      return user ? { user, subject: { userId: user.id, role: user.role }, via: 'session', session } : null;
+      return user
+        ? { user, subject: { userId: user.id, role: user.role }, via: 'session', session }
+        : null;
     }
     return null;
   }
@@ -220,24 +289,46 @@ export class Accounts {
 
   async createToken(userId: string, name: string): Promise<ApiToken & { token: string }> {
     const token = newSecret('bvt');
-    const record: ApiToken = { id: newId(), userId, name, tokenHash: hashSecret(token), createdAt: this.now().toISOString() };
+    const record: ApiToken = {
+      id: newId(),
+      userId,
+      name,
+      tokenHash: hashSecret(token),
+      createdAt: this.now().toISOString(),
+    };
     await this.store.update((document) => {
       document.apiTokens.push(record);
     });
     // Transient: a user churning their own tokens must not push other users' durable events out
     // of the shared replay window. Only their own screens follow it, and the token list reloads
     // after a reconnect's reset or the page's own change.
-    this.events.broadcast({ type: 'token.created', subject: { kind: 'token', id: record.id }, access: privateTo(userId), data: { name } });
+    this.events.broadcast({
+      type: 'token.created',
+      subject: { kind: 'token', id: record.id },
+      access: privateTo(userId),
+      data: { name },
+    });
     return { ...record, token };
   }
 
   async revokeToken(userId: string, id: string): Promise<void> {
     await this.store.update((document) => {
-      const index = document.apiTokens.findIndex((token) => token.id === id && token.userId === userId);
-      if (index < 0) throw new BivouacError('NOT_FOUND', `You have no API token with id ${id}.`, { resource: 'token', id });
+      const index = document.apiTokens.findIndex(
+        (token) => token.id === id && token.userId === userId,
+      );
+      if (index < 0)
+        throw new BivouacError('NOT_FOUND', `You have no API token with id ${id}.`, {
+          resource: 'token',
+          id,
+        });
       document.apiTokens.splice(index, 1);
     });
-    this.events.broadcast({ type: 'token.revoked', subject: { kind: 'token', id }, access: privateTo(userId), data: {} });
+    this.events.broadcast({
+      type: 'token.revoked',
+      subject: { kind: 'token', id },
+      access: privateTo(userId),
+      data: {},
+    });
   }
 
   private async openSession(userId: string, screenId?: string): Promise<IssuedSession> {
@@ -253,7 +344,9 @@ export class Accounts {
       ...(screenId === undefined ? {} : { screenId }),
     };
     const user = await this.store.update((document) => {
-      document.sessions = document.sessions.filter((existing) => Date.parse(existing.expiresAt) > now.getTime());
+      document.sessions = document.sessions.filter(
+        (existing) => Date.parse(existing.expiresAt) > now.getTime(),
+      );
       document.sessions.push(session);
       return document.users.find((candidate) => candidate.id === userId);
     });

@@ -48,7 +48,11 @@ export class Kiosk {
   }
 
   status(principal: Principal): KioskStatus {
-    return { pinSet: this.pinSet, locked: isLocked(principal), isScreen: screenOf(principal) !== null };
+    return {
+      pinSet: this.pinSet,
+      locked: isLocked(principal),
+      isScreen: screenOf(principal) !== null,
+    };
   }
 
   async setPin(principal: Principal, pin: string): Promise<KioskStatus> {
@@ -102,7 +106,12 @@ export class Kiosk {
     const keys = [`pin:screen:${screenId}`, `pin:user:${principal.user.id}`];
     const isRight = await this.checks.check(
       keys,
-      (retryAfterSeconds) => new BivouacError('PIN_THROTTLED', `Too many wrong PINs; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds }),
+      (retryAfterSeconds) =>
+        new BivouacError(
+          'PIN_THROTTLED',
+          `Too many wrong PINs; try again in ${retryAfterSeconds} s.`,
+          { retryAfterSeconds },
+        ),
       async () => hash !== null && (await verifyPassword(pin, hash)),
     );
     if (!isRight) throw new BivouacError('WRONG_PIN', 'Wrong PIN.');
@@ -139,7 +148,10 @@ export function isLocked(principal: Principal | null): boolean {
 
 /** What every route outside the app store answers a session locked to it. */
 export function kioskLocked(): BivouacError {
-  return new BivouacError('KIOSK_LOCKED', 'This screen is in kiosk mode: only the app store is open. Leave kiosk mode with the PIN first.');
+  return new BivouacError(
+    'KIOSK_LOCKED',
+    'This screen is in kiosk mode: only the app store is open. Leave kiosk mode with the PIN first.',
+  );
 }
 
 /** The box screen a kiosk session belongs to, or null for any other session or token. */
@@ -169,8 +181,14 @@ const kindsShownWhenLocked = new Set(['app', 'kiosk', 'cloud', 'capacity']);
  * runs started from this very screen. Everything else (users, modules, other runs, the box's log)
  * stays with the unlocked UI, whoever signed the screen in.
  */
-export function isShownWhenLocked(event: { subject: { kind: string; id: string } }, principal: Principal, runScreens: RunScreens): boolean {
+export function isShownWhenLocked(
+  event: { subject: { kind: string; id: string } },
+  principal: Principal,
+  runScreens: RunScreens,
+): boolean {
   if (kindsShownWhenLocked.has(event.subject.kind)) return true;
   const screenId = screenOf(principal);
-  return event.subject.kind === 'run' && screenId !== null && runScreens(event.subject.id) === screenId;
+  return (
+    event.subject.kind === 'run' && screenId !== null && runScreens(event.subject.id) === screenId
+  );
 }

@@ -62,14 +62,17 @@ export class LoginThrottle {
    */
   reserve(keys: readonly ThrottleKey[]): Reservation {
     const now = this.now();
-    const rules = keys.map((key) => (typeof key === 'string' ? { id: key, freeFailures: this.freeFailures } : key));
+    const rules = keys.map((key) =>
+      typeof key === 'string' ? { id: key, freeFailures: this.freeFailures } : key,
+    );
     let waitMs = 0;
     for (const { id, freeFailures } of rules) {
       const entry = this.entries.get(id);
       if (!entry) continue;
       const blockedMs = entry.blockedUntil - now;
       if (blockedMs > 0) waitMs = Math.max(waitMs, blockedMs);
-      else if (entry.inFlight >= Math.max(1, freeFailures + 1 - entry.failures)) waitMs = Math.max(waitMs, inFlightRetryMs);
+      else if (entry.inFlight >= Math.max(1, freeFailures + 1 - entry.failures))
+        waitMs = Math.max(waitMs, inFlightRetryMs);
     }
     if (waitMs > 0) return { ok: false, waitMs };
     for (const { id } of rules) this.touch(id).inFlight += 1;
@@ -84,7 +87,9 @@ export class LoginThrottle {
         if (outcome === 'fail') {
           entry.failures += 1;
           const over = entry.failures - freeFailures;
-          if (over > 0) entry.blockedUntil = this.now() + Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (over - 1));
+          if (over > 0)
+            entry.blockedUntil =
+              this.now() + Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (over - 1));
         } else if (outcome === 'succeed') {
           entry.failures = 0;
           entry.blockedUntil = 0;
@@ -93,7 +98,14 @@ export class LoginThrottle {
       }
       this.evict();
     };
-    return { ok: true, attempt: { fail: () => settle('fail'), succeed: () => settle('succeed'), cancel: () => settle('cancel') } };
+    return {
+      ok: true,
+      attempt: {
+        fail: () => settle('fail'),
+        succeed: () => settle('succeed'),
+        cancel: () => settle('cancel'),
+      },
+    };
   }
 
   /** The entry for a key, moved to the newest end of the eviction order. */

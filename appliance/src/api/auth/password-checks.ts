@@ -20,7 +20,10 @@ const threadPoolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
  * up file I/O (store writes) for long nor takes the CPU from the event loop: on a 2-core box one
  * hash at a time, with the default pool two.
  */
-export const maxHashesInFlight = Math.max(1, Math.min(4, Math.floor(threadPoolSize / 2), Math.floor(availableParallelism() / 2)));
+export const maxHashesInFlight = Math.max(
+  1,
+  Math.min(4, Math.floor(threadPoolSize / 2), Math.floor(availableParallelism() / 2)),
+);
 
 /**
  * Every check of a password or PIN goes through here. Two bounds: the throttle, which counts an
@@ -49,15 +52,23 @@ export class PasswordChecks {
    * spent), takes a hashing slot (refused with AUTH_BUSY when none is free), then runs `verify`.
    * A false answer counts as a failure for every key, a true one clears them.
    */
-  async check(keys: readonly ThrottleKey[], throttled: ThrottledError, verify: () => Promise<boolean>): Promise<boolean> {
+  async check(
+    keys: readonly ThrottleKey[],
+    throttled: ThrottledError,
+    verify: () => Promise<boolean>,
+  ): Promise<boolean> {
     const reservation = this.throttle.reserve(keys);
     if (!reservation.ok) throw throttled(Math.ceil(reservation.waitMs / 1000));
     const { attempt } = reservation;
     if (!this.tryEnter()) {
       attempt.cancel();
-      throw new BivouacError('AUTH_BUSY', `Too many passwords are being checked at this moment (${this.maxInFlight} at once at most); try again in a second.`, {
-        retryAfterSeconds: 1,
-      });
+      throw new BivouacError(
+        'AUTH_BUSY',
+        `Too many passwords are being checked at this moment (${this.maxInFlight} at once at most); try again in a second.`,
+        {
+          retryAfterSeconds: 1,
+        },
+      );
     }
     let isRight = false;
     try {

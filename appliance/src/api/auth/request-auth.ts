@@ -29,7 +29,10 @@ export function bearerOf(request: FastifyRequest): string | undefined {
  * cookie is worth nothing from the network.
  */
 export function authenticate(accounts: Accounts, request: FastifyRequest): Principal | null {
-  const principal = accounts.authenticate({ bearer: bearerOf(request), cookie: request.cookies[cookieName(request)] });
+  const principal = accounts.authenticate({
+    bearer: bearerOf(request),
+    cookie: request.cookies[cookieName(request)],
+  });
   if (principal?.session?.screenId !== undefined && listenerOf(request) !== 'local') return null;
   return principal;
 }
@@ -40,11 +43,18 @@ export function requireCsrf(request: FastifyRequest, principal: Principal): void
   const given = request.headers['x-csrf-token'];
   const expected = principal.session?.csrfToken;
   if (typeof given !== 'string' || expected === undefined || !sameSecret(given, expected)) {
-    throw new BivouacError('CSRF_FAILED', 'Send the x-csrf-token header from GET /api/v1/session with every change.');
+    throw new BivouacError(
+      'CSRF_FAILED',
+      'Send the x-csrf-token header from GET /api/v1/session with every change.',
+    );
   }
 }
 
-export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, issued: IssuedSession): void {
+export function setSessionCookie(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  issued: IssuedSession,
+): void {
   void reply.setCookie(cookieName(request), issued.cookieValue, {
     httpOnly: true,
     sameSite: 'strict',
@@ -55,5 +65,8 @@ export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, i
 }
 
 export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
-  void reply.clearCookie(cookieName(request), { path: '/', ...(request.protocol === 'https' ? { secure: true } : {}) });
+  void reply.clearCookie(cookieName(request), {
+    path: '/',
+    ...(request.protocol === 'https' ? { secure: true } : {}),
+  });
 }

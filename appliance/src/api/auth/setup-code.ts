@@ -31,7 +31,10 @@ export class SetupCode {
   private code: string | null;
 
   constructor(code: string = newSetupCode()) {
-    if (!setupCodePattern.test(code)) throw new Error(`A setup code looks like ABCD-EFGH-JKMN (letters and digits without 0, O, 1 and I); got ${JSON.stringify(code)}.`);
+    if (!setupCodePattern.test(code))
+      throw new Error(
+        `A setup code looks like ABCD-EFGH-JKMN (letters and digits without 0, O, 1 and I); got ${JSON.stringify(code)}.`,
+      );
     this.code = code;
   }
 

@@ -19,7 +19,12 @@ export interface BoxDependencies {
   /** The recent log lines, when the appliance keeps them (server.ts). */
   logs: () => LogRing | null;
   /** What the box says about itself beside the host's facts. */
-  identity: { version: string; tlsFingerprint: string | null; hypervisorUri: string; isDryRun: boolean };
+  identity: {
+    version: string;
+    tlsFingerprint: string | null;
+    hypervisorUri: string;
+    isDryRun: boolean;
+  };
 }
 
 /**
@@ -27,8 +32,25 @@ export interface BoxDependencies {
  * series only for who may view the VM), and the box's power actions, announced to everyone once
  * the host has accepted them (a refused one is only the caller's error).
  */
-export function boxHandlers({ history, sampler, vms, power, events, facts, logs, identity }: BoxDependencies): Pick<Handlers, 'boxFacts' | 'boxLogs' | 'historyIndex' | 'getHistory' | 'boxMetrics' | 'powerBox'> {
-  const notKept = (metric: string) => new BivouacError('METRIC_NOT_FOUND', `No history is kept for ${metric}; GET /api/v1/history/metrics lists what is.`, { metric });
+export function boxHandlers({
+  history,
+  sampler,
+  vms,
+  power,
+  events,
+  facts,
+  logs,
+  identity,
+}: BoxDependencies): Pick<
+  Handlers,
+  'boxFacts' | 'boxLogs' | 'historyIndex' | 'getHistory' | 'boxMetrics' | 'powerBox'
+> {
+  const notKept = (metric: string) =>
+    new BivouacError(
+      'METRIC_NOT_FOUND',
+      `No history is kept for ${metric}; GET /api/v1/history/metrics lists what is.`,
+      { metric },
+    );
   return {
     boxFacts: async (_input, context) => {
       const { disks, network, listen, ...host } = await facts().read();
@@ -37,12 +59,24 @@ export function boxHandlers({ history, sampler, vms, power, events, facts, logs,
         ...host,
         version: identity.version,
         tlsFingerprint: identity.tlsFingerprint,
-        dataDisk: dataDisk ? { sizeBytes: dataDisk.sizeBytes, usedBytes: dataDisk.usedBytes, freeBytes: dataDisk.freeBytes } : null,
+        dataDisk: dataDisk
+          ? {
+              sizeBytes: dataDisk.sizeBytes,
+              usedBytes: dataDisk.usedBytes,
+              freeBytes: dataDisk.freeBytes,
+            }
+          : null,
         hypervisor: { dryRun: identity.isDryRun },
       };
       // Addresses, MACs, mounts, listen URLs and the hypervisor URI map the host: administrators only.
       if (signedIn(context).subject.role !== 'admin') return forEveryone;
-      return { ...forEveryone, disks, network, listen, hypervisor: { uri: identity.hypervisorUri, dryRun: identity.isDryRun } };
+      return {
+        ...forEveryone,
+        disks,
+        network,
+        listen,
+        hypervisor: { uri: identity.hypervisorUri, dryRun: identity.isDryRun },
+      };
     },
     boxLogs: async ({ query }) => {
       const ring = logs();
@@ -55,7 +89,14 @@ export function boxHandlers({ history, sampler, vms, power, events, facts, logs,
         const vm = vms.all().find((candidate) => candidate.id === metric.split('.')[1]);
         return vm !== undefined && canAccess(subject, privateTo(vm.owner), 'view');
       });
-      return { metrics: visible, resolutions: resolutions.map(({ name, stepSeconds, slots }) => ({ name, stepSeconds, slots })) };
+      return {
+        metrics: visible,
+        resolutions: resolutions.map(({ name, stepSeconds, slots }) => ({
+          name,
+          stepSeconds,
+          slots,
+        })),
+      };
     },
     getHistory: async ({ query }, context) => {
       const { subject } = signedIn(context);
@@ -65,14 +106,21 @@ export function boxHandlers({ history, sampler, vms, power, events, facts, logs,
       }
       const points = history?.query(query.metric, query.resolution, query.from, query.to) ?? null;
       if (!points) throw notKept(query.metric);
-      const stepSeconds = resolutions.find((resolution) => resolution.name === query.resolution)!.stepSeconds;
+      const stepSeconds = resolutions.find(
+        (resolution) => resolution.name === query.resolution,
+      )!.stepSeconds;
       return { metric: query.metric, resolution: query.resolution, stepSeconds, points };
     },
     powerBox: async ({ body }, context) => {
       const { user } = signedIn(context);
       const asked = { action: body.action, by: user.id, at: new Date().toISOString() };
       await power.perform(body.action);
-      events.append({ type: 'box.power', subject: { kind: 'box', id: 'box' }, access: visibleToAll('system'), data: asked });
+      events.append({
+        type: 'box.power',
+        subject: { kind: 'box', id: 'box' },
+        access: visibleToAll('system'),
+        data: asked,
+      });
       return asked;
     },
     boxMetrics: async () => {
@@ -82,7 +130,12 @@ export function boxHandlers({ history, sampler, vms, power, events, facts, logs,
         cpuPercent: sample?.cpuPercent ?? null,
         memory: sample?.memory ?? null,
         disk: sample?.disk ?? null,
-        network: sample?.network ? { rxBytesPerSecond: sample.network.rxBytesPerSecond, txBytesPerSecond: sample.network.txBytesPerSecond } : null,
+        network: sample?.network
+          ? {
+              rxBytesPerSecond: sample.network.rxBytesPerSecond,
+              txBytesPerSecond: sample.network.txBytesPerSecond,
+            }
+          : null,
         temperatureCelsius: sample?.temperatureCelsius ?? null,
       };
     },

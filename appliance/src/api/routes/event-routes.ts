@@ -28,7 +28,9 @@ function wireFormat({ access: _access, ...event }: DeliveredEvent): string {
 }
 
 function lastEventId(header: string | string[] | undefined, query: unknown): number | null {
-  const raw = (typeof header === 'string' ? header : undefined) ?? (query as { lastEventId?: string } | undefined)?.lastEventId;
+  const raw =
+    (typeof header === 'string' ? header : undefined) ??
+    (query as { lastEventId?: string } | undefined)?.lastEventId;
   if (raw === undefined || raw === '') return null;
   const id = Number(raw);
   if (!Number.isInteger(id) || id < 0) {
@@ -50,10 +52,15 @@ const liveBacklogBytes = 1024 * 1024;
 export function registerEventStream(app: FastifyInstance, options: EventStreamOptions): () => void {
   const open = new Set<() => void>();
   // Streams per user: one browser, a CLI --wait and a peer's bridge fit; a looping client does not.
-  const streamsPerUser = new ConcurrencyCap(limits.eventStreamsPerUser, 'TOO_MANY_STREAMS', 'event streams per user');
+  const streamsPerUser = new ConcurrencyCap(
+    limits.eventStreamsPerUser,
+    'TOO_MANY_STREAMS',
+    'event streams per user',
+  );
 
   app.get(`${apiPrefix}/events`, async (request, reply) => {
-    if (options.accounts.needsAdmin) throw new BivouacError('SETUP_REQUIRED', 'No administrator exists yet: create one first.');
+    if (options.accounts.needsAdmin)
+      throw new BivouacError('SETUP_REQUIRED', 'No administrator exists yet: create one first.');
     const first = authenticate(options.accounts, request);
     if (!first) throw new BivouacError('UNAUTHENTICATED', 'Sign in or send an API token.');
     const resumeFrom = lastEventId(request.headers['last-event-id'], request.query);
@@ -89,7 +96,10 @@ export function registerEventStream(app: FastifyInstance, options: EventStreamOp
 
     if (resumeFrom !== null) {
       const missed = options.events.since(resumeFrom);
-      if (missed === null) raw.write(`event: reset\ndata: ${JSON.stringify({ latestId: options.events.latestId })}\n\n`);
+      if (missed === null)
+        raw.write(
+          `event: reset\ndata: ${JSON.stringify({ latestId: options.events.latestId })}\n\n`,
+        );
       else for (const event of missed) send(event);
     }
     const unsubscribe = options.events.subscribe((event) => {

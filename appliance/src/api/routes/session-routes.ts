@@ -33,13 +33,17 @@ export function sessionHandlers(
       };
     },
     createAdmin: async ({ body }, { request, reply }) => {
-      if (!accounts.needsAdmin) throw new BivouacError('ALREADY_SET_UP', 'An administrator already exists; sign in instead.');
+      if (!accounts.needsAdmin)
+        throw new BivouacError(
+          'ALREADY_SET_UP',
+          'An administrator already exists; sign in instead.',
+        );
       if (request.listener !== 'local' && !box.setupCode.matches(body.setupCode)) {
         throw new BivouacError(
           'SETUP_CODE_REQUIRED',
           body.setupCode === undefined
-            ? "Creating the first administrator from another machine needs the setup code the box prints in its log and shows on its own screen (setupCode)."
-            : 'That is not the setup code; it is printed in the box\'s log and shown on its own screen.',
+            ? 'Creating the first administrator from another machine needs the setup code the box prints in its log and shows on its own screen (setupCode).'
+            : "That is not the setup code; it is printed in the box's log and shown on its own screen.",
           { field: 'setupCode' },
         );
       }
@@ -57,7 +61,10 @@ export function sessionHandlers(
           { field: 'screenId' },
         );
       }
-      const issued = await accounts.login(body.username, body.password, { clientAddress: request.ip, screenId: body.screenId });
+      const issued = await accounts.login(body.username, body.password, {
+        clientAddress: request.ip,
+        screenId: body.screenId,
+      });
       setSessionCookie(request, reply, issued);
       return sessionInfo(issued);
     },

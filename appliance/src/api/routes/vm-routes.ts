@@ -8,7 +8,13 @@ export function vmHandlers(vms: VmTracker, reconciler: Reconciler): Pick<Handler
   return {
     listVms: async ({ query }, context) => {
       const { subject } = signedIn(context);
-      const visible = vms.all().filter((vm) => (query.include === 'all' || vm.state !== 'gone') && canAccess(subject, privateTo(vm.owner), 'view'));
+      const visible = vms
+        .all()
+        .filter(
+          (vm) =>
+            (query.include === 'all' || vm.state !== 'gone') &&
+            canAccess(subject, privateTo(vm.owner), 'view'),
+        );
       const isAdmin = subject.role === 'admin';
       return {
         vms: visible,

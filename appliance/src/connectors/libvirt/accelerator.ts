@@ -5,7 +5,10 @@ import { access, readFile } from 'node:fs/promises';
  * advertising vmx or svm. libvirt itself advertises kvm even where /dev/kvm belongs to a
  * paravirtual module without those flags, and such domains crawl or abort; TCG is then right.
  */
-export async function chooseDomainType(wanted: 'auto' | 'kvm' | 'tcg', uri: string): Promise<'kvm' | 'qemu'> {
+export async function chooseDomainType(
+  wanted: 'auto' | 'kvm' | 'tcg',
+  uri: string,
+): Promise<'kvm' | 'qemu'> {
   if (wanted === 'kvm') return 'kvm';
   if (wanted === 'tcg') return 'qemu';
   if (!/^qemu:\/\/\/(system|session)$/.test(uri)) return 'qemu';

@@ -10,7 +10,10 @@ export interface UriChoice {
 
 /** Can a libvirt client talk to `uri` within a few seconds? */
 export async function answers(uri: string): Promise<boolean> {
-  const connector = new LibvirtConnector({ uri, accelerator: 'auto', callTimeoutSeconds: 3 }, { stateDir: '/nonexistent' });
+  const connector = new LibvirtConnector(
+    { uri, accelerator: 'auto', callTimeoutSeconds: 3 },
+    { stateDir: '/nonexistent' },
+  );
   try {
     await connector.ping();
     return true;
@@ -32,9 +35,14 @@ export async function pickLibvirtUri(
   isRoot: boolean = process.getuid?.() === 0,
 ): Promise<UriChoice> {
   if (configured) return { uri: configured, dryRun: isDryRunUri(configured), reason: 'configured' };
-  if (await probe('qemu:///system')) return { uri: 'qemu:///system', dryRun: false, reason: 'the system libvirt daemon answers' };
+  if (await probe('qemu:///system'))
+    return { uri: 'qemu:///system', dryRun: false, reason: 'the system libvirt daemon answers' };
   if (!isRoot && (await probe('qemu:///session'))) {
-    return { uri: 'qemu:///session', dryRun: false, reason: 'no system daemon; using the per-user session daemon' };
+    return {
+      uri: 'qemu:///session',
+      dryRun: false,
+      reason: 'no system daemon; using the per-user session daemon',
+    };
   }
   return { uri: 'test:///default', dryRun: true, reason: 'no libvirt daemon answers' };
 }

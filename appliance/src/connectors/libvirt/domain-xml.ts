@@ -57,18 +57,21 @@ export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' |
   const domain = create({ version: '1.0' }).ele('domain', { type: domainType });
   domain.ele('name').txt(spec.name);
   domain.ele('title').txt(oneLine(spec.title));
-  domain
-    .ele('metadata')
-    .ele(metadataNamespace, 'bivouac:vm', {
-      run: xmlSafe(spec.runId),
-      instance: xmlSafe(spec.instance),
-      owner: xmlSafe(spec.owner),
-      ...(spec.network.mode === 'network' && spec.network.address ? { address: spec.network.address } : {}),
-    });
+  domain.ele('metadata').ele(metadataNamespace, 'bivouac:vm', {
+    run: xmlSafe(spec.runId),
+    instance: xmlSafe(spec.instance),
+    owner: xmlSafe(spec.owner),
+    ...(spec.network.mode === 'network' && spec.network.address
+      ? { address: spec.network.address }
+      : {}),
+  });
   domain.ele('memory', { unit: 'MiB' }).txt(String(spec.memoryMiB));
   domain.ele('vcpu').txt(String(spec.vcpu));
 
-  if (files.context) domain.ele('sysinfo', { type: 'fwcfg' }).ele('entry', { name: contextFwCfgName, file: files.context });
+  if (files.context)
+    domain
+      .ele('sysinfo', { type: 'fwcfg' })
+      .ele('entry', { name: contextFwCfgName, file: files.context });
 
   const os = domain.ele('os');
   os.ele('type', { arch: 'x86_64', machine: 'pc' }).txt('hvm');
@@ -101,8 +104,12 @@ export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' |
   const nic =
     spec.network.mode === 'user'
       ? devices.ele('interface', { type: 'user' })
-      : devices.ele('interface', { type: 'network' }).ele('source', { network: xmlSafe(spec.network.name) }).up();
-  if (spec.network.mode === 'network' && spec.network.mac) nic.ele('mac', { address: spec.network.mac });
+      : devices
+          .ele('interface', { type: 'network' })
+          .ele('source', { network: xmlSafe(spec.network.name) })
+          .up();
+  if (spec.network.mode === 'network' && spec.network.mac)
+    nic.ele('mac', { address: spec.network.mac });
   nic.ele('model', { type: 'virtio' });
   nic.ele('rom', { enabled: 'no' }); // no network boot: skips loading iPXE at every start
   const serial = devices.ele('serial', { type: 'pty' });
@@ -121,7 +128,9 @@ function elements(xml: string): Element[] {
 
 /** What Bivouac wrote into a domain's metadata, or null for a foreign domain. */
 export function readOwnership(xml: string): VmOwnership | null {
-  const mark = elements(xml).find((element) => element.namespaceURI === metadataNamespace && element.localName === 'vm');
+  const mark = elements(xml).find(
+    (element) => element.namespaceURI === metadataNamespace && element.localName === 'vm',
+  );
   const runId = mark?.getAttribute('run');
   const instance = mark?.getAttribute('instance');
   const owner = mark?.getAttribute('owner');
@@ -130,7 +139,9 @@ export function readOwnership(xml: string): VmOwnership | null {
 
 /** The fixed address a VM was given on its run's network (none for user networking). */
 export function readAddress(xml: string): string | null {
-  const mark = elements(xml).find((element) => element.namespaceURI === metadataNamespace && element.localName === 'vm');
+  const mark = elements(xml).find(
+    (element) => element.namespaceURI === metadataNamespace && element.localName === 'vm',
+  );
   return mark?.getAttribute('address') || null;
 }
 
@@ -142,6 +153,10 @@ export function isUserNetworking(xml: string): boolean {
 /** Paths of files named in a domain's XML (overlay, seed, console log), for cleanup. */
 export function readFiles(xml: string): string[] {
   return elements(xml)
-    .filter((element) => (element.localName === 'source' || element.localName === 'log') && element.hasAttribute('file'))
+    .filter(
+      (element) =>
+        (element.localName === 'source' || element.localName === 'log') &&
+        element.hasAttribute('file'),
+    )
     .map((element) => element.getAttribute('file')!);
 }

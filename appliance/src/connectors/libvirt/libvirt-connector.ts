@@ -6,12 +6,31 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { diskTooSmallMessage, imageFactsOf, leastDiskGiB } from '../../domain/images.ts';
-import { describeLibvirtTarget, parseLibvirtUri, type LibvirtTarget } from '../../domain/libvirt-uri.ts';
+import {
+  describeLibvirtTarget,
+  parseLibvirtUri,
+  type LibvirtTarget,
+} from '../../domain/libvirt-uri.ts';
 import { BivouacError } from '../../errors.ts';
-import type { Connector, ConnectorKind, ConnectorManifest, VmDescription, VmSpec, VmState, WatchHandlers } from '../contract.ts';
+import type {
+  Connector,
+  ConnectorKind,
+  ConnectorManifest,
+  VmDescription,
+  VmSpec,
+  VmState,
+  WatchHandlers,
+} from '../contract.ts';
 import { chooseDomainType } from './accelerator.ts';
 import { isConnectionError, toTypedError, withTimeout } from './call.ts';
-import { buildDomainXml, contextText, isUserNetworking, readAddress, readFiles, readOwnership } from './domain-xml.ts';
+import {
+  buildDomainXml,
+  contextText,
+  isUserNetworking,
+  readAddress,
+  readFiles,
+  readOwnership,
+} from './domain-xml.ts';
 import { buildSeed } from './nocloud.ts';
 import { VirshEventStream } from './virsh-events.ts';
 
@@ -40,7 +59,8 @@ const manifestOf = (keysDir: string | null): ConnectorManifest<LibvirtConfig> =>
   version: '1.0.0',
   capabilities: ['launch', 'terminate', 'describe', 'list', 'watch'],
   configSchema: libvirtConfigSchema(keysDir),
-  description: 'A libvirt/QEMU host: the box itself, another host over TCP, SSH or TLS, or the test driver for dry runs.',
+  description:
+    'A libvirt/QEMU host: the box itself, another host over TCP, SSH or TLS, or the test driver for dry runs.',
 });
 export const libvirtManifest = manifestOf(null);
 
@@ -110,15 +130,20 @@ export class LibvirtConnector implements Connector {
       if (domain) {
         const info = await this.call('get state', (h) => h.domainGetInfo(domain), name);
         if (info.state !== DomainState.SHUTOFF) {
-          await this.call('destroy', (h) => h.domainDestroy(domain), name).catch((error: unknown) => {
-            if (!(error instanceof BivouacError && error.code === 'CLOUD_REFUSED')) throw error;
-          });
+          await this.call('destroy', (h) => h.domainDestroy(domain), name).catch(
+            (error: unknown) => {
+              if (!(error instanceof BivouacError && error.code === 'CLOUD_REFUSED')) throw error;
+            },
+          );
         }
-        await this.call('undefine', (h) => h.domainUndefine(domain), name).catch((error: unknown) => {
-          if (!(error instanceof BivouacError && error.code === 'VM_NOT_FOUND')) throw error;
-        });
+        await this.call('undefine', (h) => h.domainUndefine(domain), name).catch(
+          (error: unknown) => {
+            if (!(error instanceof BivouacError && error.code === 'VM_NOT_FOUND')) throw error;
+          },
+        );
       }
-      if (vmNamePattern.test(name)) await rm(join(this.deps.stateDir, name), { recursive: true, force: true });
+      if (vmNamePattern.test(name))
+        await rm(join(this.deps.stateDir, name), { recursive: true, force: true });
     }
   }
 
@@ -151,18 +176,33 @@ export class LibvirtConnector implements Connector {
    */
   watch(handlers: WatchHandlers): (() => Promise<void>) | null {
     if (/^test:\/\/\//.test(this.config.uri)) return null;
-    const stream = new VirshEventStream({ uri: this.config.uri, onEvent: handlers.onEvent, onStatus: handlers.onStatus, ...this.deps.eventStream });
+    const stream = new VirshEventStream({
+      uri: this.config.uri,
+      onEvent: handlers.onEvent,
+      onStatus: handlers.onStatus,
+      ...this.deps.eventStream,
+    });
     stream.start();
     return () => stream.stop();
   }
 
-  async publish(nativeId: string, guestPort: number): Promise<{ host: string; port: number } | null> {
+  async publish(
+    nativeId: string,
+    guestPort: number,
+  ): Promise<{ host: string; port: number } | null> {
     if (this.config.uri.startsWith('test')) return null; // the test driver runs no guest
     const domain = await this.lookup(nativeId);
-    if (!domain) throw new BivouacError('VM_NOT_FOUND', `The cloud ${this.config.uri} has no VM ${nativeId}.`, { cloud: this.config.uri, nativeId });
+    if (!domain)
+      throw new BivouacError(
+        'VM_NOT_FOUND',
+        `The cloud ${this.config.uri} has no VM ${nativeId}.`,
+        { cloud: this.config.uri, nativeId },
+      );
     const xml = await this.call('get XML', (h) => h.domainGetXMLDesc(domain), nativeId);
     if (!isUserNetworking(xml)) {
-      const [address] = readAddress(xml) ? [readAddress(xml)] : await this.leasedAddresses(nativeId);
+      const [address] = readAddress(xml)
+        ? [readAddress(xml)]
+        : await this.leasedAddresses(nativeId);
       return address ? { host: address, port: guestPort } : null;
     }
     // User networking: a forward added to the running QEMU (it goes away with it). On this
@@ -170,30 +210,61 @@ export class LibvirtConnector implements Connector {
     const local = /^qemu(\+unix)?:\/\/\//.test(this.config.uri);
     for (let attempt = 1; attempt <= 5; attempt += 1) {
       const hostPort = local ? await freeHostPort() : 30000 + Math.floor(Math.random() * 10000);
-      const { stdout } = await run('virsh', ['-c', this.config.uri, 'qemu-monitor-command', nativeId, '--hmp', `hostfwd_add hostnet0 tcp:0.0.0.0:${hostPort}-:${guestPort}`], {
-        timeout: Math.min(this.timeoutMs, 10_000),
-      }).catch((error: { stderr?: string; message?: string }) => {
-        throw new BivouacError('CLOUD_REFUSED', `Cannot forward port ${guestPort} of ${nativeId}: ${error.stderr || error.message}`, { cloud: this.config.uri, reason: error.stderr ?? null });
+      const { stdout } = await run(
+        'virsh',
+        [
+          '-c',
+          this.config.uri,
+          'qemu-monitor-command',
+          nativeId,
+          '--hmp',
+          `hostfwd_add hostnet0 tcp:0.0.0.0:${hostPort}-:${guestPort}`,
+        ],
+        {
+          timeout: Math.min(this.timeoutMs, 10_000),
+        },
+      ).catch((error: { stderr?: string; message?: string }) => {
+        throw new BivouacError(
+          'CLOUD_REFUSED',
+          `Cannot forward port ${guestPort} of ${nativeId}: ${error.stderr || error.message}`,
+          { cloud: this.config.uri, reason: error.stderr ?? null },
+        );
       });
-      if (!/could not|error/i.test(stdout)) return { host: local ? '' : remoteHost(this.config.uri), port: hostPort };
+      if (!/could not|error/i.test(stdout))
+        return { host: local ? '' : remoteHost(this.config.uri), port: hostPort };
     }
-    throw new BivouacError('CLOUD_REFUSED', `Cannot forward port ${guestPort} of ${nativeId}: no free host port after 5 tries.`, { cloud: this.config.uri, reason: 'no free port' });
+    throw new BivouacError(
+      'CLOUD_REFUSED',
+      `Cannot forward port ${guestPort} of ${nativeId}: no free host port after 5 tries.`,
+      { cloud: this.config.uri, reason: 'no free port' },
+    );
   }
 
-  async usage(nativeIds: readonly string[]): Promise<{ nativeId: string; cpuTimeNs: number; memoryKiB: number; vcpus: number }[]> {
+  async usage(
+    nativeIds: readonly string[],
+  ): Promise<{ nativeId: string; cpuTimeNs: number; memoryKiB: number; vcpus: number }[]> {
     const found: { nativeId: string; cpuTimeNs: number; memoryKiB: number; vcpus: number }[] = [];
     for (const name of nativeIds) {
       const domain = await this.lookup(name);
       if (!domain) continue;
       const info = await this.call('get info', (h) => h.domainGetInfo(domain), name);
-      found.push({ nativeId: name, cpuTimeNs: Number(info.cpuTime), memoryKiB: Number(info.memory), vcpus: Number(info.nrVirtCpu) });
+      found.push({
+        nativeId: name,
+        cpuTimeNs: Number(info.cpuTime),
+        memoryKiB: Number(info.memory),
+        vcpus: Number(info.nrVirtCpu),
+      });
     }
     return found;
   }
 
   /** Local hypervisors write the console where launch put it; a remote host keeps its own. */
   consoleLog(nativeId: string): string | null {
-    if (!/^qemu(\+unix)?:\/\/\/(system|session)/.test(this.config.uri) || !vmNamePattern.test(nativeId)) return null;
+    if (
+      !/^qemu(\+unix)?:\/\/\/(system|session)/.test(this.config.uri) ||
+      !vmNamePattern.test(nativeId)
+    )
+      return null;
     return join(this.deps.stateDir, nativeId, 'console.log');
   }
 
@@ -211,14 +282,21 @@ export class LibvirtConnector implements Connector {
   async close(): Promise<void> {
     const hypervisor = this.hypervisor;
     this.hypervisor = null;
-    if (hypervisor) await withTimeout(hypervisor.connectClose(), 5000, this.config.uri, 'close').catch(() => undefined);
+    if (hypervisor)
+      await withTimeout(hypervisor.connectClose(), 5000, this.config.uri, 'close').catch(
+        () => undefined,
+      );
   }
 
   private async launchOne(spec: VmSpec): Promise<string> {
     if (!vmNamePattern.test(spec.name)) {
-      throw new BivouacError('VALIDATION_FAILED', `VM name "${spec.name}" must be letters, digits, ".", "_" or "-", at most 64.`, {
-        fields: [{ field: 'name', message: 'must be letters, digits, ".", "_" or "-"' }],
-      });
+      throw new BivouacError(
+        'VALIDATION_FAILED',
+        `VM name "${spec.name}" must be letters, digits, ".", "_" or "-", at most 64.`,
+        {
+          fields: [{ field: 'name', message: 'must be letters, digits, ".", "_" or "-"' }],
+        },
+      );
     }
     const folder = join(this.deps.stateDir, spec.name);
     // Others may pass through (QEMU may run as its own user) but not list; the seed with the
@@ -227,20 +305,30 @@ export class LibvirtConnector implements Connector {
     try {
       const overlay = spec.image.kind === 'disk' ? await this.makeOverlay(spec, folder) : null;
       // Disk images are cloud images: cloud-init reads the context and agent from a NoCloud seed.
-      const seed = spec.image.kind === 'disk' && !this.config.uri.startsWith('test') ? await buildSeed(folder, spec.name, spec.name, spec.context) : null;
-      if (spec.image.kind === 'kernel') await this.checkReadable(spec.image.kernel, spec.image.initrd);
+      const seed =
+        spec.image.kind === 'disk' && !this.config.uri.startsWith('test')
+          ? await buildSeed(folder, spec.name, spec.name, spec.context)
+          : null;
+      if (spec.image.kind === 'kernel')
+        await this.checkReadable(spec.image.kernel, spec.image.initrd);
       // The context holds the agent token: a file the box's user alone reads (libvirt hands it to
       // QEMU, relabelling it for QEMU's user where it runs as another), never a command line.
       const context = join(folder, 'context');
       await writeFile(context, contextText(spec.context), { mode: 0o600 });
       await chmod(context, 0o600); // whatever the umask
       const domainType = await chooseDomainType(spec.accelerator, this.config.uri);
-      const xml = buildDomainXml(spec, { overlay, seed, consoleLog: join(folder, 'console.log'), context }, domainType);
+      const xml = buildDomainXml(
+        spec,
+        { overlay, seed, consoleLog: join(folder, 'console.log'), context },
+        domainType,
+      );
       const domain = await this.call('define', (h) => h.domainDefineXML(xml), spec.name);
       try {
         await this.call('start', (h) => h.domainCreate(domain), spec.name);
       } catch (error) {
-        await this.call('undefine', (h) => h.domainUndefine(domain), spec.name).catch(() => undefined);
+        await this.call('undefine', (h) => h.domainUndefine(domain), spec.name).catch(
+          () => undefined,
+        );
         throw error;
       }
       return spec.name;
@@ -254,7 +342,9 @@ export class LibvirtConnector implements Connector {
     if (this.config.uri.startsWith('test')) return; // the test driver never reads images
     for (const path of paths) {
       await access(path).catch(() => {
-        throw new BivouacError('BAD_IMAGE', `Base image file ${path} is missing or unreadable.`, { image: path });
+        throw new BivouacError('BAD_IMAGE', `Base image file ${path} is missing or unreadable.`, {
+          image: path,
+        });
       });
     }
   }
@@ -272,16 +362,48 @@ export class LibvirtConnector implements Connector {
     if (this.config.uri.startsWith('test')) return overlay;
     await this.checkReadable(base);
     const refused = (error: { stderr?: string }): never => {
-      throw new BivouacError('BAD_IMAGE', `Cannot make a disk on base image ${base}: ${error.stderr ?? String(error)}`, { image: base });
+      throw new BivouacError(
+        'BAD_IMAGE',
+        `Cannot make a disk on base image ${base}: ${error.stderr ?? String(error)}`,
+        { image: base },
+      );
     };
-    const { stdout } = await run('qemu-img', ['info', '-U', '--output=json', '-f', spec.image.format, base], { timeout: this.timeoutMs }).catch(refused);
+    const { stdout } = await run(
+      'qemu-img',
+      ['info', '-U', '--output=json', '-f', spec.image.format, base],
+      { timeout: this.timeoutMs },
+    ).catch(refused);
     // The last guard (the size is checked when a run is asked for): the file as it is now.
     const baseBytes = virtualSizeOf(stdout);
-    if (baseBytes === null) throw new BivouacError('BAD_IMAGE', `qemu-img could not tell the virtual size of base image ${base}; it cannot be used.`, { image: base });
+    if (baseBytes === null)
+      throw new BivouacError(
+        'BAD_IMAGE',
+        `qemu-img could not tell the virtual size of base image ${base}; it cannot be used.`,
+        { image: base },
+      );
     if (baseBytes > spec.diskGiB * 1024 ** 3) {
-      throw new BivouacError('DISK_TOO_SMALL', diskTooSmallMessage('the VM', spec.diskGiB, baseBytes), { diskGiB: spec.diskGiB, baseBytes, neededGiB: leastDiskGiB(baseBytes) });
+      throw new BivouacError(
+        'DISK_TOO_SMALL',
+        diskTooSmallMessage('the VM', spec.diskGiB, baseBytes),
+        { diskGiB: spec.diskGiB, baseBytes, neededGiB: leastDiskGiB(baseBytes) },
+      );
     }
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', spec.image.format, overlay, `${spec.diskGiB}G`], { timeout: this.timeoutMs }).catch(refused);
+    await run(
+      'qemu-img',
+      [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '-b',
+        base,
+        '-F',
+        spec.image.format,
+        overlay,
+        `${spec.diskGiB}G`,
+      ],
+      { timeout: this.timeoutMs },
+    ).catch(refused);
     await chmod(overlay, 0o600); // qemu-img follows the umask
     return overlay;
   }
@@ -291,7 +413,14 @@ export class LibvirtConnector implements Connector {
     const xml = await this.call('get XML', (h) => h.domainGetXMLDesc(domain), name);
     const state = states[info.state] ?? 'unknown';
     const fixed = readAddress(xml);
-    const ips = state !== 'running' ? [] : fixed ? [fixed] : /<interface type=["']network["']/.test(xml) ? await this.leasedAddresses(name) : [];
+    const ips =
+      state !== 'running'
+        ? []
+        : fixed
+          ? [fixed]
+          : /<interface type=["']network["']/.test(xml)
+            ? await this.leasedAddresses(name)
+            : [];
     return { nativeId: name, name, state, ips, bivouac: readOwnership(xml) };
   }
 
@@ -301,7 +430,11 @@ export class LibvirtConnector implements Connector {
    */
   private async leasedAddresses(name: string): Promise<string[]> {
     try {
-      const { stdout } = await run('virsh', ['-q', '-c', this.config.uri, 'domifaddr', name, '--source', 'lease'], { timeout: Math.min(this.timeoutMs, 10_000) });
+      const { stdout } = await run(
+        'virsh',
+        ['-q', '-c', this.config.uri, 'domifaddr', name, '--source', 'lease'],
+        { timeout: Math.min(this.timeoutMs, 10_000) },
+      );
       return parseDomifaddr(stdout);
     } catch {
       return []; // no lease yet, or virsh missing: no address to show, not an error
@@ -321,10 +454,16 @@ export class LibvirtConnector implements Connector {
   /** Files named in a domain's XML, for callers that clean up after foreign tools. */
   async filesOf(name: string): Promise<string[]> {
     const domain = await this.lookup(name);
-    return domain ? readFiles(await this.call('get XML', (h) => h.domainGetXMLDesc(domain), name)) : [];
+    return domain
+      ? readFiles(await this.call('get XML', (h) => h.domainGetXMLDesc(domain), name))
+      : [];
   }
 
-  private async call<T>(what: string, work: (hypervisor: Hypervisor) => Promise<T>, nativeId?: string): Promise<T> {
+  private async call<T>(
+    what: string,
+    work: (hypervisor: Hypervisor) => Promise<T>,
+    nativeId?: string,
+  ): Promise<T> {
     const hypervisor = await this.connection();
     try {
       return await withTimeout(work(hypervisor), this.timeoutMs, this.config.uri, what);
@@ -342,7 +481,12 @@ export class LibvirtConnector implements Connector {
   /** Does the daemon answer on this connection, within a short while? */
   private async answers(hypervisor: Hypervisor): Promise<boolean> {
     try {
-      await withTimeout(hypervisor.connectGetHostname(), Math.min(this.timeoutMs, 2000), this.config.uri, 'ping');
+      await withTimeout(
+        hypervisor.connectGetHostname(),
+        Math.min(this.timeoutMs, 2000),
+        this.config.uri,
+        'ping',
+      );
       return true;
     } catch {
       return false;
@@ -384,14 +528,14 @@ export class LibvirtConnector implements Connector {
   private drop(failure: BivouacError): void {
     this.hypervisor = null;
     this.failures += 1;
-    this.lastError = typeof failure.details.reason === 'string' ? failure.details.reason : failure.message;
+    this.lastError =
+      typeof failure.details.reason === 'string' ? failure.details.reason : failure.message;
     this.lastFailure = failure.message;
     const min = this.deps.minBackoffMs ?? 500;
     const max = this.deps.maxBackoffMs ?? 30_000;
     this.retryAt = Date.now() + Math.min(max, min * 2 ** (this.failures - 1));
   }
 }
-
 
 /** The host of a remote URI (`qemu+ssh://root@rack2/system` → `rack2`), or '' for this machine. */
 export function remoteHost(uri: string): string {
@@ -415,7 +559,11 @@ export function checkedTarget(uri: string, keysDir: string | null): LibvirtTarge
   const verdict = parseLibvirtUri(uri, { keysDir });
   if (verdict.ok) return verdict.target;
   const { part, parameter, message } = verdict.refusal;
-  throw new BivouacError('CLOUD_URI_REFUSED', `The libvirt URI ${message}.`, { part, parameter, fields: [{ field: 'uri', message }] });
+  throw new BivouacError('CLOUD_URI_REFUSED', `The libvirt URI ${message}.`, {
+    part,
+    parameter,
+    fields: [{ field: 'uri', message }],
+  });
 }
 
 /** The kind to register; `stateDir` and `keysDir` come from the appliance's data dir. */
@@ -425,7 +573,13 @@ export function libvirtKind(deps: LibvirtDependencies): ConnectorKind<LibvirtCon
     create: (config) => new LibvirtConnector(config, deps),
     target: (config) => {
       const target = checkedTarget(config.uri, deps.keysDir ?? null);
-      return { transport: target.transport, user: target.user, host: target.host, port: target.port, summary: describeLibvirtTarget(target) };
+      return {
+        transport: target.transport,
+        user: target.user,
+        host: target.host,
+        port: target.port,
+        summary: describeLibvirtTarget(target),
+      };
     },
   };
 }

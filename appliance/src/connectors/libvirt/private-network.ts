@@ -48,9 +48,12 @@ export function buildNetworkXml(plan: NetworkPlan, hosts: readonly NetworkHost[]
   }
   const ip = network.ele('ip', { address: `${plan.prefix}.1`, prefix: '24' });
   const dhcp = ip.ele('dhcp');
-  for (const host of hosts) dhcp.ele('host', { mac: host.mac, name: host.names.at(-1)!, ip: host.ip });
+  for (const host of hosts)
+    dhcp.ele('host', { mac: host.mac, name: host.names.at(-1)!, ip: host.ip });
   // No upstream resolver: names outside the run do not resolve (no lookups leave the box for a guest).
-  network.ele(dnsmasqNamespace, 'dnsmasq:options').ele(dnsmasqNamespace, 'dnsmasq:option', { value: 'no-resolv' });
+  network
+    .ele(dnsmasqNamespace, 'dnsmasq:options')
+    .ele(dnsmasqNamespace, 'dnsmasq:option', { value: 'no-resolv' });
   return network.end({ headless: true });
 }
 
@@ -60,7 +63,11 @@ async function virsh(uri: string, args: string[], what: string): Promise<string>
     return stdout;
   } catch (error) {
     const { stderr, message } = error as { stderr?: string; message?: string };
-    throw new BivouacError('NETWORK_FAILED', `Cannot ${what}: ${(stderr || message || '').trim()}`, { reason: (stderr || message || '').trim() });
+    throw new BivouacError(
+      'NETWORK_FAILED',
+      `Cannot ${what}: ${(stderr || message || '').trim()}`,
+      { reason: (stderr || message || '').trim() },
+    );
   }
 }
 
@@ -69,7 +76,11 @@ async function virsh(uri: string, args: string[], what: string): Promise<string>
  * now, false when it already ran. A subnet another network or interface holds is refused by
  * libvirt; the caller tries another.
  */
-export async function createNetwork(uri: string, plan: NetworkPlan, hosts: readonly NetworkHost[]): Promise<boolean> {
+export async function createNetwork(
+  uri: string,
+  plan: NetworkPlan,
+  hosts: readonly NetworkHost[],
+): Promise<boolean> {
   try {
     await createFromXml(uri, buildNetworkXml(plan, hosts), plan.name);
     return true;
@@ -92,12 +103,21 @@ async function createFromXml(uri: string, xml: string, name: string): Promise<vo
 
 /** Adds an instance's DHCP host and DNS entries to a running network, before its VM starts. */
 export async function addNetworkHost(uri: string, name: string, host: NetworkHost): Promise<void> {
-  const dhcp = create().ele('host', { mac: host.mac, name: host.names.at(-1)!, ip: host.ip }).end({ headless: true });
+  const dhcp = create()
+    .ele('host', { mac: host.mac, name: host.names.at(-1)!, ip: host.ip })
+    .end({ headless: true });
   const dnsHost = create().ele('host', { ip: host.ip });
   for (const hostname of host.names) dnsHost.ele('hostname').txt(hostname);
   const dns = dnsHost.end({ headless: true });
-  for (const [section, xml] of [['ip-dhcp-host', dhcp], ['dns-host', dns]] as const) {
-    await virsh(uri, ['net-update', name, 'add-last', section, xml, '--live'], `add ${host.names.join('/')} to network ${name}`).catch((error: BivouacError) => {
+  for (const [section, xml] of [
+    ['ip-dhcp-host', dhcp],
+    ['dns-host', dns],
+  ] as const) {
+    await virsh(
+      uri,
+      ['net-update', name, 'add-last', section, xml, '--live'],
+      `add ${host.names.join('/')} to network ${name}`,
+    ).catch((error: BivouacError) => {
       if (!/existing|already/i.test(String(error.details.reason))) throw error; // a retried launch
     });
   }

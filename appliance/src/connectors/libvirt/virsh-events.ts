@@ -21,12 +21,17 @@ const lifecycleStates: Record<string, VmState | 'gone'> = {
  * Other event kinds (reboot, agent, metadata…) and anything unparsable give null.
  */
 export function parseVirshEvent(line: string, now: () => Date = () => new Date()): VmEvent | null {
-  const match = /^(?:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?[+-]\d{4}): )?event 'lifecycle' for domain '(.*)': (\w+)(?: (\w+))?\s*$/.exec(line);
+  const match =
+    /^(?:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?[+-]\d{4}): )?event 'lifecycle' for domain '(.*)': (\w+)(?: (\w+))?\s*$/.exec(
+      line,
+    );
   if (!match) return null;
   const [, stamp, name, event, detail] = match;
   const state = lifecycleStates[event!];
   if (!name || !state) return null;
-  const parsed = stamp ? Date.parse(stamp.replace(' ', 'T').replace(/([+-]\d\d)(\d\d)$/, '$1:$2')) : Number.NaN;
+  const parsed = stamp
+    ? Date.parse(stamp.replace(' ', 'T').replace(/([+-]\d\d)(\d\d)$/, '$1:$2'))
+    : Number.NaN;
   return {
     nativeId: name,
     name,
@@ -72,8 +77,24 @@ export class VirshEventStream {
     if (this.stopped || this.child) return;
     // setpriv's parent-death signal ends virsh with the appliance, even when the appliance is
     // killed outright; otherwise an orphaned `virsh event` would outlive it on the box's daemon.
-    const [program, ...args] = this.options.command ?? ['setpriv', '--pdeathsig', 'TERM', '--', 'virsh', '-q', '-c', this.options.uri, 'event', '--all', '--loop', '--timestamp'];
-    const child = spawn(program!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const [program, ...args] = this.options.command ?? [
+      'setpriv',
+      '--pdeathsig',
+      'TERM',
+      '--',
+      'virsh',
+      '-q',
+      '-c',
+      this.options.uri,
+      'event',
+      '--all',
+      '--loop',
+      '--timestamp',
+    ];
+    const child = spawn(program!, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
     this.child = child;
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -95,7 +116,8 @@ export class VirshEventStream {
       if (this.upTimer) clearTimeout(this.upTimer);
       this.child = null;
       if (this.stopped) return;
-      const reason = this.lastError || stderr.trim() || `virsh exited (${signal ?? `code ${code}`})`;
+      const reason =
+        this.lastError || stderr.trim() || `virsh exited (${signal ?? `code ${code}`})`;
       this.lastError = '';
       this.options.onStatus?.(false, reason);
       this.failures += 1;

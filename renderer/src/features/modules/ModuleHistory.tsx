@@ -133,8 +133,8 @@ function DiffPanel({ path, numbers }: { path: string; numbers: number[] }) {
       </form>
       {isTooDifferent ? (
         <p role="status">
-          v{asked.from} and v{asked.to} are too different to show as a diff; open each version
-          to read it.
+          v{asked.from} and v{asked.to} are too different to show as a diff; open each version to
+          read it.
         </p>
       ) : (
         <ErrorText error={error} />

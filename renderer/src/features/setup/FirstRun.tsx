@@ -9,25 +9,57 @@ import { useCredentials } from './use-credentials.ts';
  */
 export function FirstRun() {
   const setup = useApp((state) => state.setup);
-  const { username, setUsername, password, setPassword, setupCode, setSetupCode, error, busy, submit } = useCredentials('createAdmin', 'admin');
+  const {
+    username,
+    setUsername,
+    password,
+    setPassword,
+    setupCode,
+    setSetupCode,
+    error,
+    busy,
+    submit,
+  } = useCredentials('createAdmin', 'admin');
 
   return (
     <main className="centered">
-      <form className="card" onSubmit={(event) => void submit(event)} aria-labelledby="first-run-title">
+      <form
+        className="card"
+        onSubmit={(event) => void submit(event)}
+        aria-labelledby="first-run-title"
+      >
         <h1 id="first-run-title">Welcome to Bivouac</h1>
         <p>This box has no administrator yet. Choose the administrator&apos;s name and password.</p>
         <label>
           Administrator name
-          <input value={username} onChange={(event) => setUsername(event.target.value)} autoComplete="username" required />
+          <input
+            value={username}
+            onChange={(event) => setUsername(event.target.value)}
+            autoComplete="username"
+            required
+          />
         </label>
         <label>
           Password (at least {passwordMinLength} characters)
-          <input type="password" value={password} onChange={(event) => setPassword(event.target.value)} autoComplete="new-password" required minLength={passwordMinLength} />
+          <input
+            type="password"
+            value={password}
+            onChange={(event) => setPassword(event.target.value)}
+            autoComplete="new-password"
+            required
+            minLength={passwordMinLength}
+          />
         </label>
         {setup?.setupCodeRequired && (
           <label>
             Setup code (printed in the box&apos;s log and shown on its own screen)
-            <input value={setupCode} onChange={(event) => setSetupCode(event.target.value)} autoComplete="off" spellCheck={false} required />
+            <input
+              value={setupCode}
+              onChange={(event) => setSetupCode(event.target.value)}
+              autoComplete="off"
+              spellCheck={false}
+              required
+            />
           </label>
         )}
         <ErrorText error={error} />
@@ -36,7 +68,8 @@ export function FirstRun() {
         </button>
         {setup?.setupCode && (
           <p className="setup-code">
-            To set up this box from another machine instead, open it there and enter the setup code <code>{setup.setupCode}</code>
+            To set up this box from another machine instead, open it there and enter the setup code{' '}
+            <code>{setup.setupCode}</code>
           </p>
         )}
         {setup?.tlsFingerprint && <Fingerprint value={setup.tlsFingerprint} />}

@@ -8,7 +8,11 @@ import { useApp } from '../../app/store.ts';
  * where the box asks for one) or login. `screenId` (login only) opens a kiosk session for the
  * box's own screen.
  */
-export function useCredentials(route: 'createAdmin' | 'login', initialName = '', screenId: () => Promise<string | null> = async () => null) {
+export function useCredentials(
+  route: 'createAdmin' | 'login',
+  initialName = '',
+  screenId: () => Promise<string | null> = async () => null,
+) {
   const signedIn = useApp((state) => state.signedIn);
   const [username, setUsername] = useState(initialName);
   const [password, setPassword] = useState('');
@@ -22,12 +26,26 @@ export function useCredentials(route: 'createAdmin' | 'login', initialName = '',
     const id = route === 'login' ? await screenId() : null;
     const result =
       route === 'createAdmin' && setupCode.trim() !== ''
-        ? await callSafe('createAdmin', { body: { username, password, setupCode: setupCode.trim() } })
-        : await callSafe(route, { body: { username, password, ...(id === null ? {} : { screenId: id }) } });
+        ? await callSafe('createAdmin', {
+            body: { username, password, setupCode: setupCode.trim() },
+          })
+        : await callSafe(route, {
+            body: { username, password, ...(id === null ? {} : { screenId: id }) },
+          });
     setBusy(false);
     if (result.ok) signedIn(result.value as RouteOutput<'login'>);
     else setError(result.error);
   }
 
-  return { username, setUsername, password, setPassword, setupCode, setSetupCode, error, busy, submit };
+  return {
+    username,
+    setUsername,
+    password,
+    setPassword,
+    setupCode,
+    setSetupCode,
+    error,
+    busy,
+    submit,
+  };
 }
