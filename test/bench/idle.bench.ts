@@ -1,12 +1,12 @@
 /**
  * The box at rest, as it runs for real: the built appliance under plain node (`npm run
- * build:appliance`), on the box's own libvirt daemon (`qemu:///system`, with its `virsh event`
- * child), the built-in images imported (the tiny guest) and the shipped catalog, both listeners
+ * build:appliance`), on the box's own libvirt daemon (`qemu:///system`, its events read from
+ * the daemon's socket), the built-in images imported (the tiny guest) and the shipped catalog, both listeners
  * (HTTPS, and plain HTTP on loopback for the box's screen), one tiny VM running ("Hello web",
  * deployed to Ready) and one browser page (Debian's Chromium) open on the Dashboard, signed in,
  * following the event stream. After 10 s of settling, measured over 60 s with nobody acting.
  * Figures are for the appliance's whole process tree (node plus what it spawned, such as
- * setpriv and virsh; not libvirtd nor QEMU, which are the daemon's), read from /proc:
+ * the commands it runs; not libvirtd nor QEMU, which are the daemon's), read from /proc:
  * - `idle-rss`: resident memory (VmRSS) of the tree, its mean over the window (read every 5 s: a
  *   single reading swings by 20 MiB with when the last garbage collection ran), target < 100 MiB;
  * - `idle-cpu`: CPU (utime + stime, with that of the commands it ran and reaped meanwhile) as a

@@ -1,6 +1,6 @@
 /**
  * From an external `virsh destroy` to the SSE event on a client, through a real libvirt daemon,
- * the appliance's supervised `virsh event` stream, and an SSE client on a loopback port. Timed
+ * the appliance's supervised event stream (read from the daemon's socket), and an SSE client on a loopback port. Timed
  * from just before virsh is started (its own start-up included) to the client's receipt of the
  * `vm.state` event. Target p99 < 500 ms. Measured twice: on the test driver served by a private
  * daemon (30 VMs), and on the box's daemon with real tiny QEMU guests (10 VMs).

@@ -1,3 +1,4 @@
+import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VmEvent } from '../../appliance/src/connectors/contract.ts';
 import { LibvirtConnector } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
@@ -10,6 +11,19 @@ import { vmSpec } from '../fixtures/vm-spec.ts';
  * typed error while it is gone, the connection is re-opened after a backoff, and the event
  * stream is restarted and reports again. A real daemon (test driver on a private socket).
  */
+/** The command names of a process's children, from /proc. */
+async function childCommands(pid: number): Promise<string[]> {
+  const names: string[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const close = stat.lastIndexOf(')');
+    if (close > 0 && Number(stat.slice(close + 2).split(' ')[1]) === pid)
+      names.push(stat.slice(stat.indexOf('(') + 1, close));
+  }
+  return names;
+}
+
 describe('a restarted libvirt daemon', () => {
   let daemon: PrivateLibvirtd;
   let connector: LibvirtConnector;
@@ -66,6 +80,12 @@ describe('a restarted libvirt daemon', () => {
         timeout: 5000,
       })
       .toBe(true);
+    expect(events.filter((event) => event.nativeId === name).map((event) => event.event)).toEqual(
+      expect.arrayContaining(['Defined Added', 'Started Booted']),
+    );
+    // Read from the daemon's socket in this process: no `virsh event` child runs beside it.
+    expect(await childCommands(process.pid)).not.toContain('virsh');
+    expect(await childCommands(process.pid)).not.toContain('setpriv');
     await connector.terminate([name!]);
   });
 });

@@ -14,7 +14,7 @@ import { vmSpec } from '../fixtures/vm-spec.ts';
 
 /**
  * Push, not polling: a real libvirt daemon (serving the test driver on a private socket), the
- * supervised `virsh event` stream, and a real SSE client on a loopback port. A VM destroyed from
+ * supervised event stream read from its socket, and a real SSE client on a loopback port. A VM destroyed from
  * outside with `virsh destroy` reaches the client as an event.
  */
 describe('VM state pushed from libvirt events to the event stream', () => {

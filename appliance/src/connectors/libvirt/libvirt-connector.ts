@@ -32,6 +32,7 @@ import {
   readOwnership,
 } from './domain-xml.ts';
 import { buildSeed } from './nocloud.ts';
+import { localSocketOf, SocketEventStream } from './socket-events.ts';
 import { VirshEventStream } from './virsh-events.ts';
 
 const run = promisify(execFile);
@@ -69,8 +70,8 @@ export interface LibvirtDependencies {
   stateDir: string;
   /** The folder `keyfile=` and `known_hosts=` may name files in; none: neither is allowed. */
   keysDir?: string | null;
-  /** Overrides for the event stream (tests): its command and restart backoff. */
-  eventStream?: { command?: readonly string[]; minBackoffMs?: number; maxBackoffMs?: number };
+  /** Overrides for the event stream (tests): its restart backoff. */
+  eventStream?: { minBackoffMs?: number; maxBackoffMs?: number };
   /** Reconnection backoff bounds. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -171,17 +172,22 @@ export class LibvirtConnector implements Connector {
   }
 
   /**
-   * Lifecycle events from a supervised `virsh event` child. A plain `test:///` driver lives
-   * inside this process only, so no other process can see its events: nothing to watch there.
+   * Lifecycle events: read from the daemon's socket when it is on this machine, from a
+   * supervised `virsh event` child when it is remote (over ssh, TCP or TLS). A plain `test:///`
+   * driver lives inside this process only, so no other process can see its events: nothing to
+   * watch there.
    */
   watch(handlers: WatchHandlers): (() => Promise<void>) | null {
     if (/^test:\/\/\//.test(this.config.uri)) return null;
-    const stream = new VirshEventStream({
-      uri: this.config.uri,
+    const options = {
       onEvent: handlers.onEvent,
       onStatus: handlers.onStatus,
       ...this.deps.eventStream,
-    });
+    };
+    const local = localSocketOf(this.target);
+    const stream = local
+      ? new SocketEventStream({ ...options, socket: () => localSocketOf(this.target) ?? local })
+      : new VirshEventStream({ ...options, uri: this.config.uri });
     stream.start();
     return () => stream.stop();
   }

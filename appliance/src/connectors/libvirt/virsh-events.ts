@@ -1,19 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { VmEvent, VmState } from '../contract.ts';
-
-/** A lifecycle event as virsh prints it, state mapped onto the contract's states. */
-const lifecycleStates: Record<string, VmState | 'gone'> = {
-  Defined: 'stopped',
-  Undefined: 'gone',
-  Started: 'running',
-  Resumed: 'running',
-  Suspended: 'paused',
-  Stopped: 'stopped',
-  Shutdown: 'shutting-down',
-  PMSuspended: 'suspended',
-  Crashed: 'crashed',
-};
+import type { VmEvent } from '../contract.ts';
+import {
+  SupervisedEventStream,
+  type ConnectionCallbacks,
+  type EventConnection,
+  type EventStreamOptions,
+  lifecycleStates,
+} from './event-stream.ts';
 
 /**
  * One line of `virsh event --all --loop --timestamp`, e.g.
@@ -41,40 +35,25 @@ export function parseVirshEvent(line: string, now: () => Date = () => new Date()
   };
 }
 
-export interface EventStreamOptions {
+export interface VirshEventStreamOptions extends EventStreamOptions {
   uri: string;
-  onEvent: (event: VmEvent) => void;
-  /** Told when the stream comes up (true) or goes down (false), so polling can stand in. */
-  onStatus?: (up: boolean, reason: string) => void;
   /** The program and its arguments; `virsh -c URI event --all --loop --timestamp` by default. */
   command?: readonly string[];
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
   /** How long the child must run without exiting to count as up (1 s by default). */
   upAfterMs?: number;
 }
 
 /**
- * A supervised `virsh event` child: restarted with backoff whenever it dies, stopped (and
- * waited for) on `stop()`. The stream counts as up once the child has run for a moment without
- * exiting, since virsh prints nothing until the first event.
+ * Events from a supervised `virsh event` child, for daemons this process cannot reach over a
+ * local socket (remote hosts over ssh, TCP or TLS). The stream counts as up once the child has
+ * run for a moment without exiting, since virsh prints nothing until the first event.
  */
-export class VirshEventStream {
-  private child: ChildProcess | null = null;
-  private restartTimer: NodeJS.Timeout | null = null;
-  private upTimer: NodeJS.Timeout | null = null;
-  private failures = 0;
-  private stopped = false;
-  private lastError = '';
-
-  constructor(private readonly options: EventStreamOptions) {}
-
-  get running(): boolean {
-    return this.child !== null;
+export class VirshEventStream extends SupervisedEventStream {
+  constructor(private readonly options: VirshEventStreamOptions) {
+    super(options);
   }
 
-  start(): void {
-    if (this.stopped || this.child) return;
+  protected connect(callbacks: ConnectionCallbacks): EventConnection {
     // setpriv's parent-death signal ends virsh with the appliance, even when the appliance is
     // killed outright; otherwise an orphaned `virsh event` would outlive it on the box's daemon.
     const [program, ...args] = this.options.command ?? [
@@ -95,53 +74,38 @@ export class VirshEventStream {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LC_ALL: 'C' },
     });
-    this.child = child;
     let stderr = '';
+    let spawnError = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-2000);
     });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const event = parseVirshEvent(line);
-      if (event) this.options.onEvent(event);
+      if (event) callbacks.event(event);
     });
-    this.upTimer = setTimeout(() => {
-      this.failures = 0;
-      this.options.onStatus?.(true, 'event stream running');
-    }, this.options.upAfterMs ?? 1000);
-    this.upTimer.unref();
+    const upTimer = setTimeout(
+      () => callbacks.up('event stream running'),
+      this.options.upAfterMs ?? 1000,
+    );
+    upTimer.unref();
     child.once('error', (error) => {
-      this.lastError = error.message;
+      spawnError = error.message;
     });
-    child.once('close', (code, signal) => {
-      if (this.upTimer) clearTimeout(this.upTimer);
-      this.child = null;
-      if (this.stopped) return;
-      const reason =
-        this.lastError || stderr.trim() || `virsh exited (${signal ?? `code ${code}`})`;
-      this.lastError = '';
-      this.options.onStatus?.(false, reason);
-      this.failures += 1;
-      const min = this.options.minBackoffMs ?? 1000;
-      const delay = Math.min(this.options.maxBackoffMs ?? 60_000, min * 2 ** (this.failures - 1));
-      this.restartTimer = setTimeout(() => {
-        this.restartTimer = null;
-        this.start();
-      }, delay);
-      this.restartTimer.unref();
-    });
-  }
-
-  /** Stops the child and any pending restart; resolves once the child is gone. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    if (this.upTimer) clearTimeout(this.upTimer);
-    const child = this.child;
-    if (!child) return;
-    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-    child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 1000);
-    await closed;
-    clearTimeout(killer);
+    const closed = new Promise<void>((resolve) =>
+      child.once('close', (code, signal) => {
+        clearTimeout(upTimer);
+        resolve();
+        callbacks.down(spawnError || stderr.trim() || `virsh exited (${signal ?? `code ${code}`})`);
+      }),
+    );
+    return {
+      async stop() {
+        clearTimeout(upTimer);
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 1000);
+        await closed;
+        clearTimeout(killer);
+      },
+    };
   }
 }
