@@ -51,4 +51,4 @@ fi
 echo "bivouac: no Electron binary on this machine (its download needs GitHub, which is unreachable here),"
 echo "bivouac: so the appliance runs headless. Open the UI in a browser: $url"
 npm run --silent build:appliance
-exec node --max-semi-space-size=1 dist/appliance/src/server.js
+MALLOC_ARENA_MAX=2 exec node --max-semi-space-size=1 dist/appliance/src/server.js

@@ -414,8 +414,9 @@ export async function build(
   });
 
   app.get('/healthz', async () => ({ status: 'ok', version }));
-  const openApi = buildOpenApi(version);
-  app.get(`${apiPrefix}/openapi.json`, async () => openApi);
+  // Made for each request (some 30 ms), not held: kept, the document and the JSON Schemas zod
+  // makes for it weigh 1.5 MiB of a box that is rarely asked for it.
+  app.get(`${apiPrefix}/openapi.json`, async () => buildOpenApi(version));
 
   // Which screen started a run, for the kiosk lock's scoping of run reads and events.
   const runScreens = (runId: string): string | null =>

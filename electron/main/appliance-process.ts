@@ -71,6 +71,7 @@ export function applianceEnvironment(parent: NodeJS.ProcessEnv): Record<string, 
   env.BIVOUAC_LOCAL_LISTEN ||= defaultLocalListen;
   env.ELECTRON_RUN_AS_NODE = '1';
   env.NODE_ENV = 'production';
+  Object.assign(env, applianceNodeEnvironment);
   return env;
 }
 
@@ -83,6 +84,16 @@ export function applianceEnvironment(parent: NodeJS.ProcessEnv): Record<string, 
  * run-to-run spread, and a box at rest holds some 20 to 30 MiB less (`npm run bench -- idle`).
  */
 export const applianceNodeFlags: readonly string[] = ['--max-semi-space-size=1'];
+
+/**
+ * The environment every launcher of the appliance gives node, held to this by the same test.
+ * glibc gives each thread that allocates (libuv's pool, V8's helpers) a malloc arena of its own,
+ * up to 8 per core, and an arena keeps what it once held: two arenas keep a box at rest some
+ * 16 MiB smaller, and node's allocations mostly come from the main thread anyway.
+ */
+export const applianceNodeEnvironment: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+};
 
 /**
  * How the shell starts the appliance: its own binary (`process.execPath`) acting as Node, so the

@@ -14,7 +14,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applianceNodeFlags } from '../../electron/main/appliance-process.ts';
+import {
+  applianceNodeEnvironment,
+  applianceNodeFlags,
+} from '../../electron/main/appliance-process.ts';
 import { freePort } from '../fixtures/appliance-process.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -192,6 +195,9 @@ describe("build/start.sh, the README's first command, on a machine without Elect
       .split('\0')
       .filter(Boolean);
     expect(commandLine).toEqual(['node', ...applianceNodeFlags, 'dist/appliance/src/server.js']);
+    const environ = (await readFile(`/proc/${script.pid}/environ`, 'utf8')).split('\0');
+    for (const [name, value] of Object.entries(applianceNodeEnvironment))
+      expect(environ).toContain(`${name}=${value}`);
     expect(await readlink(`/proc/${script.pid}/cwd`)).toBe(realpathSync(copy));
 
     process.kill(script.pid!, 'SIGTERM');

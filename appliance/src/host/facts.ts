@@ -1,7 +1,6 @@
 import { realpath, stat, statfs } from 'node:fs/promises';
 import { cpus, hostname, networkInterfaces, totalmem, uptime } from 'node:os';
 import { sep } from 'node:path';
-import si from 'systeminformation';
 
 /**
  * Facts about the host the box runs on, for the Box page: what it is (OS, CPU, memory), where
@@ -93,10 +92,16 @@ export function hostFacts(options: HostFactsOptions): BoxFactsSource {
   };
 }
 
+/** systeminformation, loaded on the first reading (the Box page), not by a box nobody looks at. */
+async function systemInformation() {
+  return (await import('systeminformation')).default;
+}
+
 async function gather(
   options: HostFactsOptions,
   at: number,
 ): Promise<Omit<HostFacts, 'uptimeSeconds' | 'listen'>> {
+  const si = await systemInformation();
   const [os, cpu, disks, network, accelerator] = await Promise.all([
     si.osInfo().catch(() => null),
     si.cpu().catch(() => null),
@@ -132,6 +137,7 @@ async function gather(
  */
 async function disksOf(dataDir: string): Promise<DiskFact[]> {
   const directory = await realpath(dataDir).catch(() => dataDir);
+  const si = await systemInformation();
   const mounts = await si.fsSize().catch(() => []);
   const containing = mountContaining(
     mounts.map((mount) => mount.mount),
@@ -187,6 +193,7 @@ export function mountContaining(mounts: readonly string[], directory: string): s
  * node:os gives every address, systeminformation whether the link is up and if it is virtual.
  */
 async function interfaces(): Promise<InterfaceFact[]> {
+  const si = await systemInformation();
   const described = new Map(
     (await si.networkInterfaces().catch(() => [])).map((iface) => [iface.iface, iface]),
   );

@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
 import { readFile, realpath, statfs } from 'node:fs/promises';
-import si from 'systeminformation';
 import { visibleToAll } from '../domain/access.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import { isValidMetricName, type HistoryRecorder } from '../store/history.ts';
 import { mountContaining } from './facts.ts';
+import { cpuTemperature, mountPoints } from './sensors.ts';
 
 /**
  * Host metrics. CPU, memory and network come straight from the kernel's /proc files, one read
  * each: every 10 s, for as long as the box runs, a sample must cost next to nothing (asking
- * systeminformation for them spawned a shell and several commands per interface each time).
- * The temperature and the data disk's mount come from systeminformation. Every figure is either
+ * systeminformation for them spawned a shell and several commands per interface each time);
+ * the temperature and the data disk's mount come from sysfs and mountinfo. Every figure is either
  * measured or null ("not available"): a host without a temperature sensor reports null, never a
  * guess, and rates need two samples, so the first sample has none.
  */
@@ -219,15 +219,10 @@ export function announceSamples(events: SampleAnnouncer): (sample: HostSample) =
 /** The mount with the longest path that contains the data directory. */
 async function diskOf(dataDir: string): Promise<HostSample['disk']> {
   const directory = await realpath(dataDir);
-  // The mount is looked up once (systeminformation runs df for it); sizes come from statfs.
+  // The mount is looked up once; sizes come from statfs.
   let mount = mountOf.get(directory);
   if (mount === undefined) {
-    const mounts = await si.fsSize();
-    mount =
-      mountContaining(
-        mounts.map((candidate) => candidate.mount),
-        directory,
-      ) ?? directory;
+    mount = mountContaining(await mountPoints(), directory) ?? directory;
     mountOf.set(directory, mount);
   }
   const info = await statfs(directory);
@@ -238,17 +233,9 @@ async function diskOf(dataDir: string): Promise<HostSample['disk']> {
 
 const mountOf = new Map<string, string>();
 
-/**
- * The temperature sensor. A host without one is asked again only every 60th sample (asking
- * costs more than the rest of a sample together).
- */
-let samplesWithoutSensor = 0;
+/** The temperature sensor; a host without one (or a sensor that fails) reads null. */
 async function temperatureReading(): Promise<{ main: number | null; max: number | null } | null> {
-  if (samplesWithoutSensor > 0 && samplesWithoutSensor++ % 60 !== 0) return null;
-  const reading = await si.cpuTemperature().catch(() => null);
-  const found = reading !== null && sensorReading(reading.main, reading.max) !== null;
-  samplesWithoutSensor = found ? 0 : Math.max(1, samplesWithoutSensor);
-  return reading;
+  return cpuTemperature().catch(() => null);
 }
 
 /**
@@ -323,7 +310,7 @@ function rate(
   return seconds > 0 && bytes >= 0 ? bytes / seconds : null;
 }
 
-/** systeminformation reports a missing sensor as null, or -1 / 0 on some platforms. */
+/** A sensor that is missing or broken reads null, -1 or 0, or something no CPU survives. */
 function sensorReading(...readings: Array<number | null | undefined>): number | null {
   for (const reading of readings)
     if (isFiniteNumber(reading) && reading > 0 && reading < 150) return reading;

@@ -1,6 +1,10 @@
 import { X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { generate } from 'selfsigned';
 import { makeDirectoryDurably, readText, writeFileDurably } from '../store/durable-json-file.ts';
 
 export interface TlsIdentity {
@@ -31,9 +35,7 @@ export async function ensureTlsIdentity(dataDir: string, now = new Date()): Prom
   await makeDirectoryDurably(directory, 0o700);
   const notAfter = new Date(now);
   notAfter.setFullYear(notAfter.getFullYear() + 10);
-  // Loaded only to make the certificate, once in the box's life: it weighs some 3 MiB of heap.
-  const { generate } = await import('selfsigned');
-  const pems = await generate(
+  const pems = await generateInWorker(
     [
       { name: 'commonName', value: hostname() },
       { name: 'organizationName', value: 'Bivouac' },
@@ -60,6 +62,33 @@ export async function ensureTlsIdentity(dataDir: string, now = new Date()): Prom
     fingerprint: fingerprintOf(pems.cert),
     created: true,
   };
+}
+
+/**
+ * selfsigned's `generate`, run in a worker thread: the library and what it loads (ASN.1 and
+ * X.509 code, some 5 MiB of the process's memory) live in the worker's heap, which goes with it,
+ * rather than in the appliance's for the rest of its life. It runs once in the box's life.
+ */
+async function generateInWorker(
+  ...[attributes, options]: Parameters<typeof generate>
+): Promise<{ private: string; cert: string }> {
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+    require(workerData.library)
+      .generate(workerData.attributes, workerData.options)
+      .then((pems) => parentPort.postMessage({ private: pems.private, cert: pems.cert }));`,
+    {
+      eval: true,
+      workerData: {
+        library: createRequire(import.meta.url).resolve('selfsigned'),
+        attributes,
+        options,
+      },
+    },
+  );
+  // A failure in the worker is its 'error' event, which rejects the wait.
+  const [pems] = (await once(worker, 'message')) as [{ private: string; cert: string }];
+  return pems;
 }
 
 export function fingerprintOf(certPem: string): string {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ApplianceStartError,
+  applianceNodeEnvironment,
   applianceNodeFlags,
   applianceEnvironment,
   applianceLaunch,
@@ -157,6 +158,7 @@ describe('applianceEnvironment', () => {
       BIVOUAC_LOCAL_LISTEN: '127.0.0.1:8080',
       ELECTRON_RUN_AS_NODE: '1',
       NODE_ENV: 'production',
+      MALLOC_ARENA_MAX: '2',
     });
   });
 
@@ -181,7 +183,7 @@ describe('applianceLaunch', () => {
     expect(launch.origin).toBe('http://127.0.0.1:9090');
   });
 
-  it('gives node the same V8 options as every other launcher of the appliance', async () => {
+  it('gives node the same V8 options and environment as every other launcher of the appliance', async () => {
     const launchers = {
       'build/start.sh': await readFile(join(repoRoot, 'build', 'start.sh'), 'utf8'),
       'build/bivouac.service': await readFile(join(repoRoot, 'build', 'bivouac.service'), 'utf8'),
@@ -196,7 +198,15 @@ describe('applianceLaunch', () => {
         ...text.matchAll(/\bnode((?: --[\w-]+(?:=\S+)?)*) \S*dist\/appliance\/src\/server\.js/g),
       ].map((match) => match[1]!.trim().split(' ').filter(Boolean));
       expect(started, launcher).toEqual([[...applianceNodeFlags]]);
+      for (const [name, value] of Object.entries(applianceNodeEnvironment))
+        expect(text, launcher).toMatch(
+          new RegExp(
+            `(?:^|\\s|Environment=)${name}=${value}\\s+(?:exec )?(?:\\S*node|ExecStart)`,
+            'm',
+          ),
+        );
     }
+    expect(applianceEnvironment({})).toMatchObject(applianceNodeEnvironment);
   });
 
   it('refuses a local listener the window cannot load', () => {
@@ -259,7 +269,11 @@ describe(
             entry.slice(entry.indexOf('=') + 1),
           ]),
       );
-      expect(environ).toMatchObject({ NODE_ENV: 'production', ELECTRON_RUN_AS_NODE: '1' });
+      expect(environ).toMatchObject({
+        NODE_ENV: 'production',
+        ELECTRON_RUN_AS_NODE: '1',
+        ...applianceNodeEnvironment,
+      });
       expect(environ.DISPLAY).toBeUndefined();
       await expect(appliance.stop()).resolves.toEqual({ code: 0, signal: null });
     });

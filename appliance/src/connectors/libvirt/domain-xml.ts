@@ -1,4 +1,5 @@
-import { create } from 'xmlbuilder2';
+import sax from 'sax';
+import { create } from 'xmlbuilder';
 import type { VmOwnership, VmSpec } from '../contract.ts';
 
 /** The namespace of Bivouac's `<metadata>` element in domain XML. */
@@ -54,10 +55,11 @@ export function oneLine(text: string): string {
  * appears on no command line, in the host's process list or in the guest's DMI tables.
  */
 export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' | 'qemu'): string {
-  const domain = create({ version: '1.0' }).ele('domain', { type: domainType });
+  const domain = create('domain', { headless: true }).att('type', domainType);
   domain.ele('name').txt(spec.name);
   domain.ele('title').txt(oneLine(spec.title));
-  domain.ele('metadata').ele(metadataNamespace, 'bivouac:vm', {
+  domain.ele('metadata').ele('bivouac:vm', {
+    'xmlns:bivouac': metadataNamespace,
     run: xmlSafe(spec.runId),
     instance: xmlSafe(spec.instance),
     owner: xmlSafe(spec.owner),
@@ -118,31 +120,51 @@ export function buildDomainXml(spec: VmSpec, files: VmFiles, domainType: 'kvm' |
   devices.ele('console', { type: 'pty' }).ele('target', { type: 'serial', port: '0' });
   devices.ele('controller', { type: 'usb', model: 'none' });
   devices.ele('memballoon', { model: 'none' });
-  return domain.end({ prettyPrint: true, headless: true });
+  return domain.end({ pretty: true, indent: '  ' });
 }
 
-function elements(xml: string): Element[] {
-  const root = create(xml).root().node as unknown as Element;
-  return [root, ...Array.from(root.getElementsByTagName('*'))];
+/** An element of a parsed document: its namespace, local name and attributes (by local name). */
+interface ParsedElement {
+  uri: string;
+  local: string;
+  attributes: Record<string, string>;
+}
+
+/** Every element of `xml`, in document order (a strict, namespace-aware parse). */
+function elements(xml: string): ParsedElement[] {
+  const found: ParsedElement[] = [];
+  const parser = sax.parser(true, { xmlns: true });
+  parser.onopentag = (tag) => {
+    const { uri, local, attributes } = tag as sax.QualifiedTag;
+    found.push({
+      uri,
+      local,
+      attributes: Object.fromEntries(
+        Object.values(attributes).map((attribute) => [attribute.local, attribute.value]),
+      ),
+    });
+  };
+  parser.write(xml).close();
+  return found;
+}
+
+/** Bivouac's mark in a domain's metadata (null for a foreign domain), as attributes. */
+function markOf(xml: string): Record<string, string> | null {
+  return (
+    elements(xml).find((element) => element.uri === metadataNamespace && element.local === 'vm')
+      ?.attributes ?? null
+  );
 }
 
 /** What Bivouac wrote into a domain's metadata, or null for a foreign domain. */
 export function readOwnership(xml: string): VmOwnership | null {
-  const mark = elements(xml).find(
-    (element) => element.namespaceURI === metadataNamespace && element.localName === 'vm',
-  );
-  const runId = mark?.getAttribute('run');
-  const instance = mark?.getAttribute('instance');
-  const owner = mark?.getAttribute('owner');
+  const { run: runId, instance, owner } = markOf(xml) ?? {};
   return runId && instance && owner ? { runId, instance, owner } : null;
 }
 
 /** The fixed address a VM was given on its run's network (none for user networking). */
 export function readAddress(xml: string): string | null {
-  const mark = elements(xml).find(
-    (element) => element.namespaceURI === metadataNamespace && element.localName === 'vm',
-  );
-  return mark?.getAttribute('address') || null;
+  return markOf(xml)?.address || null;
 }
 
 /** Is the VM on user networking, where ports are published by hostfwd? */
@@ -153,10 +175,6 @@ export function isUserNetworking(xml: string): boolean {
 /** Paths of files named in a domain's XML (overlay, seed, console log), for cleanup. */
 export function readFiles(xml: string): string[] {
   return elements(xml)
-    .filter(
-      (element) =>
-        (element.localName === 'source' || element.localName === 'log') &&
-        element.hasAttribute('file'),
-    )
-    .map((element) => element.getAttribute('file')!);
+    .filter((element) => element.local === 'source' || element.local === 'log')
+    .flatMap((element) => (element.attributes.file ? [element.attributes.file] : []));
 }

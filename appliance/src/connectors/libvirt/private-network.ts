@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { create } from 'xmlbuilder2';
+import { create } from 'xmlbuilder';
 import { BivouacError } from '../../errors.ts';
 
 const run = promisify(execFile);
@@ -36,7 +36,7 @@ export const runNetworkPattern = /^bvn-[0-9a-f]{11}$/;
  * ports find their way back. DHCP leases only to the hosts named before launch.
  */
 export function buildNetworkXml(plan: NetworkPlan, hosts: readonly NetworkHost[] = []): string {
-  const network = create({ version: '1.0' }).ele('network', { 'xmlns:dnsmasq': dnsmasqNamespace });
+  const network = create('network', { headless: true }).att('xmlns:dnsmasq', dnsmasqNamespace);
   network.ele('name').txt(plan.name);
   network.ele('forward', { mode: 'open' });
   network.ele('bridge', { name: plan.name, stp: 'off', delay: '0' });
@@ -51,10 +51,8 @@ export function buildNetworkXml(plan: NetworkPlan, hosts: readonly NetworkHost[]
   for (const host of hosts)
     dhcp.ele('host', { mac: host.mac, name: host.names.at(-1)!, ip: host.ip });
   // No upstream resolver: names outside the run do not resolve (no lookups leave the box for a guest).
-  network
-    .ele(dnsmasqNamespace, 'dnsmasq:options')
-    .ele(dnsmasqNamespace, 'dnsmasq:option', { value: 'no-resolv' });
-  return network.end({ headless: true });
+  network.ele('dnsmasq:options').ele('dnsmasq:option', { value: 'no-resolv' });
+  return network.end();
 }
 
 async function virsh(uri: string, args: string[], what: string): Promise<string> {
@@ -103,12 +101,12 @@ async function createFromXml(uri: string, xml: string, name: string): Promise<vo
 
 /** Adds an instance's DHCP host and DNS entries to a running network, before its VM starts. */
 export async function addNetworkHost(uri: string, name: string, host: NetworkHost): Promise<void> {
-  const dhcp = create()
-    .ele('host', { mac: host.mac, name: host.names.at(-1)!, ip: host.ip })
-    .end({ headless: true });
-  const dnsHost = create().ele('host', { ip: host.ip });
+  const dhcp = create('host', { headless: true })
+    .att({ mac: host.mac, name: host.names.at(-1)!, ip: host.ip })
+    .end();
+  const dnsHost = create('host', { headless: true }).att('ip', host.ip);
   for (const hostname of host.names) dnsHost.ele('hostname').txt(hostname);
-  const dns = dnsHost.end({ headless: true });
+  const dns = dnsHost.end();
   for (const [section, xml] of [
     ['ip-dhcp-host', dhcp],
     ['dns-host', dns],
