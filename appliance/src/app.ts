@@ -13,6 +13,7 @@ import { SetupCode } from './api/auth/setup-code.ts';
 import { installErrorHandling } from './api/errors-http.ts';
 import { hostOnlyPolicy, installHostCheck, type HostPolicy } from './api/host-check.ts';
 import type { ListenerRole } from './api/listener.ts';
+import { Readiness } from './readiness.ts';
 import { buildOpenApi } from './api/openapi.ts';
 import { apiPrefix, registerRoutes } from './api/register-routes.ts';
 import { registerEventStream } from './api/routes/event-routes.ts';
@@ -90,6 +91,8 @@ export interface Services {
   facts: BoxFactsSource;
   /** The appliance's recent log lines (server.ts keeps them; null where nothing logs). */
   logs: LogRing | null;
+  /** What the start-up still does before a deploy can be served (`/healthz`). */
+  readiness: Readiness;
   /** The box's own hypervisor. */
   hypervisorUri: string;
   /** The box's hypervisor is libvirt's test driver: no real VMs (shown as a banner). */
@@ -242,6 +245,7 @@ export function createServices(options: ServiceOptions): Services {
       options.facts ??
       hostFacts({ dataDir: options.dataDir, accelerator: () => acceleratorOf(libvirtUri) }),
     logs: options.logs ?? null,
+    readiness: new Readiness(),
     hypervisorUri: libvirtUri,
     isDryRun: isDryRunUri(libvirtUri),
     tlsFingerprint: options.tlsFingerprint ?? null,
@@ -413,7 +417,13 @@ export async function build(
     return payload;
   });
 
-  app.get('/healthz', async () => ({ status: 'ok', version }));
+  // 503 while the start-up is under way (the shipped catalog and images installing): a deploy
+  // would be refused in that window. The body says what is still starting and what failed.
+  app.get('/healthz', async (_request, reply) => {
+    const { ready, starting, failed } = services.readiness.report();
+    if (!ready) void reply.code(503);
+    return { status: ready ? 'ok' : 'starting', version, starting, failed };
+  });
   // Made for each request (some 30 ms), not held: kept, the document and the JSON Schemas zod
   // makes for it weigh 1.5 MiB of a box that is rarely asked for it.
   app.get(`${apiPrefix}/openapi.json`, async () => buildOpenApi(version));

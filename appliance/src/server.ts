@@ -25,6 +25,8 @@ import { qemuUserId } from './host/guest-connections.ts';
 import { LogRing, teeDestination } from './host/log-ring.ts';
 import { announceSamples, MetricsSampler } from './host/metrics.ts';
 import { hostPowerControl } from './host/power.ts';
+import { DataDirInUseError, lockDataDir } from './host/data-dir-lock.ts';
+import { makeDirectoryDurably } from './store/durable-json-file.ts';
 import { ensureTlsIdentity } from './host/tls.ts';
 import { History } from './store/history.ts';
 import { EventLog } from './store/event-log.ts';
@@ -168,6 +170,9 @@ export async function start(): Promise<void> {
     teeDestination(pino.destination({ dest: 1, sync: false }), logs),
   );
   logger.info({ version, dataDir: config.dataDir }, 'starting');
+  // One appliance per data dir: a second start is refused before it reads or writes anything.
+  await makeDirectoryDurably(config.dataDir, 0o700);
+  const dataDirLock = await lockDataDir(config.dataDir);
 
   const { store, file, migratedFrom, backup } = await openStore(config.dataDir);
   // QEMU runs as its own user (libvirt-qemu), which must pass through the data dir to the VMs'
@@ -327,28 +332,40 @@ export async function start(): Promise<void> {
     { urls: listeners.map((listener) => listener.url), libvirtUri: hypervisor.uri },
     'listening',
   );
+  dataDirLock.describe(listeners.map((listener) => listener.url));
 
-  // The shipped catalog installs once the UI answers (its apps appear as app.installed events).
-  const catalogInstalled = services.apps.installBuiltIn(builtInAppsDir).then(
-    (catalog) => {
-      if (catalog.installed.length > 0)
-        logger.info({ apps: catalog.installed }, 'installed the built-in catalog');
-      for (const failure of catalog.failed)
-        logger.error(failure, 'a built-in app could not be installed');
-    },
-    (error: unknown) =>
-      logger.error({ error: (error as Error).message }, 'the built-in catalog could not be read'),
-  );
+  // The shipped catalog installs once the UI answers (its apps appear as app.installed events);
+  // /healthz says "starting" until it and the images below are in.
+  const { readiness } = services;
+  const catalogInstalled = readiness
+    .track('built-in catalog', services.apps.installBuiltIn(builtInAppsDir))
+    .then(
+      (catalog) => {
+        if (catalog.installed.length > 0)
+          logger.info({ apps: catalog.installed }, 'installed the built-in catalog');
+        for (const failure of catalog.failed) {
+          logger.error(failure, 'a built-in app could not be installed');
+          readiness.fail('built-in catalog', `${failure.app}: ${failure.error}`);
+        }
+      },
+      (error: unknown) =>
+        logger.error({ error: (error as Error).message }, 'the built-in catalog could not be read'),
+    );
 
   // Images shipped with the product (the tiny guest) are imported the same way, in the background.
-  const imagesInstalled = services.images
-    .installBuiltIn(process.env.BIVOUAC_BUILTIN_IMAGES_DIR || builtInImagesDir)
+  const imagesInstalled = readiness
+    .track(
+      'built-in images',
+      services.images.installBuiltIn(process.env.BIVOUAC_BUILTIN_IMAGES_DIR || builtInImagesDir),
+    )
     .then(
       (shipped) => {
         if (shipped.installed.length > 0)
           logger.info({ images: shipped.installed }, 'imported the built-in images');
-        for (const failure of shipped.failed)
+        for (const failure of shipped.failed) {
           logger.error(failure, 'a built-in image could not be imported');
+          readiness.fail('built-in images', `${failure.image}: ${failure.error}`);
+        }
       },
       (error: unknown) =>
         logger.error({ error: (error as Error).message }, 'the built-in images could not be read'),
@@ -382,6 +399,7 @@ export async function start(): Promise<void> {
     await services.clouds.close();
     await store.flush();
     events.close();
+    await dataDirLock.release();
     logger.info('stopped');
     logger.flush();
     clearTimeout(deadline);
@@ -395,6 +413,7 @@ function explain(error: unknown): string {
   if (
     error instanceof StoreOpenError ||
     error instanceof ConfigError ||
+    error instanceof DataDirInUseError ||
     error instanceof BivouacError
   )
     return error.message;

@@ -128,12 +128,16 @@ function generate(version: string): JsonSchema {
   paths['/healthz'] = {
     get: {
       operationId: 'health',
-      summary: 'Liveness, no authentication',
+      summary: 'Readiness, no authentication: 200 once a deploy can be served',
       tags: ['box'],
       security: [],
       responses: {
         200: {
-          description: 'Up',
+          description: 'Ready: the start-up has ended (`failed` lists parts that did not succeed)',
+          content: { 'application/json': { schema: jsonSchema(Health, 'output') } },
+        },
+        503: {
+          description: 'Starting: the listeners answer, `starting` names the work still under way',
           content: { 'application/json': { schema: jsonSchema(Health, 'output') } },
         },
       },

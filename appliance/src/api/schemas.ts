@@ -129,7 +129,15 @@ export const CreatedToken = ApiToken.extend({
   token: z.string().describe('The bearer token. Shown only in this answer; store it now.'),
 });
 
-export const Health = z.object({ status: z.literal('ok'), version: z.string() });
+export const Health = z.object({
+  /** `starting` (with 503) until the start-up has ended and a deploy can be served. */
+  status: z.enum(['ok', 'starting']),
+  version: z.string(),
+  /** Parts of the start-up still under way, e.g. `built-in images`. */
+  starting: z.array(z.string()),
+  /** Parts that ended in failure (the box serves what it can without them). */
+  failed: z.array(z.object({ part: z.string(), reason: z.string() })),
+});
 export const Empty = z.null();
 
 export const ErrorResponse = z.object({
