@@ -80,7 +80,8 @@ describe('the appliance process', () => {
       const url = `https://127.0.0.1:${port}`;
       const deadline = Date.now() + 15_000;
       let health = await httpsGet(`${url}/healthz`, cert).catch(() => null);
-      while (!health && Date.now() < deadline) {
+      // Until it is ready (the shipped catalog in), /healthz answers 503 "starting".
+      while (health?.status !== 200 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
         health = await httpsGet(`${url}/healthz`, cert).catch(() => null);
       }

@@ -885,6 +885,12 @@ export class Runs {
     const instance = run.instances.find((candidate) => candidate.name === instanceName);
     // Only a VM the run still counts on matters; one being removed was meant to go.
     if (!instance || (instance.state !== 'running' && instance.state !== 'launching')) return;
+    // A launch a crash cut short left a record and no VM: the run's launch job redoes it (it
+    // adopts or forgets what the crash left), so this is not a loss to abort the run for.
+    if (instance.state === 'launching' && reason === 'launch interrupted') {
+      await this.plan(runId);
+      return;
+    }
     const abort: AbortReason = {
       source: 'reconciler',
       message: `${instanceName}'s VM vanished: ${reason}`,
