@@ -13,9 +13,10 @@ import { dirname, join } from 'node:path';
 import { PassThrough, Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import { extract, pack, type ExtractEvents, type Header } from 'tar-stream';
+import type { ExtractEvents, Header } from 'tar-stream';
 import { limits } from '../domain/limits.ts';
 import { BivouacError } from '../errors.ts';
+import { byCodePoint } from '../domain/order.ts';
 
 /**
  * The bundle format: one tar file (gzip-compressed or not) holding `manifest.yaml`, the app's
@@ -154,6 +155,8 @@ export async function readBundle<Key extends PublisherKey>(
   let total = 0;
   let received = 0;
   let unpacked = 0;
+  // tar-stream and its streams are loaded by the first bundle read or written, not by every box.
+  const { extract } = await import('tar-stream');
   const untar = extract();
   const counted = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -499,13 +502,14 @@ export async function writeBundle(
   signer: SigningKey | null,
 ): Promise<void> {
   const sums: string[] = [];
-  for (const entry of [...entries].sort((a, b) => a.path.localeCompare(b.path))) {
+  for (const entry of [...entries].sort((a, b) => byCodePoint(a.path, b.path))) {
     if (!safePath.test(entry.path)) throw new Error(`bug: unsafe bundle path ${entry.path}`);
     sums.push(
       `${'data' in entry ? createHash('sha256').update(entry.data).digest('hex') : await hashFile(entry.file)}  ${entry.path}`,
     );
   }
   const checksums = Buffer.from(`${sums.join('\n')}\n`);
+  const { pack } = await import('tar-stream');
   const tar = pack();
   const written = pipeline(tar, createGzip(), output);
   const mtime = new Date(0);

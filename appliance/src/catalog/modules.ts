@@ -1,4 +1,3 @@
-import { createTwoFilesPatch } from 'diff';
 import { parseAllDocuments, Parser, stringify } from 'yaml';
 import {
   canAccess,
@@ -29,6 +28,7 @@ import { BivouacError } from '../errors.ts';
 import type { MainDocument, ModuleVersion, StoredModule } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
 import type { Store } from '../store/store.ts';
+import { byCodePoint } from '../domain/order.ts';
 
 export interface PreparedSave {
   apply(document: MainDocument): ModuleView[];
@@ -172,7 +172,7 @@ export class Modules {
           description: latest.content.description ?? null,
         };
       })
-      .sort((a, b) => a.path.localeCompare(b.path));
+      .sort((a, b) => byCodePoint(a.path, b.path));
   }
 
   /**
@@ -194,13 +194,15 @@ export class Modules {
   /**
    * A unified diff of two versions' YAML (masked as `get` masks them). Bounded: beyond
    * `limits.diffMaxEdits` changed lines or `limits.diffTimeoutMs` it gives up with
-   * DIFF_TOO_LARGE instead of holding the box's one thread.
+   * DIFF_TOO_LARGE instead of holding the box's one thread. The diff library is loaded on the
+   * first diff asked for, not by every box.
    */
-  diff(subject: Subject, path: string, from: number, to: number): string {
+  async diff(subject: Subject, path: string, from: number, to: number): Promise<string> {
     const a = this.get(subject, `${path}@${from}`);
     const b = this.get(subject, `${path}@${to}`);
     const before = stringify(a.content);
     const after = stringify(b.content);
+    const { createTwoFilesPatch } = await import('diff');
     const patch = surelyTooDifferent(before, after)
       ? undefined
       : createTwoFilesPatch(`${path}@${from}`, `${path}@${to}`, before, after, a.time, b.time, {

@@ -1,3 +1,5 @@
+import { byCodePoint } from './order.ts';
+
 /**
  * Tenancy: who may do what. Every resource (module, run, token, user) has an owner and an ACL;
  * `canAccess` is the single check the API and the event stream use.
@@ -63,7 +65,7 @@ export function sameRules(a: readonly AclRule[], b: readonly AclRule[]): boolean
       .map((rule) =>
         JSON.stringify(
           Object.entries({ ...rule, allow: [...rule.allow].sort() }).sort(([x], [y]) =>
-            x.localeCompare(y),
+            byCodePoint(x, y),
           ),
         ),
       )

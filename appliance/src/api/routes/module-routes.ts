@@ -45,7 +45,7 @@ export function moduleHandlers(
     moduleHistory: async ({ query }, context) =>
       modules.versions(signedIn(context).subject, query.path),
     diffModule: async ({ query }, context) => ({
-      diff: modules.diff(signedIn(context).subject, query.path, query.from, query.to),
+      diff: await modules.diff(signedIn(context).subject, query.path, query.from, query.to),
     }),
     setModuleAcl: async ({ query, body }, context) =>
       modules.setAcl(signedIn(context).subject, query.path, body.acl, body.expected),
