@@ -1,6 +1,6 @@
 /**
- * `npm test`: every check in order — typecheck, lint, renderer build, appliance build, unit and integration
- * tests (vitest), end-to-end tests (Playwright in Debian's Chromium) — then a `steps: …` line for
+ * `npm test`: every check in order — typecheck, lint, format (Prettier), import cycles (dpdm,
+ * type-only imports included), renderer build, appliance build, unit and integration tests (vitest), end-to-end tests (Playwright in Debian's Chromium) — then a `steps: …` line for
  * the build steps and one closing line `N passed, N failed, N skipped` counting the tests in the
  * runners' JSON reports, where failed also counts failed steps. The counting rules (a test that
  * did not run because its file failed, or whose worker died, is a failure; a missing report is a
@@ -56,6 +56,21 @@ if (wanted('typecheck')) {
   );
 }
 if (wanted('lint')) step('lint', run('npx', ['eslint', '.']));
+if (wanted('format')) step('format', run('npx', ['prettier', '--check', '.']));
+// No import circle in the appliance or the renderer, type-only imports included.
+if (wanted('cycles'))
+  step(
+    'import cycles',
+    run('npx', [
+      'dpdm',
+      '--no-tree',
+      '--no-warning',
+      '--exit-code',
+      'circular:1',
+      'appliance/src/**/*.ts',
+      'renderer/src/**/*.{ts,tsx}',
+    ]),
+  );
 if (wanted('build') || wanted('e2e'))
   step('renderer build', run('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts']));
 // The process tests and the specs run the built appliance (dist/appliance), as the box does.

@@ -11,7 +11,7 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { newSigningKey, writeBundle } from '../../appliance/src/catalog/bundle.ts';
-import type { StoredApp } from '../../appliance/src/catalog/apps.ts';
+import type { StoredApp } from '../../appliance/src/domain/apps.ts';
 import { as, makeAppliance, setupAdmin, tempDir } from '../fixtures/appliance.ts';
 import { emit, percentile } from './lib.ts';
 

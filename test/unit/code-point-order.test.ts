@@ -20,7 +20,7 @@ async function checksumsOf(bundle: Buffer): Promise<string> {
       next();
     });
   });
-  const done = new Promise((resolve) => untar.on('finish', resolve));
+  const done = new Promise<void>((resolve) => untar.on('finish', () => resolve()));
   untar.end(gunzipSync(bundle));
   await done;
   return text;

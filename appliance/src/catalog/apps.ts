@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { privateTo, visibleToAll, type AclRule, type Subject } from '../domain/access.ts';
+import type { AppVersion, PublisherKey, StoredApp, TrustedPublisher } from '../domain/apps.ts';
 import { describeRefusal, resourceLabels, resources, type Amounts } from '../domain/capacity.ts';
 import {
   appFolder,
@@ -40,7 +41,6 @@ import {
   writeBundle,
   type BundleEntry,
   type BundleHead,
-  type PublisherKey,
   type SigningKey,
   type Verdict,
 } from './bundle.ts';
@@ -54,43 +54,6 @@ const storeAcl: AclRule[] = [
 
 /** The administrator the box acts as when it installs its own catalog. */
 const system: Subject = { userId: 'system', role: 'admin' };
-
-/** An installed (or published) version of an app. */
-export interface AppVersion {
-  version: string;
-  manifest: Manifest;
-  /** The modules it installed, at their exact versions; the first is what it deploys. */
-  modules: { path: string; version: number }[];
-  /** Installed from a bundle whose signature by a trusted key was checked. */
-  signed: boolean;
-  /** The key id that vouches for it: the bundle's signer, or this box's key for an app published here; null when unsigned. */
-  publisher: string | null;
-  /** That key's trusted name when it was installed: what the store shows as the publisher (never the manifest's words). */
-  publisherName: string | null;
-  installedAt: string;
-  installedBy: string;
-}
-
-export interface StoredApp {
-  id: string;
-  published: boolean;
-  /**
-   * The key the app is bound to, recorded when a signed install creates it (or by a publish on
-   * this box): later versions must be signed by it. Null for an app created unsigned (or published
-   * here before apps were bound to keys), which then refuses every signed bundle.
-   */
-  publisherKeyId: string | null;
-  /** In the order they were installed; the newest is the highest version (`newestVersion`). */
-  versions: AppVersion[];
-}
-
-export interface TrustedPublisher extends PublisherKey {
-  /** What the store shows as the publisher of its apps; a bundle's manifest must name the same. */
-  name: string;
-  /** The app ids the key signs for: `acme-crm`, `acme-*`, or `*` (see domain/app-trust.ts). */
-  appIds: string[];
-  addedAt: string;
-}
 
 export interface PreflightCheck {
   check: string;

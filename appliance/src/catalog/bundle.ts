@@ -16,6 +16,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import type { ExtractEvents, Header } from 'tar-stream';
 import { limits } from '../domain/limits.ts';
 import { BivouacError } from '../errors.ts';
+import type { PublisherKey } from '../domain/apps.ts';
 import { byCodePoint } from '../domain/order.ts';
 
 /**
@@ -62,13 +63,6 @@ export interface StagedFile {
   path: string;
   sizeBytes: number;
   sha256: string;
-}
-
-export interface PublisherKey {
-  /** The first 16 hex digits of the sha256 of the raw public key. */
-  keyId: string;
-  /** The raw 32-byte ed25519 public key, base64. */
-  publicKey: string;
 }
 
 export interface SigningKey extends PublisherKey {

@@ -2,7 +2,7 @@ import type { AclRule } from '../domain/access.ts';
 import type { Quota, Reservation } from '../domain/capacity.ts';
 import type { ModuleContent } from '../domain/modules.ts';
 import type { StoredRun } from '../domain/runs.ts';
-import type { StoredApp, TrustedPublisher } from '../catalog/apps.ts';
+import type { StoredApp, TrustedPublisher } from '../domain/apps.ts';
 import type { User } from '../domain/users.ts';
 import type { VmRecord } from '../domain/vms.ts';
 

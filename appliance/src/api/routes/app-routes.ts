@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
-import { latestOf, type Apps, type AppVersion, type StoredApp } from '../../catalog/apps.ts';
+import { latestOf, type Apps } from '../../catalog/apps.ts';
+import type { AppVersion, StoredApp } from '../../domain/apps.ts';
 import { publisherKey } from '../../catalog/bundle.ts';
 import { limits } from '../../domain/limits.ts';
 import type { ImportFolders } from '../../host/import-files.ts';
