@@ -19,8 +19,37 @@ const nodeBuiltins = [
 const uiAndShell = ['electron', 'react', 'react-dom', '**/renderer/**', '**/electron/**'];
 
 /**
- * The layering rule (STYLE.md): which folder may import which. Later entries win for files they
- * share with earlier ones, so a narrower layer comes last and repeats what it inherits.
+ * The appliance's folders and the folders each may import, lowest first (VS Code's layering
+ * rule): an import of any other folder is an error, however many `../` it takes. Every folder
+ * may import the shared files at the top of appliance/src (errors, ids, paths, secrets, version);
+ * none imports the composition (app.ts, server.ts, config.ts), the UI or the desktop shell.
+ */
+const applianceLayers = {
+  domain: [],
+  store: ['domain'],
+  host: ['domain', 'store'],
+  connectors: ['domain', 'store', 'host'],
+  library: ['domain', 'store'],
+  orchestrator: ['domain', 'store', 'host', 'connectors', 'library'],
+  catalog: ['domain', 'store', 'host', 'connectors', 'library', 'orchestrator'],
+  api: ['domain', 'store', 'host', 'connectors', 'library', 'orchestrator', 'catalog'],
+  cli: ['domain', 'store', 'api'],
+  guest: [],
+};
+const folders = Object.keys(applianceLayers);
+/** The composition at the top of appliance/src, reached from a folder by `../` (one or more). */
+const composition = String.raw`^(\.\./)+(app|server|config)\.ts$`;
+
+/** Imports a folder of appliance/src may not make, as no-restricted-imports patterns. */
+function forbiddenFor(folder) {
+  return folders
+    .filter((other) => other !== folder && !applianceLayers[folder].includes(other))
+    .map((other) => `**/${other}/**`);
+}
+
+/**
+ * The layering rule (STYLE.md). Later entries win for files they share with earlier ones, so a
+ * narrower layer comes last and repeats what it inherits.
  */
 const layers = [
   {
@@ -28,25 +57,38 @@ const layers = [
     message: 'the appliance knows nothing of the UI or the desktop shell',
     patterns: uiAndShell,
   },
-  {
-    files: ['appliance/src/domain/**/*.ts'],
-    message: 'domain/ is pure: no I/O, no platform, no other appliance layer',
+  ...folders.map((folder) => ({
+    files: [`appliance/src/${folder}/**/*.ts`],
+    message: `${folder}/ may import ${applianceLayers[folder].join(', ') || 'no other folder'} (the layer table in eslint.config.js)`,
+    regex: composition,
     patterns: [
-      ...nodeBuiltins,
-      'lowdb',
-      'lowdb/*',
-      'fastify',
-      '@fastify/*',
-      '@unraid/libvirt',
-      'systeminformation',
-      'pino',
-      '../store/*',
-      '../api/*',
-      '../connectors/*',
-      '../orchestrator/*',
-      '../host/*',
-      '../catalog/*',
-      '../cli/*',
+      ...forbiddenFor(folder),
+      ...uiAndShell,
+      ...(folder === 'domain'
+        ? [
+            ...nodeBuiltins,
+            'lowdb',
+            'lowdb/*',
+            'fastify',
+            '@fastify/*',
+            '@unraid/libvirt',
+            'systeminformation',
+            'pino',
+          ]
+        : []),
+    ],
+  })),
+  {
+    // The API contract, which the renderer and the CLI import: pure, on domain/ alone.
+    files: ['appliance/src/api/contract.ts', 'appliance/src/api/schemas.ts'],
+    message: 'the API contract is pure: it may import domain/ and zod only',
+    regex: composition,
+    patterns: [
+      ...forbiddenFor('domain'),
+      '**/auth/**',
+      '**/routes/**',
+      './*',
+      '!./schemas.ts',
       ...uiAndShell,
     ],
   },
@@ -59,15 +101,13 @@ const layers = [
       'electron',
       'fastify',
       'lowdb',
-      '**/appliance/src/store/**',
-      '**/appliance/src/host/**',
-      '**/appliance/src/catalog/**',
-      '**/appliance/src/connectors/**',
-      '**/appliance/src/orchestrator/**',
-      '**/appliance/src/api/auth/**',
-      '**/appliance/src/api/routes/**',
-      '**/appliance/src/app.ts',
-      '**/appliance/src/server.ts',
+      ...folders
+        .filter((folder) => folder !== 'domain' && folder !== 'api')
+        .map((folder) => `**/appliance/src/${folder}/**`),
+      '**/appliance/src/api/**',
+      '!**/appliance/src/api/contract.ts',
+      '!**/appliance/src/api/schemas.ts',
+      '**/appliance/src/*.ts',
       '**/electron/**',
     ],
   },
@@ -127,7 +167,12 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: layer.patterns, message: layer.message }] },
+        {
+          patterns: [
+            { group: layer.patterns, message: layer.message },
+            ...(layer.regex ? [{ regex: layer.regex, message: layer.message }] : []),
+          ],
+        },
       ],
     },
   })),

@@ -38,7 +38,7 @@ import { isDryRunUri } from './connectors/libvirt/default-uri.ts';
 import { libvirtKind } from './connectors/libvirt/libvirt-connector.ts';
 import { ConnectorRegistry } from './connectors/registry.ts';
 import { Apps } from './catalog/apps.ts';
-import { Modules } from './catalog/modules.ts';
+import { Modules } from './library/modules.ts';
 import { chooseDomainType } from './connectors/libvirt/accelerator.ts';
 import { hostFacts, type BoxFactsSource } from './host/facts.ts';
 import { isGuestSocket } from './host/guest-connections.ts';

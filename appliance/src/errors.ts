@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+
 /**
  * The one registry of expected errors. Every error the API returns carries one of these stable
  * codes; clients and scripts match on the code, never on the message. Add codes, never rename.
@@ -388,4 +390,29 @@ export interface ErrorBody {
 
 export function errorBody(error: BivouacError): ErrorBody {
   return { error: { code: error.code, message: error.message, details: error.details } };
+}
+
+/** One field-level problem, as `details.fields` lists them. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** Turns zod issues into a message and details that name every offending field. */
+export function validationError(
+  where: 'body' | 'query' | 'params',
+  error: z.ZodError,
+): BivouacError {
+  const fields: FieldProblem[] = [];
+  for (const issue of error.issues) {
+    const base = [where, ...issue.path.map(String)].join('.');
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys)
+        fields.push({ field: `${base}.${key}`, message: 'is not a known field' });
+    } else {
+      fields.push({ field: base, message: issue.message });
+    }
+  }
+  const summary = fields.map((problem) => `${problem.field} ${problem.message}`).join('; ');
+  return new BivouacError('VALIDATION_FAILED', `Invalid request: ${summary}.`, { fields });
 }

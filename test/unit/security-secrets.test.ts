@@ -12,7 +12,7 @@ vi.mock('node:crypto', async (importOriginal) => {
 
 const { timingSafeEqual } = await import('node:crypto');
 const { requireCsrf } = await import('../../appliance/src/api/auth/request-auth.ts');
-const { hashPassword, verifyPassword } = await import('../../appliance/src/api/auth/secrets.ts');
+const { hashPassword, verifyPassword } = await import('../../appliance/src/secrets.ts');
 
 const csrfToken = `csrf_${randomBytes(32).toString('base64url')}`;
 const principal = { via: 'session', session: { csrfToken } } as unknown as Principal;

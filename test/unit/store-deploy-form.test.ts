@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FormField } from '../../appliance/src/catalog/manifest.ts';
+import type { FormField } from '../../appliance/src/domain/manifest.ts';
 import {
   fieldProblem,
   formProblems,

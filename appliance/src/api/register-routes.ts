@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { limits } from '../domain/limits.ts';
-import { BivouacError } from '../errors.ts';
+import { BivouacError, validationError } from '../errors.ts';
 import type { Accounts, Principal } from './auth/accounts.ts';
 import { isLocked, kioskLocked, screenOf, type RunScreens } from './auth/kiosk.ts';
 import { authenticate, bearerOf, requireCsrf } from './auth/request-auth.ts';
@@ -12,7 +12,6 @@ import {
   type RouteName,
   type RouteOutput,
 } from './contract.ts';
-import { validationError } from './errors-http.ts';
 
 export const apiPrefix = '/api/v1';
 

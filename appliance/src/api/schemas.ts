@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { FormField } from '../catalog/manifest.ts';
-import { logLevels } from '../host/log-ring.ts';
+import { FormField } from '../domain/manifest.ts';
+import { logLevels } from '../domain/logs.ts';
 import { actions, roles } from '../domain/access.ts';
 import { imageNamePattern, imageNameRule } from '../domain/images.ts';
 import { limits } from '../domain/limits.ts';

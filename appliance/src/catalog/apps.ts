@@ -44,8 +44,8 @@ import {
   type SigningKey,
   type Verdict,
 } from './bundle.ts';
-import { Manifest, type FormField } from './manifest.ts';
-import type { ContentParser, Modules } from './modules.ts';
+import { Manifest, type FormField } from '../domain/manifest.ts';
+import type { ContentParser, Modules } from '../library/modules.ts';
 
 const storeAcl: AclRule[] = [
   { role: 'operator', allow: ['view', 'run'] },

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Amounts } from '../domain/capacity.ts';
+import type { BootImage } from '../domain/images.ts';
 import type { VmState } from '../domain/vms.ts';
 
 /**
@@ -36,11 +37,6 @@ export interface ConnectorManifest<Config = unknown> {
   configSchema: z.ZodType<Config>;
   description: string;
 }
-
-/** Where a VM's disk comes from. */
-export type BootImage =
-  | { kind: 'disk'; path: string; format: 'qcow2' | 'raw' }
-  | { kind: 'kernel'; kernel: string; initrd: string; cmdline: string };
 
 /**
  * How a VM is networked.

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { validationError } from '../api/errors-http.ts';
-import { BivouacError } from '../errors.ts';
+import { BivouacError, validationError } from '../errors.ts';
 import {
   capabilities,
   requiredCapabilities,

@@ -129,3 +129,8 @@ export function describeFindings(
       : 'a plain file (QEMU loads kernels and initrds as they are)';
   return `${found.map((finding) => findingWords[finding]).join(', ')}; only ${allowed} of at most ${imageLimits.virtualBytes / 1024 ** 4} TiB is accepted`;
 }
+
+/** Where a VM's disk comes from. */
+export type BootImage =
+  | { kind: 'disk'; path: string; format: 'qcow2' | 'raw' }
+  | { kind: 'kernel'; kernel: string; initrd: string; cmdline: string };

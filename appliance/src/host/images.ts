@@ -17,7 +17,7 @@ import {
 import { limits } from '../domain/limits.ts';
 import { BivouacError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { BootImage } from '../connectors/contract.ts';
+import type { BootImage } from '../domain/images.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import type { MainDocument, StoredImage } from '../store/document.ts';
 import { syncDirectory } from '../store/durable-json-file.ts';

@@ -1,10 +1,9 @@
+import { logLevels, type LogLevelName } from '../domain/logs.ts';
+
 /**
  * The appliance's recent log lines, kept in memory for the Box page: a fixed number of the
  * newest lines, older ones dropped. stdout stays the log of record; this is a window on it.
  */
-
-export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
-export type LogLevelName = (typeof logLevels)[number];
 
 /** pino's numbers for its levels. */
 const levelNumbers: Record<LogLevelName, number> = {

@@ -1,5 +1,5 @@
-import { hashSecret, newSecret } from '../api/auth/secrets.ts';
-import type { ModulePin, Modules, Reach } from '../catalog/modules.ts';
+import { hashSecret, newSecret } from '../secrets.ts';
+import type { ModulePin, Modules, Reach } from '../library/modules.ts';
 import type { Clouds } from '../connectors/clouds.ts';
 import type { VmSpec } from '../connectors/contract.ts';
 import {

@@ -5,7 +5,7 @@ import type { ApiToken, MainDocument, Session } from '../../store/document.ts';
 import type { EventLog } from '../../store/event-log.ts';
 import type { Store } from '../../store/store.ts';
 import { newId } from '../../ids.ts';
-import { decoyHash, hashPassword, hashSecret, newSecret, verifyPassword } from './secrets.ts';
+import { decoyHash, hashPassword, hashSecret, newSecret, verifyPassword } from '../../secrets.ts';
 import { PasswordChecks } from './password-checks.ts';
 
 export interface AccountsOptions {

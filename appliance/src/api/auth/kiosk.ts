@@ -5,7 +5,7 @@ import type { EventLog } from '../../store/event-log.ts';
 import type { Store } from '../../store/store.ts';
 import type { Principal } from './accounts.ts';
 import { PasswordChecks } from './password-checks.ts';
-import { hashPassword, verifyPassword } from './secrets.ts';
+import { hashPassword, verifyPassword } from '../../secrets.ts';
 
 export interface KioskStatus {
   /** An administrator has set the PIN that leaves kiosk mode. */

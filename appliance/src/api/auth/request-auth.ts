@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BivouacError } from '../../errors.ts';
 import { listenerOf } from '../listener.ts';
 import type { Accounts, IssuedSession, Principal } from './accounts.ts';
-import { sameSecret } from './secrets.ts';
+import { sameSecret } from '../../secrets.ts';
 
 export const sessionCookie = 'bivouac_session';
 /**

@@ -1,7 +1,6 @@
-import type { Modules } from '../../catalog/modules.ts';
+import type { Modules } from '../../library/modules.ts';
 import type { ModuleContent as Content } from '../../domain/modules.ts';
-import { BivouacError } from '../../errors.ts';
-import { validationError } from '../errors-http.ts';
+import { BivouacError, validationError } from '../../errors.ts';
 import { signedIn, type Handlers } from '../register-routes.ts';
 import { ModuleContent } from '../schemas.ts';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { imageNamePattern, imageNameRule } from '../domain/images.ts';
-import { parameterTypes } from '../domain/modules.ts';
+import { imageNamePattern, imageNameRule } from './images.ts';
+import { parameterTypes } from './modules.ts';
 
 /** A path inside the bundle. */
 const BundlePath = z
