@@ -233,6 +233,54 @@ describe('the app store', () => {
     expect(secret).toMatch(/^[A-Za-z0-9_-]{24}$/); // generated, not the module's placeholder
   });
 
+  it('commits a deploy once: the reservation, the run and its jobs in one durable update', async () => {
+    await importPath(await bundle(helloEntries('1.0.0', 'serve v1')));
+    // The job queue is not started in this box, so nothing but the deploy itself writes.
+    const { store } = box.services;
+    const update = store.update.bind(store);
+    let commits = 0;
+    store.update = (change) => {
+      commits += 1;
+      return update(change);
+    };
+    const before = structuredClone(store.data);
+    const deployed = await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/apps/hello-web/deploy',
+      headers: as(admin),
+      payload: { parameters: {} },
+    });
+    expect(deployed.statusCode).toBe(201);
+    expect(commits).toBe(1);
+    const id = deployed.json<{ id: string }>().id;
+    const run = store.data.runs.find((candidate) => candidate.id === id)!;
+    expect(run.state).toBe('Provisioning');
+    expect(store.data.reservations).toHaveLength(before.reservations.length + 1);
+    expect(store.data.reservations.at(-1)).toMatchObject({
+      id: run.reservationId,
+      purpose: `run:${id}`,
+    });
+    expect(store.data.jobs.filter((job) => job.runId === id)).toEqual([
+      expect.objectContaining({ kind: 'launch', target: 'web.1' }),
+    ]);
+
+    // A refusal inside the commit (over quota: the runs API has no pre-flight to stop it
+    // earlier) leaves nothing behind.
+    await box.services.store.update((document) => {
+      document.quotas[admin.userId] = { vms: 1, vcpu: 64, memoryMiB: 65536, diskGiB: 1000 };
+    });
+    const refused = await box.app.inject({
+      method: 'POST',
+      url: '/api/v1/runs',
+      headers: as(admin),
+      payload: { module: '/apps/hello-web/app', keepRunning: 'always' },
+    });
+    expect(refused.json()).toMatchObject({ error: { code: 'QUOTA_EXCEEDED' } });
+    expect(store.data.runs).toHaveLength(1);
+    expect(store.data.reservations).toHaveLength(before.reservations.length + 1);
+    expect(store.data.jobs).toHaveLength(1);
+  });
+
   it('exports an app as a signed bundle that another box installs', async () => {
     await importPath(await bundle(helloEntries('1.0.0', 'serve v1')));
     const exported = await box.app.inject({

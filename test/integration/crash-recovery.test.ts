@@ -286,8 +286,9 @@ describe('crash recovery: SIGKILL at chosen points of a deployment (test driver,
   }, 900_000);
 
   it('deploys a run the kill left between storing it and provisioning it, and frees a reservation left without its run', async () => {
-    // `create` stores the run (Initializing, its reservation taken) and then moves it to
-    // Provisioning in a second durable step. A kill between the two leaves the first on disk:
+    // `create` now commits the reservation, the run and its jobs at once; earlier versions
+    // stored the run (Initializing, its reservation taken) and moved it to Provisioning in a
+    // second durable step, and a kill between the two left the first on disk. Such a store is
     // built here from a run that came that far, the appliance being killed meanwhile.
     const created = await api('POST', '/runs', {
       module: '/c/app',

@@ -35,29 +35,43 @@ export class JobQueue {
 
   async enqueue(jobs: Pick<StoredJob, 'kind' | 'runId' | 'target'>[]): Promise<void> {
     if (jobs.length === 0) return;
+    await this.store.update((document) => this.enqueueInside(document, jobs));
+    this.pump();
+  }
+
+  /**
+   * `enqueue` as part of a caller's own durable update (a run and its first jobs are one
+   * commit); the caller calls `jobsAdded()` once that update is committed.
+   */
+  enqueueInside(
+    document: MainDocument,
+    jobs: Pick<StoredJob, 'kind' | 'runId' | 'target'>[],
+  ): void {
     const now = new Date(this.now()).toISOString();
-    await this.store.update((document) => {
-      for (const job of jobs) {
-        // The same work twice is one job.
-        if (
-          document.jobs.some(
-            (existing) =>
-              existing.kind === job.kind &&
-              existing.runId === job.runId &&
-              existing.target === job.target,
-          )
+    for (const job of jobs) {
+      // The same work twice is one job.
+      if (
+        document.jobs.some(
+          (existing) =>
+            existing.kind === job.kind &&
+            existing.runId === job.runId &&
+            existing.target === job.target,
         )
-          continue;
-        document.jobs.push({
-          ...job,
-          id: newId(),
-          attempts: 0,
-          notBefore: now,
-          createdAt: now,
-          lastError: null,
-        });
-      }
-    });
+      )
+        continue;
+      document.jobs.push({
+        ...job,
+        id: newId(),
+        attempts: 0,
+        notBefore: now,
+        createdAt: now,
+        lastError: null,
+      });
+    }
+  }
+
+  /** Starts the jobs a committed update added. */
+  jobsAdded(): void {
     this.pump();
   }
 

@@ -39,34 +39,52 @@ export class Reservations {
   }
 
   async reserve(owner: string, purpose: string, amounts: Amounts): Promise<Reservation> {
-    const reservation = await this.store.update((document) => {
-      const refusal = findRefusal(
-        this.box,
-        document.quotas[owner],
-        document.reservations,
-        owner,
-        amounts,
-      );
-      if (refusal) {
-        throw new BivouacError(
-          refusal.scope === 'box' ? 'NO_CAPACITY' : 'QUOTA_EXCEEDED',
-          describeRefusal(refusal),
-          { ...refusal },
-        );
-      }
-      const created: Reservation = {
-        id: newId(),
-        owner,
-        purpose,
-        amounts: { ...amounts },
-        inUse: { vms: 0, vcpu: 0, memoryMiB: 0, diskGiB: 0 },
-        createdAt: this.now().toISOString(),
-      };
-      document.reservations.push(created);
-      return created;
-    });
-    this.announce();
+    const reservation = await this.store.update((document) =>
+      this.reserveInside(document, owner, purpose, amounts),
+    );
+    this.reserved();
     return reservation;
+  }
+
+  /**
+   * `reserve` as part of a caller's own durable update (a run and its reservation are one
+   * commit); the caller calls `reserved()` once that update is committed.
+   */
+  reserveInside(
+    document: MainDocument,
+    owner: string,
+    purpose: string,
+    amounts: Amounts,
+  ): Reservation {
+    const refusal = findRefusal(
+      this.box,
+      document.quotas[owner],
+      document.reservations,
+      owner,
+      amounts,
+    );
+    if (refusal) {
+      throw new BivouacError(
+        refusal.scope === 'box' ? 'NO_CAPACITY' : 'QUOTA_EXCEEDED',
+        describeRefusal(refusal),
+        { ...refusal },
+      );
+    }
+    const created: Reservation = {
+      id: newId(),
+      owner,
+      purpose,
+      amounts: { ...amounts },
+      inUse: { vms: 0, vcpu: 0, memoryMiB: 0, diskGiB: 0 },
+      createdAt: this.now().toISOString(),
+    };
+    document.reservations.push(created);
+    return created;
+  }
+
+  /** Tells screens a reservation was made (after the update that made it is committed). */
+  reserved(): void {
+    this.announce();
   }
 
   /**

@@ -245,12 +245,8 @@ export class Runs {
           given,
         ),
       );
+    const started = performance.now();
     const id = newId();
-    const reservation = await this.reservations.reserve(
-      subject.userId,
-      `run:${id}`,
-      footprint(nodes),
-    );
     const stamp = this.now().toISOString();
     const run: StoredRun = {
       id,
@@ -279,7 +275,7 @@ export class Runs {
       stateEnteredAt: stamp,
       abort: null,
       terminating: false,
-      reservationId: reservation.id,
+      reservationId: null,
       given,
       upgrade: null,
       upgradeOf,
@@ -302,19 +298,25 @@ export class Runs {
       createdAt: stamp,
       updatedAt: stamp,
     };
-    try {
-      await this.store.update((document) => {
-        document.runs.push(run);
-      });
-    } catch (error) {
-      await this.reservations.release(reservation.id);
-      throw error;
-    }
-    this.announce(run, 'run.created', { state: run.state });
-    await this.change(id, subject.userId, (stored) =>
-      this.transition(stored, 'Provisioning', subject.userId),
-    );
-    await this.plan(id);
+    // One durable commit: the reservation, the run (already provisioning) and its first jobs. A
+    // refusal (no capacity, over quota) or a failed write leaves none of them.
+    const created = await this.store.update((document) => {
+      run.reservationId = this.reservations.reserveInside(
+        document,
+        subject.userId,
+        `run:${id}`,
+        footprint(nodes),
+      ).id;
+      this.transition(run, 'Provisioning', subject.userId);
+      this.advance(run, subject.userId);
+      document.runs.push(run);
+      this.queue.enqueueInside(document, jobsFor(run));
+      return structuredClone(run);
+    });
+    this.reservations.reserved();
+    this.announce(created, 'run.created', { state: 'Initializing' });
+    await this.settle('Initializing', created, started);
+    this.queue.jobsAdded();
     return this.get(subject, id);
   }
 
@@ -943,6 +945,15 @@ export class Runs {
       return structuredClone(run);
     });
     if (released) this.reservations.released();
+    await this.settle(before, after, started);
+  }
+
+  /**
+   * What follows a committed change of a run: its tokens, deadline and timings, waiters woken,
+   * the event screens apply, an upgrade followed, the network of an ended run given back.
+   */
+  private async settle(before: RunState | null, after: StoredRun, started: number): Promise<void> {
+    const id = after.id;
     this.indexTokens(after);
     this.scheduleDeadline();
     if (after.state !== before) {
@@ -1020,19 +1031,7 @@ export class Runs {
   private async plan(id: string): Promise<void> {
     const run = this.store.data.runs.find((candidate) => candidate.id === id);
     if (!run) return;
-    if ((run.state === 'Provisioning' || run.state === 'Ready') && !run.abort && !run.terminating) {
-      await this.queue.enqueue(
-        run.instances
-          .filter((instance) => instance.state === 'pending' || instance.state === 'launching')
-          .map((instance) => ({ kind: 'launch', runId: id, target: instance.name })),
-      );
-    }
-    const ending = run.state === 'Finalizing' || run.terminating;
-    await this.queue.enqueue(
-      run.instances
-        .filter((instance) => instance.state === 'removing' || (ending && holdsVm(instance)))
-        .map((instance) => ({ kind: 'terminate', runId: id, target: instance.name })),
-    );
+    await this.queue.enqueue(jobsFor(run));
   }
 
   private async launchJob(job: StoredJob): Promise<void> {
@@ -1698,4 +1697,18 @@ function withDefaults(given: CreateRun['timeouts']): StateTimeouts {
   for (const [state, seconds] of Object.entries(given ?? {}))
     if (seconds !== undefined) timeouts[state as keyof StateTimeouts] = seconds;
   return timeouts;
+}
+
+/** The cloud work a run's state asks for: launches while it provisions or runs, terminations as it ends. */
+function jobsFor(run: StoredRun): Pick<StoredJob, 'kind' | 'runId' | 'target'>[] {
+  const jobs: Pick<StoredJob, 'kind' | 'runId' | 'target'>[] = [];
+  if ((run.state === 'Provisioning' || run.state === 'Ready') && !run.abort && !run.terminating)
+    for (const instance of run.instances)
+      if (instance.state === 'pending' || instance.state === 'launching')
+        jobs.push({ kind: 'launch', runId: run.id, target: instance.name });
+  const ending = run.state === 'Finalizing' || run.terminating;
+  for (const instance of run.instances)
+    if (instance.state === 'removing' || (ending && holdsVm(instance)))
+      jobs.push({ kind: 'terminate', runId: run.id, target: instance.name });
+  return jobs;
 }
