@@ -79,12 +79,23 @@ describe('crash recovery: SIGKILL at chosen points of a deployment (test driver,
       Buffer.concat([Buffer.from('7f454c46', 'hex'), Buffer.alloc(1024)]),
     );
     await writeFile(join(files, 'initrd'), gzipSync(Buffer.from('070701')));
-    await api('POST', '/images/import', {
+    const imported = await api('POST', '/images/import', {
       kind: 'kernel',
       name: 'tiny',
       kernel: { path: join(files, 'vmlinux') },
       initrd: { path: join(files, 'initrd') },
     });
+    if (imported.status !== 202) throw new Error(`image import: ${imported.status}`);
+    // The import runs in the background: the runs below need it done.
+    const deadline = Date.now() + 30_000;
+    const tinyStatus = async () =>
+      ((await api('GET', '/images')).body as unknown as { name: string; status: string }[]).find(
+        (image) => image.name === 'tiny',
+      )?.status;
+    while ((await tinyStatus()) !== 'ready') {
+      if (Date.now() > deadline) throw new Error('the tiny image is not ready after 30 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const native = { libvirt: { imageId: 'tiny' } };
     for (const [path, content] of [
       ['/c', { kind: 'project' }],
