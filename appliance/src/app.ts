@@ -29,6 +29,7 @@ import { vmHandlers } from './api/routes/vm-routes.ts';
 import { sessionHandlers } from './api/routes/session-routes.ts';
 import { userHandlers } from './api/routes/user-routes.ts';
 import { privateTo } from './domain/access.ts';
+import { domainEvent } from './domain/events.ts';
 import type { Amounts } from './domain/capacity.ts';
 import { limits } from './domain/limits.ts';
 import { BivouacError, errorBody } from './errors.ts';
@@ -198,12 +199,7 @@ export function createServices(options: ServiceOptions): Services {
   const passwordChecks = new PasswordChecks(options.throttle ? { throttle: options.throttle } : {});
   // Each new log line goes live to administrators' open streams (the Box page's log follows it).
   options.logs?.onLine((line) => {
-    options.events.broadcast({
-      type: 'box.log',
-      subject: { kind: 'box', id: 'box' },
-      access: privateTo('system'),
-      data: { line },
-    });
+    options.events.broadcast(domainEvent('box.log', 'box', privateTo('system'), { line }));
   });
   const reconciler = new Reconciler(clouds, vms, reservations, options.events, {
     onVanished: (vm) => runs.vmVanished(vm.runId, vm.instance, vm.goneReason ?? 'vanished'),

@@ -85,5 +85,6 @@ export const declaredFigures: Record<string, readonly string[]> = {
     'state-change-event-to-screen-p95',
     'state-change-api-to-screen-median',
     'state-change-api-to-screen-p95',
+    'run-page-requests-per-state-change',
   ],
 };

@@ -15,6 +15,11 @@
  * - `state-change-api-to-screen`: the same change end to end, from just before the API call that
  *   terminates the run (Node's clock) to the badge (the page's wall clock, same machine): it
  *   includes the appliance's terminate processing. Median and p95. Target < 1000 ms.
+ * - `run-page-requests-per-state-change`: the API requests the run's page sends while the
+ *   run is terminated (from the call until the run has ended and the page has been quiet for
+ *   500 ms; the event stream itself not counted), over the run's state-change events it
+ *   received meanwhile, across the 10 runs: what the page asks for besides what the events carry
+ *   (the run's other changes, its VMs' events, included). Target <= 1.
  */
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { readFile, rm } from 'node:fs/promises';
@@ -145,6 +150,10 @@ function stampRunStateEvents(): void {
 interface ChangeTimes {
   apiToScreen: number;
   eventToScreen: number;
+  /** API requests the page sent from the terminate call until the run was Done and quiet. */
+  requests: number;
+  /** The run's state-change events the page received meanwhile. */
+  stateEvents: number;
 }
 
 /** Times a run's change of state on its open page: from the API call, and from the event. */
@@ -168,6 +177,18 @@ async function timeStateChange(page: Page, url: string, run: RunAnswer): Promise
     });
     Object.assign(window, { stateChanged: changed });
   }, run.state);
+  let requests = 0;
+  let lastRequest = performance.now();
+  const count = (request: { url(): string }) => {
+    const path = new URL(request.url()).pathname;
+    if (!path.startsWith('/api/v1/') || path === '/api/v1/events') return;
+    requests += 1;
+    lastRequest = performance.now();
+  };
+  const arrivalsBefore = await page.evaluate(
+    () => (window as unknown as { runStateArrivals: unknown[] }).runStateArrivals.length,
+  );
+  page.on('request', count);
   const before = performance.timeOrigin + performance.now();
   await sessionApi(page.request, url, 'POST', `/runs/${run.id}/terminate`);
   const { shown, arrived } = await page.evaluate(
@@ -184,7 +205,22 @@ async function timeStateChange(page: Page, url: string, run: RunAnswer): Promise
     { runId: run.id, previous: run.state },
   );
   if (arrived === null) throw new Error(`no run.state event for ${run.id} reached the page`);
-  return { apiToScreen: shown - before, eventToScreen: shown - arrived };
+  await page
+    .locator(
+      ['Done', 'Cancelled', 'Aborted'].map((state) => `.badge[data-state="${state}"]`).join(),
+    )
+    .first()
+    .waitFor();
+  while (performance.now() - lastRequest < 500) await sleep(100);
+  page.off('request', count);
+  const stateEvents = await page.evaluate(
+    ({ runId, from }) =>
+      (window as unknown as { runStateArrivals: { runId: string }[] }).runStateArrivals
+        .slice(from)
+        .filter((arrival) => arrival.runId === runId).length,
+    { runId: run.id, from: arrivalsBefore },
+  );
+  return { apiToScreen: shown - before, eventToScreen: shown - arrived, requests, stateEvents };
 }
 
 const outDir = await tempDir('bivouac-bench-renderer-');
@@ -250,6 +286,12 @@ try {
   emit('state-change-event-to-screen-p95', percentile(fromEvent, 95), 'ms', '<500');
   emit('state-change-api-to-screen-median', median(fromApi), 'ms', '<1000');
   emit('state-change-api-to-screen-p95', percentile(fromApi, 95), 'ms', '<1000');
+  const requests = changes.reduce((sum, change) => sum + change.requests, 0);
+  const stateEvents = changes.reduce((sum, change) => sum + change.stateEvents, 0);
+  process.stderr.write(
+    `run page while terminating: ${changes.map((change) => `${change.requests} requests / ${change.stateEvents} state changes`).join(', ')}\n`,
+  );
+  emit('run-page-requests-per-state-change', requests / stateEvents, 'requests', '<=1');
 } finally {
   await browser?.close();
   await appliance?.stop();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { DeliveredEvent } from '../../appliance/src/domain/events.ts';
+import { isEventOf, type DeliveredEvent } from '../../appliance/src/domain/events.ts';
 import {
   newSigningKey,
   writeBundle,
@@ -146,7 +146,7 @@ describe('the app store', () => {
     box.services.events.subscribe((event) => heard.push(event));
     const installed = await importPath(await bundle(helloEntries('1.0.0', 'serve v1')));
     expect(installed.statusCode).toBe(201);
-    const progressEvents = heard.filter((event) => event.type === 'app.import.progress');
+    const progressEvents = heard.filter((event) => isEventOf(event, 'app.import.progress'));
     // Progress is transient: delivered live, never numbered or kept for replay.
     expect(progressEvents.every((event) => event.id === undefined)).toBe(true);
     const replayable = box.services.events.since(0);
@@ -154,10 +154,10 @@ describe('the app store', () => {
     expect(replayable!.map((event) => event.type)).not.toContain('app.import.progress');
     const progress = progressEvents.map((event) => event.data);
     // Every event of the install names its source, its end too.
-    const source = progressEvents[0]!.data.source as string;
+    const source = progressEvents[0]!.data.source;
     expect(
       heard
-        .filter((event) => ['app.importing', 'app.import.done'].includes(event.type))
+        .filter((event) => isEventOf(event, 'app.importing', 'app.import.done'))
         .map((event) => [event.type, event.data.source]),
     ).toEqual([
       ['app.importing', source],

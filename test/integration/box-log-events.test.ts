@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { visibleToAll } from '../../appliance/src/domain/access.ts';
 import { LogRing, teeDestination } from '../../appliance/src/host/log-ring.ts';
 import { as, login, makeAppliance, setupAdmin, type TestAppliance } from '../fixtures/appliance.ts';
-import { listen } from '../fixtures/sse.ts';
+import { listen, testEvent } from '../fixtures/sse.ts';
 
 /**
  * The appliance's log lines go live to administrators as `box.log` (the Box page follows them):
@@ -62,12 +62,7 @@ describe('box.log events', () => {
     expect(announced!.id).toBeUndefined(); // live only: never stored or replayed
 
     // An event both may see, sent after the line: once the operator has it, the line would have come first.
-    box.services.events.append({
-      type: 'test.marker',
-      subject: { kind: 'test', id: 'marker' },
-      access: visibleToAll('system'),
-      data: {},
-    });
+    box.services.events.append(testEvent('test.marker', 'marker', visibleToAll('system'), {}));
     await operatorStream.waitFor(() =>
       operatorStream.events.some((event) => event.type === 'test.marker'),
     );

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { privateTo, visibleToAll } from '../../appliance/src/domain/access.ts';
 import { as, login, makeAppliance, setupAdmin, type TestAppliance } from '../fixtures/appliance.ts';
-import { listen } from '../fixtures/sse.ts';
+import { listen, testEvent } from '../fixtures/sse.ts';
 
 let box: TestAppliance;
 let base: string;
@@ -86,12 +86,9 @@ describe('GET /api/v1/events', () => {
     box = await makeAppliance({ heartbeatSeconds: 0.1 });
     const admin = await setupAdmin(box.app);
     for (let i = 0; i < 1005; i += 1)
-      box.services.events.append({
-        type: 'test.noise',
-        subject: { kind: 'test', id: String(i) },
-        access: { owner: admin.userId, acl: [] },
-        data: {},
-      });
+      box.services.events.append(
+        testEvent('test.noise', String(i), { owner: admin.userId, acl: [] }, {}),
+      );
     await box.app.listen({ host: '127.0.0.1', port: 0 });
     const port = (box.app.server.address() as { port: number }).port;
     const stream = listen(`http://127.0.0.1:${port}/api/v1/events?lastEventId=1`, {
@@ -153,12 +150,7 @@ describe('GET /api/v1/events', () => {
     /** More than the replay window holds: appended, they would push every durable event out. */
     const burst = 1500;
     const tick = (n: number) =>
-      box.services.events.broadcast({
-        type: 'test.tick',
-        subject: { kind: 'test', id: 'tick' },
-        access: visibleToAll('system'),
-        data: { n },
-      });
+      box.services.events.broadcast(testEvent('test.tick', 'tick', visibleToAll('system'), { n }));
     const logFile = () => readFile(join(box.dataDir, 'events', 'events.jsonl'), 'utf8');
 
     it('reach the open streams with the same access rule, but leave the log file and the replay window unchanged', async () => {
@@ -173,12 +165,9 @@ describe('GET /api/v1/events', () => {
       const windowBefore = box.services.events.since(0);
       const latestBefore = box.services.events.latestId;
 
-      box.services.events.broadcast({
-        type: 'test.private',
-        subject: { kind: 'test', id: 'secret' },
-        access: privateTo(admin.userId),
-        data: {},
-      });
+      box.services.events.broadcast(
+        testEvent('test.private', 'secret', privateTo(admin.userId), {}),
+      );
       for (let n = 0; n < burst; n += 1) tick(n);
 
       const ticks = (stream: ReturnType<typeof listen>) =>
@@ -218,12 +207,9 @@ describe('GET /api/v1/events', () => {
       // Far more live data than the stream may hold unsent (1 MiB), then one durable change.
       const line = 'x'.repeat(16 * 1024);
       for (let n = 0; n < 400; n += 1)
-        box.services.events.broadcast({
-          type: 'test.tick',
-          subject: { kind: 'test', id: 'tick' },
-          access: visibleToAll('system'),
-          data: { n, line },
-        });
+        box.services.events.broadcast(
+          testEvent('test.tick', 'tick', visibleToAll('system'), { n, line }),
+        );
       await createUser(box.app, admin, 'dora', 'viewer');
 
       let text = '';

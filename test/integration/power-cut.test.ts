@@ -11,6 +11,7 @@ import { History } from '../../appliance/src/store/history.ts';
 import { ensureTlsIdentity } from '../../appliance/src/host/tls.ts';
 import { openStore } from '../../appliance/src/store/open-store.ts';
 import { materialise, record, type Cut, type Recording } from '../fixtures/power-cut-model.ts';
+import { testEvent } from '../fixtures/sse.ts';
 
 // Every fs call of the store, the event log and the history goes through the power-cut model's
 // recorder; outside a recording it passes straight through.
@@ -175,12 +176,16 @@ describe('power-cut model (a stand-in for a real power loss, which cannot run he
     const root = await scratchDir();
     const directory = join(root, 'events');
     const rotateBytes = 1500;
-    const event = (index: number) => ({
-      type: 'test.power-cut',
-      subject: { kind: 'test', id: String(index) },
-      access: { owner: 'user', acl: [] },
-      data: { index, padding: 'x'.repeat(150) },
-    });
+    const event = (index: number) =>
+      testEvent(
+        'test.power-cut',
+        String(index),
+        { owner: 'user', acl: [] },
+        {
+          index,
+          padding: 'x'.repeat(150),
+        },
+      );
     // Events from an earlier start, on disk before the recording (rule 1).
     const earlier = await EventLog.open({ directory, rotateBytes });
     const appended = [0, 1, 2].map((index) => earlier.append(event(index)));

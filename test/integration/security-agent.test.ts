@@ -272,6 +272,8 @@ describe('agents and secrets inside a run', () => {
 
     const events = JSON.stringify(box.services.events.since(0));
     expect(events).toContain('"key":"web.1:dbpw","value":"********"');
+    // A change's event carries the log entries it added, masked as the log shows them.
+    expect(events).toContain(JSON.stringify('[deploy]\nconnecting with password ******** to db'));
     expect(events).not.toContain('S3cret-db-password');
   });
 

@@ -11,7 +11,7 @@ import {
   type BundleEntry,
 } from '../../appliance/src/catalog/bundle.ts';
 import { canAccess, type Subject } from '../../appliance/src/domain/access.ts';
-import type { DeliveredEvent } from '../../appliance/src/domain/events.ts';
+import { isEventOf, type DeliveredEvent } from '../../appliance/src/domain/events.ts';
 import { limits } from '../../appliance/src/domain/limits.ts';
 import {
   as,
@@ -186,7 +186,10 @@ describe('the image store takes data only', () => {
         timeout: 30_000,
       })
       .toBe(true);
-    return heard.find((event) => event.type === 'image.failed' && event.subject.id === id)!;
+    return heard.find(
+      (event): event is DeliveredEvent<'image.failed'> =>
+        isEventOf(event, 'image.failed') && event.subject.id === id,
+    )!;
   };
   const nothingStored = async () => {
     expect(await listImages(admin)).toEqual([]);

@@ -9,6 +9,7 @@ import {
   writeFileDurablySync,
 } from '../../appliance/src/store/durable-json-file.ts';
 import { EventLog } from '../../appliance/src/store/event-log.ts';
+import { testEvent } from '../fixtures/sse.ts';
 import { openStore, StoreOpenError } from '../../appliance/src/store/open-store.ts';
 import { Store } from '../../appliance/src/store/store.ts';
 import { tempDir } from '../fixtures/appliance.ts';
@@ -75,6 +76,7 @@ describe('the synchronous durable write', () => {
       script,
       `import { readdirSync } from 'node:fs';
 import { writeFileDurablySync } from ${JSON.stringify(join(process.cwd(), 'appliance/src/store/durable-json-file.ts'))};
+import { testEvent } from '../fixtures/sse.ts';
 let outcome = 'written';
 try { writeFileDurablySync(${JSON.stringify(join(dir, 'out', 'file'))}, 'x'.repeat(65536)); } catch (error) { outcome = (error as NodeJS.ErrnoException).code ?? String(error); }
 console.log(JSON.stringify({ outcome, left: readdirSync(${JSON.stringify(join(dir, 'out'))}) }));
@@ -183,12 +185,8 @@ describe('opening the store', () => {
 });
 
 describe('event log', () => {
-  const event = (n: number) => ({
-    type: 'test.happened',
-    subject: { kind: 'test', id: String(n) },
-    access: { owner: 'u', acl: [] },
-    data: { n },
-  });
+  const event = (n: number) =>
+    testEvent('test.happened', String(n), { owner: 'u', acl: [] }, { n });
 
   it('numbers events across restarts and replays what a client missed', async () => {
     const dir = await tempDir();

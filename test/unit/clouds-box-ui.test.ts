@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../renderer/src/api/client.ts';
 import type { LiveEvent } from '../../renderer/src/api/events.ts';
+import type {
+  EventPayloads,
+  EventType,
+  ImageEventData,
+} from '../../appliance/src/domain/events.ts';
 import {
   formatFields,
   formatUptime,
@@ -214,28 +219,30 @@ describe("a cloud's VMs", () => {
 });
 
 describe('import progress from the event stream', () => {
-  const event = (
-    type: string,
-    kind: string,
-    id: string,
-    data: Record<string, unknown>,
-  ): LiveEvent => ({ id: 1, type, subject: { kind, id }, time: '', data });
+  const event = <K extends EventType>(type: K, id: string, data: EventPayloads[K]): LiveEvent =>
+    ({ id: 1, type, subject: { kind: type.split('.')[0], id }, time: '', data }) as LiveEvent;
+  const tiny = (status: ImageEventData['status']): ImageEventData => ({ name: 'tiny', status });
 
   it('follows an image from importing to ready', () => {
     let progress: ProgressMap = {};
     progress = progressAfter(
       progress,
-      event('image.importing', 'image', 'i1', { receivedBytes: 0, totalBytes: 400 }),
+      event('image.importing', 'i1', { ...tiny('importing'), receivedBytes: 0, totalBytes: 400 }),
     );
     expect(progress).toEqual({ 'image:i1': { receivedBytes: 0, totalBytes: 400 } });
     progress = progressAfter(
       progress,
-      event('image.progress', 'image', 'i1', { receivedBytes: 100, totalBytes: 400 }),
+      event('image.progress', 'i1', {
+        ...tiny('importing'),
+        file: 'disk',
+        receivedBytes: 100,
+        totalBytes: 400,
+      }),
     );
     expect(percentDone(progress['image:i1']!)).toBe(25);
     progress = progressAfter(
       progress,
-      event('image.ready', 'image', 'i1', { receivedBytes: 400, totalBytes: 400 }),
+      event('image.ready', 'i1', { ...tiny('ready'), receivedBytes: 400, totalBytes: 400 }),
     );
     expect(progress).toEqual({});
   });
@@ -244,7 +251,7 @@ describe('import progress from the event stream', () => {
     const before: ProgressMap = {};
     const during = progressAfter(
       before,
-      event('app.import.progress', 'app', '/media/usb/a.bvc', {
+      event('app.import.progress', '/media/usb/a.bvc', {
         source: '/media/usb/a.bvc',
         receivedBytes: 2048,
         totalBytes: null,
@@ -254,21 +261,31 @@ describe('import progress from the event stream', () => {
       'bundle:/media/usb/a.bvc': { receivedBytes: 2048, totalBytes: null },
     });
     expect(percentDone(during['bundle:/media/usb/a.bvc']!)).toBeNull();
-    expect(progressAfter(during, event('run.state', 'run', 'r1', {}))).toBe(during);
     expect(
       progressAfter(
         during,
-        event('app.import.failed', 'app', '/media/usb/a.bvc', { source: '/media/usb/a.bvc' }),
+        event('run.state', 'r1', { state: 'Ready', from: 'SendingReports', abort: null, log: [] }),
+      ),
+    ).toBe(during);
+    expect(
+      progressAfter(
+        during,
+        event('app.import.failed', '/media/usb/a.bvc', {
+          source: '/media/usb/a.bvc',
+          error: 'not a bundle',
+        }),
       ),
     ).toEqual({});
     // The administrators' end of an install names its source too.
     expect(
       progressAfter(
         during,
-        event('app.import.done', 'app', 'hello-web', {
+        event('app.import.done', 'hello-web', {
           app: 'hello-web',
           version: '1.0.0',
           source: '/media/usb/a.bvc',
+          signed: true,
+          warning: null,
         }),
       ),
     ).toEqual({});
@@ -278,16 +295,16 @@ describe('import progress from the event stream', () => {
     const source = '/media/usb/a.bvc';
     const key = `bundle:${source}`;
     let progress: ProgressMap = {};
-    progress = progressAfter(progress, event('app.importing', 'app', source, { source }));
+    progress = progressAfter(progress, event('app.importing', source, { source }));
     progress = progressAfter(
       progress,
-      event('app.import.progress', 'app', source, { source, receivedBytes: 300, totalBytes: 400 }),
+      event('app.import.progress', source, { source, receivedBytes: 300, totalBytes: 400 }),
     );
     // The install's answer came first and its entry was dropped; a progress event still on the stream re-adds it.
     const { [key]: _dropped, ...afterAnswer } = progress;
     progress = progressAfter(
       afterAnswer,
-      event('app.import.progress', 'app', source, {
+      event('app.import.progress', source, {
         source,
         receivedBytes: 400,
         totalBytes: 400,
@@ -298,7 +315,7 @@ describe('import progress from the event stream', () => {
     // The install's end names its source and clears it.
     progress = progressAfter(
       progress,
-      event('app.import.done', 'app', source, {
+      event('app.import.done', source, {
         app: 'hello-web',
         version: '1.0.0',
         signed: true,
@@ -308,7 +325,7 @@ describe('import progress from the event stream', () => {
     );
     expect(progress).toEqual({});
     // The same source again starts at nothing.
-    progress = progressAfter(progress, event('app.importing', 'app', source, { source }));
+    progress = progressAfter(progress, event('app.importing', source, { source }));
     expect(percentDone(progress[key]!)).toBeNull();
     expect(progress[key]!.receivedBytes).toBe(0);
   });

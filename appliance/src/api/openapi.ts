@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { eventTypes } from '../domain/events.ts';
 import { errorRegistry } from '../errors.ts';
 import { contract, type RouteContract } from './contract.ts';
 import { apiPrefix } from './register-routes.ts';
@@ -118,8 +119,7 @@ function generate(version: string): JsonSchema {
       'x-kiosk': true,
       responses: {
         200: {
-          description:
-            'text/event-stream; `data` is a JSON event {id, type, subject, time, data}; `event: reset` means reload',
+          description: `text/event-stream; \`data\` is a JSON event {id, type, subject, time, data}, \`id\` absent on live-only events (progress, metrics ticks, log lines); \`event: reset\` means reload. Types: ${eventTypes.join(', ')}.`,
         },
         default: errorResponse,
       },

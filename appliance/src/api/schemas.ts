@@ -281,6 +281,7 @@ export const VmQuery = z.strictObject({
     .enum(['live', 'all'])
     .default('live')
     .describe('live: VMs not gone; all: also gone ones'),
+  runId: Id.optional().describe("Only this run's VMs (a run page lists its own)"),
 });
 export const VmList = z.object({
   vms: z.array(Vm).describe('The VMs you may view'),

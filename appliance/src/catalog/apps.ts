@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { privateTo, visibleToAll, type AclRule, type Subject } from '../domain/access.ts';
+import { domainEvent, type EventPayloads } from '../domain/events.ts';
 import type { AppVersion, PublisherKey, StoredApp, TrustedPublisher } from '../domain/apps.ts';
 import { describeRefusal, resourceLabels, resources, type Amounts } from '../domain/capacity.ts';
 import {
@@ -173,11 +174,7 @@ export class Apps {
         publisher,
       ];
     });
-    this.announceTrust(
-      'publisher.trusted',
-      { kind: 'publisher', id: key.keyId },
-      { name, appIds: publisher.appIds },
-    );
+    this.announceTrust('publisher.trusted', key.keyId, { name, appIds: publisher.appIds });
     return publisher;
   }
 
@@ -192,7 +189,7 @@ export class Apps {
         resource: 'publisher',
         id: keyId,
       });
-    this.announceTrust('publisher.distrusted', { kind: 'publisher', id: keyId }, {});
+    this.announceTrust('publisher.distrusted', keyId, {});
   }
 
   get allowUnsigned(): boolean {
@@ -203,11 +200,7 @@ export class Apps {
     await this.store.update((document) => {
       document.settings.allowUnsignedBundles = allow;
     });
-    this.announceTrust(
-      'settings.bundles',
-      { kind: 'settings', id: 'bundles' },
-      { allowUnsigned: allow },
-    );
+    this.announceTrust('settings.bundles', 'bundles', { allowUnsigned: allow });
   }
 
   /** The box's own publisher key (made on first use), which it trusts and signs exports with. */
@@ -1075,45 +1068,36 @@ export class Apps {
     return { installed, failed };
   }
 
-  private announce(type: string, id: string, data: Record<string, unknown>): void {
-    this.events.append({
-      type,
-      subject: { kind: 'app', id },
-      access: visibleToAll('system'),
-      data,
-    });
+  private announce<K extends 'app.installed' | 'app.published' | 'app.unpublished'>(
+    type: K,
+    id: string,
+    data: EventPayloads[K],
+  ): void {
+    this.events.append(domainEvent(type, id, visibleToAll('system'), data));
   }
 
   /**
    * An import's own events (started, done, failed) name its source, a path on the box, and carry
    * its errors: only administrators, who import, hear them. Everyone hears `app.installed`.
    */
-  private announceImport(type: string, source: string, data: Record<string, unknown>): void {
-    this.events.append({
-      type,
-      subject: { kind: 'app', id: source },
-      access: privateTo('system'),
-      data,
-    });
+  private announceImport<K extends 'app.importing' | 'app.import.done' | 'app.import.failed'>(
+    type: K,
+    source: string,
+    data: EventPayloads[K],
+  ): void {
+    this.events.append(domainEvent(type, source, privateTo('system'), data));
   }
 
   /** Progress is transient: live screens show it, the log and its replay window never hold it. For administrators, as the import's other events. */
-  private reportProgress(source: string, data: Record<string, unknown>): void {
-    this.events.broadcast({
-      type: 'app.import.progress',
-      subject: { kind: 'app', id: source },
-      access: privateTo('system'),
-      data,
-    });
+  private reportProgress(source: string, data: EventPayloads['app.import.progress']): void {
+    this.events.broadcast(domainEvent('app.import.progress', source, privateTo('system'), data));
   }
 
   /** Who and what bundles are trusted is for administrators' screens only. */
-  private announceTrust(
-    type: string,
-    subject: { kind: string; id: string },
-    data: Record<string, unknown>,
-  ): void {
-    this.events.append({ type, subject, access: privateTo('system'), data });
+  private announceTrust<
+    K extends 'publisher.trusted' | 'publisher.distrusted' | 'settings.bundles',
+  >(type: K, id: string, data: EventPayloads[K]): void {
+    this.events.append(domainEvent(type, id, privateTo('system'), data));
   }
 }
 

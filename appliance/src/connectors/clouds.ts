@@ -1,4 +1,5 @@
 import { visibleToAll } from '../domain/access.ts';
+import { domainEvent, type CloudStatus } from '../domain/events.ts';
 import { BivouacError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { MainDocument, StoredCloud } from '../store/document.ts';
@@ -7,12 +8,7 @@ import type { Store } from '../store/store.ts';
 import type { ConnectionTarget, Connector } from './contract.ts';
 import type { ConnectorRegistry } from './registry.ts';
 
-export interface CloudStatus {
-  reachable: boolean;
-  latencyMs: number | null;
-  lastError: string | null;
-  checkedAt: string | null;
-}
+export type { CloudStatus };
 
 export interface CloudView {
   id: string;
@@ -407,15 +403,14 @@ export class Clouds {
    * Every signed-in screen hears it, so the status goes as everyone may see it; screens reload
    * for more. `broadcast`: only the open streams hear it, nothing is kept for replay.
    */
-  private announce(type: string, id: string, how: 'append' | 'broadcast' = 'append'): void {
+  private announce(
+    type: 'cloud.added' | 'cloud.removed' | 'cloud.status',
+    id: string,
+    how: 'append' | 'broadcast' = 'append',
+  ): void {
     const cloud = this.all().find((candidate) => candidate.id === id);
     const status = cloud ? publicStatus(this.view(cloud)) : null;
-    this.events[how]({
-      type,
-      subject: { kind: 'cloud', id },
-      access: visibleToAll('system'),
-      data: { status },
-    });
+    this.events[how](domainEvent(type, id, visibleToAll('system'), { status }));
   }
 }
 

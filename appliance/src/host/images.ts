@@ -18,7 +18,13 @@ import { limits } from '../domain/limits.ts';
 import { BivouacError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { BootImage } from '../domain/images.ts';
-import type { DomainEvent } from '../domain/events.ts';
+import {
+  domainEvent,
+  type DomainEvent,
+  type EventPayloads,
+  type EventType,
+  type ImageEventData,
+} from '../domain/events.ts';
 import type { MainDocument, StoredImage } from '../store/document.ts';
 import { syncDirectory } from '../store/durable-json-file.ts';
 import type { EventLog } from '../store/event-log.ts';
@@ -130,11 +136,8 @@ export class ImageStore {
       );
       if (verdictKept) continue; // only its size was read (an image stored by an older version)
       if (reason !== null) unusable.push({ image: image.name, reason });
-      this.announce(
-        reason === null ? 'image.ready' : 'image.unusable',
-        changed,
-        reason === null ? {} : { reason },
-      );
+      if (reason === null) this.announce('image.ready', changed, {});
+      else this.announce('image.unusable', changed, { reason });
     }
     return { unusable };
   }
@@ -486,12 +489,16 @@ export class ImageStore {
     });
   }
 
-  private announce(type: string, image: StoredImage, data: Record<string, unknown>): void {
+  private announce<K extends ImageEventType>(
+    type: K,
+    image: StoredImage,
+    data: ImageEventExtra<K>,
+  ): void {
     this.events.append(imageEvent(type, image, data));
   }
 
   /** Progress is transient: live screens show it, the log and its replay window never hold it. */
-  private reportProgress(image: StoredImage, data: Record<string, unknown>): void {
+  private reportProgress(image: StoredImage, data: ImageEventExtra<'image.progress'>): void {
     this.events.broadcast(imageEvent('image.progress', image, data));
   }
 }
@@ -500,18 +507,23 @@ export class ImageStore {
  * An import under way and how it ended are for administrators (their messages name host paths,
  * and a checksum mismatch the file's real sha256); what the store holds is for everyone.
  */
-const adminOnlyEvents = new Set(['image.importing', 'image.progress', 'image.failed']);
+const adminOnlyEvents = new Set<EventType>(['image.importing', 'image.progress', 'image.failed']);
 
-function imageEvent(type: string, image: StoredImage, data: Record<string, unknown>): DomainEvent {
+type ImageEventType = Extract<EventType, `image.${string}`>;
+/** What an image event adds to the image's name and status (which it may override). */
+type ImageEventExtra<K extends ImageEventType> = Omit<EventPayloads[K], keyof ImageEventData> &
+  Partial<ImageEventData>;
+
+function imageEvent<K extends ImageEventType>(
+  type: K,
+  image: StoredImage,
+  data: ImageEventExtra<K>,
+): DomainEvent {
   const access = adminOnlyEvents.has(type)
     ? privateTo(image.createdBy)
     : visibleToAll(image.createdBy);
-  return {
-    type,
-    subject: { kind: 'image', id: image.id },
-    access,
-    data: { name: image.name, status: image.status, ...data },
-  };
+  const payload = { name: image.name, status: image.status, ...data } as EventPayloads[K];
+  return domainEvent(type, image.id, access, payload);
 }
 
 function expectedFormat(role: ImageRole): 'qcow2' | 'raw' {

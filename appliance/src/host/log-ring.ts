@@ -1,4 +1,6 @@
-import { logLevels, type LogLevelName } from '../domain/logs.ts';
+import { logLevels, type LogLevelName, type LogLine } from '../domain/logs.ts';
+
+export type { LogLine };
 
 /**
  * The appliance's recent log lines, kept in memory for the Box page: a fixed number of the
@@ -14,14 +16,6 @@ const levelNumbers: Record<LogLevelName, number> = {
   error: 50,
   fatal: 60,
 };
-
-export interface LogLine {
-  time: string;
-  level: LogLevelName;
-  message: string;
-  /** Every other field of the line (component, error, ids…). */
-  fields: Record<string, unknown>;
-}
 
 /** Fields every line carries that say nothing about the line itself. */
 const omitted = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'service', 'v']);

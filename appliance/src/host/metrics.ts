@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, realpath, statfs } from 'node:fs/promises';
 import { visibleToAll } from '../domain/access.ts';
-import type { DomainEvent } from '../domain/events.ts';
+import { domainEvent, type DomainEvent } from '../domain/events.ts';
 import { isValidMetricName, type HistoryRecorder } from '../store/history.ts';
 import { mountContaining } from './facts.ts';
 import { cpuTemperature, mountPoints } from './sensors.ts';
@@ -207,12 +207,9 @@ export interface SampleAnnouncer {
  */
 export function announceSamples(events: SampleAnnouncer): (sample: HostSample) => void {
   return (sample) => {
-    events.broadcast({
-      type: 'box.metrics',
-      subject: { kind: 'box', id: 'box' },
-      access: visibleToAll('system'),
-      data: { timeMs: sample.timeMs },
-    });
+    events.broadcast(
+      domainEvent('box.metrics', 'box', visibleToAll('system'), { timeMs: sample.timeMs }),
+    );
   };
 }
 

@@ -8,6 +8,7 @@ import {
   type Subject,
 } from '../domain/access.ts';
 import { diskTooSmallMessage, findImage, leastDiskGiB } from '../domain/images.ts';
+import { domainEvent } from '../domain/events.ts';
 import { limits } from '../domain/limits.ts';
 import {
   isSecret,
@@ -337,12 +338,13 @@ export class Modules {
     };
     const announce = (saved: ModuleView[]): void => {
       for (const module of saved) {
-        this.events.append({
-          type: 'module.saved',
-          subject: { kind: 'module', id: module.path },
-          access: access(module),
-          data: { path: module.path, version: module.version, kind: module.kind },
-        });
+        this.events.append(
+          domainEvent('module.saved', module.path, access(module), {
+            path: module.path,
+            version: module.version,
+            kind: module.kind,
+          }),
+        );
       }
     };
     return { apply, announce };
@@ -417,12 +419,9 @@ export class Modules {
       return stored;
     });
     const shared = this.shown(subject, module, module.versions.at(-1)!);
-    this.events.append({
-      type: 'module.shared',
-      subject: { kind: 'module', id: path },
-      access: access(module),
-      data: { path, acl: shared.acl },
-    });
+    this.events.append(
+      domainEvent('module.shared', path, access(module), { path, acl: shared.acl }),
+    );
     return structuredClone(shared);
   }
 
@@ -442,12 +441,7 @@ export class Modules {
       );
       if (stored) stored.deleted = true;
     });
-    this.events.append({
-      type: 'module.deleted',
-      subject: { kind: 'module', id: path },
-      access: module,
-      data: { path },
-    });
+    this.events.append(domainEvent('module.deleted', path, module, { path }));
   }
 
   /**

@@ -1,5 +1,6 @@
 import { privateTo } from '../domain/access.ts';
 import { resources, type Reservation } from '../domain/capacity.ts';
+import { domainEvent, type StrayVm } from '../domain/events.ts';
 import { isLive, type VmRecord } from '../domain/vms.ts';
 import { boxCloudId, type Clouds } from '../connectors/clouds.ts';
 import type { VmDescription, VmEvent } from '../connectors/contract.ts';
@@ -31,14 +32,7 @@ export interface ReconcilerOptions {
 /** How a cloud's VM states reach the appliance right now. */
 export type Tracking = 'push' | 'polling';
 
-/** A Bivouac-marked domain the store has no live record of, or a domain Bivouac never made. */
-export interface StrayVm {
-  cloudId: string;
-  nativeId: string;
-  name: string;
-  state: string;
-  runId: string | null;
-}
+export type { StrayVm };
 
 interface Follower {
   stopWatch: (() => Promise<void>) | null;
@@ -233,12 +227,11 @@ export class Reconciler {
         { ...domain },
         'a Bivouac VM the store does not know; left as it is',
       );
-      this.events.append({
-        type: 'vm.unknown',
-        subject: { kind: 'vm', id: `${cloudId}/${domain.nativeId}` },
-        access: privateTo('system'),
-        data: { ...domain },
-      });
+      this.events.append(
+        domainEvent('vm.unknown', `${cloudId}/${domain.nativeId}`, privateTo('system'), {
+          ...domain,
+        }),
+      );
     }
     follower.unknown = unknown;
     follower.foreign = strays.filter((domain) => domain.runId === null);

@@ -1,4 +1,5 @@
 import { visibleToAll } from '../domain/access.ts';
+import { domainEvent } from '../domain/events.ts';
 import {
   describeRefusal,
   findRefusal,
@@ -212,12 +213,11 @@ export class Reservations {
   }
 
   private announce(): void {
-    this.events.append({
-      type: 'capacity.changed',
-      subject: { kind: 'capacity', id: 'box' },
-      access: visibleToAll('system'),
-      data: { box: usage(this.box, this.store.data.reservations) },
-    });
+    this.events.append(
+      domainEvent('capacity.changed', 'box', visibleToAll('system'), {
+        box: usage(this.box, this.store.data.reservations),
+      }),
+    );
   }
 }
 

@@ -12,6 +12,7 @@ import {
 } from '../domain/access.ts';
 import type { Reservation } from '../domain/capacity.ts';
 import { deployedNodes } from '../domain/deploy-form.ts';
+import { domainEvent, type EventPayloads } from '../domain/events.ts';
 import {
   checkValue,
   isSecret,
@@ -56,6 +57,7 @@ import {
   visibleParams,
   type ParamRefusal,
   type RunInstance,
+  type RunLogEntry,
   type RunNode,
   type StoredRun,
 } from '../domain/runs.ts';
@@ -314,8 +316,8 @@ export class Runs {
       return structuredClone(run);
     });
     this.reservations.reserved();
-    this.announce(created, 'run.created', { state: 'Initializing' });
-    await this.settle('Initializing', created, started);
+    this.announce(created, 'run.created', { state: 'Initializing', log: [] });
+    await this.settle('Initializing', created, started, shownLog(created, created.log));
     this.queue.jobsAdded();
     return this.get(subject, id);
   }
@@ -404,7 +406,7 @@ export class Runs {
   /** The run's log as shown to people: no current secret value in it, however old the entry. */
   log(subject: Subject, id: string): StoredRun['log'] {
     const run = this.get(subject, id);
-    return run.log.map((entry) => ({ ...entry, detail: redactSecrets(run, entry.detail) }));
+    return shownLog(run, run.log);
   }
 
   // ---- actions ----
@@ -456,12 +458,14 @@ export class Runs {
       );
       return structuredClone(run);
     });
-    this.events.append({
-      type: 'run.shared',
-      subject: { kind: 'run', id },
-      access: { owner: before.owner, acl: [...before.acl, ...shared.acl] },
-      data: {},
-    });
+    this.events.append(
+      domainEvent(
+        'run.shared',
+        id,
+        { owner: before.owner, acl: [...before.acl, ...shared.acl] },
+        {},
+      ),
+    );
     return shared;
   }
 
@@ -932,40 +936,54 @@ export class Runs {
     const started = performance.now();
     let before: RunState | null = null;
     let released = false;
+    let appended: RunLogEntry[] = [];
     const after = await this.store.update((document) => {
       const run = document.runs.find((candidate) => candidate.id === id);
       if (!run) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
       before = run.state;
+      const lastEntry = run.log.at(-1);
       mutate(run);
       this.advance(run, actor);
       run.updatedAt = this.now().toISOString();
       // A run that ends gives its reservation back in the same durable step.
       if (run.state !== before && isFinal(run.state) && run.reservationId)
         released = this.reservations.releaseInside(document, run.reservationId);
+      // What this change logged: after the entry that was last (the log drops its oldest entries).
+      appended = shownLog(run, run.log.slice(lastEntry ? run.log.lastIndexOf(lastEntry) + 1 : 0));
       return structuredClone(run);
     });
     if (released) this.reservations.released();
-    await this.settle(before, after, started);
+    await this.settle(before, after, started, appended);
   }
 
   /**
    * What follows a committed change of a run: its tokens, deadline and timings, waiters woken,
    * the event screens apply, an upgrade followed, the network of an ended run given back.
    */
-  private async settle(before: RunState | null, after: StoredRun, started: number): Promise<void> {
+  private async settle(
+    before: RunState | null,
+    after: StoredRun,
+    started: number,
+    appended: RunLogEntry[],
+  ): Promise<void> {
     const id = after.id;
     this.indexTokens(after);
     this.scheduleDeadline();
     if (after.state !== before) {
       this.timings.record(id, 'state', after.state, performance.now());
       this.wake(`${id} run:state`, started);
-      this.announce(after, 'run.state', { state: after.state, from: before, abort: after.abort });
+      this.announce(after, 'run.state', {
+        state: after.state,
+        from: before,
+        abort: after.abort,
+        log: appended,
+      });
       if (isFinal(after.state)) {
         for (const waiters of this.waiters.entries())
           if (waiters[0].startsWith(`${id} `)) for (const wake of waiters[1]) wake(started);
       }
     } else {
-      this.announce(after, 'run.updated', { state: after.state });
+      this.announce(after, 'run.updated', { state: after.state, log: appended });
     }
     if (after.upgradeOf) await this.followUpgrade(after);
     if (isFinal(after.state)) await this.releaseNetwork(after);
@@ -1595,8 +1613,12 @@ export class Runs {
     for (const wake of [...(this.waiters.get(key) ?? [])]) wake(setAt);
   }
 
-  private announce(run: StoredRun, type: string, data: Record<string, unknown>): void {
-    this.events.append({ type, subject: { kind: 'run', id: run.id }, access: access(run), data });
+  private announce<K extends 'run.created' | 'run.state' | 'run.updated' | 'run.param'>(
+    run: StoredRun,
+    type: K,
+    data: EventPayloads[K],
+  ): void {
+    this.events.append(domainEvent(type, run.id, access(run), data));
   }
 }
 
@@ -1636,6 +1658,11 @@ function setAbort(run: StoredRun, given: AbortReason, now: Date): void {
   run.abort = firstAbort(run.abort, reason);
   run.params['run:abort'] = reason.message;
   log(run, reason.by, 'abort', `${reason.source}: ${reason.message}`, now);
+}
+
+/** Log entries of `run` as people see them (in its log and its events): secret values masked. */
+function shownLog(run: StoredRun, entries: readonly RunLogEntry[]): RunLogEntry[] {
+  return entries.map((entry) => ({ ...entry, detail: redactSecrets(run, entry.detail) }));
 }
 
 function log(run: StoredRun, actor: string, action: string, detail: string, now: Date): void {

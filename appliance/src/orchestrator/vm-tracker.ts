@@ -1,4 +1,5 @@
 import { privateTo } from '../domain/access.ts';
+import { domainEvent } from '../domain/events.ts';
 import { holdsResources, isLive, type VmRecord, type VmState } from '../domain/vms.ts';
 import { BivouacError } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -201,20 +202,13 @@ export class VmTracker {
     return updated;
   }
 
+  /** The whole record goes with the event: the VM lists replace theirs in place. */
   private announce(vm: VmRecord): void {
-    this.events.append({
-      type: vm.state === 'gone' ? 'vm.gone' : 'vm.state',
-      subject: { kind: 'vm', id: vm.id },
-      access: privateTo(vm.owner),
-      data: {
-        cloudId: vm.cloudId,
-        nativeId: vm.nativeId,
-        runId: vm.runId,
-        instance: vm.instance,
-        state: vm.state,
-        ips: vm.ips,
-        goneReason: vm.goneReason,
-      },
-    });
+    this.events.append(
+      domainEvent(vm.state === 'gone' ? 'vm.gone' : 'vm.state', vm.id, privateTo(vm.owner), {
+        ...vm,
+        ips: [...vm.ips],
+      }),
+    );
   }
 }

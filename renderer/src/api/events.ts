@@ -1,11 +1,7 @@
-/** One event as the stream delivers it; transient ones (metrics ticks, progress) have no id. */
-export interface LiveEvent {
-  id?: number;
-  type: string;
-  subject: { kind: string; id: string };
-  time: string;
-  data: Record<string, unknown>;
-}
+import type { LiveEvent } from '../../../appliance/src/domain/events.ts';
+
+/** One event as the stream delivers it, typed by its type; transient ones (metrics ticks, progress) have no id. */
+export type { LiveEvent };
 
 export interface EventStreamHandlers {
   onEvent(event: LiveEvent): void;

@@ -1,3 +1,4 @@
+import { useShallow } from 'zustand/react/shallow';
 import { useEffect, useState } from 'react';
 import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
 import { boxRoutes } from '../features/box/routes.tsx';
@@ -36,7 +37,10 @@ const router = createBrowserRouter([
 
 /** First run, then sign-in, then the shell. */
 export function App() {
-  const { loading, setup, session, load } = useApp();
+  // Selected field by field: an event (which changes only lastEvent) re-renders nothing here.
+  const { loading, setup, session, load } = useApp(
+    useShallow(({ loading, setup, session, load }) => ({ loading, setup, session, load })),
+  );
   const isKioskLocked = useKioskStatus();
   const [failure, setFailure] = useState<string | null>(null);
   useEffect(() => {

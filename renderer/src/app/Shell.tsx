@@ -1,3 +1,4 @@
+import { useShallow } from 'zustand/react/shallow';
 import { NavLink, Outlet } from 'react-router';
 import { Fingerprint } from '../features/setup/FirstRun.tsx';
 import { useApp } from './store.ts';
@@ -14,7 +15,14 @@ export const sections = [
 ] as const;
 
 export function Shell() {
-  const { session, setup, connected, signOut } = useApp();
+  const { session, setup, connected, signOut } = useApp(
+    useShallow(({ session, setup, connected, signOut }) => ({
+      session,
+      setup,
+      connected,
+      signOut,
+    })),
+  );
   return (
     <div className="shell">
       <a className="skip" href="#content">

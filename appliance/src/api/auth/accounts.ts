@@ -1,4 +1,5 @@
 import { privateTo, type Access, type Role, type Subject } from '../../domain/access.ts';
+import { domainEvent } from '../../domain/events.ts';
 import { hasEnabledAdmin, toPublicUser, type PublicUser, type User } from '../../domain/users.ts';
 import { BivouacError } from '../../errors.ts';
 import type { ApiToken, MainDocument, Session } from '../../store/document.ts';
@@ -302,12 +303,7 @@ export class Accounts {
     // Transient: a user churning their own tokens must not push other users' durable events out
     // of the shared replay window. Only their own screens follow it, and the token list reloads
     // after a reconnect's reset or the page's own change.
-    this.events.broadcast({
-      type: 'token.created',
-      subject: { kind: 'token', id: record.id },
-      access: privateTo(userId),
-      data: { name },
-    });
+    this.events.broadcast(domainEvent('token.created', record.id, privateTo(userId), { name }));
     return { ...record, token };
   }
 
@@ -323,12 +319,7 @@ export class Accounts {
         });
       document.apiTokens.splice(index, 1);
     });
-    this.events.broadcast({
-      type: 'token.revoked',
-      subject: { kind: 'token', id },
-      access: privateTo(userId),
-      data: {},
-    });
+    this.events.broadcast(domainEvent('token.revoked', id, privateTo(userId), {}));
   }
 
   private async openSession(userId: string, screenId?: string): Promise<IssuedSession> {
@@ -365,13 +356,19 @@ export class Accounts {
     return user && !user.disabled ? user : undefined;
   }
 
-  private announce(type: string, user: User, actor: string | null): void {
-    this.events.append({
-      type,
-      subject: { kind: 'user', id: user.id },
-      access: userAccess(user),
-      data: { username: user.username, role: user.role, disabled: user.disabled, actor },
-    });
+  private announce(
+    type: 'user.created' | 'user.updated' | 'user.deleted',
+    user: User,
+    actor: string | null,
+  ): void {
+    this.events.append(
+      domainEvent(type, user.id, userAccess(user), {
+        username: user.username,
+        role: user.role,
+        disabled: user.disabled,
+        actor,
+      }),
+    );
   }
 }
 

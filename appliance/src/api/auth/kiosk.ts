@@ -1,4 +1,5 @@
 import { visibleToAll } from '../../domain/access.ts';
+import { domainEvent } from '../../domain/events.ts';
 import { BivouacError } from '../../errors.ts';
 import type { MainDocument } from '../../store/document.ts';
 import type { EventLog } from '../../store/event-log.ts';
@@ -131,13 +132,13 @@ export class Kiosk {
   }
 
   /** Every screen reloads its kiosk status on these; they never carry the PIN. */
-  private announce(type: string, actor: string): void {
-    this.events.append({
-      type,
-      subject: { kind: 'kiosk', id: 'box' },
-      access: visibleToAll('system'),
-      data: { pinSet: this.pinSet, actor },
-    });
+  private announce(
+    type: 'kiosk.pin-set' | 'kiosk.pin-cleared' | 'kiosk.locked' | 'kiosk.unlocked',
+    actor: string,
+  ): void {
+    this.events.append(
+      domainEvent(type, 'box', visibleToAll('system'), { pinSet: this.pinSet, actor }),
+    );
   }
 }
 

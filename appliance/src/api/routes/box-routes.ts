@@ -1,4 +1,5 @@
 import { canAccess, privateTo, visibleToAll } from '../../domain/access.ts';
+import { domainEvent } from '../../domain/events.ts';
 import { BivouacError } from '../../errors.ts';
 import type { BoxFactsSource } from '../../host/facts.ts';
 import type { LogRing } from '../../host/log-ring.ts';
@@ -115,12 +116,7 @@ export function boxHandlers({
       const { user } = signedIn(context);
       const asked = { action: body.action, by: user.id, at: new Date().toISOString() };
       await power.perform(body.action);
-      events.append({
-        type: 'box.power',
-        subject: { kind: 'box', id: 'box' },
-        access: visibleToAll('system'),
-        data: asked,
-      });
+      events.append(domainEvent('box.power', 'box', visibleToAll('system'), asked));
       return asked;
     },
     boxMetrics: async () => {

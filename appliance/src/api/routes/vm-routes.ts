@@ -13,6 +13,7 @@ export function vmHandlers(vms: VmTracker, reconciler: Reconciler): Pick<Handler
         .filter(
           (vm) =>
             (query.include === 'all' || vm.state !== 'gone') &&
+            (query.runId === undefined || vm.runId === query.runId) &&
             canAccess(subject, privateTo(vm.owner), 'view'),
         );
       const isAdmin = subject.role === 'admin';

@@ -138,7 +138,7 @@ function ImportImageForm() {
     (event) => {
       if (event.type === 'image.failed' && event.subject.id === started?.id) {
         setStarted(null);
-        setFailed(typeof event.data.error === 'string' ? event.data.error : 'The import failed.');
+        setFailed(event.data.error);
       }
     },
     () => undefined,

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef } from 'react';
 import { useApp } from '../../app/store.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useEventStream, useLiveLoad } from '../../app/live.ts';
-import { logLevels, useBox, type LogLevel, type LogLine } from './box-store.ts';
+import { logLevels, useBox, type LogLevel } from './box-store.ts';
 import { formatFields } from './box-format.ts';
 
 const tone: Record<LogLevel, string> = {
@@ -36,7 +36,7 @@ export function LogsPanel() {
   }, [connected, load]);
   useEventStream(
     (event) => {
-      if (event.type === 'box.log') addLogLine((event.data as { line: LogLine }).line);
+      if (event.type === 'box.log') addLogLine(event.data.line);
     },
     () => undefined,
   );

@@ -1,3 +1,4 @@
+import { isEventOf } from '../../../../appliance/src/domain/events.ts';
 import type { LiveEvent } from '../../api/events.ts';
 
 /** How far an import is: bytes received of bytes announced (null when the sender did not say). */
@@ -9,27 +10,29 @@ export interface ImportProgress {
 /** Imports under way, by what they are about: `image:<id>`, or `bundle:<source>` (a path, or `upload`). */
 export type ProgressMap = Readonly<Record<string, ImportProgress>>;
 
-/** The key an event's progress is kept under, or null when the event is about no import. */
-function keyOf(event: LiveEvent): string | null {
-  if (event.subject.kind === 'image') return `image:${event.subject.id}`;
-  if (event.subject.kind === 'app' && typeof event.data.source === 'string')
-    return `bundle:${event.data.source}`;
-  return null;
-}
-
-const ongoing = new Set([
+const ongoing = [
   'image.importing',
   'image.progress',
   'app.importing',
   'app.import.progress',
-]);
-const ended = new Set([
+] as const;
+const ended = [
   'image.ready',
   'image.failed',
   'image.deleted',
   'app.import.done',
   'app.import.failed',
-]);
+] as const;
+
+/** The key an event's progress is kept under, or null when the event is about no import. */
+function keyOf(event: LiveEvent): string | null {
+  if (event.subject.kind === 'image') return `image:${event.subject.id}`;
+  if (
+    isEventOf(event, 'app.importing', 'app.import.progress', 'app.import.done', 'app.import.failed')
+  )
+    return `bundle:${event.data.source}`;
+  return null;
+}
 
 /**
  * The imports under way after `event`: an importing or progress event sets its entry, an end
@@ -40,9 +43,9 @@ const ended = new Set([
 export function progressAfter(progress: ProgressMap, event: LiveEvent): ProgressMap {
   const key = keyOf(event);
   if (key === null) return progress;
-  if (ongoing.has(event.type)) {
-    const received = Number(event.data.receivedBytes ?? 0);
-    const total = event.data.totalBytes;
+  if (isEventOf(event, ...ongoing)) {
+    const received = 'receivedBytes' in event.data ? event.data.receivedBytes : 0;
+    const total = 'totalBytes' in event.data ? event.data.totalBytes : null;
     return {
       ...progress,
       [key]: {
@@ -51,7 +54,7 @@ export function progressAfter(progress: ProgressMap, event: LiveEvent): Progress
       },
     };
   }
-  if (ended.has(event.type) && key in progress) {
+  if (isEventOf(event, ...ended) && key in progress) {
     const { [key]: _ended, ...rest } = progress;
     return rest;
   }

@@ -1,5 +1,4 @@
 import { lazy, Suspense, useCallback, useMemo } from 'react';
-import type { LiveEvent } from '../../api/events.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useLiveLoad } from '../../app/live.ts';
 import {
@@ -16,9 +15,6 @@ import { useDashboard } from './dashboard-store.ts';
 const HistoryChart = lazy(() =>
   import('./HistoryChart.tsx').then((module) => ({ default: module.HistoryChart })),
 );
-
-const sampleTime = (event: LiveEvent): number | null =>
-  typeof event.data.timeMs === 'number' ? event.data.timeMs : null;
 
 /** A metric's history over an hour, day, week, month or year, redrawn as new periods fill. */
 export function HistoryPanel() {
@@ -45,10 +41,9 @@ export function HistoryPanel() {
     [loadHistory, metric, chosenLabel, hasMetric],
   );
   useLiveLoad(load, (event) => {
-    const time = sampleTime(event);
-    if (event.type !== 'box.metrics' || time === null) return false;
+    if (event.type !== 'box.metrics') return false;
     const series = useDashboard.getState().history.value;
-    return !series || isNewToSeries(series.points, time, series.stepSeconds);
+    return !series || isNewToSeries(series.points, event.data.timeMs, series.stepSeconds);
   });
 
   const info = useMemo(() => metricInfo(metric), [metric]);

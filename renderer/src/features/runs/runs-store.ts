@@ -1,7 +1,9 @@
 import { create } from 'zustand';
 import type { RouteInput, RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { runStates, type RunState } from '../../../../appliance/src/domain/run-states.ts';
+import { isEventOf } from '../../../../appliance/src/domain/events.ts';
 import { asApiError, call, type ApiError } from '../../api/client.ts';
+import type { LiveEvent } from '../../api/events.ts';
 import { latestWins } from '../../api/latest.ts';
 import { forgetOnSignOut } from '../../api/user-data.ts';
 
@@ -50,7 +52,25 @@ interface RunsState {
   addPending(deploy: PendingDeploy): void;
   removePending(key: string): void;
   /** Loads what `parts` names of run `id` (all of it for a new id). */
-  loadDetail(id: string, parts: { run?: boolean; params?: boolean; vms?: boolean }): Promise<void>;
+  loadDetail(id: string, parts: { run?: boolean; log?: boolean; vms?: boolean }): Promise<void>;
+  /**
+   * Applies an event about the open run or one of its VMs to the page in place, from what the
+   * event carries. True when the run itself must be read again (its instances and flags are not
+   * in the event): one request for a change of state, none for a parameter or a VM.
+   */
+  applyEvent(event: LiveEvent): boolean;
+}
+
+/**
+ * `log` with the entries an event carries appended, less those it already ends with: a reload
+ * answered after the change already holds them.
+ */
+export function withEntries(log: RunLogEntry[], entries: readonly RunLogEntry[]): RunLogEntry[] {
+  const same = (a: RunLogEntry, b: RunLogEntry) =>
+    a.time === b.time && a.actor === b.actor && a.action === b.action && a.detail === b.detail;
+  const tail = log.slice(-Math.max(entries.length, 1) * 2);
+  const fresh = entries.filter((entry) => !tail.some((held) => same(held, entry)));
+  return fresh.length === 0 ? log : [...log, ...fresh];
 }
 
 export function hasFilters(filter: RunFilter): boolean {
@@ -132,26 +152,24 @@ export const useRuns = forgetOnSignOut(
       if (fresh) set({ detail: { id, run: null, log: [], vms: [], error: null } });
       const wants = {
         run: fresh || parts.run === true,
-        params: !fresh && parts.params === true,
+        log: fresh || parts.log === true,
         vms: parts.vms === true,
       };
       try {
-        const [run, log, params, vms] = await Promise.all([
+        const [run, log, vms] = await Promise.all([
           wants.run ? call('getRun', { params: { id } }) : null,
-          wants.run ? call('runLog', { params: { id } }) : null,
-          wants.params ? call('runParams', { params: { id } }) : null,
-          wants.vms ? call('listVms', { query: { include: 'all' } }) : null,
+          wants.log ? call('runLog', { params: { id } }) : null,
+          wants.vms ? call('listVms', { query: { include: 'all', runId: id } }) : null,
         ]);
         set((state) => {
           const detail = state.detail;
           if (detail?.id !== id) return {};
-          const latest = run ?? detail.run;
           return {
             detail: {
               id,
-              run: latest && params ? { ...latest, params } : latest,
+              run: run ?? detail.run,
               log: log ?? detail.log,
-              vms: vms ? vms.vms.filter((vm) => vm.runId === id) : detail.vms,
+              vms: vms ? vms.vms : detail.vms,
               error: null,
             },
           };
@@ -161,6 +179,44 @@ export const useRuns = forgetOnSignOut(
           state.detail?.id === id ? { detail: { ...state.detail, error: asApiError(error) } } : {},
         );
       }
+    },
+    applyEvent(event) {
+      const detail = get().detail;
+      if (!detail) return false;
+      if (isEventOf(event, 'vm.state', 'vm.gone')) {
+        const vm = event.data;
+        if (vm.runId !== detail.id) return false;
+        const known = detail.vms.some((held) => held.id === vm.id);
+        const vms = known
+          ? detail.vms.map((held) => (held.id === vm.id ? vm : held))
+          : [...detail.vms, vm];
+        set({ detail: { ...detail, vms } });
+        return false;
+      }
+      if (event.subject.kind !== 'run' || event.subject.id !== detail.id) return false;
+      if (isEventOf(event, 'run.param')) {
+        const { run } = detail;
+        if (run)
+          set({
+            detail: {
+              ...detail,
+              run: { ...run, params: { ...run.params, [event.data.key]: event.data.value } },
+            },
+          });
+        return false;
+      }
+      if (isEventOf(event, 'run.created', 'run.state', 'run.updated')) {
+        const { run } = detail;
+        const abort = isEventOf(event, 'run.state') ? { abort: event.data.abort } : {};
+        set({
+          detail: {
+            ...detail,
+            run: run ? { ...run, state: event.data.state, ...abort } : run,
+            log: withEntries(detail.log, event.data.log),
+          },
+        });
+      }
+      return true;
     },
   })),
 );

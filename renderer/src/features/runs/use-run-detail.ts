@@ -3,33 +3,30 @@ import { coalesced, useEventStream } from '../../app/live.ts';
 import { useRuns, type RunDetail } from './runs-store.ts';
 
 /**
- * One run's page data, kept live by the event stream: a parameter event reloads the parameters,
- * any other event about the run reloads the run and its log, a VM event of the run its VMs.
+ * One run's page data, kept live by the event stream: each event is applied in place from what
+ * it carries (a parameter, a VM's record, the new state and log entries), and only a change of
+ * the run reads the run again (one request). A reset of the stream reloads everything.
  */
 export function useRunDetail(id: string, withVms: boolean): RunDetail | null {
   const loadDetail = useRuns((state) => state.loadDetail);
+  const applyEvent = useRuns((state) => state.applyEvent);
   const detail = useRuns((state) => (state.detail?.id === id ? state.detail : null));
   const reload = useMemo(
     () => ({
       run: coalesced(() => loadDetail(id, { run: true })),
-      params: coalesced(() => loadDetail(id, { params: true })),
-      vms: coalesced(() => loadDetail(id, { vms: true })),
+      all: coalesced(() => loadDetail(id, { run: true, log: true, vms: withVms })),
     }),
-    [id, loadDetail],
+    [id, withVms, loadDetail],
   );
   useEffect(() => {
-    void loadDetail(id, { run: true, vms: withVms });
+    void loadDetail(id, { run: true, log: true, vms: withVms });
   }, [id, withVms, loadDetail]);
   useEventStream(
     (event) => {
-      if (event.subject.kind === 'run' && event.subject.id === id)
-        (event.type === 'run.param' ? reload.params : reload.run)();
-      else if (withVms && event.subject.kind === 'vm' && event.data.runId === id) reload.vms();
+      if (event.type.endsWith('.progress')) return;
+      if (applyEvent(event)) reload.run();
     },
-    () => {
-      reload.run();
-      if (withVms) reload.vms();
-    },
+    () => reload.all(),
   );
   return detail;
 }
