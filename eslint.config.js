@@ -152,6 +152,23 @@ export default tseslint.config(
     files: ['renderer/src/**/*.{ts,tsx}', 'electron/preload/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
   },
+  // Above connectors/, no kind of cloud is known: a node's image for its cloud comes from
+  // Clouds.nativeImage, never from `nativeImages.libvirt`.
+  {
+    files: ['appliance/src/{orchestrator,catalog,library,api}/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
+        {
+          selector:
+            "MemberExpression[object.type='MemberExpression'][object.property.name='nativeImages']",
+          message:
+            'Only connectors/ knows kinds of cloud: ask Clouds.nativeImage (or Runs.nativeImage) for the image a node boots from on its cloud.',
+        },
+      ],
+    },
+  },
   // Tools that load a file's default export: configs, and Playwright's global setup.
   {
     files: [

@@ -49,3 +49,27 @@ describe('the layer table (eslint.config.js)', () => {
     expect(await complaints(path, specifier)).toEqual([]);
   });
 });
+
+describe('kinds of cloud stay in connectors/', () => {
+  const reading = `export const image = (node: { nativeImages: Record<string, { imageId: string }> }) =>
+  node.nativeImages.libvirt?.imageId;\n`;
+  const complaintsAbout = async (path: string) =>
+    (await eslint.lintText(reading, { filePath: `${repoRoot}/${path}` }))[0]!.messages
+      .filter((message) => message.ruleId === 'no-restricted-syntax')
+      .map((message) => message.message);
+
+  it.each([
+    'appliance/src/orchestrator/x.ts',
+    'appliance/src/catalog/x.ts',
+    'appliance/src/library/x.ts',
+    'appliance/src/api/routes/x.ts',
+  ])('reports %s reading one kind of nativeImages', async (path) => {
+    expect(await complaintsAbout(path)).toEqual([
+      expect.stringMatching(/Only connectors\/ knows kinds/),
+    ]);
+  });
+
+  it('lets connectors/ read it', async () => {
+    expect(await complaintsAbout('appliance/src/connectors/x.ts')).toEqual([]);
+  });
+});

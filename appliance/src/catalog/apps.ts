@@ -830,7 +830,7 @@ export class Apps {
           details: { node: node.name, cloud: node.cloudId },
         });
       }
-      const imageName = node.nativeImages.libvirt?.imageId;
+      const imageName = this.runs.nativeImage(node) ?? undefined;
       const image = imageName ? this.images.find(imageName) : undefined;
       const ok = image?.status === 'ready';
       const hint = version.manifest.deploy.requires.find(
@@ -983,8 +983,8 @@ export class Apps {
     if (withImages) {
       const names = new Set(
         modules.flatMap(({ content }) =>
-          content.kind === 'image' && content.nativeImages.libvirt
-            ? [content.nativeImages.libvirt.imageId]
+          content.kind === 'image'
+            ? Object.values(content.nativeImages).map((native) => native.imageId)
             : [],
         ),
       );

@@ -1,5 +1,6 @@
 import { visibleToAll } from '../domain/access.ts';
 import { domainEvent, type CloudStatus } from '../domain/events.ts';
+import type { NativeImages } from '../domain/modules.ts';
 import { BivouacError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { MainDocument, StoredCloud } from '../store/document.ts';
@@ -123,6 +124,15 @@ export class Clouds {
       `The cloud ${cloud.name} is disabled and never contacted: its config is refused; an administrator sees why on the Clouds page.`,
       { cloud: id },
     );
+  }
+
+  /**
+   * The image a node's `nativeImages` names for the kind of cloud `id` (a libvirt cloud reads
+   * `nativeImages.libvirt`): how the orchestrator picks a node's image without knowing any kind.
+   * Null when the node has none for that kind.
+   */
+  nativeImage(id: string, images: NativeImages): string | null {
+    return images[this.find(id).kind]?.imageId ?? null;
   }
 
   /** The connector of a cloud, created on first use; never one for a disabled cloud. */

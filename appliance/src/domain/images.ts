@@ -59,7 +59,7 @@ export function imageFactsOf(info: unknown): ImageFacts {
 }
 
 /**
- * The image a module's `nativeImages.libvirt.imageId` names: an id, else the name of a ready
+ * The image a module's `nativeImages.<kind>.imageId` names: an id, else the name of a ready
  * image, else the name of an unusable one (so a run is refused with why it cannot use it).
  */
 export function findImage<T extends { id: string; name: string; status: string }>(

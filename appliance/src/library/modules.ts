@@ -462,8 +462,16 @@ export class Modules {
   }
 
   private refuseDiskTooSmall(reference: string, image: ResolvedImage): void {
-    const imageId = image.nativeImages.libvirt?.imageId;
-    const base = imageId === undefined ? undefined : findImage(this.store.data.images, imageId);
+    // Whatever kind of cloud names it: an image the box holds is the one a launch copies.
+    for (const native of Object.values(image.nativeImages))
+      this.refuseBaseTooLarge(reference, image, findImage(this.store.data.images, native.imageId));
+  }
+
+  private refuseBaseTooLarge(
+    reference: string,
+    image: ResolvedImage,
+    base: MainDocument['images'][number] | undefined,
+  ): void {
     // Unknown until checked (an image stored by an older version): the launch checks the file.
     if (base?.kind !== 'disk' || base.virtualBytes === null) return;
     const baseBytes = base.virtualBytes;

@@ -234,7 +234,7 @@ export class Runs {
     const reach: Reach = { subject, action: 'run', granted };
     const module = this.modules.reached(reach, request.module);
     const nodes = this.resolveNodes(module.path, module.version, module.content, request, reach);
-    for (const node of nodes) this.images.refuseUnusable(node.nativeImages.libvirt?.imageId);
+    for (const node of nodes) this.images.refuseUnusable(this.nativeImage(node) ?? undefined);
     const instances = planInstances(nodes);
     const given = this.checkParameters(nodes, request.parameters, module.content.kind === 'image');
     const params: Record<string, string> = {};
@@ -401,6 +401,11 @@ export class Runs {
   /** Parameters as shown to people: secrets masked. */
   params(subject: Subject, id: string): Record<string, string> {
     return visibleParams(this.get(subject, id));
+  }
+
+  /** The image `node` boots from, as its cloud's kind names it; null when it names none. */
+  nativeImage(node: Pick<RunNode, 'cloudId' | 'nativeImages'>): string | null {
+    return this.clouds.nativeImage(node.cloudId, node.nativeImages);
   }
 
   /** The run's log as shown to people: no current secret value in it, however old the entry. */
@@ -1072,14 +1077,14 @@ export class Runs {
       target.state = 'launching';
       target.tokenHash = hashSecret(token);
     });
-    const imageRef = node.nativeImages.libvirt?.imageId ?? null;
-    const imageId = imageRef ? (this.images.find(imageRef)?.id ?? imageRef) : null;
     try {
+      const imageRef = this.nativeImage(node);
+      const imageId = imageRef ? (this.images.find(imageRef)?.id ?? imageRef) : null;
       if (!imageId)
         throw new BivouacError(
           'BAD_IMAGE',
-          `Node ${node.name} has no libvirt image (nativeImages.libvirt.imageId).`,
-          { node: node.name },
+          `Node ${node.name} has no image for its cloud (nativeImages.<the cloud's kind>.imageId).`,
+          { node: node.name, cloud: node.cloudId },
         );
       const where = await this.placeOnNetwork(run.id, instance.name, node.cloudId);
       const spec: VmSpec = {
