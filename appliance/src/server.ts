@@ -25,6 +25,7 @@ import { qemuUserId } from './host/guest-connections.ts';
 import { LogRing, teeDestination } from './host/log-ring.ts';
 import { announceSamples, MetricsSampler } from './host/metrics.ts';
 import { hostPowerControl } from './host/power.ts';
+import { keepAllocatorToSelf } from './host/allocator.ts';
 import { DataDirInUseError, lockDataDir } from './host/data-dir-lock.ts';
 import { makeDirectoryDurably } from './store/durable-json-file.ts';
 import { ensureTlsIdentity } from './host/tls.ts';
@@ -162,6 +163,7 @@ function hostPolicyOf(
 
 /** Wires the real adapters, listens, and stops cleanly on SIGTERM/SIGINT. */
 export async function start(): Promise<void> {
+  keepAllocatorToSelf(process.env);
   const config = await loadConfig();
   // stdout gets every line as before; the ring keeps the newest for the Box page.
   const logs = new LogRing(1000);

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  applianceAllocatorEnvironment,
   applianceNodeEnvironment,
   applianceNodeFlags,
 } from '../../electron/main/appliance-process.ts';
@@ -196,8 +197,13 @@ describe("build/start.sh, the README's first command, on a machine without Elect
       .filter(Boolean);
     expect(commandLine).toEqual(['node', ...applianceNodeFlags, 'dist/appliance/src/server.js']);
     const environ = (await readFile(`/proc/${script.pid}/environ`, 'utf8')).split('\0');
-    for (const [name, value] of Object.entries(applianceNodeEnvironment))
+    for (const [name, value] of Object.entries({
+      ...applianceNodeEnvironment,
+      ...applianceAllocatorEnvironment,
+    }))
       expect(environ).toContain(`${name}=${value}`);
+    // jemalloc is the allocator of the process itself (the variables are dropped for its commands).
+    expect(await readFile(`/proc/${script.pid}/maps`, 'utf8')).toContain('libjemalloc.so.2');
     expect(await readlink(`/proc/${script.pid}/cwd`)).toBe(realpathSync(copy));
 
     process.kill(script.pid!, 'SIGTERM');

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ApplianceStartError,
+  applianceAllocatorEnvironment,
   applianceNodeEnvironment,
   applianceNodeFlags,
   applianceEnvironment,
@@ -183,7 +184,7 @@ describe('applianceLaunch', () => {
     expect(launch.origin).toBe('http://127.0.0.1:9090');
   });
 
-  it('gives node the same V8 options and environment as every other launcher of the appliance', async () => {
+  it('gives node the same V8 options and environment as every other launcher of the appliance, and plain node jemalloc', async () => {
     const launchers = {
       'build/start.sh': await readFile(join(repoRoot, 'build', 'start.sh'), 'utf8'),
       'build/bivouac.service': await readFile(join(repoRoot, 'build', 'bivouac.service'), 'utf8'),
@@ -198,15 +199,23 @@ describe('applianceLaunch', () => {
         ...text.matchAll(/\bnode((?: --[\w-]+(?:=\S+)?)*) \S*dist\/appliance\/src\/server\.js/g),
       ].map((match) => match[1]!.trim().split(' ').filter(Boolean));
       expect(started, launcher).toEqual([[...applianceNodeFlags]]);
-      for (const [name, value] of Object.entries(applianceNodeEnvironment))
+      for (const [name, value] of Object.entries({
+        ...applianceNodeEnvironment,
+        ...applianceAllocatorEnvironment,
+      }))
         expect(text, launcher).toMatch(
           new RegExp(
-            `(?:^|\\s|Environment=)${name}=${value}\\s+(?:exec )?(?:\\S*node|ExecStart)`,
+            `(?:^|\\s|Environment=)${name}=${value}\\s+(?:(?:Environment=)?[A-Z_]+=\\S+\\s+)*(?:exec )?(?:\\S*node|ExecStart)`,
             'm',
           ),
         );
     }
     expect(applianceEnvironment({})).toMatchObject(applianceNodeEnvironment);
+    // Chromium brings its own allocator: Electron acting as node is given none.
+    for (const name of Object.keys(applianceAllocatorEnvironment))
+      expect(applianceEnvironment({})).not.toHaveProperty(name);
+    const installed = await readFile(join(repoRoot, 'build', 'install-system-deps.sh'), 'utf8');
+    expect(installed).toMatch(/^packages=\(.*\blibjemalloc2\b.*\)$/m);
   });
 
   it('refuses a local listener the window cannot load', () => {
