@@ -47,6 +47,8 @@ export const declaredFigures: Record<string, readonly string[]> = {
   orchestration: [
     'deploy-8-vms-to-ready',
     'orchestration-overhead-per-vm',
+    'deploy-8-vms-orchestrator-commits',
+    'deploy-8-vms-agent-report-commits',
     'param-wait-wakeup-p50',
     'param-wait-wakeup-p99',
     'runs-list-1000-p50',

@@ -2,6 +2,9 @@
  * Orchestration on libvirt's test driver, with guests played by the guest stand-in answering at
  * once (the test driver runs no guest code):
  * - an 8-VM deployment from POST /runs to Ready (target < 2 s) and the per-VM overhead;
+ * - the durable commits (`store.update`) of that deployment: those the orchestrator makes from
+ *   the POST until its work is done (target <= 2 + 1 per VM), and apart, those the guests'
+ *   own report calls make (each agent call is one change of the run);
  * - the wake-up latency of a waiting parameter read after the `set` (target p99 < 50 ms), each
  *   read seen parked in the appliance (`runs.waitingReads`) before the `set`, and answering the
  *   value set;
@@ -40,9 +43,23 @@ for (const [path, content] of [
 }
 await box.services.runs.start();
 
+/** Every durable commit of the store, counted (the bench reads the count around its steps). */
+let commits = 0;
+const update = box.services.store.update.bind(box.services.store);
+box.services.store.update = (change) => {
+  commits += 1;
+  return update(change);
+};
+
 /** Deploys 8 VMs and plays each guest as soon as its VM exists; resolves at Ready. */
-async function deployEight(): Promise<{ totalMs: number; id: string }> {
+async function deployEight(): Promise<{
+  totalMs: number;
+  id: string;
+  orchestratorCommits: number;
+  agentCommits: number;
+}> {
   const started = performance.now();
+  const before = commits;
   const created = await box.app.inject({
     method: 'POST',
     url: '/api/v1/runs',
@@ -51,6 +68,7 @@ async function deployEight(): Promise<{ totalMs: number; id: string }> {
   });
   const id = created.json<{ id: string }>().id;
   await box.services.runs.idle();
+  const orchestratorCommits = commits - before;
   await Promise.all(
     Array.from({ length: 8 }, async (_, i) => {
       const agent = await guests.agent(id, `web.${i + 1}`);
@@ -60,7 +78,13 @@ async function deployEight(): Promise<{ totalMs: number; id: string }> {
   );
   const run = box.services.store.data.runs.find((candidate) => candidate.id === id)!;
   if (run.state !== 'Ready') throw new Error(`run ended ${run.state}`);
-  return { totalMs: performance.now() - started, id };
+  await box.services.runs.idle();
+  return {
+    totalMs: performance.now() - started,
+    id,
+    orchestratorCommits,
+    agentCommits: commits - before - orchestratorCommits,
+  };
 }
 
 /** Resolves once a read of `key` waits in the appliance; throws if none does within 10 s. */
@@ -79,14 +103,31 @@ async function terminate(id: string): Promise<void> {
 
 await terminate((await deployEight()).id); // warm-up
 const totals: number[] = [];
+const committed: { orchestratorCommits: number; agentCommits: number }[] = [];
 for (let round = 0; round < 5; round += 1) {
-  const { totalMs, id } = await deployEight();
+  const { totalMs, id, ...counted } = await deployEight();
   totals.push(totalMs);
+  committed.push(counted);
   await terminate(id);
 }
 const median = percentile(totals, 50);
 emit('deploy-8-vms-to-ready', median, 'ms', '<2000');
 emit('orchestration-overhead-per-vm', median / 8, 'ms', null);
+process.stderr.write(
+  `commits per 8-VM deploy (orchestrator / agents' reports): ${committed.map((round) => `${round.orchestratorCommits} / ${round.agentCommits}`).join(', ')}\n`,
+);
+emit(
+  'deploy-8-vms-orchestrator-commits',
+  Math.max(...committed.map((round) => round.orchestratorCommits)),
+  'commits',
+  '<=10',
+);
+emit(
+  'deploy-8-vms-agent-report-commits',
+  Math.max(...committed.map((round) => round.agentCommits)),
+  'commits',
+  null,
+);
 
 // Wake-up latency: a waiting read resolves after a set on the same run.
 const { id: waitRun } = await deployEight();
