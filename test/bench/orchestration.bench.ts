@@ -11,7 +11,7 @@
  * - GET /api/v1/runs with 1,000 runs stored (target p99 < 20 ms).
  */
 import { randomUUID } from 'node:crypto';
-import { as, makeAppliance, setupAdmin } from '../fixtures/appliance.ts';
+import { as, countCommits, makeAppliance, setupAdmin } from '../fixtures/appliance.ts';
 import { GuestStandIn, importPlaceholderImage } from '../fixtures/guest-stand-in.ts';
 import type { StoredRun } from '../../appliance/src/domain/runs.ts';
 import { emit, percentile } from './lib.ts';
@@ -44,12 +44,7 @@ for (const [path, content] of [
 await box.services.runs.start();
 
 /** Every durable commit of the store, counted (the bench reads the count around its steps). */
-let commits = 0;
-const update = box.services.store.update.bind(box.services.store);
-box.services.store.update = (change) => {
-  commits += 1;
-  return update(change);
-};
+const commits = countCommits(box.services.store);
 
 /** Deploys 8 VMs and plays each guest as soon as its VM exists; resolves at Ready. */
 async function deployEight(): Promise<{
@@ -59,7 +54,7 @@ async function deployEight(): Promise<{
   agentCommits: number;
 }> {
   const started = performance.now();
-  const before = commits;
+  const before = commits();
   const created = await box.app.inject({
     method: 'POST',
     url: '/api/v1/runs',
@@ -68,7 +63,7 @@ async function deployEight(): Promise<{
   });
   const id = created.json<{ id: string }>().id;
   await box.services.runs.idle();
-  const orchestratorCommits = commits - before;
+  const orchestratorCommits = commits() - before;
   await Promise.all(
     Array.from({ length: 8 }, async (_, i) => {
       const agent = await guests.agent(id, `web.${i + 1}`);
@@ -83,7 +78,7 @@ async function deployEight(): Promise<{
     totalMs: performance.now() - started,
     id,
     orchestratorCommits,
-    agentCommits: commits - before - orchestratorCommits,
+    agentCommits: commits() - before - orchestratorCommits,
   };
 }
 

@@ -13,6 +13,7 @@ import {
 } from '../../appliance/src/catalog/bundle.ts';
 import {
   as,
+  countCommits,
   login,
   makeAppliance,
   setupAdmin,
@@ -237,12 +238,7 @@ describe('the app store', () => {
     await importPath(await bundle(helloEntries('1.0.0', 'serve v1')));
     // The job queue is not started in this box, so nothing but the deploy itself writes.
     const { store } = box.services;
-    const update = store.update.bind(store);
-    let commits = 0;
-    store.update = (change) => {
-      commits += 1;
-      return update(change);
-    };
+    const commits = countCommits(store);
     const before = structuredClone(store.data);
     const deployed = await box.app.inject({
       method: 'POST',
@@ -251,7 +247,7 @@ describe('the app store', () => {
       payload: { parameters: {} },
     });
     expect(deployed.statusCode).toBe(201);
-    expect(commits).toBe(1);
+    expect(commits()).toBe(1);
     const id = deployed.json<{ id: string }>().id;
     const run = store.data.runs.find((candidate) => candidate.id === id)!;
     expect(run.state).toBe('Provisioning');

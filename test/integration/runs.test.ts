@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { canAccess } from '../../appliance/src/domain/access.ts';
 import {
   as,
+  countCommits,
   login,
   makeAppliance,
   setupAdmin,
@@ -112,6 +113,28 @@ describe('runs and their orchestration (test driver, guests played by a stand-in
     await hypervisor.connectClose();
     return names.filter((name) => name.startsWith(`bvc-${id.slice(0, 12)}`));
   };
+
+  it('commits a launch twice: the instance launching with its VM record, then running with what the cloud said and its job ended', async () => {
+    // The reconciler's own writes (a VM's state as its cloud reports it) are not the launch's.
+    await box.services.reconciler.stop();
+    const { store } = box.services;
+    const commits = countCommits(store);
+    const created = await deploy({ module: '/t/app', parameters: { 'db:password': 's3cret' } });
+    expect(created.statusCode).toBe(201);
+    const id = created.json<RunBody>().id;
+    await box.services.runs.idle();
+    expect((await run(id)).state).toBe('Executing');
+    // One for the deploy, two for each of its three VMs.
+    expect(commits()).toBe(1 + 2 * 3);
+    expect(store.data.jobs).toEqual([]);
+    const vms = store.data.vms.filter((vm) => vm.runId === id);
+    expect(vms.map((vm) => vm.state)).toEqual(['running', 'running', 'running']);
+    for (const instance of store.data.runs.find((candidate) => candidate.id === id)!.instances)
+      expect(instance).toMatchObject({
+        state: 'running',
+        vmId: vms.find((vm) => vm.instance === instance.name)!.id,
+      });
+  });
 
   it('brings a 3-VM deployment to Ready through barriers and mappings, then terminates it leaving nothing', async () => {
     const created = await deploy({

@@ -127,14 +127,21 @@ export class JobQueue {
     }
   }
 
+  /**
+   * Ends job `id` as part of its handler's own last durable update (a launch's record of its VM),
+   * which saves the queue its own commit: a job its handler ended is not removed again.
+   */
+  completeInside(document: MainDocument, id: string): void {
+    document.jobs = document.jobs.filter((candidate) => candidate.id !== id);
+  }
+
   private async run(job: StoredJob): Promise<void> {
     const handler = this.handlers[job.kind];
     try {
       if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
       await handler(job);
-      await this.store.update((document) => {
-        document.jobs = document.jobs.filter((candidate) => candidate.id !== job.id);
-      });
+      if (this.store.data.jobs.some((candidate) => candidate.id === job.id))
+        await this.store.update((document) => this.completeInside(document, job.id));
     } catch (error) {
       const attempts = job.attempts + 1;
       const givingUp = attempts >= (this.options.maxAttempts ?? 5);

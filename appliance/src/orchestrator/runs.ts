@@ -937,7 +937,16 @@ export class Runs {
    * Applies `mutate` and advances the state machine, durably, in one step; then announces the
    * state change if there was one.
    */
-  private async change(id: string, actor: string, mutate: (run: StoredRun) => void): Promise<void> {
+  /**
+   * The one durable way to change a run: `mutate` it (and, with `alsoInside`, what else belongs to
+   * the same step: a VM's record, the end of a job), advance it, commit once, then settle.
+   */
+  private async change(
+    id: string,
+    actor: string,
+    mutate: (run: StoredRun) => void,
+    alsoInside?: (document: MainDocument) => void,
+  ): Promise<void> {
     const started = performance.now();
     let before: RunState | null = null;
     let released = false;
@@ -948,6 +957,7 @@ export class Runs {
       before = run.state;
       const lastEntry = run.log.at(-1);
       mutate(run);
+      alsoInside?.(document);
       this.advance(run, actor);
       run.updatedAt = this.now().toISOString();
       // A run that ends gives its reservation back in the same durable step.
@@ -1072,11 +1082,6 @@ export class Runs {
     if (instance.state === 'launching' && (await this.adoptOrForget(run, instance))) return;
     const started = performance.now();
     const token = newSecret('bvi');
-    await this.change(run.id, 'appliance', (stored) => {
-      const target = instanceOf(stored, instance.name);
-      target.state = 'launching';
-      target.tokenHash = hashSecret(token);
-    });
     try {
       const imageRef = this.nativeImage(node);
       const imageId = imageRef ? (this.images.find(imageRef)?.id ?? imageRef) : null;
@@ -1106,13 +1111,42 @@ export class Runs {
         network: where.network,
         accelerator: 'auto',
       };
-      const vm = await this.vms.launch(node.cloudId, spec, run.reservationId, imageId);
-      await this.change(run.id, 'appliance', (stored) => {
-        const target = instanceOf(stored, instance.name);
-        target.state = 'running';
-        target.vmId = vm.id;
-        if (!target.completed.includes('Provisioning')) target.completed.push('Provisioning');
-        log(stored, 'appliance', 'launched', `${instance.name} on ${node.cloudId}`, this.now());
+      // Two commits: the instance launching with its VM's record (a crash after it leaves a trace
+      // to adopt or clear), then the instance running with what the cloud said and its job ended.
+      await this.vms.launch(node.cloudId, spec, run.reservationId, imageId, {
+        recorded: (_vm, write) =>
+          this.change(
+            run.id,
+            'appliance',
+            (stored) => {
+              const target = instanceOf(stored, instance.name);
+              target.state = 'launching';
+              target.tokenHash = hashSecret(token);
+            },
+            write,
+          ),
+        launched: (vm, write) =>
+          this.change(
+            run.id,
+            'appliance',
+            (stored) => {
+              const target = instanceOf(stored, instance.name);
+              target.state = 'running';
+              target.vmId = vm.id;
+              if (!target.completed.includes('Provisioning')) target.completed.push('Provisioning');
+              log(
+                stored,
+                'appliance',
+                'launched',
+                `${instance.name} on ${node.cloudId}`,
+                this.now(),
+              );
+            },
+            (document) => {
+              write(document);
+              this.queue.completeInside(document, job.id);
+            },
+          ),
       });
       this.timings.record(run.id, 'launch', instance.name, started);
       const publishing = performance.now();

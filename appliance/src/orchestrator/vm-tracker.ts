@@ -10,6 +10,17 @@ import type { EventLog } from '../store/event-log.ts';
 import type { Store } from '../store/store.ts';
 
 /**
+ * How a launch's two writes reach the store: by default each is a commit of its own; a caller
+ * (the run's launch) makes each part of its own change, so a launch costs it two commits.
+ */
+export interface LaunchCommits {
+  /** Commits `write`, which adds `vm`'s record (`launching`, before the cloud is asked). */
+  recorded(vm: VmRecord, write: (document: MainDocument) => void): Promise<void>;
+  /** Commits `write`, which records what the cloud said of `vm`; resolves once it is durable. */
+  launched(vm: VmRecord, write: (document: MainDocument) => void): Promise<void>;
+}
+
+/**
  * The VMs Bivouac launched, as records in the store kept in step with their clouds. A record is
  * written before the cloud is asked (so a crash mid-launch leaves a trace), updated from pushed
  * events, polls and the reconciler, and marked gone — never deleted — when the VM is.
@@ -53,12 +64,19 @@ export class VmTracker {
     return this.launching.has(id) || this.terminating.has(id);
   }
 
-  /** Records, launches, and records what the cloud says; a failed launch leaves a gone record. */
+  /**
+   * Records, launches, and records what the cloud says; a failed launch leaves a gone record.
+   * `commits` makes the two records part of the caller's own changes.
+   */
   async launch(
     cloudId: string,
     spec: VmSpec,
     reservationId: string | null,
     imageId: string | null = null,
+    commits: LaunchCommits = {
+      recorded: async (_vm, write) => void (await this.store.update(write)),
+      launched: async (_vm, write) => void (await this.store.update(write)),
+    },
   ): Promise<VmRecord> {
     const connector = this.clouds.connector(cloudId);
     const stamp = this.now().toISOString();
@@ -81,8 +99,8 @@ export class VmTracker {
       goneReason: null,
     };
     this.launching.add(record.id);
-    await this.store
-      .update((document) => {
+    await commits
+      .recorded(record, (document) => {
         if (
           document.vms.some(
             (vm) => vm.cloudId === cloudId && vm.nativeId === spec.name && isLive(vm),
@@ -104,11 +122,16 @@ export class VmTracker {
     try {
       const [nativeId] = await connector.launch([spec]);
       const [described] = await connector.describe([nativeId ?? spec.name]);
-      return await this.update(record.id, {
-        nativeId: nativeId ?? spec.name,
-        state: described?.state ?? 'unknown',
-        ips: described?.ips ?? [],
+      const launched: { vm?: VmRecord } = {};
+      await commits.launched(record, (document) => {
+        launched.vm = this.updateInside(document, record.id, {
+          nativeId: nativeId ?? spec.name,
+          state: described?.state ?? 'unknown',
+          ips: described?.ips ?? [],
+        });
       });
+      this.announce(launched.vm!);
+      return launched.vm!;
     } catch (error) {
       await this.markGone(
         record.id,
@@ -192,14 +215,16 @@ export class VmTracker {
   }
 
   private async update(id: string, change: Partial<VmRecord>): Promise<VmRecord> {
-    const updated = await this.store.update((document) => {
-      const vm = document.vms.find((candidate) => candidate.id === id);
-      if (!vm) throw new BivouacError('NOT_FOUND', `No VM with id ${id}.`, { resource: 'vm', id });
-      Object.assign(vm, change, { updatedAt: this.now().toISOString() });
-      return { ...vm };
-    });
+    const updated = await this.store.update((document) => this.updateInside(document, id, change));
     this.announce(updated);
     return updated;
+  }
+
+  private updateInside(document: MainDocument, id: string, change: Partial<VmRecord>): VmRecord {
+    const vm = document.vms.find((candidate) => candidate.id === id);
+    if (!vm) throw new BivouacError('NOT_FOUND', `No VM with id ${id}.`, { resource: 'vm', id });
+    Object.assign(vm, change, { updatedAt: this.now().toISOString() });
+    return { ...vm, ips: [...vm.ips] };
   }
 
   /** The whole record goes with the event: the VM lists replace theirs in place. */
