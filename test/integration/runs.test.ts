@@ -1,6 +1,7 @@
 import { Hypervisor } from '@unraid/libvirt';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { canAccess } from '../../appliance/src/domain/access.ts';
+import type { VmAfterReady } from '../../appliance/src/domain/vms.ts';
 import {
   as,
   countCommits,
@@ -134,6 +135,41 @@ describe('runs and their orchestration (test driver, guests played by a stand-in
         state: 'running',
         vmId: vms.find((vm) => vm.instance === instance.name)!.id,
       });
+  });
+
+  it("tells the VM-after-Ready hook of a Ready run's VM changing state, and not of the run's own progress before", async () => {
+    const told: VmAfterReady[] = [];
+    const stop = box.services.runs.onVmAfterReady((change) => told.push(change));
+    const created = await deploy({ module: '/t/app', parameters: { 'db:password': 's3cret' } });
+    const id = created.json<RunBody>().id;
+    await box.services.runs.idle();
+    const agents = await Promise.all(
+      ['db.1', 'web.1', 'web.2'].map((name) => guests.agent(id, name)),
+    );
+    for (const state of ['Executing', 'SendingReports'] as const)
+      for (const agent of agents) await agent.complete(state);
+    expect((await run(id)).state).toBe('Ready');
+    // Three launches (launching to running) happened before Ready: none is told.
+    expect(told).toEqual([]);
+
+    // The cloud's lifecycle events, as the reconciler hands them on: paused, then gone.
+    const db = box.services.store.data.vms.find((vm) => vm.runId === id && vm.instance === 'db.1')!;
+    const lifecycle = (state: 'paused' | 'gone', event: string) =>
+      box.services.vms.applyEvent(db.cloudId, {
+        nativeId: db.nativeId,
+        name: db.nativeId,
+        state,
+        event,
+        time: new Date().toISOString(),
+      });
+    await lifecycle('paused', 'suspended');
+    await lifecycle('gone', 'undefined');
+    expect(told.map(({ runId, instance, from, vm }) => [runId, instance, from, vm.state])).toEqual([
+      [id, 'db.1', 'running', 'paused'],
+      [id, 'db.1', 'paused', 'gone'],
+    ]);
+    expect(told[1]!.vm.goneReason).toBe('vanished: undefined');
+    stop();
   });
 
   it('brings a 3-VM deployment to Ready through barriers and mappings, then terminates it leaving nothing', async () => {

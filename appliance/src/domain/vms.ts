@@ -45,3 +45,15 @@ export function isLive(vm: VmRecord): boolean {
 export function holdsResources(vm: VmRecord): boolean {
   return vm.state !== 'gone' && vm.state !== 'launching';
 }
+
+/**
+ * A VM of a Ready run changed state on its cloud (paused, stopped, crashed, gone, running
+ * again): what health and alerts follow once a deployment is up.
+ */
+export interface VmAfterReady {
+  runId: string;
+  /** `node.i`, e.g. `web.1`. */
+  instance: string;
+  from: VmRecord['state'];
+  vm: VmRecord;
+}

@@ -33,9 +33,11 @@ export class JobQueue {
     private readonly options: JobQueueOptions = {},
   ) {}
 
+  /** Queues the jobs not queued yet; work already queued costs no commit. */
   async enqueue(jobs: Pick<StoredJob, 'kind' | 'runId' | 'target'>[]): Promise<void> {
-    if (jobs.length === 0) return;
-    await this.store.update((document) => this.enqueueInside(document, jobs));
+    const fresh = jobs.filter((job) => !queued(this.store.data, job));
+    if (fresh.length === 0) return;
+    await this.store.update((document) => this.enqueueInside(document, fresh));
     this.pump();
   }
 
@@ -50,15 +52,7 @@ export class JobQueue {
     const now = new Date(this.now()).toISOString();
     for (const job of jobs) {
       // The same work twice is one job.
-      if (
-        document.jobs.some(
-          (existing) =>
-            existing.kind === job.kind &&
-            existing.runId === job.runId &&
-            existing.target === job.target,
-        )
-      )
-        continue;
+      if (queued(document, job)) continue;
       document.jobs.push({
         ...job,
         id: newId(),
@@ -162,4 +156,15 @@ export class JobQueue {
       this.pump();
     }
   }
+}
+
+/** Is the same work (kind, run, target) already a job? */
+function queued(
+  document: MainDocument,
+  job: Pick<StoredJob, 'kind' | 'runId' | 'target'>,
+): boolean {
+  return document.jobs.some(
+    (existing) =>
+      existing.kind === job.kind && existing.runId === job.runId && existing.target === job.target,
+  );
 }

@@ -13,6 +13,7 @@ import {
 import type { Reservation } from '../domain/capacity.ts';
 import { deployedNodes } from '../domain/deploy-form.ts';
 import { domainEvent, type EventPayloads } from '../domain/events.ts';
+import type { VmAfterReady } from '../domain/vms.ts';
 import {
   checkValue,
   isSecret,
@@ -148,6 +149,7 @@ export class Runs {
   /** Networks released by this process (so a run's release is asked once). */
   private readonly released = new Set<string>();
   private lastSweep = 0;
+  private readonly afterReadyListeners = new Set<(change: VmAfterReady) => void>();
 
   constructor(
     private readonly store: Store<MainDocument>,
@@ -169,6 +171,22 @@ export class Runs {
       },
     );
     for (const run of store.data.runs) this.indexTokens(run);
+    vms.onStateChange((vm, from) => {
+      const run = this.store.data.runs.find((candidate) => candidate.id === vm.runId);
+      if (run?.state !== 'Ready') return;
+      for (const listener of this.afterReadyListeners)
+        listener({ runId: vm.runId, instance: vm.instance, from, vm });
+    });
+  }
+
+  /**
+   * Told when a VM of a Ready run changes state on its cloud (paused, stopped, crashed, gone,
+   * running again): the hook health checks and alerts build on. Changes before Ready are the
+   * run's own progress and are not told here.
+   */
+  onVmAfterReady(listener: (change: VmAfterReady) => void): () => void {
+    this.afterReadyListeners.add(listener);
+    return () => this.afterReadyListeners.delete(listener);
   }
 
   private now(): Date {

@@ -31,6 +31,7 @@ export class VmTracker {
   /** Records being terminated by this process: their disappearance is expected, not a vanishing. */
   private readonly terminating = new Set<string>();
   private readonly goneListeners: ((vm: VmRecord) => void)[] = [];
+  private readonly changeListeners: ((vm: VmRecord, from: VmRecord['state']) => void)[] = [];
 
   constructor(
     private readonly store: Store<MainDocument>,
@@ -131,6 +132,7 @@ export class VmTracker {
         });
       });
       this.announce(launched.vm!);
+      this.told(launched.vm!, 'launching');
       return launched.vm!;
     } catch (error) {
       await this.markGone(
@@ -186,6 +188,11 @@ export class VmTracker {
     return gone;
   }
 
+  /** Told of every committed change of a record's state, with the state it had before. */
+  onStateChange(listener: (vm: VmRecord, from: VmRecord['state']) => void): void {
+    this.changeListeners.push(listener);
+  }
+
   /** Told of every VM that is gone for good (its metric history can go too). */
   onGone(listener: (vm: VmRecord) => void): void {
     this.goneListeners.push(listener);
@@ -215,9 +222,16 @@ export class VmTracker {
   }
 
   private async update(id: string, change: Partial<VmRecord>): Promise<VmRecord> {
+    const from = this.get(id).state;
     const updated = await this.store.update((document) => this.updateInside(document, id, change));
     this.announce(updated);
+    this.told(updated, from);
     return updated;
+  }
+
+  private told(vm: VmRecord, from: VmRecord['state']): void {
+    if (vm.state === from) return;
+    for (const listener of this.changeListeners) listener(structuredClone(vm), from);
   }
 
   private updateInside(document: MainDocument, id: string, change: Partial<VmRecord>): VmRecord {
