@@ -25,6 +25,7 @@ import { qemuUserId } from './host/guest-connections.ts';
 import { LogRing, teeDestination } from './host/log-ring.ts';
 import { announceSamples, MetricsSampler } from './host/metrics.ts';
 import { hostPowerControl } from './host/power.ts';
+import { DisposerStack } from './disposers.ts';
 import { keepAllocatorToSelf } from './host/allocator.ts';
 import { DataDirInUseError, lockDataDir } from './host/data-dir-lock.ts';
 import { makeDirectoryDurably } from './store/durable-json-file.ts';
@@ -172,11 +173,30 @@ export async function start(): Promise<void> {
     teeDestination(pino.destination({ dest: 1, sync: false }), logs),
   );
   logger.info({ version, dataDir: config.dataDir }, 'starting');
+  const disposers = new DisposerStack();
+  try {
+    await startParts(config, logs, logger, disposers);
+  } catch (error) {
+    // What started before the failure stops in order: the store flushed, the lock given back.
+    await disposers.dispose();
+    throw error;
+  }
+}
+
+/** Starts each part, registering its stop; SIGTERM and SIGINT run the stops, last first. */
+async function startParts(
+  config: Config,
+  logs: LogRing,
+  logger: Logger,
+  disposers: DisposerStack,
+): Promise<void> {
   // One appliance per data dir: a second start is refused before it reads or writes anything.
   await makeDirectoryDurably(config.dataDir, 0o700);
   const dataDirLock = await lockDataDir(config.dataDir);
+  disposers.defer('data dir lock', () => dataDirLock.release());
 
   const { store, file, migratedFrom, backup } = await openStore(config.dataDir);
+  disposers.defer('store', () => store.flush());
   // QEMU runs as its own user (libvirt-qemu), which must pass through the data dir to the VMs'
   // files and the base images (it may not list it).
   const dataDirMode = (await stat(config.dataDir)).mode & 0o7777;
@@ -190,6 +210,7 @@ export async function start(): Promise<void> {
     directory: join(config.dataDir, 'events'),
     replayLimit: config.eventReplayLimit,
   });
+  disposers.defer('event log', () => events.close());
   // Where administrators put the SSH keys and known-hosts files cloud URIs may name; only the
   // appliance's user reads it.
   await mkdir(keysDirOf(config.dataDir), { recursive: true, mode: 0o700 });
@@ -236,6 +257,7 @@ export async function start(): Promise<void> {
     directory: join(config.dataDir, 'history'),
     log: (level, details, message) => logger[level](details, message),
   });
+  disposers.defer('metric history', () => history.close());
   const services = createServices({
     dataDir: config.dataDir,
     guestUid,
@@ -268,6 +290,7 @@ export async function start(): Promise<void> {
       agentListeners: hypervisor.dryRun ? null : agentServers,
     },
   });
+  disposers.defer('clouds', () => services.clouds.close());
   // Stored clouds were checked against today's URI rule when the services were made, before the
   // reconciler, runs and health checks below can contact one: a refused one stays disabled.
   for (const cloud of services.clouds.disabledClouds())
@@ -282,11 +305,18 @@ export async function start(): Promise<void> {
   await services.apps.recover();
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.
   void services.reconciler.start();
+  disposers.defer('reconciler', () => services.reconciler.stop());
   await services.runs.start();
-  const stopCloudHealth = services.clouds.watchHealth({
-    watchedMs: config.cloudHealthSeconds * 1000,
-    idleMs: config.cloudHealthSeconds * 4000,
-  });
+  // Stopped first of all (waiting agents are answered so the listeners close), awaited here.
+  let runsStopping: Promise<void> | null = null;
+  disposers.defer('runs', () => runsStopping ?? services.runs.stop());
+  disposers.defer(
+    'cloud health checks',
+    services.clouds.watchHealth({
+      watchedMs: config.cloudHealthSeconds * 1000,
+      idleMs: config.cloudHealthSeconds * 4000,
+    }),
+  );
   const sampler = new MetricsSampler({
     dataDir: config.dataDir,
     history,
@@ -295,7 +325,11 @@ export async function start(): Promise<void> {
     onSample: announceSamples(events),
   });
   services.sampler = sampler;
-  const stopSampler = sampler.start();
+  disposers.defer('metrics sampler', sampler.start());
+  disposers.defer('agent listeners', async () => {
+    await agentServers.closeAll();
+    await agentApp.close();
+  });
   services.vms.onGone((vm) => void history.forget(`vm.${vm.id}.`));
   await ensureAdmin(config, services, logger);
   if (services.accounts.needsAdmin) {
@@ -309,6 +343,12 @@ export async function start(): Promise<void> {
     { uiUrl: hosts.uiUrl, serviceHost, hostNames: hosts.names },
     "the UI answers under the box's names; the apps' services under the service host",
   );
+  disposers.defer('listeners', () =>
+    Promise.all(listeners.map((listener) => listener.app.close())),
+  );
+  disposers.defer('waiting agents', () => {
+    runsStopping = services.runs.stop();
+  });
   listeners.push(
     await listen(
       await build(services, { logger, hosts, ...(mainIsHttps ? { https: tls } : {}) }),
@@ -373,6 +413,14 @@ export async function start(): Promise<void> {
         logger.error({ error: (error as Error).message }, 'the built-in images could not be read'),
     );
 
+  // Imports under way are abandoned (they leave nothing behind), so none holds up the exit.
+  disposers.defer('imports', async () => {
+    services.apps.close();
+    await services.images.close();
+    await catalogInstalled;
+    await imagesInstalled;
+  });
+
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -383,25 +431,9 @@ export async function start(): Promise<void> {
       process.exit(1);
     }, shutdownDeadlineMs);
     deadline.unref();
-    // Imports under way are abandoned (they leave nothing behind), so none holds up the exit.
-    services.apps.close();
-    await services.images.close();
-    // Long-polling agents are answered first, so closing the listeners does not wait for them.
-    await catalogInstalled;
-    await imagesInstalled;
-    const runsStopped = services.runs.stop();
-    await Promise.all(listeners.map((listener) => listener.app.close()));
-    await agentServers.closeAll();
-    await agentApp.close();
-    await runsStopped;
-    await services.reconciler.stop();
-    await stopCloudHealth();
-    await stopSampler();
-    history.close();
-    await services.clouds.close();
-    await store.flush();
-    events.close();
-    await dataDirLock.release();
+    await disposers.dispose((part, error) =>
+      logger.error({ part, error: (error as Error).message }, 'a part did not stop cleanly'),
+    );
     logger.info('stopped');
     logger.flush();
     clearTimeout(deadline);
