@@ -140,16 +140,23 @@ describe('runs and their orchestration (test driver, guests played by a stand-in
   it("tells the VM-after-Ready hook of a Ready run's VM changing state, and not of the run's own progress before", async () => {
     const told: VmAfterReady[] = [];
     const stop = box.services.runs.onVmAfterReady((change) => told.push(change));
-    const created = await deploy({ module: '/t/app', parameters: { 'db:password': 's3cret' } });
-    const id = created.json<RunBody>().id;
-    await box.services.runs.idle();
-    const agents = await Promise.all(
-      ['db.1', 'web.1', 'web.2'].map((name) => guests.agent(id, name)),
-    );
-    for (const state of ['Executing', 'SendingReports'] as const)
-      for (const agent of agents) await agent.complete(state);
+    const id = (await deploy({ module: '/t/app' })).json<RunBody>().id;
+    await toReady(id);
     expect((await run(id)).state).toBe('Ready');
     // Three launches (launching to running) happened before Ready: none is told.
+    expect(told).toEqual([]);
+    // Nor is a launch while Ready: a scale-up is the run's own work.
+    const scaled = await box.app.inject({
+      method: 'POST',
+      url: `/api/v1/runs/${id}/scale`,
+      headers: as(admin),
+      payload: { node: 'web', multiplicity: 3 },
+    });
+    expect(scaled.statusCode).toBe(202);
+    await box.services.runs.idle();
+    expect(
+      box.services.store.data.vms.filter((vm) => vm.runId === id && vm.state === 'running'),
+    ).toHaveLength(4);
     expect(told).toEqual([]);
 
     // The cloud's lifecycle events, as the reconciler hands them on: paused, then gone.

@@ -172,6 +172,8 @@ export class Runs {
     );
     for (const run of store.data.runs) this.indexTokens(run);
     vms.onStateChange((vm, from) => {
+      // A launch ending (from `launching`) is the run's own work, a scale-up's too.
+      if (from === 'launching') return;
       const run = this.store.data.runs.find((candidate) => candidate.id === vm.runId);
       if (run?.state !== 'Ready') return;
       for (const listener of this.afterReadyListeners)
@@ -951,10 +953,6 @@ export class Runs {
     await this.plan(id);
   }
 
-  /**
-   * Applies `mutate` and advances the state machine, durably, in one step; then announces the
-   * state change if there was one.
-   */
   /**
    * The one durable way to change a run: `mutate` it (and, with `alsoInside`, what else belongs to
    * the same step: a VM's record, the end of a job), advance it, commit once, then settle.

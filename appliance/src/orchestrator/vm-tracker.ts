@@ -30,7 +30,6 @@ export class VmTracker {
   private readonly launching = new Set<string>();
   /** Records being terminated by this process: their disappearance is expected, not a vanishing. */
   private readonly terminating = new Set<string>();
-  private readonly goneListeners: ((vm: VmRecord) => void)[] = [];
   private readonly changeListeners: ((vm: VmRecord, from: VmRecord['state']) => void)[] = [];
 
   constructor(
@@ -183,9 +182,7 @@ export class VmTracker {
   async markGone(id: string, reason: string): Promise<VmRecord> {
     const vm = this.get(id);
     if (!isLive(vm)) return vm;
-    const gone = await this.update(id, { state: 'gone', goneReason: reason });
-    for (const listener of this.goneListeners) listener(gone);
-    return gone;
+    return this.update(id, { state: 'gone', goneReason: reason });
   }
 
   /** Told of every committed change of a record's state, with the state it had before. */
@@ -195,7 +192,9 @@ export class VmTracker {
 
   /** Told of every VM that is gone for good (its metric history can go too). */
   onGone(listener: (vm: VmRecord) => void): void {
-    this.goneListeners.push(listener);
+    this.onStateChange((vm) => {
+      if (vm.state === 'gone') listener(vm);
+    });
   }
 
   /** How many live VMs boot from an image. */

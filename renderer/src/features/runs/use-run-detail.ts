@@ -23,7 +23,6 @@ export function useRunDetail(id: string, withVms: boolean): RunDetail | null {
   }, [id, withVms, loadDetail]);
   useEventStream(
     (event) => {
-      if (event.type.endsWith('.progress')) return;
       if (applyEvent(event)) reload.run();
     },
     () => reload.all(),
