@@ -1020,7 +1020,7 @@ export class Apps {
 
   /**
    * Installs the catalog shipped with the product (one folder per app: manifest.yaml,
-   * modules.yaml, icon…), each through the same checks as any bundle, signed by this box.
+   * modules.yaml, icon...), each through the same checks as any bundle, signed by this box.
    * Versions already installed are left alone; an app that fails is reported and skipped.
    */
   async installBuiltIn(

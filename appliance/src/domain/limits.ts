@@ -13,7 +13,7 @@ export const limits = {
   /** JSON bodies of the routes anyone may call (sign-in, first-run setup). */
   unauthenticatedBodyBytes: 4 * 1024,
   /**
-   * App bundles (upload or import by path): their size as sent, and what they may unpack to —
+   * App bundles (upload or import by path): their size as sent, and what they may unpack to:
    * in all, per file, and per byte received (a gzip bomb stops at the ratio, not at the disk's
    * end). The files read into memory (CHECKSUMS, SIGNATURE, manifest.yaml, modules.yaml) are
    * refused from their tar header when larger; nothing is read whole without a cap.

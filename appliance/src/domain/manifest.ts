@@ -60,7 +60,7 @@ export const Manifest = z.strictObject({
     /** The module (from modules.yaml) the app deploys. */
     module: ModulePath,
     form: z.array(FormField).max(50).default([]),
-    /** Per node: where it may run — only on the box, or on any cloud. */
+    /** Per node: where it may run: only on the box, or on any cloud. */
     clouds: z.record(z.string(), z.enum(['box', 'any'])).default({}),
     /** Base images the app needs that the bundle does not carry (by name), with a hint. */
     requires: z
