@@ -52,7 +52,9 @@ import type { History } from './store/history.ts';
 import { VmUsageMeter } from './orchestrator/vm-usage.ts';
 import { Reconciler, type ReconcilerOptions } from './orchestrator/reconciler.ts';
 import { Reservations } from './orchestrator/reservations.ts';
+import { RunArchiver } from './orchestrator/run-archiver.ts';
 import { Runs, type RunsOptions } from './orchestrator/runs.ts';
+import type { RunArchive } from './store/run-archive.ts';
 import { VmTracker } from './orchestrator/vm-tracker.ts';
 import type { MainDocument } from './store/document.ts';
 import type { EventLog } from './store/event-log.ts';
@@ -81,6 +83,10 @@ export interface Services {
   importFolders: ImportFolders;
   modules: Modules;
   runs: Runs;
+  /** Finished runs kept out of the main document. */
+  archive: RunArchive;
+  /** Moves finished runs to the archive, deletes and purges them. */
+  archiver: RunArchiver;
   apps: Apps;
   /** Metric history and the sampler feeding it (server.ts; absent in most tests). */
   history: History | null;
@@ -139,6 +145,10 @@ export interface ServiceOptions {
   /** Free-space check of the image store (tests). */
   imageFreeBytes?: (directory: string) => Promise<number>;
   history?: History;
+  /** Finished runs kept out of the main document (`<dataDir>/archive`). */
+  archive: RunArchive;
+  /** Hours after its end a finished run moves to the archive (config `archiveAfterHours`). */
+  archiveAfterHours?: number;
   sampler?: MetricsSampler;
   power?: PowerControl;
   /** Host facts; by default the real host's, its data disk the one holding `dataDir`. */
@@ -153,6 +163,9 @@ export interface ServiceOptions {
   /** Poll intervals, grace periods and the log of the reconciler. */
   reconciler?: ReconcilerOptions;
 }
+
+/** A finished run stays in the main document a day, then moves to the archive. */
+export const defaultArchiveAfterHours = 24;
 
 /** A capacity for tests and dry runs: the default 8 VMs on a modest host. */
 export const defaultBox: Amounts = { vms: 8, vcpu: 16, memoryMiB: 16 * 1024, diskGiB: 200 };
@@ -192,7 +205,11 @@ export function createServices(options: ServiceOptions): Services {
   });
   const runs = new Runs(options.store, options.events, modules, clouds, reservations, vms, images, {
     agentUrl: options.agentUrl ?? 'http://10.0.2.2:8080',
+    archive: options.archive,
     ...options.runs,
+  });
+  const archiver = new RunArchiver(options.store, options.archive, options.events, {
+    archiveAfterMs: (options.archiveAfterHours ?? defaultArchiveAfterHours) * 3_600_000,
   });
   // Wrong kiosk PINs and wrong passwords are throttled by the same rules (under their own keys),
   // and share the one cap on scrypt hashes in flight.
@@ -204,6 +221,7 @@ export function createServices(options: ServiceOptions): Services {
   const reconciler = new Reconciler(clouds, vms, reservations, options.events, {
     onVanished: (vm) => runs.vmVanished(vm.runId, vm.instance, vm.goneReason ?? 'vanished'),
     sweepBox: () => runs.sweepNetworks(),
+    isExpected: (cloudId, nativeId) => runs.willLaunchOrClear(cloudId, nativeId),
     isHeld: (reservation) => runs.holds(reservation),
     ...options.reconciler,
   });
@@ -229,6 +247,8 @@ export function createServices(options: ServiceOptions): Services {
     importFolders,
     modules,
     runs,
+    archive: options.archive,
+    archiver,
     apps: new Apps(options.store, options.events, modules, images, reservations, runs, {
       directory: options.appsDir ?? join(tmpdir(), 'bivouac-apps'),
       parseContent,
@@ -440,10 +460,10 @@ export async function build(
       ...userHandlers(services.accounts),
       ...capacityHandlers(services.reservations),
       ...cloudHandlers(services.clouds, services.cloudKeysDir),
-      ...vmHandlers(services.vms, services.reconciler),
+      ...vmHandlers(services.vms, services.reconciler, services.runs),
       ...imageHandlers(services.images, services.importFolders),
       ...moduleHandlers(services.modules),
-      ...runHandlers(services.runs),
+      ...runHandlers(services.runs, services.archiver),
       ...agentHandlers(services.runs),
       ...appHandlers(services.apps, services.importFolders, services.runs.timings),
       ...kioskHandlers(services.kiosk),

@@ -43,6 +43,12 @@ export const configSchema = z.strictObject({
     .min(1)
     .max(24 * 90)
     .default(24 * 7),
+  /** Hours after its end a finished run moves from the main document to the archive (0: at once). */
+  archiveAfterHours: z
+    .number()
+    .min(0)
+    .max(24 * 3650)
+    .default(24),
   heartbeatSeconds: z.number().min(0.05).max(300).default(15),
   eventReplayLimit: z.number().int().min(10).max(100_000).default(1000),
   /**

@@ -352,6 +352,11 @@ export const errorRegistry = {
     description:
       "The change was saved, but the event telling open screens about it could not be written (the disk is full or failing; details.reason says what the disk answered). Screens show the change once they reload; free the disk's space.",
   },
+  VM_STARTING: {
+    status: 503,
+    description:
+      "The agent's VM was launched a moment ago and is still being recorded; the agent asks again (it retries every 503).",
+  },
   SHUTTING_DOWN: {
     status: 503,
     description: 'The appliance is shutting down and takes no new work; retry once it is back.',

@@ -31,6 +31,7 @@ import { DataDirInUseError, lockDataDir } from './host/data-dir-lock.ts';
 import { makeDirectoryDurably } from './store/durable-json-file.ts';
 import { ensureTlsIdentity } from './host/tls.ts';
 import { History } from './store/history.ts';
+import { RunArchive } from './store/run-archive.ts';
 import { EventLog } from './store/event-log.ts';
 import { openStore, StoreOpenError } from './store/open-store.ts';
 import { builtInAppsDir, builtInImagesDir, rendererDir } from './paths.ts';
@@ -258,8 +259,11 @@ async function startParts(
     log: (level, details, message) => logger[level](details, message),
   });
   disposers.defer('metric history', () => history.close());
+  const archive = await RunArchive.open(join(config.dataDir, 'archive'));
   const services = createServices({
     dataDir: config.dataDir,
+    archive,
+    archiveAfterHours: config.archiveAfterHours,
     guestUid,
     history,
     store,
@@ -307,6 +311,8 @@ async function startParts(
   void services.reconciler.start();
   disposers.defer('reconciler', () => services.reconciler.stop());
   await services.runs.start();
+  // Finished runs older than the archive age leave the main document now, then hourly.
+  disposers.defer('run archiver', services.archiver.start(3_600_000));
   // Stopped first of all (waiting agents are answered so the listeners close), awaited here.
   let runsStopping: Promise<void> | null = null;
   disposers.defer('runs', () => runsStopping ?? services.runs.stop());

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { buildDomainXml } from '../../appliance/src/connectors/libvirt/domain-xml.ts';
 import { LibvirtConnector } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
 import { createServices } from '../../appliance/src/app.ts';
+import { RunArchive } from '../../appliance/src/store/run-archive.ts';
 import { EventLog } from '../../appliance/src/store/event-log.ts';
 import { openStore } from '../../appliance/src/store/open-store.ts';
 import { buildDiskGuest, prepareRealQemu } from '../fixtures/real-qemu-setup.ts';
@@ -87,7 +88,14 @@ emit('connector-overhead-per-vm', overheadPerVm, 'ms', '<50');
 // The same through the VM tracker: each state change is a durable store write and an event.
 const { store } = await openStore(join(dir, 'data'));
 const events = await EventLog.open({ directory: join(dir, 'data', 'events') });
-const services = createServices({ dataDir: dir, store, events, vmDir: join(dir, 'tracked') });
+const archive = await RunArchive.open(join(dir, 'data', 'archive'));
+const services = createServices({
+  dataDir: dir,
+  store,
+  events,
+  archive,
+  vmDir: join(dir, 'tracked'),
+});
 const trackedMs: number[] = [];
 for (let round = 0; round < rounds; round += 1) {
   const started = performance.now();

@@ -407,6 +407,37 @@ export const contract = {
     params: s.IdParams,
     response: s.RunView,
   },
+  deleteRun: {
+    method: 'DELETE',
+    path: '/runs/:id',
+    tag: 'runs',
+    auth: 'user',
+    status: 204,
+    summary:
+      'Delete a finished run for good, with its log and VM records, from the main document or the archive (needs manage)',
+    params: s.IdParams,
+    response: s.Empty,
+  },
+  archiveRun: {
+    method: 'POST',
+    path: '/runs/:id/archive',
+    tag: 'runs',
+    auth: 'user',
+    status: 204,
+    summary:
+      'Move a finished run to the archive now (needs manage); runs move there by themselves archiveAfterHours after they end',
+    params: s.IdParams,
+    response: s.Empty,
+  },
+  purgeArchive: {
+    method: 'POST',
+    path: '/runs/archive/purge',
+    tag: 'runs',
+    auth: 'admin',
+    summary: 'Delete for good every archived run that ended before a time',
+    body: s.PurgeArchive,
+    response: s.PurgedArchive,
+  },
   setRunAcl: {
     method: 'PUT',
     path: '/runs/:id/acl',

@@ -583,7 +583,16 @@ export const RunSummary = z.object({
   tags: z.array(z.string()),
   createdAt: z.string(),
   updatedAt: z.string(),
+  archived: z
+    .boolean()
+    .describe(
+      'moved out of the main document: read and deleted, not changed (runs move there archiveAfterHours after they end)',
+    ),
 });
+export const PurgeArchive = z.strictObject({
+  before: z.iso.datetime({ offset: true }).describe('archived runs that ended before this go'),
+});
+export const PurgedArchive = z.object({ removed: z.number().int() });
 export const UpgradeRun = z.strictObject({
   module: ModuleRef.describe('the newer version: /project/name@N, or /project/name for the latest'),
 });

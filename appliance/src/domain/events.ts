@@ -68,6 +68,8 @@ export interface EventPayloads {
   'run.param': { key: string; value: string; link: boolean };
   /** The run's ACL changed (the access of the event is the union of before and after). */
   'run.shared': Record<string, never>;
+  /** Deleted for good (a finished run, from the main document or the archive). */
+  'run.deleted': Record<string, never>;
 
   /** The whole record, as the VM list shows it: screens replace theirs in place. */
   'vm.state': VmRecord;
@@ -139,6 +141,7 @@ export const eventTypes = [
   'run.updated',
   'run.param',
   'run.shared',
+  'run.deleted',
   'vm.state',
   'vm.gone',
   'vm.unknown',

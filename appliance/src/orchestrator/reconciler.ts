@@ -17,6 +17,11 @@ export interface ReconcilerOptions {
   reservationGraceMs?: number;
   /** Told about a VM that disappeared behind Bivouac's back (the orchestrator aborts its run). */
   onVanished?: (vm: VmRecord) => void | Promise<void>;
+  /**
+   * True for a VM with no record that its owner is about to record or clear: a launch under way
+   * (its record is written once the cloud has made it) or one a crash cut short. Not reported.
+   */
+  isExpected?: (cloudId: string, nativeId: string) => boolean;
   /** True while something (a run) still holds this reservation even without live VMs. */
   isHeld?: (reservation: Reservation) => boolean;
   /**
@@ -217,7 +222,10 @@ export class Reconciler {
         .map((vm) => vm.nativeId),
     );
     const strays = listed
-      .filter((domain) => !known.has(domain.nativeId))
+      .filter(
+        (domain) =>
+          !known.has(domain.nativeId) && !this.options.isExpected?.(cloudId, domain.nativeId),
+      )
       .map((domain) => stray(cloudId, domain));
     const unknown = strays.filter((domain) => domain.runId !== null);
     const before = new Set(follower.unknown.map((domain) => domain.nativeId));

@@ -13,7 +13,7 @@ import {
 import type { Reservation } from '../domain/capacity.ts';
 import { deployedNodes } from '../domain/deploy-form.ts';
 import { domainEvent, type EventPayloads } from '../domain/events.ts';
-import type { VmAfterReady } from '../domain/vms.ts';
+import type { VmAfterReady, VmRecord } from '../domain/vms.ts';
 import {
   checkValue,
   isSecret,
@@ -67,6 +67,7 @@ import type { ImageStore } from '../host/images.ts';
 import { newId } from '../ids.ts';
 import type { MainDocument, StoredJob } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
+import type { RunArchive } from '../store/run-archive.ts';
 import type { Store } from '../store/store.ts';
 import { JobQueue } from './job-queue.ts';
 import { RunTimings } from './run-timings.ts';
@@ -89,6 +90,23 @@ export interface CreateRun {
   keepRunning: KeepRunning;
   timeouts?: Partial<Record<keyof StateTimeouts, number | undefined>> | undefined;
 }
+
+/** A run as lists show it: its summary, from the main document or the archive. */
+export type ListedRun = Pick<
+  StoredRun,
+  | 'id'
+  | 'owner'
+  | 'acl'
+  | 'title'
+  | 'module'
+  | 'state'
+  | 'stateEnteredAt'
+  | 'abort'
+  | 'terminating'
+  | 'tags'
+  | 'createdAt'
+  | 'updatedAt'
+> & { archived: boolean };
 
 export interface RunFilter {
   state?: RunState | undefined;
@@ -118,6 +136,8 @@ export interface RunsOptions {
   agentListeners?: AgentListeners | null;
   /** The box's name or address in the service URLs of ports it forwards. */
   publicHost?: string;
+  /** Finished runs moved out of the main document; lists, counts and reads include them. */
+  archive: RunArchive;
   /** Launches at once. */
   concurrency?: number;
   /** Job retry backoff (tests shorten it). */
@@ -142,6 +162,8 @@ export class Runs {
   private readonly agents = new Map<string, AgentIdentity>();
   /** The token hashes indexed for each run, so a change retires the run's old ones without a scan. */
   private readonly tokensOfRun = new Map<string, Set<string>>();
+  /** Tokens of launches under way: their VMs may be up before the launch's commit is durable. */
+  private readonly starting = new Map<string, AgentIdentity>();
   /** One timer, for the next state deadline of any run (none while nothing can time out). */
   private ticker: NodeJS.Timeout | null = null;
   private started = false;
@@ -368,8 +390,19 @@ export class Runs {
     );
   }
 
+  /**
+   * A run of the main document `subject` may act on. An archived run is refused with WRONG_STATE
+   * (it is read with `view`, and only deleted); one `subject` may not view is NOT_FOUND.
+   */
   get(subject: Subject, id: string, action: Action = 'view'): StoredRun {
     const run = this.store.data.runs.find((candidate) => candidate.id === id);
+    const archived = run ? undefined : this.options.archive.summary(id);
+    if (archived && canAccess(subject, archived, 'view'))
+      throw new BivouacError(
+        'WRONG_STATE',
+        `Run ${id} is archived: it can be read and deleted, not changed.`,
+        { id, state: archived.state, archived: true },
+      );
     if (!run || !canAccess(subject, access(run), 'view'))
       throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
     if (!canAccess(subject, access(run), action))
@@ -381,27 +414,74 @@ export class Runs {
     return run;
   }
 
-  list(subject: Subject, filter: RunFilter): { runs: StoredRun[]; total: number } {
+  /**
+   * A run `subject` may view, whole, from the main document or the archive (read from its
+   * segment); `archived` says which.
+   */
+  async view(subject: Subject, id: string): Promise<StoredRun & { archived: boolean }> {
+    const run = this.store.data.runs.find((candidate) => candidate.id === id);
+    if (run) return { ...this.get(subject, id), archived: false };
+    const summary = this.options.archive.summary(id);
+    const archived =
+      summary && canAccess(subject, summary, 'view')
+        ? await this.options.archive.read(id)
+        : undefined;
+    if (!archived) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
+    return { ...archived.run, archived: true };
+  }
+
+  /** The records of an archived run's VMs (all gone), as they were when it was archived. */
+  async archivedVms(runId: string): Promise<VmRecord[]> {
+    // A run a crash left in both places still has its records in the main document.
+    if (!this.options.archive.has(runId) || this.store.data.runs.some((run) => run.id === runId))
+      return [];
+    return (await this.options.archive.read(runId))?.vms ?? [];
+  }
+
+  /**
+   * Runs `subject` may view, newest first, from the main document and the archive together (the
+   * archive's summaries are in memory: no run is read from disk for a list).
+   */
+  list(subject: Subject, filter: RunFilter): { runs: ListedRun[]; total: number } {
     const text = filter.text?.toLowerCase();
-    const matching = this.store.data.runs.filter(
-      (run) =>
-        canAccess(subject, access(run), 'view') &&
-        (!filter.state || run.state === filter.state) &&
-        (!filter.owner || run.owner === filter.owner) &&
-        (!filter.module ||
-          run.module.resolved.startsWith(`${filter.module}@`) ||
-          run.module.resolved === filter.module) &&
-        (!filter.tag || run.tags.includes(filter.tag)) &&
-        (!text ||
-          run.title.toLowerCase().includes(text) ||
-          run.module.resolved.includes(text) ||
-          run.id === filter.text),
-    );
-    const newestFirst = matching.reverse();
-    return {
-      runs: newestFirst.slice(filter.offset, filter.offset + filter.limit),
-      total: matching.length,
-    };
+    const matches = (run: ListedRun) =>
+      canAccess(subject, run, 'view') &&
+      (!filter.state || run.state === filter.state) &&
+      (!filter.owner || run.owner === filter.owner) &&
+      (!filter.module ||
+        run.module.resolved.startsWith(`${filter.module}@`) ||
+        run.module.resolved === filter.module) &&
+      (!filter.tag || run.tags.includes(filter.tag)) &&
+      (!text ||
+        run.title.toLowerCase().includes(text) ||
+        run.module.resolved.includes(text) ||
+        run.id === filter.text);
+    const inMain = new Set<string>();
+    const live: ListedRun[] = [];
+    for (let i = this.store.data.runs.length - 1; i >= 0; i -= 1) {
+      const run = this.store.data.runs[i]!;
+      inMain.add(run.id);
+      const listed = { ...run, archived: false };
+      if (matches(listed)) live.push(listed);
+    }
+    const archived = this.options.archive
+      .summaries()
+      .filter((summary) => !inMain.has(summary.id))
+      .map((summary): ListedRun => ({ ...summary, archived: true }))
+      .filter(matches);
+    const total = live.length + archived.length;
+    // Both are newest first: merge them only as far as the page asked for.
+    const page: ListedRun[] = [];
+    let a = 0;
+    let b = 0;
+    while (page.length < filter.offset + filter.limit && (a < live.length || b < archived.length)) {
+      const next =
+        b >= archived.length || (a < live.length && live[a]!.createdAt >= archived[b]!.createdAt)
+          ? live[a++]!
+          : archived[b++]!;
+      page.push(next);
+    }
+    return { runs: page.slice(filter.offset), total };
   }
 
   /**
@@ -413,14 +493,20 @@ export class Runs {
       RunState,
       number
     >;
-    for (const run of this.store.data.runs)
+    const inMain = new Set<string>();
+    for (const run of this.store.data.runs) {
+      inMain.add(run.id);
       if (canAccess(subject, access(run), 'view')) counts[run.state] += 1;
+    }
+    for (const summary of this.options.archive.summaries())
+      if (!inMain.has(summary.id) && canAccess(subject, summary, 'view'))
+        counts[summary.state] += 1;
     return counts;
   }
 
   /** Parameters as shown to people: secrets masked. */
-  params(subject: Subject, id: string): Record<string, string> {
-    return visibleParams(this.get(subject, id));
+  async params(subject: Subject, id: string): Promise<Record<string, string>> {
+    return visibleParams(await this.view(subject, id));
   }
 
   /** The image `node` boots from, as its cloud's kind names it; null when it names none. */
@@ -429,8 +515,8 @@ export class Runs {
   }
 
   /** The run's log as shown to people: no current secret value in it, however old the entry. */
-  log(subject: Subject, id: string): StoredRun['log'] {
-    const run = this.get(subject, id);
+  async log(subject: Subject, id: string): Promise<StoredRun['log']> {
+    const run = await this.view(subject, id);
     return shownLog(run, run.log);
   }
 
@@ -746,12 +832,18 @@ export class Runs {
 
   /**
    * The instance an agent token stands for, while its run is live and the token is the one the
-   * instance's current VM was given (a relaunch or removal retires the old one).
+   * instance's current VM was given (a relaunch or removal retires the old one). A token whose
+   * launch is not yet recorded throws VM_STARTING (503: the agent asks again).
    */
   authenticateAgent(token: string | undefined): AgentIdentity | null {
     if (!token) return null;
     const hash = hashSecret(token);
     const identity = this.agents.get(hash);
+    if (!identity && this.starting.has(hash))
+      throw new BivouacError(
+        'VM_STARTING',
+        "This instance's VM is being recorded; ask again in a moment.",
+      );
     if (!identity) return null;
     const run = this.store.data.runs.find((candidate) => candidate.id === identity.runId);
     const instance = run?.instances.find((candidate) => candidate.name === identity.instance);
@@ -939,6 +1031,20 @@ export class Runs {
     await this.plan(runId);
   }
 
+  /**
+   * Is this VM one a run's launch makes or clears: under way now, or cut short by a crash (its
+   * instance still waits for a launch, whose job clears what it finds under the name first)?
+   */
+  willLaunchOrClear(cloudId: string, nativeId: string): boolean {
+    if (this.vms.isLaunching(cloudId, nativeId)) return true;
+    return this.store.data.jobs.some((job) => {
+      if (job.kind !== 'launch' || vmName(job.runId, job.target) !== nativeId) return false;
+      const run = this.store.data.runs.find((candidate) => candidate.id === job.runId);
+      const instance = run?.instances.find((candidate) => candidate.name === job.target);
+      return !!run && !!instance && nodeOf(run, instance).cloudId === cloudId;
+    });
+  }
+
   /** Does a live run hold this reservation? */
   holds(reservation: Reservation): boolean {
     return this.store.data.runs.some(
@@ -1091,6 +1197,11 @@ export class Runs {
       return;
     if ((run.state !== 'Provisioning' && run.state !== 'Ready') || run.abort || run.terminating) {
       if (instance.state === 'launching') await this.adoptOrForget(run, instance);
+      // What a launch a crash cut short may have left under this name goes with the run.
+      else
+        await this.clouds
+          .connector(nodeOf(run, instance).cloudId)
+          .terminate([vmName(run.id, instance.name)]);
       return;
     }
     const node = nodeOf(run, instance);
@@ -1127,21 +1238,15 @@ export class Runs {
         network: where.network,
         accelerator: 'auto',
       };
-      // Two commits: the instance launching with its VM's record (a crash after it leaves a trace
-      // to adopt or clear), then the instance running with what the cloud said and its job ended.
-      await this.vms.launch(node.cloudId, spec, run.reservationId, imageId, {
-        recorded: (_vm, write) =>
-          this.change(
-            run.id,
-            'appliance',
-            (stored) => {
-              const target = instanceOf(stored, instance.name);
-              target.state = 'launching';
-              target.tokenHash = hashSecret(token);
-            },
-            write,
-          ),
-        launched: (vm, write) =>
+      // What a launch a crash cut short may have left under this name (a VM with no record, its
+      // disk and seed) goes first: its guest holds a token that was never recorded.
+      await this.clouds.connector(node.cloudId).terminate([spec.name]);
+      // One commit: the instance running on its VM's record, with its token and its job ended.
+      // Until it is durable, the guest's agent is told to come back (VM_STARTING), not refused.
+      const tokenHash = hashSecret(token);
+      this.starting.set(tokenHash, { runId: run.id, instance: instance.name });
+      try {
+        await this.vms.launch(node.cloudId, spec, run.reservationId, imageId, (vm, write) =>
           this.change(
             run.id,
             'appliance',
@@ -1149,6 +1254,7 @@ export class Runs {
               const target = instanceOf(stored, instance.name);
               target.state = 'running';
               target.vmId = vm.id;
+              target.tokenHash = tokenHash;
               if (!target.completed.includes('Provisioning')) target.completed.push('Provisioning');
               log(
                 stored,
@@ -1163,7 +1269,10 @@ export class Runs {
               this.queue.completeInside(document, job.id);
             },
           ),
-      });
+        );
+      } finally {
+        this.starting.delete(tokenHash);
+      }
       this.timings.record(run.id, 'launch', instance.name, started);
       const publishing = performance.now();
       await this.publishPorts(run.id, instance.name, node);
@@ -1422,7 +1531,8 @@ export class Runs {
       ? this.vms.all().find((candidate) => candidate.id === instance.vmId)
       : this.vms.findByNative(node.cloudId, vmName(run.id, instance.name));
     // A launch under way is let finish first (the queue retries this job), so the two never race.
-    if (vm && this.vms.isLaunching(vm.id)) throw new Error(`${instance.name} is still launching`);
+    if (this.vms.isLaunching(node.cloudId, vmName(run.id, instance.name)))
+      throw new Error(`${instance.name} is still launching`);
     if (vm) await this.vms.terminate(vm.id);
     else await this.clouds.connector(node.cloudId).terminate([vmName(run.id, instance.name)]);
     await this.change(run.id, 'appliance', (stored) => {

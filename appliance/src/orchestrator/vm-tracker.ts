@@ -10,23 +10,19 @@ import type { EventLog } from '../store/event-log.ts';
 import type { Store } from '../store/store.ts';
 
 /**
- * How a launch's two writes reach the store: by default each is a commit of its own; a caller
- * (the run's launch) makes each part of its own change, so a launch costs it two commits.
+ * How a launch's one write reaches the store: by default a commit of its own; a caller (the run's
+ * launch) makes it part of its own change, so a launch costs it one commit.
  */
-export interface LaunchCommits {
-  /** Commits `write`, which adds `vm`'s record (`launching`, before the cloud is asked). */
-  recorded(vm: VmRecord, write: (document: MainDocument) => void): Promise<void>;
-  /** Commits `write`, which records what the cloud said of `vm`; resolves once it is durable. */
-  launched(vm: VmRecord, write: (document: MainDocument) => void): Promise<void>;
-}
+export type LaunchCommit = (vm: VmRecord, write: (document: MainDocument) => void) => Promise<void>;
 
 /**
  * The VMs Bivouac launched, as records in the store kept in step with their clouds. A record is
- * written before the cloud is asked (so a crash mid-launch leaves a trace), updated from pushed
- * events, polls and the reconciler, and marked gone — never deleted — when the VM is.
+ * written once the cloud has made the VM (a launch a crash cuts short leaves a VM under a name its
+ * owner knows, which the owner clears before launching again), updated from pushed events, polls
+ * and the reconciler, and marked gone — never deleted — when the VM is.
  */
 export class VmTracker {
-  /** Records whose launch is under way in this process; a `launching` record not here was interrupted. */
+  /** Launches under way in this process, as `cloudId/nativeId`: the VM may exist, its record not yet. */
   private readonly launching = new Set<string>();
   /** Records being terminated by this process: their disappearance is expected, not a vanishing. */
   private readonly terminating = new Set<string>();
@@ -55,92 +51,68 @@ export class VmTracker {
     );
   }
 
-  isLaunching(id: string): boolean {
-    return this.launching.has(id);
+  /** Is a launch of a VM of this name under way in this process? */
+  isLaunching(cloudId: string, nativeId: string): boolean {
+    return this.launching.has(`${cloudId}/${nativeId}`);
   }
 
-  /** Is a launch or a termination of this record under way in this process? */
+  /** Is a termination of this record under way in this process? */
   isBusy(id: string): boolean {
-    return this.launching.has(id) || this.terminating.has(id);
+    return this.terminating.has(id);
   }
 
   /**
-   * Records, launches, and records what the cloud says; a failed launch leaves a gone record.
-   * `commits` makes the two records part of the caller's own changes.
+   * Launches and records the VM with what its cloud says of it, in one write (`commit` makes it
+   * part of the caller's change). A failed launch records nothing; what it may have left on the
+   * cloud is its caller's to clear, under the name it chose.
    */
   async launch(
     cloudId: string,
     spec: VmSpec,
     reservationId: string | null,
     imageId: string | null = null,
-    commits: LaunchCommits = {
-      recorded: async (_vm, write) => void (await this.store.update(write)),
-      launched: async (_vm, write) => void (await this.store.update(write)),
-    },
+    commit: LaunchCommit = async (_vm, write) => void (await this.store.update(write)),
   ): Promise<VmRecord> {
-    const connector = this.clouds.connector(cloudId);
-    const stamp = this.now().toISOString();
-    const record: VmRecord = {
-      id: newId(),
-      cloudId,
-      nativeId: spec.name,
-      runId: spec.runId,
-      instance: spec.instance,
-      owner: spec.owner,
-      reservationId,
-      imageId,
-      state: 'launching',
-      ips: [],
-      vcpu: spec.vcpu,
-      memoryMiB: spec.memoryMiB,
-      diskGiB: spec.diskGiB,
-      createdAt: stamp,
-      updatedAt: stamp,
-      goneReason: null,
-    };
-    this.launching.add(record.id);
-    await commits
-      .recorded(record, (document) => {
-        if (
-          document.vms.some(
-            (vm) => vm.cloudId === cloudId && vm.nativeId === spec.name && isLive(vm),
-          )
-        ) {
-          throw new BivouacError(
-            'VALIDATION_FAILED',
-            `A VM named ${spec.name} already exists on this cloud.`,
-            { fields: [{ field: 'name', message: 'must be unique per cloud' }] },
-          );
-        }
-        document.vms.push(record);
-      })
-      .catch((error: unknown) => {
-        this.launching.delete(record.id);
-        throw error;
-      });
-    this.announce(record);
-    try {
-      const [nativeId] = await connector.launch([spec]);
-      const [described] = await connector.describe([nativeId ?? spec.name]);
-      const launched: { vm?: VmRecord } = {};
-      await commits.launched(record, (document) => {
-        launched.vm = this.updateInside(document, record.id, {
-          nativeId: nativeId ?? spec.name,
-          state: described?.state ?? 'unknown',
-          ips: described?.ips ?? [],
-        });
-      });
-      this.announce(launched.vm!);
-      this.told(launched.vm!, 'launching');
-      return launched.vm!;
-    } catch (error) {
-      await this.markGone(
-        record.id,
-        `launch failed: ${this.clouds.redact(cloudId, (error as Error).message)}`,
+    const key = `${cloudId}/${spec.name}`;
+    if (this.findByNative(cloudId, spec.name) || this.launching.has(key)) {
+      throw new BivouacError(
+        'VALIDATION_FAILED',
+        `A VM named ${spec.name} already exists on this cloud.`,
+        { fields: [{ field: 'name', message: 'must be unique per cloud' }] },
       );
-      throw error;
+    }
+    this.launching.add(key);
+    try {
+      const connector = this.clouds.connector(cloudId);
+      const [nativeId = spec.name] = await connector.launch([spec]);
+      const [described] = await connector.describe([nativeId]);
+      const stamp = this.now().toISOString();
+      const record: VmRecord = {
+        id: newId(),
+        cloudId,
+        nativeId,
+        runId: spec.runId,
+        instance: spec.instance,
+        owner: spec.owner,
+        reservationId,
+        imageId,
+        state: described?.state ?? 'unknown',
+        ips: described?.ips ?? [],
+        vcpu: spec.vcpu,
+        memoryMiB: spec.memoryMiB,
+        diskGiB: spec.diskGiB,
+        createdAt: stamp,
+        updatedAt: stamp,
+        goneReason: null,
+      };
+      await commit(record, (document) => {
+        document.vms.push(record);
+      });
+      this.announce(record);
+      this.told(record, 'launching');
+      return structuredClone(record);
     } finally {
-      this.launching.delete(record.id);
+      this.launching.delete(key);
     }
   }
 

@@ -11,9 +11,8 @@ import type { Accounts } from '../auth/accounts.ts';
 import { isLocked, kioskLocked, screenOf } from '../auth/kiosk.ts';
 import { authenticate } from '../auth/request-auth.ts';
 import { apiPrefix, signedIn, type Handlers } from '../register-routes.ts';
-import { visibleParams } from '../../domain/runs.ts';
 import type { RunTimings } from '../../orchestrator/run-timings.ts';
-import { timedDeploy } from './run-routes.ts';
+import { shownRun, timedDeploy } from './run-routes.ts';
 
 type AppHandlers =
   | 'listApps'
@@ -128,7 +127,7 @@ export function appHandlers(
         context,
         await apps.deploy(signedIn(context).subject, params.id, body, screenOf(context.principal)),
       );
-      return { ...run, params: visibleParams(run) };
+      return shownRun(run);
     },
     publishApp: async ({ body }, context) =>
       detail(await apps.publish(signedIn(context).subject, body)),

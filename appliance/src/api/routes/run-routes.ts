@@ -4,6 +4,7 @@ import { redactSecrets, visibleParams } from '../../domain/runs.ts';
 import { BivouacError } from '../../errors.ts';
 import { readConsole } from '../../host/console-log.ts';
 import type { RunTimings } from '../../orchestrator/run-timings.ts';
+import type { RunArchiver } from '../../orchestrator/run-archiver.ts';
 import type { Runs } from '../../orchestrator/runs.ts';
 import { ConcurrencyCap } from '../concurrency-cap.ts';
 import { screenOf } from '../auth/kiosk.ts';
@@ -21,6 +22,9 @@ type RunHandlers =
   | 'listRuns'
   | 'runCounts'
   | 'getRun'
+  | 'deleteRun'
+  | 'archiveRun'
+  | 'purgeArchive'
   | 'terminateRun'
   | 'setRunAcl'
   | 'abortRun'
@@ -39,17 +43,20 @@ type AgentHandlers =
   | 'agentAbort'
   | 'agentLog';
 
-/** Runs as people see them; parameters are always shown masked. */
-export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
-  const shown = <
-    T extends Parameters<typeof redactSecrets>[0] & { abort: { message: string } | null },
-  >(
-    run: T,
-  ) => ({
+/** A run as people see it: parameters and the abort's message masked; in the main document unless it says otherwise. */
+export function shownRun<
+  T extends Parameters<typeof redactSecrets>[0] & { abort: { message: string } | null },
+>(run: T) {
+  return {
+    archived: false,
     ...run,
     params: visibleParams(run),
     abort: run.abort && { ...run.abort, message: redactSecrets(run, run.abort.message) },
-  });
+  };
+}
+
+/** Runs as people see them; parameters are always shown masked. */
+export function runHandlers(runs: Runs, archiver: RunArchiver): Pick<Handlers, RunHandlers> {
   const consoleWaits = new ConcurrencyCap(
     limits.consoleWaitsPerUser,
     'TOO_MANY_WAITS',
@@ -57,7 +64,7 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
   );
   return {
     createRun: async ({ body }, context) =>
-      shown(
+      shownRun(
         timedDeploy(
           runs.timings,
           context,
@@ -83,17 +90,31 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
         scope: subject.role === 'admin' ? 'all' : 'viewable',
       };
     },
-    getRun: async ({ params }, context) => shown(runs.get(signedIn(context).subject, params.id)),
+    getRun: async ({ params }, context) =>
+      shownRun(await runs.view(signedIn(context).subject, params.id)),
+    deleteRun: async ({ params }, context) => {
+      await archiver.delete(signedIn(context).subject, params.id);
+      return null;
+    },
+    archiveRun: async ({ params }, context) => {
+      await archiver.archiveOne(signedIn(context).subject, params.id);
+      return null;
+    },
+    purgeArchive: async ({ body }, context) => ({
+      removed: await archiver.purge(signedIn(context).subject, new Date(body.before)),
+    }),
     terminateRun: async ({ params }, context) =>
-      shown(await runs.terminate(signedIn(context).subject, params.id)),
+      shownRun(await runs.terminate(signedIn(context).subject, params.id)),
     setRunAcl: async ({ params, body }, context) =>
-      shown(await runs.setAcl(signedIn(context).subject, params.id, body.acl, body.expected)),
+      shownRun(await runs.setAcl(signedIn(context).subject, params.id, body.acl, body.expected)),
     abortRun: async ({ params, body }, context) =>
-      shown(await runs.abort(signedIn(context).subject, params.id, body.reason)),
+      shownRun(await runs.abort(signedIn(context).subject, params.id, body.reason)),
     scaleRun: async ({ params, body }, context) =>
-      shown(await runs.scale(signedIn(context).subject, params.id, body.node, body.multiplicity)),
+      shownRun(
+        await runs.scale(signedIn(context).subject, params.id, body.node, body.multiplicity),
+      ),
     upgradeRun: async ({ params, body }, context) =>
-      shown(await runs.upgrade(signedIn(context).subject, params.id, body.module)),
+      shownRun(await runs.upgrade(signedIn(context).subject, params.id, body.module)),
     instanceConsole: async ({ params, query }, context) => {
       const { subject } = signedIn(context);
       const path = runs.consoleLog(subject, params.id, params.instance);
@@ -119,7 +140,7 @@ export function runHandlers(runs: Runs): Pick<Handlers, RunHandlers> {
     runParams: async ({ params }, context) => runs.params(signedIn(context).subject, params.id),
     runLog: async ({ params }, context) => runs.log(signedIn(context).subject, params.id),
     runTimings: async ({ params }, context) => ({
-      spans: [...runs.timings.of(runs.get(signedIn(context).subject, params.id).id)],
+      spans: [...runs.timings.of((await runs.view(signedIn(context).subject, params.id)).id)],
     }),
   };
 }
