@@ -52,7 +52,7 @@ import type { History } from './store/history.ts';
 import { VmUsageMeter } from './orchestrator/vm-usage.ts';
 import { Reconciler, type ReconcilerOptions } from './orchestrator/reconciler.ts';
 import { Reservations } from './orchestrator/reservations.ts';
-import { RunArchiver } from './orchestrator/run-archiver.ts';
+import { defaultArchiveAfterHours, RunArchiver } from './orchestrator/run-archiver.ts';
 import { Runs, type RunsOptions } from './orchestrator/runs.ts';
 import type { RunArchive } from './store/run-archive.ts';
 import { VmTracker } from './orchestrator/vm-tracker.ts';
@@ -163,9 +163,6 @@ export interface ServiceOptions {
   /** Poll intervals, grace periods and the log of the reconciler. */
   reconciler?: ReconcilerOptions;
 }
-
-/** A finished run stays in the main document a day, then moves to the archive. */
-export const defaultArchiveAfterHours = 24;
 
 /** A capacity for tests and dry runs: the default 8 VMs on a modest host. */
 export const defaultBox: Amounts = { vms: 8, vcpu: 16, memoryMiB: 16 * 1024, diskGiB: 200 };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parseLibvirtUri } from './domain/libvirt-uri.ts';
 import { setupCodePattern } from './api/auth/setup-code.ts';
+import { defaultArchiveAfterHours } from './orchestrator/run-archiver.ts';
 import { readText } from './store/durable-json-file.ts';
 
 const hostPort = z
@@ -48,7 +49,7 @@ export const configSchema = z.strictObject({
     .number()
     .min(0)
     .max(24 * 3650)
-    .default(24),
+    .default(defaultArchiveAfterHours),
   heartbeatSeconds: z.number().min(0.05).max(300).default(15),
   eventReplayLimit: z.number().int().min(10).max(100_000).default(1000),
   /**

@@ -310,9 +310,11 @@ async function startParts(
   // The first pass runs beside listening: a slow remote cloud must not delay the UI.
   void services.reconciler.start();
   disposers.defer('reconciler', () => services.reconciler.stop());
+  // Finished runs older than the archive age leave the main document before anything else writes
+  // it (a box upgraded with years of runs in it moves them here, once), then hourly.
+  const archived = await services.archiver.archiveFinished();
+  if (archived > 0) logger.info({ runs: archived }, 'moved finished runs to the archive');
   await services.runs.start();
-  // Finished runs older than the archive age leave the main document now, then hourly.
-  disposers.defer('run archiver', services.archiver.start(3_600_000));
   // Stopped first of all (waiting agents are answered so the listeners close), awaited here.
   let runsStopping: Promise<void> | null = null;
   disposers.defer('runs', () => runsStopping ?? services.runs.stop());
@@ -381,6 +383,7 @@ async function startParts(
     'listening',
   );
   dataDirLock.describe(listeners.map((listener) => listener.url));
+  disposers.defer('run archiver', services.archiver.start(3_600_000));
 
   // The shipped catalog installs once the UI answers (its apps appear as app.installed events);
   // /healthz says "starting" until it and the images below are in.

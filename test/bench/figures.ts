@@ -71,6 +71,17 @@ export const declaredFigures: Record<string, readonly string[]> = {
     'real-web-db-orchestration',
     'real-web-db-guests-own',
   ],
+  'run-store': [
+    'run-store-main-document-size',
+    'run-store-durable-write-p50',
+    'run-store-durable-write-vs-empty-box',
+    'run-store-runs-list-p99',
+    'run-store-search-p99',
+    'run-store-rss',
+    'run-store-rss-while-archiving',
+    'run-store-cold-start-seeded',
+    'run-store-cold-start-archived',
+  ],
   'sign-in-burst': [
     'sign-in-burst-passwords-checked',
     'sign-in-burst-healthz-p99',

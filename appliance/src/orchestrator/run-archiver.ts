@@ -2,12 +2,21 @@ import { canAccess, type Subject } from '../domain/access.ts';
 import { domainEvent } from '../domain/events.ts';
 import { isFinal } from '../domain/run-states.ts';
 import type { StoredRun } from '../domain/runs.ts';
-import { isLive } from '../domain/vms.ts';
+import { isLive, type VmRecord } from '../domain/vms.ts';
 import { BivouacError } from '../errors.ts';
 import type { MainDocument } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
-import type { ArchivedRun, RunArchive } from '../store/run-archive.ts';
+import type { RunArchive } from '../store/run-archive.ts';
 import type { Store } from '../store/store.ts';
+
+/**
+ * A finished run stays in the main document an hour (while its people may still share it), then
+ * moves to the archive, where it is still listed, searched and read.
+ */
+export const defaultArchiveAfterHours = 1;
+
+/** Runs written to one archive segment at a time. */
+const batchSize = 500;
 
 export interface RunArchiverOptions {
   /** A finished run moves to the archive this long after it ended. */
@@ -35,9 +44,9 @@ export class RunArchiver {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Archives now, then every `everyMs`; the returned function stops it. */
+  /** Archives every `everyMs` from now on; the returned function stops it. */
   start(everyMs: number): () => Promise<void> {
-    let pass: Promise<unknown> = this.archiveFinished();
+    let pass: Promise<unknown> = Promise.resolve();
     const tick = () => {
       pass = pass.then(() => this.archiveFinished()).catch(() => undefined);
       this.timer = setTimeout(tick, everyMs);
@@ -60,19 +69,30 @@ export class RunArchiver {
     const cutoff = this.now().getTime() - this.options.archiveAfterMs;
     const named = ids ? new Set(ids) : null;
     const data = this.store.data;
+    const holds = heldRuns(data);
     const moving = data.runs.filter(
       (run) =>
         (named ? named.has(run.id) : Date.parse(run.stateEnteredAt) <= cutoff) &&
-        this.archivable(data, run),
+        isFinal(run.state) &&
+        !holds.has(run.id),
     );
     if (moving.length === 0) return 0;
+    const vmsOf = new Map<string, VmRecord[]>();
+    for (const vm of data.vms) vmsOf.set(vm.runId, [...(vmsOf.get(vm.runId) ?? []), vm]);
     const archivedAt = this.now().toISOString();
-    const records: ArchivedRun[] = moving.map((run) => ({
-      run: structuredClone(run),
-      vms: structuredClone(data.vms.filter((vm) => vm.runId === run.id)),
-      archivedAt,
-    }));
-    await this.archive.add(records);
+    // A segment per batch, the event loop free between them (a box upgraded with years of runs
+    // in its main document moves them all at its first start); then one change of the main
+    // document drops every run archived.
+    for (let from = 0; from < moving.length; from += batchSize) {
+      await this.archive.add(
+        moving.slice(from, from + batchSize).map((run) => ({
+          run,
+          vms: vmsOf.get(run.id) ?? [],
+          archivedAt,
+        })),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     const moved = new Set(moving.map((run) => run.id).filter((id) => this.archive.has(id)));
     await this.store.update((document) => {
       document.runs = document.runs.filter((run) => !moved.has(run.id));
@@ -128,14 +148,7 @@ export class RunArchiver {
 
   /** Finished, and nothing holds it: no job, no live VM, no reservation, no upgrade under way. */
   private archivable(data: MainDocument, run: StoredRun): boolean {
-    return (
-      isFinal(run.state) &&
-      !data.jobs.some((job) => job.runId === run.id) &&
-      !data.vms.some((vm) => vm.runId === run.id && (isLive(vm) || vm.state === 'launching')) &&
-      !data.reservations.some((reservation) => reservation.id === run.reservationId) &&
-      run.upgrade?.state !== 'deploying' &&
-      !data.runs.some((other) => other.upgradeOf === run.id && !isFinal(other.state))
-    );
+    return isFinal(run.state) && !heldRuns(data).has(run.id);
   }
 
   private check(subject: Subject, run: Pick<StoredRun, 'id' | 'owner' | 'acl' | 'state'>): void {
@@ -157,6 +170,23 @@ export class RunArchiver {
     const summary = this.archive.summary(id);
     return !!summary && canAccess(subject, summary, 'view');
   }
+}
+
+/**
+ * The runs something still holds, in one pass over each collection: a job, a live VM, a
+ * reservation, an upgrade under way from it or to it.
+ */
+function heldRuns(data: MainDocument): Set<string> {
+  const held = new Set<string>();
+  for (const job of data.jobs) held.add(job.runId);
+  for (const vm of data.vms) if (isLive(vm) || vm.state === 'launching') held.add(vm.runId);
+  const reserved = new Set(data.reservations.map((reservation) => reservation.id));
+  for (const run of data.runs) {
+    if (run.reservationId && reserved.has(run.reservationId)) held.add(run.id);
+    if (run.upgrade?.state === 'deploying') held.add(run.id);
+    if (run.upgradeOf && !isFinal(run.state)) held.add(run.upgradeOf);
+  }
+  return held;
 }
 
 function busy(run: StoredRun, action: string): BivouacError {

@@ -444,7 +444,7 @@ export class Runs {
    */
   list(subject: Subject, filter: RunFilter): { runs: ListedRun[]; total: number } {
     const text = filter.text?.toLowerCase();
-    const matches = (run: ListedRun) =>
+    const matches = (run: Omit<ListedRun, 'archived'>) =>
       canAccess(subject, run, 'view') &&
       (!filter.state || run.state === filter.state) &&
       (!filter.owner || run.owner === filter.owner) &&
@@ -461,25 +461,23 @@ export class Runs {
     for (let i = this.store.data.runs.length - 1; i >= 0; i -= 1) {
       const run = this.store.data.runs[i]!;
       inMain.add(run.id);
-      const listed = { ...run, archived: false };
-      if (matches(listed)) live.push(listed);
+      if (matches(run)) live.push({ ...run, archived: false });
     }
+    // Only the page's runs are copied: a list over thousands of archived runs allocates little.
     const archived = this.options.archive
       .summaries()
-      .filter((summary) => !inMain.has(summary.id))
-      .map((summary): ListedRun => ({ ...summary, archived: true }))
-      .filter(matches);
+      .filter((summary) => !inMain.has(summary.id) && matches(summary));
     const total = live.length + archived.length;
     // Both are newest first: merge them only as far as the page asked for.
     const page: ListedRun[] = [];
     let a = 0;
     let b = 0;
     while (page.length < filter.offset + filter.limit && (a < live.length || b < archived.length)) {
-      const next =
+      page.push(
         b >= archived.length || (a < live.length && live[a]!.createdAt >= archived[b]!.createdAt)
           ? live[a++]!
-          : archived[b++]!;
-      page.push(next);
+          : { ...archived[b++]!, archived: true },
+      );
     }
     return { runs: page.slice(filter.offset), total };
   }

@@ -1,0 +1,254 @@
+/**
+ * A box that has seen 10,000 runs: they are seeded, finished, into the main document (copies of a
+ * real finished run made through the API, with its log and VM record, ending over the last 60
+ * days), then the built appliance starts on that store (plain node, on the data disk, never a
+ * tmpfs) and its archiver moves them out at the shipped archive age. Then:
+ * - the main document's size once the archiver is done (target < 2 MB);
+ * - a durable write's p50 (`POST /tokens`, one commit, over HTTP; target < 15 ms) and its ratio to
+ *   the same on an empty box (target <= 1.5);
+ * - `GET /runs` p99 (the first page, target < 20 ms) and a text search over all runs, archived
+ *   ones included (target < 50 ms);
+ * - the appliance's RSS afterwards, at rest (target < 150 MB: the archive is not held in memory),
+ *   and while the archiver worked, for context;
+ * - cold start to /healthz ready on that store once its archiver has done the work (target
+ *   < 1.5 s), and, for context, the first start on the seeded store, which moves the runs (once,
+ *   before the box answers ready).
+ */
+import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  adminApi,
+  builtServerEntry,
+  startAppliance,
+  type ApplianceProcess,
+} from '../fixtures/appliance-process.ts';
+import { as, makeAppliance, setupAdmin } from '../fixtures/appliance.ts';
+import { GuestStandIn, importPlaceholderImage } from '../fixtures/guest-stand-in.ts';
+import type { StoredRun } from '../../appliance/src/domain/runs.ts';
+import type { VmRecord } from '../../appliance/src/domain/vms.ts';
+import { openStore } from '../../appliance/src/store/open-store.ts';
+import { benchDiskDir } from './disk-dir.ts';
+import { emit, median, percentile, sleep } from './lib.ts';
+
+const seeded = 10_000;
+const password = 'bench password for the run store';
+
+execFileSync(
+  process.execPath,
+  ['--import', 'tsx', new URL('../../build/build-appliance.ts', import.meta.url).pathname],
+  { stdio: 'ignore' },
+);
+
+/** One finished run made for real (deployed, its guest played to Ready, terminated), to copy. */
+async function finishedTemplate(): Promise<{ run: StoredRun; vms: VmRecord[] }> {
+  const box = await makeAppliance();
+  try {
+    const admin = await setupAdmin(box.app);
+    const guests = new GuestStandIn(box.app, box.services);
+    const imageId = await importPlaceholderImage(box.services, admin.userId);
+    for (const [path, content] of [
+      ['/s', { kind: 'project' }],
+      [
+        '/s/web',
+        {
+          kind: 'image',
+          nativeImages: { libvirt: { imageId } },
+          outputs: [{ name: 'url.service' }],
+          recipes: { deploy: 'echo serving\nbivouac-set url.service http://x/' },
+        },
+      ],
+    ] as const) {
+      const saved = await box.app.inject({
+        method: 'PUT',
+        url: `/api/v1/modules?path=${path}`,
+        headers: as(admin),
+        payload: { content, message: 'bench' },
+      });
+      if (saved.statusCode !== 200) throw new Error(saved.body);
+    }
+    await box.services.runs.start();
+    const id = (
+      await box.app.inject({
+        method: 'POST',
+        url: '/api/v1/runs',
+        headers: as(admin),
+        payload: { module: '/s/web', title: 'hello web' },
+      })
+    ).json<{ id: string }>().id;
+    await box.services.runs.idle();
+    const agent = await guests.agent(id, 'web.1');
+    await agent.complete('Executing');
+    await agent.complete('SendingReports');
+    await box.app.inject({
+      method: 'POST',
+      url: `/api/v1/runs/${id}/terminate`,
+      headers: as(admin),
+    });
+    await box.services.runs.idle();
+    await box.services.runs.stop();
+    await box.services.reconciler.stop();
+    await guests.close();
+    const run = box.services.store.data.runs.find((candidate) => candidate.id === id)!;
+    if (run.state !== 'Done') throw new Error(`the template run ended ${run.state}`);
+    return {
+      run: structuredClone(run),
+      vms: structuredClone(box.services.store.data.vms.filter((vm) => vm.runId === id)),
+    };
+  } finally {
+    await box.close();
+  }
+}
+
+const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel'];
+
+/** Copies of the template under new ids, ending evenly over the last 60 days, oldest first. */
+function copies(template: { run: StoredRun; vms: VmRecord[] }, count: number) {
+  const now = Date.now();
+  const span = 60 * 86_400_000;
+  const runs: StoredRun[] = [];
+  const vms: VmRecord[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const ended = now - span + Math.floor((span * i) / count);
+    const id = randomUUID().replace(/-/g, '').slice(0, 16);
+    const at = (ms: number) => new Date(ms).toISOString();
+    runs.push({
+      ...structuredClone(template.run),
+      id,
+      title: `hello web ${i} ${words[i % words.length]}`,
+      createdAt: at(ended - 60_000),
+      stateEnteredAt: at(ended),
+      updatedAt: at(ended),
+    });
+    for (const vm of template.vms)
+      vms.push({
+        ...structuredClone(vm),
+        id: randomUUID().slice(0, 16),
+        runId: id,
+        updatedAt: at(ended),
+      });
+  }
+  return { runs, vms };
+}
+
+async function timedStart(dataDir: string): Promise<{ appliance: ApplianceProcess; ms: number }> {
+  const started = performance.now();
+  const appliance = await startAppliance(
+    dataDir,
+    { BIVOUAC_ADMIN_PASSWORD: password },
+    60_000,
+    builtServerEntry,
+  );
+  return { appliance, ms: performance.now() - started };
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+/** RSS after 30 s at rest: V8 gives back what a burst of work left some seconds after it. */
+async function restingRss(pid: number): Promise<number> {
+  await sleep(30_000);
+  return rssMiB(pid);
+}
+
+/** Milliseconds of `count` calls of `call`, each timed alone. */
+async function timed(count: number, call: () => Promise<{ status: number }>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const started = performance.now();
+    const answer = await call();
+    times.push(performance.now() - started);
+    if (answer.status >= 300) throw new Error(`answered ${answer.status}`);
+  }
+  return times;
+}
+
+/** p50 of durable writes through the API: an API token made (one commit of the main document). */
+async function writeP50(api: Awaited<ReturnType<typeof adminApi>>): Promise<number> {
+  await timed(10, () => api('POST', '/tokens', { name: 'warm-up' }));
+  return median(await timed(100, () => api('POST', '/tokens', { name: 'bench' })));
+}
+
+const { directory } = await benchDiskDir('run-store-');
+const empty = join(directory, 'empty');
+const full = join(directory, 'full');
+const running: ApplianceProcess[] = [];
+try {
+  // The same writes on an empty box, for the ratio.
+  const fresh = await timedStart(empty);
+  running.push(fresh.appliance);
+  const emptyWriteMs = await writeP50(await adminApi(() => fresh.appliance.url, password));
+  await fresh.appliance.stop();
+
+  // The seeded store: an administrator (made by a first start), then the runs.
+  const first = await timedStart(full);
+  await first.appliance.stop();
+  const template = await finishedTemplate();
+  const { store } = await openStore(full);
+  const seed = copies(template, seeded);
+  await store.update((document) => {
+    document.runs.push(...seed.runs);
+    document.vms.push(...seed.vms);
+  });
+  await store.flush();
+  const mainFile = join(full, 'bivouac.json');
+  const seededBytes = (await stat(mainFile)).size;
+  process.stderr.write(
+    `seeded ${seeded} finished runs: main document ${(seededBytes / 1e6).toFixed(1)} MB (${(seededBytes / seeded).toFixed(0)} bytes a run)\n`,
+  );
+
+  const seededStart = await timedStart(full);
+  running.push(seededStart.appliance);
+  const { appliance } = seededStart;
+  // The archiver's first pass runs at start (before /healthz answers ready): wait until the main
+  // document stops shrinking all the same.
+  let size = seededBytes;
+  for (let waited = 0; ; waited += 250) {
+    await sleep(250);
+    const now = (await stat(mainFile)).size;
+    if (now < seededBytes / 2 && now === size) break;
+    size = now;
+    if (waited > 120_000)
+      throw new Error(`the archiver did not finish: main document ${now} bytes`);
+  }
+  const peakRss = await rssMiB(appliance.child.pid!);
+  // The box at rest again: what parsing the seeded document and moving it left is collected (V8
+  // gives the memory back within seconds of going idle) before anything is timed.
+  const rest = await restingRss(appliance.child.pid!);
+  const api = await adminApi(() => appliance.url, password);
+  const counted = (await api('GET', '/runs/counts')).body as { total: number };
+  if (counted.total < seeded) throw new Error(`only ${counted.total} runs listed`);
+  const fullWriteMs = await writeP50(api);
+  const list = await timed(200, () => api('GET', '/runs'));
+  const search = await timed(200, () => api('GET', `/runs?q=${encodeURIComponent('9 delta')}`));
+  const found = (await api('GET', `/runs?q=${encodeURIComponent('9 delta')}`)).body as {
+    total: number;
+  };
+  if (found.total === 0) throw new Error('the search found nothing');
+  const rss = Math.max(rest, await rssMiB(appliance.child.pid!));
+  const archivedBytes = (await stat(mainFile)).size;
+  await appliance.stop();
+  const again = await timedStart(full);
+  running.push(again.appliance);
+  await again.appliance.stop();
+
+  process.stderr.write(
+    `archived: main document ${(archivedBytes / 1e6).toFixed(2)} MB; search answered ${found.total} runs; ` +
+      `durable write p50 ${fullWriteMs.toFixed(2)} ms (empty box ${emptyWriteMs.toFixed(2)} ms)\n`,
+  );
+  emit('run-store-main-document-size', archivedBytes / 1e6, 'MB', '<2');
+  emit('run-store-durable-write-p50', fullWriteMs, 'ms', '<15');
+  emit('run-store-durable-write-vs-empty-box', fullWriteMs / emptyWriteMs, 'x', '<=1.5');
+  emit('run-store-runs-list-p99', percentile(list, 99), 'ms', '<20');
+  emit('run-store-search-p99', percentile(search, 99), 'ms', '<50');
+  emit('run-store-rss', rss, 'MiB', '<150');
+  emit('run-store-rss-while-archiving', peakRss, 'MiB', null);
+  emit('run-store-cold-start-seeded', seededStart.ms, 'ms', null);
+  emit('run-store-cold-start-archived', again.ms, 'ms', '<1500');
+} finally {
+  for (const appliance of running) await appliance.stop().catch(() => undefined);
+  await rm(directory, { recursive: true, force: true });
+}
