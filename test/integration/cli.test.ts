@@ -260,6 +260,15 @@ describe('the bivouac CLI', { timeout: 180_000 }, () => {
         out: `Run ${run} ended: Done; nothing is left running.\n`,
       });
     }
+    // A finished run is deleted for good, once said so.
+    const unsure = await cli(['delete', second]);
+    expect(unsure.code).toBe(2);
+    expect(unsure.err).toContain('say --yes to go on');
+    expect(await cli(['delete', second, '--yes'])).toMatchObject({
+      code: 0,
+      out: `Run ${second} deleted.\n`,
+    });
+    expect((await cli(['run', second])).err).toMatch(/^NOT_FOUND: /);
 
     expect((await cli(['clouds'])).out).toMatch(
       /^CLOUD\s+NAME\s+KIND\s+HEALTH\nbox\s.*libvirt\s+reachable/,

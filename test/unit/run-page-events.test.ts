@@ -99,6 +99,17 @@ describe("the run page applies an event's payload in place", () => {
   });
 });
 
+describe('a run deleted while its page is open', () => {
+  it('leaves the page saying so, with nothing to ask the appliance', () => {
+    useRuns.setState({
+      detail: { id: 'r1', run: { id: 'r1' } as unknown as RunView, log: [], vms: [], error: null },
+    });
+    expect(useRuns.getState().applyEvent(event('run.deleted', 'r1', {}))).toBe(false);
+    expect(detail().run).toBeNull();
+    expect(detail().error).toMatchObject({ code: 'NOT_FOUND', message: 'This run was deleted.' });
+  });
+});
+
 describe('withEntries', () => {
   it('appends only the entries the log does not end with', () => {
     const log = [entry('a'), entry('b')];

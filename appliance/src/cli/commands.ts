@@ -53,6 +53,7 @@ const usage = `Usage: bivouac COMMAND [options]
   terminate ID [--wait]        end it, leaving no VM behind
   abort ID REASON              abort it with a reason
   scale ID NODE COUNT          resize a node of a Ready run
+  delete ID --yes              delete a finished run for good, with its log
   modules [PATH]               the module tree
   modules export PATH          a subtree as YAML, to standard output
   modules import FILE -m TEXT  save a YAML subtree (FILE or - for standard input), all or nothing
@@ -488,6 +489,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
           body: { node: node!, multiplicity },
         });
         show(run, () => describeRun(run));
+        return 0;
+      }
+      case 'delete': {
+        const [id] = needs(1, 'a run id');
+        if (!flags.yes)
+          throw usageError(
+            `Deleting run ${id} removes it and its log for good; say --yes to go on.`,
+          );
+        await call(target, 'deleteRun', { params: { id: id! } });
+        io.out(flags.json ? JSON.stringify({ deleted: id }) : `Run ${id} deleted.`);
         return 0;
       }
       case 'modules': {

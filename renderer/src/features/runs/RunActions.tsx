@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useNavigate } from 'react-router';
 import { isFinal } from '../../../../appliance/src/domain/run-states.ts';
 import { call, callSafe, type ApiError } from '../../api/client.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
@@ -7,12 +8,14 @@ import type { RunView } from './runs-store.ts';
 
 /**
  * What someone who may manage the run can do: terminate (after a confirmation), abort with a
- * reason, and — while Ready — scale a node or upgrade to a newer version. Each answer comes back
- * over the event stream; errors show the appliance's message.
+ * reason, and — while Ready — scale a node or upgrade to a newer version; once it has ended,
+ * delete it for good (after a confirmation). Each answer comes back over the event stream;
+ * errors show the appliance's message.
  */
 export function RunActions({ run }: { run: RunView }) {
+  const navigate = useNavigate();
   const [error, setError] = useState<ApiError | null>(null);
-  const [asking, setAsking] = useState<'terminate' | 'abort' | null>(null);
+  const [asking, setAsking] = useState<'terminate' | 'abort' | 'delete' | null>(null);
   const [busy, setBusy] = useState(false);
   const isOver = isFinal(run.state);
   // An aborted run may keep its VMs (its keep-running policy); terminate is what ends them.
@@ -35,7 +38,23 @@ export function RunActions({ run }: { run: RunView }) {
     <div className="panel">
       <h2>Actions</h2>
       {ended ? (
-        <p className="muted">The run has ended; nothing is left running.</p>
+        <>
+          <p className="muted">
+            {run.archived
+              ? 'The run has ended and is archived: it can be read and deleted, not changed.'
+              : 'The run has ended; nothing is left running.'}
+          </p>
+          <div className="action-row">
+            <button
+              type="button"
+              className="danger"
+              disabled={busy}
+              onClick={() => setAsking('delete')}
+            >
+              Delete run
+            </button>
+          </div>
+        </>
       ) : (
         <div className="action-row">
           <button
@@ -70,6 +89,20 @@ export function RunActions({ run }: { run: RunView }) {
         message={`Every VM of "${run.title}" is destroyed and its disks deleted. This cannot be undone.`}
         action="Terminate"
         onConfirm={() => void act(() => callSafe('terminateRun', { params: { id: run.id } }))}
+        onCancel={() => setAsking(null)}
+      />
+      <Confirm
+        open={asking === 'delete'}
+        title="Delete run?"
+        message={`"${run.title}", its log and the records of its VMs are deleted for good. This cannot be undone.`}
+        action="Delete"
+        onConfirm={() =>
+          void act(async () => {
+            const result = await callSafe('deleteRun', { params: { id: run.id } });
+            if (result.ok) void navigate('/runs');
+            return result;
+          })
+        }
         onCancel={() => setAsking(null)}
       />
       <AbortDialog

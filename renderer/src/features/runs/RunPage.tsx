@@ -60,6 +60,12 @@ export function RunPage() {
         )}
       </div>
       <ErrorText error={detail.error} />
+      {run.archived && (
+        <p className="muted" role="note">
+          Archived: this finished run is kept out of the box&apos;s main store. It is read and
+          deleted here, not changed.
+        </p>
+      )}
       {run.abort && (
         <p className="abort-note" role="note">
           Aborted by {names.get(run.abort.by) ?? run.abort.by} ({run.abort.source}) at{' '}
@@ -75,7 +81,7 @@ export function RunPage() {
         </div>
         <div>
           {canManage && <RunActions run={run} />}
-          {canManage && (
+          {canManage && !run.archived && (
             <SharingPanel
               acl={run.acl}
               level={2}

@@ -70,6 +70,7 @@ export function RunsPage() {
                 </td>
                 <td>
                   <StateBadge state={run.state} terminating={run.terminating} />
+                  {run.archived && <span className="badge">archived</span>}
                 </td>
                 <td>
                   <code>{run.module.resolved}</code>

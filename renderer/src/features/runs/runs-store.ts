@@ -2,7 +2,7 @@ import { create } from 'zustand';
 import type { RouteInput, RouteOutput } from '../../../../appliance/src/api/contract.ts';
 import { runStates, type RunState } from '../../../../appliance/src/domain/run-states.ts';
 import { isEventOf } from '../../../../appliance/src/domain/events.ts';
-import { asApiError, call, type ApiError } from '../../api/client.ts';
+import { ApiError, asApiError, call } from '../../api/client.ts';
 import type { LiveEvent } from '../../api/events.ts';
 import { latestWins } from '../../api/latest.ts';
 import { forgetOnSignOut } from '../../api/user-data.ts';
@@ -194,6 +194,16 @@ export const useRuns = forgetOnSignOut(
         return false;
       }
       if (event.subject.kind !== 'run' || event.subject.id !== detail.id) return false;
+      if (isEventOf(event, 'run.deleted')) {
+        set({
+          detail: {
+            ...detail,
+            run: null,
+            error: new ApiError(404, 'NOT_FOUND', 'This run was deleted.'),
+          },
+        });
+        return false;
+      }
       if (isEventOf(event, 'run.param')) {
         const { run } = detail;
         if (run)
