@@ -14,7 +14,6 @@
  *   < 1.5 s), and, for context, the first start on the seeded store, which moves the runs (once,
  *   before the box answers ready).
  */
-import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,11 +23,7 @@ import {
   startAppliance,
   type ApplianceProcess,
 } from '../fixtures/appliance-process.ts';
-import { as, makeAppliance, setupAdmin } from '../fixtures/appliance.ts';
-import { GuestStandIn, importPlaceholderImage } from '../fixtures/guest-stand-in.ts';
-import type { StoredRun } from '../../appliance/src/domain/runs.ts';
-import type { VmRecord } from '../../appliance/src/domain/vms.ts';
-import { openStore } from '../../appliance/src/store/open-store.ts';
+import { seedFinishedRuns } from '../fixtures/finished-runs.ts';
 import { benchDiskDir } from './disk-dir.ts';
 import { emit, median, percentile, sleep } from './lib.ts';
 
@@ -40,97 +35,6 @@ execFileSync(
   ['--import', 'tsx', new URL('../../build/build-appliance.ts', import.meta.url).pathname],
   { stdio: 'ignore' },
 );
-
-/** One finished run made for real (deployed, its guest played to Ready, terminated), to copy. */
-async function finishedTemplate(): Promise<{ run: StoredRun; vms: VmRecord[] }> {
-  const box = await makeAppliance();
-  try {
-    const admin = await setupAdmin(box.app);
-    const guests = new GuestStandIn(box.app, box.services);
-    const imageId = await importPlaceholderImage(box.services, admin.userId);
-    for (const [path, content] of [
-      ['/s', { kind: 'project' }],
-      [
-        '/s/web',
-        {
-          kind: 'image',
-          nativeImages: { libvirt: { imageId } },
-          outputs: [{ name: 'url.service' }],
-          recipes: { deploy: 'echo serving\nbivouac-set url.service http://x/' },
-        },
-      ],
-    ] as const) {
-      const saved = await box.app.inject({
-        method: 'PUT',
-        url: `/api/v1/modules?path=${path}`,
-        headers: as(admin),
-        payload: { content, message: 'bench' },
-      });
-      if (saved.statusCode !== 200) throw new Error(saved.body);
-    }
-    await box.services.runs.start();
-    const id = (
-      await box.app.inject({
-        method: 'POST',
-        url: '/api/v1/runs',
-        headers: as(admin),
-        payload: { module: '/s/web', title: 'hello web' },
-      })
-    ).json<{ id: string }>().id;
-    await box.services.runs.idle();
-    const agent = await guests.agent(id, 'web.1');
-    await agent.complete('Executing');
-    await agent.complete('SendingReports');
-    await box.app.inject({
-      method: 'POST',
-      url: `/api/v1/runs/${id}/terminate`,
-      headers: as(admin),
-    });
-    await box.services.runs.idle();
-    await box.services.runs.stop();
-    await box.services.reconciler.stop();
-    await guests.close();
-    const run = box.services.store.data.runs.find((candidate) => candidate.id === id)!;
-    if (run.state !== 'Done') throw new Error(`the template run ended ${run.state}`);
-    return {
-      run: structuredClone(run),
-      vms: structuredClone(box.services.store.data.vms.filter((vm) => vm.runId === id)),
-    };
-  } finally {
-    await box.close();
-  }
-}
-
-const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel'];
-
-/** Copies of the template under new ids, ending evenly over the last 60 days, oldest first. */
-function copies(template: { run: StoredRun; vms: VmRecord[] }, count: number) {
-  const now = Date.now();
-  const span = 60 * 86_400_000;
-  const runs: StoredRun[] = [];
-  const vms: VmRecord[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const ended = now - span + Math.floor((span * i) / count);
-    const id = randomUUID().replace(/-/g, '').slice(0, 16);
-    const at = (ms: number) => new Date(ms).toISOString();
-    runs.push({
-      ...structuredClone(template.run),
-      id,
-      title: `hello web ${i} ${words[i % words.length]}`,
-      createdAt: at(ended - 60_000),
-      stateEnteredAt: at(ended),
-      updatedAt: at(ended),
-    });
-    for (const vm of template.vms)
-      vms.push({
-        ...structuredClone(vm),
-        id: randomUUID().slice(0, 16),
-        runId: id,
-        updatedAt: at(ended),
-      });
-  }
-  return { runs, vms };
-}
 
 async function timedStart(dataDir: string): Promise<{ appliance: ApplianceProcess; ms: number }> {
   const started = performance.now();
@@ -186,14 +90,7 @@ try {
   // The seeded store: an administrator (made by a first start), then the runs.
   const first = await timedStart(full);
   await first.appliance.stop();
-  const template = await finishedTemplate();
-  const { store } = await openStore(full);
-  const seed = copies(template, seeded);
-  await store.update((document) => {
-    document.runs.push(...seed.runs);
-    document.vms.push(...seed.vms);
-  });
-  await store.flush();
+  await seedFinishedRuns(full, seeded, 60);
   const mainFile = join(full, 'bivouac.json');
   const seededBytes = (await stat(mainFile)).size;
   process.stderr.write(
