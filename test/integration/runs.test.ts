@@ -1,6 +1,7 @@
 import { Hypervisor } from '@unraid/libvirt';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { canAccess } from '../../appliance/src/domain/access.ts';
+import { limits } from '../../appliance/src/domain/limits.ts';
 import type { VmAfterReady } from '../../appliance/src/domain/vms.ts';
 import {
   as,
@@ -709,6 +710,55 @@ describe('runs and their orchestration (test driver, guests played by a stand-in
     expect(['Done', 'Cancelled']).toContain((await run(id)).state);
     expect(await domainsOf(id)).toEqual([]);
     expect(box.services.reservations.all()).toEqual([]);
+  });
+
+  it("caps a user's live runs, a run that reserves nothing counting one, at their quota or the box's default", async () => {
+    // Nodes scaled to zero reserve nothing: the run slot is what holds them back.
+    const empty = { module: '/t/app', multiplicity: { db: 0, web: 0 } };
+    const quota = await box.app.inject({
+      method: 'PUT',
+      url: `/api/v1/users/${admin.userId}/quota`,
+      headers: as(admin),
+      payload: { vms: 0, runs: 2 },
+    });
+    expect(quota.statusCode, quota.body).toBe(200);
+    const first = await deploy(empty);
+    expect(first.statusCode, first.body).toBe(201);
+    expect((await deploy(empty)).statusCode).toBe(201);
+    const third = await deploy(empty);
+    expect(third.statusCode).toBe(409);
+    expect(third.json()).toMatchObject({
+      error: {
+        code: 'QUOTA_EXCEEDED',
+        details: { scope: 'user', resource: 'runs', held: 2, asked: 1, allowed: 2 },
+      },
+    });
+    expect(box.services.store.data.runs).toHaveLength(2);
+    // A finished run gives its slot back.
+    const firstId = first.json<RunBody>().id;
+    await box.app.inject({
+      method: 'POST',
+      url: `/api/v1/runs/${firstId}/terminate`,
+      headers: as(admin),
+    });
+    await box.services.runs.idle();
+    expect((await deploy(empty)).statusCode).toBe(201);
+
+    // Without a quota for runs, the box's default applies.
+    await box.app.inject({
+      method: 'PUT',
+      url: `/api/v1/users/${admin.userId}/quota`,
+      headers: as(admin),
+      payload: {},
+    });
+    const live = () =>
+      box.services.store.data.runs.filter(
+        (run) => !['Done', 'Aborted', 'Cancelled'].includes(run.state),
+      ).length;
+    while (live() < limits.liveRunsPerUser) expect((await deploy(empty)).statusCode).toBe(201);
+    expect((await deploy(empty)).json()).toMatchObject({
+      error: { code: 'QUOTA_EXCEEDED', details: { allowed: limits.liveRunsPerUser } },
+    });
   });
 
   it('validates parameters and placement at the edge and reserves the footprint first', async () => {

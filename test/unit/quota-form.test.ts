@@ -5,7 +5,7 @@ import {
   quotaText,
 } from '../../renderer/src/features/users/quota-form.ts';
 
-const blank = { vms: '', vcpu: '', memoryMiB: '', diskGiB: '' };
+const blank = { vms: '', vcpu: '', memoryMiB: '', diskGiB: '', runs: '' };
 
 describe('the quota form', () => {
   it('sends only the filled fields: an empty one is limited by the box alone', () => {
@@ -29,6 +29,8 @@ describe('the quota form', () => {
   it('shows a saved quota and describes it', () => {
     expect(quotaText({ vms: 2 })).toEqual({ ...blank, vms: '2' });
     expect(describeQuota({ vms: 2, diskGiB: 40 })).toBe('VMs 2, Disk (GiB) 40');
+    expect(describeQuota({ runs: 5 })).toBe('Live runs 5');
+    expect(quotaBody({ ...blank, runs: '5' })).toEqual({ body: { runs: 5 }, problems: null });
     expect(describeQuota({})).toBe('Only the box limits');
   });
 });

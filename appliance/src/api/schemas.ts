@@ -155,6 +155,11 @@ export const Quota = z
     vcpu: count.optional(),
     memoryMiB: count.optional(),
     diskGiB: count.optional(),
+    runs: count
+      .optional()
+      .describe(
+        `live runs at once, each counting one even when it reserves nothing; missing: ${limits.liveRunsPerUser}`,
+      ),
   })
   .describe('Per-user limits; a missing resource is limited only by the box.');
 

@@ -9,8 +9,12 @@ export const resources = ['vms', 'vcpu', 'memoryMiB', 'diskGiB'] as const;
 export type Resource = (typeof resources)[number];
 export type Amounts = Record<Resource, number>;
 
-/** A per-user limit; a missing resource means "only the box's capacity limits it". */
-export type Quota = Partial<Amounts>;
+/**
+ * A per-user limit; a missing resource means "only the box's capacity limits it". `runs` caps the
+ * user's live runs (each counts one, even one that reserves nothing); missing, the box's default
+ * (`limits.liveRunsPerUser`) applies.
+ */
+export type Quota = Partial<Amounts> & { runs?: number };
 
 export const resourceLabels: Record<Resource, string> = {
   vms: 'VMs',

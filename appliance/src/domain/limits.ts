@@ -59,6 +59,11 @@ export const limits = {
   diffTimeoutMs: 2_000,
   /** How deep collections may nest in YAML a client sends (module import), refused beyond. */
   yamlMaxDepth: 64,
+  /**
+   * Live (not yet finished) runs one user may hold unless their quota says otherwise; a run counts
+   * one even when it reserves nothing, so runs of empty nodes cannot pile up past every quota.
+   */
+  liveRunsPerUser: 20,
   /** Runtime parameters of one run: how many keys, and their bytes in all. */
   paramsPerRun: 512,
   paramBytesPerRun: 1024 * 1024,

@@ -162,10 +162,10 @@ export class Reservations {
 
   async setQuota(
     userId: string,
-    limits: Partial<Record<keyof Amounts, number | undefined>>,
+    limits: Partial<Record<keyof Amounts | 'runs', number | undefined>>,
   ): Promise<Quota> {
     const quota: Quota = {};
-    for (const resource of resources) {
+    for (const resource of [...resources, 'runs'] as const) {
       const limit = limits[resource];
       if (limit !== undefined) quota[resource] = limit;
     }

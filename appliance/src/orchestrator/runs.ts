@@ -345,6 +345,8 @@ export class Runs {
     // One durable commit: the reservation, the run (already provisioning) and its first jobs. A
     // refusal (no capacity, over quota) or a failed write leaves none of them.
     const created = await this.store.update((document) => {
+      // A new run takes a run slot (an upgrade runs beside the run it replaces, in its slot).
+      if (!upgradeOf) takeRunSlot(document, subject.userId);
       run.reservationId = this.reservations.reserveInside(
         document,
         subject.userId,
@@ -1812,6 +1814,21 @@ function instanceOf(run: StoredRun, name: string): RunInstance {
 /** The libvirt domain name of an instance: `bvc-<run>-<node>-<i>`. */
 export function vmName(runId: string, instance: string): string {
   return `bvc-${runId.slice(0, 12)}-${instance.replace('.', '-')}`;
+}
+
+/**
+ * Refuses a new run past the owner's live runs (their quota's `runs`, else the box's default):
+ * checked inside the deploy's one commit, so concurrent deploys cannot overshoot it.
+ */
+function takeRunSlot(document: MainDocument, owner: string): void {
+  const allowed = document.quotas[owner]?.runs ?? limits.liveRunsPerUser;
+  const held = document.runs.filter((run) => run.owner === owner && !isFinal(run.state)).length;
+  if (held + 1 > allowed)
+    throw new BivouacError(
+      'QUOTA_EXCEEDED',
+      `Too many live runs: your quota allows ${allowed}, and ${held} are live (each counts one, even one that reserves nothing); terminate one first.`,
+      { scope: 'user', resource: 'runs', held, asked: 1, allowed },
+    );
 }
 
 /** Records the first abort of a live run; later ones change nothing. */

@@ -40,7 +40,7 @@ export function QuotaEditor({
 
   return (
     <form className="inline quota-form" onSubmit={submit} aria-label={`Quota of ${username}`}>
-      {quotaFields.map(({ key, label }) => {
+      {quotaFields.map(({ key, label, empty }) => {
         const problem = checked.problems?.[key];
         return (
           <label key={key}>
@@ -48,7 +48,7 @@ export function QuotaEditor({
             <input
               inputMode="numeric"
               value={text[key]}
-              placeholder="no quota"
+              placeholder={empty}
               aria-invalid={problem ? true : undefined}
               aria-describedby={problem ? `quota-${key}-problem` : undefined}
               onChange={(event) => setText({ ...text, [key]: event.target.value })}
@@ -67,7 +67,10 @@ export function QuotaEditor({
       <button type="button" className="secondary" onClick={onCancel}>
         Cancel
       </button>
-      <p className="muted">An empty field leaves that resource limited only by the box.</p>
+      <p className="muted">
+        An empty field leaves that resource limited only by the box; live runs, by the box&apos;s
+        default per user.
+      </p>
       <ErrorText error={error} />
     </form>
   );

@@ -1,4 +1,5 @@
 import { Quota as QuotaSchema } from '../../../../appliance/src/api/schemas.ts';
+import { limits } from '../../../../appliance/src/domain/limits.ts';
 import type { RouteInput, RouteOutput } from '../../../../appliance/src/api/contract.ts';
 
 export type QuotaBody = RouteInput<'setQuota'>['body'];
@@ -6,12 +7,16 @@ export type QuotaBody = RouteInput<'setQuota'>['body'];
 export type Quota = RouteOutput<'setQuota'>;
 export type QuotaResource = keyof Quota;
 
-/** The quota's fields in the order the form shows them, with their labels. */
-export const quotaFields: { key: QuotaResource; label: string }[] = [
-  { key: 'vms', label: 'VMs' },
-  { key: 'vcpu', label: 'vCPUs' },
-  { key: 'memoryMiB', label: 'Memory (MiB)' },
-  { key: 'diskGiB', label: 'Disk (GiB)' },
+/**
+ * The quota's fields in the order the form shows them, with their labels and what an empty one
+ * means: no limit but the box's, or (live runs) the box's default per user.
+ */
+export const quotaFields: { key: QuotaResource; label: string; empty: string }[] = [
+  { key: 'vms', label: 'VMs', empty: 'no quota' },
+  { key: 'vcpu', label: 'vCPUs', empty: 'no quota' },
+  { key: 'memoryMiB', label: 'Memory (MiB)', empty: 'no quota' },
+  { key: 'diskGiB', label: 'Disk (GiB)', empty: 'no quota' },
+  { key: 'runs', label: 'Live runs', empty: `default ${limits.liveRunsPerUser}` },
 ];
 
 /** The form's text per field; '' means no quota beyond the box. */
