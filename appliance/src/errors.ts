@@ -319,6 +319,11 @@ export const errorRegistry = {
     description:
       'The run holds as many runtime parameters as it may (details.maxKeys keys, details.maxBytes bytes of keys and values); nothing was set.',
   },
+  TOKENS_FULL: {
+    status: 409,
+    description:
+      'The user holds as many API tokens as one may (details.allowed); revoke one first. Nothing was made.',
+  },
   GUEST_REFUSED: {
     status: 403,
     description:

@@ -10,7 +10,7 @@
  *   while the bursts are under way, p99. Target < 50 ms.
  * - `sign-in-burst-healthz-idle-p99`: the same probe for as long with no burst, before them: the
  *   floor set by the machine itself (a loaded CI box adds its own scheduling delays).
- * - `sign-in-burst-durable-write-p99`: meanwhile, one API token created after another (one
+ * - `sign-in-burst-durable-write-p99`: meanwhile, API tokens made and revoked in turn (one
  *   acknowledged store write each, so file I/O on libuv's thread pool, which scrypt shares), p99;
  *   for context: /healthz never touches the pool, so this is where hashing queues would show;
  *   `…-durable-write-idle-p99` is the same with no burst, before them.
@@ -86,29 +86,42 @@ function healthz(url: string): Promise<number> {
 
 const writeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
 
-/** Creates an API token with the administrator's bearer token; resolves with the time it took. */
-function createToken(url: string, bearer: string): Promise<number> {
+/** The token the last `tokenWrite` made, which the next one revokes. */
+let madeToken: string | null = null;
+
+/**
+ * One durable write with the administrator's bearer token, resolving with the time it took: it
+ * makes an API token, or revokes the one it made last (a user holds at most
+ * limits.apiTokensPerUser, so a bench that only made them would be refused).
+ */
+function tokenWrite(url: string, bearer: string): Promise<number> {
   const started = performance.now();
-  const body = JSON.stringify({ name: 'bench' });
+  const revoking = madeToken;
+  const body = revoking ? '' : JSON.stringify({ name: 'bench' });
   return new Promise((resolve, reject) => {
     request(
-      `${url}/api/v1/tokens`,
+      revoking ? `${url}/api/v1/tokens/${revoking}` : `${url}/api/v1/tokens`,
       {
-        method: 'POST',
+        method: revoking ? 'DELETE' : 'POST',
         agent: writeAgent,
         headers: {
           authorization: `Bearer ${bearer}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
+          ...(revoking
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
         },
       },
       (response) => {
-        response.resume();
-        response.on('end', () =>
-          response.statusCode === 201
-            ? resolve(performance.now() - started)
-            : reject(new Error(`POST /tokens ${response.statusCode}`)),
-        );
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => {
+          const elapsed = performance.now() - started;
+          if (response.statusCode === (revoking ? 204 : 201)) {
+            madeToken = revoking ? null : (JSON.parse(text) as { id: string }).id;
+            resolve(elapsed);
+          } else
+            reject(new Error(`${revoking ? 'DELETE' : 'POST'} /tokens ${response.statusCode}`));
+        });
       },
     )
       .on('error', reject)
@@ -148,7 +161,7 @@ try {
     })(),
     (async () => {
       while (performance.now() < idleUntil)
-        idleWrites.push(await createToken(appliance.url, bearer));
+        idleWrites.push(await tokenWrite(appliance.url, bearer));
     })(),
   ]);
   const latencies: number[] = [];
@@ -161,7 +174,7 @@ try {
         while (isBursting) latencies.push(await healthz(appliance.url));
       })(),
       (async () => {
-        while (isBursting) writes.push(await createToken(appliance.url, bearer));
+        while (isBursting) writes.push(await tokenWrite(appliance.url, bearer));
       })(),
     ]);
     const counts = await burst(appliance.url, `127.0.0.${11 + round}`);

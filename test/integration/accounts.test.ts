@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { limits } from '../../appliance/src/domain/limits.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   as,
@@ -196,4 +197,47 @@ describe('session expiry', () => {
         .map((each) => each.expiresAt),
     ).toEqual(['2026-03-01T12:00:00.000Z']);
   });
+});
+
+describe('what one user holds', () => {
+  it('ends the oldest session at a sign-in past sessionsPerUser, and refuses an API token past apiTokensPerUser', async () => {
+    box = await makeAppliance();
+    const admin = await setupAdmin(box.app);
+    const olga = await operatorWithSessionAndToken(box.app, admin);
+    const sessions: Client[] = [olga.session];
+    while (sessions.length < limits.sessionsPerUser + 1)
+      sessions.push(await login(box.app, 'olga', olgaPassword));
+    const theirs = box.services.store.data.sessions.filter((each) => each.userId === olga.id);
+    expect(theirs).toHaveLength(limits.sessionsPerUser);
+    // The first sign-in's session ended; the second and the newest still answer.
+    expect(await whoAmI(box.app, sessions[0]!)).toEqual(refused);
+    expect(await whoAmI(box.app, sessions[1]!)).toEqual(accepted);
+    expect(await whoAmI(box.app, sessions.at(-1)!)).toEqual(accepted);
+    // Another user's sessions are not theirs to end.
+    expect(await whoAmI(box.app, admin)).toEqual(accepted);
+
+    const make = (name: string) =>
+      box!.app.inject({
+        method: 'POST',
+        url: '/api/v1/tokens',
+        headers: as(sessions.at(-1)!),
+        payload: { name },
+      });
+    // One token is held already (operatorWithSessionAndToken's).
+    for (let i = 1; i < limits.apiTokensPerUser; i += 1)
+      expect((await make(`t${i}`)).statusCode).toBe(201);
+    const refusedToken = await make('one too many');
+    expect(refusedToken.statusCode).toBe(409);
+    expect(refusedToken.json()).toMatchObject({
+      error: {
+        code: 'TOKENS_FULL',
+        details: { held: limits.apiTokensPerUser, allowed: limits.apiTokensPerUser },
+      },
+    });
+    expect(
+      box.services.store.data.apiTokens.filter((each) => each.userId === olga.id),
+    ).toHaveLength(limits.apiTokensPerUser);
+    // The first token still works: nothing was ended to make room.
+    expect(await whoAmI(box.app, { token: olga.token })).toEqual(accepted);
+  }, 60_000);
 });

@@ -64,6 +64,13 @@ export const limits = {
    * one even when it reserves nothing, so runs of empty nodes cannot pile up past every quota.
    */
   liveRunsPerUser: 20,
+  /** API tokens one user may hold; beyond, a new one is refused (TOKENS_FULL). */
+  apiTokensPerUser: 100,
+  /**
+   * Signed-in sessions one user holds at once (browsers, the box's screen); a sign-in beyond
+   * ends that user's oldest session. Expired sessions go at every sign-in.
+   */
+  sessionsPerUser: 32,
   /** Runtime parameters of one run: how many keys, and their bytes in all. */
   paramsPerRun: 512,
   paramBytesPerRun: 1024 * 1024,

@@ -1,5 +1,6 @@
 import { privateTo, type Access, type Role, type Subject } from '../../domain/access.ts';
 import { domainEvent } from '../../domain/events.ts';
+import { limits } from '../../domain/limits.ts';
 import { hasEnabledAdmin, toPublicUser, type PublicUser, type User } from '../../domain/users.ts';
 import { BivouacError } from '../../errors.ts';
 import type { ApiToken, MainDocument, Session } from '../../store/document.ts';
@@ -298,6 +299,13 @@ export class Accounts {
       createdAt: this.now().toISOString(),
     };
     await this.store.update((document) => {
+      const held = document.apiTokens.filter((token) => token.userId === userId).length;
+      if (held >= limits.apiTokensPerUser)
+        throw new BivouacError(
+          'TOKENS_FULL',
+          `You hold ${held} API tokens, the most one user may; revoke one first.`,
+          { held, allowed: limits.apiTokensPerUser },
+        );
       document.apiTokens.push(record);
     });
     // Transient: a user churning their own tokens must not push other users' durable events out
@@ -338,6 +346,13 @@ export class Accounts {
       document.sessions = document.sessions.filter(
         (existing) => Date.parse(existing.expiresAt) > now.getTime(),
       );
+      // The user's oldest sessions end so theirs stay within the cap with this one.
+      const theirs = document.sessions.filter((existing) => existing.userId === userId);
+      const ending = new Set(
+        theirs.slice(0, Math.max(0, theirs.length + 1 - limits.sessionsPerUser)),
+      );
+      if (ending.size > 0)
+        document.sessions = document.sessions.filter((existing) => !ending.has(existing));
       document.sessions.push(session);
       return document.users.find((candidate) => candidate.id === userId);
     });
