@@ -1,53 +1,41 @@
-import { expect, test } from '@playwright/test';
-import { rm } from 'node:fs/promises';
-import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
-import { tempDir } from '../fixtures/appliance.ts';
 import { shot } from '../fixtures/ui-session.ts';
+import { accounts, expect, test } from './fixtures.ts';
+import { FirstRunPage } from './page-models/first-run-page.ts';
+import { Shell } from './page-models/shell.ts';
+import { SignInPage } from './page-models/sign-in-page.ts';
 
-let appliance: ApplianceProcess;
-let dataDir: string;
-const adminPassword = 'correct horse battery staple';
-
-test.beforeAll(async () => {
-  dataDir = await tempDir('bivouac-e2e-');
-  appliance = await startAppliance(dataDir);
-});
-test.afterAll(async () => {
-  await appliance.stop();
-  await rm(dataDir, { recursive: true, force: true });
-});
-
+test.use({ box: { name: 'first-run' } });
 test.describe.configure({ mode: 'serial' });
 
 test('first run: create the administrator, see every section, manage users and tokens, sign in as the new user', async ({
   page,
   browser,
+  appliance,
 }) => {
   await page.goto(appliance.url);
-  await expect(page.getByRole('heading', { name: 'Welcome to Bivouac' })).toBeVisible();
-  await expect(page.getByText('HTTPS certificate SHA-256 fingerprint')).toBeVisible();
+  const firstRun = new FirstRunPage(page);
+  await expect(firstRun.welcome).toBeVisible();
+  await expect(firstRun.fingerprint).toBeVisible();
   await shot(page, 'first-run');
 
   // Anywhere but the box's own screen, the first administrator needs the setup code from its log.
-  const setupCode = page.getByLabel(/^Setup code/);
-  await setupCode.fill('AAAA-BBBB-CCCC');
-  await page.getByLabel('Password (at least 10 characters)').fill(adminPassword);
-  await page.getByRole('button', { name: 'Create administrator' }).click();
+  await firstRun.setupCode.fill('AAAA-BBBB-CCCC');
+  await firstRun.password.fill(accounts.admin.password);
+  await firstRun.createButton.click();
   await expect(page.getByRole('alert')).toContainText('not the setup code');
-  await setupCode.fill(appliance.setupCode!);
+  await firstRun.setupCode.fill(appliance.setupCode!);
 
   // A short password is refused with the appliance's own message.
-  await page.getByLabel('Password (at least 10 characters)').fill('short');
-  await page
-    .getByLabel('Password (at least 10 characters)')
-    .evaluate((input: HTMLInputElement) => input.removeAttribute('minlength'));
-  await page.getByRole('button', { name: 'Create administrator' }).click();
+  await firstRun.password.fill('short');
+  await firstRun.password.evaluate((input: HTMLInputElement) => input.removeAttribute('minlength'));
+  await firstRun.createButton.click();
   await expect(page.getByRole('alert')).toContainText('must be at least 10 characters');
 
-  await page.getByLabel('Password (at least 10 characters)').fill(adminPassword);
-  await page.getByRole('button', { name: 'Create administrator' }).click();
-  await expect(page.getByRole('navigation', { name: 'Sections' })).toBeVisible();
-  await expect(page.getByRole('status').filter({ hasText: 'Dry run' })).toBeVisible();
+  await firstRun.password.fill(accounts.admin.password);
+  await firstRun.createButton.click();
+  const shell = new Shell(page);
+  await expect(shell.sections).toBeVisible();
+  await expect(shell.dryRunNotice).toBeVisible();
 
   for (const [section, plan] of [
     ['App Store', 'Search apps'],
@@ -57,28 +45,21 @@ test('first run: create the administrator, see every section, manage users and t
     ['Clouds', 'This box'],
     ['Box', 'HTTPS certificate SHA-256 fingerprint'],
   ] as const) {
-    await page
-      .getByRole('navigation', { name: 'Sections' })
-      .getByRole('link', { name: section })
-      .click();
-    await expect(page.getByRole('heading', { level: 1, name: section })).toBeVisible();
+    await shell.section(section).click();
+    await expect(shell.heading(section)).toBeVisible();
     await expect(page.locator('main')).toContainText(plan);
     // Named apart from the screenshots each section's own spec takes.
     await shot(page, `section-${section.toLowerCase().replace(' ', '-')}`);
   }
   // An address that is no section's says so, with the navigation still there.
   await page.goto(`${appliance.url}/nowhere`);
-  await expect(page.getByRole('heading', { level: 1, name: 'Not found' })).toBeVisible();
-  await expect(page.getByRole('navigation', { name: 'Sections' })).toBeVisible();
+  await expect(shell.heading('Not found')).toBeVisible();
+  await expect(shell.sections).toBeVisible();
 
-  await page.getByRole('link', { name: 'Users' }).click();
-  await expect(page.getByRole('heading', { name: 'People on this box' })).toBeVisible();
-  const newUser = page.getByRole('form', { name: 'New user' });
-  await newUser.getByLabel('Name').fill('olga');
-  await newUser.getByLabel('Password').fill('olga long password');
-  await newUser.getByLabel('Role').selectOption('operator');
-  await newUser.getByRole('button', { name: 'Add user' }).click();
-  await expect(page.getByRole('cell', { name: 'olga', exact: true })).toBeVisible();
+  const users = await shell.goToUsers();
+  await expect(users.peopleHeading).toBeVisible();
+  await users.addUser('olga', 'olga long password', 'operator');
+  await expect(users.user('olga')).toBeVisible();
 
   // A change made elsewhere arrives over the event stream, without a reload.
   const session = await page.request.get(`${appliance.url}/api/v1/session`);
@@ -87,34 +68,31 @@ test('first run: create the administrator, see every section, manage users and t
     headers: { 'x-csrf-token': csrfToken },
     data: { username: 'vic', password: 'vic long password', role: 'viewer' },
   });
-  await expect(page.getByRole('cell', { name: 'vic', exact: true })).toBeVisible();
+  await expect(users.user('vic')).toBeVisible();
   await shot(page, 'users');
 
   // Deleting asks first; Cancel keeps the user.
-  await page.getByRole('row', { name: /vic/ }).getByRole('button', { name: 'Delete' }).click();
-  await expect(page.getByRole('dialog', { name: 'Delete user?' })).toBeVisible();
+  await users.row(/vic/).getByRole('button', { name: 'Delete' }).click();
+  await expect(users.deleteDialog).toBeVisible();
   await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
-  await expect(page.getByRole('cell', { name: 'vic', exact: true })).toBeVisible();
-  await page.getByRole('row', { name: /vic/ }).getByRole('button', { name: 'Delete' }).click();
+  await expect(users.user('vic')).toBeVisible();
+  await users.row(/vic/).getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Delete user' }).click();
-  await expect(page.getByRole('cell', { name: 'vic', exact: true })).toHaveCount(0);
+  await expect(users.user('vic')).toHaveCount(0);
 
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await expect(page.getByRole('heading', { name: 'Sign in to Bivouac' })).toBeVisible();
-  await page.getByLabel('Name').fill('olga');
-  await page.getByLabel('Password').fill('wrong password!');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await shell.signOut();
+  const signIn = new SignInPage(page);
+  await expect(signIn.heading).toBeVisible();
+  await signIn.signIn('olga', 'wrong password!');
   await expect(page.getByRole('alert')).toBeVisible();
-  await page.getByLabel('Password').fill('olga long password');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('link', { name: 'Users' }).click();
-  await expect(page.getByRole('heading', { name: 'Your API tokens' })).toBeVisible();
-  await expect(page.getByRole('heading', { name: 'People on this box' })).toHaveCount(0);
+  await signIn.password.fill('olga long password');
+  await signIn.signInButton.click();
+  await shell.goToUsers();
+  await expect(users.tokensHeading).toBeVisible();
+  await expect(users.peopleHeading).toHaveCount(0);
 
-  const tokenForm = page.getByRole('form', { name: 'New API token' });
-  await tokenForm.getByLabel('Token name').fill('laptop cli');
-  await tokenForm.getByRole('button', { name: 'Create token' }).click();
-  const token = (await page.getByTestId('new-token').textContent()) ?? '';
+  await users.createToken('laptop cli');
+  const token = (await users.newToken.textContent()) ?? '';
   expect(token.length).toBeGreaterThan(20);
   await expect(page.getByText('It is shown only once')).toBeVisible();
   await shot(page, 'tokens');
@@ -127,19 +105,24 @@ test('first run: create the administrator, see every section, manage users and t
   expect(viaToken.status()).toBe(200);
   await context.close();
   await page.getByRole('button', { name: 'Done' }).click();
-  await expect(page.getByTestId('new-token')).toHaveCount(0);
+  await expect(users.newToken).toHaveCount(0);
   await page.reload();
-  await page.getByRole('link', { name: 'Users' }).click();
+  await shell.goToUsers();
   await expect(page.getByText('laptop cli')).toBeVisible();
   await expect(page.getByText(token)).toHaveCount(0);
 });
 
-test('keyboard: sections are reachable with Tab and show a visible focus', async ({ page }) => {
+test('keyboard: sections are reachable with Tab and show a visible focus', async ({
+  page,
+  appliance,
+}) => {
   await page.goto(appliance.url);
-  await page.getByLabel('Name').fill('admin');
-  await page.getByLabel('Password').fill(adminPassword);
+  const signIn = new SignInPage(page);
+  await signIn.name.fill(accounts.admin.username);
+  await signIn.password.fill(accounts.admin.password);
   await page.keyboard.press('Enter');
-  await expect(page.getByRole('navigation', { name: 'Sections' })).toBeVisible();
+  const shell = new Shell(page);
+  await expect(shell.sections).toBeVisible();
   await page.setViewportSize({ width: 1024, height: 600 });
   for (let i = 0; i < 3; i += 1) await page.keyboard.press('Tab');
   const focused = page.locator(':focus');
@@ -147,6 +130,6 @@ test('keyboard: sections are reachable with Tab and show a visible focus', async
   const outline = await focused.evaluate((element) => getComputedStyle(element).outlineStyle);
   expect(outline).toBe('solid');
   await page.keyboard.press('Enter');
-  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  await expect(shell.heading()).toBeVisible();
   await shot(page, 'small-screen');
 });

@@ -1,11 +1,12 @@
-import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
-import { tempDir } from '../fixtures/appliance.ts';
-import { prepareRealQemu, type RealQemu } from '../fixtures/real-qemu-setup.ts';
 import { shot } from '../fixtures/ui-session.ts';
+import { accounts, expect, onRealQemu, test } from './fixtures.ts';
+import { FirstRunPage } from './page-models/first-run-page.ts';
+import { RunPage } from './page-models/run-page.ts';
+import { Shell } from './page-models/shell.ts';
+import { SignInPage } from './page-models/sign-in-page.ts';
 
 /**
  * The whole story on the real thing: the appliance as a process on the box's libvirt daemon,
@@ -14,28 +15,12 @@ import { shot } from '../fixtures/ui-session.ts';
  * its page through the service URL → terminate.
  */
 
-let qemu: RealQemu;
-let appliance: ApplianceProcess;
-let dataDir: string;
-const password = 'correct horse battery staple';
-
+test.use({ box: { name: 'real' }, hypervisor: onRealQemu });
 test.describe.configure({ mode: 'serial' });
 
-test.beforeAll(async () => {
-  qemu = prepareRealQemu();
-  dataDir = await tempDir('bivouac-e2e-real-');
-  appliance = await startAppliance(dataDir, {
-    BIVOUAC_LIBVIRT_URI: qemu.uri,
-    BIVOUAC_BUILTIN_IMAGES_DIR: qemu.imagesDir,
-  });
-});
-test.afterAll(async () => {
-  await appliance?.stop();
-  await rm(dataDir, { recursive: true, force: true });
-});
-
-function bivouacDomains(runId: string): string[] {
-  return execFileSync('virsh', ['-q', '-c', qemu.uri, 'list', '--all', '--name'], {
+/** The domains of a run on the daemon at `uri`, running or not. */
+function bivouacDomains(uri: string, runId: string): string[] {
+  return execFileSync('virsh', ['-q', '-c', uri, 'list', '--all', '--name'], {
     encoding: 'utf8',
   })
     .split('\n')
@@ -45,50 +30,36 @@ function bivouacDomains(runId: string): string[] {
 test('first run, sign in, deploy Hello web from the store on a real guest, open its page, terminate', async ({
   page,
   context,
+  appliance,
+  hypervisor,
 }) => {
   test.setTimeout(180_000);
   await page.goto(appliance.url);
-  await page.getByLabel('Administrator name').fill('admin');
-  await page.getByLabel(/^Password/).fill(password);
-  await page.getByLabel(/^Setup code/).fill(appliance.setupCode!);
-  await page.getByRole('button', { name: 'Create administrator' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  const { username, password } = accounts.admin;
+  await new FirstRunPage(page).createAdministrator(username, password, appliance.setupCode!);
+  const shell = new Shell(page);
+  await shell.signOut();
 
-  await page.getByLabel('Name').fill('admin');
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('navigation', { name: 'Sections' })).toBeVisible();
-  await expect(page.getByRole('status').filter({ hasText: 'Dry run' })).toHaveCount(0); // a real hypervisor
+  await new SignInPage(page).signIn(username, password);
+  await expect(shell.sections).toBeVisible();
+  await expect(shell.dryRunNotice).toHaveCount(0); // a real hypervisor
 
-  await page
-    .getByRole('navigation', { name: 'Sections' })
-    .getByRole('link', { name: 'App Store' })
-    .click();
-  await page
-    .getByRole('list', { name: 'Apps' })
-    .getByRole('link', { name: /Hello web/ })
-    .click();
-  await page.getByRole('link', { name: 'Deploy' }).click();
+  const store = await shell.goToStore();
+  const deploy = await (await store.openApp('Hello web')).deploy();
   // The appliance imports the tiny guest by itself after it starts; the pre-flight follows.
-  await expect(
-    page.getByRole('status').filter({ hasText: 'Everything this deploy needs is there.' }),
-  ).toBeVisible({ timeout: 60_000 });
-  await page.getByLabel(/Greeting/).fill('Hello from a real guest');
-  await page.getByRole('button', { name: 'Deploy' }).click();
+  await expect(deploy.readyNotice).toBeVisible({ timeout: 60_000 });
+  await deploy.field(/Greeting/).fill('Hello from a real guest');
+  await deploy.deploy();
 
   await expect(page).toHaveURL(/\/runs\/[A-Za-z0-9_-]+$/);
-  const runId = new URL(page.url()).pathname.split('/').pop()!;
-  await expect(page.locator('.badge[data-state]').first()).toHaveText('Ready', {
-    timeout: 120_000,
-  });
+  const run = new RunPage(page);
+  const runId = run.id;
+  await expect(run.state).toHaveText('Ready', { timeout: 120_000 });
   await shot(page, 'real-run-ready');
 
   // The service URL is a link; the page it opens is served by the guest.
-  const link = page
-    .getByRole('table', { name: 'Nodes and instances' })
-    .getByRole('link', { name: /^http:/ });
   const opened = context.waitForEvent('page');
-  await link.click();
+  await run.instances.getByRole('link', { name: /^http:/ }).click();
   const app = await opened;
   // The link names the service host (the box's LAN address), which this machine reaches like any
   // other on the LAN: published ports are DNAT there, and the UI is never served under it.
@@ -97,18 +68,11 @@ test('first run, sign in, deploy Hello web from the store on a real guest, open 
   await app.close();
 
   // The console of the instance streams what the guest printed.
-  await page
-    .getByRole('table', { name: 'Nodes and instances' })
-    .getByRole('button', { name: 'Console of web.1' })
-    .click();
+  await run.openConsole('web.1');
   await expect(page.getByText(/running deploy/)).toBeVisible({ timeout: 15_000 });
 
-  await page.getByRole('button', { name: 'Terminate' }).click();
-  await page
-    .getByRole('dialog', { name: 'Terminate run?' })
-    .getByRole('button', { name: 'Terminate' })
-    .click();
-  await expect(page.locator('.badge[data-state]').first()).toHaveText('Done', { timeout: 30_000 });
-  expect(bivouacDomains(runId)).toEqual([]);
-  expect(await readdir(join(dataDir, 'vms'))).toEqual([]);
+  await run.terminate();
+  await expect(run.state).toHaveText('Done', { timeout: 30_000 });
+  expect(bivouacDomains(hypervisor.uri, runId)).toEqual([]);
+  expect(await readdir(join(appliance.dataDir, 'vms'))).toEqual([]);
 });

@@ -1,44 +1,31 @@
-import { expect, test } from '@playwright/test';
-import { rm } from 'node:fs/promises';
 import type { RouteOutput } from '../../appliance/src/api/contract.ts';
-import { startAppliance, type ApplianceProcess } from '../fixtures/appliance-process.ts';
-import { tempDir } from '../fixtures/appliance.ts';
-import { sessionApi, signIn } from '../fixtures/ui-session.ts';
+import { sessionApi } from '../fixtures/ui-session.ts';
+import { expect, test } from './fixtures.ts';
+import { Shell } from './page-models/shell.ts';
 
 /**
  * The Users page against the real appliance: an administrator sets a user's quota inside the
  * box's capacity, checked as it is typed; the API and the Dashboard's per-user row follow.
  */
 
-let appliance: ApplianceProcess;
-let dataDir: string;
-const adminPassword = 'correct horse battery staple';
-
-test.beforeAll(async () => {
-  dataDir = await tempDir('bivouac-e2e-users-');
-  appliance = await startAppliance(dataDir, { BIVOUAC_ADMIN_PASSWORD: adminPassword });
-});
-test.afterAll(async () => {
-  await appliance?.stop();
-  await rm(dataDir, { recursive: true, force: true });
-});
+test.use({ box: { name: 'users', administrator: 'from the start' } });
 
 test("an administrator sets a user's quota: checked as typed, kept by the box, shown on the dashboard", async ({
-  page,
+  adminPage: page,
+  appliance,
 }) => {
-  await signIn(page, appliance.url, 'admin', adminPassword);
   const quinn = (await sessionApi(page.request, appliance.url, 'POST', '/users', {
     username: 'quinn',
     password: 'quinn long password',
     role: 'operator',
   })) as { id: string };
-  const nav = page.getByRole('navigation', { name: 'Sections' });
-  await nav.getByRole('link', { name: 'Users' }).click();
-  const row = page.getByRole('row', { name: /^quinn/ });
+  const shell = new Shell(page);
+  const users = await shell.goToUsers();
+  const row = users.row(/^quinn/);
   await expect(row).toContainText('Only the box limits');
 
   await row.getByRole('button', { name: 'Quota of quinn' }).click();
-  const form = page.getByRole('form', { name: 'Quota of quinn' });
+  const form = users.quotaForm('quinn');
   const vms = form.getByRole('textbox', { name: 'VMs' });
   const save = form.getByRole('button', { name: 'Save quota' });
   // Checked as typed, in the API schema's words; nothing is sent while a field is wrong.
@@ -69,10 +56,8 @@ test("an administrator sets a user's quota: checked as typed, kept by the box, s
   });
 
   // The dashboard's row for quinn counts against the quota.
-  await nav.getByRole('link', { name: 'Dashboard' }).click();
-  const dashboardRow = page
-    .getByRole('region', { name: 'Capacity', exact: true })
-    .getByRole('row', { name: /^quinn/ });
+  const dashboard = await shell.goToDashboard();
+  const dashboardRow = dashboard.capacity.getByRole('row', { name: /^quinn/ });
   await expect(dashboardRow.getByRole('cell').nth(0)).toHaveText('0 of 3');
   await expect(dashboardRow.getByRole('cell').nth(2)).toHaveText('0 B of 2 GiB');
 });
