@@ -225,7 +225,13 @@ export const errorRegistry = {
   },
   NO_SPACE: {
     status: 507,
-    description: 'Not enough disk space; details has neededBytes, freeBytes and reserveBytes.',
+    description:
+      "Not enough disk space: nothing was changed. For an import, details has neededBytes, freeBytes and reserveBytes; for a change the full disk refused, details.reason is the disk's answer.",
+  },
+  NOT_SAVED: {
+    status: 503,
+    description:
+      "The disk refused to write the change (details.reason is the disk's answer): it was not saved, and nothing changed.",
   },
   LENGTH_REQUIRED: {
     status: 411,

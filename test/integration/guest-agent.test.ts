@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -202,6 +203,42 @@ describe('the guest agent under busybox (test-driver VMs; agents run on the host
       await box.app.inject({ method: 'GET', url: `/api/v1/runs/${id}/log`, headers: as(admin) })
     ).json<{ detail: string }[]>();
     expect(log.map((entry) => entry.detail)).toContain('[deploy]\nabout to fail');
+  });
+
+  it("keeps retrying while the appliance's disk is full (507 NO_SPACE: nothing was changed), and goes on once it has room", async () => {
+    const id = (
+      await box.app.inject({
+        method: 'POST',
+        url: '/api/v1/runs',
+        headers: as(admin),
+        payload: { module: '/g/broken', keepRunning: 'never' },
+      })
+    ).json<{ id: string }>().id;
+    await box.services.runs.idle();
+    // A stand-in for the box with a full disk: it answers what the appliance answers then
+    // (NO_SPACE, 507) to the agent's first three calls, then gives its port to the real one.
+    let refused = 0;
+    const full = createServer((_request, response) => {
+      refused += 1;
+      response.writeHead(507, { 'content-type': 'application/json', connection: 'close' });
+      response.end(JSON.stringify({ error: { code: 'NO_SPACE', message: 'full', details: {} } }));
+      if (refused === 3) full.close(() => void listen());
+    });
+    await new Promise<void>((resolve) => full.listen(port, '127.0.0.1', resolve));
+    try {
+      const agent = await startAgent(id, 'broken.1');
+      await expect
+        .poll(async () => (await run(id)).state, { timeout: 20_000, interval: 200 })
+        .toBe('Aborted');
+      expect(refused).toBe(3);
+      expect(agent.output()).toContain(
+        'answered 507 (starting, stopping or its disk full); retrying',
+      );
+      // The recipe ran once the box had room: the run ends as the recipe says, not on a refusal.
+      expect((await run(id)).abort?.message).toBe('recipe deploy exited with code 3');
+    } finally {
+      if (full.listening) full.close();
+    }
   });
 
   it('keeps retrying while the appliance cannot be reached', async () => {

@@ -64,6 +64,73 @@ describe('durable store', () => {
   });
 });
 
+describe('a disk that refuses the write', () => {
+  it('undoes a change the full disk refused, and every change waiting with it, says NO_SPACE, and takes the next once there is room', async () => {
+    const dir = await tempDir();
+    // A real full disk: a 256 KiB tmpfs, mounted in a mount namespace of the child's own (as
+    // root, or as a user where user namespaces are allowed), filled by a file that cannot grow.
+    const script = join(dir, 'full-disk.mts');
+    const root = process.cwd();
+    await writeFile(
+      script,
+      `import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DurableJsonFile } from ${JSON.stringify(join(root, 'appliance/src/store/durable-json-file.ts'))};
+import { Store } from ${JSON.stringify(join(root, 'appliance/src/store/store.ts'))};
+const disk = process.argv[2];
+const file = join(disk, 'doc.json');
+const store = new Store(new DurableJsonFile<{ items: number[] }>(file), { items: [] });
+const outcome = (settled: PromiseSettledResult<unknown>) =>
+  settled.status === 'fulfilled' ? 'saved' : (settled.reason as { code?: string }).code;
+const report: Record<string, unknown> = {};
+await store.update((draft) => void draft.items.push(1));
+try { writeFileSync(join(disk, 'filler'), Buffer.alloc(1024 * 1024)); } catch (error) { report.filler = (error as NodeJS.ErrnoException).code; }
+// One change written at once, two more waiting for the next write: all three are refused.
+report.refused = (await Promise.allSettled([
+  store.update((draft) => void draft.items.push(2)),
+  store.update((draft) => void draft.items.push(3)),
+  store.update((draft) => void draft.items.push(4)),
+])).map(outcome);
+report.inMemory = [...store.data.items];
+report.onDisk = JSON.parse(readFileSync(file, 'utf8')).items;
+report.files = readdirSync(disk).sort();
+report.stillFull = outcome((await Promise.allSettled([store.update((draft) => void draft.items.push(5))]))[0]!);
+rmSync(join(disk, 'filler'));
+report.roomAgain = outcome((await Promise.allSettled([store.update((draft) => void draft.items.push(6))]))[0]!);
+report.finally = { inMemory: store.data.items, onDisk: JSON.parse(readFileSync(file, 'utf8')).items };
+console.log(JSON.stringify(report));
+`,
+    );
+    const disk = join(dir, 'disk');
+    await mkdir(disk);
+    const output = execFileSync(
+      'unshare',
+      [
+        '--user',
+        '--map-root-user',
+        '--mount',
+        'sh',
+        '-c',
+        `mount -t tmpfs -o size=256k tmpfs "$1" && exec "${process.execPath}" --import tsx "$2" "$1"`,
+        'sh',
+        disk,
+        script,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(JSON.parse(output.trim().split('\n').at(-1)!)).toEqual({
+      filler: 'ENOSPC',
+      refused: ['NO_SPACE', 'NO_SPACE', 'NO_SPACE'],
+      inMemory: [1],
+      onDisk: [1],
+      files: ['doc.json', 'filler'],
+      stillFull: 'NO_SPACE',
+      roomAgain: 'saved',
+      finally: { inMemory: [1, 6], onDisk: [1, 6] },
+    });
+  });
+});
+
 describe('the synchronous durable write', () => {
   it('writes the whole text however the kernel splits it, and on a failure leaves neither the file nor its temp file', async () => {
     const dir = await tempDir();

@@ -11,6 +11,8 @@ import type { Adapter } from 'lowdb';
 export class DurableJsonFile<T> implements Adapter<T> {
   readonly path: string;
   private readonly tempPath: string;
+  /** The text of the last write that succeeded: what the file holds. */
+  lastWritten: string | null = null;
 
   constructor(path: string) {
     this.path = path;
@@ -25,7 +27,9 @@ export class DurableJsonFile<T> implements Adapter<T> {
 
   /** Serialises synchronously (the snapshot is taken at call time), then writes durably. */
   async write(data: T): Promise<void> {
-    await writeFileDurably(this.path, JSON.stringify(data), this.tempPath);
+    const text = JSON.stringify(data);
+    await writeFileDurably(this.path, text, this.tempPath);
+    this.lastWritten = text;
   }
 }
 
