@@ -178,3 +178,38 @@ test('a viewer sees the store and their runs, and no action', async ({
   await context.close();
   await sessionApi(page.request, appliance.url, 'POST', `/runs/${run.id}/terminate`);
 });
+
+test('a finished run moves to the archive, still listed and read, and is deleted for good from its page', async ({
+  adminPage: page,
+  appliance,
+  api,
+}) => {
+  const { runs } = (await api('GET', '/runs?q=Hello+from+the+test')).body as {
+    runs: { id: string }[];
+  };
+  const id = runs[0]!.id;
+  expect((await api('POST', `/runs/${id}/archive`)).status).toBe(204);
+
+  const list = await new Shell(page).goToRuns();
+  await expect(list.row(/Hello from the test/)).toContainText('archived');
+  await list
+    .row(/Hello from the test/)
+    .getByRole('link', { name: 'Hello from the test' })
+    .click();
+  const run = new RunPage(page);
+  await expect(run.heading('Hello from the test')).toBeVisible();
+  await expect(run.archivedNote).toBeVisible();
+  await expect(run.eventLog).toContainText('created');
+  // Read, not changed: no sharing; deleting is what is left.
+  await expect(run.sharing).toHaveCount(0);
+  await expect(page.getByText('The run has ended and is archived')).toBeVisible();
+
+  await run.deleteButton.click();
+  await expect(run.deleteDialog).toContainText('deleted for good');
+  await run.deleteDialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(run.heading('Hello from the test')).toBeVisible();
+  await run.delete();
+  await expect(page).toHaveURL(`${appliance.url}/runs`);
+  await expect(list.row(/Hello from the test/)).toHaveCount(0);
+  expect((await api('GET', `/runs/${id}`)).status).toBe(404);
+});

@@ -15,6 +15,10 @@ export class RunPage {
   readonly terminateDialog: Locator;
   readonly abortButton: Locator;
   readonly abortDialog: Locator;
+  readonly deleteButton: Locator;
+  readonly deleteDialog: Locator;
+  /** What the page says of a run moved to the archive. */
+  readonly archivedNote: Locator;
   readonly upgradeTo: Locator;
   /** What the page says once the run has ended. */
   readonly endedNotice: Locator;
@@ -36,6 +40,9 @@ export class RunPage {
     this.terminateDialog = page.getByRole('dialog', { name: 'Terminate run?' });
     this.abortButton = page.getByRole('button', { name: 'Abort' });
     this.abortDialog = page.getByRole('dialog', { name: 'Abort run?' });
+    this.deleteButton = page.getByRole('button', { name: 'Delete run' });
+    this.deleteDialog = page.getByRole('dialog', { name: 'Delete run?' });
+    this.archivedNote = page.getByRole('note').filter({ hasText: 'Archived:' });
     this.upgradeTo = page.getByLabel('Upgrade to');
     this.endedNotice = page.getByText('The run has ended; nothing is left running.');
     this.sharing = page.getByRole('region', { name: 'Sharing' });
@@ -70,6 +77,12 @@ export class RunPage {
       .getByRole('form', { name: `Scale ${node}` })
       .getByRole('button', { name: 'Scale' })
       .click();
+  }
+
+  /** Deletes the (finished) run, confirming when asked. */
+  async delete(): Promise<void> {
+    await this.deleteButton.click();
+    await this.deleteDialog.getByRole('button', { name: 'Delete' }).click();
   }
 
   /** Terminates the run, confirming when asked. */
