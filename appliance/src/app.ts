@@ -133,7 +133,7 @@ export interface ServiceOptions {
   /** The first-run setup code (server.ts: `BIVOUAC_SETUP_CODE`); a new random one by default. */
   setupCode?: string;
   /** The box's capacity (from host facts in `server.ts`). */
-  box?: Amounts;
+  box?: Amounts | (() => Amounts);
   /** The box's own hypervisor. */
   libvirtUri?: string;
   /** Where the box's VMs keep overlays, seeds and console logs. */
@@ -471,6 +471,11 @@ export async function build(
         power: services.power,
         events: services.events,
         facts: () => services.facts,
+        vmDisk: () => {
+          const disk = services.reservations.report().box.diskGiB;
+          const total = disk.total ?? 0;
+          return { total, held: disk.used + disk.reserved, free: disk.free ?? total };
+        },
         logs: () => services.logs,
         identity: {
           version,

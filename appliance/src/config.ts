@@ -67,7 +67,10 @@ export const configSchema = z.strictObject({
       memoryOvercommit: z.number().min(0.1).max(4).default(1),
       /** Memory kept for the host and the appliance. */
       hostReservedMemoryMiB: z.number().int().min(0).default(1024),
-      /** Disk for VM overlays; null: 90 % of the data dir's file system. */
+      /**
+       * A cap on the disk offered to VMs; null: the disk formula alone (free space of the VM
+       * folder's file system plus what the box's VMs hold there, less a reserve).
+       */
       diskGiB: z.number().min(0).nullable().default(null),
     })
     .prefault({}),

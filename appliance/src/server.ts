@@ -272,7 +272,7 @@ async function startParts(
     heartbeatSeconds: config.heartbeatSeconds,
     tlsFingerprint: tls.fingerprint,
     rendererDir: process.env.BIVOUAC_RENDERER_DIR || rendererDir,
-    box: await boxCapacity(config.capacity, config.dataDir),
+    box: boxCapacity(config.capacity, join(config.dataDir, 'vms')),
     libvirtUri: hypervisor.uri,
     vmDir: join(config.dataDir, 'vms'),
     importDirs: config.importDirs,

@@ -277,6 +277,13 @@ test('a viewer sees clouds and host facts without any action', async ({
   await expect(boxPage.fact('hostname')).toHaveText(facts.hostname);
   // The data disk's size and free space, but nothing that maps the host.
   await expect(boxPage.fact('data-disk')).toContainText(' free of ');
+  // Disk for VMs, in the figures pre-flight and the Dashboard use.
+  const { vmDisk } = (await api('GET', '/box')).body as {
+    vmDisk: { total: number; free: number };
+  };
+  await expect(boxPage.fact('vm-disk')).toContainText(
+    `${vmDisk.free} GiB free of ${vmDisk.total} GiB`,
+  );
   for (const table of ['Disks', 'Network'])
     await expect(page.getByRole('table', { name: table })).toHaveCount(0);
   await expect(boxPage.fact('listen')).toHaveCount(0);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { defaultBox } from '../../appliance/src/app.ts';
 import { isEventOf, type DeliveredEvent } from '../../appliance/src/domain/events.ts';
 import {
   newSigningKey,
@@ -106,9 +107,18 @@ async function bundle(
 describe('the app store', () => {
   let box: TestAppliance;
   let admin: Client;
+  /**
+   * What the disk formula offers VMs (host/box-capacity.ts, tested on a real file system by
+   * test/unit/box-capacity.test.ts): a stand-in here, so a test can fill the box's disk.
+   */
+  let diskGiB = defaultBox.diskGiB;
 
   async function newBox(): Promise<{ box: TestAppliance; admin: Client }> {
-    const made = await makeAppliance({ appsDir: join(await tempDir('bivouac-apps-'), 'apps') });
+    diskGiB = defaultBox.diskGiB;
+    const made = await makeAppliance({
+      appsDir: join(await tempDir('bivouac-apps-'), 'apps'),
+      box: () => ({ ...defaultBox, diskGiB }),
+    });
     await made.services.apps.recover();
     const client = await setupAdmin(made.app);
     await made.app.inject({
@@ -212,9 +222,9 @@ describe('the app store', () => {
     );
     expect(preflight.checks).toContainEqual(
       expect.objectContaining({
-        check: 'disk',
+        check: 'capacity.diskGiB',
         ok: true,
-        details: expect.objectContaining({ neededBytes: 2 * 1024 ** 3 }),
+        details: expect.objectContaining({ needed: 2 }),
       }),
     );
 
@@ -639,7 +649,7 @@ describe('the app store', () => {
       "Not enough VMs: the box's capacity allows 8, 0 are already held, and 9 were asked (8 left).",
       'base image tiny is not in the image store: import the tiny guest image',
     ]);
-    box.services.images['options'].freeBytes = async () => 1024 ** 3; // a nearly full box
+    diskGiB = 1; // a nearly full box
     const full = (
       await box.app.inject({
         method: 'POST',
@@ -648,10 +658,10 @@ describe('the app store', () => {
         payload: {},
       })
     ).json<{ checks: { check: string; ok: boolean; message: string }[] }>();
-    expect(full.checks.find((check) => check.check === 'disk')).toMatchObject({
+    expect(full.checks.find((check) => check.check === 'capacity.diskGiB')).toMatchObject({
       ok: false,
       message:
-        'Not enough disk space: the VM disks may grow to 2 GiB, only 1 GiB are free on the box.',
+        "Not enough GiB of disk: the box's capacity allows 1, 0 are already held, and 2 were asked (1 left).",
     });
     const refused = await box.app.inject({
       method: 'POST',
@@ -664,7 +674,7 @@ describe('the app store', () => {
         code: 'PREFLIGHT_FAILED',
         details: {
           checks: [
-            expect.objectContaining({ check: 'disk' }),
+            expect.objectContaining({ check: 'capacity.diskGiB' }),
             expect.objectContaining({ check: 'image.web' }),
           ],
         },

@@ -26,6 +26,7 @@ interface Facts {
   cpu: { model: string; cores: number; physicalCores: number | null };
   memoryTotalBytes: number;
   dataDisk: { sizeBytes: number; usedBytes: number; freeBytes: number } | null;
+  vmDisk: { total: number; held: number; free: number };
   disks: {
     mount: string;
     sizeBytes: number;
@@ -125,6 +126,16 @@ describe('host facts (GET /box) on the real host', () => {
     expect(facts.hypervisor).toEqual({ uri: 'test:///default', dryRun: true });
     const { sizeBytes, usedBytes, freeBytes } = facts.disks.find((disk) => disk.holdsDataDir)!;
     expect(facts.dataDisk).toEqual({ sizeBytes, usedBytes, freeBytes });
+    // Disk for VMs is the capacity's own figure, the one pre-flight and the Dashboard show.
+    const capacity = (
+      await box.app.inject({ method: 'GET', url: '/api/v1/capacity', headers: as(admin) })
+    ).json<{ box: { diskGiB: { total: number; used: number; reserved: number; free: number } } }>()
+      .box.diskGiB;
+    expect(facts.vmDisk).toEqual({
+      total: capacity.total,
+      held: capacity.used + capacity.reserved,
+      free: capacity.free,
+    });
 
     // Viewers and operators get what an operator needs, nothing that maps the host.
     for (const who of [viewer, operator]) {

@@ -1026,6 +1026,11 @@ export const BoxFacts = z.object({
     .object({ sizeBytes: z.number(), usedBytes: z.number(), freeBytes: z.number() })
     .nullable()
     .describe("The file system holding the appliance's data; null when the host does not tell"),
+  vmDisk: z
+    .object({ total: z.number(), held: z.number(), free: z.number() })
+    .describe(
+      "Disk for VMs in GiB, as pre-flight and the Dashboard count it (the disk formula): total = the VM folder's file system's free space + what the box's VMs hold there - a reserve kept for the data; held by runs' reservations; free for new deploys",
+    ),
   disks: z
     .array(
       z.object({

@@ -808,18 +808,6 @@ export class Apps {
         },
       });
     }
-    // VM disks on the box are thin overlays that can grow to their full size: that much must be free.
-    const onBox = footprint(nodes.filter((node) => node.cloudId === 'box')).diskGiB * 1024 ** 3;
-    const free = await this.images.freeSpace();
-    checks.push({
-      check: 'disk',
-      ok: onBox <= free,
-      message:
-        onBox <= free
-          ? `${onBox / 1024 ** 3} GiB of VM disks fit in the ${Math.floor(free / 1024 ** 3)} GiB free`
-          : `Not enough disk space: the VM disks may grow to ${onBox / 1024 ** 3} GiB, only ${Math.floor(free / 1024 ** 3)} GiB are free on the box.`,
-      details: { neededBytes: onBox, freeBytes: free },
-    });
     const clouds = version.manifest.deploy.clouds;
     for (const node of nodes) {
       if (clouds[node.name] === 'box' && node.cloudId !== 'box') {

@@ -28,12 +28,17 @@ export interface CapacityReport {
  * it resolves once the reservation is durable.
  */
 export class Reservations {
+  /** The box's capacity now (its disk is the disk formula's, read at each check). */
+  private readonly box: () => Amounts;
+
   constructor(
     private readonly store: Store<MainDocument>,
     private readonly events: EventLog,
-    readonly box: Amounts,
+    box: Amounts | (() => Amounts),
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.box = typeof box === 'function' ? box : () => box;
+  }
 
   all(): readonly Reservation[] {
     return this.store.data.reservations;
@@ -58,7 +63,7 @@ export class Reservations {
     amounts: Amounts,
   ): Reservation {
     const refusal = findRefusal(
-      this.box,
+      this.box(),
       document.quotas[owner],
       document.reservations,
       owner,
@@ -105,7 +110,7 @@ export class Reservations {
         extra[resource] = Math.max(0, amounts[resource] - reservation.amounts[resource]);
       const others = document.reservations.filter((candidate) => candidate.id !== id);
       const refusal = findRefusal(
-        this.box,
+        this.box(),
         document.quotas[reservation.owner],
         [...others, reservation],
         reservation.owner,
@@ -189,7 +194,7 @@ export class Reservations {
   /** Would `amounts` fit for `owner` right now? The refusal if not, without reserving anything. */
   check(owner: string, amounts: Amounts): Refusal | null {
     return findRefusal(
-      this.box,
+      this.box(),
       this.store.data.quotas[owner],
       this.store.data.reservations,
       owner,
@@ -200,7 +205,7 @@ export class Reservations {
   report(): CapacityReport {
     const { reservations, users, quotas } = this.store.data;
     return {
-      box: usage(this.box, reservations),
+      box: usage(this.box(), reservations),
       users: users.map((user) => ({
         userId: user.id,
         quota: quotas[user.id] ?? {},
@@ -215,7 +220,7 @@ export class Reservations {
   private announce(): void {
     this.events.append(
       domainEvent('capacity.changed', 'box', visibleToAll('system'), {
-        box: usage(this.box, this.store.data.reservations),
+        box: usage(this.box(), this.store.data.reservations),
       }),
     );
   }

@@ -17,6 +17,8 @@ export interface BoxDependencies {
   power: PowerControl;
   events: EventLog;
   facts: () => BoxFactsSource;
+  /** The box's disk for VMs as the capacity counts it (the disk formula), in GiB. */
+  vmDisk: () => { total: number; held: number; free: number };
   /** The recent log lines, when the appliance keeps them (server.ts). */
   logs: () => LogRing | null;
   /** What the box says about itself beside the host's facts. */
@@ -40,6 +42,7 @@ export function boxHandlers({
   power,
   events,
   facts,
+  vmDisk,
   logs,
   identity,
 }: BoxDependencies): Pick<
@@ -67,6 +70,7 @@ export function boxHandlers({
               freeBytes: dataDisk.freeBytes,
             }
           : null,
+        vmDisk: vmDisk(),
         hypervisor: { dryRun: identity.isDryRun },
       };
       // Addresses, MACs, mounts, listen URLs and the hypervisor URI map the host: administrators only.

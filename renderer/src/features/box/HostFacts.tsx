@@ -49,6 +49,11 @@ export function HostFacts({ facts }: { facts: BoxFacts }) {
               ? `${formatBytes(facts.dataDisk.freeBytes)} free of ${formatBytes(facts.dataDisk.sizeBytes)}`
               : 'not known'}
           </dd>
+          <dt>Disk for VMs</dt>
+          <dd data-fact="vm-disk">
+            {facts.vmDisk.free} GiB free of {facts.vmDisk.total} GiB ({facts.vmDisk.held} GiB held
+            by runs), as pre-flight and the Dashboard count it
+          </dd>
           {facts.hypervisor.uri !== undefined && (
             <>
               <dt>Hypervisor</dt>

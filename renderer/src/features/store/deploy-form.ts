@@ -113,8 +113,8 @@ export interface SizeLimit {
 
 /**
  * The most instances each size field's node can have with what is left: the box's capacity and
- * your quota for every resource (from the pre-flight's used and left), and the free disk for VMs
- * on the box. Fields whose node the pre-flight does not know are left out.
+ * your quota for every resource (from the pre-flight's used and left; the box's disk is the disk
+ * formula's). Fields whose node the pre-flight does not know are left out.
  */
 export function sizeLimits(
   form: readonly FormField[],
@@ -137,21 +137,6 @@ export function sizeLimits(
       const max = node.multiplicity + Math.floor((left - preflight.footprint[resource]) / each);
       if (!best || max < best.max)
         best = { max: Math.max(0, max), reason: `${left} ${resourceLabels[resource]} left` };
-    }
-    const disk = preflight.checks.find((candidate) => candidate.check === 'disk')?.details;
-    const each = node.resources.diskGiB * 1024 ** 3;
-    if (
-      node.cloudId === 'box' &&
-      typeof disk?.freeBytes === 'number' &&
-      typeof disk.neededBytes === 'number' &&
-      each > 0
-    ) {
-      const max = node.multiplicity + Math.floor((disk.freeBytes - disk.neededBytes) / each);
-      if (!best || max < best.max)
-        best = {
-          max: Math.max(0, max),
-          reason: `${Math.floor(disk.freeBytes / 1024 ** 3)} GiB of disk free`,
-        };
     }
     if (best) limits[field.key] = best;
   }
