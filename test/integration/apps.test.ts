@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { defaultBox } from '../../appliance/src/app.ts';
 import { isEventOf, type DeliveredEvent } from '../../appliance/src/domain/events.ts';
@@ -228,6 +228,8 @@ describe('the app store', () => {
       }),
     );
 
+    // Planned once: the pre-flight resolves the module, and the run is made from that plan.
+    const reached = vi.spyOn(box.services.modules, 'reached');
     const deployed = await box.app.inject({
       method: 'POST',
       url: '/api/v1/apps/hello-web/deploy',
@@ -235,6 +237,8 @@ describe('the app store', () => {
       payload: { parameters: { 'web:greeting': 'Hi' } },
     });
     expect(deployed.statusCode).toBe(201);
+    expect(reached.mock.calls.map(([, reference]) => reference)).toEqual(['/apps/hello-web/app@1']);
+    reached.mockRestore();
     expect(deployed.json()).toMatchObject({
       module: { resolved: '/apps/hello-web/app@1' },
       tags: ['app:hello-web'],

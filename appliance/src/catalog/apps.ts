@@ -31,7 +31,7 @@ import { BivouacError } from '../errors.ts';
 import { fileSource, type ImageStore } from '../host/images.ts';
 import { newId } from '../ids.ts';
 import type { Reservations } from '../orchestrator/reservations.ts';
-import type { Runs } from '../orchestrator/runs.ts';
+import type { DeployPlan, Runs } from '../orchestrator/runs.ts';
 import type { MainDocument } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
 import type { Store } from '../store/store.ts';
@@ -71,6 +71,14 @@ export interface PreflightNode {
   resources: { vcpu: number; memoryMiB: number; diskGiB: number };
   /** Where it may run: only on the box, or on any cloud. */
   cloudChoice: 'box' | 'any';
+}
+
+/** What deploying would need, checked before anything starts. */
+export interface Preflight {
+  ok: boolean;
+  checks: PreflightCheck[];
+  footprint: Amounts;
+  nodes: PreflightNode[];
 }
 
 export interface AppsOptions {
@@ -766,23 +774,26 @@ export class Apps {
     subject: Subject,
     id: string,
     request: { placement: Record<string, string>; multiplicity: Record<string, number> },
-  ): Promise<{
-    ok: boolean;
-    checks: PreflightCheck[];
-    footprint: Amounts;
-    nodes: PreflightNode[];
-  }> {
+  ): Promise<Preflight> {
+    return (await this.check(subject, id, request)).preflight;
+  }
+
+  /** The pre-flight, and the plan it checked, which a deploy makes its run from. */
+  private async check(
+    subject: Subject,
+    id: string,
+    request: { placement: Record<string, string>; multiplicity: Record<string, number> },
+  ): Promise<{ preflight: Preflight; plan: DeployPlan }> {
     const version = latestOf(this.get(id));
     const { problems } = askedCounts(version.manifest.deploy.form, {}, request.multiplicity);
     if (problems.length > 0) throw misfit('Instance counts out of bounds', problems);
     const reference = `${version.modules[0]!.path}@${version.modules[0]!.version}`;
-    const nodes = this.runs.resolve(
+    const plan = this.runs.planDeploy(
       subject,
-      reference,
-      request.placement,
-      request.multiplicity,
+      { module: reference, placement: request.placement, multiplicity: request.multiplicity },
       version.modules,
     );
+    const { nodes } = plan;
     const needed = footprint(nodes);
     const checks: PreflightCheck[] = [];
     const refusal = this.reservations.check(subject.userId, needed);
@@ -847,7 +858,15 @@ export class Apps {
       resources: node.resources,
       cloudChoice: clouds[node.name] ?? 'any',
     }));
-    return { ok: checks.every((check) => check.ok), checks, footprint: needed, nodes: placed };
+    return {
+      preflight: {
+        ok: checks.every((check) => check.ok),
+        checks,
+        footprint: needed,
+        nodes: placed,
+      },
+      plan,
+    };
   }
 
   /** `screenId`: the box screen (kiosk session) deploying, kept on the run. */
@@ -869,7 +888,7 @@ export class Apps {
       request.multiplicity,
     );
     if (problems.length > 0) throw misfit('Instance counts out of bounds', problems);
-    const preflight = await this.preflight(subject, id, {
+    const { preflight, plan } = await this.check(subject, id, {
       placement: request.placement,
       multiplicity,
     });
@@ -907,6 +926,7 @@ export class Apps {
       null,
       version.modules,
       screenId,
+      plan,
     );
   }
 

@@ -1,5 +1,5 @@
 import { hashSecret, newSecret } from '../secrets.ts';
-import type { ModulePin, Modules, Reach } from '../library/modules.ts';
+import type { ModulePin, Modules, Reach, ReachedModule } from '../library/modules.ts';
 import type { Clouds } from '../connectors/clouds.ts';
 import type { VmSpec } from '../connectors/contract.ts';
 import {
@@ -89,6 +89,14 @@ export interface CreateRun {
   tags: string[];
   keepRunning: KeepRunning;
   timeouts?: Partial<Record<keyof StateTimeouts, number | undefined>> | undefined;
+}
+
+/** A deploy planned for one user: the module as they reach it and its nodes, placed and sized. */
+export interface DeployPlan {
+  subject: string;
+  asked: string;
+  module: ReachedModule;
+  nodes: RunNode[];
 }
 
 /** A run as lists show it: its summary, from the main document or the archive. */
@@ -263,19 +271,25 @@ export class Runs {
    * pinned modules, which deploying the app may reach on its publisher's authority.
    * `screenId`: the box screen (kiosk session) it is started from, kept on the run.
    */
+  /**
+   * Makes a run from `request`, planned here or, when the caller planned it already (the app
+   * store's pre-flight), from `planned`, so a deploy resolves its module once.
+   */
   async create(
     subject: Subject,
     request: CreateRun,
     upgradeOf: string | null = null,
     granted: readonly ModulePin[] = [],
     screenId: string | null = null,
+    planned: DeployPlan | null = null,
   ): Promise<StoredRun> {
     if (subject.role === 'viewer')
       throw new BivouacError('FORBIDDEN', 'Viewers may not deploy.', { requiredRole: 'operator' });
-    parseOrInvalid(request.module);
-    const reach: Reach = { subject, action: 'run', granted };
-    const module = this.modules.reached(reach, request.module);
-    const nodes = this.resolveNodes(module.path, module.version, module.content, request, reach);
+    const plan =
+      planned?.asked === request.module && planned.subject === subject.userId
+        ? planned
+        : this.planDeploy(subject, request, granted);
+    const { module, nodes } = plan;
     for (const node of nodes) this.images.refuseUnusable(this.nativeImage(node) ?? undefined);
     const instances = planInstances(nodes);
     const given = this.checkParameters(nodes, request.parameters, module.content.kind === 'image');
@@ -367,29 +381,21 @@ export class Runs {
   }
 
   /** The nodes a deployment of `reference` would have, without deploying (pre-flight); reached as `create` reaches them. */
-  resolve(
+  /**
+   * What a deploy of `request.module` would make, placed and sized as asked: the module as
+   * `subject` may reach it and its nodes resolved (images, recipes, resources), without making
+   * anything. Pre-flight plans; `create` makes the run from that plan.
+   */
+  planDeploy(
     subject: Subject,
-    reference: string,
-    placement: Record<string, string>,
-    multiplicity: Record<string, number>,
+    request: Pick<CreateRun, 'module' | 'placement' | 'multiplicity'>,
     granted: readonly ModulePin[] = [],
-  ): RunNode[] {
+  ): DeployPlan {
+    parseOrInvalid(request.module);
     const reach: Reach = { subject, action: 'run', granted };
-    const module = this.modules.reached(reach, reference);
-    return this.resolveNodes(
-      module.path,
-      module.version,
-      module.content,
-      {
-        module: reference,
-        parameters: {},
-        placement,
-        multiplicity,
-        tags: [],
-        keepRunning: 'always',
-      },
-      reach,
-    );
+    const module = this.modules.reached(reach, request.module);
+    const nodes = this.resolveNodes(module.path, module.version, module.content, request, reach);
+    return { subject: subject.userId, asked: request.module, module, nodes };
   }
 
   /**
@@ -767,7 +773,7 @@ export class Runs {
       );
     });
     if (wereSecret.length === 0) return;
-    const nodes = this.resolve(subject, module, {}, {});
+    const { nodes } = this.planDeploy(subject, { module, placement: {}, multiplicity: {} });
     const exposed = wereSecret.filter((given) => {
       const [node, input] = given.split(':') as [string, string];
       // An image run's values go to the new image's one node, whatever its name.
@@ -1630,7 +1636,7 @@ export class Runs {
     path: string,
     version: number,
     content: ModuleContent,
-    request: CreateRun,
+    request: Pick<CreateRun, 'placement' | 'multiplicity'>,
     reach: Reach,
   ): RunNode[] {
     if (content.kind === 'project')
