@@ -193,7 +193,13 @@ async function startParts(
 ): Promise<void> {
   // One appliance per data dir: a second start is refused before it reads or writes anything.
   await makeDirectoryDurably(config.dataDir, 0o700);
-  const dataDirLock = await lockDataDir(config.dataDir);
+  const dataDirLock = await lockDataDir(config.dataDir).catch((error: unknown) => {
+    // Said as a log line too, with the holder's URLs: the desktop shell, finding the box's
+    // service already running on this data dir, shows that one instead (electron/main).
+    if (error instanceof DataDirInUseError)
+      logger.error({ holder: error.holder }, 'the data dir is in use by another appliance');
+    throw error;
+  });
   disposers.defer('data dir lock', () => dataDirLock.release());
 
   const { store, file, migratedFrom, backup } = await openStore(config.dataDir);
@@ -364,25 +370,29 @@ async function startParts(
       mainIsHttps ? 'https' : 'http',
     ),
   );
+  let screenUrl: string | null = null;
   if (config.localListen !== 'off' && config.localListen !== config.listen) {
     if (!isLoopback(parseHostPort(config.localListen).host)) {
       throw new ConfigError(
         `localListen ${config.localListen} is not a loopback address; plain HTTP is served only on loopback.`,
       );
     }
-    listeners.push(
-      await listen(
-        await build(services, { logger, hosts, listener: 'local' }),
-        config.localListen,
-        'http',
-      ),
+    const local = await listen(
+      await build(services, { logger, hosts, listener: 'local' }),
+      config.localListen,
+      'http',
     );
+    listeners.push(local);
+    screenUrl = local.url;
   }
   logger.info(
     { urls: listeners.map((listener) => listener.url), libvirtUri: hypervisor.uri },
     'listening',
   );
-  dataDirLock.describe(listeners.map((listener) => listener.url));
+  dataDirLock.describe(
+    listeners.map((listener) => listener.url),
+    screenUrl,
+  );
   disposers.defer('run archiver', services.archiver.start(3_600_000));
 
   // The shipped catalog installs once the UI answers (its apps appear as app.installed events);

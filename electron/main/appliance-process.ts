@@ -23,6 +23,26 @@ export function loopbackOrigin(hostPort: string): string | null {
   return new URL(`http://${match[1]}:${port}`).origin;
 }
 
+/**
+ * The screen's origin (its local listener, on loopback) of the appliance that holds the data dir,
+ * from the log line an appliance writes when it finds its data dir in use
+ * (appliance/src/server.ts), or null for any other line.
+ */
+export function holderOrigin(line: string): string | null {
+  let entry: { msg?: unknown; holder?: { screenUrl?: unknown } | null } | null;
+  try {
+    entry = JSON.parse(line) as typeof entry;
+  } catch {
+    return null;
+  }
+  if (typeof entry !== 'object' || entry?.msg !== 'the data dir is in use by another appliance')
+    return null;
+  const url = entry.holder?.screenUrl;
+  if (typeof url !== 'string' || !URL.canParse(url)) return null;
+  const parsed = new URL(url);
+  return parsed.protocol === 'http:' ? loopbackOrigin(parsed.host) : null;
+}
+
 /** How the appliance is started: a plain description, so it can be checked without spawning. */
 export interface ApplianceLaunch {
   command: string;
@@ -265,12 +285,19 @@ export function startApplianceProcess(
     child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
 
   let stderrTail = '';
-  const stderrClosed = new Promise<void>((resolve) => child.stderr.once('close', () => resolve()));
+  const closed = (stream: NodeJS.ReadableStream) =>
+    new Promise<void>((resolve) => stream.once('close', () => resolve()));
+  const outputClosed = Promise.all([closed(child.stderr), closed(child.stdout)]);
   createInterface({ input: child.stderr }).on('line', (line) => {
     stderrTail = `${stderrTail}${line}\n`.slice(-stderrTailLength);
     onOutput?.(line, 'stderr');
   });
-  createInterface({ input: child.stdout }).on('line', (line) => onOutput?.(line, 'stdout'));
+  // An appliance already running on the data dir (the box's service) says where it answers.
+  let heldBy: string | null = null;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    heldBy ??= holderOrigin(line);
+    onOutput?.(line, 'stdout');
+  });
 
   let stopping: Promise<ApplianceExit> | null = null;
   const stop = (): Promise<ApplianceExit> => {
@@ -293,8 +320,8 @@ export function startApplianceProcess(
   // The health wait ends as soon as the child exits: nothing of its own would ever answer.
   const childExited = new AbortController();
   void exited.then(async (exit) => {
-    // 'exit' can come before the last stderr lines; they usually say why it failed.
-    await Promise.race([stderrClosed, new Promise((resolve) => setTimeout(resolve, 200))]);
+    // 'exit' can come before the last output lines; they usually say why it failed.
+    await Promise.race([outputClosed, new Promise((resolve) => setTimeout(resolve, 200))]);
     const reason = spawnError
       ? `could not be started (${spawnError.message})`
       : `exited with ${describeExit(exit)}`;
@@ -312,6 +339,12 @@ export function startApplianceProcess(
     () => launch.origin,
     async (error: unknown) => {
       await stop();
+      // Not started because the data dir's appliance already runs: that one is shown, and it is
+      // not this shell's to stop (the child that said so has exited).
+      if (heldBy) {
+        await waitForHealthy(heldBy, { timeoutMs: startTimeoutMs, intervalMs: healthIntervalMs });
+        return heldBy;
+      }
       throw error;
     },
   );

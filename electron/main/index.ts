@@ -1,6 +1,7 @@
 /**
  * The shell's main process: holds the single-instance lock, starts the appliance as a child
- * process (or, with `--appliance-url`, uses one already running), opens the one window on the
+ * process (or, with `--appliance-url`, uses one already running; or, when the box's service
+ * already holds the data dir, the child says so and that one is shown), opens the one window on the
  * appliance's loopback URL once its /healthz answers, and on quit undoes everything in reverse
  * order, the appliance last. The business logic all lives in the appliance; this file only
  * orders the pieces.

@@ -21,7 +21,11 @@ describe('the data dir lock', () => {
     );
     // The first is untouched by the attempt.
     expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
-    expect(await lockHolder(dataDir)).toMatchObject({ pid: first.child.pid, urls: [first.url] });
+    expect(await lockHolder(dataDir)).toMatchObject({
+      pid: first.child.pid,
+      urls: [first.url],
+      screenUrl: null,
+    });
   });
 
   it('is freed by the kernel when its holder is killed outright: nothing stale to clear', async () => {
@@ -40,7 +44,7 @@ describe('the data dir lock', () => {
     const refused = outcomes.find((outcome) => outcome.status === 'rejected');
     expect(refused?.reason).toMatchObject({
       name: 'DataDirInUseError',
-      holder: { pid: process.pid, urls: [] },
+      holder: { pid: process.pid, urls: [], screenUrl: null },
     });
     for (const outcome of outcomes)
       if (outcome.status === 'fulfilled') await outcome.value.release();

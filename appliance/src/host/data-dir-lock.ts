@@ -6,8 +6,10 @@ import { createConnection, createServer, type Server } from 'node:net';
 export interface LockHolder {
   pid: number;
   startedAt: string;
-  /** The holder's URLs once it listens (the box's screen opens its loopback one). */
+  /** The holder's URLs once it listens. */
   urls: string[];
+  /** Its local listener, which the box's screen opens; null when it has none (or not yet). */
+  screenUrl: string | null;
 }
 
 /** A second appliance on the same data dir: refused before it touches anything. */
@@ -55,7 +57,12 @@ export async function lockHolder(dataDir: string): Promise<LockHolder | null> {
           typeof parsed.pid === 'number' &&
             typeof parsed.startedAt === 'string' &&
             Array.isArray(parsed.urls)
-            ? { pid: parsed.pid, startedAt: parsed.startedAt, urls: parsed.urls.map(String) }
+            ? {
+                pid: parsed.pid,
+                startedAt: parsed.startedAt,
+                urls: parsed.urls.map(String),
+                screenUrl: typeof parsed.screenUrl === 'string' ? parsed.screenUrl : null,
+              }
             : null,
         );
       } catch {
@@ -66,8 +73,8 @@ export async function lockHolder(dataDir: string): Promise<LockHolder | null> {
 }
 
 export interface DataDirLock {
-  /** Updates what the holder says of itself (its URLs once it listens). */
-  describe(urls: readonly string[]): void;
+  /** Updates what the holder says of itself (its URLs once it listens, and the screen's). */
+  describe(urls: readonly string[], screenUrl: string | null): void;
   release(): Promise<void>;
 }
 
@@ -77,7 +84,12 @@ export interface DataDirLock {
  */
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   const address = await lockAddress(dataDir);
-  const self: LockHolder = { pid: process.pid, startedAt: new Date().toISOString(), urls: [] };
+  const self: LockHolder = {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    urls: [],
+    screenUrl: null,
+  };
   const server: Server = createServer((socket) => {
     socket.on('error', () => undefined);
     socket.end(JSON.stringify(self));
@@ -94,8 +106,9 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   });
   server.unref();
   return {
-    describe(urls) {
+    describe(urls, screenUrl) {
       self.urls = [...urls];
+      self.screenUrl = screenUrl;
     },
     release: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

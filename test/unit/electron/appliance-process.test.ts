@@ -11,6 +11,7 @@ import {
   applianceNodeFlags,
   applianceEnvironment,
   applianceLaunch,
+  holderOrigin,
   loopbackOrigin,
   startApplianceProcess,
   waitForHealthy,
@@ -299,6 +300,26 @@ describe(
       await expect(appliance.exited).resolves.toEqual({ code: 1, signal: null });
     });
 
+    it('shows the appliance that already holds the data dir (the box service) instead of a second, and never stops it', async () => {
+      const dataDir = await scratchDir();
+      const service = start(await realLaunch({}, dataDir), { stopGraceMs: generousGraceMs });
+      const serviceOrigin = await service.ready;
+      const lines: string[] = [];
+      const shell = start(await realLaunch({}, dataDir), {
+        onOutput: (line, stream) => lines.push(`${stream}: ${line}`),
+      });
+      await expect(shell.ready).resolves.toBe(serviceOrigin);
+      // The one the shell spawned was refused the data dir and said who holds it.
+      await expect(shell.exited).resolves.toEqual({ code: 1, signal: null });
+      expect(logLines(lines).find((entry) => entry.holder)).toMatchObject({
+        msg: 'the data dir is in use by another appliance',
+        holder: { pid: service.pid, screenUrl: serviceOrigin },
+      });
+      await shell.stop();
+      expect(isAlive(service.pid)).toBe(true);
+      expect((await fetch(`${serviceOrigin}/healthz`)).status).toBe(200);
+    });
+
     it('rejects when the binary cannot be started', async () => {
       const launch = await realLaunch();
       const appliance = start({ ...launch, command: join(tmpdir(), 'no-such-bivouac-binary') });
@@ -362,5 +383,29 @@ describe('waitForHealthy', () => {
     });
     setTimeout(() => controller.abort(new Error('the shell is quitting')), 100);
     await expect(waiting).rejects.toThrow('the shell is quitting');
+  });
+});
+
+describe('holderOrigin', () => {
+  const line = (entry: object) => JSON.stringify(entry);
+  it("reads the holder's screen origin from the appliance's data-dir-in-use line, and nothing else", () => {
+    const inUse = { msg: 'the data dir is in use by another appliance' };
+    const holder = (screenUrl: unknown) => ({
+      urls: ['http://127.0.0.1:8443', 'http://127.0.0.1:8080'],
+      screenUrl,
+    });
+    expect(holderOrigin(line({ ...inUse, holder: holder('http://127.0.0.1:8080') }))).toBe(
+      'http://127.0.0.1:8080',
+    );
+    // No screen (its local listener is off), or one the window cannot load: nothing to show.
+    expect(holderOrigin(line({ ...inUse, holder: holder(null) }))).toBeNull();
+    expect(holderOrigin(line({ ...inUse, holder: holder('http://10.0.0.2:8080') }))).toBeNull();
+    expect(holderOrigin(line({ ...inUse, holder: holder('https://127.0.0.1:8080') }))).toBeNull();
+    expect(holderOrigin(line({ ...inUse, holder: null }))).toBeNull();
+    expect(
+      holderOrigin(line({ msg: 'listening', holder: holder('http://127.0.0.1:1') })),
+    ).toBeNull();
+    expect(holderOrigin('null')).toBeNull();
+    expect(holderOrigin('bivouac: cannot start')).toBeNull();
   });
 });
