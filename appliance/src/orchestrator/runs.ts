@@ -24,13 +24,9 @@ import {
 import { limits } from '../domain/limits.ts';
 import { isLink, parseKey, valueTooLong, maxValueBytes } from '../domain/params.ts';
 import {
-  canTransition,
   defaultStateTimeouts,
-  firstAbort,
   isBarrier,
   isFinal,
-  keepsRunning,
-  nextForward,
   runStates,
   stateDeadline,
   type AbortReason,
@@ -41,7 +37,6 @@ import {
 import {
   agentReadRefusal,
   agentWriteRefusal,
-  barrierPassed,
   canonicalKey,
   holdsVm,
   liveFootprint,
@@ -49,10 +44,8 @@ import {
   footprint,
   initialParams,
   mappedTargets,
-  nodeBeyondFailures,
   paramsSize,
   planInstances,
-  redactSecrets,
   runSecretKeys,
   secretKeysOf,
   visibleParams,
@@ -69,6 +62,7 @@ import type { MainDocument, StoredJob } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
 import type { RunArchive } from '../store/run-archive.ts';
 import type { Store } from '../store/store.ts';
+import { advance, log, setAbort, shownLog, transition } from '../domain/run-machine.ts';
 import { JobQueue } from './job-queue.ts';
 import { RunTimings } from './run-timings.ts';
 import type { Reservations } from './reservations.ts';
@@ -152,8 +146,6 @@ export interface RunsOptions {
   retryMs?: number;
   now?: () => Date;
 }
-
-const logLimit = 1000;
 
 /**
  * Runs and their orchestration. Every change goes through `change()`, which applies it to the
@@ -240,7 +232,7 @@ export class Runs {
       await this.change(run.id, 'appliance', (stored) => {
         // Stored by `create` but stopped before its next step (a crash): it goes on as create would have.
         if (stored.state === 'Initializing' && !stored.terminating && !stored.abort)
-          this.transition(stored, 'Provisioning', 'appliance');
+          transition(stored, 'Provisioning', 'appliance', this.now());
       });
       await this.plan(run.id);
     }
@@ -367,8 +359,8 @@ export class Runs {
         `run:${id}`,
         footprint(nodes),
       ).id;
-      this.transition(run, 'Provisioning', subject.userId);
-      this.advance(run, subject.userId);
+      transition(run, 'Provisioning', subject.userId, this.now());
+      advance(run, subject.userId, this.now());
       document.runs.push(run);
       this.queue.enqueueInside(document, jobsFor(run));
       return structuredClone(run);
@@ -1086,7 +1078,7 @@ export class Runs {
       const lastEntry = run.log.at(-1);
       mutate(run);
       alsoInside?.(document);
-      this.advance(run, actor);
+      advance(run, actor, this.now());
       run.updatedAt = this.now().toISOString();
       // A run that ends gives its reservation back in the same durable step.
       if (run.state !== before && isFinal(run.state) && run.reservationId)
@@ -1130,62 +1122,6 @@ export class Runs {
     }
     if (after.upgradeOf) await this.followUpgrade(after);
     if (isFinal(after.state)) await this.releaseNetwork(after);
-  }
-
-  /** Moves the run as far as its instances and flags allow. Pure on the run object. */
-  private advance(run: StoredRun, actor: string): void {
-    for (let step = 0; step < 10; step += 1) {
-      const next = this.nextState(run);
-      if (!next) return;
-      this.transition(run, next, actor);
-    }
-  }
-
-  private nextState(run: StoredRun): RunState | null {
-    if (isFinal(run.state)) return null;
-    const failing = nodeBeyondFailures(run);
-    if (failing && !run.terminating) {
-      const cause = run.instances.findLast(
-        (instance) =>
-          instance.node === failing.name && instance.state === 'failed' && instance.error,
-      );
-      const message = `node ${failing.name} has more failed instances than its maxFailures (${failing.maxFailures})${cause ? `; ${cause.name}: ${cause.error}` : ''}`;
-      setAbort(
-        run,
-        { source: 'launch', message, by: 'appliance', at: this.now().toISOString() },
-        this.now(),
-      );
-    }
-    if (run.state === 'Finalizing') {
-      const left = run.instances.some(holdsVm);
-      return left ? null : run.abort ? 'Aborted' : 'Done';
-    }
-    if (run.terminating) {
-      const launched = run.instances.some((instance) => instance.state !== 'pending');
-      return run.state === 'Initializing' && !launched ? 'Cancelled' : 'Finalizing';
-    }
-    if (run.abort) return keepsRunning(run.keepRunning, 'error') ? 'Aborted' : 'Finalizing';
-    if (run.state === 'Initializing') return null;
-    if (run.state === 'Ready')
-      return barrierPassed(run, 'Ready') && !keepsRunning(run.keepRunning, 'success')
-        ? 'Finalizing'
-        : null;
-    return isBarrier(run.state) && barrierPassed(run, run.state) ? nextForward(run.state) : null;
-  }
-
-  private transition(run: StoredRun, to: RunState, actor: string): void {
-    if (!canTransition(run.state, to))
-      throw new Error(`bug: run ${run.id} cannot go from ${run.state} to ${to}`);
-    log(
-      run,
-      actor,
-      'state',
-      `${run.state} → ${to}${to === 'Aborted' && run.abort ? ` (${run.abort.message})` : ''}`,
-      this.now(),
-    );
-    run.state = to;
-    run.stateEnteredAt = this.now().toISOString();
-    run.params['run:state'] = to;
   }
 
   /** Queues the cloud work the run's state asks for; safe to call any number of times. */
@@ -1835,31 +1771,6 @@ function takeRunSlot(document: MainDocument, owner: string): void {
       `Too many live runs: your quota allows ${allowed}, and ${held} are live (each counts one, even one that reserves nothing); terminate one first.`,
       { scope: 'user', resource: 'runs', held, asked: 1, allowed },
     );
-}
-
-/** Records the first abort of a live run; later ones change nothing. */
-function setAbort(run: StoredRun, given: AbortReason, now: Date): void {
-  if (isFinal(run.state) || run.abort) return;
-  const reason = { ...given, message: redactSecrets(run, given.message) };
-  run.abort = firstAbort(run.abort, reason);
-  run.params['run:abort'] = reason.message;
-  log(run, reason.by, 'abort', `${reason.source}: ${reason.message}`, now);
-}
-
-/** Log entries of `run` as people see them (in its log and its events): secret values masked. */
-function shownLog(run: StoredRun, entries: readonly RunLogEntry[]): RunLogEntry[] {
-  return entries.map((entry) => ({ ...entry, detail: redactSecrets(run, entry.detail) }));
-}
-
-function log(run: StoredRun, actor: string, action: string, detail: string, now: Date): void {
-  // Recipe output and reasons pass through here: no current secret value is kept in the log.
-  run.log.push({
-    time: now.toISOString(),
-    actor,
-    action,
-    detail: redactSecrets(run, detail).slice(0, 4096),
-  });
-  if (run.log.length > logLimit) run.log.splice(0, run.log.length - logLimit);
 }
 
 /** Throws the refusal, if there is one, as its typed error. */
