@@ -3,7 +3,6 @@ import type { ModulePin, Modules, Reach, ReachedModule } from '../library/module
 import type { Clouds } from '../connectors/clouds.ts';
 import type { VmSpec } from '../connectors/contract.ts';
 import {
-  canAccess,
   sameRules,
   type Access,
   type AclRule,
@@ -13,7 +12,7 @@ import {
 import type { Reservation } from '../domain/capacity.ts';
 import { deployedNodes } from '../domain/deploy-form.ts';
 import { domainEvent, type EventPayloads } from '../domain/events.ts';
-import type { VmAfterReady, VmRecord } from '../domain/vms.ts';
+import type { VmAfterReady } from '../domain/vms.ts';
 import {
   checkValue,
   isSecret,
@@ -27,7 +26,6 @@ import {
   defaultStateTimeouts,
   isBarrier,
   isFinal,
-  runStates,
   stateDeadline,
   type AbortReason,
   type KeepRunning,
@@ -48,7 +46,6 @@ import {
   planInstances,
   runSecretKeys,
   secretKeysOf,
-  visibleParams,
   type ParamRefusal,
   type RunInstance,
   type RunLogEntry,
@@ -64,6 +61,7 @@ import type { RunArchive } from '../store/run-archive.ts';
 import type { Store } from '../store/store.ts';
 import { advance, log, setAbort, shownLog, transition } from '../domain/run-machine.ts';
 import { JobQueue } from './job-queue.ts';
+import { RunQueries } from './run-queries.ts';
 import { RunTimings } from './run-timings.ts';
 import type { Reservations } from './reservations.ts';
 import type { VmTracker } from './vm-tracker.ts';
@@ -91,33 +89,6 @@ export interface DeployPlan {
   asked: string;
   module: ReachedModule;
   nodes: RunNode[];
-}
-
-/** A run as lists show it: its summary, from the main document or the archive. */
-export type ListedRun = Pick<
-  StoredRun,
-  | 'id'
-  | 'owner'
-  | 'acl'
-  | 'title'
-  | 'module'
-  | 'state'
-  | 'stateEnteredAt'
-  | 'abort'
-  | 'terminating'
-  | 'tags'
-  | 'createdAt'
-  | 'updatedAt'
-> & { archived: boolean };
-
-export interface RunFilter {
-  state?: RunState | undefined;
-  owner?: string | undefined;
-  module?: string | undefined;
-  tag?: string | undefined;
-  text?: string | undefined;
-  limit: number;
-  offset: number;
 }
 
 /** Who an agent token belongs to. */
@@ -154,6 +125,8 @@ export interface RunsOptions {
  * of a persistent queue, so a restart resumes or cleanly ends every run.
  */
 export class Runs {
+  /** The read side: one run, lists, counts, parameters and logs, archived runs included. */
+  readonly queries: RunQueries;
   private readonly queue: JobQueue;
   /** Parked reads by `<run> <key>`; each is woken with the time the change that set its value began (none on a stop). */
   private readonly waiters = new Map<string, Set<(setAt?: number) => void>>();
@@ -183,6 +156,7 @@ export class Runs {
     private readonly images: ImageStore,
     private readonly options: RunsOptions,
   ) {
+    this.queries = new RunQueries(store, options.archive);
     this.queue = new JobQueue(
       store,
       { launch: (job) => this.launchJob(job), terminate: (job) => this.terminateJob(job) },
@@ -390,121 +364,9 @@ export class Runs {
     return { subject: subject.userId, asked: request.module, module, nodes };
   }
 
-  /**
-   * A run of the main document `subject` may act on. An archived run is refused with WRONG_STATE
-   * (it is read with `view`, and only deleted); one `subject` may not view is NOT_FOUND.
-   */
+  /** A run of the main document `subject` may act on (see RunQueries.get). */
   get(subject: Subject, id: string, action: Action = 'view'): StoredRun {
-    const run = this.store.data.runs.find((candidate) => candidate.id === id);
-    const archived = run ? undefined : this.options.archive.summary(id);
-    if (archived && canAccess(subject, archived, 'view'))
-      throw new BivouacError(
-        'WRONG_STATE',
-        `Run ${id} is archived: it can be read and deleted, not changed.`,
-        { id, state: archived.state, archived: true },
-      );
-    if (!run || !canAccess(subject, access(run), 'view'))
-      throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
-    if (!canAccess(subject, access(run), action))
-      throw new BivouacError('FORBIDDEN', `You may not ${action} run ${id}.`, {
-        resource: 'run',
-        id,
-        action,
-      });
-    return run;
-  }
-
-  /**
-   * A run `subject` may view, whole, from the main document or the archive (read from its
-   * segment); `archived` says which.
-   */
-  async view(subject: Subject, id: string): Promise<StoredRun & { archived: boolean }> {
-    const run = this.store.data.runs.find((candidate) => candidate.id === id);
-    if (run) return { ...this.get(subject, id), archived: false };
-    const summary = this.options.archive.summary(id);
-    const archived =
-      summary && canAccess(subject, summary, 'view')
-        ? await this.options.archive.read(id)
-        : undefined;
-    if (!archived) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
-    return { ...archived.run, archived: true };
-  }
-
-  /** The records of an archived run's VMs (all gone), as they were when it was archived. */
-  async archivedVms(runId: string): Promise<VmRecord[]> {
-    // A run a crash left in both places still has its records in the main document.
-    if (!this.options.archive.has(runId) || this.store.data.runs.some((run) => run.id === runId))
-      return [];
-    return (await this.options.archive.read(runId))?.vms ?? [];
-  }
-
-  /**
-   * Runs `subject` may view, newest first, from the main document and the archive together (the
-   * archive's summaries are in memory: no run is read from disk for a list).
-   */
-  list(subject: Subject, filter: RunFilter): { runs: ListedRun[]; total: number } {
-    const text = filter.text?.toLowerCase();
-    const matches = (run: Omit<ListedRun, 'archived'>) =>
-      canAccess(subject, run, 'view') &&
-      (!filter.state || run.state === filter.state) &&
-      (!filter.owner || run.owner === filter.owner) &&
-      (!filter.module ||
-        run.module.resolved.startsWith(`${filter.module}@`) ||
-        run.module.resolved === filter.module) &&
-      (!filter.tag || run.tags.includes(filter.tag)) &&
-      (!text ||
-        run.title.toLowerCase().includes(text) ||
-        run.module.resolved.includes(text) ||
-        run.id === filter.text);
-    const inMain = new Set<string>();
-    const live: ListedRun[] = [];
-    for (let i = this.store.data.runs.length - 1; i >= 0; i -= 1) {
-      const run = this.store.data.runs[i]!;
-      inMain.add(run.id);
-      if (matches(run)) live.push({ ...run, archived: false });
-    }
-    // Only the page's runs are copied: a list over thousands of archived runs allocates little.
-    const archived = this.options.archive
-      .summaries()
-      .filter((summary) => !inMain.has(summary.id) && matches(summary));
-    const total = live.length + archived.length;
-    // Both are newest first: merge them only as far as the page asked for.
-    const page: ListedRun[] = [];
-    let a = 0;
-    let b = 0;
-    while (page.length < filter.offset + filter.limit && (a < live.length || b < archived.length)) {
-      page.push(
-        b >= archived.length || (a < live.length && live[a]!.createdAt >= archived[b]!.createdAt)
-          ? live[a++]!
-          : { ...archived[b++]!, archived: true },
-      );
-    }
-    return { runs: page.slice(filter.offset), total };
-  }
-
-  /**
-   * How many runs `subject` may view are in each state, in one pass: what the dashboard shows,
-   * without a list request per state.
-   */
-  counts(subject: Subject): Record<RunState, number> {
-    const counts = Object.fromEntries(runStates.map((state) => [state, 0])) as Record<
-      RunState,
-      number
-    >;
-    const inMain = new Set<string>();
-    for (const run of this.store.data.runs) {
-      inMain.add(run.id);
-      if (canAccess(subject, access(run), 'view')) counts[run.state] += 1;
-    }
-    for (const summary of this.options.archive.summaries())
-      if (!inMain.has(summary.id) && canAccess(subject, summary, 'view'))
-        counts[summary.state] += 1;
-    return counts;
-  }
-
-  /** Parameters as shown to people: secrets masked. */
-  async params(subject: Subject, id: string): Promise<Record<string, string>> {
-    return visibleParams(await this.view(subject, id));
+    return this.queries.get(subject, id, action);
   }
 
   /** The image `node` boots from, as its cloud's kind names it; null when it names none. */
@@ -513,10 +375,6 @@ export class Runs {
   }
 
   /** The run's log as shown to people: no current secret value in it, however old the entry. */
-  async log(subject: Subject, id: string): Promise<StoredRun['log']> {
-    const run = await this.view(subject, id);
-    return shownLog(run, run.log);
-  }
 
   // ---- actions ----
 

@@ -72,7 +72,7 @@ export function runHandlers(runs: Runs, archiver: RunArchiver): Pick<Handlers, R
         ),
       ),
     listRuns: async ({ query }, context) =>
-      runs.list(signedIn(context).subject, {
+      runs.queries.list(signedIn(context).subject, {
         state: query.state,
         owner: query.owner,
         module: query.module,
@@ -83,7 +83,7 @@ export function runHandlers(runs: Runs, archiver: RunArchiver): Pick<Handlers, R
       }),
     runCounts: async (_input, context) => {
       const subject = signedIn(context).subject;
-      const byState = runs.counts(subject);
+      const byState = runs.queries.counts(subject);
       return {
         byState,
         total: Object.values(byState).reduce((sum, count) => sum + count, 0),
@@ -91,7 +91,7 @@ export function runHandlers(runs: Runs, archiver: RunArchiver): Pick<Handlers, R
       };
     },
     getRun: async ({ params }, context) =>
-      shownRun(await runs.view(signedIn(context).subject, params.id)),
+      shownRun(await runs.queries.view(signedIn(context).subject, params.id)),
     deleteRun: async ({ params }, context) => {
       await archiver.delete(signedIn(context).subject, params.id);
       return null;
@@ -137,10 +137,13 @@ export function runHandlers(runs: Runs, archiver: RunArchiver): Pick<Handlers, R
         text: redactSecrets(runs.get(subject, params.id), read.text),
       };
     },
-    runParams: async ({ params }, context) => runs.params(signedIn(context).subject, params.id),
-    runLog: async ({ params }, context) => runs.log(signedIn(context).subject, params.id),
+    runParams: async ({ params }, context) =>
+      runs.queries.params(signedIn(context).subject, params.id),
+    runLog: async ({ params }, context) => runs.queries.log(signedIn(context).subject, params.id),
     runTimings: async ({ params }, context) => ({
-      spans: [...runs.timings.of((await runs.view(signedIn(context).subject, params.id)).id)],
+      spans: [
+        ...runs.timings.of((await runs.queries.view(signedIn(context).subject, params.id)).id),
+      ],
     }),
   };
 }

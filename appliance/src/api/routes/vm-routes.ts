@@ -14,7 +14,7 @@ export function vmHandlers(
     listVms: async ({ query }, context) => {
       const { subject } = signedIn(context);
       // An archived run's VMs (all gone) are kept with it.
-      const archived = query.runId === undefined ? [] : await runs.archivedVms(query.runId);
+      const archived = query.runId === undefined ? [] : await runs.queries.archivedVms(query.runId);
       const visible = [...vms.all(), ...archived].filter(
         (vm) =>
           (query.include === 'all' || vm.state !== 'gone') &&
