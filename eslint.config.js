@@ -48,6 +48,19 @@ function forbiddenFor(folder) {
 }
 
 /**
+ * The API contract, which the renderer and the CLI import: pure, on domain/ alone. `siblings`
+ * says which other files of api/ its `files` may import.
+ */
+function contractLayer(files, siblings) {
+  return {
+    files,
+    message: 'the API contract is pure: it may import domain/ and zod only',
+    regex: composition,
+    patterns: [...forbiddenFor('domain'), '**/auth/**', '**/routes/**', ...siblings, ...uiAndShell],
+  };
+}
+
+/**
  * The layering rule (STYLE.md). Later entries win for files they share with earlier ones, so a
  * narrower layer comes last and repeats what it inherits.
  */
@@ -78,20 +91,17 @@ const layers = [
         : []),
     ],
   })),
-  {
-    // The API contract, which the renderer and the CLI import: pure, on domain/ alone.
-    files: ['appliance/src/api/contract.ts', 'appliance/src/api/schemas.ts'],
-    message: 'the API contract is pure: it may import domain/ and zod only',
-    regex: composition,
-    patterns: [
-      ...forbiddenFor('domain'),
-      '**/auth/**',
-      '**/routes/**',
-      './*',
-      '!./schemas.ts',
-      ...uiAndShell,
-    ],
-  },
+  // The route table and the schemas, split by resource into contract/ and schemas/ beside them.
+  contractLayer(
+    ['appliance/src/api/contract.ts', 'appliance/src/api/schemas.ts'],
+    ['./*', '!./schemas.ts', '!./contract', '!./schemas'],
+  ),
+  // Their parts: of the rest of api/, only the schemas' index (`../..`, the rest of appliance/src,
+  // is judged by the patterns before).
+  contractLayer(
+    ['appliance/src/api/contract/**/*.ts', 'appliance/src/api/schemas/**/*.ts'],
+    ['../*', '!../schemas.ts', '!../..'],
+  ),
   {
     files: ['renderer/src/**/*.{ts,tsx}'],
     message:
