@@ -118,6 +118,7 @@ const layers = [
       '!**/appliance/src/api/contract.ts',
       '!**/appliance/src/api/schemas.ts',
       '**/appliance/src/*.ts',
+      '**/appliance/src/errors/**',
       '**/electron/**',
     ],
   },
