@@ -43,13 +43,24 @@ export class GuestPlayer {
     }
   }
 
-  /** One call of the agent API with a guest's token; fails the test unless it is answered 204. */
+  /**
+   * One call of the agent API with a guest's token; fails the test unless it is answered 204.
+   * Like the agent, it asks again while the appliance answers 503: a VM is up a moment before
+   * its launch is recorded (VM_STARTING), and the player reads the token as soon as it exists.
+   */
   private async call(token: string, path: string, body: unknown): Promise<void> {
-    const response = await fetch(`${this.applianceUrl}/api/v1/agent${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    expect(response.status, await response.text()).toBe(204);
+    for (let attempt = 0; ; attempt += 1) {
+      const response = await fetch(`${this.applianceUrl}/api/v1/agent${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (response.status === 503 && attempt < 50) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      expect(response.status, await response.text()).toBe(204);
+      return;
+    }
   }
 }

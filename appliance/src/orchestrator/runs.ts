@@ -11,7 +11,7 @@ import {
 } from '../domain/access.ts';
 import type { Reservation } from '../domain/capacity.ts';
 import { deployedNodes } from '../domain/deploy-form.ts';
-import { domainEvent, type EventPayloads } from '../domain/events.ts';
+import { domainEvent } from '../domain/events.ts';
 import type { VmAfterReady } from '../domain/vms.ts';
 import {
   checkValue,
@@ -48,7 +48,6 @@ import {
   secretKeysOf,
   type ParamRefusal,
   type RunInstance,
-  type RunLogEntry,
   type RunNode,
   type StoredRun,
 } from '../domain/runs.ts';
@@ -61,6 +60,7 @@ import type { RunArchive } from '../store/run-archive.ts';
 import type { Store } from '../store/store.ts';
 import { advance, log, setAbort, shownLog, transition } from '../domain/run-machine.ts';
 import { JobQueue } from './job-queue.ts';
+import { RunLedger } from './run-ledger.ts';
 import { RunQueries } from './run-queries.ts';
 import { RunTimings } from './run-timings.ts';
 import type { Reservations } from './reservations.ts';
@@ -119,14 +119,17 @@ export interface RunsOptions {
 }
 
 /**
- * Runs and their orchestration. Every change goes through `change()`, which applies it to the
- * stored run, then `advance()` moves the state machine as far as it can (barriers, aborts,
- * terminate, Finalizing), all in one durable update; work on clouds is done by idempotent jobs
- * of a persistent queue, so a restart resumes or cleanly ends every run.
+ * Runs and their orchestration. Every change of a run goes through the ledger (run-ledger.ts),
+ * which applies it, moves the state machine as far as it can (barriers, aborts, terminate,
+ * Finalizing) and commits in one durable update, then tells the listeners registered here;
+ * work on clouds is done by idempotent jobs of a persistent queue, so a restart resumes or
+ * cleanly ends every run.
  */
 export class Runs {
   /** The read side: one run, lists, counts, parameters and logs, archived runs included. */
   readonly queries: RunQueries;
+  /** The one durable way to change a run, and who hears of each change. */
+  private readonly ledger: RunLedger;
   private readonly queue: JobQueue;
   /** Parked reads by `<run> <key>`; each is woken with the time the change that set its value began (none on a stop). */
   private readonly waiters = new Map<string, Set<(setAt?: number) => void>>();
@@ -157,6 +160,21 @@ export class Runs {
     private readonly options: RunsOptions,
   ) {
     this.queries = new RunQueries(store, options.archive);
+    this.ledger = new RunLedger(store, events, reservations, () => this.now());
+    // What follows each committed change, registered here, in this order.
+    this.ledger.onChange(({ run }) => this.indexTokens(run));
+    this.ledger.onChange(() => this.scheduleDeadline());
+    this.ledger.onChange(({ before, run, started }) => {
+      if (run.state === before) return;
+      this.timings.record(run.id, 'state', run.state, performance.now());
+      this.wake(`${run.id} run:state`, started);
+      // An ended run answers every read still waiting on it.
+      if (isFinal(run.state))
+        for (const [key, waiting] of this.waiters.entries())
+          if (key.startsWith(`${run.id} `)) for (const wake of waiting) wake(started);
+    });
+    this.ledger.onChange(({ run }) => (run.upgradeOf ? this.followUpgrade(run) : undefined));
+    this.ledger.onChange(({ run }) => (isFinal(run.state) ? this.releaseNetwork(run) : undefined));
     this.queue = new JobQueue(
       store,
       { launch: (job) => this.launchJob(job), terminate: (job) => this.terminateJob(job) },
@@ -203,7 +221,7 @@ export class Runs {
     }
     await this.sweepNetworks(true).catch(() => undefined);
     for (const run of this.store.data.runs.filter((candidate) => !isFinal(candidate.state))) {
-      await this.change(run.id, 'appliance', (stored) => {
+      await this.ledger.change(run.id, 'appliance', (stored) => {
         // Stored by `create` but stopped before its next step (a crash): it goes on as create would have.
         if (stored.state === 'Initializing' && !stored.terminating && !stored.abort)
           transition(stored, 'Provisioning', 'appliance', this.now());
@@ -340,8 +358,13 @@ export class Runs {
       return structuredClone(run);
     });
     this.reservations.reserved();
-    this.announce(created, 'run.created', { state: 'Initializing', log: [] });
-    await this.settle('Initializing', created, started, shownLog(created, created.log));
+    this.ledger.announce(created, 'run.created', { state: 'Initializing', log: [] });
+    await this.ledger.tell({
+      before: 'Initializing',
+      run: created,
+      started,
+      appended: shownLog(created, created.log),
+    });
     this.queue.jobsAdded();
     return this.get(subject, id);
   }
@@ -381,7 +404,7 @@ export class Runs {
   /** Ends the run from any state, leaving no VM behind. Repeating it is harmless. */
   async terminate(subject: Subject, id: string): Promise<StoredRun> {
     this.get(subject, id, 'manage');
-    await this.change(id, subject.userId, (run) => {
+    await this.ledger.change(id, subject.userId, (run) => {
       if (run.terminating) return;
       run.terminating = true;
       log(run, subject.userId, 'terminate', 'asked to terminate', this.now());
@@ -485,7 +508,7 @@ export class Runs {
       diskGiB: kept.diskGiB + delta * node.resources.diskGiB,
     };
     if (delta > 0 && run.reservationId) await this.reservations.resize(run.reservationId, wanted);
-    await this.change(id, subject.userId, (stored) => {
+    await this.ledger.change(id, subject.userId, (stored) => {
       const target = stored.nodes.find((candidate) => candidate.name === nodeName)!;
       target.multiplicity = multiplicity;
       let names: string[];
@@ -589,7 +612,7 @@ export class Runs {
       // The newer run belongs to the same screen, so a kiosk that started it keeps following it.
       run.screenId ?? null,
     );
-    await this.change(id, subject.userId, (stored) => {
+    await this.ledger.change(id, subject.userId, (stored) => {
       stored.upgrade = { to: newer.id, state: 'deploying', reason: null };
       log(
         stored,
@@ -648,7 +671,7 @@ export class Runs {
       : undefined;
     if (!old || old.upgrade?.to !== newer.id || old.upgrade.state !== 'deploying') return;
     if (newer.state === 'Ready') {
-      await this.change(old.id, 'appliance', (stored) => {
+      await this.ledger.change(old.id, 'appliance', (stored) => {
         stored.upgrade = { to: newer.id, state: 'switched', reason: null };
         stored.params['run:upgrade.to'] = newer.id;
         stored.terminating = true;
@@ -663,12 +686,12 @@ export class Runs {
       await this.plan(old.id);
     } else if (isFinal(newer.state) || newer.abort || newer.terminating) {
       const reason = newer.abort?.message ?? `the new run ended ${newer.state}`;
-      await this.change(old.id, 'appliance', (stored) => {
+      await this.ledger.change(old.id, 'appliance', (stored) => {
         stored.upgrade = { to: newer.id, state: 'rolled-back', reason };
         log(stored, 'appliance', 'upgrade', `rolled back: ${reason}`, this.now());
       });
       if (!newer.terminating) {
-        await this.change(newer.id, 'appliance', (stored) => {
+        await this.ledger.change(newer.id, 'appliance', (stored) => {
           stored.terminating = true;
         });
         await this.plan(newer.id);
@@ -717,7 +740,7 @@ export class Runs {
 
   /** The run an agent belongs to. */
   runFor(agent: AgentIdentity): StoredRun {
-    return this.runOf(agent.runId);
+    return this.ledger.runOf(agent.runId);
   }
 
   /**
@@ -747,7 +770,7 @@ export class Runs {
     const deadline = Date.now() + Math.min(waitSeconds, limits.agentWaitSeconds) * 1000;
     for (;;) {
       if (this.stopping) throw shuttingDown();
-      const run = this.runOf(agent.runId);
+      const run = this.ledger.runOf(agent.runId);
       // Checked on every turn: a scale-up or an instance's removal may change the answer.
       refuse(agentReadRefusal(run, agent.instance, parseKey(canonical)), canonical);
       const value = run.params[canonical];
@@ -767,7 +790,7 @@ export class Runs {
   async agentSetParam(agent: AgentIdentity, key: string, value: string): Promise<void> {
     const canonical = keyOrInvalid(key);
     refuse(
-      agentWriteRefusal(this.runOf(agent.runId), agent.instance, parseKey(canonical)),
+      agentWriteRefusal(this.ledger.runOf(agent.runId), agent.instance, parseKey(canonical)),
       canonical,
     );
     await this.setParam(agent.runId, canonical, value, agent.instance);
@@ -784,7 +807,7 @@ export class Runs {
     if (canonical.startsWith('run:') && ['run:state', 'run:abort'].includes(canonical))
       throw invalid('key', `${canonical} is kept by the appliance; use abort to abort`);
     const changed: string[] = [];
-    await this.change(runId, actor, (run) => {
+    await this.ledger.change(runId, actor, (run) => {
       const targets = [canonical, ...mappedTargets(run, canonical)].filter(
         (target) => run.params[target] !== value,
       );
@@ -814,12 +837,12 @@ export class Runs {
         changed.push(target);
       }
     });
-    const run = this.runOf(runId);
+    const run = this.ledger.runOf(runId);
     const secret = runSecretKeys(run);
     for (const target of changed) {
       this.wake(`${runId} ${target}`, started);
       const shown = secret.has(target) ? maskedValue : value;
-      this.announce(run, 'run.param', {
+      this.ledger.announce(run, 'run.param', {
         key: target,
         value: shown,
         link: isLink(keyParts(target)),
@@ -831,7 +854,7 @@ export class Runs {
   async complete(agent: AgentIdentity, state: RunState): Promise<void> {
     if (!isBarrier(state) || state === 'Provisioning')
       throw invalid('state', 'must be Executing, SendingReports or Ready');
-    await this.change(agent.runId, agent.instance, (run) => {
+    await this.ledger.change(agent.runId, agent.instance, (run) => {
       const instance = instanceOf(run, agent.instance);
       if (instance.completed.includes(state)) return;
       instance.completed.push(state);
@@ -850,7 +873,7 @@ export class Runs {
 
   /** A line of recipe output for the run's log. */
   async agentLog(agent: AgentIdentity, text: string): Promise<void> {
-    await this.change(agent.runId, agent.instance, (run) =>
+    await this.ledger.change(agent.runId, agent.instance, (run) =>
       log(run, agent.instance, 'output', text, this.now()),
     );
   }
@@ -877,7 +900,7 @@ export class Runs {
       at: this.now().toISOString(),
     };
     // One step: the abort's reason is the vanishing, not the failed instance it leaves.
-    await this.change(runId, 'appliance', (stored) => {
+    await this.ledger.change(runId, 'appliance', (stored) => {
       const target = instanceOf(stored, instanceName);
       target.state = 'failed';
       target.tokenHash = null;
@@ -911,75 +934,8 @@ export class Runs {
   // ---- the machine ----
 
   private async abortRun(id: string, reason: AbortReason): Promise<void> {
-    await this.change(id, reason.by, (run) => setAbort(run, reason, this.now()));
+    await this.ledger.change(id, reason.by, (run) => setAbort(run, reason, this.now()));
     await this.plan(id);
-  }
-
-  /**
-   * The one durable way to change a run: `mutate` it (and, with `alsoInside`, what else belongs to
-   * the same step: a VM's record, the end of a job), advance it, commit once, then settle.
-   */
-  private async change(
-    id: string,
-    actor: string,
-    mutate: (run: StoredRun) => void,
-    alsoInside?: (document: MainDocument) => void,
-  ): Promise<void> {
-    const started = performance.now();
-    let before: RunState | null = null;
-    let released = false;
-    let appended: RunLogEntry[] = [];
-    const after = await this.store.update((document) => {
-      const run = document.runs.find((candidate) => candidate.id === id);
-      if (!run) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
-      before = run.state;
-      const lastEntry = run.log.at(-1);
-      mutate(run);
-      alsoInside?.(document);
-      advance(run, actor, this.now());
-      run.updatedAt = this.now().toISOString();
-      // A run that ends gives its reservation back in the same durable step.
-      if (run.state !== before && isFinal(run.state) && run.reservationId)
-        released = this.reservations.releaseInside(document, run.reservationId);
-      // What this change logged: after the entry that was last (the log drops its oldest entries).
-      appended = shownLog(run, run.log.slice(lastEntry ? run.log.lastIndexOf(lastEntry) + 1 : 0));
-      return structuredClone(run);
-    });
-    if (released) this.reservations.released();
-    await this.settle(before, after, started, appended);
-  }
-
-  /**
-   * What follows a committed change of a run: its tokens, deadline and timings, waiters woken,
-   * the event screens apply, an upgrade followed, the network of an ended run given back.
-   */
-  private async settle(
-    before: RunState | null,
-    after: StoredRun,
-    started: number,
-    appended: RunLogEntry[],
-  ): Promise<void> {
-    const id = after.id;
-    this.indexTokens(after);
-    this.scheduleDeadline();
-    if (after.state !== before) {
-      this.timings.record(id, 'state', after.state, performance.now());
-      this.wake(`${id} run:state`, started);
-      this.announce(after, 'run.state', {
-        state: after.state,
-        from: before,
-        abort: after.abort,
-        log: appended,
-      });
-      if (isFinal(after.state)) {
-        for (const waiters of this.waiters.entries())
-          if (waiters[0].startsWith(`${id} `)) for (const wake of waiters[1]) wake(started);
-      }
-    } else {
-      this.announce(after, 'run.updated', { state: after.state, log: appended });
-    }
-    if (after.upgradeOf) await this.followUpgrade(after);
-    if (isFinal(after.state)) await this.releaseNetwork(after);
   }
 
   /** Queues the cloud work the run's state asks for; safe to call any number of times. */
@@ -1047,7 +1003,7 @@ export class Runs {
       this.starting.set(tokenHash, { runId: run.id, instance: instance.name });
       try {
         await this.vms.launch(node.cloudId, spec, run.reservationId, imageId, (vm, write) =>
-          this.change(
+          this.ledger.change(
             run.id,
             'appliance',
             (stored) => {
@@ -1092,7 +1048,7 @@ export class Runs {
    * that cannot be published is logged, not fatal.
    */
   private async publishPorts(runId: string, instanceName: string, node: RunNode): Promise<void> {
-    const network = this.madeNetwork(this.runOf(runId));
+    const network = this.madeNetwork(this.ledger.runOf(runId));
     if (network) return this.publishPrivate(runId, instanceName, node, network);
     const connector = this.clouds.connector(node.cloudId);
     if (!connector.publish) return;
@@ -1100,7 +1056,7 @@ export class Runs {
       const published = await connector
         .publish(vmName(runId, instanceName), port.port)
         .catch(async (error: unknown) => {
-          await this.change(runId, 'appliance', (run) =>
+          await this.ledger.change(runId, 'appliance', (run) =>
             log(
               run,
               'appliance',
@@ -1134,14 +1090,14 @@ export class Runs {
     node: RunNode,
     network: MadeNetwork,
   ): Promise<void> {
-    const instance = instanceOf(this.runOf(runId), instanceName);
+    const instance = instanceOf(this.ledger.runOf(runId), instanceName);
     const address = this.addressOf(runId, instance.name);
     if (!address || !this.options.networks) return;
     for (const port of node.ports) {
       const published = await this.options.networks
         .publish(network, address, port.port)
         .catch(async (error: unknown) => {
-          await this.change(runId, 'appliance', (run) =>
+          await this.ledger.change(runId, 'appliance', (run) =>
             log(
               run,
               'appliance',
@@ -1183,10 +1139,10 @@ export class Runs {
     key: string | null,
   ): Promise<void> {
     await this.setParam(runId, key ?? `${instanceName}:url.${port.name}`, url, 'appliance');
-    const run = this.runOf(runId);
+    const run = this.ledger.runOf(runId);
     if (port.protocol !== 'tcp' && run.params[`${instanceName}:url.service`] === undefined)
       await this.setParam(runId, `${instanceName}:url.service`, url, 'appliance');
-    if (port.protocol !== 'tcp' && this.runOf(runId).params['run:url.service'] === undefined)
+    if (port.protocol !== 'tcp' && this.ledger.runOf(runId).params['run:url.service'] === undefined)
       await this.setParam(runId, 'run:url.service', url, 'appliance');
   }
 
@@ -1208,7 +1164,7 @@ export class Runs {
   /** The fixed address of an instance on its run's private network. */
   private addressOf(runId: string, instanceName: string): string | null {
     const vm = this.vms.findByNative(
-      nodeOf(this.runOf(runId), instanceOf(this.runOf(runId), instanceName)).cloudId,
+      nodeOf(this.ledger.runOf(runId), instanceOf(this.ledger.runOf(runId), instanceName)).cloudId,
       vmName(runId, instanceName),
     );
     return vm?.ips[0] ?? null;
@@ -1225,7 +1181,7 @@ export class Runs {
     instanceName: string,
     cloudId: string,
   ): Promise<{ network: VmSpec['network']; agentUrl: string }> {
-    const run = this.runOf(runId);
+    const run = this.ledger.runOf(runId);
     const network = this.networkOf(run);
     const { networks, agentListeners } = this.options;
     if (network.mode === 'private' && networks) {
@@ -1239,7 +1195,7 @@ export class Runs {
       );
       const made = await networks.ensure(network, taken);
       if (network.prefix !== made.prefix) {
-        await this.change(runId, 'appliance', (stored) => {
+        await this.ledger.change(runId, 'appliance', (stored) => {
           stored.network = { mode: 'private', name: made.name, prefix: made.prefix };
           log(
             stored,
@@ -1305,7 +1261,7 @@ export class Runs {
     const node = nodeOf(run, instance);
     const vm = this.vms.findByNative(node.cloudId, vmName(run.id, instance.name));
     if (vm && vm.state !== 'launching') {
-      await this.change(run.id, 'appliance', (stored) => {
+      await this.ledger.change(run.id, 'appliance', (stored) => {
         const target = instanceOf(stored, instance.name);
         target.state = 'running';
         target.vmId = vm.id;
@@ -1316,7 +1272,7 @@ export class Runs {
     }
     if (vm) await this.vms.terminate(vm.id).catch(() => undefined);
     await this.clouds.connector(node.cloudId).terminate([vmName(run.id, instance.name)]);
-    await this.change(run.id, 'appliance', (stored) => {
+    await this.ledger.change(run.id, 'appliance', (stored) => {
       instanceOf(stored, instance.name).state = 'pending';
     });
     return false;
@@ -1335,13 +1291,13 @@ export class Runs {
       throw new Error(`${instance.name} is still launching`);
     if (vm) await this.vms.terminate(vm.id);
     else await this.clouds.connector(node.cloudId).terminate([vmName(run.id, instance.name)]);
-    await this.change(run.id, 'appliance', (stored) => {
+    await this.ledger.change(run.id, 'appliance', (stored) => {
       const target = instanceOf(stored, instance.name);
       target.state = 'removed';
       target.tokenHash = null;
       log(stored, 'appliance', 'terminated', instance.name, this.now());
     });
-    const after = this.runOf(run.id);
+    const after = this.ledger.runOf(run.id);
     // A scale-down gives back what the removed instance held.
     if (!isFinal(after.state) && after.state !== 'Finalizing' && after.reservationId) {
       await this.reservations
@@ -1355,7 +1311,7 @@ export class Runs {
     // (best effort: an unreachable cloud is left to the reconciler, which reports what it finds).
     // A VM the tracker follows (a launch that did succeed, one adopted, one under way) is left to
     // the paths that follow it.
-    const run = this.runOf(runId);
+    const run = this.ledger.runOf(runId);
     const instance = instanceOf(run, instanceName);
     const node = nodeOf(run, instance);
     const tracked = this.vms.findByNative(node.cloudId, vmName(runId, instanceName));
@@ -1366,7 +1322,7 @@ export class Runs {
         .catch(() => undefined);
     }
     const said = this.clouds.redact(node.cloudId, message);
-    await this.change(runId, 'appliance', (run) => {
+    await this.ledger.change(runId, 'appliance', (run) => {
       const instance = instanceOf(run, instanceName);
       instance.state = 'failed';
       instance.tokenHash = null;
@@ -1379,7 +1335,7 @@ export class Runs {
   private async gaveUp(job: StoredJob, error: Error): Promise<void> {
     if (job.kind === 'launch') await this.failInstance(job.runId, job.target, error.message);
     else {
-      const run = this.runOf(job.runId);
+      const run = this.ledger.runOf(job.runId);
       const { cloudId } = nodeOf(run, instanceOf(run, job.target));
       await this.abortRun(job.runId, {
         source: 'reconciler',
@@ -1532,12 +1488,6 @@ export class Runs {
     return values;
   }
 
-  private runOf(id: string): StoredRun {
-    const run = this.store.data.runs.find((candidate) => candidate.id === id);
-    if (!run) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
-    return run;
-  }
-
   /** Keeps the token index in step with the run: current tokens in, retired ones out. */
   private indexTokens(run: StoredRun): void {
     const current = new Set(
@@ -1576,14 +1526,6 @@ export class Runs {
   /** Wakes the reads parked on `key`; `setAt` is when the change that woke them began. */
   private wake(key: string, setAt: number): void {
     for (const wake of [...(this.waiters.get(key) ?? [])]) wake(setAt);
-  }
-
-  private announce<K extends 'run.created' | 'run.state' | 'run.updated' | 'run.param'>(
-    run: StoredRun,
-    type: K,
-    data: EventPayloads[K],
-  ): void {
-    this.events.append(domainEvent(type, run.id, access(run), data));
   }
 }
 

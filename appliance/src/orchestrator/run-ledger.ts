@@ -1,0 +1,111 @@
+import { domainEvent, type EventPayloads } from '../domain/events.ts';
+import { advance, shownLog } from '../domain/run-machine.ts';
+import { isFinal, type RunState } from '../domain/run-states.ts';
+import type { RunLogEntry, StoredRun } from '../domain/runs.ts';
+import { BivouacError } from '../errors.ts';
+import type { MainDocument } from '../store/document.ts';
+import type { EventLog } from '../store/event-log.ts';
+import type { Store } from '../store/store.ts';
+import type { Reservations } from './reservations.ts';
+
+/** A committed change of a run, as its listeners are told it. */
+export interface RunChanged {
+  /** The state before the change; for a run just made, the state it was made in. */
+  before: RunState;
+  /** The run as committed (a copy). */
+  run: StoredRun;
+  /** When the change began (performance.now()), for the waits and timings it ends. */
+  started: number;
+  /** The log entries it added, as people see them. */
+  appended: RunLogEntry[];
+}
+
+/** Told of every committed change of a run, in the order listeners were registered. */
+export type RunListener = (change: RunChanged) => void | Promise<void>;
+
+/**
+ * The one durable way to change a run. `change` applies a mutation (and what else belongs to the
+ * same step), moves the state machine as far as it goes, gives an ended run's reservation back,
+ * and commits it all in one durable update; then it tells the registered listeners (the events
+ * screens apply, agent tokens, deadlines, waits, upgrades, networks), none of which it knows.
+ */
+export class RunLedger {
+  private readonly listeners: RunListener[] = [];
+
+  constructor(
+    private readonly store: Store<MainDocument>,
+    private readonly events: EventLog,
+    private readonly reservations: Reservations,
+    private readonly now: () => Date,
+  ) {
+    // Screens hear of every change first: a new state with its log entries, or the entries alone.
+    this.onChange(({ before, run, appended }) => {
+      if (run.state !== before)
+        this.announce(run, 'run.state', {
+          state: run.state,
+          from: before,
+          abort: run.abort,
+          log: appended,
+        });
+      else this.announce(run, 'run.updated', { state: run.state, log: appended });
+    });
+  }
+
+  onChange(listener: RunListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** The stored run, or NOT_FOUND. */
+  runOf(id: string): StoredRun {
+    const run = this.store.data.runs.find((candidate) => candidate.id === id);
+    if (!run) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
+    return run;
+  }
+
+  /**
+   * Changes a run in one durable update: `mutate` it (and, with `alsoInside`, what else belongs
+   * to the same step: a VM's record, the end of a job), advance it, commit, then tell.
+   */
+  async change(
+    id: string,
+    actor: string,
+    mutate: (run: StoredRun) => void,
+    alsoInside?: (document: MainDocument) => void,
+  ): Promise<void> {
+    const started = performance.now();
+    let before: RunState | null = null;
+    let released = false;
+    let appended: RunLogEntry[] = [];
+    const after = await this.store.update((document) => {
+      const run = document.runs.find((candidate) => candidate.id === id);
+      if (!run) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
+      before = run.state;
+      const lastEntry = run.log.at(-1);
+      mutate(run);
+      alsoInside?.(document);
+      advance(run, actor, this.now());
+      run.updatedAt = this.now().toISOString();
+      // A run that ends gives its reservation back in the same durable step.
+      if (run.state !== before && isFinal(run.state) && run.reservationId)
+        released = this.reservations.releaseInside(document, run.reservationId);
+      // What this change logged: after the entry that was last (the log drops its oldest entries).
+      appended = shownLog(run, run.log.slice(lastEntry ? run.log.lastIndexOf(lastEntry) + 1 : 0));
+      return structuredClone(run);
+    });
+    if (released) this.reservations.released();
+    await this.tell({ before: before!, run: after, started, appended });
+  }
+
+  /** Tells every listener of a committed change (`change` does; so does a run's making). */
+  async tell(change: RunChanged): Promise<void> {
+    for (const listener of this.listeners) await listener(change);
+  }
+
+  announce<K extends 'run.created' | 'run.state' | 'run.updated' | 'run.param'>(
+    run: StoredRun,
+    type: K,
+    data: EventPayloads[K],
+  ): void {
+    this.events.append(domainEvent(type, run.id, { owner: run.owner, acl: run.acl }, data));
+  }
+}
