@@ -60,6 +60,8 @@ import type { RunArchive } from '../store/run-archive.ts';
 import type { Store } from '../store/store.ts';
 import { advance, log, setAbort, shownLog, transition } from '../domain/run-machine.ts';
 import { JobQueue } from './job-queue.ts';
+import { AgentTokens, type AgentIdentity } from './agent-tokens.ts';
+import { ParamWaits } from './param-waits.ts';
 import { RunLedger } from './run-ledger.ts';
 import { RunQueries } from './run-queries.ts';
 import { RunTimings } from './run-timings.ts';
@@ -89,12 +91,6 @@ export interface DeployPlan {
   asked: string;
   module: ReachedModule;
   nodes: RunNode[];
-}
-
-/** Who an agent token belongs to. */
-export interface AgentIdentity {
-  runId: string;
-  instance: string;
 }
 
 export interface RunsOptions {
@@ -131,15 +127,12 @@ export class Runs {
   /** The one durable way to change a run, and who hears of each change. */
   private readonly ledger: RunLedger;
   private readonly queue: JobQueue;
-  /** Parked reads by `<run> <key>`; each is woken with the time the change that set its value began (none on a stop). */
-  private readonly waiters = new Map<string, Set<(setAt?: number) => void>>();
+  /** Reads parked until a change sets their parameter. */
+  private readonly waits = new ParamWaits();
   /** Where the appliance spent time on each recent run while someone waited on it. */
   readonly timings = new RunTimings();
-  private readonly agents = new Map<string, AgentIdentity>();
-  /** The token hashes indexed for each run, so a change retires the run's old ones without a scan. */
-  private readonly tokensOfRun = new Map<string, Set<string>>();
-  /** Tokens of launches under way: their VMs may be up before the launch's commit is durable. */
-  private readonly starting = new Map<string, AgentIdentity>();
+  /** The guest agents' tokens by hash. */
+  private readonly tokens = new AgentTokens();
   /** One timer, for the next state deadline of any run (none while nothing can time out). */
   private ticker: NodeJS.Timeout | null = null;
   private started = false;
@@ -162,16 +155,14 @@ export class Runs {
     this.queries = new RunQueries(store, options.archive);
     this.ledger = new RunLedger(store, events, reservations, () => this.now());
     // What follows each committed change, registered here, in this order.
-    this.ledger.onChange(({ run }) => this.indexTokens(run));
+    this.ledger.onChange(({ run }) => this.tokens.index(run));
     this.ledger.onChange(() => this.scheduleDeadline());
     this.ledger.onChange(({ before, run, started }) => {
       if (run.state === before) return;
       this.timings.record(run.id, 'state', run.state, performance.now());
-      this.wake(`${run.id} run:state`, started);
+      this.waits.wake(run.id, 'run:state', started);
       // An ended run answers every read still waiting on it.
-      if (isFinal(run.state))
-        for (const [key, waiting] of this.waiters.entries())
-          if (key.startsWith(`${run.id} `)) for (const wake of waiting) wake(started);
+      if (isFinal(run.state)) this.waits.wakeRun(run.id, started);
     });
     this.ledger.onChange(({ run }) => (run.upgradeOf ? this.followUpgrade(run) : undefined));
     this.ledger.onChange(({ run }) => (isFinal(run.state) ? this.releaseNetwork(run) : undefined));
@@ -184,7 +175,7 @@ export class Runs {
         onGiveUp: (job, error) => this.gaveUp(job, error),
       },
     );
-    for (const run of store.data.runs) this.indexTokens(run);
+    for (const run of store.data.runs) this.tokens.index(run);
     vms.onStateChange((vm, from) => {
       // A launch ending (from `launching`) is the run's own work, a scale-up's too.
       if (from === 'launching') return;
@@ -238,7 +229,7 @@ export class Runs {
     this.stopping = true;
     this.started = false;
     if (this.ticker) clearTimeout(this.ticker);
-    for (const wake of [...this.waiters.values()].flatMap((set) => [...set])) wake();
+    this.waits.endAll();
     await this.queue.stop();
   }
 
@@ -555,7 +546,7 @@ export class Runs {
         this.now(),
       );
     });
-    this.wake(`${id} run:scale`, started);
+    this.waits.wake(id, 'run:scale', started);
     await this.plan(id);
     return this.get(subject, id);
   }
@@ -715,27 +706,7 @@ export class Runs {
    * launch is not yet recorded throws VM_STARTING (503: the agent asks again).
    */
   authenticateAgent(token: string | undefined): AgentIdentity | null {
-    if (!token) return null;
-    const hash = hashSecret(token);
-    const identity = this.agents.get(hash);
-    if (!identity && this.starting.has(hash))
-      throw new BivouacError(
-        'VM_STARTING',
-        "This instance's VM is being recorded; ask again in a moment.",
-      );
-    if (!identity) return null;
-    const run = this.store.data.runs.find((candidate) => candidate.id === identity.runId);
-    const instance = run?.instances.find((candidate) => candidate.name === identity.instance);
-    if (
-      !run ||
-      isFinal(run.state) ||
-      !instance ||
-      instance.tokenHash !== hash ||
-      !holdsVm(instance) ||
-      instance.state === 'removing'
-    )
-      return null;
-    return identity;
+    return this.tokens.authenticate(token, this.store.data.runs);
   }
 
   /** The run an agent belongs to. */
@@ -748,7 +719,7 @@ export class Runs {
    * measurement of the wake-up can be sure the read it times was waiting (the orchestration bench).
    */
   waitingReads(runId: string, key: string): number {
-    return this.waiters.get(`${runId} ${keyOrInvalid(key)}`)?.size ?? 0;
+    return this.waits.count(runId, keyOrInvalid(key));
   }
 
   /**
@@ -778,7 +749,7 @@ export class Runs {
       const left = deadline - Date.now();
       if (left <= 0 || isFinal(run.state)) return null;
       const parked = performance.now();
-      const setAt = (await this.waitFor(`${agent.runId} ${canonical}`, left)) ?? performance.now();
+      const setAt = (await this.waits.wait(agent.runId, canonical, left)) ?? performance.now();
       idle?.push([parked, Math.max(parked, setAt)]);
     }
   }
@@ -840,7 +811,7 @@ export class Runs {
     const run = this.ledger.runOf(runId);
     const secret = runSecretKeys(run);
     for (const target of changed) {
-      this.wake(`${runId} ${target}`, started);
+      this.waits.wake(runId, target, started);
       const shown = secret.has(target) ? maskedValue : value;
       this.ledger.announce(run, 'run.param', {
         key: target,
@@ -1000,7 +971,7 @@ export class Runs {
       // One commit: the instance running on its VM's record, with its token and its job ended.
       // Until it is durable, the guest's agent is told to come back (VM_STARTING), not refused.
       const tokenHash = hashSecret(token);
-      this.starting.set(tokenHash, { runId: run.id, instance: instance.name });
+      const launched = this.tokens.launching(tokenHash, { runId: run.id, instance: instance.name });
       try {
         await this.vms.launch(node.cloudId, spec, run.reservationId, imageId, (vm, write) =>
           this.ledger.change(
@@ -1027,7 +998,7 @@ export class Runs {
           ),
         );
       } finally {
-        this.starting.delete(tokenHash);
+        launched();
       }
       this.timings.record(run.id, 'launch', instance.name, started);
       const publishing = performance.now();
@@ -1486,46 +1457,6 @@ export class Runs {
         { fields: problems },
       );
     return values;
-  }
-
-  /** Keeps the token index in step with the run: current tokens in, retired ones out. */
-  private indexTokens(run: StoredRun): void {
-    const current = new Set(
-      run.instances.flatMap((instance) =>
-        instance.tokenHash && !isFinal(run.state) ? [instance.tokenHash] : [],
-      ),
-    );
-    for (const hash of this.tokensOfRun.get(run.id) ?? [])
-      if (!current.has(hash)) this.agents.delete(hash);
-    for (const instance of run.instances)
-      if (instance.tokenHash && current.has(instance.tokenHash))
-        this.agents.set(instance.tokenHash, { runId: run.id, instance: instance.name });
-    if (current.size > 0) this.tokensOfRun.set(run.id, current);
-    else this.tokensOfRun.delete(run.id);
-  }
-
-  /**
-   * Parks until `key` is woken or `ms` pass. Resolves with the time (performance.now()) the
-   * waking change began, the time the wait ran out, or undefined when the appliance stops.
-   */
-  private waitFor(key: string, ms: number): Promise<number | undefined> {
-    return new Promise((resolve) => {
-      const set = this.waiters.get(key) ?? new Set();
-      this.waiters.set(key, set);
-      const done = (setAt?: number): void => {
-        clearTimeout(timer);
-        set.delete(done);
-        if (set.size === 0) this.waiters.delete(key);
-        resolve(setAt);
-      };
-      const timer = setTimeout(() => done(performance.now()), ms);
-      set.add(done);
-    });
-  }
-
-  /** Wakes the reads parked on `key`; `setAt` is when the change that woke them began. */
-  private wake(key: string, setAt: number): void {
-    for (const wake of [...(this.waiters.get(key) ?? [])]) wake(setAt);
   }
 }
 
