@@ -55,6 +55,11 @@ export class RunLedger {
     this.listeners.push(listener);
   }
 
+  /** The stored runs (read-only: change one through `change`). */
+  runs(): readonly StoredRun[] {
+    return this.store.data.runs;
+  }
+
   /** The stored run, or NOT_FOUND. */
   runOf(id: string): StoredRun {
     const run = this.store.data.runs.find((candidate) => candidate.id === id);

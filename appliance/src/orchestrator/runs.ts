@@ -1,5 +1,5 @@
 import { hashSecret, newSecret } from '../secrets.ts';
-import type { ModulePin, Modules, Reach, ReachedModule } from '../library/modules.ts';
+import type { ModulePin, Modules, Reach } from '../library/modules.ts';
 import type { Clouds } from '../connectors/clouds.ts';
 import type { VmSpec } from '../connectors/contract.ts';
 import {
@@ -28,7 +28,6 @@ import {
   isFinal,
   stateDeadline,
   type AbortReason,
-  type KeepRunning,
   type RunState,
   type StateTimeouts,
 } from '../domain/run-states.ts';
@@ -62,7 +61,9 @@ import { advance, log, setAbort, shownLog, transition } from '../domain/run-mach
 import { JobQueue } from './job-queue.ts';
 import { AgentTokens, type AgentIdentity } from './agent-tokens.ts';
 import { ParamWaits } from './param-waits.ts';
+import type { CreateRun, DeployPlan } from './deploy-plan.ts';
 import { RunLedger } from './run-ledger.ts';
+import { RunUpgrades } from './run-upgrades.ts';
 import { RunQueries } from './run-queries.ts';
 import { RunTimings } from './run-timings.ts';
 import type { Reservations } from './reservations.ts';
@@ -70,28 +71,6 @@ import type { VmTracker } from './vm-tracker.ts';
 import type { AgentListeners, MadeNetwork, RunNetworks } from './run-networks.ts';
 import { boxCloudId } from '../connectors/clouds.ts';
 import { agentPort, gatewayOf, legacyNetwork, type RunNetwork } from '../domain/run-network.ts';
-
-export interface CreateRun {
-  module: string;
-  title?: string | undefined;
-  /** `node:input` (or `input` for an image) → value. */
-  parameters: Record<string, string>;
-  /** Node → cloud id. */
-  placement: Record<string, string>;
-  /** Node → instance count, overriding the deployment's. */
-  multiplicity: Record<string, number>;
-  tags: string[];
-  keepRunning: KeepRunning;
-  timeouts?: Partial<Record<keyof StateTimeouts, number | undefined>> | undefined;
-}
-
-/** A deploy planned for one user: the module as they reach it and its nodes, placed and sized. */
-export interface DeployPlan {
-  subject: string;
-  asked: string;
-  module: ReachedModule;
-  nodes: RunNode[];
-}
 
 export interface RunsOptions {
   /**
@@ -126,6 +105,8 @@ export class Runs {
   readonly queries: RunQueries;
   /** The one durable way to change a run, and who hears of each change. */
   private readonly ledger: RunLedger;
+  /** Upgrades deployed beside their run, followed to a switch or a roll-back. */
+  private readonly upgrades: RunUpgrades;
   private readonly queue: JobQueue;
   /** Reads parked until a change sets their parameter. */
   private readonly waits = new ParamWaits();
@@ -164,7 +145,12 @@ export class Runs {
       // An ended run answers every read still waiting on it.
       if (isFinal(run.state)) this.waits.wakeRun(run.id, started);
     });
-    this.ledger.onChange(({ run }) => (run.upgradeOf ? this.followUpgrade(run) : undefined));
+    this.upgrades = new RunUpgrades(this.ledger, this.queries, {
+      create: (...args) => this.create(...args),
+      planDeploy: (...args) => this.planDeploy(...args),
+      plan: (id) => this.plan(id),
+      now: () => this.now(),
+    });
     this.ledger.onChange(({ run }) => (isFinal(run.state) ? this.releaseNetwork(run) : undefined));
     this.queue = new JobQueue(
       store,
@@ -244,11 +230,9 @@ export class Runs {
    * Deploys a module version. Every module it reaches (the module, node images, parent chains)
    * needs view and run rights of `subject`, except the exact versions in `granted`: an app's
    * pinned modules, which deploying the app may reach on its publisher's authority.
-   * `screenId`: the box screen (kiosk session) it is started from, kept on the run.
-   */
-  /**
-   * Makes a run from `request`, planned here or, when the caller planned it already (the app
-   * store's pre-flight), from `planned`, so a deploy resolves its module once.
+   * `screenId`: the box screen (kiosk session) it is started from, kept on the run. The run is
+   * made from `planned` when the caller planned it already (the app store's pre-flight), so a
+   * deploy resolves its module once.
    */
   async create(
     subject: Subject,
@@ -551,143 +535,9 @@ export class Runs {
     return this.get(subject, id);
   }
 
-  /**
-   * The immutable upgrade, as one action: the newer version is deployed beside the run with the
-   * same parameters, placement and sizes (its guests see `run:upgrade.from` and migrate); once it
-   * is Ready the old run is terminated; if it fails, it is terminated and the old run stays.
-   */
-  async upgrade(subject: Subject, id: string, module: string): Promise<StoredRun> {
-    const run = this.get(subject, id, 'manage');
-    if (run.state !== 'Ready' || run.terminating || run.abort) {
-      throw new BivouacError(
-        'WRONG_STATE',
-        `Run ${id} is ${run.terminating ? 'terminating' : run.state}; only a Ready run can be upgraded.`,
-        { state: run.state },
-      );
-    }
-    if (run.upgrade?.state === 'deploying')
-      throw new BivouacError(
-        'WRONG_STATE',
-        `Run ${id} is already being upgraded to ${run.upgrade.to}.`,
-        { state: run.state, upgrade: run.upgrade.to },
-      );
-    if (subject.userId !== run.owner) this.checkSecretsStaySecret(subject, run, module);
-    const parameters =
-      run.module.kind === 'image'
-        ? Object.fromEntries(
-            Object.entries(run.given).map(([key, value]) => [
-              key.slice(key.indexOf(':') + 1),
-              value,
-            ]),
-          )
-        : run.given;
-    const newer = await this.create(
-      subject,
-      {
-        module,
-        title: run.title,
-        parameters,
-        placement: Object.fromEntries(run.nodes.map((node) => [node.name, node.cloudId])),
-        multiplicity: Object.fromEntries(
-          run.nodes.map((node) => [
-            node.name,
-            liveInstances(run).filter((instance) => instance.node === node.name).length,
-          ]),
-        ),
-        tags: run.tags,
-        keepRunning: run.keepRunning,
-        timeouts: run.timeouts,
-      },
-      id,
-      [],
-      // The newer run belongs to the same screen, so a kiosk that started it keeps following it.
-      run.screenId ?? null,
-    );
-    await this.ledger.change(id, subject.userId, (stored) => {
-      stored.upgrade = { to: newer.id, state: 'deploying', reason: null };
-      log(
-        stored,
-        subject.userId,
-        'upgrade',
-        `to ${newer.module.resolved} as run ${newer.id}`,
-        this.now(),
-      );
-    });
-    return this.get(subject, id);
-  }
-
-  /**
-   * An upgrade feeds the values the owner gave into a module chosen by whoever upgrades. Someone
-   * other than the owner may do that only to a module that declares secret every input whose
-   * value was secret; otherwise the new run (theirs) would show the owner's secrets.
-   */
-  private checkSecretsStaySecret(subject: Subject, run: StoredRun, module: string): void {
-    const secret = runSecretKeys(run);
-    const wereSecret = Object.keys(run.given).filter((given) => {
-      const [node, input] = given.split(':') as [string, string];
-      return (
-        run.instances.some(
-          (instance) => instance.node === node && secret.has(`${instance.name}:${input}`),
-        ) ||
-        run.nodes.some(
-          (candidate) =>
-            candidate.name === node &&
-            candidate.inputs.some((declared) => declared.name === input && isSecret(declared)),
-        )
-      );
-    });
-    if (wereSecret.length === 0) return;
-    const { nodes } = this.planDeploy(subject, { module, placement: {}, multiplicity: {} });
-    const exposed = wereSecret.filter((given) => {
-      const [node, input] = given.split(':') as [string, string];
-      // An image run's values go to the new image's one node, whatever its name.
-      const target =
-        run.module.kind === 'image' ? nodes[0] : nodes.find((candidate) => candidate.name === node);
-      const declared = target?.inputs.find((candidate) => candidate.name === input);
-      return declared !== undefined && !isSecret(declared);
-    });
-    if (exposed.length > 0) {
-      throw new BivouacError(
-        'FORBIDDEN',
-        `${module} declares ${exposed.join(', ')} as plain input${exposed.length === 1 ? '' : 's'}, but the owner gave ${exposed.length === 1 ? 'it' : 'them'} as secret; only the run's owner may upgrade to it (or declare them secret).`,
-        { inputs: exposed, requiredUser: run.owner },
-      );
-    }
-  }
-
-  /** Follows an upgrade's new run: switch over when it is Ready, roll back when it fails. */
-  private async followUpgrade(newer: StoredRun): Promise<void> {
-    const old = newer.upgradeOf
-      ? this.store.data.runs.find((candidate) => candidate.id === newer.upgradeOf)
-      : undefined;
-    if (!old || old.upgrade?.to !== newer.id || old.upgrade.state !== 'deploying') return;
-    if (newer.state === 'Ready') {
-      await this.ledger.change(old.id, 'appliance', (stored) => {
-        stored.upgrade = { to: newer.id, state: 'switched', reason: null };
-        stored.params['run:upgrade.to'] = newer.id;
-        stored.terminating = true;
-        log(
-          stored,
-          'appliance',
-          'upgrade',
-          `switched to run ${newer.id}; terminating this one`,
-          this.now(),
-        );
-      });
-      await this.plan(old.id);
-    } else if (isFinal(newer.state) || newer.abort || newer.terminating) {
-      const reason = newer.abort?.message ?? `the new run ended ${newer.state}`;
-      await this.ledger.change(old.id, 'appliance', (stored) => {
-        stored.upgrade = { to: newer.id, state: 'rolled-back', reason };
-        log(stored, 'appliance', 'upgrade', `rolled back: ${reason}`, this.now());
-      });
-      if (!newer.terminating) {
-        await this.ledger.change(newer.id, 'appliance', (stored) => {
-          stored.terminating = true;
-        });
-        await this.plan(newer.id);
-      }
-    }
+  /** See RunUpgrades.upgrade. */
+  upgrade(subject: Subject, id: string, module: string): Promise<StoredRun> {
+    return this.upgrades.upgrade(subject, id, module);
   }
 
   /** Where an instance's console log is kept, if this appliance can read it. */
