@@ -63,6 +63,8 @@ import { AgentTokens, type AgentIdentity } from './agent-tokens.ts';
 import { ParamWaits } from './param-waits.ts';
 import type { CreateRun, DeployPlan } from './deploy-plan.ts';
 import { RunLedger } from './run-ledger.ts';
+import { instanceOf, nodeOf, vmName } from './run-lookups.ts';
+import { RunPlacement } from './run-placement.ts';
 import { RunUpgrades } from './run-upgrades.ts';
 import { RunQueries } from './run-queries.ts';
 import { RunTimings } from './run-timings.ts';
@@ -70,7 +72,6 @@ import type { Reservations } from './reservations.ts';
 import type { VmTracker } from './vm-tracker.ts';
 import type { AgentListeners, MadeNetwork, RunNetworks } from './run-networks.ts';
 import { boxCloudId } from '../connectors/clouds.ts';
-import { agentPort, gatewayOf, legacyNetwork, type RunNetwork } from '../domain/run-network.ts';
 
 export interface RunsOptions {
   /**
@@ -105,6 +106,8 @@ export class Runs {
   readonly queries: RunQueries;
   /** The one durable way to change a run, and who hears of each change. */
   private readonly ledger: RunLedger;
+  /** Where instances are networked and reach the appliance; runs' private networks. */
+  private readonly placement: RunPlacement;
   /** Upgrades deployed beside their run, followed to a switch or a roll-back. */
   private readonly upgrades: RunUpgrades;
   private readonly queue: JobQueue;
@@ -118,9 +121,6 @@ export class Runs {
   private ticker: NodeJS.Timeout | null = null;
   private started = false;
   private stopping = false;
-  /** Networks released by this process (so a run's release is asked once). */
-  private readonly released = new Set<string>();
-  private lastSweep = 0;
   private readonly afterReadyListeners = new Set<(change: VmAfterReady) => void>();
 
   constructor(
@@ -151,7 +151,7 @@ export class Runs {
       plan: (id) => this.plan(id),
       now: () => this.now(),
     });
-    this.ledger.onChange(({ run }) => (isFinal(run.state) ? this.releaseNetwork(run) : undefined));
+    this.placement = new RunPlacement(this.ledger, vms, options, () => this.now());
     this.queue = new JobQueue(
       store,
       { launch: (job) => this.launchJob(job), terminate: (job) => this.terminateJob(job) },
@@ -188,15 +188,7 @@ export class Runs {
 
   /** Resumes every run: queued jobs run again, and each live run is advanced and re-planned. */
   async start(): Promise<void> {
-    // Live runs' networks serve their agents again (made anew if libvirt lost them); ended ones go.
-    for (const run of this.store.data.runs.filter(
-      (candidate) => !isFinal(candidate.state) || candidate.instances.some(holdsVm),
-    )) {
-      const network = this.networkOf(run);
-      if (network.mode === 'private' && network.prefix && this.options.networks)
-        await this.options.networks.ensure(network, new Set()).catch(() => undefined);
-    }
-    await this.sweepNetworks(true).catch(() => undefined);
+    await this.placement.resume();
     for (const run of this.store.data.runs.filter((candidate) => !isFinal(candidate.state))) {
       await this.ledger.change(run.id, 'appliance', (stored) => {
         // Stored by `create` but stopped before its next step (a crash): it goes on as create would have.
@@ -745,6 +737,11 @@ export class Runs {
     });
   }
 
+  /** See RunPlacement.sweepNetworks (the reconciler asks after each pass over the box). */
+  sweepNetworks(now = false): Promise<void> {
+    return this.placement.sweepNetworks(now);
+  }
+
   /** Does a live run hold this reservation? */
   holds(reservation: Reservation): boolean {
     return this.store.data.runs.some(
@@ -795,7 +792,7 @@ export class Runs {
           `Node ${node.name} has no image for its cloud (nativeImages.<the cloud's kind>.imageId).`,
           { node: node.name, cloud: node.cloudId },
         );
-      const where = await this.placeOnNetwork(run.id, instance.name, node.cloudId);
+      const where = await this.placement.placeOnNetwork(run.id, instance.name, node.cloudId);
       const spec: VmSpec = {
         name: vmName(run.id, instance.name),
         title: `${run.title} ${instance.name}`,
@@ -869,7 +866,7 @@ export class Runs {
    * that cannot be published is logged, not fatal.
    */
   private async publishPorts(runId: string, instanceName: string, node: RunNode): Promise<void> {
-    const network = this.madeNetwork(this.ledger.runOf(runId));
+    const network = this.placement.madeNetwork(this.ledger.runOf(runId));
     if (network) return this.publishPrivate(runId, instanceName, node, network);
     const connector = this.clouds.connector(node.cloudId);
     if (!connector.publish) return;
@@ -912,7 +909,7 @@ export class Runs {
     network: MadeNetwork,
   ): Promise<void> {
     const instance = instanceOf(this.ledger.runOf(runId), instanceName);
-    const address = this.addressOf(runId, instance.name);
+    const address = this.placement.addressOf(runId, instance.name);
     if (!address || !this.options.networks) return;
     for (const port of node.ports) {
       const published = await this.options.networks
@@ -965,116 +962,6 @@ export class Runs {
       await this.setParam(runId, `${instanceName}:url.service`, url, 'appliance');
     if (port.protocol !== 'tcp' && this.ledger.runOf(runId).params['run:url.service'] === undefined)
       await this.setParam(runId, 'run:url.service', url, 'appliance');
-  }
-
-  // ---- networks ----
-
-  /** The run's network; runs made before networks were per run have user networking. */
-  private networkOf(run: StoredRun): RunNetwork {
-    return run.network ?? legacyNetwork;
-  }
-
-  /** The run's private network once made (its subnet known), else null. */
-  private madeNetwork(run: StoredRun): MadeNetwork | null {
-    const network = this.networkOf(run);
-    return network.mode === 'private' && network.prefix
-      ? { name: network.name, prefix: network.prefix, gateway: gatewayOf(network.prefix) }
-      : null;
-  }
-
-  /** The fixed address of an instance on its run's private network. */
-  private addressOf(runId: string, instanceName: string): string | null {
-    const vm = this.vms.findByNative(
-      nodeOf(this.ledger.runOf(runId), instanceOf(this.ledger.runOf(runId), instanceName)).cloudId,
-      vmName(runId, instanceName),
-    );
-    return vm?.ips[0] ?? null;
-  }
-
-  /**
-   * Where an instance about to launch is networked and reaches the appliance: on its run's
-   * private network (made now if it is not there yet, with the instance's DHCP and DNS entries);
-   * else on user networking, through the agent-only listener on the box's loopback (the box
-   * without bridges), or, on a remote host, the configured agent URL.
-   */
-  private async placeOnNetwork(
-    runId: string,
-    instanceName: string,
-    cloudId: string,
-  ): Promise<{ network: VmSpec['network']; agentUrl: string }> {
-    const run = this.ledger.runOf(runId);
-    const network = this.networkOf(run);
-    const { networks, agentListeners } = this.options;
-    if (network.mode === 'private' && networks) {
-      const taken = new Set(
-        this.store.data.runs
-          .filter(
-            (other) =>
-              other.id !== runId && !isFinal(other.state) && other.network?.mode === 'private',
-          )
-          .map((other) => (other.network as { prefix: string | null }).prefix ?? ''),
-      );
-      const made = await networks.ensure(network, taken);
-      if (network.prefix !== made.prefix) {
-        await this.ledger.change(runId, 'appliance', (stored) => {
-          stored.network = { mode: 'private', name: made.name, prefix: made.prefix };
-          log(
-            stored,
-            'appliance',
-            'network',
-            `private network ${made.name} on ${made.prefix}.0/24`,
-            this.now(),
-          );
-        });
-      }
-      const position = run.instances.findIndex((candidate) => candidate.name === instanceName);
-      const { mac, address } = await networks.addInstance(made, instanceName, position);
-      return {
-        network: { mode: 'network', name: made.name, mac, address },
-        agentUrl: `http://${made.gateway}:${agentPort}`,
-      };
-    }
-    if (cloudId === boxCloudId && agentListeners) {
-      // 10.0.2.2 is the host's loopback: the guest's agent URL is the agent-only listener there.
-      return {
-        network: { mode: 'user' },
-        agentUrl: `http://10.0.2.2:${await agentListeners.loopbackPort()}`,
-      };
-    }
-    return { network: { mode: 'user' }, agentUrl: this.options.agentUrl };
-  }
-
-  /** Removes an ended run's private network once none of its VMs is left. */
-  private async releaseNetwork(run: StoredRun): Promise<void> {
-    const network = this.networkOf(run);
-    if (
-      network.mode !== 'private' ||
-      !this.options.networks ||
-      !isFinal(run.state) ||
-      run.instances.some(holdsVm)
-    )
-      return;
-    if (this.released.has(network.name)) return;
-    this.released.add(network.name);
-    await this.options.networks
-      .release(network.name, network.prefix)
-      .catch(() => this.released.delete(network.name)); // the sweep tries again
-  }
-
-  /**
-   * Removes networks and firewall tables ended runs left (a crash), and those of runs that ended
-   * now; at most every 30 s (the reconciler asks after each pass) unless `now`.
-   */
-  async sweepNetworks(now = false): Promise<void> {
-    if (!this.options.networks || (!now && Date.now() - this.lastSweep < 30_000)) return;
-    this.lastSweep = Date.now();
-    const ended = this.store.data.runs.filter(
-      (run) =>
-        isFinal(run.state) && !run.instances.some(holdsVm) && run.network?.mode === 'private',
-    );
-    await this.options.networks.sweep(
-      new Set(ended.map((run) => (run.network as { name: string }).name)),
-    );
   }
 
   /** Adopts a VM an interrupted launch left, or puts the instance back to pending. True if adopted. */
@@ -1317,26 +1204,6 @@ function linkTo(protocol: string, host: string, port: number): string {
 
 function access(run: StoredRun): Access {
   return { owner: run.owner, acl: run.acl };
-}
-
-/** The node an instance belongs to. */
-function nodeOf(run: StoredRun, instance: RunInstance): RunNode {
-  return run.nodes.find((candidate) => candidate.name === instance.node)!;
-}
-
-function instanceOf(run: StoredRun, name: string): RunInstance {
-  const instance = run.instances.find((candidate) => candidate.name === name);
-  if (!instance)
-    throw new BivouacError('NOT_FOUND', `Run ${run.id} has no instance ${name}.`, {
-      resource: 'instance',
-      name,
-    });
-  return instance;
-}
-
-/** The libvirt domain name of an instance: `bvc-<run>-<node>-<i>`. */
-export function vmName(runId: string, instance: string): string {
-  return `bvc-${runId.slice(0, 12)}-${instance.replace('.', '-')}`;
 }
 
 /**
