@@ -11,18 +11,10 @@ import type { Reservation } from '../domain/capacity.ts';
 import { deployedNodes } from '../domain/deploy-form.ts';
 import { domainEvent } from '../domain/events.ts';
 import type { VmAfterReady } from '../domain/vms.ts';
-import {
-  checkValue,
-  isSecret,
-  maskedValue,
-  parseReference,
-  type ModuleContent,
-} from '../domain/modules.ts';
+import { checkValue, isSecret, type ModuleContent } from '../domain/modules.ts';
 import { limits } from '../domain/limits.ts';
-import { isLink, parseKey, valueTooLong, maxValueBytes } from '../domain/params.ts';
 import {
   defaultStateTimeouts,
-  isBarrier,
   isFinal,
   stateDeadline,
   type AbortReason,
@@ -30,19 +22,12 @@ import {
   type StateTimeouts,
 } from '../domain/run-states.ts';
 import {
-  agentReadRefusal,
-  agentWriteRefusal,
-  canonicalKey,
   liveFootprint,
   liveInstances,
   footprint,
   initialParams,
-  mappedTargets,
-  paramsSize,
   planInstances,
-  runSecretKeys,
   secretKeysOf,
-  type ParamRefusal,
   type RunNode,
   type StoredRun,
 } from '../domain/runs.ts';
@@ -57,6 +42,8 @@ import { advance, log, setAbort, shownLog, transition } from '../domain/run-mach
 import { AgentTokens, type AgentIdentity } from './agent-tokens.ts';
 import { ParamWaits } from './param-waits.ts';
 import type { CreateRun, DeployPlan } from './deploy-plan.ts';
+import { RunAgents } from './run-agents.ts';
+import { invalid, parseOrInvalid } from './run-errors.ts';
 import { jobsFor, RunJobs } from './run-jobs.ts';
 import { RunLedger } from './run-ledger.ts';
 import { instanceOf, nodeOf, vmName } from './run-lookups.ts';
@@ -106,6 +93,8 @@ export class Runs {
   private readonly placement: RunPlacement;
   /** Upgrades deployed beside their run, followed to a switch or a roll-back. */
   private readonly upgrades: RunUpgrades;
+  /** What guest agents do: read and set parameters, report, abort, log. */
+  private readonly agents: RunAgents;
   /** The cloud work of runs: launches and terminations, as jobs of a persistent queue. */
   private readonly jobs: RunJobs;
   /** Reads parked until a change sets their parameter. */
@@ -146,6 +135,11 @@ export class Runs {
       create: (...args) => this.create(...args),
       planDeploy: (...args) => this.planDeploy(...args),
       plan: (id) => this.plan(id),
+      now: () => this.now(),
+    });
+    this.agents = new RunAgents(this.ledger, this.tokens, this.waits, {
+      isStopping: () => this.stopping,
+      abortRun: (id, reason) => this.abortRun(id, reason),
       now: () => this.now(),
     });
     this.placement = new RunPlacement(this.ledger, vms, options, () => this.now());
@@ -546,155 +540,42 @@ export class Runs {
     return this.clouds.connector(node.cloudId).consoleLog?.(vmName(run.id, instance.name)) ?? null;
   }
 
-  // ---- the agent side ----
+  // ---- the agent side (RunAgents) ----
 
-  /**
-   * The instance an agent token stands for, while its run is live and the token is the one the
-   * instance's current VM was given (a relaunch or removal retires the old one). A token whose
-   * launch is not yet recorded throws VM_STARTING (503: the agent asks again).
-   */
   authenticateAgent(token: string | undefined): AgentIdentity | null {
-    return this.tokens.authenticate(token, this.store.data.runs);
+    return this.agents.authenticate(token);
   }
 
-  /** The run an agent belongs to. */
   runFor(agent: AgentIdentity): StoredRun {
     return this.ledger.runOf(agent.runId);
   }
 
-  /**
-   * How many parameter reads of a run are parked waiting for `key` to change right now, so a
-   * measurement of the wake-up can be sure the read it times was waiting (the orchestration bench).
-   */
   waitingReads(runId: string, key: string): number {
-    return this.waits.count(runId, keyOrInvalid(key));
+    return this.agents.waitingReads(runId, key);
   }
 
-  /**
-   * Reads a parameter of the agent's own run, waiting server-side up to `waitSeconds` for it to
-   * be set (or, with `unless`, to hold another value than that). Resolves null when the wait ends
-   * without one. A secret is read only by its own instance; while the appliance stops, waits end
-   * with SHUTTING_DOWN (the agent retries) instead of "not set". Each time the read is parked,
-   * `idle` gets the span in which it waited on a guest: until the change that set the value began,
-   * or until the wait ran out.
-   */
-  async getParam(
-    agent: AgentIdentity,
-    key: string,
-    waitSeconds: number,
-    unless?: string,
-    idle?: [number, number][],
-  ): Promise<string | null> {
-    const canonical = keyOrInvalid(key);
-    const deadline = Date.now() + Math.min(waitSeconds, limits.agentWaitSeconds) * 1000;
-    for (;;) {
-      if (this.stopping) throw shuttingDown();
-      const run = this.ledger.runOf(agent.runId);
-      // Checked on every turn: a scale-up or an instance's removal may change the answer.
-      refuse(agentReadRefusal(run, agent.instance, parseKey(canonical)), canonical);
-      const value = run.params[canonical];
-      if (value !== undefined && value !== unless) return value;
-      const left = deadline - Date.now();
-      if (left <= 0 || isFinal(run.state)) return null;
-      const parked = performance.now();
-      const setAt = (await this.waits.wait(agent.runId, canonical, left)) ?? performance.now();
-      idle?.push([parked, Math.max(parked, setAt)]);
-    }
+  getParam(...args: Parameters<RunAgents['getParam']>): Promise<string | null> {
+    return this.agents.getParam(...args);
   }
 
-  /**
-   * An agent sets a parameter: only its own instance's declared outputs (and `url.<port>` of its
-   * declared ports, as a well-formed URL); the inputs mapped to an output follow.
-   */
-  async agentSetParam(agent: AgentIdentity, key: string, value: string): Promise<void> {
-    const canonical = keyOrInvalid(key);
-    refuse(
-      agentWriteRefusal(this.ledger.runOf(agent.runId), agent.instance, parseKey(canonical)),
-      canonical,
-    );
-    await this.setParam(agent.runId, canonical, value, agent.instance);
+  agentSetParam(agent: AgentIdentity, key: string, value: string): Promise<void> {
+    return this.agents.agentSetParam(agent, key, value);
   }
 
-  /**
-   * Sets a parameter and the inputs mapped to it, within the run's bounds (`limits.paramsPerRun`
-   * keys, `limits.paramBytesPerRun` bytes): a change that would pass them is refused whole.
-   */
-  async setParam(runId: string, key: string, value: string, actor: string): Promise<void> {
-    const started = performance.now();
-    const canonical = keyOrInvalid(key);
-    if (valueTooLong(value)) throw invalid('value', `must be at most ${maxValueBytes} bytes`);
-    if (canonical.startsWith('run:') && ['run:state', 'run:abort'].includes(canonical))
-      throw invalid('key', `${canonical} is kept by the appliance; use abort to abort`);
-    const changed: string[] = [];
-    await this.ledger.change(runId, actor, (run) => {
-      const targets = [canonical, ...mappedTargets(run, canonical)].filter(
-        (target) => run.params[target] !== value,
-      );
-      const before = paramsSize(run.params);
-      const after = paramsSize({
-        ...run.params,
-        ...Object.fromEntries(targets.map((target) => [target, value])),
-      });
-      if (
-        (after.keys > limits.paramsPerRun && after.keys > before.keys) ||
-        (after.bytes > limits.paramBytesPerRun && after.bytes > before.bytes)
-      ) {
-        throw new BivouacError(
-          'PARAMS_FULL',
-          `Run ${runId} may hold at most ${limits.paramsPerRun} runtime parameters of ${limits.paramBytesPerRun} bytes in all (keys and values); setting ${canonical} would make ${after.keys} of ${after.bytes} bytes.`,
-          {
-            key: canonical,
-            maxKeys: limits.paramsPerRun,
-            maxBytes: limits.paramBytesPerRun,
-            keys: before.keys,
-            bytes: before.bytes,
-          },
-        );
-      }
-      for (const target of targets) {
-        run.params[target] = value;
-        changed.push(target);
-      }
-    });
-    const run = this.ledger.runOf(runId);
-    const secret = runSecretKeys(run);
-    for (const target of changed) {
-      this.waits.wake(runId, target, started);
-      const shown = secret.has(target) ? maskedValue : value;
-      this.ledger.announce(run, 'run.param', {
-        key: target,
-        value: shown,
-        link: isLink(keyParts(target)),
-      });
-    }
+  setParam(runId: string, key: string, value: string, actor: string): Promise<void> {
+    return this.agents.setParam(runId, key, value, actor);
   }
 
-  /** An instance reports that it completed a state (a barrier). Repeating it is harmless. */
-  async complete(agent: AgentIdentity, state: RunState): Promise<void> {
-    if (!isBarrier(state) || state === 'Provisioning')
-      throw invalid('state', 'must be Executing, SendingReports or Ready');
-    await this.ledger.change(agent.runId, agent.instance, (run) => {
-      const instance = instanceOf(run, agent.instance);
-      if (instance.completed.includes(state)) return;
-      instance.completed.push(state);
-      log(run, agent.instance, 'completed', state, this.now());
-    });
+  complete(agent: AgentIdentity, state: RunState): Promise<void> {
+    return this.agents.complete(agent, state);
   }
 
-  async agentAbort(agent: AgentIdentity, reason: string): Promise<void> {
-    await this.abortRun(agent.runId, {
-      source: 'recipe',
-      message: reason,
-      by: agent.instance,
-      at: this.now().toISOString(),
-    });
+  agentAbort(agent: AgentIdentity, reason: string): Promise<void> {
+    return this.agents.agentAbort(agent, reason);
   }
 
-  /** A line of recipe output for the run's log. */
-  async agentLog(agent: AgentIdentity, text: string): Promise<void> {
-    await this.ledger.change(agent.runId, agent.instance, (run) =>
-      log(run, agent.instance, 'output', text, this.now()),
-    );
+  agentLog(agent: AgentIdentity, text: string): Promise<void> {
+    return this.agents.agentLog(agent, text);
   }
 
   // ---- hooks for the reconciler ----
@@ -927,49 +808,6 @@ function takeRunSlot(document: MainDocument, owner: string): void {
       `Too many live runs: your quota allows ${allowed}, and ${held} are live (each counts one, even one that reserves nothing); terminate one first.`,
       { scope: 'user', resource: 'runs', held, asked: 1, allowed },
     );
-}
-
-/** Throws the refusal, if there is one, as its typed error. */
-function refuse(refusal: ParamRefusal | null, key: string): void {
-  if (refusal)
-    throw new BivouacError(refusal.code, `${refusal.message}.`, {
-      key,
-      ...(refusal.allowed ? { allowed: refusal.allowed } : {}),
-    });
-}
-
-function shuttingDown(): BivouacError {
-  return new BivouacError(
-    'SHUTTING_DOWN',
-    'The appliance is shutting down; ask again once it is back.',
-    {},
-  );
-}
-
-function invalid(field: string, message: string): BivouacError {
-  return new BivouacError('VALIDATION_FAILED', `${field} ${message}.`, {
-    fields: [{ field, message }],
-  });
-}
-
-function parseOrInvalid(reference: string): { path: string; version: number | null } {
-  try {
-    return parseReference(reference, 'module');
-  } catch (error) {
-    throw invalid('module', (error as Error).message);
-  }
-}
-
-function keyOrInvalid(key: string): string {
-  try {
-    return canonicalKey(key);
-  } catch (error) {
-    throw invalid('key', (error as Error).message);
-  }
-}
-
-function keyParts(key: string): { name: string; scope: 'run' } {
-  return { scope: 'run', name: key.slice(key.indexOf(':') + 1) };
 }
 
 function withDefaults(given: CreateRun['timeouts']): StateTimeouts {
