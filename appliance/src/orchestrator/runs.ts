@@ -1,4 +1,4 @@
-import type { ModulePin, Modules, Reach } from '../library/modules.ts';
+import type { ModulePin, Modules } from '../library/modules.ts';
 import type { Clouds } from '../connectors/clouds.ts';
 import {
   sameRules,
@@ -8,13 +8,10 @@ import {
   type Subject,
 } from '../domain/access.ts';
 import type { Reservation } from '../domain/capacity.ts';
-import { deployedNodes } from '../domain/deploy-form.ts';
 import { domainEvent } from '../domain/events.ts';
 import type { VmAfterReady } from '../domain/vms.ts';
-import { checkValue, isSecret, type ModuleContent } from '../domain/modules.ts';
 import { limits } from '../domain/limits.ts';
 import {
-  defaultStateTimeouts,
   isFinal,
   stateDeadline,
   type AbortReason,
@@ -33,7 +30,6 @@ import {
 } from '../domain/runs.ts';
 import { BivouacError } from '../errors.ts';
 import type { ImageStore } from '../host/images.ts';
-import { newId } from '../ids.ts';
 import type { MainDocument } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
 import type { RunArchive } from '../store/run-archive.ts';
@@ -43,18 +39,18 @@ import { AgentTokens, type AgentIdentity } from './agent-tokens.ts';
 import { ParamWaits } from './param-waits.ts';
 import type { CreateRun, DeployPlan } from './deploy-plan.ts';
 import { RunAgents } from './run-agents.ts';
-import { invalid, parseOrInvalid } from './run-errors.ts';
+import { invalid } from './run-errors.ts';
 import { jobsFor, RunJobs } from './run-jobs.ts';
 import { RunLedger } from './run-ledger.ts';
 import { instanceOf, nodeOf, vmName } from './run-lookups.ts';
 import { RunPlacement } from './run-placement.ts';
+import { RunPlanner } from './run-planner.ts';
 import { RunUpgrades } from './run-upgrades.ts';
 import { RunQueries } from './run-queries.ts';
 import { RunTimings } from './run-timings.ts';
 import type { Reservations } from './reservations.ts';
 import type { VmTracker } from './vm-tracker.ts';
 import type { AgentListeners, RunNetworks } from './run-networks.ts';
-import { boxCloudId } from '../connectors/clouds.ts';
 
 export interface RunsOptions {
   /**
@@ -95,6 +91,8 @@ export class Runs {
   private readonly upgrades: RunUpgrades;
   /** What guest agents do: read and set parameters, report, abort, log. */
   private readonly agents: RunAgents;
+  /** Deploys planned: modules reached, nodes resolved, parameters checked, the run made. */
+  private readonly planner: RunPlanner;
   /** The cloud work of runs: launches and terminations, as jobs of a persistent queue. */
   private readonly jobs: RunJobs;
   /** Reads parked until a change sets their parameter. */
@@ -112,14 +110,18 @@ export class Runs {
   constructor(
     private readonly store: Store<MainDocument>,
     private readonly events: EventLog,
-    private readonly modules: Modules,
+    modules: Modules,
     private readonly clouds: Clouds,
     private readonly reservations: Reservations,
     private readonly vms: VmTracker,
-    private readonly images: ImageStore,
+    images: ImageStore,
     private readonly options: RunsOptions,
   ) {
     this.queries = new RunQueries(store, options.archive);
+    this.planner = new RunPlanner(modules, clouds, images, options.networks ?? null, {
+      nativeImage: (node) => this.nativeImage(node),
+      now: () => this.now(),
+    });
     this.ledger = new RunLedger(store, events, reservations, () => this.now());
     // What follows each committed change, registered here, in this order.
     this.ledger.onChange(({ run }) => this.tokens.index(run));
@@ -240,73 +242,9 @@ export class Runs {
       planned?.asked === request.module && planned.subject === subject.userId
         ? planned
         : this.planDeploy(subject, request, granted);
-    const { module, nodes } = plan;
-    for (const node of nodes) this.images.refuseUnusable(this.nativeImage(node) ?? undefined);
-    const instances = planInstances(nodes);
-    const given = this.checkParameters(nodes, request.parameters, module.content.kind === 'image');
-    const params: Record<string, string> = {};
-    for (const instance of instances)
-      Object.assign(
-        params,
-        initialParams(
-          nodes.find((node) => node.name === instance.node)!,
-          instance.name,
-          given,
-        ),
-      );
+    const run = this.planner.newRun(subject, request, plan, upgradeOf, screenId);
+    const { id } = run;
     const started = performance.now();
-    const id = newId();
-    const stamp = this.now().toISOString();
-    const run: StoredRun = {
-      id,
-      owner: subject.userId,
-      acl: [],
-      title:
-        request.title?.trim() ||
-        `${module.path.split('/').at(-1)} ${stamp.slice(0, 16).replace('T', ' ')}`,
-      module: {
-        asked: request.module,
-        resolved: `${module.path}@${module.version}`,
-        kind: module.content.kind as 'image' | 'deployment',
-      },
-      nodes,
-      instances,
-      params: {
-        ...params,
-        'run:state': 'Initializing',
-        ...(upgradeOf ? { 'run:upgrade.from': upgradeOf } : {}),
-      },
-      secretKeys: secretKeysOf(nodes, instances),
-      tags: [...new Set(request.tags)],
-      keepRunning: request.keepRunning,
-      timeouts: withDefaults(request.timeouts),
-      state: 'Initializing',
-      stateEnteredAt: stamp,
-      abort: null,
-      terminating: false,
-      reservationId: null,
-      given,
-      upgrade: null,
-      upgradeOf,
-      ...(screenId === null ? {} : { screenId }),
-      log: [
-        {
-          time: stamp,
-          actor: subject.userId,
-          action: 'created',
-          detail: `from ${module.path}@${module.version}`,
-        },
-      ],
-      network: this.options.networks
-        ? this.options.networks.choose(
-            id,
-            nodes.map((node) => node.cloudId),
-            boxCloudId,
-          )
-        : { mode: 'user' },
-      createdAt: stamp,
-      updatedAt: stamp,
-    };
     // One durable commit: the reservation, the run (already provisioning) and its first jobs. A
     // refusal (no capacity, over quota) or a failed write leaves none of them.
     const created = await this.store.update((document) => {
@@ -316,7 +254,7 @@ export class Runs {
         document,
         subject.userId,
         `run:${id}`,
-        footprint(nodes),
+        footprint(run.nodes),
       ).id;
       transition(run, 'Provisioning', subject.userId, this.now());
       advance(run, subject.userId, this.now());
@@ -336,22 +274,13 @@ export class Runs {
     return this.get(subject, id);
   }
 
-  /** The nodes a deployment of `reference` would have, without deploying (pre-flight); reached as `create` reaches them. */
-  /**
-   * What a deploy of `request.module` would make, placed and sized as asked: the module as
-   * `subject` may reach it and its nodes resolved (images, recipes, resources), without making
-   * anything. Pre-flight plans; `create` makes the run from that plan.
-   */
+  /** See RunPlanner.planDeploy. */
   planDeploy(
     subject: Subject,
     request: Pick<CreateRun, 'module' | 'placement' | 'multiplicity'>,
     granted: readonly ModulePin[] = [],
   ): DeployPlan {
-    parseOrInvalid(request.module);
-    const reach: Reach = { subject, action: 'run', granted };
-    const module = this.modules.reached(reach, request.module);
-    const nodes = this.resolveNodes(module.path, module.version, module.content, request, reach);
-    return { subject: subject.userId, asked: request.module, module, nodes };
+    return this.planner.planDeploy(subject, request, granted);
   }
 
   /** A run of the main document `subject` may act on (see RunQueries.get). */
@@ -681,114 +610,6 @@ export class Runs {
     this.ticker = setTimeout(() => void this.checkDeadlines(), delay);
     this.ticker.unref();
   }
-
-  // ---- helpers ----
-
-  private resolveNodes(
-    path: string,
-    version: number,
-    content: ModuleContent,
-    request: Pick<CreateRun, 'placement' | 'multiplicity'>,
-    reach: Reach,
-  ): RunNode[] {
-    if (content.kind === 'project')
-      throw invalid('module', `${path} is a project; deploy an image or a deployment`);
-    const declared = deployedNodes(path, version, content).nodes;
-    for (const name of [...Object.keys(request.placement), ...Object.keys(request.multiplicity)]) {
-      if (!declared.some((node) => node.name === name))
-        throw invalid(
-          `placement.${name}`,
-          `no node ${name}; nodes: ${declared.map((node) => node.name).join(', ')}`,
-        );
-    }
-    return declared.map((node) => {
-      const image = this.modules.resolveImage(node.image, reach);
-      const cloudId = request.placement[node.name] ?? node.cloud ?? 'box';
-      if (this.clouds.isDisabled(cloudId)) this.clouds.checkUsable(cloudId);
-      if (!this.clouds.ids().includes(cloudId))
-        throw invalid(
-          `placement.${node.name}`,
-          `no cloud ${cloudId}; clouds: ${this.clouds.ids().join(', ')}`,
-        );
-      const multiplicity = request.multiplicity[node.name] ?? node.multiplicity;
-      if (!Number.isInteger(multiplicity) || multiplicity < 0 || multiplicity > 64)
-        throw invalid(`multiplicity.${node.name}`, 'must be a whole number from 0 to 64');
-      return {
-        name: node.name,
-        image: image.chain,
-        resources: image.resources,
-        nativeImages: image.nativeImages,
-        packages: image.packages,
-        recipes: image.recipes,
-        inputs: image.inputs,
-        outputs: image.outputs,
-        ports: image.ports,
-        mappings: node.mappings,
-        cloudId,
-        multiplicity,
-        maxFailures: Math.min(node.maxFailures, Math.max(0, multiplicity - 1)),
-      };
-    });
-  }
-
-  /** Checks given values against the declared inputs; an image run may name inputs without a node. */
-  private checkParameters(
-    nodes: RunNode[],
-    given: Record<string, string>,
-    isImage: boolean,
-  ): Record<string, string> {
-    const values: Record<string, string> = {};
-    const answered = new Set<string>();
-    const problems: { field: string; message: string }[] = [];
-    for (const [key, value] of Object.entries(given)) {
-      const [nodeName, inputName] = key.includes(':')
-        ? key.split(':', 2)
-        : isImage
-          ? [nodes[0]!.name, key]
-          : [undefined, key];
-      const node = nodes.find((candidate) => candidate.name === nodeName);
-      const input = node?.inputs.find((candidate) => candidate.name === inputName);
-      if (!node || !input) {
-        problems.push({
-          field: `parameters.${key}`,
-          message: `no such input; inputs: ${nodes.flatMap((n) => n.inputs.map((i) => `${n.name}:${i.name}`)).join(', ') || 'none'}`,
-        });
-        continue;
-      }
-      answered.add(`${node.name}:${input.name}`);
-      const problem = checkValue(input, value);
-      if (problem)
-        problems.push({
-          field: `parameters.${key}`,
-          message: isSecret(input)
-            ? problem
-            : `${problem} (got ${JSON.stringify(value.slice(0, 64))})`,
-        });
-      else values[`${node.name}:${input.name}`] = value;
-    }
-    for (const node of nodes) {
-      for (const input of node.inputs) {
-        const mapping = node.mappings[input.name];
-        if (
-          input.default === undefined &&
-          !mapping &&
-          !answered.has(`${node.name}:${input.name}`)
-        ) {
-          problems.push({
-            field: `parameters.${isImage ? input.name : `${node.name}:${input.name}`}`,
-            message: 'required: it has no default and no mapping',
-          });
-        }
-      }
-    }
-    if (problems.length > 0)
-      throw new BivouacError(
-        'VALIDATION_FAILED',
-        `Parameters: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}.`,
-        { fields: problems },
-      );
-    return values;
-  }
 }
 
 function access(run: StoredRun): Access {
@@ -808,11 +629,4 @@ function takeRunSlot(document: MainDocument, owner: string): void {
       `Too many live runs: your quota allows ${allowed}, and ${held} are live (each counts one, even one that reserves nothing); terminate one first.`,
       { scope: 'user', resource: 'runs', held, asked: 1, allowed },
     );
-}
-
-function withDefaults(given: CreateRun['timeouts']): StateTimeouts {
-  const timeouts = { ...defaultStateTimeouts };
-  for (const [state, seconds] of Object.entries(given ?? {}))
-    if (seconds !== undefined) timeouts[state as keyof StateTimeouts] = seconds;
-  return timeouts;
 }
