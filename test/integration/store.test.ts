@@ -13,6 +13,7 @@ import { testEvent } from '../fixtures/sse.ts';
 import { openStore, StoreOpenError } from '../../appliance/src/store/open-store.ts';
 import { Store } from '../../appliance/src/store/store.ts';
 import { tempDir } from '../fixtures/appliance.ts';
+import { onSmallDisk } from '../fixtures/small-disk.ts';
 
 const latest = migrations.at(-1)!.version;
 const cleanups: (() => Promise<void>)[] = [];
@@ -66,17 +67,14 @@ describe('durable store', () => {
 
 describe('a disk that refuses the write', () => {
   it('undoes a change the full disk refused, and every change waiting with it, says NO_SPACE, and takes the next once there is room', async () => {
-    const dir = await tempDir();
     // A real full disk: a 256 KiB tmpfs, mounted in a mount namespace of the child's own (as
     // root, or as a user where user namespaces are allowed), filled by a file that cannot grow.
-    const script = join(dir, 'full-disk.mts');
-    const root = process.cwd();
-    await writeFile(
-      script,
+    const report = await onSmallDisk(
+      '256k',
       `import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DurableJsonFile } from ${JSON.stringify(join(root, 'appliance/src/store/durable-json-file.ts'))};
-import { Store } from ${JSON.stringify(join(root, 'appliance/src/store/store.ts'))};
+import { DurableJsonFile } from ${JSON.stringify(join(process.cwd(), 'appliance/src/store/durable-json-file.ts'))};
+import { Store } from ${JSON.stringify(join(process.cwd(), 'appliance/src/store/store.ts'))};
 const disk = process.argv[2];
 const file = join(disk, 'doc.json');
 const store = new Store(new DurableJsonFile<{ items: number[] }>(file), { items: [] });
@@ -101,24 +99,7 @@ report.finally = { inMemory: store.data.items, onDisk: JSON.parse(readFileSync(f
 console.log(JSON.stringify(report));
 `,
     );
-    const disk = join(dir, 'disk');
-    await mkdir(disk);
-    const output = execFileSync(
-      'unshare',
-      [
-        '--user',
-        '--map-root-user',
-        '--mount',
-        'sh',
-        '-c',
-        `mount -t tmpfs -o size=256k tmpfs "$1" && exec "${process.execPath}" --import tsx "$2" "$1"`,
-        'sh',
-        disk,
-        script,
-      ],
-      { encoding: 'utf8' },
-    );
-    expect(JSON.parse(output.trim().split('\n').at(-1)!)).toEqual({
+    expect(report).toEqual({
       filler: 'ENOSPC',
       refused: ['NO_SPACE', 'NO_SPACE', 'NO_SPACE'],
       inMemory: [1],

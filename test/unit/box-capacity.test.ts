@@ -1,19 +1,15 @@
-import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../fixtures/appliance.ts';
+import { onSmallDisk } from '../fixtures/small-disk.ts';
 
 const mib = 1024 * 1024;
 
 describe('the disk formula', () => {
   it("offers free space plus what the box's VMs already hold, less the reserve: a VM's files growing do not change it, anything else filling the disk does", async () => {
-    const dir = await tempDir();
     // A real file system of 64 MiB (a tmpfs in a mount namespace of the child's own), so its free
     // space is exactly what the files written take.
-    const script = join(dir, 'formula.mts');
-    await writeFile(
-      script,
+    const report = (await onSmallDisk(
+      '64m',
       `import { mkdirSync, writeFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { boxCapacity, vmDiskBytes } from ${JSON.stringify(join(process.cwd(), 'appliance/src/host/box-capacity.ts'))};
@@ -35,25 +31,7 @@ const capped = boxCapacity({ maxVms: 8, vcpuOvercommit: 1, memoryOvercommit: 1, 
 report.cappedDiskGiB = capped.diskGiB;
 console.log(JSON.stringify(report));
 `,
-    );
-    const disk = join(dir, 'disk');
-    await mkdir(disk);
-    const output = execFileSync(
-      'unshare',
-      [
-        '--user',
-        '--map-root-user',
-        '--mount',
-        'sh',
-        '-c',
-        `mount -t tmpfs -o size=64m tmpfs "$1" && exec "${process.execPath}" --import tsx "$2" "$1"`,
-        'sh',
-        disk,
-        script,
-      ],
-      { encoding: 'utf8' },
-    );
-    const report = JSON.parse(output.trim().split('\n').at(-1)!) as Record<string, number>;
+    )) as Record<string, number>;
     // 64 MiB less the reserve, less the few blocks the folders take.
     expect(report.empty).toBeGreaterThan(62 * mib);
     expect(report.empty).toBeLessThanOrEqual(63 * mib);
