@@ -1,4 +1,5 @@
 import { expect } from '@playwright/test';
+import { postAsAgent } from '../fixtures/agent-call.ts';
 import { guestContexts } from '../fixtures/private-libvirtd.ts';
 
 /**
@@ -43,24 +44,9 @@ export class GuestPlayer {
     }
   }
 
-  /**
-   * One call of the agent API with a guest's token; fails the test unless it is answered 204.
-   * Like the agent, it asks again while the appliance answers 503: a VM is up a moment before
-   * its launch is recorded (VM_STARTING), and the player reads the token as soon as it exists.
-   */
+  /** One call of the agent API with a guest's token; fails the test unless it is answered 204. */
   private async call(token: string, path: string, body: unknown): Promise<void> {
-    for (let attempt = 0; ; attempt += 1) {
-      const response = await fetch(`${this.applianceUrl}/api/v1/agent${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      if (response.status === 503 && attempt < 50) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        continue;
-      }
-      expect(response.status, await response.text()).toBe(204);
-      return;
-    }
+    const response = await postAsAgent(this.applianceUrl, token, path, body);
+    expect(response.status, await response.text()).toBe(204);
   }
 }

@@ -11,6 +11,7 @@ import {
   startAppliance,
   type ApplianceProcess,
 } from '../fixtures/appliance-process.ts';
+import { postAsAgent } from '../fixtures/agent-call.ts';
 import { tempDir } from '../fixtures/appliance.ts';
 import { builtCliEntry } from '../fixtures/built-appliance.ts';
 import {
@@ -94,21 +95,9 @@ describe('the bivouac CLI against a real appliance process', () => {
     }
   }
 
-  /**
-   * A guest stand-in's call to the agent API, with that guest's token. Like the agent, it asks
-   * again while the appliance answers 503: a VM is up a moment before its launch is recorded
-   * (VM_STARTING), and the stand-in reads the token from the VM as soon as it exists.
-   */
+  /** A guest stand-in's call to the agent API, with that guest's token. */
   async function asGuest(guest: GuestContext, path: string, body: unknown): Promise<number> {
-    for (let attempt = 0; ; attempt += 1) {
-      const response = await fetch(`${appliance.url}/api/v1/agent${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${guest.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      if (response.status !== 503 || attempt === 50) return response.status;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    return (await postAsAgent(appliance.url, guest.token, path, body)).status;
   }
 
   /** Guest stand-ins report a run's deployment done, as the agent does after its recipes. */
