@@ -63,8 +63,9 @@ export class RunPlacement {
 
   /** The fixed address of an instance on its run's private network. */
   addressOf(runId: string, instanceName: string): string | null {
+    const run = this.ledger.runOf(runId);
     const vm = this.vms.findByNative(
-      nodeOf(this.ledger.runOf(runId), instanceOf(this.ledger.runOf(runId), instanceName)).cloudId,
+      nodeOf(run, instanceOf(run, instanceName)).cloudId,
       vmName(runId, instanceName),
     );
     return vm?.ips[0] ?? null;
