@@ -13,6 +13,7 @@ import { migration as moduleVersionNumbers } from './0011-module-version-numbers
 import { migration as appModulePins } from './0012-app-module-pins.ts';
 import { migration as appPublishers } from './0013-app-publishers.ts';
 import { migration as imageVirtualSize } from './0014-image-virtual-size.ts';
+import { migration as runLogFiles } from './0015-run-log-files.ts';
 
 /** Every migration, in order. Append new files; never edit or reorder a released one. */
 export const migrations: readonly Migration[] = [
@@ -30,4 +31,5 @@ export const migrations: readonly Migration[] = [
   appModulePins,
   appPublishers,
   imageVirtualSize,
+  runLogFiles,
 ];

@@ -55,6 +55,7 @@ import { Reservations } from './orchestrator/reservations.ts';
 import { defaultArchiveAfterHours, RunArchiver } from './orchestrator/run-archiver.ts';
 import { Runs, type RunsOptions } from './orchestrator/runs.ts';
 import type { RunArchive } from './store/run-archive.ts';
+import type { RunLogs } from './store/run-logs.ts';
 import { VmTracker } from './orchestrator/vm-tracker.ts';
 import type { MainDocument } from './store/document.ts';
 import type { EventLog } from './store/event-log.ts';
@@ -85,6 +86,8 @@ export interface Services {
   runs: Runs;
   /** Finished runs kept out of the main document. */
   archive: RunArchive;
+  /** Run logs, a file per run. */
+  runLogs: RunLogs;
   /** Moves finished runs to the archive, deletes and purges them. */
   archiver: RunArchiver;
   apps: Apps;
@@ -147,6 +150,8 @@ export interface ServiceOptions {
   history?: History;
   /** Finished runs kept out of the main document (`<dataDir>/archive`). */
   archive: RunArchive;
+  /** Run logs, a file per run (`<dataDir>/run-logs`). */
+  runLogs: RunLogs;
   /** Hours after its end a finished run moves to the archive (config `archiveAfterHours`). */
   archiveAfterHours?: number;
   sampler?: MetricsSampler;
@@ -203,11 +208,18 @@ export function createServices(options: ServiceOptions): Services {
   const runs = new Runs(options.store, options.events, modules, clouds, reservations, vms, images, {
     agentUrl: options.agentUrl ?? 'http://10.0.2.2:8080',
     archive: options.archive,
+    logs: options.runLogs,
     ...options.runs,
   });
-  const archiver = new RunArchiver(options.store, options.archive, options.events, {
-    archiveAfterMs: (options.archiveAfterHours ?? defaultArchiveAfterHours) * 3_600_000,
-  });
+  const archiver = new RunArchiver(
+    options.store,
+    options.archive,
+    options.runLogs,
+    options.events,
+    {
+      archiveAfterMs: (options.archiveAfterHours ?? defaultArchiveAfterHours) * 3_600_000,
+    },
+  );
   // Wrong kiosk PINs and wrong passwords are throttled by the same rules (under their own keys),
   // and share the one cap on scrypt hashes in flight.
   const passwordChecks = new PasswordChecks(options.throttle ? { throttle: options.throttle } : {});
@@ -245,6 +257,7 @@ export function createServices(options: ServiceOptions): Services {
     modules,
     runs,
     archive: options.archive,
+    runLogs: options.runLogs,
     archiver,
     apps: new Apps(options.store, options.events, modules, images, reservations, runs, {
       directory: options.appsDir ?? join(tmpdir(), 'bivouac-apps'),

@@ -32,6 +32,7 @@ import { makeDirectoryDurably } from './store/durable-json-file.ts';
 import { ensureTlsIdentity } from './host/tls.ts';
 import { History } from './store/history.ts';
 import { RunArchive } from './store/run-archive.ts';
+import { RunLogs } from './store/run-logs.ts';
 import { EventLog } from './store/event-log.ts';
 import { openStore, StoreOpenError } from './store/open-store.ts';
 import { builtInAppsDir, builtInImagesDir, rendererDir } from './paths.ts';
@@ -266,9 +267,12 @@ async function startParts(
   });
   disposers.defer('metric history', () => history.close());
   const archive = await RunArchive.open(join(config.dataDir, 'archive'));
+  const runLogs = await RunLogs.open(join(config.dataDir, 'run-logs'));
+  disposers.defer('run logs', () => runLogs.settled());
   const services = createServices({
     dataDir: config.dataDir,
     archive,
+    runLogs,
     archiveAfterHours: config.archiveAfterHours,
     guestUid,
     history,
@@ -320,6 +324,9 @@ async function startParts(
   // it (a box upgraded with years of runs in it moves them here, once), then hourly.
   const archived = await services.archiver.archiveFinished();
   if (archived > 0) logger.info({ runs: archived }, 'moved finished runs to the archive');
+  // Log entries the runs left in the main document (a crash, a full disk, an older store) go to
+  // their files.
+  await services.runs.settleLogs();
   await services.runs.start();
   // Stopped first of all (waiting agents are answered so the listeners close), awaited here.
   let runsStopping: Promise<void> | null = null;

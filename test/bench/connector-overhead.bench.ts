@@ -21,6 +21,7 @@ import { buildDomainXml } from '../../appliance/src/connectors/libvirt/domain-xm
 import { LibvirtConnector } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
 import { createServices } from '../../appliance/src/app.ts';
 import { RunArchive } from '../../appliance/src/store/run-archive.ts';
+import { RunLogs } from '../../appliance/src/store/run-logs.ts';
 import { EventLog } from '../../appliance/src/store/event-log.ts';
 import { openStore } from '../../appliance/src/store/open-store.ts';
 import { buildDiskGuest, prepareRealQemu } from '../fixtures/real-qemu-setup.ts';
@@ -89,11 +90,13 @@ emit('connector-overhead-per-vm', overheadPerVm, 'ms', '<50');
 const { store } = await openStore(join(dir, 'data'));
 const events = await EventLog.open({ directory: join(dir, 'data', 'events') });
 const archive = await RunArchive.open(join(dir, 'data', 'archive'));
+const runLogs = await RunLogs.open(join(dir, 'data', 'run-logs'));
 const services = createServices({
   dataDir: dir,
   store,
   events,
   archive,
+  runLogs,
   vmDir: join(dir, 'tracked'),
 });
 const trackedMs: number[] = [];

@@ -1,8 +1,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { migrations } from '../../appliance/migrations/index.ts';
 import type { Migration } from '../../appliance/src/store/document.ts';
 import { makeDirectoryDurably } from '../../appliance/src/store/durable-json-file.ts';
@@ -10,7 +9,7 @@ import { EventLog } from '../../appliance/src/store/event-log.ts';
 import { History } from '../../appliance/src/store/history.ts';
 import { ensureTlsIdentity } from '../../appliance/src/host/tls.ts';
 import { openStore } from '../../appliance/src/store/open-store.ts';
-import { materialise, record, type Cut, type Recording } from '../fixtures/power-cut-model.ts';
+import { everyCut, opens, recordIn, scratchDir } from '../fixtures/power-cut-cases.ts';
 import { testEvent } from '../fixtures/sse.ts';
 
 // Every fs call of the store, the event log and the history goes through the power-cut model's
@@ -21,56 +20,6 @@ vi.mock('node:fs', async (importOriginal) =>
 vi.mock('node:fs/promises', async (importOriginal) =>
   (await import('../fixtures/power-cut-model.ts')).interposeFsPromises(await importOriginal()),
 );
-
-const scratch: string[] = [];
-const recordings: Recording[] = [];
-afterEach(async () => {
-  for (const recording of recordings.splice(0)) recording.stop();
-  for (const folder of scratch.splice(0)) await rm(folder, { recursive: true, force: true });
-});
-
-async function scratchDir(): Promise<string> {
-  const folder = await mkdtemp(join(tmpdir(), 'bivouac-power-cut-'));
-  scratch.push(folder);
-  return folder;
-}
-
-function recordIn(root: string): Recording {
-  const recording = record(root);
-  recordings.push(recording);
-  return recording;
-}
-
-function where(recording: Recording, cut: Cut): string {
-  const last = recording.operations[cut.at - 1];
-  return `power cut after ${cut.at} of ${recording.operations.length} operations (${cut.variant}; the last: ${JSON.stringify(last ?? 'none', (key, value: unknown) => (key === 'data' ? '…' : value))})`;
-}
-
-/** Runs `check` on each cut's survivors, materialised in a fresh folder; returns the cuts. */
-async function everyCut(
-  recording: Recording,
-  check: (folder: string, cut: Cut, at: string) => Promise<void>,
-): Promise<Cut[]> {
-  recording.stop();
-  const base = await scratchDir();
-  const cuts: Cut[] = [];
-  for (const cut of recording.cuts()) {
-    const folder = join(base, String(cuts.length));
-    await mkdir(folder);
-    materialise(cut, folder);
-    await check(folder, cut, where(recording, cut));
-    await rm(folder, { recursive: true, force: true });
-    cuts.push(cut);
-  }
-  return cuts;
-}
-
-/** Awaits an opening in a cut; the test fails, naming the cut, if it throws. */
-async function opens<T>(opening: Promise<T>, at: string): Promise<T> {
-  const opened = await opening.catch((error: Error) => error);
-  if (opened instanceof Error) expect.fail(`${at}: it does not open: ${opened.message}`);
-  return opened;
-}
 
 const fixedNow = () => new Date(Date.UTC(2026, 0, 1));
 

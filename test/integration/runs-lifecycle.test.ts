@@ -12,7 +12,9 @@ describe('runs and their orchestration: from deploy to its end (test driver, gue
   let box: TestAppliance;
   let admin: Client;
   let guests: GuestStandIn;
-  const { deploy, run, domainsOf } = useRunsBox((parts) => ({ box, admin, guests } = parts));
+  const { deploy, terminate, run, domainsOf } = useRunsBox(
+    (parts) => ({ box, admin, guests } = parts),
+  );
 
   it('brings a 3-VM deployment to Ready through barriers and mappings, then terminates it leaving nothing', async () => {
     const created = await deploy({
@@ -77,12 +79,7 @@ describe('runs and their orchestration: from deploy to its end (test driver, gue
       ).json(),
     ).toMatchObject({ total: 0 });
 
-    const terminated = await box.app.inject({
-      method: 'POST',
-      url: `/api/v1/runs/${id}/terminate`,
-      headers: as(admin),
-    });
-    expect(terminated.statusCode).toBe(202);
+    expect((await terminate(id)).statusCode).toBe(202);
     await box.services.runs.idle();
     expect((await run(id)).state).toBe('Done');
     expect(await domainsOf(id)).toEqual([]);

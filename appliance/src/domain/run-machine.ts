@@ -23,7 +23,10 @@ import {
   type StoredRun,
 } from './runs.ts';
 
-/** Entries a run's log keeps; older ones go first. */
+/**
+ * Entries a run's log answers with, newest kept; also the most entries the main document holds
+ * for a run whose log file cannot be written (older ones go first).
+ */
 export const runLogLimit = 1000;
 
 /** Moves the run as far as its instances and flags allow. */
@@ -105,7 +108,21 @@ export function log(
     action,
     detail: redactSecrets(run, detail).slice(0, 4096),
   });
+  run.logged += 1;
   if (run.log.length > runLogLimit) run.log.splice(0, run.log.length - runLogLimit);
+}
+
+/** The entries the run still holds in the main document, with their numbers in its log. */
+export function numberedLog(run: StoredRun): (RunLogEntry & { seq: number })[] {
+  const first = run.logged - run.log.length + 1;
+  return run.log.map((entry, index) => ({ ...entry, seq: first + index }));
+}
+
+/** Drops the entries the run's log file is known to hold (numbers up to `durableThrough`). */
+export function dropDurableEntries(run: StoredRun, durableThrough: number): void {
+  const first = run.logged - run.log.length + 1;
+  const drop = Math.min(run.log.length, Math.max(0, durableThrough - first + 1));
+  if (drop > 0) run.log.splice(0, drop);
 }
 
 /** Log entries of `run` as people see them (in its log and its events): secret values masked. */

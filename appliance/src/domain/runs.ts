@@ -95,7 +95,13 @@ export interface StoredRun {
   upgradeOf: string | null;
   /** The box screen (a kiosk session's screen id) this run was started from; absent otherwise. */
   screenId?: string;
+  /**
+   * The newest log entries not yet known to be in the run's log file (the run log lives there,
+   * out of this document); entry `i` is number `logged - log.length + i + 1`.
+   */
   log: RunLogEntry[];
+  /** How many entries the run has logged, ever. */
+  logged: number;
   /** Where its guests live: a private network of its own, or user networking; absent on runs made before (user). */
   network?: RunNetwork;
   createdAt: string;

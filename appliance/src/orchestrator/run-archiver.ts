@@ -7,6 +7,7 @@ import { BivouacError } from '../errors.ts';
 import type { MainDocument } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
 import type { RunArchive } from '../store/run-archive.ts';
+import type { RunLogs } from '../store/run-logs.ts';
 import type { Store } from '../store/store.ts';
 
 /**
@@ -38,6 +39,7 @@ export class RunArchiver {
   constructor(
     private readonly store: Store<MainDocument>,
     private readonly archive: RunArchive,
+    private readonly logs: RunLogs,
     private readonly events: EventLog,
     private readonly options: RunArchiverOptions,
   ) {
@@ -128,6 +130,7 @@ export class RunArchiver {
     }
     // A run a crash left in both places goes from both.
     await this.archive.remove([id]);
+    await this.logs.remove([id]);
     this.events.append(domainEvent('run.deleted', id, summary, {}));
   }
 
@@ -141,6 +144,7 @@ export class RunArchiver {
       .summaries()
       .filter((summary) => Date.parse(summary.stateEnteredAt) < before.getTime());
     const gone = new Set(await this.archive.remove(old.map((summary) => summary.id)));
+    await this.logs.remove([...gone]);
     for (const summary of old.filter((candidate) => gone.has(candidate.id)))
       this.events.append(domainEvent('run.deleted', summary.id, summary, {}));
     return gone.size;

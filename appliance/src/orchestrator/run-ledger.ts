@@ -1,10 +1,11 @@
 import { domainEvent, type EventPayloads } from '../domain/events.ts';
-import { advance, shownLog } from '../domain/run-machine.ts';
+import { advance, dropDurableEntries, numberedLog, shownLog } from '../domain/run-machine.ts';
 import { isFinal, type RunState } from '../domain/run-states.ts';
 import type { RunLogEntry, StoredRun } from '../domain/runs.ts';
 import { BivouacError } from '../errors.ts';
 import type { MainDocument } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
+import type { RunLogs } from '../store/run-logs.ts';
 import type { Store } from '../store/store.ts';
 import type { Reservations } from './reservations.ts';
 
@@ -36,8 +37,16 @@ export class RunLedger {
     private readonly store: Store<MainDocument>,
     private readonly events: EventLog,
     private readonly reservations: Reservations,
+    private readonly logs: RunLogs,
     private readonly now: () => Date,
   ) {
+    // The entries a change logged go to the run's log file; the next change of the run drops
+    // them from the main document once the file holds them. Until then (or when the file cannot
+    // be written: a full disk) they stay in the document, which reads merge with the file.
+    this.onChange(({ run }) => {
+      if (run.log.length > 0)
+        void this.logs.append(run.id, numberedLog(run)).catch(() => undefined);
+    });
     // Screens hear of every change first: a new state with its log entries, or the entries alone.
     this.onChange(({ before, run, appended }) => {
       if (run.state !== before)
@@ -85,7 +94,8 @@ export class RunLedger {
       const run = document.runs.find((candidate) => candidate.id === id);
       if (!run) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
       before = run.state;
-      const lastEntry = run.log.at(-1);
+      dropDurableEntries(run, this.logs.durableThrough(id));
+      const loggedBefore = run.logged;
       mutate(run);
       alsoInside?.(document);
       advance(run, actor, this.now());
@@ -93,12 +103,29 @@ export class RunLedger {
       // A run that ends gives its reservation back in the same durable step.
       if (run.state !== before && isFinal(run.state) && run.reservationId)
         released = this.reservations.releaseInside(document, run.reservationId);
-      // What this change logged: after the entry that was last (the log drops its oldest entries).
-      appended = shownLog(run, run.log.slice(lastEntry ? run.log.lastIndexOf(lastEntry) + 1 : 0));
+      // What this change logged: its newest entries (the document keeps at most runLogLimit).
+      appended = shownLog(
+        run,
+        run.log.slice(Math.max(0, run.log.length - (run.logged - loggedBefore))),
+      );
       return structuredClone(run);
     });
     if (released) this.reservations.released();
     await this.tell({ before: before!, run: after, started, appended });
+  }
+
+  /**
+   * Puts every run's entries still held in the main document into its log file, then drops them
+   * from the document in one commit (at start, after a crash or a full disk left some there).
+   */
+  async settleLogs(): Promise<void> {
+    const holding = this.store.data.runs.filter((run) => run.log.length > 0);
+    for (const run of holding)
+      await this.logs.append(run.id, numberedLog(run)).catch(() => undefined);
+    if (!holding.some((run) => this.logs.durableThrough(run.id) > 0)) return;
+    await this.store.update((document) => {
+      for (const run of document.runs) dropDurableEntries(run, this.logs.durableThrough(run.id));
+    });
   }
 
   /** Tells every listener of a committed change (`change` does; so does a run's making). */

@@ -120,6 +120,7 @@ export class RunPlanner {
           detail: `from ${module.path}@${module.version}`,
         },
       ],
+      logged: 1,
       network: this.networks
         ? this.networks.choose(
             id,

@@ -1,11 +1,12 @@
 import { canAccess, type Action, type Subject } from '../domain/access.ts';
-import { shownLog } from '../domain/run-machine.ts';
+import { numberedLog, runLogLimit, shownLog } from '../domain/run-machine.ts';
 import { runStates, type RunState } from '../domain/run-states.ts';
 import { visibleParams, type StoredRun } from '../domain/runs.ts';
 import type { VmRecord } from '../domain/vms.ts';
 import { BivouacError } from '../errors.ts';
 import type { MainDocument } from '../store/document.ts';
 import type { RunArchive } from '../store/run-archive.ts';
+import type { RunLogs } from '../store/run-logs.ts';
 import type { Store } from '../store/store.ts';
 
 /** A run as lists show it: its summary, from the main document or the archive. */
@@ -44,6 +45,7 @@ export class RunQueries {
   constructor(
     private readonly store: Store<MainDocument>,
     private readonly archive: RunArchive,
+    private readonly logs: RunLogs,
   ) {}
 
   /**
@@ -162,7 +164,12 @@ export class RunQueries {
 
   async log(subject: Subject, id: string): Promise<StoredRun['log']> {
     const run = await this.view(subject, id);
-    return shownLog(run, run.log);
+    // The run's file, then what the run still holds that the file does not.
+    const filed = await this.logs.read(id, runLogLimit);
+    const through = filed.at(-1)?.seq ?? 0;
+    const held = numberedLog(run).filter((entry) => entry.seq > through);
+    const entries = [...filed, ...held].slice(-runLogLimit).map(({ seq: _seq, ...entry }) => entry);
+    return shownLog(run, entries);
   }
 }
 

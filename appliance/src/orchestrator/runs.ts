@@ -33,6 +33,7 @@ import type { ImageStore } from '../host/images.ts';
 import type { MainDocument } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
 import type { RunArchive } from '../store/run-archive.ts';
+import type { RunLogs } from '../store/run-logs.ts';
 import type { Store } from '../store/store.ts';
 import { advance, log, setAbort, shownLog, transition } from '../domain/run-machine.ts';
 import { AgentTokens, type AgentIdentity } from './agent-tokens.ts';
@@ -66,6 +67,8 @@ export interface RunsOptions {
   publicHost?: string;
   /** Finished runs moved out of the main document; lists, counts and reads include them. */
   archive: RunArchive;
+  /** Run logs, a file per run (`<dataDir>/run-logs`). */
+  logs: RunLogs;
   /** Launches at once. */
   concurrency?: number;
   /** Job retry backoff (tests shorten it). */
@@ -117,12 +120,12 @@ export class Runs {
     images: ImageStore,
     private readonly options: RunsOptions,
   ) {
-    this.queries = new RunQueries(store, options.archive);
+    this.queries = new RunQueries(store, options.archive, options.logs);
     this.planner = new RunPlanner(modules, clouds, images, options.networks ?? null, {
       nativeImage: (node) => this.nativeImage(node),
       now: () => this.now(),
     });
-    this.ledger = new RunLedger(store, events, reservations, () => this.now());
+    this.ledger = new RunLedger(store, events, reservations, options.logs, () => this.now());
     // What follows each committed change, registered here, in this order.
     this.ledger.onChange(({ run }) => this.tokens.index(run));
     this.ledger.onChange(() => this.scheduleDeadline());
@@ -189,6 +192,11 @@ export class Runs {
   }
 
   /** Resumes every run: queued jobs run again, and each live run is advanced and re-planned. */
+  /** See RunLedger.settleLogs. */
+  settleLogs(): Promise<void> {
+    return this.ledger.settleLogs();
+  }
+
   async start(): Promise<void> {
     await this.placement.resume();
     for (const run of this.store.data.runs.filter((candidate) => !isFinal(candidate.state))) {
@@ -441,7 +449,7 @@ export class Runs {
         for (const instance of removed) instance.state = 'removing';
         names = removed.map((instance) => instance.name);
       }
-      const sequence = stored.log.filter((entry) => entry.action === 'scale').length + 1;
+      const sequence = Number.parseInt(stored.params['run:scale'] ?? '0', 10) + 1;
       stored.params['run:scale'] = `${sequence} ${delta > 0 ? 'add' : 'remove'} ${names.join(' ')}`;
       log(
         stored,

@@ -11,7 +11,10 @@ import {
   writeFileDurably,
 } from './durable-json-file.ts';
 
-/** A finished run as the archive keeps it: the run whole, with the records of its VMs (all gone). */
+/**
+ * A finished run as the archive keeps it: the run whole (with the log entries its log file did
+ * not hold yet), with the records of its VMs (all gone).
+ */
 export interface ArchivedRun {
   run: StoredRun;
   vms: VmRecord[];
@@ -103,7 +106,10 @@ export class RunArchive {
     try {
       const bytes = Buffer.alloc(entry.length);
       const { bytesRead } = await file.read(bytes, 0, entry.length, entry.offset);
-      return JSON.parse(bytes.subarray(0, bytesRead).toString('utf8')) as ArchivedRun;
+      const archived = JSON.parse(bytes.subarray(0, bytesRead).toString('utf8')) as ArchivedRun;
+      // Runs archived before logs were numbered held their whole log.
+      archived.run.logged ??= archived.run.log.length;
+      return archived;
     } finally {
       await file.close();
     }
