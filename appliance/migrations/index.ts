@@ -14,6 +14,7 @@ import { migration as appModulePins } from './0012-app-module-pins.ts';
 import { migration as appPublishers } from './0013-app-publishers.ts';
 import { migration as imageVirtualSize } from './0014-image-virtual-size.ts';
 import { migration as runLogFiles } from './0015-run-log-files.ts';
+import { migration as runContentByReference } from './0016-run-content-by-reference.ts';
 
 /** Every migration, in order. Append new files; never edit or reorder a released one. */
 export const migrations: readonly Migration[] = [
@@ -32,4 +33,5 @@ export const migrations: readonly Migration[] = [
   appPublishers,
   imageVirtualSize,
   runLogFiles,
+  runContentByReference,
 ];

@@ -18,6 +18,7 @@ const node: RunNode = {
   cloudId: 'box',
   multiplicity: 1,
   maxFailures: 0,
+  contentHash: null,
 };
 
 /** A run of one node `web` with `count` instances, in `state`, with what the machine reads. */

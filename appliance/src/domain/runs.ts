@@ -34,6 +34,12 @@ export interface RunNode {
   cloudId: string;
   multiplicity: number;
   maxFailures: number;
+  /**
+   * The hash of what it took from its image chain (resources to ports): the store writes that
+   * part by reference (the chain's module versions) and checks it against this when reading it
+   * back. Null: kept whole (runs made before).
+   */
+  contentHash: string | null;
 }
 
 /** `removing`: scaled down, its VM being terminated. */

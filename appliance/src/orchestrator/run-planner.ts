@@ -1,4 +1,5 @@
 import { boxCloudId, type Clouds } from '../connectors/clouds.ts';
+import { contentHashOf } from '../store/run-content.ts';
 import type { Subject } from '../domain/access.ts';
 import { deployedNodes } from '../domain/deploy-form.ts';
 import { checkValue, isSecret, type ModuleContent } from '../domain/modules.ts';
@@ -162,20 +163,16 @@ export class RunPlanner {
       const multiplicity = request.multiplicity[node.name] ?? node.multiplicity;
       if (!Number.isInteger(multiplicity) || multiplicity < 0 || multiplicity > 64)
         throw invalid(`multiplicity.${node.name}`, 'must be a whole number from 0 to 64');
+      const { chain, ...content } = image;
       return {
         name: node.name,
-        image: image.chain,
-        resources: image.resources,
-        nativeImages: image.nativeImages,
-        packages: image.packages,
-        recipes: image.recipes,
-        inputs: image.inputs,
-        outputs: image.outputs,
-        ports: image.ports,
+        image: chain,
+        ...content,
         mappings: node.mappings,
         cloudId,
         multiplicity,
         maxFailures: Math.min(node.maxFailures, Math.max(0, multiplicity - 1)),
+        contentHash: contentHashOf(content),
       };
     });
   }

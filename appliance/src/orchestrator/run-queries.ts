@@ -6,6 +6,7 @@ import type { VmRecord } from '../domain/vms.ts';
 import { BivouacError } from '../errors.ts';
 import type { MainDocument } from '../store/document.ts';
 import type { RunArchive } from '../store/run-archive.ts';
+import { resolvedRun } from '../store/run-content.ts';
 import type { RunLogs } from '../store/run-logs.ts';
 import type { Store } from '../store/store.ts';
 
@@ -83,7 +84,7 @@ export class RunQueries {
     const archived =
       summary && canAccess(subject, summary, 'view') ? await this.archive.read(id) : undefined;
     if (!archived) throw new BivouacError('NOT_FOUND', `No run ${id}.`, { resource: 'run', id });
-    return { ...archived.run, archived: true };
+    return { ...resolvedRun(archived.run, this.store.data.modules), archived: true };
   }
 
   /** The records of an archived run's VMs (all gone), as they were when it was archived. */

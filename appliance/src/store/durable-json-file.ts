@@ -4,6 +4,16 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Adapter } from 'lowdb';
 
 /**
+ * How a document is written and read back when its stored form differs from the one in memory
+ * (the main document keeps runs' content by reference): `encode` gives what is written, `decode`
+ * takes what was read (parsed) back to the form in memory.
+ */
+export interface DocumentCodec<T> {
+  encode(data: T): unknown;
+  decode(stored: T): T;
+}
+
+/**
  * A lowdb adapter that acknowledges a write only once it survives a power cut: the text goes to
  * a temp file which is fsynced, renamed over the real file, and then the directory is fsynced so
  * the rename itself is on disk. lowdb's own writer renames but never fsyncs.
@@ -14,7 +24,10 @@ export class DurableJsonFile<T> implements Adapter<T> {
   /** The text of the last write that succeeded: what the file holds. */
   lastWritten: string | null = null;
 
-  constructor(path: string) {
+  constructor(
+    path: string,
+    private readonly codec?: DocumentCodec<T>,
+  ) {
     this.path = path;
     this.tempPath = tempPathOf(path);
   }
@@ -22,14 +35,25 @@ export class DurableJsonFile<T> implements Adapter<T> {
   /** Returns null when the file does not exist; throws `SyntaxError` on bad JSON. */
   async read(): Promise<T | null> {
     const text = await readText(this.path);
-    return text === null ? null : (JSON.parse(text) as T);
+    return text === null ? null : this.deserialize(text);
   }
 
   /** Serialises synchronously (the snapshot is taken at call time), then writes durably. */
   async write(data: T): Promise<void> {
-    const text = JSON.stringify(data);
+    const text = this.serialize(data);
     await writeFileDurably(this.path, text, this.tempPath);
     this.lastWritten = text;
+  }
+
+  /** The text written for `data`. */
+  serialize(data: T): string {
+    return JSON.stringify(this.codec ? this.codec.encode(data) : data);
+  }
+
+  /** The document in memory from the text written. */
+  deserialize(text: string): T {
+    const parsed = JSON.parse(text) as T;
+    return this.codec ? this.codec.decode(parsed) : parsed;
   }
 }
 

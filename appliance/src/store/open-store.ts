@@ -8,6 +8,7 @@ import {
   makeDirectoryDurably,
   readText,
 } from './durable-json-file.ts';
+import { decodeDocument, encodeDocument } from './run-content.ts';
 import { Store } from './store.ts';
 
 /** The appliance refuses to start on this store; the message says which file and what to do. */
@@ -81,9 +82,22 @@ export async function openStore(
     document.schemaVersion = migration.version;
   }
 
+  // Runs keep their nodes' content by reference to the module versions it came from (in the same
+  // document): read back here, and again when a refused write takes the document back.
+  let decoded: MainDocument;
+  try {
+    decoded = decodeDocument(document as unknown as MainDocument);
+  } catch (error) {
+    throw new StoreOpenError(
+      `The store ${file} is inconsistent: ${(error as Error).message}` +
+        (lastGood ? ` (cp ${lastGood} ${file})` : ''),
+      file,
+      lastGood,
+    );
+  }
   const store = new Store<MainDocument>(
-    new DurableJsonFile<MainDocument>(file),
-    document as unknown as MainDocument,
+    new DurableJsonFile<MainDocument>(file, { encode: encodeDocument, decode: decodeDocument }),
+    decoded,
   );
   if (text === null || migratedFrom !== null) await store.update(() => undefined);
   if (text !== null && migratedFrom === null) {

@@ -10,10 +10,12 @@ import {
   syncDirectory,
   writeFileDurably,
 } from './durable-json-file.ts';
+import { storedRun } from './run-content.ts';
 
 /**
- * A finished run as the archive keeps it: the run whole (with the log entries its log file did
- * not hold yet), with the records of its VMs (all gone).
+ * A finished run as the archive keeps it: the run (its nodes' content by reference, as in the main
+ * document: `resolvedRun` reads it back; with the log entries its log file did not hold yet), with
+ * the records of its VMs (all gone).
  */
 export interface ArchivedRun {
   run: StoredRun;
@@ -125,7 +127,7 @@ export class RunArchive {
       const index: SegmentIndex = [];
       let offset = 0;
       for (const archived of fresh) {
-        const line = Buffer.from(JSON.stringify(archived));
+        const line = Buffer.from(JSON.stringify({ ...archived, run: storedRun(archived.run) }));
         index.push({ summary: summaryOf(archived), segment, offset, length: line.length });
         lines.push(line, newline);
         offset += line.length + 1;

@@ -30,7 +30,7 @@ export class Store<T extends object> {
     data: T,
   ) {
     this.db = new Low(file, data);
-    this.durable = JSON.stringify(data);
+    this.durable = file.serialize(data);
   }
 
   /** The current document. Treat as read-only: change it through `update`. */
@@ -107,7 +107,7 @@ export class Store<T extends object> {
             `The disk refused the write (${reason}): the change was not saved, and nothing changed.`,
             { reason },
           );
-    this.db.data = JSON.parse(this.durable) as T;
+    this.db.data = this.file.deserialize(this.durable);
     this.epoch += 1;
     this.queued = undefined;
     return this.refusal;
