@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
-import { latestOf, type Apps } from '../../catalog/apps.ts';
+import type { Apps } from '../../catalog/apps.ts';
+import { latestOf } from '../../catalog/app-listing.ts';
 import type { AppVersion, StoredApp } from '../../domain/apps.ts';
 import { publisherKey } from '../../catalog/bundle.ts';
 import { limits } from '../../domain/limits.ts';
