@@ -1,4 +1,5 @@
-import type { ModulePin, Modules } from '../library/modules.ts';
+import type { ModulePin } from '../library/module-lookups.ts';
+import type { Modules } from '../library/modules.ts';
 import type { Clouds } from '../connectors/clouds.ts';
 import {
   sameRules,
