@@ -10,8 +10,7 @@ import type { Manifest } from '../domain/manifest.ts';
 import { BivouacError } from '../errors.ts';
 import { fileSource, type ImageStore } from '../host/images.ts';
 import { newId } from '../ids.ts';
-import type { ContentParser } from '../library/module-yaml.ts';
-import type { Modules } from '../library/modules.ts';
+import type { ContentParser, Modules } from '../library/modules.ts';
 import type { MainDocument } from '../store/document.ts';
 import type { Store } from '../store/store.ts';
 import {

@@ -3,8 +3,7 @@ import type { Subject } from '../domain/access.ts';
 import type { AppVersion, PublisherKey, StoredApp, TrustedPublisher } from '../domain/apps.ts';
 import type { StoredRun } from '../domain/runs.ts';
 import type { ImageStore } from '../host/images.ts';
-import type { ContentParser } from '../library/module-yaml.ts';
-import type { Modules } from '../library/modules.ts';
+import type { ContentParser, Modules } from '../library/modules.ts';
 import type { Reservations } from '../orchestrator/reservations.ts';
 import type { Runs } from '../orchestrator/runs.ts';
 import type { MainDocument } from '../store/document.ts';
@@ -23,6 +22,10 @@ import { AppListing } from './app-listing.ts';
 import { AppPublishing, type PublishRequest } from './app-publish.ts';
 import { installBuiltIn } from './built-in-apps.ts';
 import { Publishers } from './publishers.ts';
+
+// What routes name besides the facade, kept where its part defines it.
+export { latestOf } from './app-listing.ts';
+export type { Preflight, PreflightCheck, PreflightNode } from './app-deploy.ts';
 
 export interface AppsOptions {
   /** `<dataDir>/apps`: assets of installed versions, staging of imports, the box's signing key. */

@@ -11,6 +11,12 @@ import { ModuleSaves, type PreparedSave } from './module-saves.ts';
 import { ModuleViews, type ModuleSummary, type ModuleView } from './module-views.ts';
 import { exportModules, parseModuleStream, type ContentParser } from './module-yaml.ts';
 
+// What callers of the library name, kept where its part defines it.
+export type { ModulePin, Reach, ReachedModule } from './module-lookups.ts';
+export type { PreparedSave } from './module-saves.ts';
+export type { ModuleSummary, ModuleView } from './module-views.ts';
+export type { ContentParser } from './module-yaml.ts';
+
 /**
  * The module tree: every save is a new immutable version (1, 2, 3… per path) with author,
  * time and message. Images are checked for inheritance (parent exists, no cycle) and

@@ -1,6 +1,6 @@
 import type { KeepRunning, StateTimeouts } from '../domain/run-states.ts';
 import type { RunNode } from '../domain/runs.ts';
-import type { ReachedModule } from '../library/module-lookups.ts';
+import type { ReachedModule } from '../library/modules.ts';
 
 /** What a deploy asks for (POST /runs, the app store, an upgrade). */
 export interface CreateRun {

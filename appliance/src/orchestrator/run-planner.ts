@@ -13,8 +13,7 @@ import {
 import { BivouacError } from '../errors.ts';
 import type { ImageStore } from '../host/images.ts';
 import { newId } from '../ids.ts';
-import type { ModulePin, Reach } from '../library/module-lookups.ts';
-import type { Modules } from '../library/modules.ts';
+import type { ModulePin, Modules, Reach } from '../library/modules.ts';
 import type { CreateRun, DeployPlan } from './deploy-plan.ts';
 import { invalid, parseOrInvalid } from './run-errors.ts';
 import type { RunNetworks } from './run-networks.ts';

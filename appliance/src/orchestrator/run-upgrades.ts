@@ -4,7 +4,7 @@ import { log } from '../domain/run-machine.ts';
 import { isFinal } from '../domain/run-states.ts';
 import { liveInstances, runSecretKeys, type StoredRun } from '../domain/runs.ts';
 import { BivouacError } from '../errors.ts';
-import type { ModulePin } from '../library/module-lookups.ts';
+import type { ModulePin } from '../library/modules.ts';
 import type { CreateRun, DeployPlan } from './deploy-plan.ts';
 import type { RunLedger } from './run-ledger.ts';
 import type { RunQueries } from './run-queries.ts';

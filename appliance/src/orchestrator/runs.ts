@@ -1,5 +1,4 @@
-import type { ModulePin } from '../library/module-lookups.ts';
-import type { Modules } from '../library/modules.ts';
+import type { ModulePin, Modules } from '../library/modules.ts';
 import type { Clouds } from '../connectors/clouds.ts';
 import {
   sameRules,

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
-import type { Apps } from '../../catalog/apps.ts';
-import { latestOf } from '../../catalog/app-listing.ts';
+import { latestOf, type Apps } from '../../catalog/apps.ts';
 import type { AppVersion, StoredApp } from '../../domain/apps.ts';
 import { publisherKey } from '../../catalog/bundle.ts';
 import { limits } from '../../domain/limits.ts';
