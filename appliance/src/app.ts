@@ -498,7 +498,7 @@ export async function build(
         },
       }),
     },
-    (bearer) => services.runs.authenticateAgent(bearer),
+    (bearer) => services.runs.agents.authenticate(bearer),
     runScreens,
   );
   registerAppFiles(app, services.accounts, services.apps);

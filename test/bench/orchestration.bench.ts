@@ -6,7 +6,7 @@
  *   the POST until its work is done (target <= 2 + 1 per VM), and apart, those the guests'
  *   own report calls make (each agent call is one change of the run);
  * - the wake-up latency of a waiting parameter read after the `set` (target p99 < 50 ms), each
- *   read seen parked in the appliance (`runs.waitingReads`) before the `set`, and answering the
+ *   read seen parked in the appliance (`runs.agents.waitingReads`) before the `set`, and answering the
  *   value set;
  * - GET /api/v1/runs with 1,000 runs stored (target p99 < 20 ms).
  */
@@ -85,7 +85,7 @@ async function deployEight(): Promise<{
 /** Resolves once a read of `key` waits in the appliance; throws if none does within 10 s. */
 async function parked(runId: string, key: string): Promise<void> {
   const deadline = performance.now() + 10_000;
-  while (box.services.runs.waitingReads(runId, key) === 0) {
+  while (box.services.runs.agents.waitingReads(runId, key) === 0) {
     if (performance.now() > deadline) throw new Error(`no read of ${key} is waiting`);
     await new Promise((resolve) => setImmediate(resolve));
   }

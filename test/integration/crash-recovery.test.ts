@@ -311,6 +311,8 @@ describe('crash recovery: SIGKILL at chosen points of a deployment (test driver,
     expect(await waitFor(id, ['Ready'], true)).toBe('Ready');
     await api('POST', `/runs/${id}/terminate`);
     expect(await waitFor(id, ['Done'], false)).toBe('Done');
+    // The nodes as the API shows them (the store keeps their resources by reference).
+    const shown = (await api('GET', `/runs/${id}`)).body!;
     await appliance.stop('SIGKILL');
 
     const file = join(dataDir, 'bivouac.json');
@@ -326,7 +328,7 @@ describe('crash recovery: SIGKILL at chosen points of a deployment (test driver,
       multiplicity: number;
       resources: { vcpu: number; memoryMiB: number; diskGiB: number };
     };
-    const nodes = template.nodes as Node[];
+    const nodes = shown.nodes as Node[];
     const sum = (of: (node: Node) => number) =>
       nodes.reduce((total, node) => total + node.multiplicity * of(node), 0);
     const amounts = {

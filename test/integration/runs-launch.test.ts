@@ -90,8 +90,8 @@ describe('runs and their orchestration: launching (test driver, guests played by
     const relaunched = vms.find((vm) => vm.nativeId === cleared[0])!;
     const context = await guests.context(relaunched);
     expect(context['bivouac.token']).toMatch(/^bvi_/);
-    expect(box.services.runs.authenticateAgent('bvi-left-behind')).toBeNull();
-    expect(box.services.runs.authenticateAgent(context['bivouac.token'])).toMatchObject({
+    expect(box.services.runs.agents.authenticate('bvi-left-behind')).toBeNull();
+    expect(box.services.runs.agents.authenticate(context['bivouac.token'])).toMatchObject({
       runId: id,
       instance: relaunched.instance,
     });

@@ -110,7 +110,7 @@ describe('runs and their orchestration: from deploy to its end (test driver, gue
     const web = await guests.agent(id, 'web.1');
     const waited = web.get('db.1:ready', 10);
     // Parked once the appliance holds the read: the waiters are the orchestrator's own.
-    await vi.waitFor(() => expect(box.services.runs.waitingReads(id, 'db.1:ready')).toBe(1));
+    await vi.waitFor(() => expect(box.services.runs.agents.waitingReads(id, 'db.1:ready')).toBe(1));
     // The set's durable write takes 150 ms: that is the appliance's work the parked read waits on.
     const update = box.services.store.update.bind(box.services.store);
     const slowWrite = vi

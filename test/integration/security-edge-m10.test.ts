@@ -139,7 +139,9 @@ describe('M10: bounded work per request', () => {
       });
     const waiting = Array.from({ length: limits.agentWaitsPerInstance }, get);
     await expect
-      .poll(() => box!.services.runs.waitingReads(run.id, 'web.1:ready'), { timeout: 15_000 })
+      .poll(() => box!.services.runs.agents.waitingReads(run.id, 'web.1:ready'), {
+        timeout: 15_000,
+      })
       .toBe(limits.agentWaitsPerInstance);
     const extra = await get();
     expect(extra.statusCode).toBe(429);

@@ -11,6 +11,8 @@ import {
   type Reservation,
   type Usage,
 } from '../domain/capacity.ts';
+import { limits } from '../domain/limits.ts';
+import { isFinal } from '../domain/run-states.ts';
 import { BivouacError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { MainDocument } from '../store/document.ts';
@@ -230,4 +232,19 @@ function releaseInside(document: MainDocument, id: string): boolean {
   const before = document.reservations.length;
   document.reservations = document.reservations.filter((reservation) => reservation.id !== id);
   return document.reservations.length < before;
+}
+
+/**
+ * Refuses a new run past the owner's live runs (their quota's `runs`, else the box's default):
+ * checked inside the deploy's one commit, so concurrent deploys cannot overshoot it.
+ */
+export function takeRunSlot(document: MainDocument, owner: string): void {
+  const allowed = document.quotas[owner]?.runs ?? limits.liveRunsPerUser;
+  const held = document.runs.filter((run) => run.owner === owner && !isFinal(run.state)).length;
+  if (held + 1 > allowed)
+    throw new BivouacError(
+      'QUOTA_EXCEEDED',
+      `Too many live runs: your quota allows ${allowed}, and ${held} are live (each counts one, even one that reserves nothing); terminate one first.`,
+      { scope: 'user', resource: 'runs', held, asked: 1, allowed },
+    );
 }

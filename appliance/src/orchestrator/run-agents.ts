@@ -9,6 +9,7 @@ import {
   mappedTargets,
   paramsSize,
   runSecretKeys,
+  type StoredRun,
 } from '../domain/runs.ts';
 import { BivouacError } from '../errors.ts';
 import type { AgentIdentity, AgentTokens } from './agent-tokens.ts';
@@ -40,6 +41,11 @@ export class RunAgents {
    * instance's current VM was given (a relaunch or removal retires the old one). A token whose
    * launch is not yet recorded throws VM_STARTING (503: the agent asks again).
    */
+  /** The run an authenticated agent belongs to. */
+  runFor(agent: AgentIdentity): StoredRun {
+    return this.ledger.runOf(agent.runId);
+  }
+
   authenticate(token: string | undefined): AgentIdentity | null {
     return this.tokens.authenticate(token, this.ledger.runs());
   }

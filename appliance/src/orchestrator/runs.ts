@@ -10,24 +10,8 @@ import {
 import type { Reservation } from '../domain/capacity.ts';
 import { domainEvent } from '../domain/events.ts';
 import type { VmAfterReady } from '../domain/vms.ts';
-import { limits } from '../domain/limits.ts';
-import {
-  isFinal,
-  stateDeadline,
-  type AbortReason,
-  type RunState,
-  type StateTimeouts,
-} from '../domain/run-states.ts';
-import {
-  liveFootprint,
-  liveInstances,
-  footprint,
-  initialParams,
-  planInstances,
-  secretKeysOf,
-  type RunNode,
-  type StoredRun,
-} from '../domain/runs.ts';
+import { isFinal, type AbortReason } from '../domain/run-states.ts';
+import { footprint, type RunNode, type StoredRun } from '../domain/runs.ts';
 import { BivouacError } from '../errors.ts';
 import type { ImageStore } from '../host/images.ts';
 import type { MainDocument } from '../store/document.ts';
@@ -36,12 +20,13 @@ import type { RunArchive } from '../store/run-archive.ts';
 import type { RunLogs } from '../store/run-logs.ts';
 import type { Store } from '../store/store.ts';
 import { advance, log, setAbort, shownLog, transition } from '../domain/run-machine.ts';
-import { AgentTokens, type AgentIdentity } from './agent-tokens.ts';
+import { AgentTokens } from './agent-tokens.ts';
 import { ParamWaits } from './param-waits.ts';
 import type { CreateRun, DeployPlan } from './deploy-plan.ts';
 import { RunAgents } from './run-agents.ts';
-import { invalid } from './run-errors.ts';
 import { jobsFor, RunJobs } from './run-jobs.ts';
+import { RunDeadlines } from './run-deadlines.ts';
+import { scaleRun } from './run-scaling.ts';
 import { RunLedger } from './run-ledger.ts';
 import { instanceOf, nodeOf, vmName } from './run-lookups.ts';
 import { RunPlacement } from './run-placement.ts';
@@ -49,7 +34,7 @@ import { RunPlanner } from './run-planner.ts';
 import { RunUpgrades } from './run-upgrades.ts';
 import { RunQueries } from './run-queries.ts';
 import { RunTimings } from './run-timings.ts';
-import type { Reservations } from './reservations.ts';
+import { takeRunSlot, type Reservations } from './reservations.ts';
 import type { VmTracker } from './vm-tracker.ts';
 import type { AgentListeners, RunNetworks } from './run-networks.ts';
 
@@ -93,7 +78,7 @@ export class Runs {
   /** Upgrades deployed beside their run, followed to a switch or a roll-back. */
   private readonly upgrades: RunUpgrades;
   /** What guest agents do: read and set parameters, report, abort, log. */
-  private readonly agents: RunAgents;
+  readonly agents: RunAgents;
   /** Deploys planned: modules reached, nodes resolved, parameters checked, the run made. */
   private readonly planner: RunPlanner;
   /** The cloud work of runs: launches and terminations, as jobs of a persistent queue. */
@@ -104,9 +89,8 @@ export class Runs {
   readonly timings = new RunTimings();
   /** The guest agents' tokens by hash. */
   private readonly tokens = new AgentTokens();
-  /** One timer, for the next state deadline of any run (none while nothing can time out). */
-  private ticker: NodeJS.Timeout | null = null;
-  private started = false;
+  /** Each state's time limit: one timer for the earliest deadline. */
+  private readonly deadlines: RunDeadlines;
   private stopping = false;
   private readonly afterReadyListeners = new Set<(change: VmAfterReady) => void>();
 
@@ -128,7 +112,12 @@ export class Runs {
     this.ledger = new RunLedger(store, events, reservations, options.logs, () => this.now());
     // What follows each committed change, registered here, in this order.
     this.ledger.onChange(({ run }) => this.tokens.index(run));
-    this.ledger.onChange(() => this.scheduleDeadline());
+    this.deadlines = new RunDeadlines({
+      runs: () => this.ledger.runs(),
+      abortRun: (id, reason) => this.abortRun(id, reason),
+      now: () => this.now(),
+    });
+    this.ledger.onChange(() => this.deadlines.schedule());
     this.ledger.onChange(({ before, run, started }) => {
       if (run.state === before) return;
       this.timings.record(run.id, 'state', run.state, performance.now());
@@ -161,7 +150,7 @@ export class Runs {
         timings: this.timings,
         nativeImage: (node) => this.nativeImage(node),
         abortRun: (id, reason) => this.abortRun(id, reason),
-        setParam: (runId, key, value, actor) => this.setParam(runId, key, value, actor),
+        setParam: (runId, key, value, actor) => this.agents.setParam(runId, key, value, actor),
         now: () => this.now(),
       },
       options,
@@ -191,12 +180,12 @@ export class Runs {
     return (this.options.now ?? (() => new Date()))();
   }
 
-  /** Resumes every run: queued jobs run again, and each live run is advanced and re-planned. */
   /** See RunLedger.settleLogs. */
   settleLogs(): Promise<void> {
     return this.ledger.settleLogs();
   }
 
+  /** Resumes every run: queued jobs run again, and each live run is advanced and re-planned. */
   async start(): Promise<void> {
     await this.placement.resume();
     for (const run of this.store.data.runs.filter((candidate) => !isFinal(candidate.state))) {
@@ -208,15 +197,13 @@ export class Runs {
       await this.plan(run.id);
     }
     this.jobs.queue.start();
-    this.started = true;
-    this.scheduleDeadline();
+    this.deadlines.start();
   }
 
   /** Ends waiting reads at once (their requests answer), then waits for jobs under way. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.started = false;
-    if (this.ticker) clearTimeout(this.ticker);
+    this.deadlines.stop();
     this.waits.endAll();
     await this.jobs.queue.stop();
   }
@@ -301,8 +288,6 @@ export class Runs {
     return this.clouds.nativeImage(node.cloudId, node.nativeImages);
   }
 
-  /** The run's log as shown to people: no current secret value in it, however old the entry. */
-
   // ---- actions ----
 
   /** Ends the run from any state, leaving no VM behind. Repeating it is harmless. */
@@ -330,8 +315,7 @@ export class Runs {
     expected?: AclRule[],
   ): Promise<StoredRun> {
     const before = access(this.get(subject, id, 'manage'));
-    const shared = await this.store.update((document) => {
-      const run = document.runs.find((candidate) => candidate.id === id)!;
+    await this.ledger.change(id, subject.userId, (run) => {
       if (expected && !sameRules(run.acl, expected)) {
         throw new BivouacError(
           'ACL_CHANGED',
@@ -340,7 +324,6 @@ export class Runs {
         );
       }
       run.acl = structuredClone(acl);
-      run.updatedAt = this.now().toISOString();
       log(
         run,
         subject.userId,
@@ -350,17 +333,11 @@ export class Runs {
           : `${acl.length} rule${acl.length === 1 ? '' : 's'}`,
         this.now(),
       );
-      return structuredClone(run);
     });
     this.events.append(
-      domainEvent(
-        'run.shared',
-        id,
-        { owner: before.owner, acl: [...before.acl, ...shared.acl] },
-        {},
-      ),
+      domainEvent('run.shared', id, { owner: before.owner, acl: [...before.acl, ...acl] }, {}),
     );
-    return shared;
+    return this.get(subject, id);
   }
 
   async abort(subject: Subject, id: string, reason: string): Promise<StoredRun> {
@@ -374,93 +351,26 @@ export class Runs {
     return this.get(subject, id);
   }
 
-  /**
-   * Adds or removes instances of a node while the run is Ready. Growing reserves the extra
-   * footprint first (quota checked); shrinking removes the highest-numbered instances. The other
-   * instances learn of it through `run:scale` ("<n> add|remove <instances>") and run
-   * onNodeAdd/onNodeRemove.
-   */
+  /** See scaleRun (run-scaling.ts). */
   async scale(
     subject: Subject,
     id: string,
     nodeName: string,
     multiplicity: number,
   ): Promise<StoredRun> {
-    const started = performance.now();
-    const run = this.get(subject, id, 'manage');
-    if (run.state !== 'Ready' || run.terminating || run.abort) {
-      throw new BivouacError(
-        'WRONG_STATE',
-        `Run ${id} is ${run.terminating ? 'terminating' : run.state}; scaling is allowed only in Ready.`,
-        { state: run.state },
-      );
-    }
-    const node = run.nodes.find((candidate) => candidate.name === nodeName);
-    if (!node)
-      throw invalid(
-        'node',
-        `no node ${nodeName}; nodes: ${run.nodes.map((candidate) => candidate.name).join(', ')}`,
-      );
-    const live = liveInstances(run).filter((instance) => instance.node === nodeName);
-    const delta = multiplicity - live.length;
-    if (delta === 0) return run;
-    const kept = liveFootprint(run);
-    const wanted = {
-      vms: kept.vms + delta,
-      vcpu: kept.vcpu + delta * node.resources.vcpu,
-      memoryMiB: kept.memoryMiB + delta * node.resources.memoryMiB,
-      diskGiB: kept.diskGiB + delta * node.resources.diskGiB,
-    };
-    if (delta > 0 && run.reservationId) await this.reservations.resize(run.reservationId, wanted);
-    await this.ledger.change(id, subject.userId, (stored) => {
-      const target = stored.nodes.find((candidate) => candidate.name === nodeName)!;
-      target.multiplicity = multiplicity;
-      let names: string[];
-      if (delta > 0) {
-        const next =
-          Math.max(
-            0,
-            ...stored.instances
-              .filter((instance) => instance.node === nodeName)
-              .map((instance) => instance.index),
-          ) + 1;
-        const added = planInstances([{ ...target, multiplicity: delta }]).map((instance, i) => ({
-          ...instance,
-          index: next + i,
-          name: `${nodeName}.${next + i}`,
-        }));
-        stored.instances.push(...added);
-        for (const instance of added) {
-          Object.assign(stored.params, initialParams(target, instance.name, {}));
-          for (const [input, mapping] of Object.entries(target.mappings)) {
-            if (!('output' in mapping)) continue;
-            const [source, output] = mapping.output.split(':');
-            const value = stored.params[`${source}.1:${output}`];
-            if (value !== undefined) stored.params[`${instance.name}:${input}`] = value;
-          }
-        }
-        stored.secretKeys = secretKeysOf(stored.nodes, stored.instances);
-        names = added.map((instance) => instance.name);
-      } else {
-        const removed = liveInstances(stored)
-          .filter((instance) => instance.node === nodeName)
-          .sort((a, b) => b.index - a.index)
-          .slice(0, -delta);
-        for (const instance of removed) instance.state = 'removing';
-        names = removed.map((instance) => instance.name);
-      }
-      const sequence = Number.parseInt(stored.params['run:scale'] ?? '0', 10) + 1;
-      stored.params['run:scale'] = `${sequence} ${delta > 0 ? 'add' : 'remove'} ${names.join(' ')}`;
-      log(
-        stored,
-        subject.userId,
-        'scale',
-        `${nodeName}: ${live.length} → ${multiplicity} (${delta > 0 ? 'add' : 'remove'} ${names.join(', ')})`,
-        this.now(),
-      );
-    });
-    this.waits.wake(id, 'run:scale', started);
-    await this.plan(id);
+    await scaleRun(
+      {
+        ledger: this.ledger,
+        reservations: this.reservations,
+        waits: this.waits,
+        plan: (runId) => this.plan(runId),
+        now: () => this.now(),
+      },
+      subject,
+      this.get(subject, id, 'manage'),
+      nodeName,
+      multiplicity,
+    );
     return this.get(subject, id);
   }
 
@@ -475,44 +385,6 @@ export class Runs {
     const instance = instanceOf(run, instanceName);
     const node = nodeOf(run, instance);
     return this.clouds.connector(node.cloudId).consoleLog?.(vmName(run.id, instance.name)) ?? null;
-  }
-
-  // ---- the agent side (RunAgents) ----
-
-  authenticateAgent(token: string | undefined): AgentIdentity | null {
-    return this.agents.authenticate(token);
-  }
-
-  runFor(agent: AgentIdentity): StoredRun {
-    return this.ledger.runOf(agent.runId);
-  }
-
-  waitingReads(runId: string, key: string): number {
-    return this.agents.waitingReads(runId, key);
-  }
-
-  getParam(...args: Parameters<RunAgents['getParam']>): Promise<string | null> {
-    return this.agents.getParam(...args);
-  }
-
-  agentSetParam(agent: AgentIdentity, key: string, value: string): Promise<void> {
-    return this.agents.agentSetParam(agent, key, value);
-  }
-
-  setParam(runId: string, key: string, value: string, actor: string): Promise<void> {
-    return this.agents.setParam(runId, key, value, actor);
-  }
-
-  complete(agent: AgentIdentity, state: RunState): Promise<void> {
-    return this.agents.complete(agent, state);
-  }
-
-  agentAbort(agent: AgentIdentity, reason: string): Promise<void> {
-    return this.agents.agentAbort(agent, reason);
-  }
-
-  agentLog(agent: AgentIdentity, text: string): Promise<void> {
-    return this.agents.agentLog(agent, text);
   }
 
   // ---- hooks for the reconciler ----
@@ -584,57 +456,8 @@ export class Runs {
   private plan(id: string): Promise<void> {
     return this.jobs.plan(id);
   }
-
-  private async checkDeadlines(): Promise<void> {
-    const now = this.now();
-    for (const run of this.store.data.runs) {
-      if (isFinal(run.state) || run.abort) continue;
-      const deadline = stateDeadline(run.state, new Date(run.stateEnteredAt), run.timeouts);
-      if (deadline && deadline <= now) {
-        await this.abortRun(run.id, {
-          source: 'timeout',
-          message: `${run.state} took longer than ${run.timeouts[run.state as keyof StateTimeouts]} s`,
-          by: 'appliance',
-          at: now.toISOString(),
-        });
-      }
-    }
-    this.scheduleDeadline();
-  }
-
-  /** Sets the one timer for the earliest deadline among live runs; called after every change. */
-  private scheduleDeadline(): void {
-    if (!this.started) return;
-    if (this.ticker) clearTimeout(this.ticker);
-    this.ticker = null;
-    let earliest = Number.POSITIVE_INFINITY;
-    for (const run of this.store.data.runs) {
-      if (isFinal(run.state) || run.abort) continue;
-      const deadline = stateDeadline(run.state, new Date(run.stateEnteredAt), run.timeouts);
-      if (deadline) earliest = Math.min(earliest, deadline.getTime());
-    }
-    if (!Number.isFinite(earliest)) return;
-    const delay = Math.min(Math.max(0, earliest - this.now().getTime()) + 5, 2 ** 31 - 1);
-    this.ticker = setTimeout(() => void this.checkDeadlines(), delay);
-    this.ticker.unref();
-  }
 }
 
 function access(run: StoredRun): Access {
   return { owner: run.owner, acl: run.acl };
-}
-
-/**
- * Refuses a new run past the owner's live runs (their quota's `runs`, else the box's default):
- * checked inside the deploy's one commit, so concurrent deploys cannot overshoot it.
- */
-function takeRunSlot(document: MainDocument, owner: string): void {
-  const allowed = document.quotas[owner]?.runs ?? limits.liveRunsPerUser;
-  const held = document.runs.filter((run) => run.owner === owner && !isFinal(run.state)).length;
-  if (held + 1 > allowed)
-    throw new BivouacError(
-      'QUOTA_EXCEEDED',
-      `Too many live runs: your quota allows ${allowed}, and ${held} are live (each counts one, even one that reserves nothing); terminate one first.`,
-      { scope: 'user', resource: 'runs', held, asked: 1, allowed },
-    );
 }

@@ -159,7 +159,7 @@ export function agentHandlers(runs: Runs): Pick<Handlers, AgentHandlers> {
   return {
     agentContext: async (_input, context) => {
       const agent = timed(runs, context).agent;
-      const run = runs.runFor(agent);
+      const run = runs.agents.runFor(agent);
       const instance = run.instances.find((candidate) => candidate.name === agent.instance)!;
       const node = run.nodes.find((candidate) => candidate.name === instance.node)!;
       return {
@@ -176,7 +176,7 @@ export function agentHandlers(runs: Runs): Pick<Handlers, AgentHandlers> {
     },
     agentRecipe: async ({ params }, context) => {
       const agent = timed(runs, context).agent;
-      const run = runs.runFor(agent);
+      const run = runs.agents.runFor(agent);
       const node = run.nodes.find(
         (candidate) => candidate.name === agent.instance.slice(0, agent.instance.lastIndexOf('.')),
       )!;
@@ -191,7 +191,7 @@ export function agentHandlers(runs: Runs): Pick<Handlers, AgentHandlers> {
     },
     agentGetParam: async ({ params, query }, context) => {
       const { agent, idle } = timed(runs, context);
-      const get = () => runs.getParam(agent, params.key, query.wait, query.unless, idle);
+      const get = () => runs.agents.getParam(agent, params.key, query.wait, query.unless, idle);
       const value =
         query.wait > 0 ? await waits.with(`${agent.runId}/${agent.instance}`, get) : await get();
       if (value === null)
@@ -204,19 +204,19 @@ export function agentHandlers(runs: Runs): Pick<Handlers, AgentHandlers> {
     },
     agentSetParam: async ({ params, body }, context) => {
       const agent = timed(runs, context).agent;
-      await runs.agentSetParam(agent, params.key, body.value);
+      await runs.agents.agentSetParam(agent, params.key, body.value);
       return null;
     },
     agentComplete: async ({ body }, context) => {
-      await runs.complete(timed(runs, context).agent, body.state);
+      await runs.agents.complete(timed(runs, context).agent, body.state);
       return null;
     },
     agentAbort: async ({ body }, context) => {
-      await runs.agentAbort(timed(runs, context).agent, body.reason);
+      await runs.agents.agentAbort(timed(runs, context).agent, body.reason);
       return null;
     },
     agentLog: async ({ body }, context) => {
-      await runs.agentLog(timed(runs, context).agent, body.text);
+      await runs.agents.agentLog(timed(runs, context).agent, body.text);
       return null;
     },
   };
