@@ -11,18 +11,18 @@ import { diskTooSmallMessage, findImage, leastDiskGiB } from '../domain/images.t
 import { domainEvent } from '../domain/events.ts';
 import { limits } from '../domain/limits.ts';
 import {
-  isSecret,
   isValidPath,
-  maskedValue,
   ModuleError,
   parseReference,
-  resolveImage,
-  validateDeployment,
-  validateImage,
+  type ModuleLookup,
+} from '../domain/module-references.ts';
+import { resolveImage } from '../domain/module-resolution.ts';
+import { validateDeployment, validateImage, type Problem } from '../domain/module-validation.ts';
+import {
+  isSecret,
+  maskedValue,
   type ImageContent,
   type ModuleContent,
-  type ModuleLookup,
-  type Problem,
   type ResolvedImage,
 } from '../domain/modules.ts';
 import { BivouacError } from '../errors.ts';
