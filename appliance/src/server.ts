@@ -4,7 +4,8 @@ import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { acceleratorOf, build, createServices } from './app.ts';
+import { acceleratorOf, createServices } from './app-services.ts';
+import { build } from './app.ts';
 import type { HostPolicy } from './api/host-check.ts';
 import {
   ConfigError,
