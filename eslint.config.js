@@ -22,7 +22,8 @@ const uiAndShell = ['electron', 'react', 'react-dom', '**/renderer/**', '**/elec
  * The appliance's folders and the folders each may import, lowest first (VS Code's layering
  * rule): an import of any other folder is an error, however many `../` it takes. Every folder
  * may import the shared files at the top of appliance/src (errors, ids, paths, secrets, version);
- * none imports the composition (app.ts, server.ts, config.ts), the UI or the desktop shell.
+ * none imports the composition (app.ts, server.ts, config.ts and their parts, app-*.ts and
+ * server-*.ts), the UI or the desktop shell.
  */
 const applianceLayers = {
   domain: [],
@@ -38,7 +39,7 @@ const applianceLayers = {
 };
 const folders = Object.keys(applianceLayers);
 /** The composition at the top of appliance/src, reached from a folder by `../` (one or more). */
-const composition = String.raw`^(\.\./)+(app|server|config)\.ts$`;
+const composition = String.raw`^(\.\./)+((app|server)(-[a-z-]+)?|config)\.ts$`;
 
 /** Imports a folder of appliance/src may not make, as no-restricted-imports patterns. */
 function forbiddenFor(folder) {

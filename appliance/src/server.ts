@@ -1,24 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import { access, chmod, mkdir, stat } from 'node:fs/promises';
-import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { acceleratorOf, build, createServices } from './app.ts';
-import type { HostPolicy } from './api/host-check.ts';
-import {
-  ConfigError,
-  isLoopback,
-  keysDirOf,
-  loadConfig,
-  parseHostPort,
-  type Config,
-} from './config.ts';
+import { acceleratorOf, createServices } from './app-services.ts';
+import { build } from './app.ts';
+import { ConfigError, isLoopback, loadConfig, parseHostPort, type Config } from './config.ts';
+import { installBuiltIns } from './server-built-ins.ts';
+import { openDataDir } from './server-data-dir.ts';
+import { agentUrlOf, hostPolicyOf, privateNetworksOf, publicHostOf } from './server-network.ts';
+import { stopOnSignals } from './server-shutdown.ts';
 import { BivouacError } from './errors.ts';
 import { pickLibvirtUri } from './connectors/libvirt/default-uri.ts';
 import { AgentServers } from './api/agent-listeners.ts';
-import { canFirewall } from './host/firewall.ts';
-import { RunNetworks } from './orchestrator/run-networks.ts';
 import { boxCapacity } from './host/box-capacity.ts';
 import { hostFacts } from './host/facts.ts';
 import { qemuUserId } from './host/guest-connections.ts';
@@ -27,18 +20,13 @@ import { announceSamples, MetricsSampler } from './host/metrics.ts';
 import { hostPowerControl } from './host/power.ts';
 import { DisposerStack } from './disposers.ts';
 import { keepAllocatorToSelf } from './host/allocator.ts';
-import { DataDirInUseError, lockDataDir } from './host/data-dir-lock.ts';
-import { makeDirectoryDurably } from './store/durable-json-file.ts';
-import { ensureTlsIdentity } from './host/tls.ts';
 import { History } from './store/history.ts';
 import { RunArchive } from './store/run-archive.ts';
 import { RunLogs } from './store/run-logs.ts';
-import { EventLog } from './store/event-log.ts';
-import { openStore, StoreOpenError } from './store/open-store.ts';
-import { builtInAppsDir, builtInImagesDir, rendererDir } from './paths.ts';
+import { DataDirInUseError } from './host/data-dir-lock.ts';
+import { StoreOpenError } from './store/open-store.ts';
+import { rendererDir } from './paths.ts';
 import { version } from './version.ts';
-
-const shutdownDeadlineMs = 4500;
 
 interface Listener {
   app: FastifyInstance;
@@ -72,98 +60,6 @@ async function ensureAdmin(
   logger.info({ username }, 'created the first administrator from BIVOUAC_ADMIN_PASSWORD');
 }
 
-/**
- * Where guests reach the appliance: with user-mode networking the host's loopback is 10.0.2.2
- * inside the guest, so the loopback HTTP listener serves them.
- */
-function agentUrlOf(config: Config): string {
-  const listen = config.localListen !== 'off' ? config.localListen : config.listen;
-  const { port } = parseHostPort(listen);
-  const https =
-    config.localListen === 'off' &&
-    (config.tls === 'always' || !isLoopback(parseHostPort(config.listen).host));
-  return `${https ? 'https' : 'http'}://10.0.2.2:${port}`;
-}
-
-/**
- * The host in service URLs, which the UI is never served under (cookies have no port scope):
- * configured, else the listen address when it is a LAN address, else the first LAN IPv4 address,
- * else (no network) a loopback address the box's screen does not use.
- */
-function publicHostOf(config: Config): string {
-  if (config.publicHost) return config.publicHost;
-  const { host } = parseHostPort(config.listen);
-  if (host !== '0.0.0.0' && host !== '::' && !isLoopback(host)) return host;
-  return firstLanAddress() ?? '127.0.0.2';
-}
-
-/** The box's IPv4 address on its LAN, where published ports are DNAT from. */
-function lanAddressOf(publicHost: string): string | null {
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(publicHost) && !publicHost.startsWith('127.')) return publicHost;
-  return firstLanAddress();
-}
-
-/** The first IPv4 address of a LAN interface (not loopback, not a run network's bridge). */
-function firstLanAddress(): string | null {
-  const lan = Object.entries(networkInterfaces())
-    .filter(([name]) => !name.startsWith('bvn-') && !name.startsWith('virbr'))
-    .flatMap(([, addresses]) => addresses ?? [])
-    .find((address) => address.family === 'IPv4' && !address.internal);
-  return lan?.address ?? null;
-}
-
-/**
- * Private networks per run where the box allows them: its own hypervisor on this machine
- * (`qemu:///system`), run as root with nftables and dnsmasq at hand; else null (user networking,
- * whose guests reach the appliance through an agent-only listener on loopback).
- */
-async function privateNetworksOf(
-  uri: string,
-  publicHost: string,
-  listeners: AgentServers,
-): Promise<RunNetworks | null> {
-  const publicAddress = lanAddressOf(publicHost);
-  if (
-    uri !== 'qemu:///system' ||
-    process.getuid?.() !== 0 ||
-    !publicAddress ||
-    !(await canFirewall())
-  )
-    return null;
-  if (
-    !(await access('/usr/sbin/dnsmasq').then(
-      () => true,
-      () => false,
-    ))
-  )
-    return null;
-  return new RunNetworks({ uri, publicAddress, listeners });
-}
-
-/**
- * The names the box answers to: its listen addresses, the configured names, the guests' way in,
- * and (added by the host check) the host's own name, `localhost` and its interfaces' addresses.
- * The UI's link for a browser that came under the service host uses the first configured name,
- * else the host's name.
- */
-function hostPolicyOf(
-  config: Config,
-  serviceHost: string,
-  agentUrl: string,
-  mainIsHttps: boolean,
-): HostPolicy {
-  const listenHosts = [config.listen, ...(config.localListen === 'off' ? [] : [config.localListen])]
-    .map((address) => parseHostPort(address).host)
-    .filter((host) => host !== '0.0.0.0' && host !== '::');
-  const { port } = parseHostPort(config.listen);
-  const uiHost = config.hostNames[0] ?? hostname();
-  return {
-    names: [...listenHosts, ...config.hostNames, new URL(agentUrl).hostname],
-    serviceHost,
-    uiUrl: `${mainIsHttps ? 'https' : 'http'}://${uiHost}:${port}/`,
-  };
-}
-
 /** Wires the real adapters, listens, and stops cleanly on SIGTERM/SIGINT. */
 export async function start(): Promise<void> {
   keepAllocatorToSelf(process.env);
@@ -192,41 +88,7 @@ async function startParts(
   logger: Logger,
   disposers: DisposerStack,
 ): Promise<void> {
-  // One appliance per data dir: a second start is refused before it reads or writes anything.
-  await makeDirectoryDurably(config.dataDir, 0o700);
-  const dataDirLock = await lockDataDir(config.dataDir).catch((error: unknown) => {
-    // Said as a log line too, with the holder's URLs: the desktop shell, finding the box's
-    // service already running on this data dir, shows that one instead (electron/main).
-    if (error instanceof DataDirInUseError)
-      logger.error({ holder: error.holder }, 'the data dir is in use by another appliance');
-    throw error;
-  });
-  disposers.defer('data dir lock', () => dataDirLock.release());
-
-  const { store, file, migratedFrom, backup } = await openStore(config.dataDir);
-  disposers.defer('store', () => store.flush());
-  // QEMU runs as its own user (libvirt-qemu), which must pass through the data dir to the VMs'
-  // files and the base images (it may not list it).
-  const dataDirMode = (await stat(config.dataDir)).mode & 0o7777;
-  if ((dataDirMode & 0o001) === 0) await chmod(config.dataDir, dataDirMode | 0o001);
-  if (migratedFrom !== null)
-    logger.info(
-      { file, from: migratedFrom, to: store.data.schemaVersion, backup },
-      'store migrated',
-    );
-  const events = await EventLog.open({
-    directory: join(config.dataDir, 'events'),
-    replayLimit: config.eventReplayLimit,
-  });
-  disposers.defer('event log', () => events.close());
-  // Where administrators put the SSH keys and known-hosts files cloud URIs may name; only the
-  // appliance's user reads it.
-  await mkdir(keysDirOf(config.dataDir), { recursive: true, mode: 0o700 });
-  const tls = await ensureTlsIdentity(config.dataDir);
-  logger.info(
-    { fingerprint: tls.fingerprint, created: tls.created },
-    'HTTPS certificate (SHA-256 fingerprint)',
-  );
+  const { dataDirLock, store, events, tls } = await openDataDir(config, logger, disposers);
 
   const hypervisor = await pickLibvirtUri(config.libvirtUri);
   if (hypervisor.dryRun)
@@ -402,42 +264,9 @@ async function startParts(
   );
   disposers.defer('run archiver', services.archiver.start(3_600_000));
 
-  // The shipped catalog installs once the UI answers (its apps appear as app.installed events);
-  // /healthz says "starting" until it and the images below are in.
-  const { readiness } = services;
-  const catalogInstalled = readiness
-    .track('built-in catalog', services.apps.installBuiltIn(builtInAppsDir))
-    .then(
-      (catalog) => {
-        if (catalog.installed.length > 0)
-          logger.info({ apps: catalog.installed }, 'installed the built-in catalog');
-        for (const failure of catalog.failed) {
-          logger.error(failure, 'a built-in app could not be installed');
-          readiness.fail('built-in catalog', `${failure.app}: ${failure.error}`);
-        }
-      },
-      (error: unknown) =>
-        logger.error({ error: (error as Error).message }, 'the built-in catalog could not be read'),
-    );
-
-  // Images shipped with the product (the tiny guest) are imported the same way, in the background.
-  const imagesInstalled = readiness
-    .track(
-      'built-in images',
-      services.images.installBuiltIn(process.env.BIVOUAC_BUILTIN_IMAGES_DIR || builtInImagesDir),
-    )
-    .then(
-      (shipped) => {
-        if (shipped.installed.length > 0)
-          logger.info({ images: shipped.installed }, 'imported the built-in images');
-        for (const failure of shipped.failed) {
-          logger.error(failure, 'a built-in image could not be imported');
-          readiness.fail('built-in images', `${failure.image}: ${failure.error}`);
-        }
-      },
-      (error: unknown) =>
-        logger.error({ error: (error as Error).message }, 'the built-in images could not be read'),
-    );
+  // The shipped catalog and images install once the UI answers; /healthz says "starting" until
+  // they are in.
+  const { catalogInstalled, imagesInstalled } = installBuiltIns(services, logger);
 
   // Imports under way are abandoned (they leave nothing behind), so none holds up the exit.
   disposers.defer('imports', async () => {
@@ -447,26 +276,7 @@ async function startParts(
     await imagesInstalled;
   });
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => {
-      logger.error('shutdown took too long; exiting anyway');
-      process.exit(1);
-    }, shutdownDeadlineMs);
-    deadline.unref();
-    await disposers.dispose((part, error) =>
-      logger.error({ part, error: (error as Error).message }, 'a part did not stop cleanly'),
-    );
-    logger.info('stopped');
-    logger.flush();
-    clearTimeout(deadline);
-    process.exitCode = 0;
-  };
-  process.once('SIGTERM', (signal) => void stop(signal));
-  process.once('SIGINT', (signal) => void stop(signal));
+  stopOnSignals(disposers, logger);
 }
 
 function explain(error: unknown): string {

@@ -19,7 +19,7 @@ import { chmod, copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildDomainXml } from '../../appliance/src/connectors/libvirt/domain-xml.ts';
 import { LibvirtConnector } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
-import { createServices } from '../../appliance/src/app.ts';
+import { createServices } from '../../appliance/src/app-services.ts';
 import { RunArchive } from '../../appliance/src/store/run-archive.ts';
 import { RunLogs } from '../../appliance/src/store/run-logs.ts';
 import { EventLog } from '../../appliance/src/store/event-log.ts';

@@ -11,7 +11,8 @@
  */
 import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { History, resolutions } from '../../appliance/src/store/history.ts';
+import { resolutions } from '../../appliance/src/store/history-file.ts';
+import { History } from '../../appliance/src/store/history.ts';
 import { benchDiskDir } from './disk-dir.ts';
 import { emit, percentile } from './lib.ts';
 

@@ -24,7 +24,7 @@ import {
   serverProblems,
 } from '../../renderer/src/features/clouds/cloud-form.ts';
 import { vmsOfCloud, type VmList } from '../../renderer/src/features/clouds/clouds-store.ts';
-import { libvirtConfigSchema } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
+import { libvirtConfigSchema } from '../../appliance/src/connectors/libvirt/libvirt-config.ts';
 
 const place = { keysDir: '/var/lib/bivouac/keys' };
 const libvirtConfig = libvirtConfigSchema(place.keysDir);

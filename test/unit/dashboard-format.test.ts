@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolutions } from '../../appliance/src/store/history.ts';
+import { resolutions } from '../../appliance/src/store/history-file.ts';
 import {
   capacityShare,
   chartColumns,

@@ -1,7 +1,8 @@
 import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { History, historyFileBytes, type HistoryLog } from '../../appliance/src/store/history.ts';
+import { historyFileBytes } from '../../appliance/src/store/history-file.ts';
+import { History, type HistoryLog } from '../../appliance/src/store/history.ts';
 import { tempDir } from '../fixtures/appliance.ts';
 
 /** A clock the test moves by hand; history times are ms since the epoch. */

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { parseReference, type ModuleLookup } from '../../appliance/src/domain/module-references.ts';
+import { resolveImage } from '../../appliance/src/domain/module-resolution.ts';
 import {
   checkValue,
-  isSecret,
-  parseReference,
-  resolveImage,
   validateDeployment,
   validateImage,
+} from '../../appliance/src/domain/module-validation.ts';
+import {
+  isSecret,
   type DeploymentContent,
   type ImageContent,
   type ModuleContent,
-  type ModuleLookup,
 } from '../../appliance/src/domain/modules.ts';
 
 function image(overrides: Partial<ImageContent> = {}): ImageContent {

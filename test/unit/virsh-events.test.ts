@@ -6,7 +6,7 @@ import type { VmEvent } from '../../appliance/src/connectors/contract.ts';
 import {
   parseDomifaddr,
   remoteHost,
-} from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
+} from '../../appliance/src/connectors/libvirt/guest-addresses.ts';
 import {
   parseVirshEvent,
   VirshEventStream,

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { virtualSizeOf } from '../../appliance/src/connectors/libvirt/libvirt-connector.ts';
+import { virtualSizeOf } from '../../appliance/src/connectors/libvirt/overlay-disk.ts';
 
 describe("the libvirt connector's reading of a base image's virtual size", () => {
   it('reads it from what qemu-img info says of a real qcow2', async () => {

@@ -1,49 +1,25 @@
 import { visibleToAll } from '../domain/access.ts';
-import { domainEvent, type CloudStatus } from '../domain/events.ts';
+import { domainEvent } from '../domain/events.ts';
 import type { NativeImages } from '../domain/modules.ts';
 import { BivouacError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { MainDocument, StoredCloud } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
 import type { Store } from '../store/store.ts';
-import type { ConnectionTarget, Connector } from './contract.ts';
+import { CloudHealthChecks, type HealthCheckOptions } from './cloud-health.ts';
+import {
+  cloudView,
+  nameInsteadOfAddress,
+  publicStatus,
+  refusalReason,
+  type CloudView,
+  type DisabledCloud,
+} from './cloud-views.ts';
+import type { Connector } from './contract.ts';
 import type { ConnectorRegistry } from './registry.ts';
-
-export type { CloudStatus };
-
-export interface CloudView {
-  id: string;
-  name: string;
-  kind: string;
-  config: unknown;
-  /** Who and where it connects as (administrators only); null when disabled or its kind cannot say. */
-  target: ConnectionTarget | null;
-  builtIn: boolean;
-  /** Set when its config no longer passes the rules: the box never contacts it. */
-  disabled: { reason: string } | null;
-  status: CloudStatus;
-}
-
-/** A cloud the box will not contact, and why. */
-export interface DisabledCloud {
-  id: string;
-  name: string;
-  reason: string;
-}
 
 /** The box's own hypervisor: always there, never removed. */
 export const boxCloudId = 'box';
-
-/** How often remote clouds' health is checked in the background. */
-export interface HealthCheckOptions {
-  /** Between checks while an event stream is open (someone watches). */
-  watchedMs: number;
-  /** Between checks while nobody watches. */
-  idleMs: number;
-}
-
-const statusTtlMs = 5000;
-const pingCapMs = 3000;
 
 /**
  * Connector instances: the box's own cloud plus those administrators add. Health is checked
@@ -52,15 +28,11 @@ const pingCapMs = 3000;
  */
 export class Clouds {
   private readonly connectors = new Map<string, Connector>();
-  private readonly statuses = new Map<string, CloudStatus>();
+  /** Each cloud's last answer, and the background checks of remote clouds. */
+  private readonly health: CloudHealthChecks;
   /** Clouds whose config did not pass the rules when checked, by id, with why. */
   private readonly refused = new Map<string, string>();
   private readonly changeListeners: (() => void)[] = [];
-  private health: {
-    options: HealthCheckOptions;
-    timer: NodeJS.Timeout | null;
-    running: Promise<void> | null;
-  } | null = null;
 
   constructor(
     private readonly store: Store<MainDocument>,
@@ -69,6 +41,18 @@ export class Clouds {
     private readonly box: { kind: string; config: unknown; name: string },
     private readonly now: () => Date = () => new Date(),
   ) {
+    this.health = new CloudHealthChecks(
+      {
+        connector: (id) => this.connector(id),
+        isDisabled: (id) => this.refused.has(id),
+        remote: () => this.usableStored(),
+        exists: (id) =>
+          id === boxCloudId || this.store.data.clouds.some((cloud) => cloud.id === id),
+        isWatched: () => this.events.listenerCount > 0,
+        now: () => this.now(),
+      },
+      (id) => this.announce('cloud.status', id),
+    );
     this.recheck();
   }
 
@@ -152,18 +136,7 @@ export class Clouds {
    */
   redact(id: string, text: string): string {
     const cloud = this.all().find((candidate) => candidate.id === id);
-    const uri = (cloud?.config as { uri?: unknown } | undefined)?.uri;
-    if (!cloud || typeof uri !== 'string' || uri === '') return text;
-    const parsed = URL.canParse(uri) ? new URL(uri) : null;
-    const host = parsed ? parsed.hostname.replace(/^\[(.*)\]$/, '$1') : '';
-    const user = parsed ? decodeURIComponent(parsed.username) : '';
-    let named = text.replaceAll(uri, cloud.name);
-    // `user@host` first, so the user does not stay beside the name.
-    if (host && user)
-      named = named
-        .replaceAll(`${user}@${host}`, cloud.name)
-        .replaceAll(`${user}@${parsed!.hostname}`, cloud.name);
-    return host ? named.replaceAll(host, cloud.name) : named;
+    return cloud ? nameInsteadOfAddress(cloud, text) : text;
   }
 
   /** Every usable cloud's id, the box's first; disabled clouds are left out (nothing follows them). */
@@ -183,7 +156,7 @@ export class Clouds {
     await Promise.all(
       all
         .filter((cloud) => !this.refused.has(cloud.id))
-        .map((cloud) => this.follow(cloud.id, false)),
+        .map((cloud) => this.health.follow(cloud.id, false)),
     );
     return all.map((cloud) => this.view(cloud));
   }
@@ -209,10 +182,10 @@ export class Clouds {
       document.clouds.push(created);
       return created;
     });
-    await this.refreshStatus(cloud.id, true);
+    await this.health.refresh(cloud.id, true);
     this.announce('cloud.added', cloud.id);
     for (const listener of this.changeListeners) listener();
-    this.scheduleHealthCheck();
+    this.health.schedule();
     return this.view(cloud);
   }
 
@@ -233,11 +206,11 @@ export class Clouds {
     });
     await this.connectors.get(id)?.close();
     this.connectors.delete(id);
-    this.statuses.delete(id);
+    this.health.forget(id);
     this.refused.delete(id);
     this.announce('cloud.removed', id);
     for (const listener of this.changeListeners) listener();
-    this.scheduleHealthCheck();
+    this.health.schedule();
   }
 
   /**
@@ -248,7 +221,7 @@ export class Clouds {
   async test(id: string): Promise<CloudView> {
     const cloud = this.find(id);
     this.checkUsable(id, true);
-    const changed = await this.refreshStatus(id, true);
+    const changed = await this.health.refresh(id, true);
     this.announce('cloud.status', id, changed ? 'append' : 'broadcast');
     return this.view(cloud);
   }
@@ -260,15 +233,7 @@ export class Clouds {
    * appliance without remote clouds keeps no timer. Returns the stop.
    */
   watchHealth(options: HealthCheckOptions): () => Promise<void> {
-    const health: NonNullable<Clouds['health']> = { options, timer: null, running: null };
-    this.health = health;
-    this.scheduleHealthCheck();
-    return async () => {
-      if (this.health === health) this.health = null;
-      if (health.timer) clearTimeout(health.timer);
-      health.timer = null;
-      await health.running;
-    };
+    return this.health.watch(options);
   }
 
   async close(): Promise<void> {
@@ -295,118 +260,17 @@ export class Clouds {
   }
 
   private view(cloud: StoredCloud): CloudView {
-    const reason = this.refused.get(cloud.id);
-    if (reason !== undefined) {
-      const status = {
-        reachable: false,
-        latencyMs: null,
-        lastError: `Disabled, never contacted: ${reason}`,
-        checkedAt: null,
-      };
-      return {
-        id: cloud.id,
-        name: cloud.name,
-        kind: cloud.kind,
-        config: cloud.config,
-        target: null,
-        builtIn: cloud.id === boxCloudId,
-        disabled: { reason },
-        status,
-      };
-    }
-    const status = this.statuses.get(cloud.id) ?? {
-      reachable: false,
-      latencyMs: null,
-      lastError: null,
-      checkedAt: null,
-    };
-    const target = this.registry.target(cloud.kind, cloud.config);
-    return {
-      id: cloud.id,
-      name: cloud.name,
-      kind: cloud.kind,
-      config: cloud.config,
-      target,
-      builtIn: cloud.id === boxCloudId,
-      disabled: null,
-      status,
-    };
+    return cloudView(cloud, {
+      isBuiltIn: cloud.id === boxCloudId,
+      refusal: this.refused.get(cloud.id),
+      status: this.health.status(cloud.id),
+      target: () => this.registry.target(cloud.kind, cloud.config),
+    });
   }
 
   /** The stored clouds the box contacts. */
   private usableStored(): StoredCloud[] {
     return this.store.data.clouds.filter((cloud) => !this.refused.has(cloud.id));
-  }
-
-  /** (Re)arms the next background check, or none when there is no remote cloud to check. */
-  private scheduleHealthCheck(): void {
-    const health = this.health;
-    if (!health || health.running) return;
-    if (health.timer) clearTimeout(health.timer);
-    health.timer = null;
-    if (this.usableStored().length === 0) return;
-    const delay = this.events.listenerCount > 0 ? health.options.watchedMs : health.options.idleMs;
-    health.timer = setTimeout(() => {
-      health.timer = null;
-      health.running = Promise.all(
-        this.usableStored().map((cloud) => this.follow(cloud.id, true)),
-      ).then(() => undefined);
-      void health.running.finally(() => {
-        health.running = null;
-        if (this.health === health) this.scheduleHealthCheck();
-      });
-    }, delay);
-    health.timer.unref();
-  }
-
-  /** Checks a cloud (or uses a fresh answer) and announces `cloud.status` when its health changed. */
-  private async follow(id: string, force: boolean): Promise<void> {
-    if (await this.refreshStatus(id, force)) this.announce('cloud.status', id);
-  }
-
-  /** Asks the cloud now (or uses a fresh answer); true when reachability or last error changed. */
-  private async refreshStatus(id: string, force: boolean): Promise<boolean> {
-    if (this.refused.has(id)) return false;
-    const cached = this.statuses.get(id);
-    if (
-      !force &&
-      cached?.checkedAt &&
-      this.now().getTime() - Date.parse(cached.checkedAt) < statusTtlMs
-    )
-      return false;
-    let status: CloudStatus;
-    try {
-      const latencyMs = await Promise.race([
-        this.connector(id).ping(),
-        new Promise<never>((_, reject) =>
-          setTimeout(
-            () => reject(new Error(`no answer within ${pingCapMs} ms`)),
-            pingCapMs,
-          ).unref(),
-        ),
-      ]);
-      status = {
-        reachable: true,
-        latencyMs: Math.round(latencyMs * 10) / 10,
-        lastError: null,
-        checkedAt: this.now().toISOString(),
-      };
-    } catch (error) {
-      status = {
-        reachable: false,
-        latencyMs: null,
-        lastError: (error as Error).message,
-        checkedAt: this.now().toISOString(),
-      };
-    }
-    const previous = this.statuses.get(id);
-    // A cloud removed while it was asked is not brought back.
-    if (id !== boxCloudId && !this.store.data.clouds.some((cloud) => cloud.id === id)) return false;
-    this.statuses.set(id, status);
-    return (
-      previous !== undefined &&
-      (previous.reachable !== status.reachable || previous.lastError !== status.lastError)
-    );
   }
 
   /**
@@ -422,32 +286,6 @@ export class Clouds {
     const status = cloud ? publicStatus(this.view(cloud)) : null;
     this.events[how](domainEvent(type, id, visibleToAll('system'), { status }));
   }
-}
-
-/**
- * A cloud's status as anyone may see it: the hypervisor's own error names hosts and users, so
- * only that there is one is said, and where an administrator finds it.
- */
-export function publicStatus(view: CloudView): CloudStatus {
-  const { status } = view;
-  return status.lastError === null
-    ? status
-    : {
-        ...status,
-        lastError: `${view.name} does not answer; an administrator sees why on the Clouds page.`,
-      };
-}
-
-/** Why a config was refused, in words for the Clouds page (fields named without the request's `body.`). */
-function refusalReason(error: unknown): string {
-  if (!(error instanceof BivouacError)) return (error as Error).message;
-  const fields = error.details.fields;
-  if (Array.isArray(fields) && fields.length > 0) {
-    return (fields as { field: string; message: string }[])
-      .map((problem) => `${problem.field.replace(/^body\./, '')} ${problem.message}`)
-      .join('; ');
-  }
-  return error.message;
 }
 
 function notFound(id: string): BivouacError {

@@ -1,4 +1,5 @@
-import { parseReference, type ModuleContent } from './modules.ts';
+import { parseReference } from './module-references.ts';
+import type { ModuleContent } from './modules.ts';
 
 /**
  * What binds an app to its publisher: the app ids a trusted key may sign for, the folder an app's

@@ -3,13 +3,8 @@
  * which it must. Pure: the caller hands in the resolved images. The Modules page builds the form
  * with these rules and the box checks a publish with them, so the two cannot disagree.
  */
-import {
-  imageNode,
-  type DeploymentContent,
-  type InputParameter,
-  type ModuleContent,
-  type ResolvedImage,
-} from './modules.ts';
+import { imageNode } from './module-resolution.ts';
+import type { DeploymentContent, InputParameter, ModuleContent, ResolvedImage } from './modules.ts';
 
 /** An input a published app's deploy form may ask for: `node:input`, with what it has now. */
 export interface FormCandidate {

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { lstat, open } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   describeFindings,
   imageFactsOf,
@@ -8,6 +10,8 @@ import {
   type ImageFinding,
 } from '../domain/images.ts';
 import { BivouacError } from '../errors.ts';
+import type { StoredImage } from '../store/document.ts';
+import { imageFileNames, type ImageRole } from './image-files.ts';
 
 /** What `qemu-img info` said of a file and what the rule found wrong with it (nothing: safe). */
 export interface ImageVerdict {
@@ -91,4 +95,80 @@ export function unsafeImage(label: string, role: string, verdict: ImageVerdict):
       : {}),
     limitBytes: imageLimits.virtualBytes,
   });
+}
+
+/** The format `qemu-img info` must find: a disk is qcow2, a kernel and an initrd are raw files. */
+export function expectedFormat(role: ImageRole): 'qcow2' | 'raw' {
+  return role === 'disk' ? 'qcow2' : 'raw';
+}
+
+/**
+ * Refuses files that cannot be what they claim: a disk must be qcow2; a kernel a bzImage or an
+ * ELF vmlinux; an initrd a gzip, xz, zstd, lz4 or plain cpio archive.
+ */
+export async function checkFormat(role: ImageRole, path: string, label: string): Promise<void> {
+  const handle = await open(path, 'r');
+  const head = Buffer.alloc(0x210);
+  try {
+    await handle.read(head, 0, head.length, 0);
+  } finally {
+    await handle.close();
+  }
+  const starts = (hex: string, at = 0): boolean =>
+    head.subarray(at, at + hex.length / 2).equals(Buffer.from(hex, 'hex'));
+  const ok =
+    role === 'disk'
+      ? starts('514649fb')
+      : role === 'kernel'
+        ? starts('7f454c46') || head.subarray(0x202, 0x206).toString('latin1') === 'HdrS'
+        : starts('1f8b') ||
+          starts('fd377a585a00') ||
+          starts('28b52ffd') ||
+          starts('02214c18') ||
+          starts('04224d18') ||
+          head.subarray(0, 6).toString('latin1') === '070701';
+  if (!ok) {
+    const wanted =
+      role === 'disk'
+        ? 'a qcow2 disk'
+        : role === 'kernel'
+          ? 'a Linux kernel (bzImage or vmlinux)'
+          : 'an initrd (compressed or plain cpio)';
+    throw new BivouacError('IMAGE_UNSAFE', `${label} is not ${wanted}.`, {
+      file: role,
+      found: ['format'] satisfies ImageFinding[],
+      wanted,
+    });
+  }
+}
+
+/**
+ * Why a stored image's files (in `directory`, the image store) fail the rule, in words that name
+ * no host path (null if they pass), and a disk's virtual size as the check read it.
+ */
+export async function storedImageProblem(
+  directory: string,
+  image: StoredImage,
+): Promise<{ reason: string | null; virtualBytes: number | null }> {
+  const roles: ImageRole[] = image.kind === 'disk' ? ['disk'] : ['kernel', 'initrd'];
+  let virtualBytes: number | null = image.virtualBytes;
+  for (const role of roles) {
+    const path = join(directory, image.id, imageFileNames[role]);
+    const info = await lstat(path).catch(() => null);
+    if (!info?.isFile())
+      return { reason: `its ${role} file is missing from the image store`, virtualBytes };
+    try {
+      await checkFormat(role, path, `The ${role} file`);
+    } catch (error) {
+      return {
+        reason: `the ${role} file ${error instanceof BivouacError ? describeFindings(['format'], expectedFormat(role)) : 'cannot be read'}`,
+        virtualBytes,
+      };
+    }
+    const verdict = await inspectImage(path, expectedFormat(role));
+    if (verdict.found.length > 0)
+      return { reason: `the ${role} file was refused: ${verdict.reason}`, virtualBytes };
+    if (role === 'disk') virtualBytes = verdict.facts?.virtualBytes ?? null;
+  }
+  return { reason: null, virtualBytes };
 }

@@ -1,5 +1,7 @@
 import { diskTooSmallMessage, findImage, leastDiskGiB } from '../domain/images.ts';
-import { ModuleError, resolveImage, type ResolvedImage } from '../domain/modules.ts';
+import { type ResolvedImage } from '../domain/modules.ts';
+import { ModuleError } from '../domain/module-references.ts';
+import { resolveImage } from '../domain/module-resolution.ts';
 import { BivouacError } from '../errors.ts';
 import type { MainDocument } from '../store/document.ts';
 import type { Store } from '../store/store.ts';

@@ -1,10 +1,6 @@
 import { canAccess, type Action, type Subject } from '../domain/access.ts';
-import {
-  ModuleError,
-  parseReference,
-  type ModuleContent,
-  type ModuleLookup,
-} from '../domain/modules.ts';
+import { type ModuleContent } from '../domain/modules.ts';
+import { ModuleError, parseReference, type ModuleLookup } from '../domain/module-references.ts';
 import { BivouacError } from '../errors.ts';
 import type { MainDocument, ModuleVersion, StoredModule } from '../store/document.ts';
 import type { Store } from '../store/store.ts';

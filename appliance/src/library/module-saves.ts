@@ -1,15 +1,9 @@
 import { canAccess, type AclRule, type Subject } from '../domain/access.ts';
 import { domainEvent } from '../domain/events.ts';
-import {
-  isValidPath,
-  ModuleError,
-  resolveImage,
-  validateDeployment,
-  validateImage,
-  type ModuleContent,
-  type ModuleLookup,
-  type Problem,
-} from '../domain/modules.ts';
+import { type ModuleContent } from '../domain/modules.ts';
+import { isValidPath, ModuleError, type ModuleLookup } from '../domain/module-references.ts';
+import { resolveImage } from '../domain/module-resolution.ts';
+import { validateDeployment, validateImage, type Problem } from '../domain/module-validation.ts';
 import { BivouacError } from '../errors.ts';
 import type { MainDocument, ModuleVersion } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';

@@ -1,5 +1,7 @@
 import { canAccess, type Access, type AclRule, type Subject } from '../domain/access.ts';
-import { ModuleError, resolveImage, type ModuleContent } from '../domain/modules.ts';
+import { type ModuleContent } from '../domain/modules.ts';
+import { ModuleError } from '../domain/module-references.ts';
+import { resolveImage } from '../domain/module-resolution.ts';
 import { byCodePoint } from '../domain/order.ts';
 import type { MainDocument, ModuleVersion, StoredModule } from '../store/document.ts';
 import type { Store } from '../store/store.ts';

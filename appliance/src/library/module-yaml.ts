@@ -1,7 +1,8 @@
 import { parseAllDocuments, Parser, stringify } from 'yaml';
 import type { Subject } from '../domain/access.ts';
 import { limits } from '../domain/limits.ts';
-import { isValidPath, type ModuleContent } from '../domain/modules.ts';
+import { type ModuleContent } from '../domain/modules.ts';
+import { isValidPath } from '../domain/module-references.ts';
 import { BivouacError } from '../errors.ts';
 import { invalid, noModule } from './module-errors.ts';
 import type { ModuleViews } from './module-views.ts';

@@ -1,5 +1,6 @@
 import type { AclRule, Subject } from '../domain/access.ts';
-import type { ModuleContent, ModuleLookup, ResolvedImage } from '../domain/modules.ts';
+import type { ModuleContent, ResolvedImage } from '../domain/modules.ts';
+import type { ModuleLookup } from '../domain/module-references.ts';
 import type { MainDocument, ModuleVersion } from '../store/document.ts';
 import type { EventLog } from '../store/event-log.ts';
 import type { Store } from '../store/store.ts';

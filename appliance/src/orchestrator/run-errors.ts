@@ -1,6 +1,6 @@
 /** The errors runs answer with, and the checks of keys and references that make them. */
 import { canonicalKey, type ParamRefusal } from '../domain/runs.ts';
-import { parseReference } from '../domain/modules.ts';
+import { parseReference } from '../domain/module-references.ts';
 import { BivouacError } from '../errors.ts';
 
 /** Throws the refusal, if there is one, as its typed error. */

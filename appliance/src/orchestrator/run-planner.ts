@@ -2,7 +2,8 @@ import { boxCloudId, type Clouds } from '../connectors/clouds.ts';
 import { contentHashOf } from '../store/run-content.ts';
 import type { Subject } from '../domain/access.ts';
 import { deployedNodes } from '../domain/deploy-form.ts';
-import { checkValue, isSecret, type ModuleContent } from '../domain/modules.ts';
+import { checkValue } from '../domain/module-validation.ts';
+import { isSecret, type ModuleContent } from '../domain/modules.ts';
 import { defaultStateTimeouts, type StateTimeouts } from '../domain/run-states.ts';
 import {
   initialParams,

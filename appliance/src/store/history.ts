@@ -2,18 +2,23 @@ import { closeSync, fsync, fsyncSync, openSync, readSync, writeSync } from 'node
 import { readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeDirectoryDurably, syncDirectory, writeFileDurably } from './durable-json-file.ts';
+import {
+  emptyHistoryFile,
+  historyFileBytes,
+  historyFileProblem,
+  mergeSample,
+  readPoint,
+  resolutions,
+  slotBytes,
+  viewOf,
+  type HistoryPoint,
+  type ResolutionName,
+} from './history-file.ts';
 
 /**
  * Metric history: per metric, one ring buffer per resolution, in one fixed-size binary file per
- * metric, kept outside the main document (history is not primary data: losing it loses charts,
- * never a run, a module or a user).
- *
- * File layout: a 512-byte header (JSON padded with spaces) naming the format, the metric and the
- * rings, then the rings one after another, each `slots` slots of 32 bytes:
- * `uint32 periodStartSeconds | uint32 count | float64 mean | float64 min | float64 max`
- * (little-endian). A slot whose period is not the one asked for is stale (a previous lap of the
- * ring, or a time the appliance was off) and reads as null. A slot never straddles a 512-byte
- * sector, so an in-place write leaves it old or new, not torn.
+ * metric (its layout in history-file.ts), kept outside the main document (history is not primary
+ * data: losing it loses charts, never a run, a module or a user).
  *
  * Durability: each sample is written in place with positional writes (to the page cache, so a
  * crash of the process loses nothing); the files are fsynced in one batch every `syncIntervalMs`
@@ -22,32 +27,6 @@ import { makeDirectoryDurably, syncDirectory, writeFileDurably } from './durable
  * fsync, rename) and slots are independent. fsync per sample would cost more than the whole
  * write budget and wear the flash of a field box for data nobody depends on.
  */
-
-export interface Resolution {
-  name: ResolutionName;
-  stepSeconds: number;
-  slots: number;
-}
-
-export const resolutionNames = ['10s', '1m', '15m', '1d'] as const;
-export type ResolutionName = (typeof resolutionNames)[number];
-
-/** 10 s for an hour, 1 min for a day, 15 min for a month, 1 day for a year (UTC periods). */
-export const resolutions: readonly Resolution[] = [
-  { name: '10s', stepSeconds: 10, slots: 360 },
-  { name: '1m', stepSeconds: 60, slots: 1440 },
-  { name: '15m', stepSeconds: 900, slots: 2880 },
-  { name: '1d', stepSeconds: 86_400, slots: 366 },
-];
-
-export interface HistoryPoint {
-  /** Start of the period, ms since the epoch. */
-  t: number;
-  /** Mean of the samples in the period; null when none was available. */
-  value: number | null;
-  min: number | null;
-  max: number | null;
-}
 
 export type HistoryLog = (
   level: 'info' | 'warn' | 'error',
@@ -69,21 +48,8 @@ export interface HistoryRecorder {
   record(timeMs: number, values: Readonly<Record<string, number | null>>): Promise<void>;
 }
 
-const format = 'bivouac-history';
-const formatVersion = 1;
-const headerBytes = 512;
-const slotBytes = 32;
 const fileSuffix = '.hist';
 const metricPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-const totalSlots = resolutions.reduce((sum, resolution) => sum + resolution.slots, 0);
-export const historyFileBytes = headerBytes + totalSlots * slotBytes;
-
-/** Byte offset of each ring in a file. */
-const ringOffsets = resolutions.map((_, index) =>
-  resolutions
-    .slice(0, index)
-    .reduce((offset, resolution) => offset + resolution.slots * slotBytes, headerBytes),
-);
 
 interface Series {
   metric: string;
@@ -97,11 +63,6 @@ interface Series {
 
 export function isValidMetricName(metric: string): boolean {
   return metricPattern.test(metric) && !metric.includes('..');
-}
-
-function headerText(metric: string): string {
-  const layout = resolutions.map(({ name, stepSeconds, slots }) => ({ name, stepSeconds, slots }));
-  return JSON.stringify({ format, version: formatVersion, metric, slotBytes, resolutions: layout });
 }
 
 /** Metric series in ring buffers; see the file comment for the layout and durability. */
@@ -149,9 +110,10 @@ export class History implements HistoryRecorder {
     for (const [metric, value] of Object.entries(values)) {
       const series = this.series.get(metric) ?? (await this.create(metric));
       const sample = value !== null && Number.isFinite(value) ? value : null;
-      resolutions.forEach((resolution, index) =>
-        this.merge(series, index, resolution, timeMs, sample),
-      );
+      resolutions.forEach((resolution, index) => {
+        const offset = mergeSample(series.view, index, resolution, timeMs, sample);
+        if (offset !== null) writeSync(series.fd, series.buffer, offset, slotBytes, offset);
+      });
       series.isDirty = true;
     }
   }
@@ -180,21 +142,8 @@ export class History implements HistoryRecorder {
       fromMs === undefined ? oldest : Math.floor(fromMs / 1000 / step),
     );
     const points: HistoryPoint[] = [];
-    for (let period = first; period <= last; period += 1) {
-      const offset = ringOffsets[index]! + (period % ring.slots) * slotBytes;
-      const isCurrent = series.view.getUint32(offset, true) === period * step;
-      const count = isCurrent ? series.view.getUint32(offset + 4, true) : 0;
-      points.push(
-        count > 0
-          ? {
-              t: period * step * 1000,
-              value: series.view.getFloat64(offset + 8, true),
-              min: series.view.getFloat64(offset + 16, true),
-              max: series.view.getFloat64(offset + 24, true),
-            }
-          : { t: period * step * 1000, value: null, min: null, max: null },
-      );
-    }
+    for (let period = first; period <= last; period += 1)
+      points.push(readPoint(series.view, index, ring, period));
     return points;
   }
 
@@ -261,41 +210,6 @@ export class History implements HistoryRecorder {
     );
   }
 
-  private merge(
-    series: Series,
-    index: number,
-    ring: Resolution,
-    timeMs: number,
-    sample: number | null,
-  ): void {
-    const periodStart = Math.floor(timeMs / 1000 / ring.stepSeconds) * ring.stepSeconds;
-    const offset =
-      ringOffsets[index]! + ((periodStart / ring.stepSeconds) % ring.slots) * slotBytes;
-    const view = series.view;
-    const isSamePeriod = view.getUint32(offset, true) === periodStart;
-    const count = isSamePeriod ? view.getUint32(offset + 4, true) : 0;
-    if (isSamePeriod && sample === null) return;
-    view.setUint32(offset, periodStart, true);
-    if (sample === null) {
-      view.setUint32(offset + 4, 0, true);
-      view.setFloat64(offset + 8, 0, true);
-      view.setFloat64(offset + 16, 0, true);
-      view.setFloat64(offset + 24, 0, true);
-    } else if (count === 0) {
-      view.setUint32(offset + 4, 1, true);
-      view.setFloat64(offset + 8, sample, true);
-      view.setFloat64(offset + 16, sample, true);
-      view.setFloat64(offset + 24, sample, true);
-    } else {
-      const mean = view.getFloat64(offset + 8, true);
-      view.setUint32(offset + 4, count + 1, true);
-      view.setFloat64(offset + 8, mean + (sample - mean) / (count + 1), true);
-      view.setFloat64(offset + 16, Math.min(view.getFloat64(offset + 16, true), sample), true);
-      view.setFloat64(offset + 24, Math.max(view.getFloat64(offset + 24, true), sample), true);
-    }
-    writeSync(series.fd, series.buffer, offset, slotBytes, offset);
-  }
-
   private async load(): Promise<void> {
     await makeDirectoryDurably(this.options.directory);
     for (const name of (await readdir(this.options.directory)).sort()) {
@@ -323,9 +237,7 @@ export class History implements HistoryRecorder {
       if (size !== historyFileBytes) problem = `size ${size}, expected ${historyFileBytes}`;
       else if (readSync(fd, buffer, 0, historyFileBytes, 0) !== historyFileBytes)
         problem = 'short read';
-      else if (buffer.subarray(0, headerBytes).toString('utf8').trimEnd() !== headerText(metric))
-        problem = 'unexpected header';
-      else problem = findBadSlot(viewOf(buffer));
+      else problem = historyFileProblem(metric, buffer);
     } catch (error) {
       closeSync(fd);
       throw error;
@@ -361,9 +273,7 @@ export class History implements HistoryRecorder {
     if (!isValidMetricName(metric))
       throw new Error(`invalid metric name ${JSON.stringify(metric)}`);
     const path = join(this.options.directory, `${metric}${fileSuffix}`);
-    const buffer = Buffer.alloc(historyFileBytes);
-    buffer.fill(' ', 0, headerBytes);
-    buffer.write(headerText(metric), 0, 'utf8');
+    const buffer = emptyHistoryFile(metric);
     await writeFileDurably(path, buffer);
     if (this.isClosed) throw new Error('history is closed');
     const series: Series = {
@@ -377,27 +287,4 @@ export class History implements HistoryRecorder {
     this.series.set(metric, series);
     return series;
   }
-}
-
-function viewOf(buffer: Buffer): DataView {
-  return new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-}
-
-/** The first slot that no write of ours could have produced, described; null when all are sound. */
-function findBadSlot(view: DataView): string | null {
-  for (const [index, ring] of resolutions.entries()) {
-    for (let slot = 0; slot < ring.slots; slot += 1) {
-      const offset = ringOffsets[index]! + slot * slotBytes;
-      const periodStart = view.getUint32(offset, true);
-      if (periodStart === 0) continue;
-      const isAligned =
-        periodStart % ring.stepSeconds === 0 &&
-        (periodStart / ring.stepSeconds) % ring.slots === slot;
-      const count = view.getUint32(offset + 4, true);
-      const values = [8, 16, 24].map((at) => view.getFloat64(offset + at, true));
-      if (!isAligned || (count > 0 && !values.every(Number.isFinite)))
-        return `bad slot ${slot} of ring ${ring.name}`;
-    }
-  }
-  return null;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { parseReference, resolveImage, type ModuleLookup } from '../domain/modules.ts';
+import { parseReference, type ModuleLookup } from '../domain/module-references.ts';
+import { resolveImage } from '../domain/module-resolution.ts';
 import type { RunNode, StoredRun } from '../domain/runs.ts';
 import type { MainDocument, StoredModule } from './document.ts';
 

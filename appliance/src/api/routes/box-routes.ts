@@ -7,7 +7,8 @@ import type { MetricsSampler } from '../../host/metrics.ts';
 import type { PowerControl } from '../../host/power.ts';
 import type { EventLog } from '../../store/event-log.ts';
 import type { VmTracker } from '../../orchestrator/vm-tracker.ts';
-import { resolutions, type History } from '../../store/history.ts';
+import { resolutions } from '../../store/history-file.ts';
+import type { History } from '../../store/history.ts';
 import { signedIn, type Handlers } from '../register-routes.ts';
 
 export interface BoxDependencies {

@@ -1,4 +1,5 @@
-import { publicStatus, type Clouds, type CloudView } from '../../connectors/clouds.ts';
+import { publicStatus, type CloudView } from '../../connectors/cloud-views.ts';
+import type { Clouds } from '../../connectors/clouds.ts';
 import type { Subject } from '../../domain/access.ts';
 import { isLocked } from '../auth/kiosk.ts';
 import { signedIn, type Handlers } from '../register-routes.ts';

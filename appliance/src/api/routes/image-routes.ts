@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { BivouacError } from '../../errors.ts';
 import { imageLimits } from '../../domain/images.ts';
-import { importSource, type ImageSources, type ImageStore } from '../../host/images.ts';
+import { importSource, type ImageSources } from '../../host/image-files.ts';
+import type { ImageStore } from '../../host/images.ts';
 import type { ImportFolders } from '../../host/import-files.ts';
 import { signedIn, type Handlers } from '../register-routes.ts';
 

@@ -4,7 +4,7 @@ import { Id } from './common.ts';
 
 /** Schemas of the box itself: metric history, host metrics and facts, logs, power. */
 
-/** The history's resolutions (store/history.ts keeps the same names). */
+/** The history's resolutions (store/history-file.ts keeps the same names). */
 const resolutionNames = ['10s', '1m', '15m', '1d'] as const;
 export const HistoryQuery = z.strictObject({
   metric: z

@@ -1,12 +1,12 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
+import { validateImage } from '../../../../appliance/src/domain/module-validation.ts';
 import {
   defaultResources,
   recipeNames,
   type ImageContent,
   type RecipeName,
   type Resources,
-  validateImage,
 } from '../../../../appliance/src/domain/modules.ts';
 import { callSafe } from '../../api/client.ts';
 import { ErrorText } from '../../ui/ErrorText.tsx';

@@ -1,7 +1,7 @@
 import { useCallback, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import type { RouteOutput } from '../../../../appliance/src/api/contract.ts';
-import { parseReference } from '../../../../appliance/src/domain/modules.ts';
+import { parseReference } from '../../../../appliance/src/domain/module-references.ts';
 import { callSafe, type ApiError } from '../../api/client.ts';
 import { Confirm } from '../../ui/Confirm.tsx';
 import { ErrorText } from '../../ui/ErrorText.tsx';

@@ -2,15 +2,19 @@ import {
   formatReference,
   ModuleError,
   parseReference,
-  resolveImage,
-  validateDeployment,
-  type DeploymentContent,
-  type InputParameter,
-  type Mapping,
-  type ModuleContent,
   type ModuleLookup,
+} from '../../../../appliance/src/domain/module-references.ts';
+import { resolveImage } from '../../../../appliance/src/domain/module-resolution.ts';
+import {
+  validateDeployment,
   type Problem,
-  type ResolvedImage,
+} from '../../../../appliance/src/domain/module-validation.ts';
+import type {
+  DeploymentContent,
+  InputParameter,
+  Mapping,
+  ModuleContent,
+  ResolvedImage,
 } from '../../../../appliance/src/domain/modules.ts';
 
 /**

@@ -1,10 +1,9 @@
-import {
-  isValidPath,
-  isValidSegment,
-  type DeploymentContent,
-  type ImageContent,
-  type ModuleContent,
-  type ModuleKind,
+import { isValidPath, isValidSegment } from '../../../../appliance/src/domain/module-references.ts';
+import type {
+  DeploymentContent,
+  ImageContent,
+  ModuleContent,
+  ModuleKind,
 } from '../../../../appliance/src/domain/modules.ts';
 
 /** What a new module starts from, before its first save. */

@@ -5,7 +5,7 @@ import {
   type Resource,
 } from '../../../../appliance/src/domain/capacity.ts';
 import { askedCounts, fieldNode } from '../../../../appliance/src/domain/deploy-form.ts';
-import { checkValue } from '../../../../appliance/src/domain/modules.ts';
+import { checkValue } from '../../../../appliance/src/domain/module-validation.ts';
 
 /** One field of an app's deploy form, as the API describes it. */
 export type FormField = RouteOutput<'getApp'>['form'][number];
