@@ -1,7 +1,8 @@
 /**
- * `npm test`: every check in order — typecheck, lint, format (Prettier), import cycles (dpdm,
- * type-only imports included), renderer build, appliance build, unit and integration tests (vitest), end-to-end tests (Playwright in Debian's Chromium) — then a `steps: …` line for
- * the build steps and one closing line `N passed, N failed, N skipped` counting the tests in the
+ * `npm test`: every check in order — typecheck, lint, format (Prettier), file lengths (none over
+ * 400 lines after Prettier), import cycles (dpdm, type-only imports included), renderer build,
+ * appliance build, unit and integration tests (vitest), end-to-end tests (Playwright in Debian's
+ * Chromium) — then a `steps: …` line for the build steps and one closing line `N passed, N failed, N skipped` counting the tests in the
  * runners' JSON reports, where failed also counts failed steps. The counting rules (a test that
  * did not run because its file failed, or whose worker died, is a failure; a missing report is a
  * failure) are in tally.ts.
@@ -57,6 +58,8 @@ if (wanted('typecheck')) {
 }
 if (wanted('lint')) step('lint', run('npx', ['eslint', '.']));
 if (wanted('format')) step('format', run('npx', ['prettier', '--check', '.']));
+// No source file over 400 lines after Prettier (test/file-lengths.ts).
+if (wanted('lengths')) step('file lengths', run('npx', ['tsx', 'test/file-lengths.ts']));
 // No import circle in the appliance or the renderer, type-only imports included.
 if (wanted('cycles'))
   step(

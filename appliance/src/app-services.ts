@@ -207,10 +207,10 @@ export function createServices(options: ServiceOptions): Services {
     options.events.broadcast(domainEvent('box.log', 'box', privateTo('system'), { line }));
   });
   const reconciler = new Reconciler(clouds, vms, reservations, options.events, {
-    onVanished: (vm) => runs.vmVanished(vm.runId, vm.instance, vm.goneReason ?? 'vanished'),
+    onVanished: (vm) => runs.vmWatch.vmVanished(vm.runId, vm.instance, vm.goneReason ?? 'vanished'),
     sweepBox: () => runs.sweepNetworks(),
-    isExpected: (cloudId, nativeId) => runs.willLaunchOrClear(cloudId, nativeId),
-    isHeld: (reservation) => runs.holds(reservation),
+    isExpected: (cloudId, nativeId) => runs.vmWatch.willLaunchOrClear(cloudId, nativeId),
+    isHeld: (reservation) => runs.vmWatch.holds(reservation),
     ...options.reconciler,
   });
   return {

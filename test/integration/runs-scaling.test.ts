@@ -18,7 +18,7 @@ describe('runs and their orchestration: scaling while Ready (test driver, guests
 
   it("tells the VM-after-Ready hook of a Ready run's VM changing state, and not of the run's own progress before", async () => {
     const told: VmAfterReady[] = [];
-    const stop = box.services.runs.onVmAfterReady((change) => told.push(change));
+    const stop = box.services.runs.vmWatch.onVmAfterReady((change) => told.push(change));
     const id = (await deploy({ module: '/t/app' })).json<RunBody>().id;
     await toReady(id);
     expect((await run(id)).state).toBe('Ready');

@@ -18,10 +18,10 @@ import {
   barrierPassed,
   holdsVm,
   nodeBeyondFailures,
-  redactSecrets,
   type RunLogEntry,
   type StoredRun,
 } from './runs.ts';
+import { redactSecrets } from './run-params.ts';
 
 /**
  * Entries a run's log answers with, newest kept; also the most entries the main document holds

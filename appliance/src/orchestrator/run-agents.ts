@@ -3,14 +3,14 @@ import { isLink, maxValueBytes, parseKey, valueTooLong } from '../domain/params.
 import { limits } from '../domain/limits.ts';
 import { log } from '../domain/run-machine.ts';
 import { isBarrier, isFinal, type AbortReason, type RunState } from '../domain/run-states.ts';
+import { type StoredRun } from '../domain/runs.ts';
 import {
   agentReadRefusal,
   agentWriteRefusal,
   mappedTargets,
   paramsSize,
   runSecretKeys,
-  type StoredRun,
-} from '../domain/runs.ts';
+} from '../domain/run-params.ts';
 import { BivouacError } from '../errors.ts';
 import type { AgentIdentity, AgentTokens } from './agent-tokens.ts';
 import type { ParamWaits } from './param-waits.ts';

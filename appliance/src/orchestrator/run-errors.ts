@@ -1,5 +1,5 @@
 /** The errors runs answer with, and the checks of keys and references that make them. */
-import { canonicalKey, type ParamRefusal } from '../domain/runs.ts';
+import { canonicalKey, type ParamRefusal } from '../domain/run-params.ts';
 import { parseReference } from '../domain/module-references.ts';
 import { BivouacError } from '../errors.ts';
 

@@ -5,13 +5,8 @@ import { deployedNodes } from '../domain/deploy-form.ts';
 import { checkValue } from '../domain/module-validation.ts';
 import { isSecret, type ModuleContent } from '../domain/modules.ts';
 import { defaultStateTimeouts, type StateTimeouts } from '../domain/run-states.ts';
-import {
-  initialParams,
-  planInstances,
-  secretKeysOf,
-  type RunNode,
-  type StoredRun,
-} from '../domain/runs.ts';
+import { planInstances, type RunNode, type StoredRun } from '../domain/runs.ts';
+import { initialParams, secretKeysOf } from '../domain/run-params.ts';
 import { BivouacError } from '../errors.ts';
 import type { ImageStore } from '../host/images.ts';
 import { newId } from '../ids.ts';

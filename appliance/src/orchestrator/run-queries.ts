@@ -1,7 +1,8 @@
 import { canAccess, type Action, type Subject } from '../domain/access.ts';
 import { numberedLog, runLogLimit, shownLog } from '../domain/run-machine.ts';
 import { runStates, type RunState } from '../domain/run-states.ts';
-import { visibleParams, type StoredRun } from '../domain/runs.ts';
+import { type StoredRun } from '../domain/runs.ts';
+import { visibleParams } from '../domain/run-params.ts';
 import type { VmRecord } from '../domain/vms.ts';
 import { BivouacError } from '../errors.ts';
 import type { MainDocument } from '../store/document.ts';

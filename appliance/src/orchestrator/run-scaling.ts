@@ -1,13 +1,7 @@
 import type { Subject } from '../domain/access.ts';
 import { log } from '../domain/run-machine.ts';
-import {
-  initialParams,
-  liveFootprint,
-  liveInstances,
-  planInstances,
-  secretKeysOf,
-  type StoredRun,
-} from '../domain/runs.ts';
+import { liveFootprint, liveInstances, planInstances, type StoredRun } from '../domain/runs.ts';
+import { initialParams, secretKeysOf } from '../domain/run-params.ts';
 import { BivouacError } from '../errors.ts';
 import type { ParamWaits } from './param-waits.ts';
 import { invalid } from './run-errors.ts';

@@ -7,9 +7,7 @@ import {
   type Action,
   type Subject,
 } from '../domain/access.ts';
-import type { Reservation } from '../domain/capacity.ts';
 import { domainEvent } from '../domain/events.ts';
-import type { VmAfterReady } from '../domain/vms.ts';
 import { isFinal, type AbortReason } from '../domain/run-states.ts';
 import { footprint, type RunNode, type StoredRun } from '../domain/runs.ts';
 import { BivouacError } from '../errors.ts';
@@ -26,6 +24,7 @@ import type { CreateRun, DeployPlan } from './deploy-plan.ts';
 import { RunAgents } from './run-agents.ts';
 import { jobsFor, RunJobs } from './run-jobs.ts';
 import { RunDeadlines } from './run-deadlines.ts';
+import { RunVmWatch } from './run-vm-watch.ts';
 import { scaleRun } from './run-scaling.ts';
 import { RunLedger } from './run-ledger.ts';
 import { instanceOf, nodeOf, vmName } from './run-lookups.ts';
@@ -92,7 +91,8 @@ export class Runs {
   /** Each state's time limit: one timer for the earliest deadline. */
   private readonly deadlines: RunDeadlines;
   private stopping = false;
-  private readonly afterReadyListeners = new Set<(change: VmAfterReady) => void>();
+  /** A Ready run's VMs changing state, and what the reconciler asks and tells of runs' VMs. */
+  readonly vmWatch: RunVmWatch;
 
   constructor(
     private readonly store: Store<MainDocument>,
@@ -100,7 +100,7 @@ export class Runs {
     modules: Modules,
     private readonly clouds: Clouds,
     private readonly reservations: Reservations,
-    private readonly vms: VmTracker,
+    vms: VmTracker,
     images: ImageStore,
     private readonly options: RunsOptions,
   ) {
@@ -156,24 +156,13 @@ export class Runs {
       options,
     );
     for (const run of store.data.runs) this.tokens.index(run);
-    vms.onStateChange((vm, from) => {
-      // A launch ending (from `launching`) is the run's own work, a scale-up's too.
-      if (from === 'launching') return;
-      const run = this.store.data.runs.find((candidate) => candidate.id === vm.runId);
-      if (run?.state !== 'Ready') return;
-      for (const listener of this.afterReadyListeners)
-        listener({ runId: vm.runId, instance: vm.instance, from, vm });
+    this.vmWatch = new RunVmWatch({
+      store,
+      ledger: this.ledger,
+      vms,
+      plan: (id) => this.plan(id),
+      now: () => this.now(),
     });
-  }
-
-  /**
-   * Told when a VM of a Ready run changes state on its cloud (paused, stopped, crashed, gone,
-   * running again): the hook health checks and alerts build on. Changes before Ready are the
-   * run's own progress and are not told here.
-   */
-  onVmAfterReady(listener: (change: VmAfterReady) => void): () => void {
-    this.afterReadyListeners.add(listener);
-    return () => this.afterReadyListeners.delete(listener);
   }
 
   private now(): Date {
@@ -387,65 +376,10 @@ export class Runs {
     return this.clouds.connector(node.cloudId).consoleLog?.(vmName(run.id, instance.name)) ?? null;
   }
 
-  // ---- hooks for the reconciler ----
-
-  /** A VM vanished behind the appliance's back: its instance failed; the run aborts if it was running. */
-  async vmVanished(runId: string, instanceName: string, reason: string): Promise<void> {
-    const run = this.store.data.runs.find((candidate) => candidate.id === runId);
-    if (!run || isFinal(run.state) || run.state === 'Finalizing' || run.terminating) return;
-    const instance = run.instances.find((candidate) => candidate.name === instanceName);
-    // Only a VM the run still counts on matters; one being removed was meant to go.
-    if (!instance || (instance.state !== 'running' && instance.state !== 'launching')) return;
-    // A launch a crash cut short left a record and no VM: the run's launch job redoes it (it
-    // adopts or forgets what the crash left), so this is not a loss to abort the run for.
-    if (instance.state === 'launching' && reason === 'launch interrupted') {
-      await this.plan(runId);
-      return;
-    }
-    const abort: AbortReason = {
-      source: 'reconciler',
-      message: `${instanceName}'s VM vanished: ${reason}`,
-      by: 'appliance',
-      at: this.now().toISOString(),
-    };
-    // One step: the abort's reason is the vanishing, not the failed instance it leaves.
-    await this.ledger.change(runId, 'appliance', (stored) => {
-      const target = instanceOf(stored, instanceName);
-      target.state = 'failed';
-      target.tokenHash = null;
-      target.error = reason;
-      setAbort(stored, abort, this.now());
-    });
-    await this.plan(runId);
-  }
-
-  /**
-   * Is this VM one a run's launch makes or clears: under way now, or cut short by a crash (its
-   * instance still waits for a launch, whose job clears what it finds under the name first)?
-   */
-  willLaunchOrClear(cloudId: string, nativeId: string): boolean {
-    if (this.vms.isLaunching(cloudId, nativeId)) return true;
-    return this.store.data.jobs.some((job) => {
-      if (job.kind !== 'launch' || vmName(job.runId, job.target) !== nativeId) return false;
-      const run = this.store.data.runs.find((candidate) => candidate.id === job.runId);
-      const instance = run?.instances.find((candidate) => candidate.name === job.target);
-      return !!run && !!instance && nodeOf(run, instance).cloudId === cloudId;
-    });
-  }
-
   /** See RunPlacement.sweepNetworks (the reconciler asks after each pass over the box). */
   sweepNetworks(now = false): Promise<void> {
     return this.placement.sweepNetworks(now);
   }
-
-  /** Does a live run hold this reservation? */
-  holds(reservation: Reservation): boolean {
-    return this.store.data.runs.some(
-      (run) => run.reservationId === reservation.id && !isFinal(run.state),
-    );
-  }
-
-  // ---- the machine ----
 
   private async abortRun(id: string, reason: AbortReason): Promise<void> {
     await this.ledger.change(id, reason.by, (run) => setAbort(run, reason, this.now()));

@@ -1,6 +1,6 @@
 import { limits } from '../../domain/limits.ts';
 import { recipeNames } from '../../domain/modules.ts';
-import { redactSecrets, visibleParams } from '../../domain/runs.ts';
+import { redactSecrets, visibleParams } from '../../domain/run-params.ts';
 import { BivouacError } from '../../errors.ts';
 import { readConsole } from '../../host/console-log.ts';
 import type { RunTimings } from '../../orchestrator/run-timings.ts';

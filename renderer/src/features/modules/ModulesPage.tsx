@@ -12,6 +12,7 @@ import { ModuleDetail } from './ModuleDetail.tsx';
 import { ModuleTree } from './ModuleTree.tsx';
 import { useModules } from './modules-store.ts';
 import './modules.css';
+import './module-panels.css';
 
 /** The Modules workspace: the project tree beside the open module; both follow the event stream. */
 export function ModulesPage() {
