@@ -51,4 +51,4 @@ fi
 echo "bivouac: no Electron binary on this machine (its download needs GitHub, which is unreachable here),"
 echo "bivouac: so the appliance runs headless. Open the UI in a browser: $url"
 npm run --silent build:appliance
-MALLOC_ARENA_MAX=2 LD_PRELOAD=libjemalloc.so.2 MALLOC_CONF=narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0 exec node --max-semi-space-size=1 dist/appliance/src/server.js
+MALLOC_ARENA_MAX=2 LD_PRELOAD=libjemalloc.so.2 MALLOC_CONF=narenas:2,tcache:false,dirty_decay_ms:1000,muzzy_decay_ms:0 exec node --max-semi-space-size=1 dist/appliance/src/server.js
