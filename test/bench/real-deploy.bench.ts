@@ -114,11 +114,13 @@ async function measure(
   const overheadMs = busyMs(spans, createdAt, readyAt);
   const windowMs = readyAt - createdAt;
   // As this bench measured it before: the total minus each instance's launch-to-last-report span from the run's log.
+  const log = (await box.app.inject({ url: `/api/v1/runs/${id}/log`, headers: as(admin) })).json<
+    { time: string; actor: string; action: string; detail: string }[]
+  >();
   const at = (actor: string, action: string, detail: (text: string) => boolean) =>
     Date.parse(
-      run.log.find(
-        (entry) => entry.actor === actor && entry.action === action && detail(entry.detail),
-      )?.time ?? 'x',
+      log.find((entry) => entry.actor === actor && entry.action === action && detail(entry.detail))
+        ?.time ?? 'x',
     );
   const logSpans = run.instances.map(
     (instance) =>
@@ -126,7 +128,7 @@ async function measure(
       at('appliance', 'launched', (text) => text.startsWith(`${instance.name} `)),
   );
   if (logSpans.some((span) => !Number.isFinite(span)))
-    throw new Error(`the run log lacks launch or report entries: ${JSON.stringify(run.log)}`);
+    throw new Error(`the run log lacks launch or report entries: ${JSON.stringify(log)}`);
   const earlierMs = totalMs - Math.max(...logSpans);
   process.stderr.write(
     `run ${id}: ${windowMs.toFixed(0)} ms from creation to Ready, appliance busy ${overheadMs.toFixed(0)} ms (${byKind(spans.filter((span) => span.startMs < readyAt))}); ` +

@@ -1,7 +1,9 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { MainDocument } from '../../appliance/src/store/document.ts';
 import { openStore, StoreOpenError } from '../../appliance/src/store/open-store.ts';
+import { decodeDocument } from '../../appliance/src/store/run-content.ts';
 import { as, type Client, type TestAppliance } from '../fixtures/appliance.ts';
 import { useRunsBox } from '../fixtures/runs-box.ts';
 
@@ -70,6 +72,45 @@ describe("runs' content by reference", () => {
       .split('\n')
       .map((line) => JSON.parse(line) as { run: { nodes: StoredNodeOnDisk[] } });
     expect(segment[0]!.run.nodes.map((node) => node.recipes)).toEqual([undefined, undefined]);
+  });
+
+  it('reads a node back from the versions its image chain was resolved to, though its parent reference floats and the parent has a newer version since', async () => {
+    const save = async (path: string, content: object) => {
+      const saved = await box.app.inject({
+        method: 'PUT',
+        url: `/api/v1/modules?path=${path}`,
+        headers: as(admin),
+        payload: { content, message: 'test' },
+      });
+      expect(saved.statusCode, saved.body).toBe(200);
+    };
+    const base = box.services.store.data.modules.find((module) => module.path === '/t/db')!;
+    const native = (base.versions[0]!.content as { nativeImages: object }).nativeImages;
+    await save('/t/base', {
+      kind: 'image',
+      nativeImages: native,
+      resources: { memoryMiB: 256 },
+      recipes: { deploy: 'base v1', onNodeAdd: 'added' },
+      outputs: [{ name: 'ready' }],
+    });
+    await save('/t/child', { kind: 'image', parent: '/t/base', recipes: { deploy: 'child' } });
+    const created = await deploy({ module: '/t/child' });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json<{ id: string }>().id;
+    await box.services.runs.idle();
+    const inMemory = box.services.runs.get(subject(), id).nodes;
+    expect(inMemory[0]).toMatchObject({
+      image: ['/t/child@1', '/t/base@1'],
+      recipes: { deploy: 'child', onNodeAdd: 'added' },
+      resources: { memoryMiB: 256 },
+    });
+    // The parent moves on; the run still reads what it was made from.
+    await save('/t/base', { kind: 'image', nativeImages: native, recipes: { deploy: 'base v2' } });
+    await box.services.store.flush();
+    const reread = decodeDocument(
+      JSON.parse(await readFile(join(box.dataDir, 'bivouac.json'), 'utf8')) as MainDocument,
+    );
+    expect(reread.runs.find((run) => run.id === id)!.nodes).toEqual(inMemory);
   });
 
   it('refuses to open a store whose module version no longer gives a run its content, naming the run', async () => {

@@ -40,6 +40,12 @@ describe('agents and secrets inside a run (M5)', () => {
     expect(log.find((entry) => entry.detail.includes('connecting'))?.detail).toBe(
       '[deploy]\nconnecting with password ******** to db',
     );
+    // Nor is it kept: not in the run's log file, nor in what the main document still holds.
+    await box.services.runLogs.settled();
+    expect(JSON.stringify(await box.services.runLogs.read(id, 1000))).toContain('connecting with');
+    expect(JSON.stringify(await box.services.runLogs.read(id, 1000))).not.toContain(
+      'S3cret-db-password',
+    );
     expect(
       JSON.stringify(box.services.store.data.runs.find((candidate) => candidate.id === id)!.log),
     ).not.toContain('S3cret-db-password');
