@@ -86,10 +86,14 @@ async function deployOnce(): Promise<number> {
   );
   const totalMs = performance.now() - started;
   const run = runOf(id);
-  if (run.state !== 'Ready')
+  if (run.state !== 'Ready') {
+    const log = (await box.app.inject({ url: `/api/v1/runs/${id}/log`, headers: as(admin) })).json<
+      unknown[]
+    >();
     throw new Error(
-      `run ended ${run.state}: ${JSON.stringify(run.abort)} ${JSON.stringify(run.log.slice(-10))}`,
+      `run ended ${run.state}: ${JSON.stringify(run.abort)} ${JSON.stringify(log.slice(-10))}`,
     );
+  }
   if (run.network?.mode !== 'private') throw new Error(`run ${id} is not on a private network`);
   const terminated = await box.app.inject({
     method: 'POST',
