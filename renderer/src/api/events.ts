@@ -10,12 +10,108 @@ export interface EventStreamHandlers {
   onStatus?(connected: boolean): void;
 }
 
+/** What the tab holding the stream tells the others, and what a tab that joins asks. */
+type Shared =
+  | { kind: 'event'; event: LiveEvent }
+  | { kind: 'reset' }
+  | { kind: 'status'; connected: boolean }
+  | { kind: 'hello' };
+
+const channelName = 'bivouac-events';
+const lockName = 'bivouac-event-stream';
+
 /**
- * Follows `GET /api/v1/events`, reconnecting with backoff after a drop and resuming after the
- * last event it saw (the server replays the gap, or sends `reset`). Returns the stop.
+ * Follows the box's events, one stream for the whole browser: a browser allows six connections
+ * to a host over HTTP/1.1 (the box's own screen never gets HTTP/2), and a stream per tab would
+ * leave a seventh page waiting. The tab that holds a Web Lock follows `GET /api/v1/events` and
+ * passes every event to the other tabs over a BroadcastChannel; when it closes, the lock goes to
+ * a waiting tab, which resumes after the last event all of them saw. Every tab applies every
+ * event. Where the browser has neither, each tab follows its own stream. Returns the stop.
  */
 export function followEvents(handlers: EventStreamHandlers): () => void {
+  if (
+    typeof BroadcastChannel === 'undefined' ||
+    typeof navigator === 'undefined' ||
+    !navigator.locks
+  )
+    return followStream(handlers, null);
+  const channel = new BroadcastChannel(channelName);
+  const stopped = new AbortController();
   let lastId: number | null = null;
+  let leading = false;
+  let connected = false;
+  let heardOfLeader = false;
+  let stopStream: (() => void) | null = null;
+  let release: (() => void) | null = null;
+  const tell = (message: Shared) => channel.postMessage(message);
+  const seen = (event: LiveEvent) => {
+    // Resuming names the last durable event: transient ones are never replayed.
+    if (event.id !== undefined) lastId = event.id;
+  };
+
+  channel.onmessage = ({ data }: MessageEvent<Shared>) => {
+    if (leading) {
+      if (data.kind === 'hello') tell({ kind: 'status', connected });
+      return;
+    }
+    heardOfLeader = true;
+    if (data.kind === 'event') {
+      seen(data.event);
+      handlers.onEvent(data.event);
+    } else if (data.kind === 'reset') handlers.onReset();
+    else if (data.kind === 'status') handlers.onStatus?.(data.connected);
+  };
+  tell({ kind: 'hello' });
+
+  navigator.locks
+    .request(
+      lockName,
+      { signal: stopped.signal },
+      () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+          leading = true;
+          // Taking over from a tab that closed before any event could name where to resume:
+          // what came meanwhile is read again.
+          if (heardOfLeader && lastId === null) handlers.onReset();
+          stopStream = followStream(
+            {
+              onEvent: (event) => {
+                seen(event);
+                handlers.onEvent(event);
+                tell({ kind: 'event', event });
+              },
+              onReset: () => {
+                handlers.onReset();
+                tell({ kind: 'reset' });
+              },
+              onStatus: (isConnected) => {
+                connected = isConnected;
+                handlers.onStatus?.(isConnected);
+                tell({ kind: 'status', connected: isConnected });
+              },
+            },
+            lastId,
+          );
+        }),
+    )
+    // Stopped while waiting for the lock.
+    .catch(() => undefined);
+
+  return () => {
+    stopped.abort();
+    stopStream?.();
+    release?.();
+    channel.close();
+  };
+}
+
+/**
+ * Follows `GET /api/v1/events` in this tab, reconnecting with backoff after a drop and resuming
+ * after the last event it saw (the server replays the gap, or sends `reset`). Returns the stop.
+ */
+function followStream(handlers: EventStreamHandlers, from: number | null): () => void {
+  let lastId = from;
   let source: EventSource | null = null;
   let retry: ReturnType<typeof setTimeout> | null = null;
   let delay = 500;
@@ -30,7 +126,6 @@ export function followEvents(handlers: EventStreamHandlers): () => void {
     };
     source.onmessage = (message: MessageEvent<string>) => {
       const event = JSON.parse(message.data) as LiveEvent;
-      // Resuming names the last durable event: transient ones are never replayed.
       if (event.id !== undefined) lastId = event.id;
       handlers.onEvent(event);
     };
