@@ -5,7 +5,8 @@ import {
   type Page,
   type WorkerFixture,
 } from '@playwright/test';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   freePort,
   sendJson,
@@ -56,6 +57,8 @@ export interface BoxOptions {
   hasScreen?: boolean;
   /** The placeholder image `tiny` is imported and ready (for specs that deploy, not import). */
   hasPlaceholderImage?: boolean;
+  /** The box's heartbeat interval (config `heartbeatSeconds`; 15 s unless set). */
+  heartbeatSeconds?: number;
 }
 
 /** Where the box's VMs go: a libvirt URI, and the folder of the images it ships, if any. */
@@ -138,6 +141,11 @@ export const test = base.extend<PageFixtures, BoxFixtures>({
     async ({ box, hypervisor, playwright }, use) => {
       if (!box.name) throw new Error("name this file's box: test.use({ box: { name: ... } })");
       const dataDir = await tempDir(`bivouac-e2e-${box.name}-`);
+      if (box.heartbeatSeconds !== undefined)
+        await writeFile(
+          join(dataDir, 'config.json'),
+          JSON.stringify({ heartbeatSeconds: box.heartbeatSeconds }),
+        );
       let appliance: Appliance | undefined;
       try {
         const screenPort = box.hasScreen ? await freePort() : undefined;

@@ -39,7 +39,9 @@ describe('box.log events', () => {
       listen(`${base}/api/v1/events`, { cookie: operator.cookie }),
     ];
     for (const stream of streams)
-      await stream.waitFor(() => stream.frames.some((frame) => frame.startsWith(': heartbeat')));
+      await stream.waitFor(() =>
+        stream.frames.some((frame) => frame.startsWith('event: heartbeat')),
+      );
     const [adminStream, operatorStream] = streams as [
       (typeof streams)[number],
       (typeof streams)[number],

@@ -48,7 +48,7 @@ describe('box.metrics events (real host samples, real SSE on a loopback port)', 
     });
     const viewer = await login(box.app, 'vera', 'long enough password');
     const stream = listen(`${base}/api/v1/events`, { cookie: viewer.cookie });
-    await stream.waitFor(() => stream.frames.some((frame) => frame.startsWith(': heartbeat')));
+    await stream.waitFor(() => stream.frames.some((frame) => frame.startsWith('event: heartbeat')));
 
     await sampler.sampleOnce();
     await stream.waitFor(() => stream.events.some((event) => event.type === 'box.metrics'));

@@ -48,7 +48,7 @@ describe('GET /api/v1/events', () => {
   it('streams events with ids and sends heartbeats', async () => {
     const admin = await setupAdmin(box.app);
     const stream = listen(`${base}/api/v1/events`, { cookie: admin.cookie });
-    await stream.waitFor(() => stream.frames.some((frame) => frame.startsWith(': heartbeat')));
+    await stream.waitFor(() => stream.frames.some((frame) => frame.startsWith('event: heartbeat')));
     await createUser(box.app, admin, 'olga', 'operator');
     await stream.waitFor(() => stream.events.some((event) => event.type === 'user.created'));
     const created = stream.events.find((event) => event.type === 'user.created')!;

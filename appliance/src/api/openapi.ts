@@ -119,7 +119,7 @@ function generate(version: string): JsonSchema {
       'x-kiosk': true,
       responses: {
         200: {
-          description: `text/event-stream; \`data\` is a JSON event {id, type, subject, time, data}, \`id\` absent on live-only events (progress, metrics ticks, log lines); \`event: reset\` means reload. Types: ${eventTypes.join(', ')}.`,
+          description: `text/event-stream; \`data\` is a JSON event {id, type, subject, time, data}, \`id\` absent on live-only events (progress, metrics ticks, log lines); \`event: reset\` means reload; \`event: heartbeat\` (data {intervalMs}) comes at once and every interval, so a client can tell a silent box from a quiet one. Types: ${eventTypes.join(', ')}.`,
         },
         default: errorResponse,
       },

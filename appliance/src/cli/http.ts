@@ -320,6 +320,8 @@ export function followEvents(
           new CliError('BAD_ANSWER', `The box's event stream answered ${response.statusCode}.`),
         );
       let buffered = '';
+      // A named event (`heartbeat`, `reset`) is the stream's own, not one of the box's events.
+      let named = false;
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
         buffered += chunk;
@@ -327,7 +329,9 @@ export function followEvents(
         while ((end = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, end);
           buffered = buffered.slice(end + 1);
-          if (!line.startsWith('data: ')) continue;
+          if (line === '') named = false;
+          if (line.startsWith('event: ')) named = true;
+          if (named || !line.startsWith('data: ')) continue;
           let event: Parameters<typeof until>[0];
           try {
             event = parseJson(target, line.slice(6)) as Parameters<typeof until>[0];

@@ -8,6 +8,8 @@ export interface EventStreamHandlers {
   /** The server could not replay what was missed: reload everything. */
   onReset(): void;
   onStatus?(connected: boolean): void;
+  /** The box is there: it beats every `intervalMs` while the stream is open. */
+  onHeartbeat?(intervalMs: number): void;
 }
 
 /** What the tab holding the stream tells the others, and what a tab that joins asks. */
@@ -15,6 +17,7 @@ type Shared =
   | { kind: 'event'; event: LiveEvent }
   | { kind: 'reset' }
   | { kind: 'status'; connected: boolean }
+  | { kind: 'heartbeat'; intervalMs: number }
   | { kind: 'hello' };
 
 const channelName = 'bivouac-events';
@@ -60,6 +63,7 @@ export function followEvents(handlers: EventStreamHandlers): () => void {
       handlers.onEvent(data.event);
     } else if (data.kind === 'reset') handlers.onReset();
     else if (data.kind === 'status') handlers.onStatus?.(data.connected);
+    else if (data.kind === 'heartbeat') handlers.onHeartbeat?.(data.intervalMs);
   };
   tell({ kind: 'hello' });
 
@@ -89,6 +93,10 @@ export function followEvents(handlers: EventStreamHandlers): () => void {
                 connected = isConnected;
                 handlers.onStatus?.(isConnected);
                 tell({ kind: 'status', connected: isConnected });
+              },
+              onHeartbeat: (intervalMs) => {
+                handlers.onHeartbeat?.(intervalMs);
+                tell({ kind: 'heartbeat', intervalMs });
               },
             },
             lastId,
@@ -129,6 +137,12 @@ function followStream(handlers: EventStreamHandlers, from: number | null): () =>
       if (event.id !== undefined) lastId = event.id;
       handlers.onEvent(event);
     };
+    source.addEventListener('heartbeat', (message) => {
+      const { intervalMs } = JSON.parse((message as MessageEvent<string>).data) as {
+        intervalMs: number;
+      };
+      handlers.onHeartbeat?.(intervalMs);
+    });
     source.addEventListener('reset', (message) => {
       const { latestId } = JSON.parse((message as MessageEvent<string>).data) as {
         latestId: number;

@@ -1,6 +1,7 @@
 import { useShallow } from 'zustand/react/shallow';
 import { NavLink, Outlet } from 'react-router';
 import { Fingerprint } from '../features/setup/FirstRun.tsx';
+import { LostBoxBanner } from './LostBoxBanner.tsx';
 import { useApp } from './store.ts';
 
 /** The sections of the UI, in the order of the navigation. */
@@ -38,6 +39,7 @@ export function Shell() {
           ))}
         </nav>
         <span
+          role="img"
           className={connected ? 'live on' : 'live'}
           title={connected ? 'Live updates on' : 'Reconnecting…'}
           aria-label={connected ? 'Live updates on' : 'Reconnecting'}
@@ -49,6 +51,7 @@ export function Shell() {
           Sign out
         </button>
       </header>
+      <LostBoxBanner />
       {setup?.dryRun && (
         <p className="banner" role="status">
           Dry run: no libvirt daemon answered, so VMs are simulated by libvirt&apos;s test driver

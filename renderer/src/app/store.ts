@@ -13,6 +13,11 @@ interface AppState {
   /** Set while the first answers are awaited. */
   loading: boolean;
   connected: boolean;
+  /**
+   * The box has not beaten for two of its heartbeat intervals: it does not answer (stopped,
+   * silent, or the network to it is gone). The page keeps retrying; the next beat clears it.
+   */
+  boxLost: boolean;
   /** Bumped by every event; pages reload what the event is about. */
   lastEvent: LiveEvent | null;
   resets: number;
@@ -22,6 +27,34 @@ interface AppState {
 }
 
 let stopEvents: (() => void) | null = null;
+let stopWatch: (() => void) | null = null;
+
+/**
+ * Times the box's heartbeats: lost once two intervals pass without one. Returns the function each
+ * beat calls, and the stop.
+ */
+function watchHeartbeats(setLost: (lost: boolean) => void) {
+  let lastBeat = Date.now();
+  let intervalMs: number | null = null;
+  let timer: ReturnType<typeof setInterval> | null = null;
+  const check = () => {
+    if (intervalMs !== null && Date.now() - lastBeat > 2 * intervalMs) setLost(true);
+  };
+  return {
+    beat(everyMs: number) {
+      lastBeat = Date.now();
+      setLost(false);
+      if (everyMs === intervalMs) return;
+      // Checked four times an interval: said at most a quarter interval after the second miss.
+      intervalMs = everyMs;
+      if (timer) clearInterval(timer);
+      timer = setInterval(check, Math.max(100, everyMs / 4));
+    },
+    stop: () => {
+      if (timer) clearInterval(timer);
+    },
+  };
+}
 /** Whose data the feature stores hold: a different user signing in makes them forget it. */
 let dataOwner: string | null = null;
 
@@ -31,6 +64,7 @@ export const useApp = create<AppState>((set, get) => ({
   session: null,
   loading: true,
   connected: false,
+  boxLost: false,
   lastEvent: null,
   resets: 0,
   async load() {
@@ -55,18 +89,27 @@ export const useApp = create<AppState>((set, get) => ({
       setup: state.setup ? { ...state.setup, needsAdmin: false } : state.setup,
     }));
     stopEvents?.();
+    stopWatch?.();
+    // Set only when it changes: a beat every interval re-renders nothing.
+    const heartbeats = watchHeartbeats((lost) => {
+      if (get().boxLost !== lost) set({ boxLost: lost });
+    });
+    stopWatch = heartbeats.stop;
     stopEvents = followEvents({
       onEvent: (event) => set({ lastEvent: event }),
       onReset: () => set((state) => ({ resets: state.resets + 1 })),
       onStatus: (connected) => set({ connected }),
+      onHeartbeat: (intervalMs) => heartbeats.beat(intervalMs),
     });
   },
   async signOut() {
     stopEvents?.();
     stopEvents = null;
+    stopWatch?.();
+    stopWatch = null;
     await call('logout').catch(() => undefined);
     setCsrfToken(null);
-    set({ session: null, connected: false, lastEvent: null });
+    set({ session: null, connected: false, boxLost: false, lastEvent: null });
     // Whoever signs in next sees nothing of this user's, not even while their own data loads.
     forgetUserData();
     dataOwner = null;

@@ -106,8 +106,12 @@ export function registerEventStream(app: FastifyInstance, options: EventStreamOp
       if (stillAllowed()) send(event);
       else close();
     });
+    // A named event, which the page sees and times (an SSE comment never reaches it): one now,
+    // then one every interval, so a page tells a box that went silent from a quiet one.
+    const beat = `event: heartbeat\ndata: ${JSON.stringify({ intervalMs: options.heartbeatMs })}\n\n`;
+    raw.write(beat);
     const heartbeat = setInterval(() => {
-      if (stillAllowed()) raw.write(`: heartbeat ${Date.now()}\n\n`);
+      if (stillAllowed()) raw.write(beat);
       else close();
     }, options.heartbeatMs);
 

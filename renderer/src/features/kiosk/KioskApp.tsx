@@ -1,3 +1,4 @@
+import { LostBoxBanner } from '../../app/LostBoxBanner.tsx';
 import { useEffect, useState } from 'react';
 import { createMemoryRouter, Navigate, Outlet, RouterProvider } from 'react-router';
 import { useApp } from '../../app/store.ts';
@@ -45,6 +46,7 @@ function KioskShell() {
           Leave kiosk mode
         </button>
       </header>
+      <LostBoxBanner />
       {dryRun && (
         <p className="banner" role="status">
           Dry run: no libvirt daemon answered, so VMs are simulated by libvirt&apos;s test driver
