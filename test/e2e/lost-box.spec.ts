@@ -31,3 +31,29 @@ test('a box that stops answering is said on the page after two missed heartbeats
   await expect(banner).toHaveCount(0, { timeout: 3_000 });
   await expect(page.getByRole('img', { name: 'Live updates on' })).toBeVisible();
 });
+
+test("a section not yet visited while the box does not answer shows a retry in the app's frame, then loads by itself once the box is back", async ({
+  adminPage: page,
+  appliance,
+}) => {
+  await page.goto(`${appliance.url}/dashboard`);
+  await expect(new DashboardPage(page).heading).toBeVisible();
+  const pid = appliance.child.pid!;
+  process.kill(pid, 'SIGSTOP');
+  try {
+    // Client-side navigation to a section whose code this page has not loaded yet.
+    await page
+      .getByRole('navigation', { name: 'Sections' })
+      .getByRole('link', { name: 'Clouds' })
+      .click();
+    const retry = page.getByRole('alert').filter({ hasText: 'This section could not be loaded' });
+    await expect(retry).toBeVisible({ timeout: 15_000 });
+    await expect(page.getByText('Unexpected Application Error')).toHaveCount(0);
+    await expect(page.getByRole('navigation', { name: 'Sections' })).toBeVisible();
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  await expect(page.getByRole('heading', { level: 1, name: 'Clouds' })).toBeVisible({
+    timeout: 10_000,
+  });
+});

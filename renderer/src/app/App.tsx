@@ -13,6 +13,7 @@ import { FirstRun } from '../features/setup/FirstRun.tsx';
 import { storeRoutes } from '../features/store/routes.tsx';
 import { Login } from '../features/setup/Login.tsx';
 import { UsersPage } from '../features/users/UsersPage.tsx';
+import { PageError } from './PageError.tsx';
 import { NotFound, Shell } from './Shell.tsx';
 import { useApp } from './store.ts';
 
@@ -20,6 +21,7 @@ const router = createBrowserRouter([
   {
     path: '/',
     element: <Shell />,
+    errorElement: <PageError />,
     children: [
       { index: true, element: <Navigate to="/store" replace /> },
       { path: 'users', element: <UsersPage /> },

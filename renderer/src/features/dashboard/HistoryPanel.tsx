@@ -1,4 +1,5 @@
-import { lazy, Suspense, useCallback, useMemo } from 'react';
+import { lazySection } from '../../ui/lazy-page.tsx';
+import { Suspense, useCallback, useMemo } from 'react';
 import { ErrorText } from '../../ui/ErrorText.tsx';
 import { useLiveLoad } from '../../app/live.ts';
 import {
@@ -12,9 +13,7 @@ import {
 import { useDashboard } from './dashboard-store.ts';
 
 // The chart brings uPlot with it: both load when the history is first shown.
-const HistoryChart = lazy(() =>
-  import('./HistoryChart.tsx').then((module) => ({ default: module.HistoryChart })),
-);
+const HistoryChart = lazySection(() => import('./HistoryChart.tsx'), 'HistoryChart');
 
 /** A metric's history over an hour, day, week, month or year, redrawn as new periods fill. */
 export function HistoryPanel() {

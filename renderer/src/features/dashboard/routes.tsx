@@ -1,10 +1,7 @@
-import { lazy } from 'react';
 import type { RouteObject } from 'react-router';
-import { lazyPage } from '../../ui/lazy-page.tsx';
+import { lazyPage, lazySection } from '../../ui/lazy-page.tsx';
 
-const DashboardPage = lazy(() =>
-  import('./DashboardPage.tsx').then((module) => ({ default: module.DashboardPage })),
-);
+const DashboardPage = lazySection(() => import('./DashboardPage.tsx'), 'DashboardPage');
 
 /** The Dashboard section: one page, loaded on first visit. */
 export const dashboardRoutes: RouteObject[] = [

@@ -1,4 +1,5 @@
 import { LostBoxBanner } from '../../app/LostBoxBanner.tsx';
+import { PageError } from '../../app/PageError.tsx';
 import { useEffect, useState } from 'react';
 import { createMemoryRouter, Navigate, Outlet, RouterProvider } from 'react-router';
 import { useApp } from '../../app/store.ts';
@@ -19,6 +20,7 @@ export function KioskApp() {
         {
           path: '/',
           element: <KioskShell />,
+          errorElement: <PageError />,
           children: [
             { index: true, element: <Navigate to="/store" replace /> },
             ...storeRoutes,

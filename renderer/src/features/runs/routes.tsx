@@ -1,11 +1,8 @@
-import { lazy } from 'react';
 import type { RouteObject } from 'react-router';
-import { lazyPage } from '../../ui/lazy-page.tsx';
+import { lazyPage, lazySection } from '../../ui/lazy-page.tsx';
 
-const RunsPage = lazy(() =>
-  import('./RunsPage.tsx').then((module) => ({ default: module.RunsPage })),
-);
-const RunPage = lazy(() => import('./RunPage.tsx').then((module) => ({ default: module.RunPage })));
+const RunsPage = lazySection(() => import('./RunsPage.tsx'), 'RunsPage');
+const RunPage = lazySection(() => import('./RunPage.tsx'), 'RunPage');
 
 /** The run page alone: what a kiosk screen shows after a deploy. */
 export const runPageRoute: RouteObject = { path: 'runs/:id', element: lazyPage(<RunPage />) };

@@ -1,14 +1,9 @@
-import { lazy } from 'react';
 import type { RouteObject } from 'react-router';
-import { lazyPage } from '../../ui/lazy-page.tsx';
+import { lazyPage, lazySection } from '../../ui/lazy-page.tsx';
 
-const StorePage = lazy(() =>
-  import('./StorePage.tsx').then((module) => ({ default: module.StorePage })),
-);
-const AppPage = lazy(() => import('./AppPage.tsx').then((module) => ({ default: module.AppPage })));
-const DeployPage = lazy(() =>
-  import('./DeployPage.tsx').then((module) => ({ default: module.DeployPage })),
-);
+const StorePage = lazySection(() => import('./StorePage.tsx'), 'StorePage');
+const AppPage = lazySection(() => import('./AppPage.tsx'), 'AppPage');
+const DeployPage = lazySection(() => import('./DeployPage.tsx'), 'DeployPage');
 
 /** The App Store section: the grid, each app's page, and its deploy form. */
 export const storeRoutes: RouteObject[] = [
