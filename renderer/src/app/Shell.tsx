@@ -1,6 +1,7 @@
 import { useShallow } from 'zustand/react/shallow';
 import { NavLink, Outlet } from 'react-router';
 import { Fingerprint } from '../features/setup/FirstRun.tsx';
+import { useFocusHeadingOnNavigate } from './focus-on-navigate.ts';
 import { LostBoxBanner } from './LostBoxBanner.tsx';
 import { useApp } from './store.ts';
 
@@ -16,6 +17,7 @@ export const sections = [
 ] as const;
 
 export function Shell() {
+  useFocusHeadingOnNavigate();
   const { session, setup, connected, signOut } = useApp(
     useShallow(({ session, setup, connected, signOut }) => ({
       session,

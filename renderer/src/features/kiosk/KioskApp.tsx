@@ -1,5 +1,6 @@
 import { LostBoxBanner } from '../../app/LostBoxBanner.tsx';
 import { PageError } from '../../app/PageError.tsx';
+import { useFocusHeadingOnNavigate } from '../../app/focus-on-navigate.ts';
 import { useEffect, useState } from 'react';
 import { createMemoryRouter, Navigate, Outlet, RouterProvider } from 'react-router';
 import { useApp } from '../../app/store.ts';
@@ -37,6 +38,7 @@ export function KioskApp() {
 }
 
 function KioskShell() {
+  useFocusHeadingOnNavigate();
   const dryRun = useApp((state) => state.setup?.dryRun);
   const [leaving, setLeaving] = useState(false);
   return (
