@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { RunLogs, type NumberedEntry } from '../../appliance/src/store/run-logs.ts';
+import type { NumberedEntry } from '../../appliance/src/domain/runs.ts';
+import { RunLogs } from '../../appliance/src/store/run-logs.ts';
 import { everyCut, opens, recordIn, scratchDir } from '../fixtures/power-cut-cases.ts';
 
 // Every fs call of the run logs goes through the power-cut model's recorder.

@@ -2,7 +2,8 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunLogEntry } from '../../appliance/src/domain/runs.ts';
-import { RunLogs, type NumberedEntry } from '../../appliance/src/store/run-logs.ts';
+import type { NumberedEntry } from '../../appliance/src/domain/runs.ts';
+import { RunLogs } from '../../appliance/src/store/run-logs.ts';
 import { as, tempDir, type Client, type TestAppliance } from '../fixtures/appliance.ts';
 import { useRunsBox } from '../fixtures/runs-box.ts';
 

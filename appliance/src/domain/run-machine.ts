@@ -18,6 +18,7 @@ import {
   barrierPassed,
   holdsVm,
   nodeBeyondFailures,
+  type NumberedEntry,
   type RunLogEntry,
   type StoredRun,
 } from './runs.ts';
@@ -113,7 +114,7 @@ export function log(
 }
 
 /** The entries the run still holds in the main document, with their numbers in its log. */
-export function numberedLog(run: StoredRun): (RunLogEntry & { seq: number })[] {
+export function numberedLog(run: StoredRun): NumberedEntry[] {
   const first = run.logged - run.log.length + 1;
   return run.log.map((entry, index) => ({ ...entry, seq: first + index }));
 }

@@ -65,6 +65,11 @@ export interface RunLogEntry {
   detail: string;
 }
 
+/** A log entry with its number in the run's log (1 for the first entry ever logged). */
+export interface NumberedEntry extends RunLogEntry {
+  seq: number;
+}
+
 export interface StoredRun {
   id: string;
   owner: string;

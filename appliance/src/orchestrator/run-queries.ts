@@ -1,7 +1,7 @@
 import { canAccess, type Action, type Subject } from '../domain/access.ts';
 import { numberedLog, runLogLimit, shownLog } from '../domain/run-machine.ts';
 import { runStates, type RunState } from '../domain/run-states.ts';
-import { type StoredRun } from '../domain/runs.ts';
+import type { StoredRun } from '../domain/runs.ts';
 import { visibleParams } from '../domain/run-params.ts';
 import type { VmRecord } from '../domain/vms.ts';
 import { BivouacError } from '../errors.ts';

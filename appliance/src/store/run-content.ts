@@ -30,10 +30,10 @@ export function contentHashOf(node: NodeContent): string {
 }
 
 /** The node as it is written: without its content when it has a hash (the reference stands for it). */
-export function storedNode(node: RunNode): StoredNode {
+function storedNode(node: RunNode): StoredNode {
   if (node.contentHash === null) return node;
-  const { resources, nativeImages, packages, recipes, inputs, outputs, ports, ...reference } = node;
-  void [resources, nativeImages, packages, recipes, inputs, outputs, ports];
+  const reference: StoredNode = { ...node };
+  for (const key of contentKeys) delete reference[key];
   return reference;
 }
 
@@ -76,7 +76,7 @@ export function decodeDocument(document: MainDocument): MainDocument {
  * The content an image chain (child first, each `path@version`) merges to, reading each pinned
  * version whether its module is live or deleted; null when a version is not there.
  */
-export function chainContent(
+function chainContent(
   chain: readonly string[],
   modules: readonly StoredModule[],
 ): NodeContent | null {

@@ -1,6 +1,6 @@
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunLogEntry } from '../domain/runs.ts';
+import type { NumberedEntry } from '../domain/runs.ts';
 import {
   makeDirectoryDurably,
   readText,
@@ -8,18 +8,13 @@ import {
   writeFileDurably,
 } from './durable-json-file.ts';
 
-/** A log entry with its number in the run's log (1 for the first entry ever logged). */
-export interface NumberedEntry extends RunLogEntry {
-  seq: number;
-}
-
 export interface RunLogsOptions {
   /** A run's file is rotated (the current one becomes `.1`, the older `.1` goes) past this size. */
   rotateBytes?: number;
 }
 
 /** 256 KiB: with the rotated file beside it, a run keeps its newest 256–512 KiB of log. */
-export const defaultRotateBytes = 256 * 1024;
+const defaultRotateBytes = 256 * 1024;
 
 const runIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -102,14 +97,6 @@ export class RunLogs {
         this.last.delete(runId);
       });
     await syncDirectory(this.directory);
-  }
-
-  /** The runs that have a log file. */
-  async runIds(): Promise<string[]> {
-    const names = await readdir(this.directory);
-    return [...new Set(names.map((name) => name.replace(/(\.1)?\.log$/, '')))].filter((id) =>
-      runIdPattern.test(id),
-    );
   }
 
   /** Resolves once every append asked for so far has ended. */
